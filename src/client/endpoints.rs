@@ -1,0 +1,347 @@
+//! One typed method per endpoint of API.md.
+
+use reqwest::Method;
+use uuid::Uuid;
+
+use super::{ApiClient, ApiError, Call, ErrorKind, to_json};
+use crate::model::admin::{AdminUser, AuditEvent, NewUser};
+use crate::model::auth::*;
+use crate::model::consultation::*;
+use crate::model::page::{Page, SearchResults};
+use crate::model::patient::*;
+use crate::model::query::*;
+use crate::model::report::*;
+
+/// `GET /health`, `/ready`: the only bodies without the envelope.
+#[derive(Debug, Clone, serde::Deserialize)]
+pub struct OpsStatus {
+    pub status: String,
+}
+
+impl ApiClient {
+    // --- auth
+
+    /// Logs in and keeps the session on this client.
+    pub async fn login(&self, email: &str, password: &str) -> Result<User, ApiError> {
+        let body = LoginRequest {
+            email: email.to_string(),
+            password: password.to_string(),
+        };
+        let tokens: Tokens = self
+            .run(Call {
+                method: Method::POST,
+                path: "/api/v1/auth/login".into(),
+                query: None,
+                body: Some(to_json(&body)?),
+                authenticated: false,
+            })
+            .await?;
+        self.adopt(tokens)
+    }
+
+    /// Ends the session on the server and forgets it here, even if the server is unreachable.
+    pub async fn logout(&self) -> Result<LoggedOut, ApiError> {
+        let result = self
+            .write::<LoggedOut, LogoutRequest>(Method::POST, "/api/v1/auth/logout".into(), None)
+            .await;
+        self.forget_session();
+        result
+    }
+
+    pub async fn me(&self) -> Result<User, ApiError> {
+        self.get::<User, ()>("/api/v1/auth/me".into(), None).await
+    }
+
+    pub async fn change_password(
+        &self,
+        current: &str,
+        new: &str,
+    ) -> Result<PasswordChanged, ApiError> {
+        let body = ChangePasswordRequest {
+            current_password: current.to_string(),
+            new_password: new.to_string(),
+        };
+        self.write(
+            Method::POST,
+            "/api/v1/auth/change-password".into(),
+            Some(&body),
+        )
+        .await
+    }
+
+    // --- patients
+
+    pub async fn list_patients(
+        &self,
+        params: &PatientListParams,
+    ) -> Result<Page<PatientSummary>, ApiError> {
+        self.get("/api/v1/patients/list/".into(), Some(params))
+            .await
+    }
+
+    pub async fn search_patients(
+        &self,
+        q: &str,
+        limit: Option<u32>,
+    ) -> Result<SearchResults<PatientSummary>, ApiError> {
+        let params = PatientSearchParams {
+            q: Some(q.to_string()),
+            limit,
+        };
+        self.get("/api/v1/patients/search/".into(), Some(&params))
+            .await
+    }
+
+    pub async fn get_patient(&self, id: Uuid) -> Result<Patient, ApiError> {
+        self.get::<_, ()>(format!("/api/v1/patients/{id}"), None)
+            .await
+    }
+
+    pub async fn create_patient(&self, patient: &NewPatient) -> Result<Patient, ApiError> {
+        self.write(Method::POST, "/api/v1/patients".into(), Some(patient))
+            .await
+    }
+
+    pub async fn update_patient(
+        &self,
+        id: Uuid,
+        update: &PatientUpdate,
+    ) -> Result<Patient, ApiError> {
+        self.write(
+            Method::PATCH,
+            format!("/api/v1/patients/{id}"),
+            Some(update),
+        )
+        .await
+    }
+
+    // --- consultations
+
+    pub async fn start_consultation(
+        &self,
+        start: &StartConsultation,
+    ) -> Result<Consultation, ApiError> {
+        self.write(
+            Method::POST,
+            "/api/v1/consultation/start".into(),
+            Some(start),
+        )
+        .await
+    }
+
+    pub async fn active_consultations(&self) -> Result<ActiveConsultations, ApiError> {
+        self.get::<_, ()>("/api/v1/consultation/active".into(), None)
+            .await
+    }
+
+    pub async fn get_consultation(&self, id: Uuid) -> Result<Consultation, ApiError> {
+        self.get::<_, ()>(format!("/api/v1/consultation/{id}"), None)
+            .await
+    }
+
+    pub async fn update_notes(&self, id: Uuid, notes: &str) -> Result<Consultation, ApiError> {
+        let body = NotesUpdate {
+            notes: notes.to_string(),
+        };
+        self.write(
+            Method::PATCH,
+            format!("/api/v1/consultation/{id}"),
+            Some(&body),
+        )
+        .await
+    }
+
+    pub async fn stop_consultation(
+        &self,
+        id: Uuid,
+        notes: Option<&str>,
+    ) -> Result<Consultation, ApiError> {
+        let body = StopConsultation {
+            notes: notes.map(str::to_string),
+        };
+        self.write(
+            Method::POST,
+            format!("/api/v1/consultation/{id}/stop"),
+            Some(&body),
+        )
+        .await
+    }
+
+    pub async fn cancel_consultation(
+        &self,
+        id: Uuid,
+        reason: &str,
+    ) -> Result<Consultation, ApiError> {
+        let body = CancelConsultation {
+            reason: reason.to_string(),
+        };
+        self.write(
+            Method::POST,
+            format!("/api/v1/consultation/{id}/cancel"),
+            Some(&body),
+        )
+        .await
+    }
+
+    pub async fn consultation_history(
+        &self,
+        patient_id: Uuid,
+        params: &PageParams,
+    ) -> Result<ConsultationHistory, ApiError> {
+        self.get(
+            format!("/api/v1/consultation/history/{patient_id}"),
+            Some(params),
+        )
+        .await
+    }
+
+    // --- reports
+
+    pub async fn list_reports(&self, params: &ReportListParams) -> Result<ReportPage, ApiError> {
+        self.get("/api/v1/reports/list".into(), Some(params)).await
+    }
+
+    pub async fn report_stats(&self, params: &ReportStatsParams) -> Result<ReportStats, ApiError> {
+        self.get("/api/v1/reports/stats".into(), Some(params)).await
+    }
+
+    pub async fn get_report(&self, id: Uuid) -> Result<Report, ApiError> {
+        self.get::<_, ()>(format!("/api/v1/reports/{id}"), None)
+            .await
+    }
+
+    pub async fn edit_report(
+        &self,
+        id: Uuid,
+        content: &ReportContent,
+        version: u32,
+    ) -> Result<Report, ApiError> {
+        let body = ReportEdit {
+            content: content.clone(),
+            version,
+        };
+        self.write(Method::PATCH, format!("/api/v1/reports/{id}"), Some(&body))
+            .await
+    }
+
+    pub async fn sign_report(&self, id: Uuid, password: &str) -> Result<Report, ApiError> {
+        let body = SignReport {
+            password: password.to_string(),
+        };
+        self.write(
+            Method::POST,
+            format!("/api/v1/reports/{id}/sign"),
+            Some(&body),
+        )
+        .await
+    }
+
+    pub async fn add_addendum(&self, id: Uuid, text: &str) -> Result<Report, ApiError> {
+        let body = NewAddendum {
+            text: text.to_string(),
+        };
+        self.write(
+            Method::POST,
+            format!("/api/v1/reports/{id}/addenda"),
+            Some(&body),
+        )
+        .await
+    }
+
+    // --- admin
+
+    pub async fn list_users(&self, params: &PageParams) -> Result<Page<AdminUser>, ApiError> {
+        self.get("/api/v1/admin/users".into(), Some(params)).await
+    }
+
+    pub async fn create_user(&self, user: &NewUser) -> Result<AdminUser, ApiError> {
+        self.write(Method::POST, "/api/v1/admin/users".into(), Some(user))
+            .await
+    }
+
+    pub async fn unlock_user(&self, id: Uuid) -> Result<AdminUser, ApiError> {
+        self.write::<_, ()>(
+            Method::POST,
+            format!("/api/v1/admin/users/{id}/unlock"),
+            None,
+        )
+        .await
+    }
+
+    pub async fn disable_user(&self, id: Uuid) -> Result<AdminUser, ApiError> {
+        self.write::<_, ()>(
+            Method::POST,
+            format!("/api/v1/admin/users/{id}/disable"),
+            None,
+        )
+        .await
+    }
+
+    pub async fn audit(&self, params: &AuditParams) -> Result<Page<AuditEvent>, ApiError> {
+        self.get("/api/v1/admin/audit".into(), Some(params)).await
+    }
+
+    // --- operations
+
+    /// `GET /health`: whether the server process answers.
+    pub async fn health(&self) -> Result<OpsStatus, ApiError> {
+        self.ops("/health").await
+    }
+
+    /// `GET /ready`: whether the server's database answers.
+    pub async fn ready(&self) -> Result<OpsStatus, ApiError> {
+        self.ops("/ready").await
+    }
+
+    /// `GET /api/v1/openapi.json`.
+    pub async fn openapi(&self) -> Result<serde_json::Value, ApiError> {
+        let request_id = uuid::Uuid::now_v7().to_string();
+        let response = self
+            .http
+            .get(format!("{}/api/v1/openapi.json", self.base))
+            .header("x-request-id", &request_id)
+            .send()
+            .await
+            .map_err(|_| ApiError::unreachable(&request_id))?;
+        let status = response.status().as_u16();
+        response
+            .json()
+            .await
+            .map_err(|_| ApiError::protocol(&request_id, status))
+    }
+
+    async fn ops(&self, path: &str) -> Result<OpsStatus, ApiError> {
+        let request_id = uuid::Uuid::now_v7().to_string();
+        let response = self
+            .http
+            .get(format!("{}{path}", self.base))
+            .header("x-request-id", &request_id)
+            .send()
+            .await
+            .map_err(|e| {
+                if e.is_timeout() {
+                    ApiError::timeout(&request_id)
+                } else {
+                    ApiError::unreachable(&request_id)
+                }
+            })?;
+        let status = response.status();
+        let bytes = response
+            .bytes()
+            .await
+            .map_err(|_| ApiError::unreachable(&request_id))?;
+        if status.is_success() {
+            return serde_json::from_slice(&bytes)
+                .map_err(|_| ApiError::protocol(&request_id, status.as_u16()));
+        }
+        match serde_json::from_slice::<crate::model::envelope::ErrorEnvelope>(&bytes) {
+            Ok(envelope) => Err(ApiError::from_envelope(envelope, None)),
+            Err(_) => Err(ApiError {
+                kind: ErrorKind::Server {
+                    status: status.as_u16(),
+                },
+                ..ApiError::protocol(&request_id, status.as_u16())
+            }),
+        }
+    }
+}

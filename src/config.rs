@@ -1,0 +1,260 @@
+//! Layered settings: built-in defaults < config file < `SYNAPSE_*` environment < flags.
+//! The config file is TOML (`~/.config/synapse/config.toml`, or `SYNAPSE_CONFIG`);
+//! config.example.toml lists every setting with its default.
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+
+use anyhow::{Context, bail};
+use serde::Deserialize;
+
+use crate::server::ServerConfig;
+
+/// The `[server]` table of the config file. Every field is optional.
+#[derive(Debug, Default, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ServerFile {
+    pub listen: Option<String>,
+    pub database: Option<String>,
+    pub jwt_secret: Option<String>,
+    pub access_token_ttl_s: Option<i64>,
+    pub refresh_token_ttl_s: Option<i64>,
+    pub lockout_threshold: Option<u32>,
+    pub lockout_minutes: Option<i64>,
+    pub hashing_concurrency: Option<usize>,
+    pub login_attempts_per_minute: Option<u32>,
+    pub log_level: Option<String>,
+}
+
+/// The whole config file.
+#[derive(Debug, Default, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ConfigFile {
+    #[serde(default)]
+    pub server: ServerFile,
+}
+
+/// Where Synapse keeps its data (the SQLite file, the demo signing key): `SYNAPSE_DATA_DIR`, or
+/// the platform's data directory (`~/.local/share/synapse`).
+pub fn data_dir() -> anyhow::Result<PathBuf> {
+    if let Some(dir) = std::env::var_os("SYNAPSE_DATA_DIR") {
+        return Ok(PathBuf::from(dir));
+    }
+    directories::ProjectDirs::from("", "", "synapse")
+        .map(|d| d.data_dir().to_path_buf())
+        .context("cannot find a home directory for the data; set SYNAPSE_DATA_DIR")
+}
+
+fn config_path() -> Option<PathBuf> {
+    if let Some(path) = std::env::var_os("SYNAPSE_CONFIG") {
+        return Some(PathBuf::from(path));
+    }
+    directories::ProjectDirs::from("", "", "synapse").map(|d| d.config_dir().join("config.toml"))
+}
+
+/// Reads the config file; a missing default file is fine, a broken one is an error that says
+/// where and what.
+pub fn load_file(explicit: Option<&Path>) -> anyhow::Result<ConfigFile> {
+    let path = match explicit {
+        Some(p) => p.to_path_buf(),
+        None => match config_path() {
+            Some(p) if p.exists() => p,
+            _ => return Ok(ConfigFile::default()),
+        },
+    };
+    let text = std::fs::read_to_string(&path)
+        .with_context(|| format!("cannot read the config file {}", path.display()))?;
+    toml::from_str(&text)
+        .with_context(|| format!("the config file {} is not valid", path.display()))
+}
+
+/// Flags of `synapse serve` that override the file and environment.
+#[derive(Debug, Default, Clone)]
+pub struct ServeFlags {
+    pub listen: Option<String>,
+    pub database: Option<String>,
+    pub demo: bool,
+}
+
+/// Everything `synapse serve` needs, resolved.
+#[derive(Debug, Clone)]
+pub struct ServeSettings {
+    pub listen: SocketAddr,
+    pub database_url: String,
+    pub demo: bool,
+    pub log_level: String,
+    pub server: ServerConfig,
+}
+
+fn env(name: &str) -> Option<String> {
+    std::env::var(name).ok().filter(|v| !v.is_empty())
+}
+
+fn parse_env<T: std::str::FromStr>(name: &str) -> anyhow::Result<Option<T>> {
+    env(name)
+        .map(|v| {
+            v.parse::<T>()
+                .map_err(|_| anyhow::anyhow!("{name} must be a number, not {v:?}"))
+        })
+        .transpose()
+}
+
+/// The default database: `synapse.db` in the data directory.
+pub fn default_database_url() -> anyhow::Result<String> {
+    Ok(format!(
+        "sqlite://{}",
+        data_dir()?.join("synapse.db").display()
+    ))
+}
+
+/// The directory of a `sqlite://` database file, where the demo signing key is kept.
+fn sqlite_dir(url: &str) -> Option<PathBuf> {
+    let path = url
+        .strip_prefix("sqlite://")
+        .or_else(|| url.strip_prefix("sqlite:"))?;
+    let path = path.split('?').next()?;
+    Path::new(path).parent().map(Path::to_path_buf)
+}
+
+/// Reads the demo signing key beside the database, creating it (mode 0600) on first use.
+fn demo_secret(dir: &Path) -> anyhow::Result<String> {
+    let path = dir.join("jwt-secret");
+    if let Ok(existing) = std::fs::read_to_string(&path) {
+        let existing = existing.trim().to_string();
+        if existing.len() >= 32 {
+            return Ok(existing);
+        }
+    }
+    std::fs::create_dir_all(dir).with_context(|| format!("cannot create {}", dir.display()))?;
+    let secret = crate::server::tokens::new_refresh_token();
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create(true).truncate(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        options.mode(0o600);
+    }
+    use std::io::Write;
+    options
+        .open(&path)
+        .and_then(|mut f| f.write_all(secret.as_bytes()))
+        .with_context(|| format!("cannot write the demo signing key {}", path.display()))?;
+    Ok(secret)
+}
+
+/// Resolves the serve settings: defaults < file < environment < flags.
+pub fn resolve_serve(file: &ConfigFile, flags: &ServeFlags) -> anyhow::Result<ServeSettings> {
+    let f = &file.server;
+    let listen = flags
+        .listen
+        .clone()
+        .or_else(|| env("SYNAPSE_LISTEN"))
+        .or_else(|| f.listen.clone())
+        .unwrap_or_else(|| "127.0.0.1:8080".to_string());
+    let listen: SocketAddr = listen.parse().with_context(|| {
+        format!("the listen address {listen:?} is not host:port, like 127.0.0.1:8080")
+    })?;
+    let database_url = match flags
+        .database
+        .clone()
+        .or_else(|| env("SYNAPSE_DATABASE_URL"))
+        .or_else(|| f.database.clone())
+    {
+        Some(url) => url,
+        None => {
+            let dir = data_dir()?;
+            std::fs::create_dir_all(&dir)
+                .with_context(|| format!("cannot create the data directory {}", dir.display()))?;
+            default_database_url()?
+        }
+    };
+    let secret = match env("SYNAPSE_JWT_SECRET").or_else(|| f.jwt_secret.clone()) {
+        Some(secret) => secret,
+        None if flags.demo => {
+            let dir = match sqlite_dir(&database_url) {
+                Some(dir) if !dir.as_os_str().is_empty() => dir,
+                _ => data_dir()?,
+            };
+            demo_secret(&dir)?
+        }
+        None => bail!(
+            "no signing key for access tokens. Set SYNAPSE_JWT_SECRET (at least 32 random characters, \
+             e.g. `openssl rand -base64 48`) or jwt_secret in the [server] table of the config file; \
+             or run with --demo to use a generated one"
+        ),
+    };
+    if secret.len() < 32 {
+        bail!(
+            "the signing key (SYNAPSE_JWT_SECRET / jwt_secret) must be at least 32 characters long"
+        );
+    }
+    let mut server = ServerConfig::with_secret(secret.into_bytes());
+    if let Some(v) = parse_env("SYNAPSE_ACCESS_TOKEN_TTL_S")?.or(f.access_token_ttl_s) {
+        server.access_token_ttl_s = v;
+    }
+    if let Some(v) = parse_env("SYNAPSE_REFRESH_TOKEN_TTL_S")?.or(f.refresh_token_ttl_s) {
+        server.refresh_token_ttl_s = v;
+    }
+    if let Some(v) = parse_env("SYNAPSE_LOCKOUT_THRESHOLD")?.or(f.lockout_threshold) {
+        server.lockout.threshold = v;
+    }
+    if let Some(v) = parse_env("SYNAPSE_LOCKOUT_MINUTES")?.or(f.lockout_minutes) {
+        server.lockout.duration = chrono::Duration::minutes(v);
+    }
+    if let Some(v) = parse_env("SYNAPSE_HASHING_CONCURRENCY")?.or(f.hashing_concurrency) {
+        server.hashing_concurrency = v;
+    }
+    if let Some(v) = parse_env("SYNAPSE_LOGIN_ATTEMPTS_PER_MINUTE")?.or(f.login_attempts_per_minute)
+    {
+        server.login_attempts_per_minute = v;
+    }
+    if server.access_token_ttl_s < 10 || server.refresh_token_ttl_s < server.access_token_ttl_s {
+        bail!(
+            "token lifetimes must be at least 10 s, and the refresh lifetime at least the access lifetime"
+        );
+    }
+    if server.lockout.threshold == 0 {
+        bail!("lockout_threshold must be at least 1");
+    }
+    let log_level = env("SYNAPSE_LOG")
+        .or_else(|| f.log_level.clone())
+        .unwrap_or_else(|| "info".to_string());
+    Ok(ServeSettings {
+        listen,
+        database_url,
+        demo: flags.demo,
+        log_level,
+        server,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn file_values_are_used_and_flags_win() {
+        let file: ConfigFile = toml::from_str(
+            "[server]\nlisten = \"127.0.0.1:9000\"\njwt_secret = \"0123456789abcdef0123456789abcdef\"\nlockout_threshold = 3\ndatabase = \"sqlite:///tmp/x.db\"\n",
+        )
+        .unwrap();
+        let settings = resolve_serve(&file, &ServeFlags::default()).unwrap();
+        assert_eq!(settings.listen.port(), 9000);
+        assert_eq!(settings.server.lockout.threshold, 3);
+        let flags = ServeFlags {
+            listen: Some("127.0.0.1:9001".into()),
+            ..ServeFlags::default()
+        };
+        assert_eq!(resolve_serve(&file, &flags).unwrap().listen.port(), 9001);
+    }
+
+    #[test]
+    fn unknown_settings_and_short_secrets_are_refused() {
+        assert!(toml::from_str::<ConfigFile>("[server]\nlisen = \"x\"\n").is_err());
+        let file: ConfigFile =
+            toml::from_str("[server]\njwt_secret = \"short\"\ndatabase = \"sqlite:///tmp/x.db\"\n")
+                .unwrap();
+        let error = resolve_serve(&file, &ServeFlags::default()).unwrap_err();
+        assert!(error.to_string().contains("32 characters"));
+    }
+}

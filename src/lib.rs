@@ -1,0 +1,12 @@
+//! Synapse: a keyboard-driven terminal workstation for doctors, and the clinical API it drives.
+//! The library holds both sides; `main.rs` wires them into one binary. See docs/DESIGN.md for
+//! the rooms and their one-way doors: `server` → `store` → `model`, `reportgen` → `model`.
+
+#![forbid(unsafe_code)]
+
+pub mod client;
+pub mod config;
+pub mod model;
+pub mod reportgen;
+pub mod server;
+pub mod store;

@@ -1,0 +1,207 @@
+//! The `synapse` binary: the clinical API server (`serve`), data seeding (`seed`), and — with no
+//! subcommand — a demo server on this machine.
+
+#![forbid(unsafe_code)]
+
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use anyhow::Context;
+use clap::{Parser, Subcommand};
+use synapse::config::{self, ServeFlags};
+use synapse::server::{self, AppState};
+use synapse::store::sqlite::SqliteStore;
+use synapse::store::{Store, demo};
+
+#[derive(Parser)]
+#[command(
+    name = "synapse",
+    version,
+    about = "A keyboard-driven clinical workstation and the API it drives"
+)]
+struct Cli {
+    /// Config file (default: ~/.config/synapse/config.toml, or SYNAPSE_CONFIG).
+    #[arg(long, global = true)]
+    config: Option<PathBuf>,
+    #[command(subcommand)]
+    command: Option<Command>,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Run the Synapse API server.
+    Serve {
+        /// Address to listen on [default: 127.0.0.1:8080].
+        #[arg(long)]
+        listen: Option<String>,
+        /// Database URL, e.g. sqlite:///var/lib/synapse/synapse.db [default: synapse.db in the data directory].
+        #[arg(long)]
+        database: Option<String>,
+        /// Load the demo accounts and synthetic patients (once), and generate a signing key if none is set.
+        #[arg(long)]
+        demo: bool,
+    },
+    /// Add synthetic doctors, patients, consultations and reports (for benchmarks).
+    Seed {
+        /// How many patients to add.
+        #[arg(long)]
+        patients: usize,
+        /// How many synthetic doctor accounts to spread them over.
+        #[arg(long, default_value_t = 1)]
+        doctors: usize,
+        /// Database URL [default: synapse.db in the data directory].
+        #[arg(long)]
+        database: Option<String>,
+        /// Random seed; the same seed gives the same data.
+        #[arg(long, default_value_t = 1)]
+        seed: u64,
+    },
+}
+
+fn main() -> std::process::ExitCode {
+    let cli = Cli::parse();
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(runtime) => runtime,
+        Err(error) => {
+            eprintln!("synapse: cannot start: {error}");
+            return std::process::ExitCode::from(1);
+        }
+    };
+    match runtime.block_on(run(cli)) {
+        Ok(()) => std::process::ExitCode::SUCCESS,
+        Err(error) => {
+            eprintln!("synapse: {error:#}");
+            std::process::ExitCode::from(1)
+        }
+    }
+}
+
+async fn run(cli: Cli) -> anyhow::Result<()> {
+    let file = config::load_file(cli.config.as_deref())?;
+    match cli.command {
+        Some(Command::Serve {
+            listen,
+            database,
+            demo,
+        }) => {
+            serve(
+                &file,
+                ServeFlags {
+                    listen,
+                    database,
+                    demo,
+                },
+            )
+            .await
+        }
+        Some(Command::Seed {
+            patients,
+            doctors,
+            database,
+            seed,
+        }) => {
+            let url = match database.or_else(|| file.server.database.clone()) {
+                Some(url) => url,
+                None => {
+                    std::fs::create_dir_all(config::data_dir()?)?;
+                    config::default_database_url()?
+                }
+            };
+            let store = open_store(&url).await?;
+            let summary = demo::seed(store.as_ref(), patients, doctors, seed).await?;
+            println!(
+                "Added {} patients in {:.1} s for {} (password {}).",
+                summary.patients,
+                summary.seconds,
+                summary.doctors.join(", "),
+                demo::DEMO_PASSWORD
+            );
+            Ok(())
+        }
+        // Until the workstation lands, the bare command runs the demo server.
+        None => {
+            serve(
+                &file,
+                ServeFlags {
+                    demo: true,
+                    ..ServeFlags::default()
+                },
+            )
+            .await
+        }
+    }
+}
+
+async fn open_store(url: &str) -> anyhow::Result<Arc<dyn Store>> {
+    if url.starts_with("sqlite:") {
+        let store = SqliteStore::open(url)
+            .await
+            .with_context(|| format!("cannot open the database {url}"))?;
+        Ok(Arc::new(store))
+    } else {
+        anyhow::bail!("unsupported database URL {url:?}: use sqlite:///path/to/synapse.db")
+    }
+}
+
+fn init_logging(level: &str) {
+    let filter = tracing_subscriber::EnvFilter::try_new(level)
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .try_init();
+}
+
+async fn serve(file: &config::ConfigFile, flags: ServeFlags) -> anyhow::Result<()> {
+    let settings = config::resolve_serve(file, &flags)?;
+    init_logging(&settings.log_level);
+    let store = open_store(&settings.database_url).await?;
+    if settings.demo && demo::load_demo(store.as_ref()).await? {
+        tracing::info!("demo data loaded");
+    }
+    let state = AppState::new(store, settings.server.clone())?;
+    let listener = tokio::net::TcpListener::bind(settings.listen)
+        .await
+        .with_context(|| {
+            format!(
+                "cannot listen on {}: is another server running there? Choose another with --listen",
+                settings.listen
+            )
+        })?;
+    let address = listener.local_addr()?;
+    tracing::info!(%address, "Synapse API listening");
+    eprintln!("Synapse API on http://{address}/api/v1 (health: http://{address}/health)");
+    if settings.demo {
+        eprintln!(
+            "Demo accounts: {} — password {}",
+            demo::DEMO_ACCOUNTS.map(|a| a.0).join(", "),
+            demo::DEMO_PASSWORD
+        );
+    }
+    server::serve(listener, state, shutdown_signal()).await
+}
+
+/// Resolves on Ctrl-C or SIGTERM, so the server drains requests and exits cleanly.
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut signal) => {
+                signal.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let terminate = std::future::pending::<()>();
+    tokio::select! {
+        _ = ctrl_c => {},
+        _ = terminate => {},
+    }
+}

@@ -1,0 +1,45 @@
+//! Administration: user accounts as an admin sees them, and audit events.
+
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+use uuid::Uuid;
+
+use super::auth::Role;
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct AdminUser {
+    pub id: Uuid,
+    pub email: String,
+    pub full_name: String,
+    pub role: Role,
+    #[serde(with = "crate::model::time::millis")]
+    pub created_at: DateTime<Utc>,
+    #[serde(with = "crate::model::time::millis_opt")]
+    pub locked_until: Option<DateTime<Utc>>,
+    pub failed_logins: u32,
+    pub disabled: bool,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct NewUser {
+    pub email: String,
+    pub full_name: String,
+    pub role: Role,
+    pub password: String,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct AuditEvent {
+    pub id: Uuid,
+    #[serde(with = "crate::model::time::millis")]
+    pub at: DateTime<Utc>,
+    pub user_id: Option<Uuid>,
+    pub action: String,
+    pub resource_type: Option<String>,
+    pub resource_id: Option<String>,
+    pub patient_id: Option<Uuid>,
+    pub outcome: String,
+    pub request_id: String,
+    pub ip: Option<String>,
+}

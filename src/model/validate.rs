@@ -1,0 +1,452 @@
+//! Validation of values people type, shared by the server (which enforces it) and the
+//! workstation (which can tell the doctor before sending). Text is trimmed and kept as given,
+//! but control characters other than newline and tab are refused in every field.
+
+use chrono::NaiveDate;
+
+use super::admin::NewUser;
+use super::envelope::FieldError;
+use super::patient::{Allergies, NewPatient, PatientUpdate, Symptom, TimeSpan};
+use super::report::ReportContent;
+
+pub const MAX_NAME: usize = 200;
+pub const MAX_SHORT_TEXT: usize = 500;
+pub const MAX_LONG_TEXT: usize = 10_000;
+pub const MAX_NOTES: usize = 100_000;
+pub const MAX_SEARCH: usize = 100;
+pub const MIN_PASSWORD: usize = 8;
+pub const MAX_PASSWORD: usize = 128;
+const MAX_LIST_ITEMS: usize = 100;
+
+/// Collects every rejected field of one request, so the answer names them all at once.
+#[derive(Debug, Default)]
+pub struct Checker {
+    errors: Vec<FieldError>,
+}
+
+impl Checker {
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    pub fn fail(&mut self, field: &str, message: impl Into<String>) {
+        self.errors.push(FieldError::new(field, message));
+    }
+
+    /// A required text field: trimmed, not empty, at most `max` characters, no control characters.
+    pub fn required(&mut self, field: &str, value: &str, max: usize) -> String {
+        let value = value.trim();
+        if value.is_empty() {
+            self.fail(field, "must not be empty");
+        } else {
+            self.text_rules(field, value, max);
+        }
+        value.to_string()
+    }
+
+    /// An optional text field: trimmed; empty becomes absent.
+    pub fn optional(&mut self, field: &str, value: Option<&str>, max: usize) -> Option<String> {
+        let value = value?.trim();
+        if value.is_empty() {
+            return None;
+        }
+        self.text_rules(field, value, max);
+        Some(value.to_string())
+    }
+
+    /// Free text where an empty value is meaningful (notes): not trimmed of inner layout.
+    pub fn free_text(&mut self, field: &str, value: &str, max: usize) -> String {
+        self.text_rules(field, value, max);
+        value.trim_end().to_string()
+    }
+
+    fn text_rules(&mut self, field: &str, value: &str, max: usize) {
+        if value
+            .chars()
+            .any(|c| c.is_control() && c != '\n' && c != '\t')
+        {
+            self.fail(field, "must not contain control characters");
+        } else if value.chars().count() > max {
+            self.fail(field, format!("must be at most {max} characters"));
+        }
+    }
+
+    pub fn email(&mut self, field: &str, value: Option<&str>) -> Option<String> {
+        let value = self.optional(field, value, 254)?;
+        let valid = match value.split_once('@') {
+            Some((local, domain)) => {
+                !local.is_empty()
+                    && domain.contains('.')
+                    && !domain.starts_with('.')
+                    && !domain.ends_with('.')
+                    && !value.chars().any(char::is_whitespace)
+                    && !domain.contains('@')
+            }
+            None => false,
+        };
+        if !valid {
+            self.fail(field, "must be an email address like name@example.com");
+        }
+        Some(value)
+    }
+
+    pub fn phone(&mut self, field: &str, value: Option<&str>) -> Option<String> {
+        let value = self.optional(field, value, 40)?;
+        let digits = digits_of(&value).len();
+        let allowed = value
+            .chars()
+            .all(|c| c.is_ascii_digit() || " +-().".contains(c));
+        if !allowed || !(4..=15).contains(&digits) {
+            self.fail(
+                field,
+                "must be a phone number of 4 to 15 digits (spaces, +, -, dots and brackets allowed)",
+            );
+        }
+        Some(value)
+    }
+
+    pub fn date_of_birth(&mut self, field: &str, value: NaiveDate, today: NaiveDate) {
+        if value >= today {
+            self.fail(field, "must be a past date");
+        } else if value < NaiveDate::from_ymd_opt(1900, 1, 1).unwrap_or(NaiveDate::MIN) {
+            self.fail(field, "must be on or after 1900-01-01");
+        }
+    }
+
+    pub fn password(&mut self, field: &str, value: &str) {
+        let length = value.chars().count();
+        if length < MIN_PASSWORD {
+            self.fail(field, format!("must be at least {MIN_PASSWORD} characters"));
+        } else if length > MAX_PASSWORD {
+            self.fail(field, format!("must be at most {MAX_PASSWORD} characters"));
+        } else if value.chars().any(char::is_control) {
+            self.fail(field, "must not contain control characters");
+        }
+    }
+
+    fn time_span(&mut self, field: &str, span: &TimeSpan) {
+        if span.value == 0 || span.value > 1000 {
+            self.fail(field, "value must be between 1 and 1000");
+        }
+    }
+
+    fn list_len<T>(&mut self, field: &str, items: &[T]) {
+        if items.len() > MAX_LIST_ITEMS {
+            self.fail(field, format!("must have at most {MAX_LIST_ITEMS} entries"));
+        }
+    }
+
+    fn allergies(&mut self, value: Allergies) -> Allergies {
+        use super::patient::AllergyStatus;
+        self.list_len("allergies.items", &value.items);
+        if value.status != AllergyStatus::Known && !value.items.is_empty() {
+            self.fail(
+                "allergies.items",
+                "list allergies only when the status is \"known\"",
+            );
+        }
+        if value.status == AllergyStatus::Known && value.items.is_empty() {
+            self.fail(
+                "allergies.items",
+                "name at least one allergy when the status is \"known\"",
+            );
+        }
+        let items = value
+            .items
+            .into_iter()
+            .enumerate()
+            .map(|(i, a)| super::patient::Allergy {
+                substance: self.required(
+                    &format!("allergies.items[{i}].substance"),
+                    &a.substance,
+                    MAX_NAME,
+                ),
+                reaction: self.optional(
+                    &format!("allergies.items[{i}].reaction"),
+                    a.reaction.as_deref(),
+                    MAX_SHORT_TEXT,
+                ),
+                severity: self.optional(
+                    &format!("allergies.items[{i}].severity"),
+                    a.severity.as_deref(),
+                    MAX_NAME,
+                ),
+            })
+            .collect();
+        Allergies {
+            status: value.status,
+            items,
+        }
+    }
+
+    fn alerts(&mut self, alerts: Vec<String>) -> Vec<String> {
+        self.list_len("alerts", &alerts);
+        alerts
+            .iter()
+            .enumerate()
+            .map(|(i, a)| self.required(&format!("alerts[{i}]"), a, MAX_SHORT_TEXT))
+            .collect()
+    }
+
+    fn symptoms(&mut self, symptoms: Vec<Symptom>) -> Vec<Symptom> {
+        self.list_len("symptoms", &symptoms);
+        symptoms
+            .into_iter()
+            .enumerate()
+            .map(|(i, s)| {
+                if let Some(span) = &s.duration {
+                    self.time_span(&format!("symptoms[{i}].duration"), span);
+                }
+                Symptom {
+                    name: self.required(&format!("symptoms[{i}].name"), &s.name, MAX_NAME),
+                    severity: self.optional(
+                        &format!("symptoms[{i}].severity"),
+                        s.severity.as_deref(),
+                        MAX_NAME,
+                    ),
+                    frequency: self.optional(
+                        &format!("symptoms[{i}].frequency"),
+                        s.frequency.as_deref(),
+                        MAX_NAME,
+                    ),
+                    duration: s.duration,
+                    notes: self.optional(
+                        &format!("symptoms[{i}].notes"),
+                        s.notes.as_deref(),
+                        MAX_LONG_TEXT,
+                    ),
+                }
+            })
+            .collect()
+    }
+
+    pub fn finish<T>(self, value: T) -> Result<T, Vec<FieldError>> {
+        if self.errors.is_empty() {
+            Ok(value)
+        } else {
+            Err(self.errors)
+        }
+    }
+}
+
+/// The digits of a phone number, formatting dropped: "+91 98765-43210" → "919876543210".
+pub fn digits_of(text: &str) -> String {
+    text.chars().filter(char::is_ascii_digit).collect()
+}
+
+/// Checks and normalises a new patient.
+pub fn new_patient(input: NewPatient, today: NaiveDate) -> Result<NewPatient, Vec<FieldError>> {
+    let mut c = Checker::new();
+    c.date_of_birth("date_of_birth", input.date_of_birth, today);
+    if let Some(span) = &input.illness_duration {
+        c.time_span("illness_duration", span);
+    }
+    let cleaned = NewPatient {
+        full_name: c.required("full_name", &input.full_name, MAX_NAME),
+        date_of_birth: input.date_of_birth,
+        sex: input.sex,
+        phone: c.phone("phone", input.phone.as_deref()),
+        email: c.email("email", input.email.as_deref()),
+        address: c.optional("address", input.address.as_deref(), MAX_SHORT_TEXT),
+        referred_by: c.optional("referred_by", input.referred_by.as_deref(), MAX_NAME),
+        illness_duration: input.illness_duration,
+        allergies: input.allergies.map(|a| c.allergies(a)),
+        alerts: c.alerts(input.alerts),
+        symptoms: c.symptoms(input.symptoms),
+        doctor_id: input.doctor_id,
+    };
+    c.finish(cleaned)
+}
+
+/// Checks and normalises a patient update. An empty update is refused: it is almost always a
+/// mistake in the caller.
+pub fn patient_update(
+    input: PatientUpdate,
+    today: NaiveDate,
+) -> Result<PatientUpdate, Vec<FieldError>> {
+    let mut c = Checker::new();
+    if input == PatientUpdate::default() {
+        c.fail("body", "name at least one field to change");
+    }
+    if let Some(dob) = input.date_of_birth {
+        c.date_of_birth("date_of_birth", dob, today);
+    }
+    if let Some(Some(span)) = &input.illness_duration {
+        c.time_span("illness_duration", span);
+    }
+    let cleaned = PatientUpdate {
+        full_name: input
+            .full_name
+            .map(|n| c.required("full_name", &n, MAX_NAME)),
+        date_of_birth: input.date_of_birth,
+        sex: input.sex,
+        phone: input.phone.map(|p| c.phone("phone", p.as_deref())),
+        email: input.email.map(|e| c.email("email", e.as_deref())),
+        address: input
+            .address
+            .map(|a| c.optional("address", a.as_deref(), MAX_SHORT_TEXT)),
+        referred_by: input
+            .referred_by
+            .map(|r| c.optional("referred_by", r.as_deref(), MAX_NAME)),
+        illness_duration: input.illness_duration,
+        allergies: input.allergies.map(|a| c.allergies(a)),
+        alerts: input.alerts.map(|a| c.alerts(a)),
+        symptoms: input.symptoms.map(|s| c.symptoms(s)),
+    };
+    c.finish(cleaned)
+}
+
+/// Checks and normalises the sections of a report as a doctor edited them.
+pub fn report_content(input: ReportContent) -> Result<ReportContent, Vec<FieldError>> {
+    let mut c = Checker::new();
+    c.list_len("content.diagnoses", &input.diagnoses);
+    c.list_len("content.medication_plan", &input.medication_plan);
+    c.list_len("content.recommendations", &input.recommendations);
+    let diagnoses = input
+        .diagnoses
+        .into_iter()
+        .enumerate()
+        .map(|(i, d)| super::report::Diagnosis {
+            code: c.optional(
+                &format!("content.diagnoses[{i}].code"),
+                d.code.as_deref(),
+                40,
+            ),
+            description: c.required(
+                &format!("content.diagnoses[{i}].description"),
+                &d.description,
+                MAX_SHORT_TEXT,
+            ),
+        })
+        .collect();
+    let medication_plan = input
+        .medication_plan
+        .into_iter()
+        .enumerate()
+        .map(|(i, m)| {
+            let field = |name: &str| format!("content.medication_plan[{i}].{name}");
+            super::report::Medication {
+                drug: c.required(&field("drug"), &m.drug, MAX_NAME),
+                dosage: c.optional(&field("dosage"), m.dosage.as_deref(), MAX_NAME),
+                frequency: c.optional(&field("frequency"), m.frequency.as_deref(), MAX_NAME),
+                duration: c.optional(&field("duration"), m.duration.as_deref(), MAX_NAME),
+                instructions: c.optional(
+                    &field("instructions"),
+                    m.instructions.as_deref(),
+                    MAX_SHORT_TEXT,
+                ),
+            }
+        })
+        .collect();
+    let recommendations = input
+        .recommendations
+        .iter()
+        .enumerate()
+        .map(|(i, r)| c.required(&format!("content.recommendations[{i}]"), r, MAX_SHORT_TEXT))
+        .collect();
+    let cleaned = ReportContent {
+        history: c.optional("content.history", input.history.as_deref(), MAX_LONG_TEXT),
+        mental_status: c.optional(
+            "content.mental_status",
+            input.mental_status.as_deref(),
+            MAX_LONG_TEXT,
+        ),
+        assessment: c.optional(
+            "content.assessment",
+            input.assessment.as_deref(),
+            MAX_LONG_TEXT,
+        ),
+        diagnoses,
+        medication_plan,
+        recommendations,
+        follow_up: c.optional(
+            "content.follow_up",
+            input.follow_up.as_deref(),
+            MAX_LONG_TEXT,
+        ),
+    };
+    c.finish(cleaned)
+}
+
+/// Checks a new user account (admin).
+pub fn new_user(input: NewUser) -> Result<NewUser, Vec<FieldError>> {
+    let mut c = Checker::new();
+    let email = c.email("email", Some(&input.email));
+    if email.is_none() {
+        c.fail("email", "must not be empty");
+    }
+    c.password("password", &input.password);
+    let cleaned = NewUser {
+        email: email.unwrap_or_default().to_lowercase(),
+        full_name: c.required("full_name", &input.full_name, MAX_NAME),
+        role: input.role,
+        password: input.password,
+    };
+    c.finish(cleaned)
+}
+
+/// A search term: trimmed, 1–100 characters, no control characters.
+pub fn search_term(field: &str, value: &str) -> Result<String, Vec<FieldError>> {
+    let mut c = Checker::new();
+    let value = c.required(field, value, MAX_SEARCH);
+    c.finish(value)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::patient::Sex;
+
+    fn today() -> NaiveDate {
+        NaiveDate::from_ymd_opt(2026, 11, 26).unwrap()
+    }
+
+    fn patient() -> NewPatient {
+        NewPatient {
+            full_name: "  Anna Smith ".into(),
+            date_of_birth: NaiveDate::from_ymd_opt(1980, 2, 3).unwrap(),
+            sex: Sex::Female,
+            phone: Some("+91 98765 43210".into()),
+            email: Some("anna@example.com".into()),
+            address: Some("   ".into()),
+            referred_by: None,
+            illness_duration: None,
+            allergies: None,
+            alerts: vec![],
+            symptoms: vec![],
+            doctor_id: None,
+        }
+    }
+
+    #[test]
+    fn trims_and_drops_empty_optionals() {
+        let p = new_patient(patient(), today()).unwrap();
+        assert_eq!(p.full_name, "Anna Smith");
+        assert_eq!(p.address, None);
+    }
+
+    #[test]
+    fn names_every_bad_field() {
+        let mut p = patient();
+        p.full_name = "Anna\u{1b}[31m".into();
+        p.phone = Some("call me".into());
+        p.email = Some("nope".into());
+        p.date_of_birth = today();
+        let errors = new_patient(p, today()).unwrap_err();
+        let fields: Vec<_> = errors.iter().map(|e| e.field.as_str()).collect();
+        assert_eq!(fields, ["date_of_birth", "full_name", "phone", "email"]);
+    }
+
+    #[test]
+    fn keeps_newlines_and_tabs() {
+        let mut c = Checker::new();
+        let text = c.free_text("notes", "History:\n\tcough", MAX_NOTES);
+        assert!(c.finish(()).is_ok());
+        assert_eq!(text, "History:\n\tcough");
+    }
+
+    #[test]
+    fn phone_digits_ignore_formatting() {
+        assert_eq!(digits_of("+91 (98765) 43-210"), "919876543210");
+    }
+}

@@ -1,0 +1,452 @@
+//! `/auth/*`: login with lockout, rotating refresh, logout, me, change-password; and `Caller`,
+//! the authenticated user every other handler starts from.
+
+use axum::extract::{FromRequestParts, State};
+use axum::http::StatusCode;
+use axum::http::header::AUTHORIZATION;
+use axum::http::request::Parts;
+use serde_json::json;
+use uuid::Uuid;
+
+use super::AppState;
+use super::error::{ApiError, ApiResult, Success};
+use super::extract::{Json, OptionalJson};
+use super::middleware::RequestMeta;
+use super::tokens::{TokenProblem, new_refresh_token, refresh_token_hash};
+use crate::model::auth::*;
+use crate::model::envelope::code;
+use crate::model::time::{format_timestamp, now};
+use crate::model::validate::Checker;
+use crate::store::{
+    Actor, AuditEntry, NewRefreshToken, RefreshOutcome, RequestContext, SessionState,
+};
+
+/// The authenticated user of a request, with the session the token belongs to.
+#[derive(Debug, Clone)]
+pub struct Caller {
+    pub user_id: Uuid,
+    pub role: Role,
+    pub session_id: Uuid,
+    pub meta: RequestMeta,
+}
+
+impl Caller {
+    pub fn actor(&self) -> Actor {
+        Actor {
+            user_id: self.user_id,
+            role: self.role,
+            request_id: self.meta.request_id.clone(),
+            ip: self.meta.ip.map(|ip| ip.to_string()),
+        }
+    }
+
+    /// Refuses roles that may not use this endpoint.
+    pub fn require(&self, allowed: &[Role]) -> Result<Actor, ApiError> {
+        if allowed.contains(&self.role) {
+            Ok(self.actor())
+        } else {
+            Err(ApiError::forbidden(format!(
+                "Your role ({}) cannot use this. Ask your administrator if you need it.",
+                self.role.as_str()
+            )))
+        }
+    }
+}
+
+pub fn request_meta(parts: &Parts) -> RequestMeta {
+    parts
+        .extensions
+        .get::<RequestMeta>()
+        .cloned()
+        .unwrap_or_else(|| RequestMeta {
+            request_id: super::error::current_request_id(),
+            ip: None,
+        })
+}
+
+fn context(meta: &RequestMeta) -> RequestContext {
+    RequestContext {
+        request_id: meta.request_id.clone(),
+        ip: meta.ip.map(|ip| ip.to_string()),
+    }
+}
+
+fn session_revoked() -> ApiError {
+    ApiError::new(
+        StatusCode::UNAUTHORIZED,
+        code::SESSION_REVOKED,
+        "This session has ended (logged out, password changed, or revoked). Log in again.",
+    )
+}
+
+fn account_disabled() -> ApiError {
+    ApiError::new(
+        StatusCode::FORBIDDEN,
+        code::ACCOUNT_DISABLED,
+        "This account is disabled. Ask your administrator to enable it.",
+    )
+}
+
+/// Checks the bearer token and that its session is still open.
+pub async fn authenticate(app: &AppState, parts: &Parts) -> Result<Caller, ApiError> {
+    let header = parts
+        .headers
+        .get(AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .ok_or_else(|| {
+            ApiError::unauthenticated(
+                "Log in first: this request needs an Authorization: Bearer token.",
+            )
+        })?;
+    let token = header
+        .strip_prefix("Bearer ")
+        .or_else(|| header.strip_prefix("bearer "))
+        .ok_or_else(|| {
+            ApiError::unauthenticated("Send the token as Authorization: Bearer <token>.")
+        })?;
+    let claims = app
+        .tokens
+        .check_access(token.trim())
+        .map_err(|problem| match problem {
+            TokenProblem::Expired => ApiError::new(
+                StatusCode::UNAUTHORIZED,
+                code::TOKEN_EXPIRED,
+                "The access token has expired. Refresh it, or log in again.",
+            ),
+            TokenProblem::Invalid => {
+                ApiError::unauthenticated("The access token is not valid. Log in again.")
+            }
+        })?;
+    match app.store.session_state(claims.sid, claims.sub).await? {
+        SessionState::Active => {}
+        SessionState::Revoked => return Err(session_revoked()),
+        SessionState::Disabled => return Err(account_disabled()),
+    }
+    Ok(Caller {
+        user_id: claims.sub,
+        role: claims.role,
+        session_id: claims.sid,
+        meta: request_meta(parts),
+    })
+}
+
+impl FromRequestParts<AppState> for Caller {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(
+        parts: &mut Parts,
+        app: &AppState,
+    ) -> Result<Self, Self::Rejection> {
+        authenticate(app, parts).await
+    }
+}
+
+/// The request's id and address, for endpoints used before logging in.
+pub struct Meta(pub RequestMeta);
+
+impl<S: Send + Sync> FromRequestParts<S> for Meta {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Self::Rejection> {
+        Ok(Meta(request_meta(parts)))
+    }
+}
+
+/// Issues an access token and a refresh token for an open session.
+async fn issue_tokens(
+    app: &AppState,
+    user: User,
+    session_id: Uuid,
+    refresh_token: String,
+) -> Result<Tokens, ApiError> {
+    let access_token = app
+        .tokens
+        .issue_access(user.id, user.role, session_id)
+        .map_err(ApiError::internal)?;
+    Ok(Tokens {
+        access_token,
+        refresh_token,
+        token_type: "bearer".to_string(),
+        expires_in: app.tokens.access_ttl_s,
+        refresh_expires_in: app.tokens.refresh_ttl_s,
+        user_id: user.id,
+        role: user.role,
+        user,
+    })
+}
+
+fn new_refresh(app: &AppState) -> (String, NewRefreshToken) {
+    let token = new_refresh_token();
+    let stored = NewRefreshToken {
+        token_hash: refresh_token_hash(&token),
+        expires_at: now() + chrono::Duration::seconds(app.tokens.refresh_ttl_s),
+    };
+    (token, stored)
+}
+
+fn invalid_credentials() -> ApiError {
+    ApiError::new(
+        StatusCode::UNAUTHORIZED,
+        code::INVALID_CREDENTIALS,
+        "Email or password is not correct. Check them and try again.",
+    )
+}
+
+fn locked(until: chrono::DateTime<chrono::Utc>) -> ApiError {
+    ApiError::new(
+        StatusCode::LOCKED,
+        code::ACCOUNT_LOCKED,
+        format!(
+            "Too many failed logins: the account is locked until {} UTC. Wait, or ask an administrator to unlock it.",
+            until.format("%H:%M")
+        ),
+    )
+    .with_details(json!({ "locked_until": format_timestamp(until) }))
+}
+
+pub async fn login(
+    State(app): State<AppState>,
+    Meta(meta): Meta,
+    Json(body): Json<LoginRequest>,
+) -> ApiResult<Tokens> {
+    let mut check = Checker::new();
+    let email = check.required("email", &body.email, 254).to_lowercase();
+    if body.password.is_empty() {
+        check.fail("password", "must not be empty");
+    } else if body.password.len() > 1024 {
+        check.fail("password", "is too long");
+    }
+    check.finish(()).map_err(ApiError::validation)?;
+    if let Err(wait) = app.login_limiter.attempt(meta.ip) {
+        let mut error = ApiError::new(
+            StatusCode::TOO_MANY_REQUESTS,
+            code::RATE_LIMITED,
+            format!(
+                "Too many login attempts from this address. Wait {wait} seconds and try again."
+            ),
+        )
+        .with_details(json!({ "retry_after_s": wait }));
+        error.retry_after = Some(wait);
+        return Err(error);
+    }
+    let ctx = context(&meta);
+    let record = app.store.user_by_email(&email).await?;
+
+    if let Some(record) = &record
+        && let Some(until) = record.locked_until.filter(|t| *t > now())
+    {
+        app.store
+            .audit(
+                &ctx,
+                AuditEntry {
+                    user_id: Some(record.user.id),
+                    action: "auth.login",
+                    resource_type: Some("user"),
+                    resource_id: Some(record.user.id.to_string()),
+                    patient_id: None,
+                    outcome: "locked",
+                },
+            )
+            .await?;
+        return Err(locked(until));
+    }
+
+    let matched = app
+        .passwords
+        .verify(
+            &body.password,
+            record.as_ref().map(|r| r.password_hash.as_str()),
+        )
+        .await
+        .map_err(ApiError::internal)?;
+    let Some(record) = record else {
+        app.store
+            .audit(
+                &ctx,
+                AuditEntry {
+                    user_id: None,
+                    action: "auth.login",
+                    resource_type: Some("user"),
+                    resource_id: None,
+                    patient_id: None,
+                    outcome: "failure",
+                },
+            )
+            .await?;
+        return Err(invalid_credentials());
+    };
+    if !matched {
+        let failure = app
+            .store
+            .record_login_failure(&ctx, record.user.id, app.config.lockout)
+            .await?;
+        return Err(match failure.locked_until {
+            Some(until) => locked(until),
+            None => invalid_credentials(),
+        });
+    }
+    if record.disabled {
+        return Err(account_disabled());
+    }
+    let (refresh_token, stored) = new_refresh(&app);
+    let session_id = app
+        .store
+        .open_session(&ctx, record.user.id, &stored)
+        .await?;
+    Ok(Success(
+        issue_tokens(&app, record.user, session_id, refresh_token).await?,
+    ))
+}
+
+pub async fn refresh(
+    State(app): State<AppState>,
+    Meta(meta): Meta,
+    Json(body): Json<RefreshRequest>,
+) -> ApiResult<Tokens> {
+    if body.refresh_token.is_empty() || body.refresh_token.len() > 256 {
+        return Err(ApiError::field(
+            "refresh_token",
+            "must be the refresh token from login",
+        ));
+    }
+    let (refresh_token, stored) = new_refresh(&app);
+    let outcome = app
+        .store
+        .rotate_refresh_token(
+            &context(&meta),
+            &refresh_token_hash(&body.refresh_token),
+            &stored,
+        )
+        .await?;
+    match outcome {
+        RefreshOutcome::Rotated { user, session_id } => Ok(Success(
+            issue_tokens(&app, user, session_id, refresh_token).await?,
+        )),
+        RefreshOutcome::Reused => Err(ApiError::new(
+            StatusCode::UNAUTHORIZED,
+            code::SESSION_REVOKED,
+            "This refresh token was already used, so the session was ended to protect the account. Log in again.",
+        )),
+        RefreshOutcome::Revoked => Err(session_revoked()),
+        RefreshOutcome::Expired => Err(ApiError::unauthenticated(
+            "The session has expired. Log in again.",
+        )),
+        RefreshOutcome::Unknown => Err(ApiError::unauthenticated(
+            "This refresh token is not known. Log in again.",
+        )),
+        RefreshOutcome::Disabled => Err(account_disabled()),
+    }
+}
+
+/// Ends the session of the bearer token, or of the refresh token in the body.
+pub async fn logout(
+    State(app): State<AppState>,
+    parts: axum::http::request::Parts,
+    OptionalJson(body): OptionalJson<LogoutRequest>,
+) -> ApiResult<LoggedOut> {
+    let refresh_token = body.and_then(|b| b.refresh_token);
+    let has_bearer = parts.headers.contains_key(AUTHORIZATION);
+    let (actor, session_id) = if has_bearer || refresh_token.is_none() {
+        let caller = authenticate(&app, &parts).await?;
+        (caller.actor(), caller.session_id)
+    } else {
+        let token = refresh_token.unwrap_or_default();
+        let Some((session_id, user_id)) = app
+            .store
+            .session_of_refresh_token(&refresh_token_hash(&token))
+            .await?
+        else {
+            return Err(ApiError::unauthenticated(
+                "This refresh token is not known; there is nothing to log out.",
+            ));
+        };
+        let record = app
+            .store
+            .user_by_id(user_id)
+            .await?
+            .ok_or_else(ApiError::not_found)?;
+        let meta = request_meta(&parts);
+        let actor = Actor {
+            user_id,
+            role: record.user.role,
+            request_id: meta.request_id,
+            ip: meta.ip.map(|ip| ip.to_string()),
+        };
+        (actor, session_id)
+    };
+    app.store
+        .revoke_session(&actor, session_id, "logged out")
+        .await?;
+    Ok(Success(LoggedOut { logged_out: true }))
+}
+
+pub async fn me(State(app): State<AppState>, caller: Caller) -> ApiResult<User> {
+    let record = app
+        .store
+        .user_by_id(caller.user_id)
+        .await?
+        .ok_or_else(session_revoked)?;
+    Ok(Success(record.user))
+}
+
+pub async fn change_password(
+    State(app): State<AppState>,
+    caller: Caller,
+    Json(body): Json<ChangePasswordRequest>,
+) -> ApiResult<PasswordChanged> {
+    let mut check = Checker::new();
+    check.password("new_password", &body.new_password);
+    if body.new_password == body.current_password {
+        check.fail("new_password", "must differ from the current password");
+    }
+    check.finish(()).map_err(ApiError::validation)?;
+    let record = app
+        .store
+        .user_by_id(caller.user_id)
+        .await?
+        .ok_or_else(session_revoked)?;
+    if !verify_password(&app, &caller, &record, &body.current_password).await? {
+        return Err(ApiError::new(
+            StatusCode::UNAUTHORIZED,
+            code::INVALID_CREDENTIALS,
+            "The current password is not correct; the password was not changed.",
+        ));
+    }
+    let hash = app
+        .passwords
+        .hash(&body.new_password)
+        .await
+        .map_err(ApiError::internal)?;
+    app.store
+        .change_password(&caller.actor(), caller.session_id, &hash)
+        .await?;
+    Ok(Success(PasswordChanged { changed: true }))
+}
+
+/// Re-checks the caller's password (change-password, signing). A wrong one counts towards the
+/// lockout like a failed login, so re-authentication cannot be used to guess.
+pub async fn verify_password(
+    app: &AppState,
+    caller: &Caller,
+    record: &crate::store::UserRecord,
+    candidate: &str,
+) -> Result<bool, ApiError> {
+    if let Some(until) = record.locked_until.filter(|t| *t > now()) {
+        return Err(locked(until));
+    }
+    let matched = app
+        .passwords
+        .verify(candidate, Some(&record.password_hash))
+        .await
+        .map_err(ApiError::internal)?;
+    if !matched {
+        let failure = app
+            .store
+            .record_login_failure(&context(&caller.meta), caller.user_id, app.config.lockout)
+            .await?;
+        if let Some(until) = failure.locked_until {
+            return Err(locked(until));
+        }
+    }
+    Ok(matched)
+}

@@ -1,0 +1,234 @@
+//! Every answer in the envelope of API.md: `ApiError` for failures (with a message a person can
+//! act on), `Success` and `Created` for data, and the request id they all carry.
+
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use serde::Serialize;
+use serde_json::{Value, json};
+
+use crate::model::envelope::{FieldError, code};
+use crate::store::StoreError;
+
+tokio::task_local! {
+    /// The id of the request being served, set by the request-context middleware.
+    pub static REQUEST_ID: String;
+}
+
+/// The current request's id, or "-" outside a request.
+pub fn current_request_id() -> String {
+    REQUEST_ID
+        .try_with(Clone::clone)
+        .unwrap_or_else(|_| "-".to_string())
+}
+
+#[derive(Debug)]
+pub struct ApiError {
+    pub status: StatusCode,
+    pub code: &'static str,
+    pub message: String,
+    pub details: Value,
+    /// Seconds for a `Retry-After` header (429).
+    pub retry_after: Option<u64>,
+}
+
+impl ApiError {
+    pub fn new(status: StatusCode, code: &'static str, message: impl Into<String>) -> Self {
+        ApiError {
+            status,
+            code,
+            message: message.into(),
+            details: Value::Object(serde_json::Map::new()),
+            retry_after: None,
+        }
+    }
+
+    pub fn with_details(mut self, details: Value) -> Self {
+        // `details` is always an object, so clients can read it without a null check.
+        if details.is_object() {
+            self.details = details;
+        }
+        self
+    }
+
+    pub fn validation(fields: Vec<FieldError>) -> Self {
+        let message = match fields.as_slice() {
+            [one] => format!("{} {}.", one.field, one.message),
+            [first, rest @ ..] => format!(
+                "{} {} (and {} more field problem{}).",
+                first.field,
+                first.message,
+                rest.len(),
+                if rest.len() == 1 { "" } else { "s" }
+            ),
+            [] => "The request is not valid.".to_string(),
+        };
+        ApiError::new(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            code::VALIDATION_ERROR,
+            message,
+        )
+        .with_details(json!({ "fields": fields }))
+    }
+
+    pub fn field(field: &str, message: impl Into<String>) -> Self {
+        Self::validation(vec![FieldError::new(field, message)])
+    }
+
+    pub fn not_found() -> Self {
+        ApiError::new(
+            StatusCode::NOT_FOUND,
+            code::NOT_FOUND,
+            "No such record, or it is not one of yours. Check the id, or search for the patient again.",
+        )
+    }
+
+    pub fn unauthenticated(message: impl Into<String>) -> Self {
+        ApiError::new(StatusCode::UNAUTHORIZED, code::UNAUTHENTICATED, message)
+    }
+
+    pub fn forbidden(message: impl Into<String>) -> Self {
+        ApiError::new(StatusCode::FORBIDDEN, code::FORBIDDEN, message)
+    }
+
+    /// A failure of ours: logged with the request id, never shown in detail.
+    pub fn internal(error: impl std::fmt::Display) -> Self {
+        tracing::error!(request_id = %current_request_id(), error = %error, "request failed");
+        ApiError::new(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            code::INTERNAL,
+            "Something went wrong on the server. Try again; if it keeps happening, give your administrator the request id.",
+        )
+    }
+
+    /// The envelope for a bare status produced outside our handlers (a layer, axum itself).
+    pub fn from_status(status: StatusCode) -> Self {
+        let (code, message) = match status {
+            StatusCode::NOT_FOUND => (
+                code::NOT_FOUND,
+                "There is no such endpoint. See /api/v1/openapi.json for the ones there are.",
+            ),
+            StatusCode::METHOD_NOT_ALLOWED => (
+                code::METHOD_NOT_ALLOWED,
+                "This endpoint does not accept that method. See /api/v1/openapi.json.",
+            ),
+            StatusCode::PAYLOAD_TOO_LARGE => (
+                code::PAYLOAD_TOO_LARGE,
+                "The request body is larger than 1 MiB. Send less at once.",
+            ),
+            StatusCode::UNSUPPORTED_MEDIA_TYPE => (
+                code::UNSUPPORTED_MEDIA_TYPE,
+                "Send the body as JSON with Content-Type: application/json.",
+            ),
+            StatusCode::SERVICE_UNAVAILABLE => (
+                code::UNAVAILABLE,
+                "The server cannot answer right now. Try again in a moment.",
+            ),
+            StatusCode::REQUEST_TIMEOUT | StatusCode::GATEWAY_TIMEOUT => (
+                code::UNAVAILABLE,
+                "The server took too long to answer. Try again in a moment.",
+            ),
+            s if s.is_client_error() => (
+                code::VALIDATION_ERROR,
+                "The request could not be understood. Check it against /api/v1/openapi.json.",
+            ),
+            _ => (
+                code::INTERNAL,
+                "Something went wrong on the server. Try again; if it keeps happening, give your administrator the request id.",
+            ),
+        };
+        ApiError::new(status, code, message)
+    }
+}
+
+impl From<StoreError> for ApiError {
+    fn from(error: StoreError) -> Self {
+        match error {
+            StoreError::NotFound => ApiError::not_found(),
+            StoreError::Conflict {
+                code,
+                message,
+                details,
+            } => ApiError::new(StatusCode::CONFLICT, code, message).with_details(details),
+            StoreError::Invalid(fields) => ApiError::validation(fields),
+            StoreError::Database(sqlx::Error::PoolTimedOut) => ApiError::new(
+                StatusCode::SERVICE_UNAVAILABLE,
+                code::UNAVAILABLE,
+                "The server is busy. Try again in a moment.",
+            ),
+            other => ApiError::internal(other),
+        }
+    }
+}
+
+#[derive(Serialize)]
+struct ErrorBody<'a> {
+    code: &'a str,
+    message: &'a str,
+    details: &'a Value,
+}
+
+#[derive(Serialize)]
+struct ErrorEnvelope<'a> {
+    status: &'static str,
+    error: ErrorBody<'a>,
+    request_id: String,
+}
+
+#[derive(Serialize)]
+struct SuccessEnvelope<T> {
+    status: &'static str,
+    data: T,
+    request_id: String,
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        let body = ErrorEnvelope {
+            status: "error",
+            error: ErrorBody {
+                code: self.code,
+                message: &self.message,
+                details: &self.details,
+            },
+            request_id: current_request_id(),
+        };
+        let mut response = (self.status, axum::Json(body)).into_response();
+        let headers = response.headers_mut();
+        if self.status == StatusCode::UNAUTHORIZED {
+            headers.insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
+        }
+        if let Some(seconds) = self.retry_after {
+            headers.insert(header::RETRY_AFTER, HeaderValue::from(seconds));
+        }
+        response
+    }
+}
+
+/// `200 {"status":"success","data":...}`.
+pub struct Success<T>(pub T);
+
+/// `201 {"status":"success","data":...}`.
+pub struct Created<T>(pub T);
+
+fn envelope<T: Serialize>(status: StatusCode, data: T) -> Response {
+    let body = SuccessEnvelope {
+        status: "success",
+        data,
+        request_id: current_request_id(),
+    };
+    (status, axum::Json(body)).into_response()
+}
+
+impl<T: Serialize> IntoResponse for Success<T> {
+    fn into_response(self) -> Response {
+        envelope(StatusCode::OK, self.0)
+    }
+}
+
+impl<T: Serialize> IntoResponse for Created<T> {
+    fn into_response(self) -> Response {
+        envelope(StatusCode::CREATED, self.0)
+    }
+}
+
+pub type ApiResult<T> = Result<Success<T>, ApiError>;

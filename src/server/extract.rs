@@ -1,0 +1,218 @@
+//! Request extractors whose every rejection is an envelope naming the field: JSON bodies (415
+//! for other media types, 413 past the limit, 422 naming the bad field), query strings, and
+//! UUIDs in the path.
+
+use axum::body::Bytes;
+use axum::extract::{FromRequest, FromRequestParts, RawPathParams, Request};
+use axum::http::request::Parts;
+use axum::http::{StatusCode, header};
+use serde::de::DeserializeOwned;
+use uuid::Uuid;
+
+use super::error::ApiError;
+use crate::model::envelope::FieldError;
+
+/// Turns a serde error into a message that names what is wrong without echoing the value.
+fn describe(path: &str, message: &str) -> FieldError {
+    // serde_json appends " at line L column C"; the field path says more to a person.
+    let message = match message.find(" at line ") {
+        Some(at) => &message[..at],
+        None => message,
+    };
+    let expected = |m: &str| {
+        m.split_once(", expected ")
+            .map(|(_, e)| e.to_string())
+            .unwrap_or_default()
+    };
+    let field_or = |fallback: &str| {
+        if path.is_empty() || path == "." {
+            fallback.to_string()
+        } else {
+            path.to_string()
+        }
+    };
+    if let Some(rest) = message.strip_prefix("unknown field `") {
+        // serde_path_to_error already ends the path with the unknown field's name.
+        let name = rest.split('`').next().unwrap_or_default();
+        let field = if path.is_empty() || path == "." {
+            name.to_string()
+        } else {
+            path.to_string()
+        };
+        return FieldError::new(field, "is not a known field; check its spelling");
+    }
+    if let Some(rest) = message.strip_prefix("missing field `") {
+        let name = rest.split('`').next().unwrap_or_default();
+        let field = if path.is_empty() || path == "." {
+            name.to_string()
+        } else {
+            format!("{path}.{name}")
+        };
+        return FieldError::new(field, "is required");
+    }
+    if message.starts_with("invalid type") || message.starts_with("invalid value") {
+        return FieldError::new(field_or("body"), format!("must be {}", expected(message)));
+    }
+    if message.starts_with("unknown variant") {
+        return FieldError::new(field_or("body"), format!("must be {}", expected(message)));
+    }
+    if message.contains("UUID") {
+        return FieldError::new(field_or("body"), "must be a UUID");
+    }
+    if message.contains("premature end of input")
+        || message.contains("input contains invalid characters")
+        || message.contains("input is out of range")
+        || message.contains("trailing input")
+        || message.contains("input is not enough")
+    {
+        return FieldError::new(field_or("body"), "must be a date as YYYY-MM-DD");
+    }
+    if message.starts_with("invalid digit") || message.starts_with("number too large") {
+        return FieldError::new(field_or("body"), "must be a whole number in range");
+    }
+    if message.starts_with("EOF")
+        || message.starts_with("expected")
+        || message.starts_with("key must")
+        || message.starts_with("trailing")
+    {
+        return FieldError::new("body", "is not valid JSON");
+    }
+    FieldError::new(field_or("body"), message.to_string())
+}
+
+fn is_json(parts: &axum::http::HeaderMap) -> bool {
+    parts
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .map(|v| {
+            let mime = v.split(';').next().unwrap_or_default().trim();
+            mime.eq_ignore_ascii_case("application/json")
+                || (mime.starts_with("application/") && mime.ends_with("+json"))
+        })
+        .unwrap_or(false)
+}
+
+/// Reads the body (within the size limit) and parses it as JSON, or `None` when it is empty.
+async fn read_json<T: DeserializeOwned, S: Send + Sync>(
+    req: Request,
+    state: &S,
+) -> Result<Option<T>, ApiError> {
+    let json = is_json(req.headers());
+    let bytes = Bytes::from_request(req, state)
+        .await
+        .map_err(|rejection| ApiError::from_status(rejection.status()))?;
+    if bytes.iter().all(u8::is_ascii_whitespace) {
+        return Ok(None);
+    }
+    if !json {
+        return Err(ApiError::from_status(StatusCode::UNSUPPORTED_MEDIA_TYPE));
+    }
+    let mut deserializer = serde_json::Deserializer::from_slice(&bytes);
+    let value = serde_path_to_error::deserialize(&mut deserializer).map_err(|e| {
+        ApiError::validation(vec![describe(
+            &e.path().to_string(),
+            &e.inner().to_string(),
+        )])
+    })?;
+    deserializer
+        .end()
+        .map_err(|_| ApiError::field("body", "is not valid JSON: text follows the object"))?;
+    Ok(Some(value))
+}
+
+/// A required JSON body.
+pub struct Json<T>(pub T);
+
+impl<T: DeserializeOwned, S: Send + Sync> FromRequest<S> for Json<T> {
+    type Rejection = ApiError;
+
+    async fn from_request(req: Request, state: &S) -> Result<Self, Self::Rejection> {
+        match read_json(req, state).await? {
+            Some(value) => Ok(Json(value)),
+            None => Err(ApiError::field("body", "is required: send a JSON object")),
+        }
+    }
+}
+
+/// A JSON body that may be left out (for example `POST /auth/logout`).
+pub struct OptionalJson<T>(pub Option<T>);
+
+impl<T: DeserializeOwned, S: Send + Sync> FromRequest<S> for OptionalJson<T> {
+    type Rejection = ApiError;
+
+    async fn from_request(req: Request, state: &S) -> Result<Self, Self::Rejection> {
+        Ok(OptionalJson(read_json(req, state).await?))
+    }
+}
+
+/// A query string parsed into `T`; unknown parameters are refused like unknown body fields.
+pub struct Query<T>(pub T);
+
+impl<T: DeserializeOwned, S: Send + Sync> FromRequestParts<S> for Query<T> {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, Self::Rejection> {
+        let query = parts.uri.query().unwrap_or_default();
+        let deserializer =
+            serde_urlencoded::Deserializer::new(form_urlencoded::parse(query.as_bytes()));
+        serde_path_to_error::deserialize(deserializer)
+            .map(Query)
+            .map_err(|e| {
+                ApiError::validation(vec![describe(
+                    &e.path().to_string(),
+                    &e.inner().to_string(),
+                )])
+            })
+    }
+}
+
+/// The one UUID in the path (`/patients/{id}`), refused with 422 when it is not a UUID.
+pub struct PathId(pub Uuid);
+
+impl<S: Send + Sync> FromRequestParts<S> for PathId {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
+        let params = RawPathParams::from_request_parts(parts, state)
+            .await
+            .map_err(|_| ApiError::not_found())?;
+        let Some((name, value)) = params.iter().next() else {
+            return Err(ApiError::not_found());
+        };
+        Uuid::parse_str(value).map(PathId).map_err(|_| {
+            ApiError::field(
+                name,
+                "must be a UUID like 0192f0c1-7b4e-7c3a-9d2e-4f5a6b7c8d9e",
+            )
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::describe;
+
+    #[test]
+    fn messages_name_the_field_without_echoing_values() {
+        let e = describe(
+            "sex",
+            "unknown variant `robot`, expected one of `female`, `male`",
+        );
+        assert_eq!(e.field, "sex");
+        assert!(!e.message.contains("robot"));
+        let e = describe("nmae", "unknown field `nmae`, expected one of `full_name`");
+        assert_eq!(e.field, "nmae");
+        let e = describe(
+            "allergies.colour",
+            "unknown field `colour`, expected `status`",
+        );
+        assert_eq!(e.field, "allergies.colour");
+        let e = describe("", "missing field `full_name` at line 1 column 2");
+        assert_eq!(
+            (e.field.as_str(), e.message.as_str()),
+            ("full_name", "is required")
+        );
+        let e = describe("limit", "invalid digit found in string");
+        assert_eq!(e.field, "limit");
+    }
+}

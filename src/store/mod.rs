@@ -1,0 +1,339 @@
+//! Persistence: the `Store` trait the server calls, its engines, the embedded migrations, and
+//! the demo and synthetic data sets. Ownership (`doctor_id = caller`) is part of every statement,
+//! and every read or write of patient data leaves an audit row.
+
+pub mod cursor;
+pub mod demo;
+pub mod password;
+pub mod sqlite;
+pub mod synth;
+
+use async_trait::async_trait;
+use chrono::{DateTime, Utc};
+use uuid::Uuid;
+
+use crate::model::admin::{AdminUser, AuditEvent, NewUser};
+use crate::model::auth::{Role, User};
+use crate::model::consultation::{Consultation, ConsultationHistory, StartConsultation};
+use crate::model::envelope::FieldError;
+use crate::model::page::Page;
+use crate::model::patient::{NewPatient, Patient, PatientSort, PatientSummary, PatientUpdate};
+use crate::model::report::{Report, ReportContent, ReportFilter, ReportPage, ReportStats};
+
+/// Who is doing something, for ownership and the audit trail.
+#[derive(Debug, Clone)]
+pub struct Actor {
+    pub user_id: Uuid,
+    pub role: Role,
+    pub request_id: String,
+    pub ip: Option<String>,
+}
+
+/// Request context for calls made before anyone is authenticated (login, refresh).
+#[derive(Debug, Clone)]
+pub struct RequestContext {
+    pub request_id: String,
+    pub ip: Option<String>,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    /// Missing, or owned by someone else: the caller cannot tell which.
+    #[error("not found")]
+    NotFound,
+    /// The request clashes with the current state (a running consultation, a stale version…).
+    #[error("{message}")]
+    Conflict {
+        code: &'static str,
+        message: String,
+        details: serde_json::Value,
+    },
+    /// A value that only the database can judge (an unknown doctor, a taken email).
+    #[error("invalid input")]
+    Invalid(Vec<FieldError>),
+    #[error("database error: {0}")]
+    Database(#[from] sqlx::Error),
+    #[error("stored data could not be read: {0}")]
+    Corrupt(String),
+}
+
+impl StoreError {
+    pub fn conflict(code: &'static str, message: impl Into<String>) -> Self {
+        StoreError::Conflict {
+            code,
+            message: message.into(),
+            details: serde_json::Value::Null,
+        }
+    }
+}
+
+pub type StoreResult<T> = Result<T, StoreError>;
+
+/// Where a page starts: an offset, or the opaque cursor of the previous page.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum PageStart {
+    Offset(u64),
+    Cursor(String),
+}
+
+#[derive(Debug, Clone)]
+pub struct PatientListQuery {
+    pub search: Option<String>,
+    pub sort: PatientSort,
+    pub limit: u32,
+    pub start: PageStart,
+}
+
+#[derive(Debug, Clone)]
+pub struct ReportListQuery {
+    pub filter: ReportFilter,
+    pub limit: u32,
+    pub start: PageStart,
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct AuditQuery {
+    pub user_id: Option<Uuid>,
+    pub patient_id: Option<Uuid>,
+    pub action: Option<String>,
+    pub since: Option<DateTime<Utc>>,
+    pub until: Option<DateTime<Utc>>,
+    pub limit: u32,
+    pub offset: u64,
+}
+
+/// A user row with what authentication needs; never sent over the wire as is.
+#[derive(Debug, Clone)]
+pub struct UserRecord {
+    pub user: User,
+    pub password_hash: String,
+    pub failed_logins: u32,
+    pub locked_until: Option<DateTime<Utc>>,
+    pub disabled: bool,
+}
+
+/// The outcome of counting a failed password.
+#[derive(Debug, Clone, Copy)]
+pub struct LoginFailure {
+    pub failed_logins: u32,
+    pub locked_until: Option<DateTime<Utc>>,
+}
+
+/// The lockout policy, from the server configuration.
+#[derive(Debug, Clone, Copy)]
+pub struct LockoutPolicy {
+    pub threshold: u32,
+    pub duration: chrono::Duration,
+}
+
+/// A refresh token to store: only its hash is kept.
+#[derive(Debug, Clone)]
+pub struct NewRefreshToken {
+    pub token_hash: String,
+    pub expires_at: DateTime<Utc>,
+}
+
+/// What presenting a refresh token led to.
+#[derive(Debug, Clone)]
+pub enum RefreshOutcome {
+    Rotated {
+        user: User,
+        session_id: Uuid,
+    },
+    /// The token had been used before: the whole session is now revoked.
+    Reused,
+    Revoked,
+    Expired,
+    Unknown,
+    Disabled,
+}
+
+/// Whether a session may still be used.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SessionState {
+    Active,
+    Revoked,
+    Disabled,
+}
+
+/// A report claimed for generation, with what the generator needs.
+#[derive(Debug, Clone)]
+pub struct GenerationJob {
+    pub report_id: Uuid,
+    pub notes: String,
+    pub chief_complaint: Option<String>,
+}
+
+/// An audit row to write for an event outside a store transaction (logins, denials).
+#[derive(Debug, Clone)]
+pub struct AuditEntry<'a> {
+    pub user_id: Option<Uuid>,
+    pub action: &'a str,
+    pub resource_type: Option<&'a str>,
+    pub resource_id: Option<String>,
+    pub patient_id: Option<Uuid>,
+    pub outcome: &'a str,
+}
+
+#[async_trait]
+pub trait Store: Send + Sync + 'static {
+    // --- health
+    async fn ping(&self) -> StoreResult<()>;
+
+    // --- users and sessions
+    async fn user_by_email(&self, email: &str) -> StoreResult<Option<UserRecord>>;
+    async fn user_by_id(&self, id: Uuid) -> StoreResult<Option<UserRecord>>;
+    async fn create_user(
+        &self,
+        actor: Option<&Actor>,
+        user: &NewUser,
+        password_hash: &str,
+    ) -> StoreResult<AdminUser>;
+    async fn record_login_failure(
+        &self,
+        ctx: &RequestContext,
+        user_id: Uuid,
+        policy: LockoutPolicy,
+    ) -> StoreResult<LoginFailure>;
+    /// Resets the failure count, opens a session with its first refresh token, audits the login.
+    async fn open_session(
+        &self,
+        ctx: &RequestContext,
+        user_id: Uuid,
+        refresh: &NewRefreshToken,
+    ) -> StoreResult<Uuid>;
+    async fn rotate_refresh_token(
+        &self,
+        ctx: &RequestContext,
+        presented_hash: &str,
+        next: &NewRefreshToken,
+    ) -> StoreResult<RefreshOutcome>;
+    async fn session_state(&self, session_id: Uuid, user_id: Uuid) -> StoreResult<SessionState>;
+    async fn session_of_refresh_token(&self, token_hash: &str)
+    -> StoreResult<Option<(Uuid, Uuid)>>;
+    async fn revoke_session(
+        &self,
+        actor: &Actor,
+        session_id: Uuid,
+        reason: &str,
+    ) -> StoreResult<()>;
+    /// Stores a new password hash and revokes every other session of the user.
+    async fn change_password(
+        &self,
+        actor: &Actor,
+        keep_session: Uuid,
+        password_hash: &str,
+    ) -> StoreResult<()>;
+    async fn audit(&self, ctx: &RequestContext, entry: AuditEntry<'_>) -> StoreResult<()>;
+
+    // --- admin
+    async fn list_users(
+        &self,
+        actor: &Actor,
+        limit: u32,
+        offset: u64,
+    ) -> StoreResult<Page<AdminUser>>;
+    async fn unlock_user(&self, actor: &Actor, user_id: Uuid) -> StoreResult<AdminUser>;
+    async fn disable_user(&self, actor: &Actor, user_id: Uuid) -> StoreResult<AdminUser>;
+    async fn query_audit(&self, actor: &Actor, query: &AuditQuery)
+    -> StoreResult<Page<AuditEvent>>;
+
+    // --- patients
+    async fn list_patients(
+        &self,
+        actor: &Actor,
+        query: &PatientListQuery,
+    ) -> StoreResult<Page<PatientSummary>>;
+    async fn search_patients(
+        &self,
+        actor: &Actor,
+        term: &str,
+        limit: u32,
+    ) -> StoreResult<Vec<PatientSummary>>;
+    async fn get_patient(&self, actor: &Actor, id: Uuid) -> StoreResult<Patient>;
+    async fn create_patient(
+        &self,
+        actor: &Actor,
+        doctor_id: Uuid,
+        patient: &NewPatient,
+    ) -> StoreResult<Patient>;
+    async fn update_patient(
+        &self,
+        actor: &Actor,
+        id: Uuid,
+        update: &PatientUpdate,
+    ) -> StoreResult<Patient>;
+
+    // --- consultations
+    async fn start_consultation(
+        &self,
+        actor: &Actor,
+        start: &StartConsultation,
+    ) -> StoreResult<Consultation>;
+    async fn active_consultations(&self, actor: &Actor) -> StoreResult<Vec<Consultation>>;
+    async fn get_consultation(&self, actor: &Actor, id: Uuid) -> StoreResult<Consultation>;
+    async fn update_notes(&self, actor: &Actor, id: Uuid, notes: &str)
+    -> StoreResult<Consultation>;
+    /// Completes the consultation and creates its pending report, queued for generation.
+    async fn stop_consultation(
+        &self,
+        actor: &Actor,
+        id: Uuid,
+        notes: Option<&str>,
+    ) -> StoreResult<Consultation>;
+    async fn cancel_consultation(
+        &self,
+        actor: &Actor,
+        id: Uuid,
+        reason: &str,
+    ) -> StoreResult<Consultation>;
+    async fn consultation_history(
+        &self,
+        actor: &Actor,
+        patient_id: Uuid,
+        limit: u32,
+        offset: u64,
+    ) -> StoreResult<ConsultationHistory>;
+
+    // --- reports
+    async fn list_reports(&self, actor: &Actor, query: &ReportListQuery)
+    -> StoreResult<ReportPage>;
+    async fn report_stats(
+        &self,
+        actor: &Actor,
+        patient_id: Option<Uuid>,
+        days: u32,
+    ) -> StoreResult<ReportStats>;
+    async fn get_report(&self, actor: &Actor, id: Uuid) -> StoreResult<Report>;
+    async fn edit_report(
+        &self,
+        actor: &Actor,
+        id: Uuid,
+        content: &ReportContent,
+        version: u32,
+    ) -> StoreResult<Report>;
+    async fn sign_report(&self, actor: &Actor, id: Uuid) -> StoreResult<Report>;
+    async fn add_addendum(&self, actor: &Actor, id: Uuid, text: &str) -> StoreResult<Report>;
+
+    // --- report generation (the reportgen worker)
+    /// Reports queued for generation and not finished (after a restart, too).
+    async fn queued_reports(&self) -> StoreResult<Vec<Uuid>>;
+    /// Marks a queued report `generating` and hands out its notes; `None` if it is not queued.
+    async fn claim_generation(&self, report_id: Uuid) -> StoreResult<Option<GenerationJob>>;
+    async fn finish_generation(
+        &self,
+        report_id: Uuid,
+        result: Result<(&ReportContent, f64, &str), &str>,
+    ) -> StoreResult<()>;
+
+    // --- data sets
+    /// Inserts synthetic patients with everything hanging off them, in one transaction.
+    async fn insert_synthetic(
+        &self,
+        doctor_ids: &[Uuid],
+        patients: &[synth::SynthPatient],
+    ) -> StoreResult<()>;
+    async fn next_mrn_seq(&self) -> StoreResult<i64>;
+    async fn setting(&self, key: &str) -> StoreResult<Option<String>>;
+    async fn set_setting(&self, key: &str, value: &str) -> StoreResult<()>;
+}

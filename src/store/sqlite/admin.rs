@@ -1,0 +1,278 @@
+//! User administration and the audit query on SQLite.
+
+use sqlx::QueryBuilder;
+use sqlx::sqlite::{Sqlite, SqliteRow};
+use uuid::Uuid;
+
+use super::{SqliteStore, audit_actor, auth, rows};
+use crate::model::admin::{AdminUser, AuditEvent, NewUser};
+use crate::model::envelope::FieldError;
+use crate::model::page::{Page, Pagination};
+use crate::model::time::{format_timestamp, now};
+use crate::store::*;
+
+fn admin_user(row: &SqliteRow) -> StoreResult<AdminUser> {
+    let record = auth::user_record(row)?;
+    Ok(AdminUser {
+        id: record.user.id,
+        email: record.user.email,
+        full_name: record.user.full_name,
+        role: record.user.role,
+        created_at: record.user.created_at,
+        locked_until: record.locked_until.filter(|t| *t > now()),
+        failed_logins: record.failed_logins,
+        disabled: record.disabled,
+    })
+}
+
+pub(super) async fn create_user(
+    store: &SqliteStore,
+    actor: Option<&Actor>,
+    user: &NewUser,
+    password_hash: &str,
+) -> StoreResult<AdminUser> {
+    let id = Uuid::now_v7();
+    let stamp = format_timestamp(now());
+    let mut tx = store.write_tx().await?;
+    let taken: Option<i64> = sqlx::query_scalar("SELECT 1 FROM users WHERE email = $1")
+        .bind(&user.email)
+        .fetch_optional(&mut *tx)
+        .await?;
+    if taken.is_some() {
+        return Err(StoreError::Invalid(vec![FieldError::new(
+            "email",
+            "is already used by another account",
+        )]));
+    }
+    let sql = format!(
+        "INSERT INTO users (id, email, full_name, role, password_hash, created_at, updated_at)
+         VALUES ($1, $2, $3, $4, $5, $6, $6) RETURNING {}",
+        auth::USER_COLUMNS
+    );
+    let row = sqlx::query(sqlx::AssertSqlSafe(sql))
+        .bind(id.to_string())
+        .bind(&user.email)
+        .bind(&user.full_name)
+        .bind(user.role.as_str())
+        .bind(password_hash)
+        .bind(&stamp)
+        .fetch_one(&mut *tx)
+        .await?;
+    if let Some(actor) = actor {
+        audit_actor(
+            &mut tx,
+            actor,
+            "admin.user_create",
+            ("user", Some(id.to_string())),
+            None,
+            "success",
+        )
+        .await?;
+    }
+    tx.commit().await?;
+    admin_user(&row)
+}
+
+pub(super) async fn list_users(
+    store: &SqliteStore,
+    actor: &Actor,
+    limit: u32,
+    offset: u64,
+) -> StoreResult<Page<AdminUser>> {
+    let sql = format!(
+        "SELECT {} FROM users ORDER BY email LIMIT $1 OFFSET $2",
+        auth::USER_COLUMNS
+    );
+    let found = sqlx::query(sqlx::AssertSqlSafe(sql))
+        .bind(i64::from(limit))
+        .bind(offset as i64)
+        .fetch_all(&store.pool)
+        .await?;
+    let total: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM users")
+        .fetch_one(&store.pool)
+        .await?;
+    let items = found
+        .iter()
+        .map(admin_user)
+        .collect::<StoreResult<Vec<_>>>()?;
+    let mut conn = store.pool.acquire().await?;
+    audit_actor(
+        &mut conn,
+        actor,
+        "admin.user_list",
+        ("user", None),
+        None,
+        "success",
+    )
+    .await?;
+    Ok(Page {
+        pagination: offset_pagination(total, limit, offset, items.len()),
+        items,
+    })
+}
+
+/// Pagination for an offset page.
+pub(super) fn offset_pagination(
+    total: i64,
+    limit: u32,
+    offset: u64,
+    returned: usize,
+) -> Pagination {
+    let total = total.max(0) as u64;
+    Pagination {
+        total,
+        limit,
+        offset,
+        has_more: offset + (returned as u64) < total,
+        next_cursor: None,
+    }
+}
+
+async fn update_user(
+    store: &SqliteStore,
+    actor: &Actor,
+    user_id: Uuid,
+    action: &str,
+    statement: &'static str,
+    revoke_sessions: bool,
+) -> StoreResult<AdminUser> {
+    let stamp = format_timestamp(now());
+    let mut tx = store.write_tx().await?;
+    let updated = sqlx::query(statement)
+        .bind(user_id.to_string())
+        .bind(&stamp)
+        .execute(&mut *tx)
+        .await?;
+    if updated.rows_affected() == 0 {
+        return Err(StoreError::NotFound);
+    }
+    if revoke_sessions {
+        sqlx::query(
+            "UPDATE sessions SET revoked_at = $2, revoke_reason = 'account disabled'
+             WHERE user_id = $1 AND revoked_at IS NULL",
+        )
+        .bind(user_id.to_string())
+        .bind(&stamp)
+        .execute(&mut *tx)
+        .await?;
+    }
+    audit_actor(
+        &mut tx,
+        actor,
+        action,
+        ("user", Some(user_id.to_string())),
+        None,
+        "success",
+    )
+    .await?;
+    let sql = format!("SELECT {} FROM users WHERE id = $1", auth::USER_COLUMNS);
+    let row = sqlx::query(sqlx::AssertSqlSafe(sql))
+        .bind(user_id.to_string())
+        .fetch_one(&mut *tx)
+        .await?;
+    tx.commit().await?;
+    admin_user(&row)
+}
+
+pub(super) async fn unlock_user(
+    store: &SqliteStore,
+    actor: &Actor,
+    user_id: Uuid,
+) -> StoreResult<AdminUser> {
+    update_user(
+        store,
+        actor,
+        user_id,
+        "admin.user_unlock",
+        "UPDATE users SET failed_logins = 0, locked_until = NULL, updated_at = $2 WHERE id = $1",
+        false,
+    )
+    .await
+}
+
+pub(super) async fn disable_user(
+    store: &SqliteStore,
+    actor: &Actor,
+    user_id: Uuid,
+) -> StoreResult<AdminUser> {
+    update_user(
+        store,
+        actor,
+        user_id,
+        "admin.user_disable",
+        "UPDATE users SET disabled = 1, updated_at = $2 WHERE id = $1",
+        true,
+    )
+    .await
+}
+
+fn audit_event(row: &SqliteRow) -> StoreResult<AuditEvent> {
+    Ok(AuditEvent {
+        id: rows::uuid(row, "id")?,
+        at: rows::time(row, "at")?,
+        user_id: rows::opt_uuid(row, "user_id")?,
+        action: rows::text(row, "action")?,
+        resource_type: rows::opt_text(row, "resource_type")?,
+        resource_id: rows::opt_text(row, "resource_id")?,
+        patient_id: rows::opt_uuid(row, "patient_id")?,
+        outcome: rows::text(row, "outcome")?,
+        request_id: rows::text(row, "request_id")?,
+        ip: rows::opt_text(row, "ip")?,
+    })
+}
+
+fn push_audit_filters(sql: &mut QueryBuilder<Sqlite>, query: &AuditQuery) {
+    sql.push(" WHERE 1 = 1");
+    if let Some(user_id) = query.user_id {
+        sql.push(" AND user_id = ").push_bind(user_id.to_string());
+    }
+    if let Some(patient_id) = query.patient_id {
+        sql.push(" AND patient_id = ")
+            .push_bind(patient_id.to_string());
+    }
+    if let Some(action) = &query.action {
+        sql.push(" AND action = ").push_bind(action.clone());
+    }
+    if let Some(since) = query.since {
+        sql.push(" AND at >= ").push_bind(format_timestamp(since));
+    }
+    if let Some(until) = query.until {
+        sql.push(" AND at < ").push_bind(format_timestamp(until));
+    }
+}
+
+pub(super) async fn query_audit(
+    store: &SqliteStore,
+    actor: &Actor,
+    query: &AuditQuery,
+) -> StoreResult<Page<AuditEvent>> {
+    let mut select = QueryBuilder::<Sqlite>::new("SELECT * FROM audit_events");
+    push_audit_filters(&mut select, query);
+    select
+        .push(" ORDER BY at DESC, id DESC LIMIT ")
+        .push_bind(i64::from(query.limit))
+        .push(" OFFSET ")
+        .push_bind(query.offset as i64);
+    let found = select.build().fetch_all(&store.pool).await?;
+    let mut count = QueryBuilder::<Sqlite>::new("SELECT COUNT(*) FROM audit_events");
+    push_audit_filters(&mut count, query);
+    let total: i64 = count.build_query_scalar().fetch_one(&store.pool).await?;
+    let items = found
+        .iter()
+        .map(audit_event)
+        .collect::<StoreResult<Vec<_>>>()?;
+    let mut conn = store.pool.acquire().await?;
+    audit_actor(
+        &mut conn,
+        actor,
+        "admin.audit_query",
+        ("audit", None),
+        None,
+        "success",
+    )
+    .await?;
+    Ok(Page {
+        pagination: offset_pagination(total, query.limit, query.offset, items.len()),
+        items,
+    })
+}

@@ -1,0 +1,383 @@
+//! Consultations on SQLite: start (one in progress per patient), notes, stop (which queues the
+//! report), cancel, and the history of a patient.
+
+use sqlx::SqliteConnection;
+use sqlx::sqlite::SqliteRow;
+use uuid::Uuid;
+
+use super::admin::offset_pagination;
+use super::{SqliteStore, audit_actor, deny, rows};
+use crate::model::consultation::*;
+use crate::model::envelope::code;
+use crate::model::report::ReportStatus;
+use crate::model::time::{format_timestamp, now};
+use crate::store::*;
+
+const COLUMNS: &str = "c.id, c.session_code, c.patient_id, c.doctor_id, c.session_type, c.status, \
+     c.chief_complaint, c.notes, c.started_at, c.ended_at, r.id AS report_id, r.status AS report_status";
+const FROM: &str = "FROM consultations c LEFT JOIN reports r ON r.consultation_id = c.id";
+
+/// Minutes between start and end, rounded; `None` while the consultation runs.
+pub(super) fn duration_minutes(
+    started_at: chrono::DateTime<chrono::Utc>,
+    ended_at: Option<chrono::DateTime<chrono::Utc>>,
+) -> Option<u32> {
+    ended_at.map(|end| ((end - started_at).num_seconds().max(0) as f64 / 60.0).round() as u32)
+}
+
+fn consultation(row: &SqliteRow, with_notes: bool) -> StoreResult<Consultation> {
+    let started_at = rows::time(row, "started_at")?;
+    let ended_at = rows::opt_time(row, "ended_at")?;
+    Ok(Consultation {
+        id: rows::uuid(row, "id")?,
+        session_code: rows::text(row, "session_code")?,
+        patient_id: rows::uuid(row, "patient_id")?,
+        doctor_id: rows::uuid(row, "doctor_id")?,
+        session_type: rows::parsed(row, "session_type", SessionType::parse)?,
+        status: rows::parsed(row, "status", ConsultationStatus::parse)?,
+        chief_complaint: rows::opt_text(row, "chief_complaint")?,
+        notes: if with_notes {
+            Some(rows::text(row, "notes")?)
+        } else {
+            None
+        },
+        started_at,
+        ended_at,
+        duration_minutes: duration_minutes(started_at, ended_at),
+        report_id: rows::opt_uuid(row, "report_id")?,
+        report_status: rows::opt_text(row, "report_status")?
+            .map(|s| {
+                ReportStatus::parse(&s).ok_or_else(|| StoreError::Corrupt("report status".into()))
+            })
+            .transpose()?,
+    })
+}
+
+async fn fetch_owned(
+    conn: &mut SqliteConnection,
+    actor: &Actor,
+    id: Uuid,
+) -> StoreResult<Option<Consultation>> {
+    let sql = format!("SELECT {COLUMNS} {FROM} WHERE c.id = $1 AND c.doctor_id = $2");
+    sqlx::query(sqlx::AssertSqlSafe(sql))
+        .bind(id.to_string())
+        .bind(actor.user_id.to_string())
+        .fetch_optional(conn)
+        .await?
+        .map(|r| consultation(&r, true))
+        .transpose()
+}
+
+/// A human-readable, unique-enough code: `CS-20261126-4F2A9C1B`.
+pub fn session_code(id: Uuid, at: chrono::DateTime<chrono::Utc>) -> String {
+    let bytes = id.as_bytes();
+    // The last bytes of a v7 UUID are random; the first ones are the timestamp.
+    format!(
+        "CS-{}-{}",
+        at.format("%Y%m%d"),
+        hex::encode_upper(&bytes[12..16])
+    )
+}
+
+pub(super) async fn start(
+    store: &SqliteStore,
+    actor: &Actor,
+    start: &StartConsultation,
+) -> StoreResult<Consultation> {
+    let at = now();
+    let stamp = format_timestamp(at);
+    let mut tx = store.write_tx().await?;
+    let owned: Option<i64> =
+        sqlx::query_scalar("SELECT 1 FROM patients WHERE id = $1 AND doctor_id = $2")
+            .bind(start.patient_id.to_string())
+            .bind(actor.user_id.to_string())
+            .fetch_optional(&mut *tx)
+            .await?;
+    if owned.is_none() {
+        tx.rollback().await?;
+        return Err(deny(
+            store,
+            actor,
+            "consultation.start",
+            ("patient", start.patient_id),
+        )
+        .await);
+    }
+    let running: Option<String> = sqlx::query_scalar(
+        "SELECT id FROM consultations WHERE patient_id = $1 AND status = 'in_progress'",
+    )
+    .bind(start.patient_id.to_string())
+    .fetch_optional(&mut *tx)
+    .await?;
+    if let Some(running) = running {
+        return Err(StoreError::Conflict {
+            code: code::CONSULTATION_ACTIVE,
+            message:
+                "This patient already has a consultation in progress; resume it or stop it first."
+                    .into(),
+            details: serde_json::json!({ "consultation_id": running }),
+        });
+    }
+    let id = Uuid::now_v7();
+    sqlx::query(
+        "INSERT INTO consultations (id, session_code, patient_id, doctor_id, session_type, status,
+             chief_complaint, started_at, updated_at)
+         VALUES ($1, $2, $3, $4, $5, 'in_progress', $6, $7, $7)",
+    )
+    .bind(id.to_string())
+    .bind(session_code(id, at))
+    .bind(start.patient_id.to_string())
+    .bind(actor.user_id.to_string())
+    .bind(start.session_type.as_str())
+    .bind(start.chief_complaint.as_deref())
+    .bind(&stamp)
+    .execute(&mut *tx)
+    .await?;
+    sqlx::query("UPDATE patients SET last_visit_at = $2 WHERE id = $1 AND last_visit_at < $2")
+        .bind(start.patient_id.to_string())
+        .bind(&stamp)
+        .execute(&mut *tx)
+        .await?;
+    audit_actor(
+        &mut tx,
+        actor,
+        "consultation.start",
+        ("consultation", Some(id.to_string())),
+        Some(start.patient_id),
+        "success",
+    )
+    .await?;
+    let created = fetch_owned(&mut tx, actor, id)
+        .await?
+        .ok_or(StoreError::NotFound)?;
+    tx.commit().await?;
+    Ok(created)
+}
+
+pub(super) async fn active(store: &SqliteStore, actor: &Actor) -> StoreResult<Vec<Consultation>> {
+    let sql = format!(
+        "SELECT {COLUMNS} {FROM} WHERE c.doctor_id = $1 AND c.status = 'in_progress'
+         ORDER BY c.started_at DESC, c.id DESC"
+    );
+    let found = sqlx::query(sqlx::AssertSqlSafe(sql))
+        .bind(actor.user_id.to_string())
+        .fetch_all(&store.pool)
+        .await?;
+    let items = found
+        .iter()
+        .map(|r| consultation(r, true))
+        .collect::<StoreResult<Vec<_>>>()?;
+    let mut conn = store.pool.acquire().await?;
+    audit_actor(
+        &mut conn,
+        actor,
+        "consultation.active",
+        ("consultation", None),
+        None,
+        "success",
+    )
+    .await?;
+    Ok(items)
+}
+
+pub(super) async fn get(store: &SqliteStore, actor: &Actor, id: Uuid) -> StoreResult<Consultation> {
+    let mut conn = store.pool.acquire().await?;
+    let Some(found) = fetch_owned(&mut conn, actor, id).await? else {
+        drop(conn);
+        return Err(deny(store, actor, "consultation.read", ("consultation", id)).await);
+    };
+    audit_actor(
+        &mut conn,
+        actor,
+        "consultation.read",
+        ("consultation", Some(id.to_string())),
+        Some(found.patient_id),
+        "success",
+    )
+    .await?;
+    Ok(found)
+}
+
+/// Runs `change` on a consultation of the caller that is still in progress, audited as `action`.
+async fn change_running(
+    store: &SqliteStore,
+    actor: &Actor,
+    id: Uuid,
+    action: &str,
+    change: impl AsyncFnOnce(&mut SqliteConnection, &Consultation) -> StoreResult<()>,
+) -> StoreResult<Consultation> {
+    let mut tx = store.write_tx().await?;
+    let Some(current) = fetch_owned(&mut tx, actor, id).await? else {
+        tx.rollback().await?;
+        return Err(deny(store, actor, action, ("consultation", id)).await);
+    };
+    if current.status != ConsultationStatus::InProgress {
+        return Err(StoreError::conflict(
+            code::INVALID_STATE,
+            format!(
+                "This consultation is already {}; only a consultation in progress can change.",
+                current.status.as_str().replace('_', " ")
+            ),
+        ));
+    }
+    change(&mut tx, &current).await?;
+    audit_actor(
+        &mut tx,
+        actor,
+        action,
+        ("consultation", Some(id.to_string())),
+        Some(current.patient_id),
+        "success",
+    )
+    .await?;
+    let changed = fetch_owned(&mut tx, actor, id)
+        .await?
+        .ok_or(StoreError::NotFound)?;
+    tx.commit().await?;
+    Ok(changed)
+}
+
+pub(super) async fn update_notes(
+    store: &SqliteStore,
+    actor: &Actor,
+    id: Uuid,
+    notes: &str,
+) -> StoreResult<Consultation> {
+    change_running(store, actor, id, "consultation.notes", async |conn, _| {
+        sqlx::query("UPDATE consultations SET notes = $2, updated_at = $3 WHERE id = $1")
+            .bind(id.to_string())
+            .bind(notes)
+            .bind(format_timestamp(now()))
+            .execute(conn)
+            .await?;
+        Ok(())
+    })
+    .await
+}
+
+pub(super) async fn stop(
+    store: &SqliteStore,
+    actor: &Actor,
+    id: Uuid,
+    notes: Option<&str>,
+) -> StoreResult<Consultation> {
+    change_running(
+        store,
+        actor,
+        id,
+        "consultation.stop",
+        async |conn, current| {
+            let stamp = format_timestamp(now());
+            sqlx::query(
+                "UPDATE consultations SET status = 'completed', ended_at = $2, updated_at = $2,
+                 notes = COALESCE($3, notes)
+             WHERE id = $1",
+            )
+            .bind(id.to_string())
+            .bind(&stamp)
+            .bind(notes)
+            .execute(&mut *conn)
+            .await?;
+            sqlx::query(
+            "INSERT INTO reports (id, consultation_id, patient_id, doctor_id, session_type, status,
+                 report_type, queued_at, created_at, updated_at)
+             VALUES ($1, $2, $3, $4, $5, 'pending', 'consultation', $6, $6, $6)",
+        )
+        .bind(Uuid::now_v7().to_string())
+        .bind(id.to_string())
+        .bind(current.patient_id.to_string())
+        .bind(actor.user_id.to_string())
+        .bind(current.session_type.as_str())
+        .bind(&stamp)
+        .execute(&mut *conn)
+        .await?;
+            Ok(())
+        },
+    )
+    .await
+}
+
+pub(super) async fn cancel(
+    store: &SqliteStore,
+    actor: &Actor,
+    id: Uuid,
+    reason: &str,
+) -> StoreResult<Consultation> {
+    change_running(store, actor, id, "consultation.cancel", async |conn, _| {
+        let stamp = format_timestamp(now());
+        sqlx::query(
+            "UPDATE consultations SET status = 'cancelled', ended_at = $2, updated_at = $2,
+                 cancel_reason = $3
+             WHERE id = $1",
+        )
+        .bind(id.to_string())
+        .bind(&stamp)
+        .bind(reason)
+        .execute(conn)
+        .await?;
+        Ok(())
+    })
+    .await
+}
+
+pub(super) async fn history(
+    store: &SqliteStore,
+    actor: &Actor,
+    patient_id: Uuid,
+    limit: u32,
+    offset: u64,
+) -> StoreResult<ConsultationHistory> {
+    let patient_name: Option<String> =
+        sqlx::query_scalar("SELECT full_name FROM patients WHERE id = $1 AND doctor_id = $2")
+            .bind(patient_id.to_string())
+            .bind(actor.user_id.to_string())
+            .fetch_optional(&store.pool)
+            .await?;
+    let Some(patient_name) = patient_name else {
+        return Err(deny(
+            store,
+            actor,
+            "consultation.history",
+            ("patient", patient_id),
+        )
+        .await);
+    };
+    let sql = format!(
+        "SELECT {COLUMNS} {FROM} WHERE c.patient_id = $1 AND c.doctor_id = $2
+         ORDER BY c.started_at DESC, c.id DESC LIMIT $3 OFFSET $4"
+    );
+    let found = sqlx::query(sqlx::AssertSqlSafe(sql))
+        .bind(patient_id.to_string())
+        .bind(actor.user_id.to_string())
+        .bind(i64::from(limit))
+        .bind(offset as i64)
+        .fetch_all(&store.pool)
+        .await?;
+    let total: i64 = sqlx::query_scalar(
+        "SELECT COUNT(*) FROM consultations WHERE patient_id = $1 AND doctor_id = $2",
+    )
+    .bind(patient_id.to_string())
+    .bind(actor.user_id.to_string())
+    .fetch_one(&store.pool)
+    .await?;
+    let items = found
+        .iter()
+        .map(|r| consultation(r, false))
+        .collect::<StoreResult<Vec<_>>>()?;
+    let mut conn = store.pool.acquire().await?;
+    audit_actor(
+        &mut conn,
+        actor,
+        "consultation.history",
+        ("patient", Some(patient_id.to_string())),
+        Some(patient_id),
+        "success",
+    )
+    .await?;
+    Ok(ConsultationHistory {
+        patient_id,
+        patient_name,
+        pagination: offset_pagination(total, limit, offset, items.len()),
+        items,
+    })
+}

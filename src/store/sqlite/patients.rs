@@ -1,0 +1,460 @@
+//! Patients on SQLite: keyset-paginated lists, the ranked search, the chart, create and update.
+
+use chrono::NaiveDate;
+use sqlx::QueryBuilder;
+use sqlx::sqlite::{Sqlite, SqliteRow};
+use uuid::Uuid;
+
+use super::admin::offset_pagination;
+use super::paging::Keyset;
+use super::{SqliteStore, audit_actor, deny, owner_scope, rows};
+use crate::model::auth::Role;
+use crate::model::envelope::FieldError;
+use crate::model::page::Page;
+use crate::model::patient::*;
+use crate::model::time::{age_on, format_timestamp, now};
+use crate::model::validate::digits_of;
+use crate::store::*;
+
+const SUMMARY_COLUMNS: &str = "p.id, p.mrn, p.full_name, p.name_folded, p.date_of_birth, p.sex, \
+     p.phone, p.email, p.last_visit_at, p.created_at, \
+     (SELECT c.id FROM consultations c WHERE c.patient_id = p.id AND c.status = 'in_progress') AS active_consultation_id";
+
+const CHART_COLUMNS: &str = "p.address, p.referred_by, p.illness_duration, p.allergies, p.alerts, \
+     p.symptoms, p.updated_at, \
+     (SELECT COUNT(*) FROM consultations c WHERE c.patient_id = p.id) AS consultation_count";
+
+/// The name as search sees it: lower-cased, with a leading space so " smi" marks a word start.
+pub(super) fn fold_name(name: &str) -> String {
+    format!(" {}", name.to_lowercase())
+}
+
+pub(super) fn today() -> NaiveDate {
+    now().date_naive()
+}
+
+pub(super) fn summary(row: &SqliteRow, today: NaiveDate) -> StoreResult<PatientSummary> {
+    let date_of_birth = rows::date(row, "date_of_birth")?;
+    Ok(PatientSummary {
+        id: rows::uuid(row, "id")?,
+        mrn: rows::text(row, "mrn")?,
+        full_name: rows::text(row, "full_name")?,
+        date_of_birth,
+        age: age_on(date_of_birth, today),
+        sex: rows::parsed(row, "sex", Sex::parse)?,
+        phone: rows::opt_text(row, "phone")?,
+        email: rows::opt_text(row, "email")?,
+        last_visit_at: rows::opt_time(row, "last_visit_at")?,
+        active_consultation_id: rows::opt_uuid(row, "active_consultation_id")?,
+    })
+}
+
+fn chart(row: &SqliteRow, today: NaiveDate) -> StoreResult<Patient> {
+    Ok(Patient {
+        summary: summary(row, today)?,
+        address: rows::opt_text(row, "address")?,
+        referred_by: rows::opt_text(row, "referred_by")?,
+        illness_duration: rows::opt_json(row, "illness_duration")?,
+        allergies: rows::json(row, "allergies")?,
+        alerts: rows::json(row, "alerts")?,
+        symptoms: rows::json(row, "symptoms")?,
+        consultation_count: rows::int(row, "consultation_count")?.max(0) as u64,
+        created_at: rows::time(row, "created_at")?,
+        updated_at: rows::time(row, "updated_at")?,
+    })
+}
+
+/// A search term prepared for SQL: folded, LIKE-escaped, split into words.
+struct SearchTerm {
+    folded: String,
+    words: Vec<String>,
+    /// The digits of the term when it looks like a phone number, else empty.
+    digits: String,
+}
+
+fn escape_like(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for c in text.chars() {
+        if matches!(c, '\\' | '%' | '_') {
+            out.push('\\');
+        }
+        out.push(c);
+    }
+    out
+}
+
+impl SearchTerm {
+    fn new(term: &str) -> SearchTerm {
+        let folded = term.trim().to_lowercase();
+        let looks_like_phone = folded
+            .chars()
+            .all(|c| c.is_ascii_digit() || " +-().".contains(c));
+        let digits = if looks_like_phone {
+            digits_of(&folded)
+        } else {
+            String::new()
+        };
+        SearchTerm {
+            words: folded.split_whitespace().take(8).map(escape_like).collect(),
+            folded: escape_like(&folded),
+            digits,
+        }
+    }
+
+    /// Rows matching the term anywhere: every word inside the name, or the whole term inside the
+    /// MRN or email, or its digits inside the phone number.
+    fn push_match(&self, sql: &mut QueryBuilder<Sqlite>) {
+        sql.push(" AND ((1 = 1");
+        for word in &self.words {
+            sql.push(" AND p.name_folded LIKE ")
+                .push_bind(format!("%{word}%"))
+                .push(" ESCAPE '\\'");
+        }
+        sql.push(") OR lower(p.mrn) LIKE ")
+            .push_bind(format!("%{}%", self.folded))
+            .push(" ESCAPE '\\' OR p.email_folded LIKE ")
+            .push_bind(format!("%{}%", self.folded))
+            .push(" ESCAPE '\\'");
+        if !self.digits.is_empty() {
+            sql.push(" OR p.phone_digits LIKE ")
+                .push_bind(format!("%{}%", self.digits));
+        }
+        sql.push(")");
+    }
+
+    /// 0 for an exact match, 1 for a prefix (of a name word, the MRN, email or phone), 2 else.
+    fn push_rank(&self, sql: &mut QueryBuilder<Sqlite>) {
+        let exact = self.folded.replace('\\', "");
+        sql.push("CASE WHEN p.name_folded = ")
+            .push_bind(format!(" {exact}"))
+            .push(" OR lower(p.mrn) = ")
+            .push_bind(exact.clone())
+            .push(" OR p.email_folded = ")
+            .push_bind(exact);
+        if !self.digits.is_empty() {
+            sql.push(" OR p.phone_digits = ")
+                .push_bind(self.digits.clone());
+        }
+        sql.push(" THEN 0 WHEN (1 = 1");
+        for word in &self.words {
+            sql.push(" AND p.name_folded LIKE ")
+                .push_bind(format!("% {word}%"))
+                .push(" ESCAPE '\\'");
+        }
+        sql.push(") OR lower(p.mrn) LIKE ")
+            .push_bind(format!("{}%", self.folded))
+            .push(" ESCAPE '\\' OR p.email_folded LIKE ")
+            .push_bind(format!("{}%", self.folded))
+            .push(" ESCAPE '\\'");
+        if !self.digits.is_empty() {
+            sql.push(" OR p.phone_digits LIKE ")
+                .push_bind(format!("{}%", self.digits));
+        }
+        sql.push(" THEN 1 ELSE 2 END");
+    }
+}
+
+fn push_scope(sql: &mut QueryBuilder<Sqlite>, actor: &Actor) {
+    sql.push(" WHERE 1 = 1");
+    if let Some(doctor) = owner_scope(actor) {
+        sql.push(" AND p.doctor_id = ").push_bind(doctor);
+    }
+}
+
+fn keyset(sort: PatientSort) -> Keyset {
+    let (scope, column, selected_as, ascending) = match sort {
+        PatientSort::Name => ("patients:name", "p.name_folded", "name_folded", true),
+        PatientSort::LastVisitDesc => (
+            "patients:-last_visit",
+            "p.last_visit_at",
+            "last_visit_at",
+            false,
+        ),
+        PatientSort::CreatedDesc => ("patients:-created_at", "p.created_at", "created_at", false),
+    };
+    Keyset {
+        scope,
+        column,
+        selected_as,
+        id_column: "p.id",
+        ascending,
+    }
+}
+
+pub(super) async fn list(
+    store: &SqliteStore,
+    actor: &Actor,
+    query: &PatientListQuery,
+) -> StoreResult<Page<PatientSummary>> {
+    let keyset = keyset(query.sort);
+    let term = query.search.as_deref().map(SearchTerm::new);
+    let (cursor, offset) = keyset.start(&query.start)?;
+
+    let mut select =
+        QueryBuilder::<Sqlite>::new(format!("SELECT {SUMMARY_COLUMNS} FROM patients p"));
+    push_scope(&mut select, actor);
+    if let Some(term) = &term {
+        term.push_match(&mut select);
+    }
+    if let Some(cursor) = &cursor {
+        keyset.push_after(&mut select, cursor);
+    }
+    keyset.push_order_and_limit(&mut select, query.limit, cursor.as_ref(), offset);
+    let mut found = select.build().fetch_all(&store.pool).await?;
+    let (has_more, next_cursor) = keyset.finish(&mut found, query.limit, offset)?;
+
+    let mut count = QueryBuilder::<Sqlite>::new("SELECT COUNT(*) FROM patients p");
+    push_scope(&mut count, actor);
+    if let Some(term) = &term {
+        term.push_match(&mut count);
+    }
+    let total: i64 = count.build_query_scalar().fetch_one(&store.pool).await?;
+
+    let today = today();
+    let items = found
+        .iter()
+        .map(|r| summary(r, today))
+        .collect::<StoreResult<Vec<_>>>()?;
+    let mut conn = store.pool.acquire().await?;
+    audit_actor(
+        &mut conn,
+        actor,
+        "patient.list",
+        ("patient", None),
+        None,
+        "success",
+    )
+    .await?;
+    let mut pagination = offset_pagination(total, query.limit, offset, items.len());
+    pagination.has_more = has_more;
+    pagination.next_cursor = next_cursor;
+    Ok(Page { items, pagination })
+}
+
+pub(super) async fn search(
+    store: &SqliteStore,
+    actor: &Actor,
+    term: &str,
+    limit: u32,
+) -> StoreResult<Vec<PatientSummary>> {
+    let term = SearchTerm::new(term);
+    let mut select = QueryBuilder::<Sqlite>::new(format!("SELECT {SUMMARY_COLUMNS}, "));
+    term.push_rank(&mut select);
+    select.push(" AS rank FROM patients p");
+    push_scope(&mut select, actor);
+    term.push_match(&mut select);
+    select
+        .push(" ORDER BY rank, p.last_visit_at DESC, p.id DESC LIMIT ")
+        .push_bind(i64::from(limit));
+    let found = select.build().fetch_all(&store.pool).await?;
+    let today = today();
+    let items = found
+        .iter()
+        .map(|r| summary(r, today))
+        .collect::<StoreResult<Vec<_>>>()?;
+    let mut conn = store.pool.acquire().await?;
+    audit_actor(
+        &mut conn,
+        actor,
+        "patient.search",
+        ("patient", None),
+        None,
+        "success",
+    )
+    .await?;
+    Ok(items)
+}
+
+async fn fetch_chart<'c>(
+    conn: impl sqlx::SqliteExecutor<'c>,
+    actor: &Actor,
+    id: Uuid,
+) -> StoreResult<Option<Patient>> {
+    let sql = format!(
+        "SELECT {SUMMARY_COLUMNS}, {CHART_COLUMNS} FROM patients p WHERE p.id = $1 AND p.doctor_id = $2"
+    );
+    sqlx::query(sqlx::AssertSqlSafe(sql))
+        .bind(id.to_string())
+        .bind(actor.user_id.to_string())
+        .fetch_optional(conn)
+        .await?
+        .map(|r| chart(&r, today()))
+        .transpose()
+}
+
+pub(super) async fn get(store: &SqliteStore, actor: &Actor, id: Uuid) -> StoreResult<Patient> {
+    let Some(patient) = fetch_chart(&store.pool, actor, id).await? else {
+        return Err(deny(store, actor, "patient.read", ("patient", id)).await);
+    };
+    let mut conn = store.pool.acquire().await?;
+    audit_actor(
+        &mut conn,
+        actor,
+        "patient.read",
+        ("patient", Some(id.to_string())),
+        Some(id),
+        "success",
+    )
+    .await?;
+    Ok(patient)
+}
+
+/// Columns derived from what the doctor typed, kept in step on create and update.
+fn derived(full_name: &str, phone: Option<&str>, email: Option<&str>) -> (String, String, String) {
+    (
+        fold_name(full_name),
+        phone.map(digits_of).unwrap_or_default(),
+        email.map(str::to_lowercase).unwrap_or_default(),
+    )
+}
+
+pub(super) async fn create(
+    store: &SqliteStore,
+    actor: &Actor,
+    doctor_id: Uuid,
+    patient: &NewPatient,
+) -> StoreResult<Patient> {
+    let id = Uuid::now_v7();
+    let stamp = format_timestamp(now());
+    let mut tx = store.write_tx().await?;
+    let role: Option<(String, i64)> =
+        sqlx::query_as("SELECT role, disabled FROM users WHERE id = $1")
+            .bind(doctor_id.to_string())
+            .fetch_optional(&mut *tx)
+            .await?;
+    if !matches!(&role, Some((r, 0)) if Role::parse(r) == Some(Role::Doctor)) {
+        return Err(StoreError::Invalid(vec![FieldError::new(
+            "doctor_id",
+            "is not an active doctor of this clinic",
+        )]));
+    }
+    let mrn_seq: i64 = sqlx::query_scalar("SELECT COALESCE(MAX(mrn_seq), 0) + 1 FROM patients")
+        .fetch_one(&mut *tx)
+        .await?;
+    let (name_folded, phone_digits, email_folded) = derived(
+        &patient.full_name,
+        patient.phone.as_deref(),
+        patient.email.as_deref(),
+    );
+    sqlx::query(
+        "INSERT INTO patients (id, doctor_id, mrn_seq, mrn, full_name, name_folded, date_of_birth, sex,
+             phone, phone_digits, email, email_folded, address, referred_by, illness_duration,
+             allergies, alerts, symptoms, created_at, updated_at)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $19)",
+    )
+    .bind(id.to_string())
+    .bind(doctor_id.to_string())
+    .bind(mrn_seq)
+    .bind(format!("MRN-{mrn_seq:06}"))
+    .bind(&patient.full_name)
+    .bind(name_folded)
+    .bind(patient.date_of_birth.to_string())
+    .bind(patient.sex.as_str())
+    .bind(patient.phone.as_deref())
+    .bind(phone_digits)
+    .bind(patient.email.as_deref())
+    .bind(email_folded)
+    .bind(patient.address.as_deref())
+    .bind(patient.referred_by.as_deref())
+    .bind(patient.illness_duration.as_ref().map(rows::to_json).transpose()?)
+    .bind(rows::to_json(&patient.allergies.clone().unwrap_or_default())?)
+    .bind(rows::to_json(&patient.alerts)?)
+    .bind(rows::to_json(&patient.symptoms)?)
+    .bind(&stamp)
+    .execute(&mut *tx)
+    .await?;
+    audit_actor(
+        &mut tx,
+        actor,
+        "patient.create",
+        ("patient", Some(id.to_string())),
+        Some(id),
+        "success",
+    )
+    .await?;
+    let owner = Actor {
+        user_id: doctor_id,
+        ..actor.clone()
+    };
+    let created = fetch_chart(&mut *tx, &owner, id)
+        .await?
+        .ok_or(StoreError::NotFound)?;
+    tx.commit().await?;
+    Ok(created)
+}
+
+pub(super) async fn update(
+    store: &SqliteStore,
+    actor: &Actor,
+    id: Uuid,
+    update: &PatientUpdate,
+) -> StoreResult<Patient> {
+    let mut tx = store.write_tx().await?;
+    let Some(current) = fetch_chart(&mut *tx, actor, id).await? else {
+        tx.rollback().await?;
+        return Err(deny(store, actor, "patient.update", ("patient", id)).await);
+    };
+    let full_name = update
+        .full_name
+        .clone()
+        .unwrap_or(current.summary.full_name);
+    let phone = update.phone.clone().unwrap_or(current.summary.phone);
+    let email = update.email.clone().unwrap_or(current.summary.email);
+    let (name_folded, phone_digits, email_folded) =
+        derived(&full_name, phone.as_deref(), email.as_deref());
+    let illness_duration = update
+        .illness_duration
+        .clone()
+        .unwrap_or(current.illness_duration);
+    sqlx::query(
+        "UPDATE patients SET full_name = $3, name_folded = $4, date_of_birth = $5, sex = $6,
+             phone = $7, phone_digits = $8, email = $9, email_folded = $10, address = $11,
+             referred_by = $12, illness_duration = $13, allergies = $14, alerts = $15,
+             symptoms = $16, updated_at = $17
+         WHERE id = $1 AND doctor_id = $2",
+    )
+    .bind(id.to_string())
+    .bind(actor.user_id.to_string())
+    .bind(&full_name)
+    .bind(name_folded)
+    .bind(
+        update
+            .date_of_birth
+            .unwrap_or(current.summary.date_of_birth)
+            .to_string(),
+    )
+    .bind(update.sex.unwrap_or(current.summary.sex).as_str())
+    .bind(phone.as_deref())
+    .bind(phone_digits)
+    .bind(email.as_deref())
+    .bind(email_folded)
+    .bind(update.address.clone().unwrap_or(current.address))
+    .bind(update.referred_by.clone().unwrap_or(current.referred_by))
+    .bind(illness_duration.as_ref().map(rows::to_json).transpose()?)
+    .bind(rows::to_json(
+        update.allergies.as_ref().unwrap_or(&current.allergies),
+    )?)
+    .bind(rows::to_json(
+        update.alerts.as_ref().unwrap_or(&current.alerts),
+    )?)
+    .bind(rows::to_json(
+        update.symptoms.as_ref().unwrap_or(&current.symptoms),
+    )?)
+    .bind(format_timestamp(now()))
+    .execute(&mut *tx)
+    .await?;
+    audit_actor(
+        &mut tx,
+        actor,
+        "patient.update",
+        ("patient", Some(id.to_string())),
+        Some(id),
+        "success",
+    )
+    .await?;
+    let updated = fetch_chart(&mut *tx, actor, id)
+        .await?
+        .ok_or(StoreError::NotFound)?;
+    tx.commit().await?;
+    Ok(updated)
+}

@@ -1,0 +1,539 @@
+//! Reports on SQLite: the filtered list, statistics, review (edit with a version), signature,
+//! addenda, and the generation queue the reportgen worker drains.
+
+use chrono::{Duration, NaiveDate};
+use sqlx::sqlite::{Sqlite, SqliteRow};
+use sqlx::{QueryBuilder, SqliteConnection};
+use uuid::Uuid;
+
+use super::admin::offset_pagination;
+use super::consultations::duration_minutes;
+use super::paging::Keyset;
+use super::patients::today;
+use super::{SqliteStore, audit_actor, deny, insert_audit, rows};
+use crate::model::consultation::SessionType;
+use crate::model::envelope::code;
+use crate::model::patient::Sex;
+use crate::model::report::*;
+use crate::model::time::{age_on, format_timestamp, now};
+use crate::store::*;
+
+const SUMMARY_COLUMNS: &str = "r.id, r.status, r.report_type, r.confidence, r.created_at, \
+     r.updated_at, r.signed_at, p.id AS patient_id, p.mrn, p.full_name, p.date_of_birth, p.sex, \
+     c.id AS consultation_id, c.session_code, c.session_type, c.chief_complaint, c.started_at, \
+     c.ended_at";
+const DETAIL_COLUMNS: &str = "r.version, r.content, r.generator, r.failure_reason, \
+     r.signed_by, su.full_name AS signed_by_name";
+const FROM: &str = "FROM reports r JOIN patients p ON p.id = r.patient_id \
+     JOIN consultations c ON c.id = r.consultation_id";
+
+const KEYSET: Keyset = Keyset {
+    scope: "reports",
+    column: "r.created_at",
+    selected_as: "created_at",
+    id_column: "r.id",
+    ascending: false,
+};
+
+fn summary(row: &SqliteRow, today: NaiveDate) -> StoreResult<ReportSummary> {
+    let started_at = rows::time(row, "started_at")?;
+    Ok(ReportSummary {
+        id: rows::uuid(row, "id")?,
+        status: rows::parsed(row, "status", ReportStatus::parse)?,
+        report_type: rows::text(row, "report_type")?,
+        confidence: sqlx::Row::try_get::<Option<f64>, _>(row, "confidence")?,
+        created_at: rows::time(row, "created_at")?,
+        updated_at: rows::time(row, "updated_at")?,
+        signed_at: rows::opt_time(row, "signed_at")?,
+        patient: ReportPatient {
+            id: rows::uuid(row, "patient_id")?,
+            mrn: rows::text(row, "mrn")?,
+            full_name: rows::text(row, "full_name")?,
+            age: age_on(rows::date(row, "date_of_birth")?, today),
+            sex: rows::parsed(row, "sex", Sex::parse)?,
+        },
+        consultation: ReportConsultation {
+            id: rows::uuid(row, "consultation_id")?,
+            session_code: rows::text(row, "session_code")?,
+            session_type: rows::parsed(row, "session_type", SessionType::parse)?,
+            chief_complaint: rows::opt_text(row, "chief_complaint")?,
+            started_at,
+            duration_minutes: duration_minutes(started_at, rows::opt_time(row, "ended_at")?),
+        },
+    })
+}
+
+async fn fetch_owned(
+    conn: &mut SqliteConnection,
+    actor: &Actor,
+    id: Uuid,
+) -> StoreResult<Option<Report>> {
+    let sql = format!(
+        "SELECT {SUMMARY_COLUMNS}, {DETAIL_COLUMNS} {FROM} LEFT JOIN users su ON su.id = r.signed_by
+         WHERE r.id = $1 AND r.doctor_id = $2"
+    );
+    let Some(row) = sqlx::query(sqlx::AssertSqlSafe(sql))
+        .bind(id.to_string())
+        .bind(actor.user_id.to_string())
+        .fetch_optional(&mut *conn)
+        .await?
+    else {
+        return Ok(None);
+    };
+    let addenda_rows = sqlx::query(
+        "SELECT a.id, a.text, a.created_at, a.author_id, u.full_name
+         FROM report_addenda a JOIN users u ON u.id = a.author_id
+         WHERE a.report_id = $1 ORDER BY a.created_at, a.id",
+    )
+    .bind(id.to_string())
+    .fetch_all(&mut *conn)
+    .await?;
+    let addenda = addenda_rows
+        .iter()
+        .map(|a| {
+            Ok(Addendum {
+                id: rows::uuid(a, "id")?,
+                text: rows::text(a, "text")?,
+                author: PersonRef {
+                    id: rows::uuid(a, "author_id")?,
+                    full_name: rows::text(a, "full_name")?,
+                },
+                created_at: rows::time(a, "created_at")?,
+            })
+        })
+        .collect::<StoreResult<Vec<_>>>()?;
+    let signed_by = match (
+        rows::opt_uuid(&row, "signed_by")?,
+        rows::opt_text(&row, "signed_by_name")?,
+    ) {
+        (Some(id), Some(full_name)) => Some(PersonRef { id, full_name }),
+        _ => None,
+    };
+    Ok(Some(Report {
+        summary: summary(&row, today())?,
+        version: rows::int(&row, "version")?.max(0) as u32,
+        content: rows::json(&row, "content")?,
+        generator: rows::opt_text(&row, "generator")?,
+        signed_by,
+        addenda,
+        failure_reason: rows::opt_text(&row, "failure_reason")?,
+    }))
+}
+
+fn push_filters(sql: &mut QueryBuilder<Sqlite>, actor: &Actor, filter: &ReportFilter) {
+    sql.push(" WHERE r.doctor_id = ")
+        .push_bind(actor.user_id.to_string());
+    if let Some(patient_id) = filter.patient_id {
+        sql.push(" AND r.patient_id = ")
+            .push_bind(patient_id.to_string());
+    }
+    if let Some(status) = filter.status {
+        sql.push(" AND r.status = ").push_bind(status.as_str());
+    }
+    if let Some(session_type) = filter.session_type {
+        sql.push(" AND r.session_type = ")
+            .push_bind(session_type.as_str());
+    }
+    if let Some(from) = filter.date_from {
+        sql.push(" AND r.created_at >= ")
+            .push_bind(format_timestamp(from));
+    }
+    if let Some(to) = filter.date_to {
+        sql.push(" AND r.created_at < ")
+            .push_bind(format_timestamp(to));
+    }
+}
+
+pub(super) async fn list(
+    store: &SqliteStore,
+    actor: &Actor,
+    query: &ReportListQuery,
+) -> StoreResult<ReportPage> {
+    let (cursor, offset) = KEYSET.start(&query.start)?;
+    let mut select = QueryBuilder::<Sqlite>::new(format!("SELECT {SUMMARY_COLUMNS} {FROM}"));
+    push_filters(&mut select, actor, &query.filter);
+    if let Some(cursor) = &cursor {
+        KEYSET.push_after(&mut select, cursor);
+    }
+    KEYSET.push_order_and_limit(&mut select, query.limit, cursor.as_ref(), offset);
+    let mut found = select.build().fetch_all(&store.pool).await?;
+    let (has_more, next_cursor) = KEYSET.finish(&mut found, query.limit, offset)?;
+
+    let mut count = QueryBuilder::<Sqlite>::new("SELECT COUNT(*) FROM reports r");
+    push_filters(&mut count, actor, &query.filter);
+    let total: i64 = count.build_query_scalar().fetch_one(&store.pool).await?;
+
+    let today = today();
+    let items = found
+        .iter()
+        .map(|r| summary(r, today))
+        .collect::<StoreResult<Vec<_>>>()?;
+    let mut conn = store.pool.acquire().await?;
+    audit_actor(
+        &mut conn,
+        actor,
+        "report.list",
+        ("report", None),
+        query.filter.patient_id,
+        "success",
+    )
+    .await?;
+    let mut pagination = offset_pagination(total, query.limit, offset, items.len());
+    pagination.has_more = has_more;
+    pagination.next_cursor = next_cursor;
+    Ok(ReportPage {
+        items,
+        pagination,
+        filters_applied: query.filter.clone(),
+    })
+}
+
+pub(super) async fn stats(
+    store: &SqliteStore,
+    actor: &Actor,
+    patient_id: Option<Uuid>,
+    days: u32,
+) -> StoreResult<ReportStats> {
+    if let Some(patient_id) = patient_id {
+        let owned: Option<i64> =
+            sqlx::query_scalar("SELECT 1 FROM patients WHERE id = $1 AND doctor_id = $2")
+                .bind(patient_id.to_string())
+                .bind(actor.user_id.to_string())
+                .fetch_optional(&store.pool)
+                .await?;
+        if owned.is_none() {
+            return Err(deny(store, actor, "report.stats", ("patient", patient_id)).await);
+        }
+    }
+    let filter = ReportFilter {
+        patient_id,
+        ..ReportFilter::default()
+    };
+    let mut by_status_sql =
+        QueryBuilder::<Sqlite>::new("SELECT r.status, COUNT(*), SUM(r.created_at >= ");
+    let at = now();
+    by_status_sql
+        .push_bind(format_timestamp(at - Duration::days(7)))
+        .push("), AVG(r.confidence) , COUNT(r.confidence) FROM reports r");
+    push_filters(&mut by_status_sql, actor, &filter);
+    by_status_sql.push(" GROUP BY r.status");
+    let groups: Vec<(String, i64, i64, Option<f64>, i64)> = by_status_sql
+        .build_query_as()
+        .fetch_all(&store.pool)
+        .await?;
+
+    let mut by_status = StatusCounts::default();
+    let (mut total, mut recent, mut confidence_sum, mut confidence_count) = (0, 0, 0.0, 0);
+    for (status, count, recent_count, average, with_confidence) in groups {
+        let status = ReportStatus::parse(&status)
+            .ok_or_else(|| StoreError::Corrupt("report status".into()))?;
+        by_status.add(status, count as u64);
+        total += count as u64;
+        recent += recent_count as u64;
+        if let Some(average) = average {
+            confidence_sum += average * with_confidence as f64;
+            confidence_count += with_confidence;
+        }
+    }
+
+    let today = at.date_naive();
+    let first_day = today - Duration::days(i64::from(days) - 1);
+    let mut daily_sql = QueryBuilder::<Sqlite>::new(
+        "SELECT substr(r.created_at, 1, 10) AS day, COUNT(*) FROM reports r",
+    );
+    push_filters(&mut daily_sql, actor, &filter);
+    daily_sql
+        .push(" AND r.created_at >= ")
+        .push_bind(format!("{first_day}T00:00:00.000Z"))
+        .push(" GROUP BY day");
+    let counted: std::collections::HashMap<String, i64> = daily_sql
+        .build_query_as::<(String, i64)>()
+        .fetch_all(&store.pool)
+        .await?
+        .into_iter()
+        .collect();
+    let daily = first_day
+        .iter_days()
+        .take(days as usize)
+        .map(|date| DailyCount {
+            date,
+            count: counted.get(&date.to_string()).copied().unwrap_or(0) as u64,
+        })
+        .collect();
+
+    let mut conn = store.pool.acquire().await?;
+    audit_actor(
+        &mut conn,
+        actor,
+        "report.stats",
+        ("report", None),
+        patient_id,
+        "success",
+    )
+    .await?;
+    Ok(ReportStats {
+        total,
+        unsigned: by_status.completed,
+        by_status,
+        recent_7d: recent,
+        average_confidence: (confidence_count > 0)
+            .then(|| (confidence_sum / confidence_count as f64 * 1000.0).round() / 1000.0),
+        daily,
+    })
+}
+
+pub(super) async fn get(store: &SqliteStore, actor: &Actor, id: Uuid) -> StoreResult<Report> {
+    let mut conn = store.pool.acquire().await?;
+    let Some(report) = fetch_owned(&mut conn, actor, id).await? else {
+        drop(conn);
+        return Err(deny(store, actor, "report.read", ("report", id)).await);
+    };
+    audit_actor(
+        &mut conn,
+        actor,
+        "report.read",
+        ("report", Some(id.to_string())),
+        Some(report.summary.patient.id),
+        "success",
+    )
+    .await?;
+    Ok(report)
+}
+
+/// Runs `change` on a report of the caller in one of the `allowed` states, audited as `action`.
+async fn change_report(
+    store: &SqliteStore,
+    actor: &Actor,
+    id: Uuid,
+    action: &str,
+    allowed: ReportStatus,
+    change: impl AsyncFnOnce(&mut SqliteConnection, &Report) -> StoreResult<()>,
+) -> StoreResult<Report> {
+    let mut tx = store.write_tx().await?;
+    let Some(current) = fetch_owned(&mut tx, actor, id).await? else {
+        tx.rollback().await?;
+        return Err(deny(store, actor, action, ("report", id)).await);
+    };
+    let status = current.summary.status;
+    if status != allowed {
+        return Err(match (status, allowed) {
+            (ReportStatus::Signed, _) => StoreError::conflict(
+                code::REPORT_SIGNED,
+                "This report is signed and can no longer change; add an addendum instead.",
+            ),
+            (_, ReportStatus::Signed) => StoreError::conflict(
+                code::INVALID_STATE,
+                "Addenda can be added to signed reports only; edit or sign the draft instead.",
+            ),
+            _ => StoreError::conflict(
+                code::INVALID_STATE,
+                format!(
+                    "This report is {}; only a completed draft can be edited or signed.",
+                    status.as_str()
+                ),
+            ),
+        });
+    }
+    change(&mut tx, &current).await?;
+    audit_actor(
+        &mut tx,
+        actor,
+        action,
+        ("report", Some(id.to_string())),
+        Some(current.summary.patient.id),
+        "success",
+    )
+    .await?;
+    let changed = fetch_owned(&mut tx, actor, id)
+        .await?
+        .ok_or(StoreError::NotFound)?;
+    tx.commit().await?;
+    Ok(changed)
+}
+
+pub(super) async fn edit(
+    store: &SqliteStore,
+    actor: &Actor,
+    id: Uuid,
+    content: &ReportContent,
+    version: u32,
+) -> StoreResult<Report> {
+    let content = rows::to_json(content)?;
+    change_report(
+        store,
+        actor,
+        id,
+        "report.edit",
+        ReportStatus::Completed,
+        async |conn, current| {
+            if current.version != version {
+                return Err(StoreError::Conflict {
+                    code: code::VERSION_CONFLICT,
+                    message: format!(
+                        "Someone saved this report since you opened it (version {} now, yours {version}); reload it and make your change again.",
+                        current.version
+                    ),
+                    details: serde_json::json!({ "current_version": current.version }),
+                });
+            }
+            sqlx::query(
+                "UPDATE reports SET content = $2, version = version + 1, updated_at = $3 WHERE id = $1",
+            )
+            .bind(id.to_string())
+            .bind(content)
+            .bind(format_timestamp(now()))
+            .execute(conn)
+            .await?;
+            Ok(())
+        },
+    )
+    .await
+}
+
+pub(super) async fn sign(store: &SqliteStore, actor: &Actor, id: Uuid) -> StoreResult<Report> {
+    change_report(
+        store,
+        actor,
+        id,
+        "report.sign",
+        ReportStatus::Completed,
+        async |conn, _| {
+            let stamp = format_timestamp(now());
+            sqlx::query(
+                "UPDATE reports SET status = 'signed', signed_at = $2, signed_by = $3, updated_at = $2
+                 WHERE id = $1",
+            )
+            .bind(id.to_string())
+            .bind(stamp)
+            .bind(actor.user_id.to_string())
+            .execute(conn)
+            .await?;
+            Ok(())
+        },
+    )
+    .await
+}
+
+pub(super) async fn add_addendum(
+    store: &SqliteStore,
+    actor: &Actor,
+    id: Uuid,
+    text: &str,
+) -> StoreResult<Report> {
+    change_report(
+        store,
+        actor,
+        id,
+        "report.addendum",
+        ReportStatus::Signed,
+        async |conn, _| {
+            let stamp = format_timestamp(now());
+            sqlx::query(
+                "INSERT INTO report_addenda (id, report_id, author_id, text, created_at)
+                 VALUES ($1, $2, $3, $4, $5)",
+            )
+            .bind(Uuid::now_v7().to_string())
+            .bind(id.to_string())
+            .bind(actor.user_id.to_string())
+            .bind(text)
+            .bind(&stamp)
+            .execute(&mut *conn)
+            .await?;
+            sqlx::query("UPDATE reports SET updated_at = $2 WHERE id = $1")
+                .bind(id.to_string())
+                .bind(&stamp)
+                .execute(&mut *conn)
+                .await?;
+            Ok(())
+        },
+    )
+    .await
+}
+
+pub(super) async fn queued(store: &SqliteStore) -> StoreResult<Vec<Uuid>> {
+    let ids: Vec<String> = sqlx::query_scalar(
+        "SELECT id FROM reports WHERE queued_at IS NOT NULL AND status IN ('pending', 'generating')
+         ORDER BY queued_at",
+    )
+    .fetch_all(&store.pool)
+    .await?;
+    Ok(ids
+        .iter()
+        .filter_map(|id| Uuid::parse_str(id).ok())
+        .collect())
+}
+
+pub(super) async fn claim_generation(
+    store: &SqliteStore,
+    report_id: Uuid,
+) -> StoreResult<Option<GenerationJob>> {
+    let mut tx = store.write_tx().await?;
+    let consultation_id: Option<String> = sqlx::query_scalar(
+        "UPDATE reports SET status = 'generating', updated_at = $2
+         WHERE id = $1 AND queued_at IS NOT NULL AND status IN ('pending', 'generating')
+         RETURNING consultation_id",
+    )
+    .bind(report_id.to_string())
+    .bind(format_timestamp(now()))
+    .fetch_optional(&mut *tx)
+    .await?;
+    let Some(consultation_id) = consultation_id else {
+        return Ok(None);
+    };
+    let (notes, chief_complaint): (String, Option<String>) =
+        sqlx::query_as("SELECT notes, chief_complaint FROM consultations WHERE id = $1")
+            .bind(consultation_id)
+            .fetch_one(&mut *tx)
+            .await?;
+    tx.commit().await?;
+    Ok(Some(GenerationJob {
+        report_id,
+        notes,
+        chief_complaint,
+    }))
+}
+
+pub(super) async fn finish_generation(
+    store: &SqliteStore,
+    report_id: Uuid,
+    result: Result<(&ReportContent, f64, &str), &str>,
+) -> StoreResult<()> {
+    let stamp = format_timestamp(now());
+    let mut tx = store.write_tx().await?;
+    let update = match result {
+        Ok((content, confidence, generator)) => sqlx::query_scalar(
+            "UPDATE reports SET status = 'completed', content = $2, confidence = $3, generator = $4,
+                 failure_reason = NULL, queued_at = NULL, updated_at = $5
+             WHERE id = $1 AND status = 'generating' RETURNING patient_id",
+        )
+        .bind(report_id.to_string())
+        .bind(rows::to_json(content)?)
+        .bind(confidence)
+        .bind(generator)
+        .bind(&stamp),
+        Err(reason) => sqlx::query_scalar(
+            "UPDATE reports SET status = 'failed', failure_reason = $2, queued_at = NULL, updated_at = $3
+             WHERE id = $1 AND status = 'generating' RETURNING patient_id",
+        )
+        .bind(report_id.to_string())
+        .bind(reason)
+        .bind(&stamp),
+    };
+    let patient_id: Option<String> = update.fetch_optional(&mut *tx).await?;
+    insert_audit(
+        &mut tx,
+        "reportgen",
+        None,
+        &AuditEntry {
+            user_id: None,
+            action: "report.generate",
+            resource_type: Some("report"),
+            resource_id: Some(report_id.to_string()),
+            patient_id: patient_id.and_then(|p| Uuid::parse_str(&p).ok()),
+            outcome: if result.is_ok() { "success" } else { "failure" },
+        },
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(())
+}
