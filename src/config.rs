@@ -26,12 +26,90 @@ pub struct ServerFile {
     pub log_level: Option<String>,
 }
 
+/// The `[client]` table: how the workstation and the CLI reach a server.
+#[derive(Debug, Default, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ClientFile {
+    pub server: Option<String>,
+    pub token_store: Option<String>,
+    pub connect_timeout_s: Option<u64>,
+    pub request_timeout_s: Option<u64>,
+    pub ca_certificate: Option<PathBuf>,
+}
+
 /// The whole config file.
 #[derive(Debug, Default, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct ConfigFile {
     #[serde(default)]
     pub server: ServerFile,
+    #[serde(default)]
+    pub client: ClientFile,
+}
+
+/// What the client side needs, resolved: the server (if any is configured), the token store
+/// and the HTTP settings.
+#[derive(Debug, Clone)]
+pub struct ClientSettings {
+    pub server_url: Option<String>,
+    pub token_store: crate::credentials::TokenStoreChoice,
+    pub connect_timeout: std::time::Duration,
+    pub request_timeout: std::time::Duration,
+    pub ca_certificate: Option<PathBuf>,
+}
+
+impl ClientSettings {
+    /// The client configuration for `server_url`.
+    pub fn client_config(&self, server_url: &str) -> crate::client::ClientConfig {
+        let mut config = crate::client::ClientConfig::new(server_url);
+        config.connect_timeout = self.connect_timeout;
+        config.request_timeout = self.request_timeout;
+        config.extra_ca_pem = self.ca_certificate.clone();
+        config
+    }
+}
+
+/// Resolves the client settings: flags < `SYNAPSE_SERVER`/`SYNAPSE_TOKEN_STORE` < file, as the
+/// CLI documents (`--server`, then the environment, then the config file).
+pub fn resolve_client(
+    file: &ConfigFile,
+    server_flag: Option<String>,
+    token_store_flag: Option<String>,
+) -> anyhow::Result<ClientSettings> {
+    let f = &file.client;
+    let server_url = server_flag
+        .or_else(|| env("SYNAPSE_SERVER"))
+        .or_else(|| f.server.clone())
+        .map(|url| url.trim_end_matches('/').to_string());
+    if let Some(url) = &server_url
+        && !(url.starts_with("http://") || url.starts_with("https://"))
+    {
+        bail!("the server address {url:?} must start with http:// or https://");
+    }
+    let token_store = token_store_flag
+        .or_else(|| env("SYNAPSE_TOKEN_STORE"))
+        .or_else(|| f.token_store.clone())
+        .map(|name| name.parse::<crate::credentials::TokenStoreChoice>())
+        .transpose()?
+        .unwrap_or_default();
+    let seconds = |value: Option<u64>, default: u64| {
+        std::time::Duration::from_secs(value.unwrap_or(default).max(1))
+    };
+    Ok(ClientSettings {
+        server_url,
+        token_store,
+        connect_timeout: seconds(
+            parse_env("SYNAPSE_CONNECT_TIMEOUT_S")?.or(f.connect_timeout_s),
+            3,
+        ),
+        request_timeout: seconds(
+            parse_env("SYNAPSE_REQUEST_TIMEOUT_S")?.or(f.request_timeout_s),
+            15,
+        ),
+        ca_certificate: env("SYNAPSE_CA_CERTIFICATE")
+            .map(PathBuf::from)
+            .or_else(|| f.ca_certificate.clone()),
+    })
 }
 
 /// Where Synapse keeps its data (the SQLite file, the demo signing key): `SYNAPSE_DATA_DIR`, or

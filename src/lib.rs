@@ -4,8 +4,10 @@
 
 #![forbid(unsafe_code)]
 
+pub mod cli;
 pub mod client;
 pub mod config;
+pub mod credentials;
 pub mod model;
 pub mod reportgen;
 pub mod server;

@@ -8,6 +8,7 @@ use std::sync::Arc;
 
 use anyhow::Context;
 use clap::{Parser, Subcommand};
+use synapse::cli;
 use synapse::config::{self, ServeFlags};
 use synapse::server::{self, AppState};
 use synapse::store::sqlite::SqliteStore;
@@ -23,12 +24,40 @@ struct Cli {
     /// Config file (default: ~/.config/synapse/config.toml, or SYNAPSE_CONFIG).
     #[arg(long, global = true)]
     config: Option<PathBuf>,
+    /// Server to talk to, e.g. https://synapse.clinic.example (else SYNAPSE_SERVER, else the config file).
+    #[arg(long, global = true)]
+    server: Option<String>,
+    /// Where the session is remembered: auto, secret-service, keyutils or memory.
+    #[arg(long, global = true)]
+    token_store: Option<String>,
+    /// Print the API's data as JSON instead of tables.
+    #[arg(long, global = true)]
+    json: bool,
     #[command(subcommand)]
     command: Option<Command>,
 }
 
 #[derive(Subcommand)]
 enum Command {
+    /// Log in to a server and remember the session in the OS keyring.
+    Login {
+        /// Account email (prompted for when left out).
+        #[arg(long)]
+        email: Option<String>,
+        /// Read the password from the first line of standard input instead of prompting.
+        #[arg(long)]
+        password_stdin: bool,
+    },
+    /// End the session on the server and forget it here.
+    Logout,
+    /// Show who is logged in, where, and how the session is kept.
+    Whoami,
+    /// Your patients.
+    #[command(subcommand)]
+    Patients(cli::PatientsCommand),
+    /// Your reports.
+    #[command(subcommand)]
+    Reports(cli::ReportsCommand),
     /// Run the Synapse API server.
     Serve {
         /// Address to listen on [default: 127.0.0.1:8080].
@@ -71,7 +100,7 @@ fn main() -> std::process::ExitCode {
         }
     };
     match runtime.block_on(run(cli)) {
-        Ok(()) => std::process::ExitCode::SUCCESS,
+        Ok(code) => code,
         Err(error) => {
             eprintln!("synapse: {error:#}");
             std::process::ExitCode::from(1)
@@ -79,16 +108,44 @@ fn main() -> std::process::ExitCode {
     }
 }
 
-async fn run(cli: Cli) -> anyhow::Result<()> {
+async fn run(cli: Cli) -> anyhow::Result<std::process::ExitCode> {
     let file = config::load_file(cli.config.as_deref())?;
-    match cli.command {
+    let client_command = match cli.command {
+        Some(Command::Login {
+            email,
+            password_stdin,
+        }) => Some(cli::Command::Login {
+            email,
+            password_stdin,
+        }),
+        Some(Command::Logout) => Some(cli::Command::Logout),
+        Some(Command::Whoami) => Some(cli::Command::Whoami),
+        Some(Command::Patients(command)) => Some(cli::Command::Patients(command)),
+        Some(Command::Reports(command)) => Some(cli::Command::Reports(command)),
+        other => {
+            run_backend(other, &file).await?;
+            None
+        }
+    };
+    match client_command {
+        Some(command) => {
+            let settings = config::resolve_client(&file, cli.server, cli.token_store)?;
+            Ok(cli::run(command, &settings, cli.json).await)
+        }
+        None => Ok(std::process::ExitCode::SUCCESS),
+    }
+}
+
+/// The backend side: `serve`, `seed`, and (for now) the bare command's demo server.
+async fn run_backend(command: Option<Command>, file: &config::ConfigFile) -> anyhow::Result<()> {
+    match command {
         Some(Command::Serve {
             listen,
             database,
             demo,
         }) => {
             serve(
-                &file,
+                file,
                 ServeFlags {
                     listen,
                     database,
@@ -121,10 +178,11 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             );
             Ok(())
         }
+        Some(_) => Ok(()),
         // Until the workstation lands, the bare command runs the demo server.
         None => {
             serve(
-                &file,
+                file,
                 ServeFlags {
                     demo: true,
                     ..ServeFlags::default()
