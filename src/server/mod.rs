@@ -79,6 +79,9 @@ pub struct AppState {
 impl AppState {
     /// Builds the state and starts the report generation worker.
     pub fn new(store: Arc<dyn Store>, config: ServerConfig) -> anyhow::Result<AppState> {
+        // Install the metrics recorder now: counters recorded before it exists are lost, so
+        // waiting for the first scrape would drop every request before it.
+        ops::metrics_handle();
         let tokens = tokens::TokenKeys::new(
             &config.jwt_secret,
             config.access_token_ttl_s,

@@ -208,7 +208,10 @@ pub(super) async fn rotate_refresh_token(
         patient_id: None,
         outcome,
     };
-    let outcome = if rows::opt_time(&row, "revoked_at")?.is_some() {
+    // A disabled account says so (API.md), even though disabling also revoked its sessions.
+    let outcome = if record.disabled {
+        RefreshOutcome::Disabled
+    } else if rows::opt_time(&row, "revoked_at")?.is_some() {
         RefreshOutcome::Revoked
     } else if rows::opt_time(&row, "used_at")?.is_some() {
         // Someone replayed a spent token: whoever holds the session, it can no longer be trusted.
@@ -222,8 +225,6 @@ pub(super) async fn rotate_refresh_token(
         RefreshOutcome::Reused
     } else if rows::time(&row, "expires_at")? <= at {
         RefreshOutcome::Expired
-    } else if record.disabled {
-        RefreshOutcome::Disabled
     } else {
         sqlx::query("UPDATE refresh_tokens SET used_at = $2 WHERE token_hash = $1")
             .bind(presented_hash)
@@ -266,8 +267,10 @@ pub(super) async fn session_state(
     .fetch_optional(&store.pool)
     .await?;
     Ok(match row {
-        None | Some((Some(_), _)) => SessionState::Revoked,
-        Some((None, disabled)) if disabled != 0 => SessionState::Disabled,
+        None => SessionState::Revoked,
+        // Checked before the revocation that disabling also did: the caller learns why.
+        Some((_, disabled)) if disabled != 0 => SessionState::Disabled,
+        Some((Some(_), _)) => SessionState::Revoked,
         Some((None, _)) => SessionState::Active,
     })
 }
