@@ -19,7 +19,7 @@ impl Slots {
     /// Wraps a keyring-core store, refusing a mock, keyring-core's own sample store (a plaintext
     /// file) and any store that keeps secrets only in process memory.
     pub(super) fn keyring(store: Arc<CredentialStore>) -> Result<Slots, String> {
-        check_real(&store)?;
+        check_real(store.as_ref())?;
         Ok(Slots::Keyring(store))
     }
 
@@ -130,7 +130,9 @@ fn delete_all(entries: Vec<Entry>) -> keyring_core::Result<()> {
 
 /// A poisoned lock only means another thread panicked mid-call; the map is still usable.
 fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
-    mutex.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+    mutex
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner())
 }
 
 /// Refuses a store that is not a real OS keyring: one that calls itself a mock, one of
@@ -203,7 +205,9 @@ pub(super) fn describe(err: &Error) -> String {
             format!("{name} is longer than the keyring allows ({limit})")
         }
         Error::Invalid(what, reason) => format!("the keyring refused the {what}: {reason}"),
-        Error::Ambiguous(found) => format!("{} saved entries match where one was expected", found.len()),
+        Error::Ambiguous(found) => {
+            format!("{} saved entries match where one was expected", found.len())
+        }
         Error::NoDefaultStore => "no keyring store is set up".to_string(),
         Error::NotSupportedByStore(reason) => format!("the keyring cannot do this: {reason}"),
         _ => "the keyring failed".to_string(),

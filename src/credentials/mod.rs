@@ -299,7 +299,13 @@ impl TokenStore {
     async fn open_kind(kind: StoreKind) -> anyhow::Result<TokenStore> {
         let store = native::open(kind, PROBE_TIMEOUT).await?;
         let slots = Slots::keyring(store).map_err(anyhow::Error::msg)?;
-        probe(&slots).await?;
+        // Unique per probe: two stores opened at once in one process must not share an entry.
+        let user = format!(
+            "probe-{}-{}",
+            std::process::id(),
+            uuid::Uuid::new_v4().simple()
+        );
+        probe(&slots, &user).await?;
         Ok(TokenStore::with_slots(kind, slots))
     }
 
@@ -357,20 +363,19 @@ impl TokenStore {
 }
 
 /// Writes, reads back and deletes a throwaway entry, each call under the probe timeout.
-async fn probe(slots: &Slots) -> anyhow::Result<()> {
-    let user = format!("probe-{}", std::process::id());
+async fn probe(slots: &Slots, user: &str) -> anyhow::Result<()> {
     let value = uuid::Uuid::new_v4().simple().to_string();
     slots
-        .set(PROBE_SERVICE, &user, &value, PROBE_TIMEOUT)
+        .set(PROBE_SERVICE, user, &value, PROBE_TIMEOUT)
         .await
         .context("probe write failed")?;
     let read = slots
-        .get(PROBE_SERVICE, &user, PROBE_TIMEOUT)
+        .get(PROBE_SERVICE, user, PROBE_TIMEOUT)
         .await
         .context("probe read failed")?;
     // Delete before judging the read, so a failed probe leaves nothing behind.
     slots
-        .delete(PROBE_SERVICE, &user, PROBE_TIMEOUT)
+        .delete(PROBE_SERVICE, user, PROBE_TIMEOUT)
         .await
         .context("probe delete failed")?;
     if read.as_deref() != Some(value.as_str()) {

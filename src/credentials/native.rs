@@ -73,7 +73,6 @@ pub(super) async fn open(kind: StoreKind, limit: Duration) -> anyhow::Result<Arc
             .await
         }
         StoreKind::Memory => bail!("memory is not an OS keyring"),
-        #[allow(unreachable_patterns)]
         _ => {
             let _ = limit;
             bail!("not available on this system")
