@@ -47,7 +47,7 @@ const DEFAULT_CODES: [&str; 3] = [
 /// The error responses many operations share, by name in `components/responses`.
 const SHARED_ERRORS: [(&str, u16, &[&str]); 8] = [
     ("Unauthenticated", 401, &AUTH_CODES),
-    ("Forbidden", 403, &["FORBIDDEN"]),
+    ("Forbidden", 403, &["FORBIDDEN", "ACCOUNT_DISABLED"]),
     ("NotFound", 404, &["NOT_FOUND"]),
     ("PayloadTooLarge", 413, &["PAYLOAD_TOO_LARGE"]),
     ("UnsupportedMediaType", 415, &["UNSUPPORTED_MEDIA_TYPE"]),
@@ -329,7 +329,7 @@ impl Op {
     /// The roles allowed; every other role answers 403 FORBIDDEN.
     fn roles(mut self, roles: &[&'static str]) -> Self {
         self.roles.extend_from_slice(roles);
-        self.err(403, &["FORBIDDEN"])
+        self.err(403, &["FORBIDDEN", "ACCOUNT_DISABLED"])
     }
 
     fn err(mut self, status: u16, codes: &[&'static str]) -> Self {
@@ -384,17 +384,20 @@ impl Op {
 
     /// `limit` (1–100, default 20), `offset` and `cursor`: the parameters of every paged list.
     fn paged(self) -> Self {
-        self.limit(MAX_LIMIT, DEFAULT_LIMIT)
-            .query(
-                "offset",
-                json!({ "type": "integer", "minimum": 0, "default": 0 }),
-                "How many items to skip. Leave out when paging with `cursor`.",
-            )
-            .query(
-                "cursor",
-                json!({ "type": "string", "minLength": 1 }),
-                "The opaque `pagination.next_cursor` of the previous page (keyset paging).",
-            )
+        self.offset_paged().query(
+            "cursor",
+            json!({ "type": "string", "minLength": 1 }),
+            "The opaque `pagination.next_cursor` of the previous page (keyset paging).",
+        )
+    }
+
+    /// `limit` and `offset` only, for the short lists that have no cursor.
+    fn offset_paged(self) -> Self {
+        self.limit(MAX_LIMIT, DEFAULT_LIMIT).query(
+            "offset",
+            json!({ "type": "integer", "minimum": 0, "default": 0 }),
+            "How many items to skip.",
+        )
     }
 
     /// A required JSON request body of the named schema.
@@ -649,7 +652,8 @@ fn auth_operations() -> Vec<Op> {
             )
             .body("RefreshRequest")
             .ok(schema_ref("Tokens"))
-            .err(401, &AUTH_CODES),
+            .err(401, &AUTH_CODES)
+            .err(403, &["ACCOUNT_DISABLED"]),
         op("post", "/api/v1/auth/logout")
             .named("logout", "Log out: revoke the session")
             .describe(
@@ -796,7 +800,7 @@ fn consultation_operations() -> Vec<Op> {
             .describe("Items carry no `notes`.")
             .roles(&DOCTOR)
             .path_id("patient_id", "patient")
-            .paged()
+            .offset_paged()
             .ok(schema_ref("ConsultationHistory")),
     ]
 }
@@ -885,14 +889,14 @@ fn admin_operations() -> Vec<Op> {
         op("get", "/api/v1/admin/users")
             .named("listUsers", "A page of user accounts")
             .roles(&ADMIN)
-            .paged()
+            .offset_paged()
             .ok(schema_ref("AdminUserPage")),
         op("post", "/api/v1/admin/users")
             .named("createUser", "Create a user account")
+            .describe("An email already in use answers 422 naming `email`.")
             .roles(&ADMIN)
             .body("NewUser")
-            .created(schema_ref("AdminUser"))
-            .err(409, &["CONFLICT"]),
+            .created(schema_ref("AdminUser")),
         op("post", "/api/v1/admin/users/{id}/unlock")
             .named("unlockUser", "Unlock a locked account")
             .describe("Clears `locked_until` and `failed_logins`.")
@@ -917,7 +921,7 @@ fn admin_operations() -> Vec<Op> {
             )
             .query("since", timestamp(), "Only events at or after this time.")
             .query("until", timestamp(), "Only events at or before this time.")
-            .paged()
+            .offset_paged()
             .ok(schema_ref("AuditEventPage")),
     ]
 }
@@ -2159,12 +2163,8 @@ mod tests {
             json!(["VERSION_CONFLICT", "REPORT_SIGNED", "INVALID_STATE"])
         );
         assert_eq!(
-            codes("/api/v1/admin/users", "post", "409"),
-            json!(["CONFLICT"])
-        );
-        assert_eq!(
             codes("/api/v1/admin/audit", "get", "403"),
-            json!(["FORBIDDEN"])
+            json!(["FORBIDDEN", "ACCOUNT_DISABLED"])
         );
         assert_eq!(
             codes("/api/v1/reports/list", "get", "429"),
@@ -2311,13 +2311,14 @@ mod tests {
             param("/api/v1/reports/stats", "days")["schema"]["maximum"],
             366
         );
-        for path in [
-            "/api/v1/reports/list",
-            "/api/v1/admin/audit",
-            "/api/v1/admin/users",
-        ] {
+        for path in ["/api/v1/reports/list", "/api/v1/patients/list/"] {
             assert_eq!(param(path, "offset")["schema"]["minimum"], 0, "{path}");
             assert_eq!(param(path, "cursor")["schema"]["type"], "string", "{path}");
+        }
+        // The short lists page by offset only; the server refuses a cursor there.
+        for path in ["/api/v1/admin/audit", "/api/v1/admin/users"] {
+            assert_eq!(param(path, "offset")["schema"]["minimum"], 0, "{path}");
+            assert_eq!(param(path, "cursor"), Value::Null, "{path}");
         }
     }
 }
