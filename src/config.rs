@@ -37,6 +37,36 @@ pub struct ClientFile {
     pub ca_certificate: Option<PathBuf>,
 }
 
+/// One key or several, as the `[tui.keys]` table accepts them.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(untagged)]
+pub enum KeyList {
+    One(String),
+    Many(Vec<String>),
+}
+
+impl KeyList {
+    pub fn keys(&self) -> Vec<String> {
+        match self {
+            KeyList::One(key) => vec![key.clone()],
+            KeyList::Many(keys) => keys.clone(),
+        }
+    }
+}
+
+/// The `[tui]` table: how the workstation behaves.
+#[derive(Debug, Default, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TuiFile {
+    /// Minutes without a key before the screen locks.
+    pub lock_minutes: Option<u64>,
+    /// terminal, light, dark or mono.
+    pub theme: Option<String>,
+    /// Command name → key or keys, overriding the defaults.
+    #[serde(default)]
+    pub keys: std::collections::HashMap<String, KeyList>,
+}
+
 /// The whole config file.
 #[derive(Debug, Default, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -45,6 +75,39 @@ pub struct ConfigFile {
     pub server: ServerFile,
     #[serde(default)]
     pub client: ClientFile,
+    #[serde(default)]
+    pub tui: TuiFile,
+}
+
+/// The workstation's settings from the `[tui]` table and `NO_COLOR`.
+pub fn resolve_tui(file: &ConfigFile) -> anyhow::Result<crate::tui::state::Settings> {
+    use crate::tui::theme::{Theme, ThemeKind};
+    let t = &file.tui;
+    let mut settings = crate::tui::state::Settings::default();
+    if let Some(minutes) = parse_env("SYNAPSE_LOCK_MINUTES")?.or(t.lock_minutes) {
+        settings.lock_after_ms = minutes.max(1) * 60 * 1000;
+    }
+    let theme = match t.theme.as_deref() {
+        Some(name) => ThemeKind::parse(name).with_context(|| {
+            format!("[tui] theme {name:?} is not one of terminal, light, dark, mono")
+        })?,
+        None => ThemeKind::Terminal,
+    };
+    // NO_COLOR (any value) asks for no colour: https://no-color.org
+    let theme = if std::env::var_os("NO_COLOR").is_some_and(|v| !v.is_empty()) {
+        ThemeKind::Mono
+    } else {
+        theme
+    };
+    settings.theme = Theme::new(theme);
+    let overrides = t
+        .keys
+        .iter()
+        .map(|(command, keys)| (command.clone(), keys.keys()))
+        .collect();
+    settings.keymap = crate::tui::keymap::Keymap::with_overrides(&overrides)
+        .map_err(|e| anyhow::anyhow!("in the config file: {e}"))?;
+    Ok(settings)
 }
 
 /// What the client side needs, resolved: the server (if any is configured), the token store

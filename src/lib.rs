@@ -12,3 +12,4 @@ pub mod model;
 pub mod reportgen;
 pub mod server;
 pub mod store;
+pub mod tui;

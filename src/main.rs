@@ -122,6 +122,10 @@ async fn run(cli: Cli) -> anyhow::Result<std::process::ExitCode> {
         Some(Command::Whoami) => Some(cli::Command::Whoami),
         Some(Command::Patients(command)) => Some(cli::Command::Patients(command)),
         Some(Command::Reports(command)) => Some(cli::Command::Reports(command)),
+        None => {
+            workstation(&file, cli.server, cli.token_store).await?;
+            return Ok(std::process::ExitCode::SUCCESS);
+        }
         other => {
             run_backend(other, &file).await?;
             None
@@ -136,7 +140,67 @@ async fn run(cli: Cli) -> anyhow::Result<std::process::ExitCode> {
     }
 }
 
-/// The backend side: `serve`, `seed`, and (for now) the bare command's demo server.
+/// The workstation: against the configured server, or an embedded one with demo data.
+async fn workstation(
+    file: &config::ConfigFile,
+    server: Option<String>,
+    token_store: Option<String>,
+) -> anyhow::Result<()> {
+    use std::io::IsTerminal;
+    if !std::io::stdout().is_terminal() || !std::io::stdin().is_terminal() {
+        anyhow::bail!(
+            "the workstation needs a terminal; for scripts use `synapse patients …`, `synapse reports …` or `synapse serve`"
+        );
+    }
+    let client_settings = config::resolve_client(file, server, token_store)?;
+    let tui_settings = config::resolve_tui(file)?;
+    let (server_url, session_key, demo_accounts) = match &client_settings.server_url {
+        Some(url) => (url.clone(), url.clone(), Vec::new()),
+        None => {
+            let (url, database) = embedded_server(file).await?;
+            let accounts = demo::DEMO_ACCOUNTS
+                .iter()
+                .map(|(email, _, role)| format!("{email} ({})", role.as_str()))
+                .collect();
+            (url, format!("embedded:{database}"), accounts)
+        }
+    };
+    let client = synapse::client::ApiClient::new(&client_settings.client_config(&server_url))?;
+    let token_store = synapse::credentials::TokenStore::open(client_settings.token_store).await;
+    synapse::tui::run(synapse::tui::Launch {
+        client,
+        token_store,
+        session_key,
+        settings: tui_settings,
+        demo_accounts,
+    })
+    .await
+}
+
+/// Starts the API in this process on a free loopback port, over the SQLite file in the data
+/// directory with demo data loaded on first creation. Returns its URL and database.
+async fn embedded_server(file: &config::ConfigFile) -> anyhow::Result<(String, String)> {
+    let settings = config::resolve_serve(
+        file,
+        &ServeFlags {
+            listen: Some("127.0.0.1:0".to_string()),
+            database: None,
+            demo: true,
+        },
+    )?;
+    let store = open_store(&settings.database_url).await?;
+    demo::load_demo(store.as_ref()).await?;
+    let state = AppState::new(store, settings.server.clone())?;
+    let listener = tokio::net::TcpListener::bind(settings.listen).await?;
+    let url = format!("http://{}", listener.local_addr()?);
+    tokio::spawn(async move {
+        // Runs until the process exits with the workstation.
+        let _ = server::serve(listener, state, std::future::pending()).await;
+    });
+    Ok((url, settings.database_url))
+}
+
+/// The backend side: `serve` and `seed`.
 async fn run_backend(command: Option<Command>, file: &config::ConfigFile) -> anyhow::Result<()> {
     match command {
         Some(Command::Serve {
@@ -179,17 +243,7 @@ async fn run_backend(command: Option<Command>, file: &config::ConfigFile) -> any
             Ok(())
         }
         Some(_) => Ok(()),
-        // Until the workstation lands, the bare command runs the demo server.
-        None => {
-            serve(
-                file,
-                ServeFlags {
-                    demo: true,
-                    ..ServeFlags::default()
-                },
-            )
-            .await
-        }
+        None => Ok(()),
     }
 }
 

@@ -3,7 +3,7 @@
 use reqwest::Method;
 use uuid::Uuid;
 
-use super::{ApiClient, ApiError, Call, ErrorKind, to_json};
+use super::{ApiClient, ApiError, Call, to_json};
 use crate::model::admin::{AdminUser, AuditEvent, NewUser};
 use crate::model::auth::*;
 use crate::model::consultation::*;
@@ -285,63 +285,47 @@ impl ApiClient {
 
     /// `GET /health`: whether the server process answers.
     pub async fn health(&self) -> Result<OpsStatus, ApiError> {
-        self.ops("/health").await
+        self.unenveloped("/health").await
     }
 
     /// `GET /ready`: whether the server's database answers.
     pub async fn ready(&self) -> Result<OpsStatus, ApiError> {
-        self.ops("/ready").await
+        self.unenveloped("/ready").await
     }
 
     /// `GET /api/v1/openapi.json`.
     pub async fn openapi(&self) -> Result<serde_json::Value, ApiError> {
-        let request_id = uuid::Uuid::now_v7().to_string();
-        let response = self
-            .http
-            .get(format!("{}/api/v1/openapi.json", self.base))
-            .header("x-request-id", &request_id)
-            .send()
-            .await
-            .map_err(|_| ApiError::unreachable(&request_id))?;
-        let status = response.status().as_u16();
-        response
-            .json()
-            .await
-            .map_err(|_| ApiError::protocol(&request_id, status))
+        self.unenveloped("/api/v1/openapi.json").await
     }
 
-    async fn ops(&self, path: &str) -> Result<OpsStatus, ApiError> {
+    /// A GET whose success body is not enveloped (errors still are).
+    async fn unenveloped<T: serde::de::DeserializeOwned>(&self, path: &str) -> Result<T, ApiError> {
         let request_id = uuid::Uuid::now_v7().to_string();
+        let transport = |e: reqwest::Error| {
+            if e.is_timeout() {
+                ApiError::timeout(&request_id)
+            } else {
+                ApiError::unreachable(&request_id)
+            }
+        };
         let response = self
             .http
             .get(format!("{}{path}", self.base))
             .header("x-request-id", &request_id)
             .send()
             .await
-            .map_err(|e| {
-                if e.is_timeout() {
-                    ApiError::timeout(&request_id)
-                } else {
-                    ApiError::unreachable(&request_id)
-                }
-            })?;
+            .map_err(transport)?;
         let status = response.status();
-        let bytes = response
-            .bytes()
-            .await
-            .map_err(|_| ApiError::unreachable(&request_id))?;
+        let bytes = response.bytes().await.map_err(transport)?;
         if status.is_success() {
             return serde_json::from_slice(&bytes)
                 .map_err(|_| ApiError::protocol(&request_id, status.as_u16()));
         }
         match serde_json::from_slice::<crate::model::envelope::ErrorEnvelope>(&bytes) {
-            Ok(envelope) => Err(ApiError::from_envelope(envelope, None)),
-            Err(_) => Err(ApiError {
-                kind: ErrorKind::Server {
-                    status: status.as_u16(),
-                },
-                ..ApiError::protocol(&request_id, status.as_u16())
-            }),
+            Ok(envelope) if envelope.status == "error" => {
+                Err(ApiError::from_envelope(envelope, None))
+            }
+            _ => Err(ApiError::protocol(&request_id, status.as_u16())),
         }
     }
 }

@@ -86,7 +86,7 @@ pub struct Consultation {
     pub report_status: Option<ReportStatus>,
 }
 
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct StartConsultation {
     pub patient_id: Uuid,

@@ -50,6 +50,13 @@ fn describe(path: &str, message: &str) -> FieldError {
         };
         return FieldError::new(field, "is required");
     }
+    if message.ends_with(", expected string or map") {
+        // An enum given something other than a string (`"sex": 7`).
+        return FieldError::new(
+            field_or("body"),
+            "must be one of the allowed values, as a string",
+        );
+    }
     if message.starts_with("invalid type") || message.starts_with("invalid value") {
         return FieldError::new(field_or("body"), format!("must be {}", expected(message)));
     }
@@ -107,16 +114,21 @@ async fn read_json<T: DeserializeOwned, S: Send + Sync>(
     if !json {
         return Err(ApiError::from_status(StatusCode::UNSUPPORTED_MEDIA_TYPE));
     }
-    let mut deserializer = serde_json::Deserializer::from_slice(&bytes);
-    let value = serde_path_to_error::deserialize(&mut deserializer).map_err(|e| {
+    // The syntax first, then the shape: deserialising straight into `T` reported an enum field
+    // of the wrong type (`"sex": 7`) as broken JSON instead of naming the field.
+    let parsed: serde_json::Value = serde_json::from_slice(&bytes).map_err(|e| {
+        if e.to_string().starts_with("trailing") {
+            ApiError::field("body", "is not valid JSON: text follows the object")
+        } else {
+            ApiError::field("body", "is not valid JSON")
+        }
+    })?;
+    let value = serde_path_to_error::deserialize(parsed).map_err(|e| {
         ApiError::validation(vec![describe(
             &e.path().to_string(),
             &e.inner().to_string(),
         )])
     })?;
-    deserializer
-        .end()
-        .map_err(|_| ApiError::field("body", "is not valid JSON: text follows the object"))?;
     Ok(Some(value))
 }
 

@@ -139,12 +139,14 @@ pub(super) async fn deny(
     let outcome = "denied";
     let result = async {
         let mut conn = store.pool.acquire().await?;
+        // An attempt on a patient is findable by that patient's id in the audit query.
+        let patient_id = (resource.0 == "patient").then_some(resource.1);
         audit_actor(
             &mut conn,
             actor,
             action,
             (resource.0, Some(resource.1.to_string())),
-            None,
+            patient_id,
             outcome,
         )
         .await

@@ -1,0 +1,74 @@
+//! Everything that can happen to the workstation: a key, a paste, a resize, a clock tick, the
+//! answer to an API call, a signal. `update` turns each into state changes and effects.
+
+use crossterm::event::KeyEvent;
+use uuid::Uuid;
+
+use crate::client::ApiError;
+use crate::model::auth::User;
+use crate::model::consultation::{ActiveConsultations, Consultation, ConsultationHistory};
+use crate::model::page::{Page, SearchResults};
+use crate::model::patient::{Patient, PatientSummary};
+use crate::model::report::{Report, ReportPage, ReportStats};
+
+#[derive(Debug, Clone)]
+pub enum Action {
+    Key(KeyEvent),
+    Paste(String),
+    Resize(u16, u16),
+    /// The clock: milliseconds since the workstation started.
+    Tick(u64),
+    /// An API call finished.
+    Response {
+        request: u64,
+        latency_ms: u64,
+        // Boxed: answers are large and actions are moved through a channel.
+        response: Box<Response>,
+    },
+    /// A debounce timer set by an effect ran out.
+    Timer(Timer),
+    /// The connection came back after being offline.
+    Online,
+    /// SIGTERM or SIGHUP (the SSH link dropped): log out and leave.
+    Terminate,
+}
+
+/// The debounce timers.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Timer {
+    /// Search after the doctor paused typing; carries the input's edit number.
+    Search(u64),
+    /// Save the notes after the doctor paused typing; carries the notes' edit number.
+    SaveNotes(u64),
+    /// Look again at a report that is being generated.
+    PollReport(Uuid),
+    /// Try the server again while offline.
+    Reconnect,
+}
+
+/// The typed answers of the API calls the workstation makes.
+#[derive(Debug, Clone)]
+pub enum Response {
+    Login(Result<User, ApiError>),
+    Unlock(Result<User, ApiError>),
+    Resumed(Result<User, ApiError>),
+    LoggedOut,
+    Patients(Result<Page<PatientSummary>, ApiError>),
+    Search(Result<SearchResults<PatientSummary>, ApiError>),
+    Patient(Result<Patient, ApiError>),
+    History(Result<ConsultationHistory, ApiError>),
+    PatientReports(Result<ReportPage, ApiError>),
+    Reports(Result<ReportPage, ApiError>),
+    Report(Result<Report, ApiError>),
+    ReportPreview(Result<Report, ApiError>),
+    Polled(Result<Report, ApiError>),
+    ReportSaved(Result<Report, ApiError>),
+    Signed(Result<Report, ApiError>),
+    Consultation(Result<Consultation, ApiError>),
+    NotesSaved(Result<Consultation, ApiError>),
+    Stopped(Result<Consultation, ApiError>),
+    Cancelled(Result<Consultation, ApiError>),
+    Active(Result<ActiveConsultations, ApiError>),
+    Stats(Result<ReportStats, ApiError>),
+    Unsigned(Result<ReportStats, ApiError>),
+}

@@ -1,0 +1,180 @@
+//! Effects: what `update` asks the outside world to do. The runner performs each in a tokio
+//! task and sends the outcome back as an `Action` tagged with the request number, so `update`
+//! never waits and a superseded answer can be recognised and dropped.
+
+use std::time::{Duration, Instant};
+
+use tokio::sync::mpsc::UnboundedSender;
+use uuid::Uuid;
+
+use super::action::{Action, Response, Timer};
+use crate::client::ApiClient;
+use crate::model::consultation::StartConsultation;
+use crate::model::query::{PageParams, PatientListParams, ReportListParams, ReportStatsParams};
+use crate::model::report::ReportContent;
+
+#[derive(Debug, Clone, PartialEq)]
+pub enum Effect {
+    /// Call the API; the answer comes back as `Action::Response { request, .. }`.
+    Call { request: u64, call: Call },
+    /// Send `Action::Timer(timer)` after a delay.
+    After { delay_ms: u64, timer: Timer },
+    /// Leave the program.
+    Quit,
+}
+
+/// The API calls the workstation makes.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Call {
+    Login {
+        email: String,
+        password: String,
+    },
+    Unlock {
+        email: String,
+        password: String,
+    },
+    Logout,
+    ListPatients(PatientListParams),
+    Search(String),
+    Patient(Uuid),
+    History(Uuid),
+    PatientReports(Uuid),
+    Reports(ReportListParams),
+    Report(Uuid),
+    ReportPreview(Uuid),
+    PollReport(Uuid),
+    EditReport {
+        id: Uuid,
+        content: ReportContent,
+        version: u32,
+    },
+    Sign {
+        id: Uuid,
+        password: String,
+    },
+    Addendum {
+        id: Uuid,
+        text: String,
+    },
+    Start(StartConsultation),
+    Consultation(Uuid),
+    SaveNotes {
+        id: Uuid,
+        notes: String,
+    },
+    Stop {
+        id: Uuid,
+        notes: String,
+    },
+    Cancel {
+        id: Uuid,
+        reason: String,
+    },
+    Active,
+    Stats(ReportStatsParams),
+    Unsigned,
+}
+
+/// Runs effects against one client, sending results back on `actions`.
+#[derive(Clone)]
+pub struct Runner {
+    pub client: ApiClient,
+    pub actions: UnboundedSender<Action>,
+}
+
+impl Runner {
+    pub fn run(&self, effect: Effect) {
+        match effect {
+            Effect::Call { request, call } => {
+                let client = self.client.clone();
+                let actions = self.actions.clone();
+                tokio::spawn(async move {
+                    let started = Instant::now();
+                    let response = perform(&client, call).await;
+                    let latency_ms = started.elapsed().as_millis() as u64;
+                    let _ = actions.send(Action::Response {
+                        request,
+                        latency_ms,
+                        response: Box::new(response),
+                    });
+                });
+            }
+            Effect::After { delay_ms, timer } => {
+                let actions = self.actions.clone();
+                tokio::spawn(async move {
+                    tokio::time::sleep(Duration::from_millis(delay_ms)).await;
+                    let _ = actions.send(Action::Timer(timer));
+                });
+            }
+            // The event loop handles quitting itself.
+            Effect::Quit => {}
+        }
+    }
+}
+
+async fn perform(client: &ApiClient, call: Call) -> Response {
+    match call {
+        Call::Login { email, password } => Response::Login(client.login(&email, &password).await),
+        Call::Unlock { email, password } => Response::Unlock(client.login(&email, &password).await),
+        Call::Logout => {
+            let _ = client.logout().await;
+            Response::LoggedOut
+        }
+        Call::ListPatients(params) => Response::Patients(client.list_patients(&params).await),
+        Call::Search(q) => Response::Search(client.search_patients(&q, Some(20)).await),
+        Call::Patient(id) => Response::Patient(client.get_patient(id).await),
+        Call::History(id) => Response::History(
+            client
+                .consultation_history(
+                    id,
+                    &PageParams {
+                        limit: Some(50),
+                        offset: None,
+                    },
+                )
+                .await,
+        ),
+        Call::PatientReports(id) => Response::PatientReports(
+            client
+                .list_reports(&ReportListParams {
+                    patient_id: Some(id),
+                    limit: Some(50),
+                    ..ReportListParams::default()
+                })
+                .await,
+        ),
+        Call::Reports(params) => Response::Reports(client.list_reports(&params).await),
+        Call::Report(id) => Response::Report(client.get_report(id).await),
+        Call::ReportPreview(id) => Response::ReportPreview(client.get_report(id).await),
+        Call::PollReport(id) => Response::Polled(client.get_report(id).await),
+        Call::EditReport {
+            id,
+            content,
+            version,
+        } => Response::ReportSaved(client.edit_report(id, &content, version).await),
+        Call::Sign { id, password } => Response::Signed(client.sign_report(id, &password).await),
+        Call::Addendum { id, text } => Response::ReportSaved(client.add_addendum(id, &text).await),
+        Call::Start(start) => Response::Consultation(client.start_consultation(&start).await),
+        Call::Consultation(id) => Response::Consultation(client.get_consultation(id).await),
+        Call::SaveNotes { id, notes } => {
+            Response::NotesSaved(client.update_notes(id, &notes).await)
+        }
+        Call::Stop { id, notes } => {
+            Response::Stopped(client.stop_consultation(id, Some(&notes)).await)
+        }
+        Call::Cancel { id, reason } => {
+            Response::Cancelled(client.cancel_consultation(id, &reason).await)
+        }
+        Call::Active => Response::Active(client.active_consultations().await),
+        Call::Stats(params) => Response::Stats(client.report_stats(&params).await),
+        Call::Unsigned => Response::Unsigned(
+            client
+                .report_stats(&ReportStatsParams {
+                    patient_id: None,
+                    days: Some(1),
+                })
+                .await,
+        ),
+    }
+}

@@ -1,0 +1,314 @@
+//! Pieces every screen shares: the title bar, the status bar, the key-hint bar, the patient
+//! banner, toasts, and the privacy mask.
+
+use ratatui::Frame;
+use ratatui::layout::{Constraint, Layout, Rect};
+use ratatui::style::Stylize;
+use ratatui::text::{Line, Span};
+use ratatui::widgets::{Block, Borders, Clear, Paragraph};
+
+use crate::model::patient::{AllergyStatus, Patient};
+use crate::model::text::printable;
+use crate::tui::keymap::Command;
+use crate::tui::state::{Screen, State, Toast, ToastKind};
+
+/// Initials only, for the privacy mask: "Anna Smith" → "A. S.".
+pub fn mask_name(name: &str) -> String {
+    name.split_whitespace()
+        .filter_map(|w| w.chars().next())
+        .map(|c| format!("{c}."))
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
+pub fn mask_contact(_value: &str) -> String {
+    "•••".to_string()
+}
+
+/// A patient's name as this screen may show it.
+pub fn name(state: &State, name: &str) -> String {
+    let name = printable(name, true);
+    if state.privacy {
+        mask_name(&name)
+    } else {
+        name
+    }
+}
+
+/// A phone, email or address as this screen may show it.
+pub fn contact(state: &State, value: Option<&String>) -> String {
+    match value {
+        None => "—".to_string(),
+        Some(_) if state.privacy => mask_contact(""),
+        Some(v) => printable(v, true),
+    }
+}
+
+pub fn title_bar(frame: &mut Frame, area: Rect, state: &State) {
+    let theme = &state.settings.theme;
+    let screens = [
+        (Screen::Patients, "1 Patients"),
+        (Screen::Reports, "2 Reports"),
+        (Screen::Stats, "3 Stats"),
+    ];
+    let mut spans = vec![Span::styled(" Synapse ", theme.title())];
+    if state.session.user.is_some() {
+        for (screen, label) in screens {
+            let style = if state.screen == screen {
+                theme.selected()
+            } else {
+                theme.muted()
+            };
+            spans.push(Span::raw(" "));
+            spans.push(Span::styled(format!(" {label} "), style));
+        }
+    }
+    if state.privacy {
+        spans.push(Span::raw("  "));
+        spans.push(Span::styled(" PRIVACY ", theme.warning()));
+    }
+    frame.render_widget(Paragraph::new(Line::from(spans)), area);
+}
+
+/// The key hints of the current screen, generated from the keymap.
+pub fn hint_bar(frame: &mut Frame, area: Rect, state: &State) {
+    let theme = &state.settings.theme;
+    let commands: &[Command] = match state.screen {
+        Screen::Login => &[],
+        Screen::Patients => &[
+            Command::Open,
+            Command::Search,
+            Command::CycleSort,
+            Command::GoReports,
+            Command::Help,
+            Command::Back,
+        ],
+        Screen::Chart => &[
+            Command::Open,
+            Command::StartConsultation,
+            Command::OpenConsultation,
+            Command::Search,
+            Command::Back,
+        ],
+        Screen::Reports => &[
+            Command::Open,
+            Command::CycleStatus,
+            Command::Search,
+            Command::Back,
+        ],
+        Screen::Report => &[
+            Command::NextReport,
+            Command::PreviousReport,
+            Command::Edit,
+            Command::Sign,
+            Command::Addendum,
+            Command::Back,
+        ],
+        Screen::Consultation => &[
+            Command::StopConsultation,
+            Command::CancelConsultation,
+            Command::Open,
+            Command::Back,
+        ],
+        Screen::Stats => &[Command::Refresh, Command::Back],
+    };
+    let keymap = &state.settings.keymap;
+    let mut spans = Vec::new();
+    if state.screen == Screen::Login {
+        spans.push(Span::styled(" Tab ", theme.bar()));
+        spans.push(Span::raw(" next field  "));
+        spans.push(Span::styled(" Enter ", theme.bar()));
+        spans.push(Span::raw(" log in  "));
+        spans.push(Span::styled(" Ctrl-C ", theme.bar()));
+        spans.push(Span::raw(" quit"));
+    }
+    for command in commands {
+        if let Some(key) = keymap.keys_for(*command).first() {
+            spans.push(Span::styled(format!(" {} ", key.label()), theme.bar()));
+            spans.push(Span::raw(format!(" {}  ", short(*command))));
+        }
+    }
+    frame.render_widget(Paragraph::new(Line::from(spans)), area);
+}
+
+fn short(command: Command) -> &'static str {
+    match command {
+        Command::Open => "open",
+        Command::Search => "search",
+        Command::CycleSort => "sort",
+        Command::GoReports => "reports",
+        Command::Help => "help",
+        Command::Back => "back",
+        Command::StartConsultation => "consult",
+        Command::OpenConsultation => "resume",
+        Command::CycleStatus => "status",
+        Command::NextReport => "next",
+        Command::PreviousReport => "prev",
+        Command::Edit => "edit",
+        Command::Sign => "sign",
+        Command::Addendum => "addendum",
+        Command::StopConsultation => "stop",
+        Command::CancelConsultation => "cancel",
+        Command::Refresh => "reload",
+        other => other.name(),
+    }
+}
+
+pub fn status_bar(frame: &mut Frame, area: Rect, state: &State) {
+    let theme = &state.settings.theme;
+    let session = &state.session;
+    let user = session
+        .user
+        .as_ref()
+        .map(|u| format!("{} ", printable(&u.full_name, true)))
+        .unwrap_or_else(|| "not logged in ".to_string());
+    let store = if session.remembered {
+        session.token_store.clone()
+    } else {
+        "session not remembered".to_string()
+    };
+    let expiry = session
+        .expires_at
+        .and_then(|t| chrono::DateTime::from_timestamp(t, 0))
+        .map(|t| {
+            format!(
+                "token to {}",
+                t.with_timezone(&chrono::Local).format("%H:%M")
+            )
+        })
+        .unwrap_or_default();
+    let connection = if state.offline.is_some() {
+        "offline"
+    } else {
+        "online"
+    };
+    let unsigned = state
+        .unsigned
+        .map(|n| format!("{n} unsigned"))
+        .unwrap_or_else(|| "– unsigned".into());
+    let latency = state
+        .latency_ms
+        .map(|ms| format!("{ms} ms"))
+        .unwrap_or_default();
+    let line = Line::from(vec![
+        Span::raw(format!(" {user}")),
+        Span::raw("│ "),
+        Span::raw(format!("{} ", printable(&session.server, true))),
+        Span::raw("│ "),
+        Span::raw(format!("{store} ")),
+        Span::raw("│ "),
+        Span::raw(format!("{expiry} ")),
+        Span::raw("│ "),
+        Span::raw(format!("{connection} ")),
+        Span::raw("│ "),
+        Span::raw(format!("{unsigned} ")),
+        Span::raw("│ "),
+        Span::raw(latency),
+    ]);
+    frame.render_widget(Paragraph::new(line).style(theme.bar()), area);
+}
+
+/// The banner on every patient screen: two identifiers, age, sex, allergy state and alerts.
+pub fn patient_banner(frame: &mut Frame, area: Rect, state: &State, patient: &Patient) {
+    let theme = &state.settings.theme;
+    let s = &patient.summary;
+    let allergies = match patient.allergies.status {
+        AllergyStatus::Known => Span::styled(
+            format!(
+                "ALLERGIES: {}",
+                patient
+                    .allergies
+                    .items
+                    .iter()
+                    .map(|a| printable(&a.substance, true))
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ),
+            theme.error(),
+        ),
+        AllergyStatus::NoneKnown => Span::styled("No known allergies", theme.ok()),
+        AllergyStatus::NotRecorded => Span::styled("Allergies not recorded", theme.warning()),
+    };
+    let first = Line::from(vec![
+        Span::styled(name(state, &s.full_name), theme.title()),
+        Span::raw(format!(
+            "   born {} ({} y)   {}   {}",
+            if state.privacy {
+                "••••-••-••".to_string()
+            } else {
+                s.date_of_birth.to_string()
+            },
+            s.age,
+            s.sex.as_str(),
+            s.mrn
+        )),
+    ]);
+    let mut second = vec![allergies];
+    if !patient.alerts.is_empty() {
+        second.push(Span::raw("   "));
+        second.push(Span::styled(
+            format!(
+                "ALERTS: {}",
+                patient
+                    .alerts
+                    .iter()
+                    .map(|a| printable(a, true))
+                    .collect::<Vec<_>>()
+                    .join("; ")
+            ),
+            theme.warning(),
+        ));
+    }
+    if s.active_consultation_id.is_some() {
+        second.push(Span::raw("   "));
+        second.push(Span::styled("consultation running", theme.highlight()));
+    }
+    let block = Block::new()
+        .borders(Borders::BOTTOM)
+        .border_style(theme.muted());
+    frame.render_widget(
+        Paragraph::new(vec![first, Line::from(second)]).block(block),
+        area,
+    );
+}
+
+/// The banner area of patient screens.
+pub fn banner_layout(area: Rect) -> [Rect; 2] {
+    Layout::vertical([Constraint::Length(3), Constraint::Min(1)]).areas(area)
+}
+
+pub fn toast(frame: &mut Frame, area: Rect, state: &State, toast: &Toast) {
+    let theme = &state.settings.theme;
+    let text = printable(&toast.text, true);
+    let width = (text.chars().count() as u16 + 4).min(area.width);
+    let rect = Rect {
+        x: area.x + area.width.saturating_sub(width),
+        y: area.y + area.height.saturating_sub(3),
+        width,
+        height: 3.min(area.height),
+    };
+    let style = match toast.kind {
+        ToastKind::Info => theme.ok(),
+        ToastKind::Error => theme.error(),
+    };
+    frame.render_widget(Clear, rect);
+    frame.render_widget(
+        Paragraph::new(text.bold()).block(Block::bordered().border_style(style)),
+        rect,
+    );
+}
+
+/// "Loading…", an error, or an empty-state line centred in `area`.
+pub fn notice(frame: &mut Frame, area: Rect, state: &State, text: &str, error: bool) {
+    let theme = &state.settings.theme;
+    let style = if error { theme.error() } else { theme.muted() };
+    let rect = Rect {
+        y: area.y + area.height / 2,
+        height: 1.min(area.height),
+        ..area
+    };
+    frame.render_widget(
+        Paragraph::new(Line::styled(printable(text, true), style)).centered(),
+        rect,
+    );
+}

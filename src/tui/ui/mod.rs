@@ -1,0 +1,107 @@
+//! Rendering: a pure function of `State`. The frame is a title line, the screen, the key-hint
+//! bar and the status bar; overlays and dialogs draw above; the lock screen replaces it all.
+//! Every string from the server passes through `text::printable` first.
+
+mod chart;
+mod common;
+mod consultation;
+mod dialogs;
+mod login;
+mod overlays;
+mod patients;
+mod report;
+mod reports;
+mod stats;
+
+use ratatui::Frame;
+use ratatui::layout::{Constraint, Layout, Rect};
+use ratatui::text::{Line, Span};
+use ratatui::widgets::{Block, Paragraph, Wrap};
+
+use super::state::{Screen, State};
+pub use common::{mask_contact, mask_name};
+
+/// The smallest terminal the layout is made for.
+pub const MIN_WIDTH: u16 = 80;
+pub const MIN_HEIGHT: u16 = 24;
+
+pub fn draw(frame: &mut Frame, state: &State) {
+    let area = frame.area();
+    let theme = &state.settings.theme;
+    frame.render_widget(Block::new().style(theme.base()), area);
+    if area.width < MIN_WIDTH || area.height < MIN_HEIGHT {
+        let text = vec![
+            Line::styled("Synapse", theme.title()),
+            Line::raw(""),
+            Line::raw(format!(
+                "The terminal is {}×{}; Synapse needs at least {MIN_WIDTH}×{MIN_HEIGHT}.",
+                area.width, area.height
+            )),
+            Line::raw("Make the window larger (or the font smaller)."),
+        ];
+        frame.render_widget(Paragraph::new(text).wrap(Wrap { trim: true }), area);
+        return;
+    }
+    if state.lock.locked {
+        overlays::lock(frame, area, state);
+        return;
+    }
+    let [title, body, hints, status] = Layout::vertical([
+        Constraint::Length(1),
+        Constraint::Min(1),
+        Constraint::Length(1),
+        Constraint::Length(1),
+    ])
+    .areas(area);
+    common::title_bar(frame, title, state);
+    let body = match &state.offline {
+        Some(reason) => {
+            let [banner, rest] =
+                Layout::vertical([Constraint::Length(1), Constraint::Min(1)]).areas(body);
+            frame.render_widget(
+                Paragraph::new(Line::from(vec![
+                    Span::styled(" OFFLINE ", theme.error()),
+                    Span::raw(format!(
+                        " {} Showing what was loaded.",
+                        super::super::model::text::printable(reason, true)
+                    )),
+                ])),
+                banner,
+            );
+            rest
+        }
+        None => body,
+    };
+    match state.screen {
+        Screen::Login => login::draw(frame, body, state),
+        Screen::Patients => patients::draw(frame, body, state),
+        Screen::Chart => chart::draw(frame, body, state),
+        Screen::Reports => reports::draw(frame, body, state),
+        Screen::Report => report::draw(frame, body, state),
+        Screen::Consultation => consultation::draw(frame, body, state),
+        Screen::Stats => stats::draw(frame, body, state),
+    }
+    common::hint_bar(frame, hints, state);
+    common::status_bar(frame, status, state);
+    if let Some(overlay) = &state.overlay {
+        overlays::draw(frame, body, state, overlay);
+    }
+    if let Some(dialog) = &state.dialog {
+        dialogs::draw(frame, area, state, dialog);
+    }
+    if let Some(toast) = &state.toast {
+        common::toast(frame, body, state, toast);
+    }
+}
+
+/// A rectangle of at most `width`×`height` centred in `area`.
+pub fn centered(area: Rect, width: u16, height: u16) -> Rect {
+    let width = width.min(area.width);
+    let height = height.min(area.height);
+    Rect {
+        x: area.x + (area.width - width) / 2,
+        y: area.y + (area.height - height) / 2,
+        width,
+        height,
+    }
+}

@@ -1,0 +1,91 @@
+//! The report browser: the status filter as a chip, the list across the doctor's patients, and
+//! a preview of the selected report.
+
+use ratatui::Frame;
+use ratatui::layout::{Constraint, Layout, Rect};
+use ratatui::text::{Line, Span};
+use ratatui::widgets::{Block, Cell, Paragraph, Row, Table, TableState, Wrap};
+
+use super::common::{name, notice};
+use super::report::report_lines;
+use crate::tui::state::{Load, State};
+
+pub fn draw(frame: &mut Frame, area: Rect, state: &State) {
+    let theme = &state.settings.theme;
+    let browser = &state.reports;
+    let [chips, body] = Layout::vertical([Constraint::Length(1), Constraint::Min(1)]).areas(area);
+    let status = browser.status.map(|s| s.as_str()).unwrap_or("any");
+    frame.render_widget(
+        Paragraph::new(Line::from(vec![
+            Span::raw(" Filters: "),
+            Span::styled(format!(" status: {status} "), theme.bar()),
+            Span::styled("  f changes the status", theme.muted()),
+        ])),
+        chips,
+    );
+    let [list, preview] =
+        Layout::horizontal([Constraint::Percentage(55), Constraint::Percentage(45)]).areas(body);
+    let block = Block::bordered().title(Line::styled(
+        format!(" Reports · {} ", browser.total),
+        theme.title(),
+    ));
+    match &browser.items {
+        Load::Ready(items) if items.is_empty() => {
+            let inner = block.inner(list);
+            frame.render_widget(block, list);
+            notice(
+                frame,
+                inner,
+                state,
+                "No reports match these filters.",
+                false,
+            );
+        }
+        Load::Ready(items) => {
+            let rows = items.iter().map(|r| {
+                Row::new(vec![
+                    Cell::from(r.created_at.format("%Y-%m-%d").to_string()),
+                    Cell::from(Span::styled(r.status.as_str(), theme.status(r.status))),
+                    Cell::from(name(state, &r.patient.full_name)),
+                    Cell::from(r.patient.mrn.clone()),
+                    Cell::from(r.consultation.session_type.as_str()),
+                ])
+            });
+            let table = Table::new(
+                rows,
+                [
+                    Constraint::Length(10),
+                    Constraint::Length(10),
+                    Constraint::Min(12),
+                    Constraint::Length(10),
+                    Constraint::Length(12),
+                ],
+            )
+            .header(Row::new(["Date", "Status", "Patient", "MRN", "Type"]).style(theme.muted()))
+            .row_highlight_style(theme.selected())
+            .block(block);
+            let mut table_state = TableState::default().with_selected(Some(browser.selected));
+            frame.render_stateful_widget(table, list, &mut table_state);
+        }
+        Load::Failed(error) => {
+            let inner = block.inner(list);
+            frame.render_widget(block, list);
+            notice(frame, inner, state, error, true);
+        }
+        _ => {
+            let inner = block.inner(list);
+            frame.render_widget(block, list);
+            notice(frame, inner, state, "Loading reports…", false);
+        }
+    }
+    let preview_block = Block::bordered().title(" Preview ");
+    match &browser.preview {
+        Some(report) => frame.render_widget(
+            Paragraph::new(report_lines(state, report))
+                .wrap(Wrap { trim: false })
+                .block(preview_block),
+            preview,
+        ),
+        None => frame.render_widget(preview_block, preview),
+    }
+}

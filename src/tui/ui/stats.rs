@@ -1,0 +1,83 @@
+//! Statistics: report counts by status as a bar chart, the daily series, average confidence.
+
+use ratatui::Frame;
+use ratatui::layout::{Constraint, Layout, Rect};
+use ratatui::text::Line;
+use ratatui::widgets::{Bar, BarChart, BarGroup, Block, Paragraph, Sparkline};
+
+use super::common::notice;
+use crate::model::report::ReportStatus;
+use crate::tui::state::{Load, State};
+
+pub fn draw(frame: &mut Frame, area: Rect, state: &State) {
+    let theme = &state.settings.theme;
+    let stats = match &state.stats.stats {
+        Load::Ready(stats) => stats,
+        Load::Failed(error) => return notice(frame, area, state, error, true),
+        _ => return notice(frame, area, state, "Loading statistics…", false),
+    };
+    let [summary, bars, daily] = Layout::vertical([
+        Constraint::Length(3),
+        Constraint::Min(8),
+        Constraint::Length(6),
+    ])
+    .areas(area);
+    frame.render_widget(
+        Paragraph::new(vec![Line::raw(format!(
+            "Total {}   unsigned {}   last 7 days {}   average confidence {}",
+            stats.total,
+            stats.unsigned,
+            stats.recent_7d,
+            stats
+                .average_confidence
+                .map(|c| format!("{:.0}%", c * 100.0))
+                .unwrap_or_else(|| "—".into())
+        ))])
+        .block(Block::bordered().title(Line::styled(" Reports ", theme.title()))),
+        summary,
+    );
+    let b = &stats.by_status;
+    let counts = [
+        (ReportStatus::Pending, b.pending),
+        (ReportStatus::Generating, b.generating),
+        (ReportStatus::Completed, b.completed),
+        (ReportStatus::Signed, b.signed),
+        (ReportStatus::Failed, b.failed),
+    ];
+    let bars_data: Vec<Bar> = counts
+        .iter()
+        .map(|(status, count)| {
+            Bar::default()
+                .label(Line::raw(status.as_str()))
+                .value(*count)
+                .style(theme.status(*status))
+                .text_value(count.to_string())
+        })
+        .collect();
+    frame.render_widget(
+        BarChart::default()
+            .block(Block::bordered().title(" By status "))
+            .bar_width(11)
+            .bar_gap(2)
+            .data(BarGroup::default().bars(&bars_data)),
+        bars,
+    );
+    let series: Vec<u64> = stats.daily.iter().map(|d| d.count).collect();
+    let first = stats
+        .daily
+        .first()
+        .map(|d| d.date.to_string())
+        .unwrap_or_default();
+    let last = stats
+        .daily
+        .last()
+        .map(|d| d.date.to_string())
+        .unwrap_or_default();
+    frame.render_widget(
+        Sparkline::default()
+            .block(Block::bordered().title(format!(" Reports per day, {first} to {last} ")))
+            .data(&series)
+            .style(theme.title()),
+        daily,
+    );
+}

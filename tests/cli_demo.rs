@@ -1,0 +1,440 @@
+//! The real `synapse` binary: `serve --demo` on a fresh data directory runs the documented
+//! `curl` flow of docs/API.md verbatim, keeps its generated signing key private beside the
+//! database, and loads the demo only once across restarts; `serve` without a key refuses to
+//! start (and never creates demo accounts); `seed` fills a database with synthetic patients.
+
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, ExitStatus, Stdio};
+use std::time::{Duration, Instant};
+
+use serde_json::{Value, json};
+
+const BIN: &str = env!("CARGO_BIN_EXE_synapse");
+
+/// An HTTP client (reqwest is built without a TLS provider of its own; install the crate's).
+fn http_client(timeout: Option<Duration>) -> reqwest::Client {
+    synapse::client::install_tls_provider();
+    let mut builder = reqwest::Client::builder();
+    if let Some(timeout) = timeout {
+        builder = builder.timeout(timeout);
+    }
+    builder.build().expect("HTTP client")
+}
+
+/// A free port on 127.0.0.1: bind port 0, read the port, let the listener go.
+fn free_port() -> u16 {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+    listener.local_addr().expect("addr").port()
+}
+
+/// The binary with an environment that cannot see the user's settings: no `SYNAPSE_*`
+/// variables, a config path that does not exist, and home directories inside `dir`.
+fn synapse(dir: &Path) -> Command {
+    let mut command = Command::new(BIN);
+    for (name, _) in std::env::vars_os() {
+        if name.to_string_lossy().starts_with("SYNAPSE_") {
+            command.env_remove(&name);
+        }
+    }
+    command
+        .env_remove("SYNAPSE_JWT_SECRET")
+        .env_remove("SYNAPSE_DATABASE_URL")
+        .env("SYNAPSE_CONFIG", dir.join("no-such-config.toml"))
+        .env("HOME", dir)
+        .env("XDG_CONFIG_HOME", dir.join("config"))
+        .env("XDG_DATA_HOME", dir.join("data-home"))
+        .env("SYNAPSE_LOG", "warn")
+        .stdin(Stdio::null());
+    command
+}
+
+/// Waits for the process to exit, at most `limit`; kills it and fails past that.
+fn wait_bounded(child: &mut Child, limit: Duration) -> ExitStatus {
+    let started = Instant::now();
+    loop {
+        if let Some(status) = child.try_wait().expect("try_wait") {
+            return status;
+        }
+        if started.elapsed() > limit {
+            let _ = child.kill();
+            let _ = child.wait();
+            panic!("the process did not exit within {limit:?}");
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
+/// A running `synapse serve`; dropping it (also on a panic) kills the process.
+struct Served {
+    child: Child,
+    base: String,
+    log: PathBuf,
+}
+
+impl Drop for Served {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+impl Served {
+    /// Starts `synapse serve <args> --listen 127.0.0.1:<free port>` with `SYNAPSE_DATA_DIR=data`
+    /// and waits (at most 30 s) until `/health` answers.
+    async fn start(dir: &Path, data: &Path, args: &[&str], envs: &[(&str, &str)]) -> Served {
+        let port = free_port();
+        let log = dir.join(format!("serve-{port}.log"));
+        let mut command = synapse(dir);
+        command
+            .arg("serve")
+            .args(args)
+            .args(["--listen", &format!("127.0.0.1:{port}")])
+            .env("SYNAPSE_DATA_DIR", data)
+            .stdout(Stdio::null())
+            .stderr(std::fs::File::create(&log).expect("log file"));
+        for (name, value) in envs {
+            command.env(name, value);
+        }
+        let child = command.spawn().expect("spawn synapse serve");
+        let mut served = Served {
+            child,
+            base: format!("http://127.0.0.1:{port}"),
+            log,
+        };
+        served.wait_healthy().await;
+        served
+    }
+
+    fn log_text(&self) -> String {
+        std::fs::read_to_string(&self.log).unwrap_or_default()
+    }
+
+    async fn wait_healthy(&mut self) {
+        let client = http_client(Some(Duration::from_secs(2)));
+        let started = Instant::now();
+        while started.elapsed() < Duration::from_secs(30) {
+            if let Some(status) = self.child.try_wait().expect("try_wait") {
+                panic!(
+                    "synapse serve exited early ({status}):\n{}",
+                    self.log_text()
+                );
+            }
+            if let Ok(response) = client.get(format!("{}/health", self.base)).send().await
+                && response.status() == 200
+            {
+                let body: Value = response.json().await.expect("health JSON");
+                assert_eq!(body, json!({"status": "ok"}));
+                return;
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        panic!(
+            "synapse serve was not healthy within 30 s:\n{}",
+            self.log_text()
+        );
+    }
+
+    fn url(&self, path: &str) -> String {
+        format!("{}{}", self.base, path)
+    }
+}
+
+/// The first command of the documented flow, as written: raw JSON body, explicit content type.
+async fn login(http: &reqwest::Client, served: &Served, email: &str) -> reqwest::Response {
+    http.post(served.url("/api/v1/auth/login"))
+        .header("Content-Type", "application/json")
+        .body(format!(r#"{{"email":"{email}","password":"password123"}}"#))
+        .send()
+        .await
+        .expect("login sent")
+}
+
+async fn access_token(http: &reqwest::Client, served: &Served, email: &str) -> String {
+    let response = login(http, served, email).await;
+    assert_eq!(response.status(), 200, "login of {email} failed");
+    let body: Value = response.json().await.unwrap();
+    assert_eq!(body["status"], "success");
+    body["data"]["access_token"]
+        .as_str()
+        .expect(".data.access_token")
+        .to_string()
+}
+
+async fn get_json(http: &reqwest::Client, served: &Served, path: &str, token: &str) -> Value {
+    let response = http
+        .get(served.url(path))
+        .header("Authorization", format!("Bearer {token}"))
+        .send()
+        .await
+        .expect("request sent");
+    let status = response.status();
+    let body: Value = response.json().await.expect("JSON body");
+    assert_eq!(status, 200, "GET {path}: {body:#}");
+    assert_eq!(body["status"], "success", "{body:#}");
+    body
+}
+
+#[tokio::test]
+async fn the_documented_flow_works_on_a_demo_server() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    let served = Served::start(dir.path(), &data, &["--demo"], &[]).await;
+    let http = http_client(None);
+
+    let token = access_token(&http, &served, "doc@demo.com").await;
+
+    let patients = get_json(&http, &served, "/api/v1/patients/list/?limit=10", &token).await;
+    assert_eq!(patients["data"]["items"].as_array().unwrap().len(), 10);
+    let total = patients["data"]["pagination"]["total"].as_u64().unwrap();
+    assert!(
+        (150..=250).contains(&total),
+        "the demo doctor has {total} patients"
+    );
+    assert_eq!(patients["data"]["pagination"]["has_more"], true);
+    for patient in patients["data"]["items"].as_array().unwrap() {
+        assert!(patient["mrn"].as_str().unwrap().starts_with("MRN-"));
+        assert!(!patient["full_name"].as_str().unwrap().is_empty());
+    }
+
+    let reports = get_json(&http, &served, "/api/v1/reports/list?limit=10", &token).await;
+    let items = reports["data"]["items"].as_array().unwrap();
+    assert_eq!(items.len(), 10);
+    assert!(reports["data"]["pagination"]["total"].as_u64().unwrap() >= 10);
+    for report in items {
+        assert!(report["patient"]["mrn"].is_string(), "{report:#}");
+        assert!(report["consultation"]["session_code"].is_string());
+    }
+
+    let stats = get_json(&http, &served, "/api/v1/reports/stats", &token).await;
+    let by_status = &stats["data"]["by_status"];
+    for status in ["pending", "generating", "completed", "signed", "failed"] {
+        assert!(
+            by_status[status].as_u64().is_some_and(|n| n > 0),
+            "no {status} reports in the demo: {stats:#}"
+        );
+    }
+    assert_eq!(stats["data"]["daily"].as_array().unwrap().len(), 30);
+    assert_eq!(stats["data"]["unsigned"], by_status["completed"]);
+
+    // The other demo accounts of API.md log in too.
+    access_token(&http, &served, "adm@demo.com").await;
+    access_token(&http, &served, "rec@demo.com").await;
+
+    // A fresh process counted the requests made before its first scrape.
+    let metrics = http
+        .get(served.url("/metrics"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        metrics
+            .lines()
+            .any(|line| line.starts_with("http_requests_total")
+                && line.contains("route=\"/api/v1/patients/list\"")),
+        "the patients list is not counted:\n{metrics}"
+    );
+}
+
+#[tokio::test]
+async fn the_demo_loads_once_and_keeps_its_signing_key_private() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    let http = http_client(None);
+
+    let served = Served::start(dir.path(), &data, &["--demo"], &[]).await;
+    let first_token = access_token(&http, &served, "doc@demo.com").await;
+    let first = get_json(
+        &http,
+        &served,
+        "/api/v1/patients/list/?limit=10",
+        &first_token,
+    )
+    .await;
+    let total = first["data"]["pagination"]["total"].as_u64().unwrap();
+    let first_stats = get_json(&http, &served, "/api/v1/reports/stats", &first_token).await;
+    drop(served);
+
+    let secret = data.join("jwt-secret");
+    assert!(data.join("synapse.db").exists(), "no database in {data:?}");
+    let key = std::fs::read_to_string(&secret).expect("the signing key is beside the database");
+    assert!(key.trim().len() >= 32, "the generated key is too short");
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = std::fs::metadata(&secret).unwrap().permissions().mode();
+        assert_eq!(
+            mode & 0o777,
+            0o600,
+            "jwt-secret has mode {:o}",
+            mode & 0o777
+        );
+    }
+
+    let served = Served::start(dir.path(), &data, &["--demo"], &[]).await;
+    assert_eq!(
+        std::fs::read_to_string(&secret).unwrap(),
+        key,
+        "the signing key changed on restart"
+    );
+    // The key is reused, so a token of the first run is still good.
+    get_json(&http, &served, "/api/v1/auth/me", &first_token).await;
+    let token = access_token(&http, &served, "doc@demo.com").await;
+    let again = get_json(&http, &served, "/api/v1/patients/list/?limit=10", &token).await;
+    assert_eq!(
+        again["data"]["pagination"]["total"].as_u64().unwrap(),
+        total,
+        "the demo was loaded twice"
+    );
+    let stats = get_json(&http, &served, "/api/v1/reports/stats", &token).await;
+    assert_eq!(stats["data"]["total"], first_stats["data"]["total"]);
+    let admin = access_token(&http, &served, "adm@demo.com").await;
+    let users = get_json(&http, &served, "/api/v1/admin/users?limit=100", &admin).await;
+    let demo_doctors = users["data"]["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|u| u["email"] == "doc@demo.com")
+        .count();
+    assert_eq!(demo_doctors, 1);
+}
+
+#[tokio::test]
+async fn serve_without_a_signing_key_refuses_to_start() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    let port = free_port();
+    let output = {
+        let mut child = synapse(dir.path())
+            .arg("serve")
+            .args(["--listen", &format!("127.0.0.1:{port}")])
+            .env("SYNAPSE_DATA_DIR", &data)
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("spawn synapse serve");
+        let status = wait_bounded(&mut child, Duration::from_secs(30));
+        let mut stderr = String::new();
+        use std::io::Read;
+        child
+            .stderr
+            .take()
+            .unwrap()
+            .read_to_string(&mut stderr)
+            .unwrap();
+        (status, stderr)
+    };
+    let (status, stderr) = output;
+    assert!(!status.success(), "serve started without a key");
+    assert!(
+        stderr.contains("SYNAPSE_JWT_SECRET"),
+        "the error does not say how to fix it: {stderr}"
+    );
+    assert!(
+        std::net::TcpStream::connect(("127.0.0.1", port)).is_err(),
+        "something listens on the port"
+    );
+    assert!(
+        !data.join("jwt-secret").exists(),
+        "a key was generated without --demo"
+    );
+
+    // With a key and no --demo, a fresh database has no demo accounts.
+    let secret = "k".repeat(40);
+    let served = Served::start(
+        dir.path(),
+        &data,
+        &[],
+        &[("SYNAPSE_JWT_SECRET", secret.as_str())],
+    )
+    .await;
+    let http = http_client(None);
+    for email in ["doc@demo.com", "adm@demo.com", "rec@demo.com"] {
+        let response = login(&http, &served, email).await;
+        assert_eq!(response.status(), 401, "{email} exists without --demo");
+        let body: Value = response.json().await.unwrap();
+        assert_eq!(body["error"]["code"], "INVALID_CREDENTIALS");
+    }
+    drop(served);
+    let pool =
+        sqlx::SqlitePool::connect(&format!("sqlite://{}", data.join("synapse.db").display()))
+            .await
+            .unwrap();
+    let users: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM users")
+        .fetch_one(&pool)
+        .await
+        .unwrap();
+    let patients: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM patients")
+        .fetch_one(&pool)
+        .await
+        .unwrap();
+    assert_eq!((users, patients), (0, 0));
+    pool.close().await;
+}
+
+#[tokio::test]
+async fn seed_fills_a_database_with_synthetic_patients() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("seed.db");
+    let url = format!("sqlite://{}", db.display());
+    let mut child = synapse(dir.path())
+        .env("SYNAPSE_DATA_DIR", dir.path().join("data"))
+        .args([
+            "seed",
+            "--patients",
+            "500",
+            "--doctors",
+            "2",
+            "--database",
+            &url,
+        ])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("spawn synapse seed");
+    let status = wait_bounded(&mut child, Duration::from_secs(300));
+    let output = child.wait_with_output().unwrap();
+    let stdout = String::from_utf8_lossy(&output.stdout).to_string();
+    assert!(
+        status.success(),
+        "seed failed ({status}): {stdout}{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    assert!(stdout.contains("500"), "{stdout}");
+
+    let pool = sqlx::SqlitePool::connect(&url).await.unwrap();
+    let patients: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM patients")
+        .fetch_one(&pool)
+        .await
+        .unwrap();
+    assert_eq!(patients, 500);
+    let doctors: Vec<String> =
+        sqlx::query_scalar("SELECT email FROM users WHERE role = 'doctor' ORDER BY email")
+            .fetch_all(&pool)
+            .await
+            .unwrap();
+    assert_eq!(
+        doctors,
+        [
+            "seed-doctor-1@synthetic.test",
+            "seed-doctor-2@synthetic.test"
+        ]
+    );
+    let owners: i64 = sqlx::query_scalar("SELECT COUNT(DISTINCT doctor_id) FROM patients")
+        .fetch_one(&pool)
+        .await
+        .unwrap();
+    assert_eq!(owners, 2, "the patients are not spread over both doctors");
+    let demo: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM users WHERE email LIKE '%@demo.com'")
+        .fetch_one(&pool)
+        .await
+        .unwrap();
+    assert_eq!(demo, 0, "seed created demo accounts");
+    pool.close().await;
+    assert!(
+        !dir.path().join("data").join("synapse.db").exists(),
+        "seed wrote to the default database instead of --database"
+    );
+}
