@@ -130,6 +130,7 @@ pub async fn run(launch: Launch) -> anyhow::Result<()> {
     loop {
         if state.dirty {
             state.session.expires_at = client.access_expires_at();
+            state.wall_now = chrono::Utc::now();
             let _ = crossterm::execute!(std::io::stdout(), BeginSynchronizedUpdate);
             guard.terminal.draw(|frame| ui::draw(frame, &state))?;
             let _ = crossterm::execute!(std::io::stdout(), EndSynchronizedUpdate);

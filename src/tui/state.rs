@@ -316,6 +316,9 @@ pub struct State {
     pub latency_ms: Option<u64>,
     pub toast: Option<Toast>,
     pub now_ms: u64,
+    /// The wall clock at the last frame, for "today" and elapsed times (set by the event loop,
+    /// fixed in tests so renders are repeatable).
+    pub wall_now: chrono::DateTime<chrono::Utc>,
     pub last_activity_ms: u64,
     pub width: u16,
     pub height: u16,
@@ -350,6 +353,7 @@ impl State {
             latency_ms: None,
             toast: None,
             now_ms: 0,
+            wall_now: chrono::DateTime::<chrono::Utc>::UNIX_EPOCH,
             last_activity_ms: 0,
             width: 80,
             height: 24,

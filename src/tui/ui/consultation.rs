@@ -28,7 +28,7 @@ pub fn draw(frame: &mut Frame, area: Rect, state: &State) {
     };
     let [header, editor] =
         Layout::vertical([Constraint::Length(2), Constraint::Min(3)]).areas(area);
-    let elapsed = chrono::Utc::now() - consultation.started_at;
+    let elapsed = state.wall_now - consultation.started_at;
     let seconds = elapsed.num_seconds().max(0);
     let clock = format!(
         "{:02}:{:02}:{:02}",

@@ -37,7 +37,7 @@ pub fn draw(frame: &mut Frame, area: Rect, state: &State) {
         }
         return;
     }
-    let today = chrono::Utc::now().date_naive();
+    let today = state.wall_now.date_naive();
     let rows = list.items.iter().map(|p| {
         Row::new(vec![
             Cell::from(name(state, &p.full_name)),
