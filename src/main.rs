@@ -231,7 +231,7 @@ async fn run_backend(command: Option<Command>, file: &config::ConfigFile) -> any
                     config::default_database_url()?
                 }
             };
-            let store = open_store(&url).await?;
+            let store = open_bulk_store(&url).await?;
             let summary = demo::seed(store.as_ref(), patients, doctors, seed).await?;
             println!(
                 "Added {} patients in {:.1} s for {} (password {}).",
@@ -253,9 +253,28 @@ async fn open_store(url: &str) -> anyhow::Result<Arc<dyn Store>> {
             .await
             .with_context(|| format!("cannot open the database {url}"))?;
         Ok(Arc::new(store))
+    } else if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+        // The URL may carry a password: name only the engine in the error.
+        let store = synapse::store::postgres::PgStore::open(url)
+            .await
+            .context("cannot open the PostgreSQL database (check the URL, that the server runs, and that the user may create tables)")?;
+        Ok(Arc::new(store))
     } else {
-        anyhow::bail!("unsupported database URL {url:?}: use sqlite:///path/to/synapse.db")
+        anyhow::bail!(
+            "unsupported database URL {url:?}: use sqlite:///path/to/synapse.db or postgres://user@host/database"
+        )
     }
+}
+
+/// The store for `synapse seed`: tuned for loading on SQLite.
+async fn open_bulk_store(url: &str) -> anyhow::Result<Arc<dyn Store>> {
+    if url.starts_with("sqlite:") {
+        let store = SqliteStore::open_for_bulk_load(url)
+            .await
+            .with_context(|| format!("cannot open the database {url}"))?;
+        return Ok(Arc::new(store));
+    }
+    open_store(url).await
 }
 
 fn init_logging(level: &str) {

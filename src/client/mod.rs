@@ -236,9 +236,9 @@ impl ApiClient {
             }
             // The server may come back; the session may still be good.
             Err(e) if e.is_offline() => Err(e),
-            Err(_) => {
+            Err(e) => {
                 self.forget_session();
-                Err(ApiError::session_ended())
+                Err(ended_because(e))
             }
         }
     }
@@ -257,9 +257,9 @@ impl ApiClient {
         match self.send::<Tokens>(&call, None).await {
             Ok(tokens) => self.adopt(tokens),
             Err(e) if e.is_offline() => Err(e),
-            Err(_) => {
+            Err(e) => {
                 self.forget_session();
-                Err(ApiError::session_ended())
+                Err(ended_because(e))
             }
         }
     }
@@ -406,6 +406,18 @@ impl ApiClient {
             authenticated: true,
         })
         .await
+    }
+}
+
+/// `SessionEnded` for a refused refresh; a disabled account keeps the server's reason, since
+/// entering the password again would not help.
+fn ended_because(refused: ApiError) -> ApiError {
+    match refused.kind {
+        ErrorKind::AccountDisabled => ApiError {
+            kind: ErrorKind::SessionEnded,
+            ..refused
+        },
+        _ => ApiError::session_ended(),
     }
 }
 

@@ -6,7 +6,7 @@ use axum::extract::State;
 use super::AppState;
 use super::auth::Caller;
 use super::error::{ApiError, ApiResult, Created, Success};
-use super::extract::{Json, PathId, Query};
+use super::extract::{Json, NoQuery, PathId, Query};
 use super::params;
 use crate::model::admin::{AdminUser, AuditEvent, NewUser};
 use crate::model::auth::Role;
@@ -30,6 +30,7 @@ pub async fn list_users(
 pub async fn create_user(
     State(app): State<AppState>,
     caller: Caller,
+    _: NoQuery,
     Json(body): Json<NewUser>,
 ) -> Result<Created<AdminUser>, ApiError> {
     let actor = caller.require(&[Role::Admin])?;
@@ -48,6 +49,7 @@ pub async fn unlock_user(
     State(app): State<AppState>,
     caller: Caller,
     PathId(id): PathId,
+    _: NoQuery,
 ) -> ApiResult<AdminUser> {
     let actor = caller.require(&[Role::Admin])?;
     Ok(Success(app.store.unlock_user(&actor, id).await?))
@@ -57,6 +59,7 @@ pub async fn disable_user(
     State(app): State<AppState>,
     caller: Caller,
     PathId(id): PathId,
+    _: NoQuery,
 ) -> ApiResult<AdminUser> {
     let actor = caller.require(&[Role::Admin])?;
     if id == caller.user_id {

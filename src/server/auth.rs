@@ -10,7 +10,7 @@ use uuid::Uuid;
 
 use super::AppState;
 use super::error::{ApiError, ApiResult, Success};
-use super::extract::{Json, OptionalJson};
+use super::extract::{Json, NoQuery, OptionalJson};
 use super::middleware::RequestMeta;
 use super::tokens::{TokenProblem, new_refresh_token, refresh_token_hash};
 use crate::model::auth::*;
@@ -207,6 +207,7 @@ fn locked(until: chrono::DateTime<chrono::Utc>) -> ApiError {
 pub async fn login(
     State(app): State<AppState>,
     Meta(meta): Meta,
+    _: NoQuery,
     Json(body): Json<LoginRequest>,
 ) -> ApiResult<Tokens> {
     let mut check = Checker::new();
@@ -301,6 +302,7 @@ pub async fn login(
 pub async fn refresh(
     State(app): State<AppState>,
     Meta(meta): Meta,
+    _: NoQuery,
     Json(body): Json<RefreshRequest>,
 ) -> ApiResult<Tokens> {
     if body.refresh_token.is_empty() || body.refresh_token.len() > 256 {
@@ -341,6 +343,7 @@ pub async fn refresh(
 /// Ends the session of the bearer token, or of the refresh token in the body.
 pub async fn logout(
     State(app): State<AppState>,
+    _: NoQuery,
     parts: axum::http::request::Parts,
     OptionalJson(body): OptionalJson<LogoutRequest>,
 ) -> ApiResult<LoggedOut> {
@@ -380,7 +383,7 @@ pub async fn logout(
     Ok(Success(LoggedOut { logged_out: true }))
 }
 
-pub async fn me(State(app): State<AppState>, caller: Caller) -> ApiResult<User> {
+pub async fn me(State(app): State<AppState>, caller: Caller, _: NoQuery) -> ApiResult<User> {
     let record = app
         .store
         .user_by_id(caller.user_id)
@@ -392,6 +395,7 @@ pub async fn me(State(app): State<AppState>, caller: Caller) -> ApiResult<User> 
 pub async fn change_password(
     State(app): State<AppState>,
     caller: Caller,
+    _: NoQuery,
     Json(body): Json<ChangePasswordRequest>,
 ) -> ApiResult<PasswordChanged> {
     let mut check = Checker::new();

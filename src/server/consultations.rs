@@ -6,7 +6,7 @@ use axum::extract::State;
 use super::AppState;
 use super::auth::Caller;
 use super::error::{ApiError, ApiResult, Created, Success};
-use super::extract::{Json, OptionalJson, PathId, Query};
+use super::extract::{Json, NoQuery, OptionalJson, PathId, Query};
 use super::params;
 use crate::model::auth::Role;
 use crate::model::consultation::*;
@@ -16,6 +16,7 @@ use crate::model::validate::{Checker, MAX_NOTES, MAX_SHORT_TEXT};
 pub async fn start(
     State(app): State<AppState>,
     caller: Caller,
+    _: NoQuery,
     Json(body): Json<StartConsultation>,
 ) -> Result<Created<Consultation>, ApiError> {
     let actor = caller.require(&[Role::Doctor])?;
@@ -33,7 +34,11 @@ pub async fn start(
     Ok(Created(app.store.start_consultation(&actor, &start).await?))
 }
 
-pub async fn active(State(app): State<AppState>, caller: Caller) -> ApiResult<ActiveConsultations> {
+pub async fn active(
+    State(app): State<AppState>,
+    caller: Caller,
+    _: NoQuery,
+) -> ApiResult<ActiveConsultations> {
     let actor = caller.require(&[Role::Doctor])?;
     Ok(Success(ActiveConsultations {
         items: app.store.active_consultations(&actor).await?,
@@ -44,6 +49,7 @@ pub async fn get(
     State(app): State<AppState>,
     caller: Caller,
     PathId(id): PathId,
+    _: NoQuery,
 ) -> ApiResult<Consultation> {
     let actor = caller.require(&[Role::Doctor])?;
     Ok(Success(app.store.get_consultation(&actor, id).await?))
@@ -59,6 +65,7 @@ pub async fn update_notes(
     State(app): State<AppState>,
     caller: Caller,
     PathId(id): PathId,
+    _: NoQuery,
     Json(body): Json<NotesUpdate>,
 ) -> ApiResult<Consultation> {
     let actor = caller.require(&[Role::Doctor])?;
@@ -70,6 +77,7 @@ pub async fn stop(
     State(app): State<AppState>,
     caller: Caller,
     PathId(id): PathId,
+    _: NoQuery,
     OptionalJson(body): OptionalJson<StopConsultation>,
 ) -> ApiResult<Consultation> {
     let actor = caller.require(&[Role::Doctor])?;
@@ -91,6 +99,7 @@ pub async fn cancel(
     State(app): State<AppState>,
     caller: Caller,
     PathId(id): PathId,
+    _: NoQuery,
     Json(body): Json<CancelConsultation>,
 ) -> ApiResult<Consultation> {
     let actor = caller.require(&[Role::Doctor])?;

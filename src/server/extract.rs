@@ -123,6 +123,10 @@ async fn read_json<T: DeserializeOwned, S: Send + Sync>(
             ApiError::field("body", "is not valid JSON")
         }
     })?;
+    // Every request body is an object; serde would otherwise read a struct from an array.
+    if !parsed.is_object() {
+        return Err(ApiError::field("body", "must be a JSON object"));
+    }
     let value = serde_path_to_error::deserialize(parsed).map_err(|e| {
         ApiError::validation(vec![describe(
             &e.path().to_string(),
@@ -175,6 +179,25 @@ impl<T: DeserializeOwned, S: Send + Sync> FromRequestParts<S> for Query<T> {
                     &e.inner().to_string(),
                 )])
             })
+    }
+}
+
+/// For endpoints that take no query parameters: any parameter is unknown, and refused with
+/// 422 naming it, like an unknown body field.
+pub struct NoQuery;
+
+impl<S: Send + Sync> FromRequestParts<S> for NoQuery {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, Self::Rejection> {
+        let query = parts.uri.query().unwrap_or_default();
+        match form_urlencoded::parse(query.as_bytes()).next() {
+            Some((name, _)) => Err(ApiError::field(
+                &name,
+                "is not a known parameter; this endpoint takes none",
+            )),
+            None => Ok(NoQuery),
+        }
     }
 }
 

@@ -6,7 +6,7 @@ use axum::extract::State;
 use super::AppState;
 use super::auth::Caller;
 use super::error::{ApiError, ApiResult, Created, Success};
-use super::extract::{Json, PathId, Query};
+use super::extract::{Json, NoQuery, PathId, Query};
 use super::params;
 use crate::model::auth::Role;
 use crate::model::page::{Page, SearchResults};
@@ -55,6 +55,7 @@ pub async fn get(
     State(app): State<AppState>,
     caller: Caller,
     PathId(id): PathId,
+    _: NoQuery,
 ) -> ApiResult<Patient> {
     let actor = caller.require(&[Role::Doctor])?;
     Ok(Success(app.store.get_patient(&actor, id).await?))
@@ -63,6 +64,7 @@ pub async fn get(
 pub async fn create(
     State(app): State<AppState>,
     caller: Caller,
+    _: NoQuery,
     Json(body): Json<NewPatient>,
 ) -> Result<Created<Patient>, ApiError> {
     let actor = caller.require(&[Role::Doctor, Role::Receptionist])?;
@@ -95,6 +97,7 @@ pub async fn update(
     State(app): State<AppState>,
     caller: Caller,
     PathId(id): PathId,
+    _: NoQuery,
     Json(body): Json<PatientUpdate>,
 ) -> ApiResult<Patient> {
     let actor = caller.require(&[Role::Doctor])?;

@@ -6,7 +6,7 @@ use axum::extract::State;
 use super::AppState;
 use super::auth::{Caller, verify_password};
 use super::error::{ApiError, ApiResult, Success};
-use super::extract::{Json, PathId, Query};
+use super::extract::{Json, NoQuery, PathId, Query};
 use super::params;
 use crate::model::auth::Role;
 use crate::model::envelope::code;
@@ -64,6 +64,7 @@ pub async fn get(
     State(app): State<AppState>,
     caller: Caller,
     PathId(id): PathId,
+    _: NoQuery,
 ) -> ApiResult<Report> {
     let actor = caller.require(&[Role::Doctor])?;
     Ok(Success(app.store.get_report(&actor, id).await?))
@@ -73,6 +74,7 @@ pub async fn edit(
     State(app): State<AppState>,
     caller: Caller,
     PathId(id): PathId,
+    _: NoQuery,
     Json(body): Json<ReportEdit>,
 ) -> ApiResult<Report> {
     let actor = caller.require(&[Role::Doctor])?;
@@ -88,6 +90,7 @@ pub async fn sign(
     State(app): State<AppState>,
     caller: Caller,
     PathId(id): PathId,
+    _: NoQuery,
     Json(body): Json<SignReport>,
 ) -> ApiResult<Report> {
     let actor = caller.require(&[Role::Doctor])?;
@@ -116,6 +119,7 @@ pub async fn add_addendum(
     State(app): State<AppState>,
     caller: Caller,
     PathId(id): PathId,
+    _: NoQuery,
     Json(body): Json<NewAddendum>,
 ) -> ApiResult<Report> {
     let actor = caller.require(&[Role::Doctor])?;

@@ -5,6 +5,7 @@
 pub mod cursor;
 pub mod demo;
 pub mod password;
+pub mod postgres;
 pub mod sqlite;
 pub mod synth;
 

@@ -37,7 +37,18 @@ impl SqliteStore {
     /// Opens (creating if missing) the database at `url` (`sqlite:///path/file.db`) and brings
     /// its schema up to date.
     pub async fn open(url: &str) -> anyhow::Result<SqliteStore> {
-        let options = SqliteConnectOptions::from_str(url)?
+        Self::open_with(url, false).await
+    }
+
+    /// Opens the database for loading a large data set (`synapse seed`): the page cache is
+    /// larger, and the WAL is checkpointed rarely and without waiting for the disk, trading
+    /// durability of a crashed load (which is simply run again) for speed.
+    pub async fn open_for_bulk_load(url: &str) -> anyhow::Result<SqliteStore> {
+        Self::open_with(url, true).await
+    }
+
+    async fn open_with(url: &str, bulk: bool) -> anyhow::Result<SqliteStore> {
+        let mut options = SqliteConnectOptions::from_str(url)?
             .create_if_missing(true)
             .journal_mode(SqliteJournalMode::Wal)
             .foreign_keys(true)
@@ -45,6 +56,12 @@ impl SqliteStore {
             // last commits, and never corrupts the file.
             .synchronous(SqliteSynchronous::Normal)
             .busy_timeout(Duration::from_secs(5));
+        if bulk {
+            options = options
+                .synchronous(SqliteSynchronous::Off)
+                .pragma("cache_size", "-262144")
+                .pragma("wal_autocheckpoint", "100000");
+        }
         let pool = SqlitePoolOptions::new()
             .max_connections(8)
             .min_connections(1)

@@ -67,6 +67,8 @@ fn chart(row: &SqliteRow, today: NaiveDate) -> StoreResult<Patient> {
 /// A search term prepared for SQL: folded, LIKE-escaped, split into words.
 struct SearchTerm {
     folded: String,
+    /// The folded term as typed (not LIKE-escaped), for the exact comparisons.
+    plain: String,
     words: Vec<String>,
     /// The digits of the term when it looks like a phone number, else empty.
     digits: String,
@@ -97,6 +99,7 @@ impl SearchTerm {
         SearchTerm {
             words: folded.split_whitespace().take(8).map(escape_like).collect(),
             folded: escape_like(&folded),
+            plain: folded,
             digits,
         }
     }
@@ -124,7 +127,7 @@ impl SearchTerm {
 
     /// 0 for an exact match, 1 for a prefix (of a name word, the MRN, email or phone), 2 else.
     fn push_rank(&self, sql: &mut QueryBuilder<Sqlite>) {
-        let exact = self.folded.replace('\\', "");
+        let exact = self.plain.clone();
         sql.push("CASE WHEN p.name_folded = ")
             .push_bind(format!(" {exact}"))
             .push(" OR lower(p.mrn) = ")

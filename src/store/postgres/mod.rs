@@ -1,0 +1,463 @@
+//! The server engine: PostgreSQL, for one or many `synapse serve` instances on one database.
+//!
+//! It behaves exactly like the SQLite engine (same answers, same order, same cursors); what
+//! differs is how the database is asked. Reads run concurrently on the pool at READ COMMITTED.
+//! A write runs in one transaction with its audit row and first locks the rows it decides on
+//! (`SELECT … FOR NO KEY UPDATE`), so concurrent writers queue on that row and then see the
+//! committed state: of eight simultaneous starts for one patient, one starts and seven find it
+//! running; of two edits of version 1, one saves and one gets the version conflict. Everything
+//! another instance needs (sessions, refresh tokens, lockout counters) lives in the database.
+//! Search uses B-tree prefix ranges in `COLLATE "C"` and pg_trgm indexes (see `patients`).
+
+mod admin;
+mod auth;
+mod bulk;
+mod consultations;
+mod paging;
+mod patients;
+mod reports;
+mod rows;
+pub mod statement;
+
+use std::borrow::Cow;
+use std::str::FromStr;
+use std::time::Duration;
+
+use async_trait::async_trait;
+use sqlx::migrate::{MigrateError, Migration, MigrationType, Migrator};
+use sqlx::postgres::{PgConnectOptions, PgPool, PgPoolOptions};
+use sqlx::{PgConnection, SqlSafeStr};
+use uuid::Uuid;
+
+use super::*;
+use crate::model::time::now;
+
+const SCHEMA: &str = include_str!("../../../migrations/postgres/0001_schema.sql");
+
+/// The SQL of the list and search statements, built exactly as the engine runs them, so tests
+/// can check their plans with `EXPLAIN` (every one must use an index under a generic plan).
+pub mod statements {
+    pub use super::consultations::history_statements as consultation_history;
+    pub use super::patients::{
+        list_statements as patient_list, search_statements as patient_search,
+    };
+    pub use super::reports::{list_statements as report_list, stats_statements as report_stats};
+    pub use super::statement::{Arg, Statement};
+}
+
+#[derive(Clone)]
+pub struct PgStore {
+    pool: PgPool,
+}
+
+impl PgStore {
+    /// Connects to `url` (`postgres://user@host/database`) and brings the schema up to date.
+    pub async fn open(url: &str) -> anyhow::Result<PgStore> {
+        let options = PgConnectOptions::from_str(url)?.application_name("synapse");
+        let pool = PgPoolOptions::new()
+            .max_connections(16)
+            .min_connections(1)
+            // A request waits this long for a connection before the server answers 503.
+            .acquire_timeout(Duration::from_secs(5))
+            .connect_with(options)
+            .await?;
+        migrate(&pool).await?;
+        Ok(PgStore { pool })
+    }
+
+    pub fn pool(&self) -> &PgPool {
+        &self.pool
+    }
+
+    async fn write_tx(&self) -> StoreResult<sqlx::Transaction<'static, sqlx::Postgres>> {
+        Ok(self.pool.begin().await?)
+    }
+}
+
+/// The embedded migrations of the PostgreSQL engine.
+pub fn migrator() -> Migrator {
+    Migrator {
+        migrations: Cow::Owned(vec![Migration::new(
+            1,
+            Cow::Borrowed("schema"),
+            MigrationType::Simple,
+            SCHEMA.into_sql_str(),
+            false,
+        )]),
+        // The migrator holds a PostgreSQL advisory lock (keyed by the database name) from
+        // before it creates its bookkeeping table until it is done, so instances starting at
+        // once take turns: the first applies the schema, the others find it applied.
+        locking: true,
+        ..Migrator::DEFAULT
+    }
+}
+
+/// Applies the pending migrations under the migrator's advisory lock.
+pub async fn migrate(pool: &PgPool) -> Result<(), MigrateError> {
+    migrator().run(pool).await
+}
+
+/// Writes one audit row on `conn`, inside whatever transaction the caller holds.
+pub(super) async fn insert_audit(
+    conn: &mut PgConnection,
+    request_id: &str,
+    ip: Option<&str>,
+    entry: &AuditEntry<'_>,
+) -> StoreResult<()> {
+    sqlx::query(
+        "INSERT INTO audit_events (id, at, user_id, action, resource_type, resource_id, patient_id, outcome, request_id, ip)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
+    )
+    .bind(Uuid::now_v7())
+    .bind(now())
+    .bind(entry.user_id)
+    .bind(entry.action)
+    .bind(entry.resource_type)
+    .bind(entry.resource_id.as_deref())
+    .bind(entry.patient_id)
+    .bind(entry.outcome)
+    .bind(request_id)
+    .bind(ip)
+    .execute(conn)
+    .await?;
+    Ok(())
+}
+
+/// Audits an action by an authenticated actor.
+pub(super) async fn audit_actor(
+    conn: &mut PgConnection,
+    actor: &Actor,
+    action: &str,
+    resource: (&str, Option<String>),
+    patient_id: Option<Uuid>,
+    outcome: &str,
+) -> StoreResult<()> {
+    insert_audit(
+        conn,
+        &actor.request_id,
+        actor.ip.as_deref(),
+        &AuditEntry {
+            user_id: Some(actor.user_id),
+            action,
+            resource_type: Some(resource.0),
+            resource_id: resource.1,
+            patient_id,
+            outcome,
+        },
+    )
+    .await
+}
+
+/// Audits a read on its own connection, right after the read.
+pub(super) async fn audit_read(
+    store: &PgStore,
+    actor: &Actor,
+    action: &str,
+    resource: (&str, Option<String>),
+    patient_id: Option<Uuid>,
+) -> StoreResult<()> {
+    let mut conn = store.pool.acquire().await?;
+    audit_actor(&mut conn, actor, action, resource, patient_id, "success").await
+}
+
+/// Records a refused access to someone else's (or a missing) record on its own, then answers
+/// `NotFound` like a missing record.
+pub(super) async fn deny(
+    store: &PgStore,
+    actor: &Actor,
+    action: &str,
+    resource: (&str, Uuid),
+) -> StoreError {
+    let result = async {
+        let mut conn = store.pool.acquire().await?;
+        audit_actor(
+            &mut conn,
+            actor,
+            action,
+            (resource.0, Some(resource.1.to_string())),
+            None,
+            "denied",
+        )
+        .await
+    }
+    .await;
+    match result {
+        Ok(()) => StoreError::NotFound,
+        Err(e) => e,
+    }
+}
+
+/// `doctor_id = caller` for doctors; receptionists see every doctor's patient rows.
+pub(super) fn owner_scope(actor: &Actor) -> Option<Uuid> {
+    match actor.role {
+        crate::model::auth::Role::Doctor => Some(actor.user_id),
+        _ => None,
+    }
+}
+
+/// A time as the SQLite engine compares it: its text keeps milliseconds, so a filter bound is
+/// cut to milliseconds too (stored times have no finer part).
+pub(super) fn millis(at: chrono::DateTime<chrono::Utc>) -> chrono::DateTime<chrono::Utc> {
+    chrono::SubsecRound::trunc_subsecs(at, 3)
+}
+
+#[async_trait]
+impl Store for PgStore {
+    async fn ping(&self) -> StoreResult<()> {
+        sqlx::query("SELECT 1").execute(&self.pool).await?;
+        Ok(())
+    }
+
+    async fn user_by_email(&self, email: &str) -> StoreResult<Option<UserRecord>> {
+        auth::user_by_email(self, email).await
+    }
+    async fn user_by_id(&self, id: Uuid) -> StoreResult<Option<UserRecord>> {
+        auth::user_by_id(self, id).await
+    }
+    async fn create_user(
+        &self,
+        actor: Option<&Actor>,
+        user: &NewUser,
+        password_hash: &str,
+    ) -> StoreResult<AdminUser> {
+        admin::create_user(self, actor, user, password_hash).await
+    }
+    async fn record_login_failure(
+        &self,
+        ctx: &RequestContext,
+        user_id: Uuid,
+        policy: LockoutPolicy,
+    ) -> StoreResult<LoginFailure> {
+        auth::record_login_failure(self, ctx, user_id, policy).await
+    }
+    async fn open_session(
+        &self,
+        ctx: &RequestContext,
+        user_id: Uuid,
+        refresh: &NewRefreshToken,
+    ) -> StoreResult<Uuid> {
+        auth::open_session(self, ctx, user_id, refresh).await
+    }
+    async fn rotate_refresh_token(
+        &self,
+        ctx: &RequestContext,
+        presented_hash: &str,
+        next: &NewRefreshToken,
+    ) -> StoreResult<RefreshOutcome> {
+        auth::rotate_refresh_token(self, ctx, presented_hash, next).await
+    }
+    async fn session_state(&self, session_id: Uuid, user_id: Uuid) -> StoreResult<SessionState> {
+        auth::session_state(self, session_id, user_id).await
+    }
+    async fn session_of_refresh_token(
+        &self,
+        token_hash: &str,
+    ) -> StoreResult<Option<(Uuid, Uuid)>> {
+        auth::session_of_refresh_token(self, token_hash).await
+    }
+    async fn revoke_session(
+        &self,
+        actor: &Actor,
+        session_id: Uuid,
+        reason: &str,
+    ) -> StoreResult<()> {
+        auth::revoke_session(self, actor, session_id, reason).await
+    }
+    async fn change_password(
+        &self,
+        actor: &Actor,
+        keep_session: Uuid,
+        password_hash: &str,
+    ) -> StoreResult<()> {
+        auth::change_password(self, actor, keep_session, password_hash).await
+    }
+    async fn audit(&self, ctx: &RequestContext, entry: AuditEntry<'_>) -> StoreResult<()> {
+        let mut conn = self.pool.acquire().await?;
+        insert_audit(&mut conn, &ctx.request_id, ctx.ip.as_deref(), &entry).await
+    }
+
+    async fn list_users(
+        &self,
+        actor: &Actor,
+        limit: u32,
+        offset: u64,
+    ) -> StoreResult<Page<AdminUser>> {
+        admin::list_users(self, actor, limit, offset).await
+    }
+    async fn unlock_user(&self, actor: &Actor, user_id: Uuid) -> StoreResult<AdminUser> {
+        admin::unlock_user(self, actor, user_id).await
+    }
+    async fn disable_user(&self, actor: &Actor, user_id: Uuid) -> StoreResult<AdminUser> {
+        admin::disable_user(self, actor, user_id).await
+    }
+    async fn query_audit(
+        &self,
+        actor: &Actor,
+        query: &AuditQuery,
+    ) -> StoreResult<Page<AuditEvent>> {
+        admin::query_audit(self, actor, query).await
+    }
+
+    async fn list_patients(
+        &self,
+        actor: &Actor,
+        query: &PatientListQuery,
+    ) -> StoreResult<Page<PatientSummary>> {
+        patients::list(self, actor, query).await
+    }
+    async fn search_patients(
+        &self,
+        actor: &Actor,
+        term: &str,
+        limit: u32,
+    ) -> StoreResult<Vec<PatientSummary>> {
+        patients::search(self, actor, term, limit).await
+    }
+    async fn get_patient(&self, actor: &Actor, id: Uuid) -> StoreResult<Patient> {
+        patients::get(self, actor, id).await
+    }
+    async fn create_patient(
+        &self,
+        actor: &Actor,
+        doctor_id: Uuid,
+        patient: &NewPatient,
+    ) -> StoreResult<Patient> {
+        patients::create(self, actor, doctor_id, patient).await
+    }
+    async fn update_patient(
+        &self,
+        actor: &Actor,
+        id: Uuid,
+        update: &PatientUpdate,
+    ) -> StoreResult<Patient> {
+        patients::update(self, actor, id, update).await
+    }
+
+    async fn start_consultation(
+        &self,
+        actor: &Actor,
+        start: &StartConsultation,
+    ) -> StoreResult<Consultation> {
+        consultations::start(self, actor, start).await
+    }
+    async fn active_consultations(&self, actor: &Actor) -> StoreResult<Vec<Consultation>> {
+        consultations::active(self, actor).await
+    }
+    async fn get_consultation(&self, actor: &Actor, id: Uuid) -> StoreResult<Consultation> {
+        consultations::get(self, actor, id).await
+    }
+    async fn update_notes(
+        &self,
+        actor: &Actor,
+        id: Uuid,
+        notes: &str,
+    ) -> StoreResult<Consultation> {
+        consultations::update_notes(self, actor, id, notes).await
+    }
+    async fn stop_consultation(
+        &self,
+        actor: &Actor,
+        id: Uuid,
+        notes: Option<&str>,
+    ) -> StoreResult<Consultation> {
+        consultations::stop(self, actor, id, notes).await
+    }
+    async fn cancel_consultation(
+        &self,
+        actor: &Actor,
+        id: Uuid,
+        reason: &str,
+    ) -> StoreResult<Consultation> {
+        consultations::cancel(self, actor, id, reason).await
+    }
+    async fn consultation_history(
+        &self,
+        actor: &Actor,
+        patient_id: Uuid,
+        limit: u32,
+        offset: u64,
+    ) -> StoreResult<ConsultationHistory> {
+        consultations::history(self, actor, patient_id, limit, offset).await
+    }
+
+    async fn list_reports(
+        &self,
+        actor: &Actor,
+        query: &ReportListQuery,
+    ) -> StoreResult<ReportPage> {
+        reports::list(self, actor, query).await
+    }
+    async fn report_stats(
+        &self,
+        actor: &Actor,
+        patient_id: Option<Uuid>,
+        days: u32,
+    ) -> StoreResult<ReportStats> {
+        reports::stats(self, actor, patient_id, days).await
+    }
+    async fn get_report(&self, actor: &Actor, id: Uuid) -> StoreResult<Report> {
+        reports::get(self, actor, id).await
+    }
+    async fn edit_report(
+        &self,
+        actor: &Actor,
+        id: Uuid,
+        content: &ReportContent,
+        version: u32,
+    ) -> StoreResult<Report> {
+        reports::edit(self, actor, id, content, version).await
+    }
+    async fn sign_report(&self, actor: &Actor, id: Uuid) -> StoreResult<Report> {
+        reports::sign(self, actor, id).await
+    }
+    async fn add_addendum(&self, actor: &Actor, id: Uuid, text: &str) -> StoreResult<Report> {
+        reports::add_addendum(self, actor, id, text).await
+    }
+
+    async fn queued_reports(&self) -> StoreResult<Vec<Uuid>> {
+        reports::queued(self).await
+    }
+    async fn claim_generation(&self, report_id: Uuid) -> StoreResult<Option<GenerationJob>> {
+        reports::claim_generation(self, report_id).await
+    }
+    async fn finish_generation(
+        &self,
+        report_id: Uuid,
+        result: Result<(&ReportContent, f64, &str), &str>,
+    ) -> StoreResult<()> {
+        reports::finish_generation(self, report_id, result).await
+    }
+
+    async fn insert_synthetic(
+        &self,
+        doctor_ids: &[Uuid],
+        patients: &[synth::SynthPatient],
+    ) -> StoreResult<()> {
+        bulk::insert_synthetic(self, doctor_ids, patients).await
+    }
+    async fn next_mrn_seq(&self) -> StoreResult<i64> {
+        let next: i64 = sqlx::query_scalar("SELECT COALESCE(MAX(mrn_seq), 0) + 1 FROM patients")
+            .fetch_one(&self.pool)
+            .await?;
+        Ok(next)
+    }
+    async fn setting(&self, key: &str) -> StoreResult<Option<String>> {
+        Ok(
+            sqlx::query_scalar("SELECT value FROM settings WHERE key = $1")
+                .bind(key)
+                .fetch_optional(&self.pool)
+                .await?,
+        )
+    }
+    async fn set_setting(&self, key: &str, value: &str) -> StoreResult<()> {
+        sqlx::query(
+            "INSERT INTO settings (key, value) VALUES ($1, $2)
+             ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+        )
+        .bind(key)
+        .bind(value)
+        .execute(&self.pool)
+        .await?;
+        Ok(())
+    }
+}

@@ -1,0 +1,646 @@
+//! Patients on PostgreSQL: keyset-paginated lists, the ranked search, the chart, create and
+//! update.
+//!
+//! The search matches and ranks exactly like the SQLite engine (see `SearchTerm`): every word of
+//! the term inside the name, or the whole term inside the MRN or email, or its digits inside the
+//! phone digits; ranked exact > prefix > substring, then the most recent visit. It runs in two
+//! steps that each use an index:
+//! 1. the exact and prefix ranks, found with B-tree prefix ranges in `COLLATE "C"` (a word of the
+//!    name in `patient_name_words`, the folded MRN, email and phone digits), then ranked;
+//! 2. only when that did not fill the page, the substring rank, found with the pg_trgm indexes.
+//!
+//! Both rank below the first, so the two results simply follow each other. Typing in the
+//! workstation's search box usually stops at step 1, which reads a few index pages.
+
+use chrono::{DateTime, NaiveDate, Utc};
+use sqlx::postgres::PgRow;
+use sqlx::types::Json;
+use sqlx::{PgConnection, PgExecutor};
+use uuid::Uuid;
+
+use super::admin::offset_pagination;
+use super::paging::{KeyKind, Keyset};
+use super::statement::Statement;
+use super::{PgStore, audit_actor, audit_read, deny, owner_scope, rows};
+use crate::model::auth::Role;
+use crate::model::envelope::FieldError;
+use crate::model::page::Page;
+use crate::model::patient::*;
+use crate::model::time::{age_on, now};
+use crate::model::validate::digits_of;
+use crate::store::*;
+
+/// `last_visit_at` reads as NULL for "never" (stored as `-infinity`, which chrono cannot hold).
+const SUMMARY_COLUMNS: &str = "p.id, p.mrn, p.full_name, p.name_folded, p.date_of_birth, p.sex, \
+     p.phone, p.email, NULLIF(p.last_visit_at, '-infinity') AS last_visit_at, p.created_at, \
+     (SELECT c.id FROM consultations c WHERE c.patient_id = p.id AND c.status = 'in_progress') AS active_consultation_id";
+
+const CHART_COLUMNS: &str = "p.address, p.referred_by, p.illness_duration, p.allergies, p.alerts, \
+     p.symptoms, p.updated_at, \
+     (SELECT COUNT(*) FROM consultations c WHERE c.patient_id = p.id) AS consultation_count";
+
+/// Serializes MRN allocation (`MAX(mrn_seq) + 1`) across transactions and server instances, so
+/// numbers stay dense as on SQLite, where writers queue anyway. Held until commit.
+pub(super) const MRN_LOCK: i64 = 0x5359_4E41_5053_4D52;
+
+/// The name as search sees it: lower-cased, with a leading space so " smi" marks a word start.
+pub(super) fn fold_name(name: &str) -> String {
+    format!(" {}", name.to_lowercase())
+}
+
+pub(super) fn today() -> NaiveDate {
+    now().date_naive()
+}
+
+pub(super) fn summary(row: &PgRow, today: NaiveDate) -> StoreResult<PatientSummary> {
+    let date_of_birth: NaiveDate = rows::get(row, "date_of_birth")?;
+    Ok(PatientSummary {
+        id: rows::get(row, "id")?,
+        mrn: rows::get(row, "mrn")?,
+        full_name: rows::get(row, "full_name")?,
+        date_of_birth,
+        age: age_on(date_of_birth, today),
+        sex: rows::parsed(row, "sex", Sex::parse)?,
+        phone: rows::get(row, "phone")?,
+        email: rows::get(row, "email")?,
+        last_visit_at: rows::get(row, "last_visit_at")?,
+        active_consultation_id: rows::get(row, "active_consultation_id")?,
+    })
+}
+
+fn chart(row: &PgRow, today: NaiveDate) -> StoreResult<Patient> {
+    Ok(Patient {
+        summary: summary(row, today)?,
+        address: rows::get(row, "address")?,
+        referred_by: rows::get(row, "referred_by")?,
+        illness_duration: rows::opt_json(row, "illness_duration")?,
+        allergies: rows::json(row, "allergies")?,
+        alerts: rows::json(row, "alerts")?,
+        symptoms: rows::json(row, "symptoms")?,
+        consultation_count: rows::count(row, "consultation_count")?,
+        created_at: rows::get(row, "created_at")?,
+        updated_at: rows::get(row, "updated_at")?,
+    })
+}
+
+fn escape_like(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for c in text.chars() {
+        if matches!(c, '\\' | '%' | '_') {
+            out.push('\\');
+        }
+        out.push(c);
+    }
+    out
+}
+
+/// The smallest string above every string that starts with `prefix`, in byte (code point)
+/// order: the last character incremented. `None` if there is none (all U+10FFFF).
+fn prefix_end(prefix: &str) -> Option<String> {
+    let mut chars: Vec<char> = prefix.chars().collect();
+    while let Some(last) = chars.pop() {
+        let next = match u32::from(last) + 1 {
+            0xD800 => 0xE000,
+            n => n,
+        };
+        if let Some(c) = char::from_u32(next) {
+            chars.push(c);
+            return Some(chars.into_iter().collect());
+        }
+    }
+    None
+}
+
+/// `column >= prefix AND column < end`: the rows whose `COLLATE "C"` column starts with
+/// `prefix`, as a B-tree range (a bound parameter in `LIKE` could not use the index under a
+/// generic plan).
+fn push_prefix_range(sql: &mut Statement, column: &str, prefix: &str) {
+    sql.push(&format!(" AND {column} >= ")).bind(prefix);
+    match prefix_end(prefix) {
+        Some(end) => sql.push(&format!(" AND {column} < ")).bind(end),
+        None => sql.push(&format!(" AND starts_with({column}, ")).bind(prefix).push(")"),
+    };
+}
+
+/// A search term prepared for SQL: folded, split into words, LIKE-escaped where LIKE needs it.
+/// The matching and ranking are the SQLite engine's, condition for condition.
+struct SearchTerm {
+    /// The whole term, trimmed and lower-cased.
+    folded: String,
+    /// The same, LIKE-escaped.
+    folded_like: String,
+    /// Up to 8 words, and the same LIKE-escaped.
+    words: Vec<String>,
+    words_like: Vec<String>,
+    /// The digits of the term when it looks like a phone number, else empty.
+    digits: String,
+}
+
+impl SearchTerm {
+    fn new(term: &str) -> SearchTerm {
+        let folded = term.trim().to_lowercase();
+        let looks_like_phone = folded
+            .chars()
+            .all(|c| c.is_ascii_digit() || " +-().".contains(c));
+        let digits = if looks_like_phone {
+            digits_of(&folded)
+        } else {
+            String::new()
+        };
+        let words: Vec<String> = folded
+            .split_whitespace()
+            .take(8)
+            .map(str::to_string)
+            .collect();
+        SearchTerm {
+            words_like: words.iter().map(|w| escape_like(w)).collect(),
+            words,
+            folded_like: escape_like(&folded),
+            folded,
+            digits,
+        }
+    }
+
+    /// What an exact match compares with: the folded term as typed.
+    fn exact(&self) -> &str {
+        &self.folded
+    }
+
+    /// Rows matching the term anywhere: every word inside the name, or the whole term inside the
+    /// MRN or email, or its digits inside the phone number. Each LIKE has a trigram index.
+    /// (Backslash is PostgreSQL's default LIKE escape, as SQLite's `ESCAPE '\'`.)
+    fn push_match(&self, sql: &mut Statement) {
+        sql.push(" AND ((TRUE");
+        for word in &self.words_like {
+            sql.push(" AND p.name_folded LIKE ").bind(format!("%{word}%"));
+        }
+        sql.push(") OR p.mrn_folded LIKE ")
+            .bind(format!("%{}%", self.folded_like))
+            .push(" OR p.email_folded LIKE ")
+            .bind(format!("%{}%", self.folded_like));
+        if !self.digits.is_empty() {
+            sql.push(" OR p.phone_digits LIKE ")
+                .bind(format!("%{}%", self.digits));
+        }
+        sql.push(")");
+    }
+
+    /// The prefix condition (ranks 0 and 1): every word starts a word of the name, or the MRN,
+    /// email or phone digits start with the term.
+    fn push_prefix(&self, sql: &mut Statement) {
+        sql.push("((TRUE");
+        for word in &self.words_like {
+            sql.push(" AND p.name_folded LIKE ")
+                .bind(format!("% {word}%"));
+        }
+        sql.push(") OR p.mrn_folded LIKE ")
+            .bind(format!("{}%", self.folded_like))
+            .push(" OR p.email_folded LIKE ")
+            .bind(format!("{}%", self.folded_like));
+        if !self.digits.is_empty() {
+            sql.push(" OR p.phone_digits LIKE ")
+                .bind(format!("{}%", self.digits));
+        }
+        sql.push(")");
+    }
+
+    /// 0 for an exact match, 1 for a prefix (of a name word, the MRN, email or phone), 2 else.
+    fn push_rank(&self, sql: &mut Statement) {
+        let exact = self.exact();
+        sql.push("CASE WHEN p.name_folded = ")
+            .bind(format!(" {exact}"))
+            .push(" OR p.mrn_folded = ")
+            .bind(exact)
+            .push(" OR p.email_folded = ")
+            .bind(exact);
+        if !self.digits.is_empty() {
+            sql.push(" OR p.phone_digits = ").bind(self.digits.as_str());
+        }
+        sql.push(" THEN 0 WHEN ");
+        self.push_prefix(sql);
+        sql.push(" THEN 1 ELSE 2 END");
+    }
+
+    /// `AND p.id IN (…)`: the candidates of the prefix ranks, each found by a B-tree range.
+    /// The name word used is the longest (the most selective); `push_prefix` then checks every
+    /// word on the few rows found.
+    fn push_prefix_candidates(&self, sql: &mut Statement, scope: Option<Uuid>) {
+        let Some(word) = self.words.iter().max_by_key(|w| w.chars().count()) else {
+            // A term of spaces only: every row is a prefix match, as on SQLite.
+            return;
+        };
+        let scoped = |sql: &mut Statement, table: &str| {
+            sql.push(" WHERE TRUE");
+            if let Some(doctor) = scope {
+                sql.push(&format!(" AND {table}.doctor_id = ")).bind(doctor);
+            }
+        };
+        sql.push(" AND p.id IN (SELECT w.patient_id FROM patient_name_words w");
+        scoped(sql, "w");
+        push_prefix_range(sql, "w.word", word);
+        let mut columns = vec![("q.mrn_folded", self.folded.as_str())];
+        columns.push(("q.email_folded", self.folded.as_str()));
+        if !self.digits.is_empty() {
+            columns.push(("q.phone_digits", self.digits.as_str()));
+        }
+        for (column, prefix) in columns {
+            sql.push(" UNION ALL SELECT q.id FROM patients q");
+            scoped(sql, "q");
+            push_prefix_range(sql, column, prefix);
+        }
+        sql.push(")");
+    }
+}
+
+fn push_scope(sql: &mut Statement, scope: Option<Uuid>) {
+    sql.push(" WHERE TRUE");
+    if let Some(doctor) = scope {
+        sql.push(" AND p.doctor_id = ").bind(doctor);
+    }
+}
+
+fn keyset(sort: PatientSort) -> Keyset {
+    let (scope, column, selected_as, ascending, kind) = match sort {
+        PatientSort::Name => (
+            "patients:name",
+            "p.name_folded",
+            "name_folded",
+            true,
+            KeyKind::Text,
+        ),
+        PatientSort::LastVisitDesc => (
+            "patients:-last_visit",
+            "p.last_visit_at",
+            "last_visit_at",
+            false,
+            KeyKind::Time { never: true },
+        ),
+        PatientSort::CreatedDesc => (
+            "patients:-created_at",
+            "p.created_at",
+            "created_at",
+            false,
+            KeyKind::Time { never: false },
+        ),
+    };
+    Keyset {
+        scope,
+        column,
+        selected_as,
+        id_column: "p.id",
+        ascending,
+        kind,
+    }
+}
+
+/// The statements of a patient list page: the page itself and the count of all matching rows.
+pub fn list_statements(
+    actor: &Actor,
+    query: &PatientListQuery,
+) -> StoreResult<(Statement, Statement)> {
+    let keyset = keyset(query.sort);
+    let term = query.search.as_deref().map(SearchTerm::new);
+    let (cursor, offset) = keyset.start(&query.start)?;
+    let scope = owner_scope(actor);
+
+    let mut select = Statement::new(format!("SELECT {SUMMARY_COLUMNS} FROM patients p"));
+    push_scope(&mut select, scope);
+    if let Some(term) = &term {
+        term.push_match(&mut select);
+    }
+    if let Some(cursor) = &cursor {
+        keyset.push_after(&mut select, cursor)?;
+    }
+    keyset.push_order_and_limit(&mut select, query.limit, cursor.as_ref(), offset);
+
+    let mut count = Statement::new("SELECT COUNT(*) AS total FROM patients p");
+    push_scope(&mut count, scope);
+    if let Some(term) = &term {
+        term.push_match(&mut count);
+    }
+    Ok((select, count))
+}
+
+pub(super) async fn list(
+    store: &PgStore,
+    actor: &Actor,
+    query: &PatientListQuery,
+) -> StoreResult<Page<PatientSummary>> {
+    let keyset = keyset(query.sort);
+    let (_, offset) = keyset.start(&query.start)?;
+    let (select, count) = list_statements(actor, query)?;
+    let mut found = select.query().fetch_all(&store.pool).await?;
+    let (has_more, next_cursor) = keyset.finish(&mut found, query.limit, offset)?;
+    let total: i64 = rows::get(&count.query().fetch_one(&store.pool).await?, "total")?;
+
+    let today = today();
+    let items = found
+        .iter()
+        .map(|r| summary(r, today))
+        .collect::<StoreResult<Vec<_>>>()?;
+    audit_read(store, actor, "patient.list", ("patient", None), None).await?;
+    let mut pagination = offset_pagination(total, query.limit, offset, items.len());
+    pagination.has_more = has_more;
+    pagination.next_cursor = next_cursor;
+    Ok(Page { items, pagination })
+}
+
+/// The two steps of a search: the exact and prefix ranks (at most `limit` rows), and the
+/// substring rank for the rest of the page (`rest` rows: `limit` minus what step 1 found).
+pub fn search_statements(
+    actor: &Actor,
+    term: &str,
+    limit: u32,
+    rest: u32,
+) -> (Statement, Statement) {
+    let term = SearchTerm::new(term);
+    let scope = owner_scope(actor);
+
+    let mut prefix = Statement::new(format!("SELECT {SUMMARY_COLUMNS}, "));
+    term.push_rank(&mut prefix);
+    prefix.push(" AS rank FROM patients p");
+    push_scope(&mut prefix, scope);
+    term.push_prefix_candidates(&mut prefix, scope);
+    prefix.push(" AND ");
+    term.push_prefix(&mut prefix);
+    prefix
+        .push(" ORDER BY rank, p.last_visit_at DESC, p.id DESC LIMIT ")
+        .bind(i64::from(limit));
+
+    let mut substring = Statement::new(format!("SELECT {SUMMARY_COLUMNS} FROM patients p"));
+    push_scope(&mut substring, scope);
+    term.push_match(&mut substring);
+    substring.push(" AND NOT ");
+    term.push_prefix(&mut substring);
+    substring
+        .push(" ORDER BY p.last_visit_at DESC, p.id DESC LIMIT ")
+        .bind(i64::from(rest));
+    (prefix, substring)
+}
+
+pub(super) async fn search(
+    store: &PgStore,
+    actor: &Actor,
+    term: &str,
+    limit: u32,
+) -> StoreResult<Vec<PatientSummary>> {
+    let (prefix, _) = search_statements(actor, term, limit, 0);
+    let mut found = prefix.query().fetch_all(&store.pool).await?;
+    let rest = (limit as usize).saturating_sub(found.len());
+    if rest > 0 {
+        let (_, substring) = search_statements(actor, term, limit, rest as u32);
+        found.extend(substring.query().fetch_all(&store.pool).await?);
+    }
+    let today = today();
+    let mut seen = std::collections::HashSet::new();
+    let mut items = Vec::with_capacity(found.len());
+    for row in &found {
+        let patient = summary(row, today)?;
+        // A row renamed between the two steps could come twice; show it once.
+        if seen.insert(patient.id) {
+            items.push(patient);
+        }
+    }
+    audit_read(store, actor, "patient.search", ("patient", None), None).await?;
+    Ok(items)
+}
+
+/// The chart of a patient of the caller; `lock` also locks the row until the transaction ends,
+/// for a read-modify-write.
+async fn fetch_chart<'c>(
+    conn: impl PgExecutor<'c>,
+    actor: &Actor,
+    id: Uuid,
+    lock: bool,
+) -> StoreResult<Option<Patient>> {
+    let sql = format!(
+        "SELECT {SUMMARY_COLUMNS}, {CHART_COLUMNS} FROM patients p WHERE p.id = $1 AND p.doctor_id = $2{}",
+        if lock { " FOR NO KEY UPDATE OF p" } else { "" }
+    );
+    sqlx::query(sqlx::AssertSqlSafe(sql))
+        .bind(id)
+        .bind(actor.user_id)
+        .fetch_optional(conn)
+        .await?
+        .map(|r| chart(&r, today()))
+        .transpose()
+}
+
+pub(super) async fn get(store: &PgStore, actor: &Actor, id: Uuid) -> StoreResult<Patient> {
+    let Some(patient) = fetch_chart(&store.pool, actor, id, false).await? else {
+        return Err(deny(store, actor, "patient.read", ("patient", id)).await);
+    };
+    audit_read(
+        store,
+        actor,
+        "patient.read",
+        ("patient", Some(id.to_string())),
+        Some(id),
+    )
+    .await?;
+    Ok(patient)
+}
+
+/// Columns derived from what the doctor typed, kept in step on create and update.
+pub(super) fn derived(
+    full_name: &str,
+    phone: Option<&str>,
+    email: Option<&str>,
+) -> (String, String, String) {
+    (
+        fold_name(full_name),
+        phone.map(digits_of).unwrap_or_default(),
+        email.map(str::to_lowercase).unwrap_or_default(),
+    )
+}
+
+/// Allocates the next MRN number under [`MRN_LOCK`].
+pub(super) async fn next_mrn_seq_locked(conn: &mut PgConnection) -> StoreResult<i64> {
+    sqlx::query("SELECT pg_advisory_xact_lock($1)")
+        .bind(MRN_LOCK)
+        .execute(&mut *conn)
+        .await?;
+    Ok(
+        sqlx::query_scalar("SELECT COALESCE(MAX(mrn_seq), 0) + 1 FROM patients")
+            .fetch_one(&mut *conn)
+            .await?,
+    )
+}
+
+pub(super) async fn create(
+    store: &PgStore,
+    actor: &Actor,
+    doctor_id: Uuid,
+    patient: &NewPatient,
+) -> StoreResult<Patient> {
+    let id = Uuid::now_v7();
+    let at = now();
+    let mut tx = store.write_tx().await?;
+    let role: Option<(String, bool)> =
+        sqlx::query_as("SELECT role, disabled FROM users WHERE id = $1")
+            .bind(doctor_id)
+            .fetch_optional(&mut *tx)
+            .await?;
+    if !matches!(&role, Some((r, false)) if Role::parse(r) == Some(Role::Doctor)) {
+        return Err(StoreError::Invalid(vec![FieldError::new(
+            "doctor_id",
+            "is not an active doctor of this clinic",
+        )]));
+    }
+    let mrn_seq = next_mrn_seq_locked(&mut tx).await?;
+    let (name_folded, phone_digits, email_folded) = derived(
+        &patient.full_name,
+        patient.phone.as_deref(),
+        patient.email.as_deref(),
+    );
+    sqlx::query(
+        "INSERT INTO patients (id, doctor_id, mrn_seq, mrn, full_name, name_folded, date_of_birth, sex,
+             phone, phone_digits, email, email_folded, address, referred_by, illness_duration,
+             allergies, alerts, symptoms, created_at, updated_at)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $19)",
+    )
+    .bind(id)
+    .bind(doctor_id)
+    .bind(mrn_seq)
+    .bind(format!("MRN-{mrn_seq:06}"))
+    .bind(&patient.full_name)
+    .bind(name_folded)
+    .bind(patient.date_of_birth)
+    .bind(patient.sex.as_str())
+    .bind(patient.phone.as_deref())
+    .bind(phone_digits)
+    .bind(patient.email.as_deref())
+    .bind(email_folded)
+    .bind(patient.address.as_deref())
+    .bind(patient.referred_by.as_deref())
+    .bind(patient.illness_duration.as_ref().map(Json))
+    .bind(Json(patient.allergies.clone().unwrap_or_default()))
+    .bind(Json(&patient.alerts))
+    .bind(Json(&patient.symptoms))
+    .bind(at)
+    .execute(&mut *tx)
+    .await?;
+    audit_actor(
+        &mut tx,
+        actor,
+        "patient.create",
+        ("patient", Some(id.to_string())),
+        Some(id),
+        "success",
+    )
+    .await?;
+    let owner = Actor {
+        user_id: doctor_id,
+        ..actor.clone()
+    };
+    let created = fetch_chart(&mut *tx, &owner, id, false)
+        .await?
+        .ok_or(StoreError::NotFound)?;
+    tx.commit().await?;
+    Ok(created)
+}
+
+pub(super) async fn update(
+    store: &PgStore,
+    actor: &Actor,
+    id: Uuid,
+    update: &PatientUpdate,
+) -> StoreResult<Patient> {
+    let mut tx = store.write_tx().await?;
+    // Locked: two edits of one chart apply one after the other, neither losing the other's
+    // fields.
+    let Some(current) = fetch_chart(&mut *tx, actor, id, true).await? else {
+        tx.rollback().await?;
+        return Err(deny(store, actor, "patient.update", ("patient", id)).await);
+    };
+    let full_name = update
+        .full_name
+        .clone()
+        .unwrap_or(current.summary.full_name);
+    let phone = update.phone.clone().unwrap_or(current.summary.phone);
+    let email = update.email.clone().unwrap_or(current.summary.email);
+    let (name_folded, phone_digits, email_folded) =
+        derived(&full_name, phone.as_deref(), email.as_deref());
+    let illness_duration = update
+        .illness_duration
+        .clone()
+        .unwrap_or(current.illness_duration);
+    sqlx::query(
+        "UPDATE patients SET full_name = $3, name_folded = $4, date_of_birth = $5, sex = $6,
+             phone = $7, phone_digits = $8, email = $9, email_folded = $10, address = $11,
+             referred_by = $12, illness_duration = $13, allergies = $14, alerts = $15,
+             symptoms = $16, updated_at = $17
+         WHERE id = $1 AND doctor_id = $2",
+    )
+    .bind(id)
+    .bind(actor.user_id)
+    .bind(&full_name)
+    .bind(name_folded)
+    .bind(
+        update
+            .date_of_birth
+            .unwrap_or(current.summary.date_of_birth),
+    )
+    .bind(update.sex.unwrap_or(current.summary.sex).as_str())
+    .bind(phone.as_deref())
+    .bind(phone_digits)
+    .bind(email.as_deref())
+    .bind(email_folded)
+    .bind(update.address.clone().unwrap_or(current.address))
+    .bind(update.referred_by.clone().unwrap_or(current.referred_by))
+    .bind(illness_duration.as_ref().map(Json))
+    .bind(Json(update.allergies.as_ref().unwrap_or(&current.allergies)))
+    .bind(Json(update.alerts.as_ref().unwrap_or(&current.alerts)))
+    .bind(Json(update.symptoms.as_ref().unwrap_or(&current.symptoms)))
+    .bind(now())
+    .execute(&mut *tx)
+    .await?;
+    audit_actor(
+        &mut tx,
+        actor,
+        "patient.update",
+        ("patient", Some(id.to_string())),
+        Some(id),
+        "success",
+    )
+    .await?;
+    let updated = fetch_chart(&mut *tx, actor, id, false)
+        .await?
+        .ok_or(StoreError::NotFound)?;
+    tx.commit().await?;
+    Ok(updated)
+}
+
+/// The `last_visit_at` a synthetic patient gets: its newest consultation, or "never".
+pub(super) fn last_visit(at: Option<DateTime<Utc>>) -> String {
+    at.map(crate::model::time::format_timestamp)
+        .unwrap_or_else(|| "-infinity".to_string())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn prefix_end_is_the_next_string_in_byte_order() {
+        assert_eq!(prefix_end("smi").as_deref(), Some("smj"));
+        assert_eq!(prefix_end("a\u{10FFFF}").as_deref(), Some("b"));
+        assert_eq!(prefix_end("\u{D7FF}").as_deref(), Some("\u{E000}"));
+        assert_eq!(prefix_end("\u{10FFFF}"), None);
+        // Every string starting with the prefix sorts below the end, in UTF-8 byte order.
+        for s in ["smi", "smith", "smi\u{10FFFF}\u{10FFFF}", "smiz"] {
+            assert!(s.as_bytes() < b"smj".as_slice());
+        }
+    }
+
+    #[test]
+    fn search_terms_fold_and_escape_like_sqlite() {
+        let term = SearchTerm::new("  Anna 50%_\\ ");
+        assert_eq!(term.folded, "anna 50%_\\");
+        assert_eq!(term.words, ["anna", "50%_\\"]);
+        assert_eq!(term.words_like, ["anna", "50\\%\\_\\\\"]);
+        assert_eq!(term.exact(), "anna 50%_\\");
+        assert_eq!(term.digits, "");
+        assert_eq!(SearchTerm::new("+91 (987)").digits, "91987");
+    }
+}

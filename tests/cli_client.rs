@@ -1,0 +1,605 @@
+//! The scripting CLI as a user runs it: the real `synapse` binary (`login`, `whoami`,
+//! `patients list|search|show`, `reports list|show|stats`, `logout`) against the harness's real
+//! server, with `--token-store keyutils`. Each test joins a fresh anonymous session keyring before
+//! it starts anything, so every command it runs shares that keyring (and only that one): a login
+//! is picked up by the next command, and the user's own session keyring is never touched. The
+//! store also links each token into the user's persistent keyring, so every test logs out when
+//! it ends (also on failure). `keyctl` (Debian package `keyutils`) reads the kernel's side
+//! independently.
+//!
+//! Checked: the exit codes (0 ok, 1 other, 2 usage, 3 not logged in / session ended, 4 not
+//! found, 5 unreachable), `--json` printing exactly the API's `data`, and the rotated refresh
+//! token being saved back after every command.
+#![cfg(target_os = "linux")]
+
+use std::path::Path;
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+use common::{PASSWORD, Session, TestServer};
+use serde_json::{Value, json};
+use synapse::model::auth::Role;
+use uuid::Uuid;
+
+mod common;
+
+const BIN: &str = env!("CARGO_BIN_EXE_synapse");
+const INSTALL_HINT: &str = "install the Debian package keyutils (apt-get install -y keyutils)";
+const DOCTOR: &str = "doc@example.org";
+const NOTES: &str = "History: low mood for 3 weeks, poor sleep\n\
+Assessment: moderate depressive episode\n\
+Plan: review in 2 weeks\n\
+Medications: sertraline 50 mg once daily\n\
+Diagnosis: F32.1 Moderate depressive episode";
+
+/// Joins a new anonymous session keyring for the calling thread; the processes it starts later
+/// inherit it. No safe Rust API joins a session keyring.
+#[allow(unsafe_code)]
+fn join_fresh_session_keyring() {
+    const KEYCTL_JOIN_SESSION_KEYRING: libc::c_long = 1;
+    // SAFETY: keyctl(KEYCTL_JOIN_SESSION_KEYRING, NULL) reads no memory: a null name asks the
+    // kernel for a new anonymous keyring. It changes only this thread's credentials.
+    let id = unsafe {
+        libc::syscall(
+            libc::SYS_keyctl,
+            KEYCTL_JOIN_SESSION_KEYRING,
+            std::ptr::null::<libc::c_char>(),
+        )
+    };
+    assert!(
+        id >= 0,
+        "could not join a fresh session keyring: {}",
+        std::io::Error::last_os_error()
+    );
+}
+
+/// A test's world: its own session keyring, a real server on a runtime of its own, a home
+/// directory without any config, and a logged-in harness session for direct API calls.
+struct World {
+    runtime: tokio::runtime::Runtime,
+    /// `None` once stopped.
+    server: Option<TestServer>,
+    base: String,
+    home: tempfile::TempDir,
+    api: Session,
+}
+
+/// Forgets the test's login: the keyutils store also links each token into the user's
+/// persistent keyring, which outlives the test's session keyring.
+impl Drop for World {
+    fn drop(&mut self) {
+        let _ = self
+            .command(Some(&self.base), &["logout"])
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .status();
+    }
+}
+
+impl World {
+    fn start() -> World {
+        join_fresh_session_keyring();
+        assert!(
+            Command::new("keyctl")
+                .args(["show", "@s"])
+                .stdout(Stdio::null())
+                .stderr(Stdio::null())
+                .status()
+                .unwrap_or_else(|err| panic!("could not run keyctl ({err}): {INSTALL_HINT}"))
+                .success(),
+            "keyctl cannot read the session keyring"
+        );
+        let runtime = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(2)
+            .enable_all()
+            .build()
+            .expect("a runtime");
+        let server = runtime.block_on(TestServer::start());
+        let api = runtime.block_on(server.login_new(DOCTOR, Role::Doctor));
+        World {
+            runtime,
+            base: server.base.clone(),
+            server: Some(server),
+            home: tempfile::tempdir().expect("temp dir"),
+            api,
+        }
+    }
+
+    fn base(&self) -> &str {
+        &self.base
+    }
+
+    fn server(&self) -> &TestServer {
+        self.server.as_ref().expect("the server runs")
+    }
+
+    /// Stops the server and waits (at most 10 s) until its port refuses connections.
+    fn stop_server(&mut self) {
+        drop(self.server.take());
+        let address = self.base.trim_start_matches("http://").to_string();
+        let started = Instant::now();
+        while std::net::TcpStream::connect(&address).is_ok() {
+            assert!(
+                started.elapsed() < Duration::from_secs(10),
+                "the server did not stop"
+            );
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+
+    /// Any API call as the harness (no session).
+    fn call(&self, method: reqwest::Method, path: &str, body: Value) -> common::Reply {
+        self.runtime
+            .block_on(self.server().call(method, path, None, Some(body)))
+    }
+
+    /// Runs `synapse --server <base> --token-store keyutils <args>`.
+    fn synapse(&self, args: &[&str]) -> Run {
+        self.synapse_with(Some(self.base()), args, None)
+    }
+
+    /// Runs the binary with this server (or none), these arguments and standard input, in a
+    /// clean environment: no `SYNAPSE_*` variables, and a home without config files.
+    fn synapse_with(&self, server: Option<&str>, args: &[&str], stdin: Option<&str>) -> Run {
+        run(self.command(server, args), stdin, self.home.path())
+    }
+
+    /// The binary with these arguments in a clean environment.
+    fn command(&self, server: Option<&str>, args: &[&str]) -> Command {
+        let mut command = Command::new(BIN);
+        for (name, _) in std::env::vars_os() {
+            if name.to_string_lossy().starts_with("SYNAPSE_") {
+                command.env_remove(&name);
+            }
+        }
+        if let Some(server) = server {
+            command.args(["--server", server]);
+        }
+        command
+            .args(["--token-store", "keyutils"])
+            .args(args)
+            .env("HOME", self.home.path())
+            .env("XDG_CONFIG_HOME", self.home.path().join("config"))
+            .env("XDG_DATA_HOME", self.home.path().join("data"));
+        command
+    }
+
+    /// The `data` of a GET on the API, as the harness session.
+    fn api_data(&self, path: &str) -> Value {
+        let reply = self.runtime.block_on(self.server().get(path, &self.api));
+        reply.expect(200);
+        reply.data().clone()
+    }
+
+    fn patient(&self, name: &str) -> String {
+        self.runtime
+            .block_on(self.server().patient(&self.api, name))
+    }
+
+    fn report(&self, patient_id: &str) -> Value {
+        self.runtime.block_on(
+            self.server()
+                .consultation_report(&self.api, patient_id, NOTES),
+        )
+    }
+
+    /// Logs the doctor in through the CLI, password on standard input.
+    fn login(&self) -> Run {
+        self.synapse_with(
+            Some(self.base()),
+            &["login", "--email", DOCTOR, "--password-stdin"],
+            Some(&format!("{PASSWORD}\n")),
+        )
+    }
+
+    /// The refresh token the kernel keeps for the doctor on this server, read with `keyctl`.
+    fn kernel_token(&self) -> Option<String> {
+        kernel_key(self.base(), DOCTOR)
+    }
+}
+
+/// What the kernel holds for (server, user), read with `keyctl`, not through the store.
+fn kernel_key(server: &str, user: &str) -> Option<String> {
+    // linux-keyutils-keyring-store's default description: `keyring:{user}@{service}`.
+    let description = format!("keyring:{user}@synapse:{server}");
+    let search = Command::new("keyctl")
+        .args(["search", "@s", "user", &description])
+        .output()
+        .unwrap_or_else(|err| panic!("could not run keyctl ({err}): {INSTALL_HINT}"));
+    if !search.status.success() {
+        return None;
+    }
+    let id = String::from_utf8_lossy(&search.stdout).trim().to_string();
+    let read = Command::new("keyctl")
+        .args(["pipe", &id])
+        .output()
+        .expect("keyctl pipe");
+    read.status
+        .success()
+        .then(|| String::from_utf8_lossy(&read.stdout).into_owned())
+}
+
+/// A finished run of the binary.
+#[derive(Debug)]
+struct Run {
+    code: i32,
+    stdout: String,
+    stderr: String,
+}
+
+impl Run {
+    #[track_caller]
+    fn expect(&self, code: i32) -> &Self {
+        assert_eq!(
+            self.code, code,
+            "exit code\nstdout:\n{}\nstderr:\n{}",
+            self.stdout, self.stderr
+        );
+        self
+    }
+
+    #[track_caller]
+    fn json(&self) -> Value {
+        self.expect(0);
+        serde_json::from_str(&self.stdout)
+            .unwrap_or_else(|err| panic!("stdout is not JSON ({err}):\n{}", self.stdout))
+    }
+}
+
+/// Runs the command with its output in files (no pipe can fill up), at most 60 s.
+fn run(mut command: Command, stdin: Option<&str>, dir: &Path) -> Run {
+    let id = Uuid::new_v4();
+    let out_path = dir.join(format!("{id}.out"));
+    let err_path = dir.join(format!("{id}.err"));
+    command
+        .stdin(if stdin.is_some() {
+            Stdio::piped()
+        } else {
+            Stdio::null()
+        })
+        .stdout(std::fs::File::create(&out_path).expect("stdout file"))
+        .stderr(std::fs::File::create(&err_path).expect("stderr file"));
+    let mut child = command.spawn().expect("spawn synapse");
+    if let Some(input) = stdin {
+        use std::io::Write;
+        let mut pipe = child.stdin.take().expect("stdin");
+        pipe.write_all(input.as_bytes()).expect("write stdin");
+    }
+    let started = Instant::now();
+    let status = loop {
+        if let Some(status) = child.try_wait().expect("try_wait") {
+            break status;
+        }
+        if started.elapsed() > Duration::from_secs(60) {
+            let _ = child.kill();
+            let _ = child.wait();
+            panic!("synapse did not exit within 60 s");
+        }
+        std::thread::sleep(Duration::from_millis(10));
+    };
+    Run {
+        code: status.code().expect("an exit code, not a signal"),
+        stdout: std::fs::read_to_string(&out_path).unwrap_or_default(),
+        stderr: std::fs::read_to_string(&err_path).unwrap_or_default(),
+    }
+}
+
+fn ids(items: &Value) -> Vec<String> {
+    items
+        .as_array()
+        .expect("an array")
+        .iter()
+        .map(|item| item["id"].as_str().expect("an id").to_string())
+        .collect()
+}
+
+#[test]
+fn login_list_show_and_logout_then_commands_need_a_login() {
+    let world = World::start();
+    let amelia = world.patient("Amelia Zorander");
+    world.patient("Bruno Aalto");
+    let mrn = world.api_data(&format!("/api/v1/patients/{amelia}"))["mrn"]
+        .as_str()
+        .unwrap()
+        .to_string();
+
+    let login = world.login();
+    login.expect(0);
+    assert!(
+        login.stdout.contains("the kernel keyring"),
+        "{}",
+        login.stdout
+    );
+    assert!(login.stdout.contains(DOCTOR) || login.stdout.contains("Test doc@example.org"));
+    let saved = world
+        .kernel_token()
+        .expect("the refresh token is a kernel key");
+    assert_eq!(
+        kernel_key(world.base(), "last-login").as_deref(),
+        Some(DOCTOR)
+    );
+
+    let whoami = world.synapse(&["whoami"]);
+    whoami.expect(0);
+    assert!(whoami.stdout.contains(DOCTOR), "{}", whoami.stdout);
+    assert!(whoami.stdout.contains("doctor"), "{}", whoami.stdout);
+
+    // Each command rotates the refresh token and saves the new one: a second run still works.
+    let list = world.synapse(&["patients", "list"]);
+    list.expect(0);
+    let header = list.stdout.lines().next().unwrap_or("");
+    assert!(
+        header.contains("MRN") && header.contains("NAME"),
+        "{header:?}"
+    );
+    assert!(list.stdout.contains("Amelia Zorander"), "{}", list.stdout);
+    assert!(list.stdout.contains("Bruno Aalto"));
+    let rotated = world.kernel_token().expect("still logged in");
+    assert_ne!(rotated, saved, "the rotated token was saved back");
+    let again = world.synapse(&["patients", "list"]);
+    again.expect(0);
+    assert_eq!(again.stdout, list.stdout);
+    assert_ne!(world.kernel_token().expect("still logged in"), rotated);
+
+    let search = world.synapse(&["patients", "search", "zor"]);
+    search.expect(0);
+    assert!(
+        search.stdout.contains("Amelia Zorander"),
+        "{}",
+        search.stdout
+    );
+    assert!(!search.stdout.contains("Bruno Aalto"));
+
+    for key in [amelia.as_str(), mrn.as_str()] {
+        let show = world.synapse(&["patients", "show", key]);
+        show.expect(0);
+        assert!(show.stdout.contains("Amelia Zorander"), "{}", show.stdout);
+        assert!(show.stdout.contains(&mrn));
+        assert!(show.stdout.contains(&amelia));
+    }
+    let missing = world.synapse(&["patients", "show", &Uuid::new_v4().to_string()]);
+    missing.expect(4);
+    assert!(!missing.stderr.is_empty());
+    world.synapse(&["patients", "show", "MRN-999999"]).expect(4);
+
+    let last = world.kernel_token().expect("still logged in");
+    let logout = world.synapse(&["logout"]);
+    logout.expect(0);
+    assert!(logout.stdout.contains("Logged out"), "{}", logout.stdout);
+    assert_eq!(world.kernel_token(), None, "the kernel key is gone");
+    assert_eq!(kernel_key(world.base(), "last-login"), None);
+    // The server ended the session too: the newest refresh token no longer works.
+    world
+        .call(
+            reqwest::Method::POST,
+            "/api/v1/auth/refresh",
+            json!({"refresh_token": last}),
+        )
+        .expect_error(401, "SESSION_REVOKED");
+
+    let after = world.synapse(&["patients", "list"]);
+    after.expect(3);
+    assert!(after.stdout.is_empty(), "{}", after.stdout);
+    assert!(after.stderr.contains("not logged in"), "{}", after.stderr);
+    assert!(after.stderr.contains("synapse login"), "{}", after.stderr);
+    world.synapse(&["whoami"]).expect(3);
+}
+
+#[test]
+fn json_output_is_the_api_data() {
+    let world = World::start();
+    let mut patients = Vec::new();
+    for n in 0..25 {
+        patients.push(world.patient(&format!("Patient Number{n:02}")));
+    }
+    let report = world.report(&patients[3]);
+    let report_id = report["id"].as_str().unwrap().to_string();
+    world.login().expect(0);
+
+    let page = world.synapse(&["--json", "patients", "list"]).json();
+    let api = world.api_data("/api/v1/patients/list/?limit=20");
+    assert_eq!(page, api);
+    assert_eq!(page["pagination"]["total"], 25);
+    assert_eq!(page["items"].as_array().unwrap().len(), 20);
+    // The flag works after the subcommand too.
+    let small = world.synapse(&["patients", "list", "--limit", "5", "--json"]);
+    assert_eq!(
+        small.json(),
+        world.api_data("/api/v1/patients/list/?limit=5")
+    );
+    let filtered = world.synapse(&["patients", "list", "--search", "number07", "--json"]);
+    let filtered = filtered.json();
+    assert_eq!(filtered["pagination"]["total"], 1);
+    assert_eq!(ids(&filtered["items"]), [patients[7].clone()]);
+
+    let table = world.synapse(&["patients", "list"]);
+    table.expect(0);
+    assert!(table.stderr.contains("20 of 25"), "{}", table.stderr);
+
+    let all = world
+        .synapse(&["patients", "list", "--all", "--json"])
+        .json();
+    let mut all_ids = ids(&all);
+    assert_eq!(all_ids.len(), 25, "every patient, once");
+    all_ids.sort();
+    let mut expected = patients.clone();
+    expected.sort();
+    assert_eq!(all_ids, expected);
+
+    let found = world
+        .synapse(&["patients", "search", "Number1", "--json"])
+        .json();
+    assert_eq!(found, world.api_data("/api/v1/patients/search/?q=Number1"));
+    assert_eq!(found["count"], 10);
+
+    let shown = world
+        .synapse(&["patients", "show", &patients[3], "--json"])
+        .json();
+    assert_eq!(
+        shown,
+        world.api_data(&format!("/api/v1/patients/{}", patients[3]))
+    );
+
+    let reports = world.synapse(&["reports", "list", "--json"]).json();
+    assert_eq!(reports, world.api_data("/api/v1/reports/list?limit=20"));
+    assert_eq!(ids(&reports["items"]), std::slice::from_ref(&report_id));
+    let completed = world
+        .synapse(&["reports", "list", "--status", "completed", "--json"])
+        .json();
+    assert_eq!(
+        completed,
+        world.api_data("/api/v1/reports/list?limit=20&status=completed")
+    );
+    let signed = world
+        .synapse(&["reports", "list", "--status", "signed", "--json"])
+        .json();
+    assert_eq!(signed["items"], json!([]));
+
+    let report_json = world
+        .synapse(&["reports", "show", &report_id, "--json"])
+        .json();
+    assert_eq!(
+        report_json,
+        world.api_data(&format!("/api/v1/reports/{report_id}"))
+    );
+    let report_text = world.synapse(&["reports", "show", &report_id]);
+    report_text.expect(0);
+    assert!(
+        report_text.stdout.contains("Patient Number03"),
+        "{}",
+        report_text.stdout
+    );
+    assert!(report_text.stdout.contains("completed"));
+    assert!(report_text.stdout.contains(&report_id));
+
+    let stats = world.synapse(&["reports", "stats", "--json"]).json();
+    assert_eq!(stats, world.api_data("/api/v1/reports/stats"));
+    assert_eq!(stats["total"], 1);
+    let stats_text = world.synapse(&["reports", "stats"]);
+    stats_text.expect(0);
+    assert!(stats_text.stdout.contains("total"), "{}", stats_text.stdout);
+
+    let whoami = world.synapse(&["whoami", "--json"]).json();
+    assert_eq!(whoami, world.api_data("/api/v1/auth/me"));
+}
+
+#[test]
+fn usage_errors_exit_2() {
+    let world = World::start();
+    world.login().expect(0);
+    let bogus = world.synapse(&["reports", "list", "--status", "bogus"]);
+    bogus.expect(2);
+    assert!(bogus.stderr.contains("bogus"), "{}", bogus.stderr);
+    world.synapse(&["patients", "show"]).expect(2);
+    world.synapse(&["reports", "show", "not-a-uuid"]).expect(2);
+    world.synapse(&["patients", "frobnicate"]).expect(2);
+    // The session survived the usage errors.
+    world.synapse(&["patients", "list"]).expect(0);
+
+    let no_server = world.synapse_with(None, &["patients", "list"], None);
+    no_server.expect(2);
+    assert!(
+        no_server.stderr.contains("no server configured"),
+        "{}",
+        no_server.stderr
+    );
+    assert!(no_server.stderr.contains("--server"));
+    world
+        .synapse_with(
+            None,
+            &["login", "--email", DOCTOR, "--password-stdin"],
+            Some(&format!("{PASSWORD}\n")),
+        )
+        .expect(2);
+    // Without --password-stdin and without a terminal, login says how to pass the password.
+    let no_password = world.synapse(&["login", "--email", DOCTOR]);
+    no_password.expect(2);
+    assert!(
+        no_password.stderr.contains("--password-stdin"),
+        "{}",
+        no_password.stderr
+    );
+}
+
+#[test]
+fn a_wrong_password_fails_with_the_servers_message() {
+    let world = World::start();
+    let server_message = {
+        let reply = world.call(
+            reqwest::Method::POST,
+            "/api/v1/auth/login",
+            json!({"email": DOCTOR, "password": "not-the-password"}),
+        );
+        reply.expect_error(401, "INVALID_CREDENTIALS");
+        reply.body["error"]["message"].as_str().unwrap().to_string()
+    };
+    let wrong = world.synapse_with(
+        Some(world.base()),
+        &["login", "--email", DOCTOR, "--password-stdin"],
+        Some("not-the-password\n"),
+    );
+    wrong.expect(1);
+    assert!(wrong.stderr.contains(&server_message), "{}", wrong.stderr);
+    assert!(wrong.stdout.is_empty());
+    assert_eq!(world.kernel_token(), None, "nothing was saved");
+    world.synapse(&["patients", "list"]).expect(3);
+}
+
+#[test]
+fn an_unreachable_server_exits_5_and_keeps_the_session() {
+    let mut world = World::start();
+    let dead = {
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+        format!("http://{}", listener.local_addr().unwrap())
+    };
+    let login = world.synapse_with(
+        Some(&dead),
+        &["login", "--email", DOCTOR, "--password-stdin"],
+        Some(&format!("{PASSWORD}\n")),
+    );
+    login.expect(5);
+    assert!(login.stderr.contains("unreachable"), "{}", login.stderr);
+
+    // Logged in to the real server, which then goes away: the saved session is kept.
+    world.login().expect(0);
+    let saved = world.kernel_token().expect("saved");
+    world.stop_server();
+    let gone = world.synapse(&["patients", "list"]);
+    gone.expect(5);
+    assert!(!gone.stderr.is_empty());
+    assert_eq!(
+        world.kernel_token().as_deref(),
+        Some(saved.as_str()),
+        "an unreachable server does not end the session"
+    );
+}
+
+#[test]
+fn a_session_ended_on_the_server_exits_3_and_is_forgotten() {
+    let world = World::start();
+    world.login().expect(0);
+    world.synapse(&["patients", "list"]).expect(0);
+    // Another device logs this session out with the refresh token the kernel keeps.
+    let token = world.kernel_token().expect("saved");
+    world
+        .call(
+            reqwest::Method::POST,
+            "/api/v1/auth/logout",
+            json!({"refresh_token": token}),
+        )
+        .expect(200);
+
+    let ended = world.synapse(&["patients", "list"]);
+    ended.expect(3);
+    assert!(!ended.stderr.is_empty());
+    assert_eq!(
+        world.kernel_token(),
+        None,
+        "the ended session was forgotten"
+    );
+    world.synapse(&["patients", "list"]).expect(3);
+    // Logging in again works.
+    world.login().expect(0);
+    world.synapse(&["patients", "list"]).expect(0);
+}
