@@ -1,0 +1,674 @@
+//! The workstation as a doctor uses it: the real `synapse` binary in a pseudo-terminal of
+//! 120×40 (`TERM=xterm-256color`), its output fed to a vt100 parser, against a real
+//! `synapse serve --demo` started as a child process. Each journey types keys the way a terminal
+//! sends them and waits (bounded) for what the screen must show; on a timeout the test fails
+//! with the screen as it was.
+//!
+//! Journeys: log in; search by part of a name and open the chart (banner with name, birth date,
+//! MRN, allergy state); a consultation from start to a signed report (checked through the API);
+//! lock and unlock; quitting with `q` and with Ctrl-C from a dialog leaves the terminal
+//! restored; SIGTERM exits, restores the terminal and logs the session out (checked in the audit
+//! trail).
+#![cfg(unix)]
+
+use std::io::{Read, Write};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
+use std::thread::JoinHandle;
+use std::time::{Duration, Instant};
+
+use portable_pty::{CommandBuilder, MasterPty, PtySize, native_pty_system};
+use serde_json::{Value, json};
+
+const BIN: &str = env!("CARGO_BIN_EXE_synapse");
+const ROWS: u16 = 40;
+const COLS: u16 = 120;
+/// The longest any one expected screen may take to appear (bounded; generous for shared CI).
+const WAIT: Duration = Duration::from_secs(30);
+const DOCTOR: &str = "doc@demo.com";
+const ADMIN: &str = "adm@demo.com";
+const PASSWORD: &str = "password123";
+
+const ENTER: &str = "\r";
+const TAB: &str = "\t";
+const ESC: &str = "\x1b";
+const RIGHT: &str = "\x1b[C";
+const CTRL_C: &str = "\x03";
+const CTRL_L: &str = "\x0c";
+const CTRL_S: &str = "\x13";
+
+/// An HTTP client (reqwest is built without a TLS provider of its own; install the crate's).
+fn http_client() -> reqwest::Client {
+    synapse::client::install_tls_provider();
+    reqwest::Client::builder()
+        .timeout(Duration::from_secs(20))
+        .build()
+        .expect("HTTP client")
+}
+
+/// A free port on 127.0.0.1: bind port 0, read the port, let the listener go.
+fn free_port() -> u16 {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+    listener.local_addr().expect("addr").port()
+}
+
+/// Whether an inherited variable would let the user's settings leak into a test process.
+fn is_synapse_var(name: &std::ffi::OsStr) -> bool {
+    name.to_string_lossy().starts_with("SYNAPSE_")
+}
+
+/// A running `synapse serve --demo`; dropping it (also on a panic) kills the process.
+struct Served {
+    child: Child,
+    base: String,
+    log: PathBuf,
+}
+
+impl Drop for Served {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+impl Served {
+    /// Starts `synapse serve --demo --listen 127.0.0.1:<free port>` over a data directory in
+    /// `dir` and waits (at most 60 s) until `/health` answers.
+    async fn start(dir: &Path) -> Served {
+        let port = free_port();
+        let log = dir.join("serve.log");
+        let mut command = Command::new(BIN);
+        for (name, _) in std::env::vars_os() {
+            if is_synapse_var(&name) {
+                command.env_remove(&name);
+            }
+        }
+        command
+            .args(["serve", "--demo", "--listen", &format!("127.0.0.1:{port}")])
+            .env("SYNAPSE_DATA_DIR", dir.join("data"))
+            .env("SYNAPSE_CONFIG", dir.join("no-such-config.toml"))
+            .env("SYNAPSE_LOG", "warn")
+            .env("HOME", dir)
+            .env("XDG_CONFIG_HOME", dir.join("config"))
+            .env("XDG_DATA_HOME", dir.join("data-home"))
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(std::fs::File::create(&log).expect("log file"));
+        let child = command.spawn().expect("spawn synapse serve");
+        let mut served = Served {
+            child,
+            base: format!("http://127.0.0.1:{port}"),
+            log,
+        };
+        served.wait_healthy().await;
+        served
+    }
+
+    fn log_text(&self) -> String {
+        std::fs::read_to_string(&self.log).unwrap_or_default()
+    }
+
+    async fn wait_healthy(&mut self) {
+        let client = http_client();
+        let started = Instant::now();
+        while started.elapsed() < Duration::from_secs(60) {
+            if let Some(status) = self.child.try_wait().expect("try_wait") {
+                panic!(
+                    "synapse serve exited early ({status}):\n{}",
+                    self.log_text()
+                );
+            }
+            if let Ok(response) = client.get(format!("{}/health", self.base)).send().await
+                && response.status() == 200
+            {
+                return;
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        panic!(
+            "synapse serve was not healthy within 60 s:\n{}",
+            self.log_text()
+        );
+    }
+
+    fn url(&self, path: &str) -> String {
+        format!("{}/api/v1{}", self.base, path)
+    }
+}
+
+/// A logged-in API session of one demo account, for arranging data and checking outcomes.
+struct Api {
+    http: reqwest::Client,
+    served_base: String,
+    token: String,
+    user_id: String,
+}
+
+impl Api {
+    async fn login(served: &Served, email: &str) -> Api {
+        let http = http_client();
+        let response = http
+            .post(served.url("/auth/login"))
+            .json(&json!({"email": email, "password": PASSWORD}))
+            .send()
+            .await
+            .expect("login sent");
+        let status = response.status();
+        let body: Value = response.json().await.expect("login JSON");
+        assert_eq!(status, 200, "login of {email}: {body:#}");
+        Api {
+            http,
+            served_base: served.base.clone(),
+            token: body["data"]["access_token"]
+                .as_str()
+                .expect("access_token")
+                .to_string(),
+            user_id: body["data"]["user"]["id"]
+                .as_str()
+                .expect("user.id")
+                .to_string(),
+        }
+    }
+
+    async fn send(&self, method: reqwest::Method, path: &str, body: Option<Value>) -> Value {
+        let mut request = self
+            .http
+            .request(
+                method.clone(),
+                format!("{}/api/v1{}", self.served_base, path),
+            )
+            .bearer_auth(&self.token);
+        if let Some(body) = body {
+            request = request.json(&body);
+        }
+        let response = request.send().await.expect("request sent");
+        let status = response.status();
+        let body: Value = response.json().await.expect("JSON body");
+        assert!(status.is_success(), "{method} {path} → {status}: {body:#}");
+        body["data"].clone()
+    }
+
+    async fn get(&self, path: &str) -> Value {
+        self.send(reqwest::Method::GET, path, None).await
+    }
+
+    async fn post(&self, path: &str, body: Value) -> Value {
+        self.send(reqwest::Method::POST, path, Some(body)).await
+    }
+}
+
+/// The workstation in a pseudo-terminal. A reader thread feeds everything it writes to a vt100
+/// parser; dropping it (also on a panic) ends the process.
+struct Workstation {
+    child: Box<dyn portable_pty::Child + Send + Sync>,
+    writer: Box<dyn Write + Send>,
+    parser: Arc<Mutex<vt100::Parser>>,
+    /// Set when the terminal's output side reached its end (the process and its pty are gone).
+    closed: Arc<AtomicBool>,
+    reader: Option<JoinHandle<()>>,
+    _master: Box<dyn MasterPty + Send>,
+}
+
+impl Drop for Workstation {
+    fn drop(&mut self) {
+        if let Ok(None) = self.child.try_wait() {
+            let _ = self.child.kill();
+            let _ = self.child.wait();
+        }
+    }
+}
+
+impl Workstation {
+    /// `synapse --server <served> --token-store memory`, with a home and config of its own.
+    fn start(dir: &Path, served: &Served) -> Workstation {
+        let pty = native_pty_system();
+        let pair = pty
+            .openpty(PtySize {
+                rows: ROWS,
+                cols: COLS,
+                pixel_width: 0,
+                pixel_height: 0,
+            })
+            .expect("open a pty");
+        let mut command = CommandBuilder::new(BIN);
+        command.args(["--server", &served.base, "--token-store", "memory"]);
+        for (name, _) in std::env::vars_os() {
+            if is_synapse_var(&name) {
+                command.env_remove(&name);
+            }
+        }
+        let home = dir.join("workstation-home");
+        std::fs::create_dir_all(&home).expect("home directory");
+        command.env("SYNAPSE_CONFIG", dir.join("no-such-config.toml"));
+        command.env("HOME", &home);
+        command.env("XDG_CONFIG_HOME", home.join("config"));
+        command.env("XDG_DATA_HOME", home.join("data"));
+        command.env("TERM", "xterm-256color");
+        command.cwd(&home);
+        let child = pair.slave.spawn_command(command).expect("spawn synapse");
+        // Only the child holds the terminal side now, so its end is the reader's end of input.
+        drop(pair.slave);
+
+        let parser = Arc::new(Mutex::new(vt100::Parser::new(
+            ROWS.try_into().unwrap(),
+            COLS.try_into().unwrap(),
+            0,
+        )));
+        let closed = Arc::new(AtomicBool::new(false));
+        let mut output = pair.master.try_clone_reader().expect("pty reader");
+        let reader = {
+            let parser = Arc::clone(&parser);
+            let closed = Arc::clone(&closed);
+            std::thread::spawn(move || {
+                let mut buffer = [0u8; 8192];
+                loop {
+                    match output.read(&mut buffer) {
+                        Ok(0) | Err(_) => break,
+                        Ok(n) => parser.lock().unwrap().process(&buffer[..n]),
+                    }
+                }
+                closed.store(true, Ordering::SeqCst);
+            })
+        };
+        let writer = pair.master.take_writer().expect("pty writer");
+        Workstation {
+            child,
+            writer,
+            parser,
+            closed,
+            reader: Some(reader),
+            _master: pair.master,
+        }
+    }
+
+    fn pid(&self) -> u32 {
+        self.child.process_id().expect("the workstation's pid")
+    }
+
+    /// Types `keys` as the terminal would send them.
+    fn send(&mut self, keys: &str) {
+        self.writer.write_all(keys.as_bytes()).expect("write keys");
+        self.writer.flush().expect("flush keys");
+    }
+
+    /// Types text one key at a time, as a person does (an escape sequence is never split).
+    fn type_text(&mut self, text: &str) {
+        for c in text.chars() {
+            let key = if c == '\n' {
+                ENTER.to_string()
+            } else {
+                c.to_string()
+            };
+            self.send(&key);
+            std::thread::sleep(Duration::from_millis(5));
+        }
+    }
+
+    /// The screen's text, one line per row.
+    fn screen(&self) -> String {
+        self.parser.lock().unwrap().screen().contents()
+    }
+
+    fn alternate_screen(&self) -> bool {
+        self.parser.lock().unwrap().screen().alternate_screen()
+    }
+
+    /// Waits (at most `WAIT`) until the screen's text satisfies `check`; returns that text.
+    /// Fails with the screen when it never does.
+    fn wait_for(&self, what: &str, check: impl Fn(&str) -> bool) -> String {
+        let started = Instant::now();
+        loop {
+            let screen = self.screen();
+            if check(&screen) {
+                return screen;
+            }
+            if started.elapsed() > WAIT {
+                panic!("the screen never showed {what} within {WAIT:?}; it shows:\n{screen}");
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+
+    /// Waits until `text` is on the screen.
+    fn wait_text(&self, text: &str) -> String {
+        self.wait_for(&format!("{text:?}"), |s| s.contains(text))
+    }
+
+    /// Waits (bounded) for the process to exit and for its last output to be parsed.
+    fn wait_exit(&mut self) -> portable_pty::ExitStatus {
+        let started = Instant::now();
+        let status = loop {
+            if let Some(status) = self.child.try_wait().expect("try_wait") {
+                break status;
+            }
+            if started.elapsed() > WAIT {
+                panic!(
+                    "the workstation did not exit within {WAIT:?}; the screen shows:\n{}",
+                    self.screen()
+                );
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        };
+        let started = Instant::now();
+        while !self.closed.load(Ordering::SeqCst) {
+            if started.elapsed() > WAIT {
+                panic!("the terminal's output did not end within {WAIT:?} after the exit");
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        if let Some(reader) = self.reader.take() {
+            reader.join().expect("reader thread");
+        }
+        status
+    }
+
+    /// Logs in as the demo doctor and waits for the patient list.
+    fn log_in(&mut self) -> String {
+        self.wait_text("Log in to Synapse");
+        assert!(
+            self.alternate_screen(),
+            "the workstation is not in the alternate screen"
+        );
+        self.type_text(DOCTOR);
+        self.send(TAB);
+        self.type_text(PASSWORD);
+        self.send(ENTER);
+        self.wait_for("the patient list", |s| {
+            s.contains("Patients ·") && s.contains("MRN-") && !s.contains("Log in to Synapse")
+        })
+    }
+}
+
+/// The line of the screen that has `needle`, if any.
+fn line_with<'a>(screen: &'a str, needle: &str) -> Option<&'a str> {
+    screen.lines().find(|line| line.contains(needle))
+}
+
+/// Whether the chart banner shows this patient: name, "born", the MRN, and an allergy state.
+fn banner_shows(screen: &str, name: &str, mrn: &str) -> bool {
+    let identity = screen
+        .lines()
+        .any(|l| l.contains(name) && l.contains("born") && l.contains(mrn));
+    let allergies = ["Allergies not recorded", "No known allergies", "ALLERGIES:"]
+        .iter()
+        .any(|state| screen.contains(state));
+    identity && allergies
+}
+
+#[tokio::test]
+async fn log_in_search_open_a_chart_lock_unlock_and_quit_with_q() {
+    let dir = tempfile::tempdir().unwrap();
+    let served = Served::start(dir.path()).await;
+    let api = Api::login(&served, DOCTOR).await;
+    let mut ws = Workstation::start(dir.path(), &served);
+
+    // (1) Logging in shows the patient list.
+    ws.log_in();
+
+    // (2) `/` and part of a name: the results show a Smith.
+    let found = api.get("/patients/search/?q=smi&limit=50").await;
+    let found = found["items"].as_array().expect("search items").clone();
+    assert!(
+        found
+            .iter()
+            .any(|p| p["full_name"].as_str().unwrap().contains("Smith")),
+        "the demo has no Smith to find: {found:#?}"
+    );
+    ws.send("/");
+    ws.wait_text("Find a patient");
+    ws.type_text("smi");
+    // A result row of the search (not a row of the list behind it): name, age as "N y", MRN.
+    let screen = ws.wait_for("a Smith among the search results", |s| {
+        s.lines().any(|l| {
+            found.iter().any(|p| {
+                let name = p["full_name"].as_str().unwrap();
+                name.contains("Smith")
+                    && l.contains(name)
+                    && l.contains(&format!("{} y", p["age"]))
+                    && l.contains(p["mrn"].as_str().unwrap())
+            })
+        })
+    });
+    assert!(line_with(&screen, "/ smi").is_some(), "{screen}");
+
+    // Enter opens the chart of the selected result.
+    ws.send(ENTER);
+    let screen = ws.wait_for("the chart banner of a search result", |s| {
+        found.iter().any(|p| {
+            banner_shows(
+                s,
+                p["full_name"].as_str().unwrap(),
+                p["mrn"].as_str().unwrap(),
+            )
+        })
+    });
+    let patient = found
+        .iter()
+        .find(|p| {
+            banner_shows(
+                &screen,
+                p["full_name"].as_str().unwrap(),
+                p["mrn"].as_str().unwrap(),
+            )
+        })
+        .unwrap();
+    let name = patient["full_name"].as_str().unwrap().to_string();
+    let mrn = patient["mrn"].as_str().unwrap().to_string();
+    let dob = patient["date_of_birth"].as_str().unwrap();
+    let banner = line_with(&screen, "born").unwrap();
+    assert!(
+        banner.contains(dob),
+        "the banner has no birth date: {banner}"
+    );
+    assert!(
+        !screen.contains("Find a patient"),
+        "the search is still open:\n{screen}"
+    );
+
+    // (4) Ctrl-L locks: nothing of the patient is on the screen.
+    ws.send(CTRL_L);
+    let locked = ws.wait_text("Synapse is locked");
+    assert!(
+        !locked.contains(&name) && !locked.contains(&mrn) && !locked.contains("born"),
+        "the lock screen shows the patient:\n{locked}"
+    );
+    // The password brings the doctor back to the same chart.
+    ws.type_text(PASSWORD);
+    ws.send(ENTER);
+    ws.wait_for("the same chart after unlocking", |s| {
+        !s.contains("Synapse is locked") && banner_shows(s, &name, &mrn)
+    });
+
+    // (5) `q` goes back to the list, then quits from the top screen; the terminal is restored.
+    ws.send("q");
+    ws.wait_for("the patient list again", |s| {
+        s.contains("Patients ·") && !s.contains("born")
+    });
+    assert!(ws.alternate_screen());
+    ws.send("q");
+    let status = ws.wait_exit();
+    assert!(status.success(), "the workstation exited with {status:?}");
+    assert!(
+        !ws.alternate_screen(),
+        "the terminal was left in the alternate screen:\n{}",
+        ws.screen()
+    );
+}
+
+#[tokio::test]
+async fn a_consultation_ends_in_a_signed_report_and_ctrl_c_leaves_from_a_dialog() {
+    let dir = tempfile::tempdir().unwrap();
+    let served = Served::start(dir.path()).await;
+    let api = Api::login(&served, DOCTOR).await;
+    // A fresh patient: no running consultation, no reports, a name nobody else has.
+    let name = "Quillon Zephyrkamp";
+    let created = api
+        .post(
+            "/patients",
+            json!({
+                "full_name": name,
+                "date_of_birth": "1979-03-14",
+                "sex": "male",
+                "allergies": {"status": "none_known", "items": []},
+            }),
+        )
+        .await;
+    let patient_id = created["id"].as_str().unwrap().to_string();
+    let mrn = created["mrn"].as_str().unwrap().to_string();
+
+    let mut ws = Workstation::start(dir.path(), &served);
+    ws.log_in();
+    ws.send("/");
+    ws.wait_text("Find a patient");
+    ws.type_text("zephyrk");
+    ws.wait_for("the new patient in the results", |s| {
+        s.lines().any(|l| l.contains(name) && l.contains(&mrn))
+    });
+    ws.send(ENTER);
+    let screen = ws.wait_for("the new patient's chart", |s| {
+        banner_shows(s, name, &mrn) && s.contains("No reports for this patient.")
+    });
+    assert!(screen.contains("No known allergies"), "{screen}");
+
+    // (3) `c`, Enter starts; the notes are typed with Enter between lines.
+    ws.send("c");
+    ws.wait_text("Start a consultation");
+    ws.send(ENTER);
+    ws.wait_text("● RUNNING");
+    let notes = "History: cough for 2 weeks\nAssessment: viral bronchitis\nPlan: rest and fluids";
+    ws.type_text(notes);
+    ws.wait_for("the typed notes", |s| {
+        notes.lines().all(|line| s.contains(line))
+    });
+    // Ctrl-S stops; the report is generated and followed until it is ready.
+    ws.send(CTRL_S);
+    ws.wait_text("report ready");
+    ws.send(ENTER);
+    ws.wait_for("the draft report", |s| {
+        s.contains(" Report ") && s.contains("COMPLETED") && s.contains(name)
+    });
+
+    // `S`, Yes, the password: signed.
+    ws.send("S");
+    ws.wait_text("Sign this report?");
+    ws.send(RIGHT);
+    ws.send(ENTER);
+    ws.wait_text("Enter your password to sign.");
+    ws.type_text(PASSWORD);
+    ws.send(ENTER);
+    ws.wait_for("the signed report", |s| {
+        s.contains("SIGNED")
+            && s.contains("Signed by")
+            && !s.contains("Enter your password to sign.")
+    });
+
+    // The server agrees: the patient's one report is signed, by the doctor, from these notes.
+    let reports = api
+        .get(&format!("/reports/list?patient_id={patient_id}"))
+        .await;
+    let items = reports["items"].as_array().unwrap();
+    assert_eq!(items.len(), 1, "{reports:#}");
+    let report_id = items[0]["id"].as_str().unwrap();
+    let report = api.get(&format!("/reports/{report_id}")).await;
+    assert_eq!(report["status"], "signed", "{report:#}");
+    assert!(report["signed_at"].is_string(), "{report:#}");
+    assert_eq!(
+        report["signed_by"]["id"],
+        api.user_id.as_str(),
+        "{report:#}"
+    );
+    let consultation_id = report["consultation"]["id"].as_str().unwrap();
+    let consultation = api.get(&format!("/consultation/{consultation_id}")).await;
+    assert_eq!(consultation["status"], "completed");
+    assert_eq!(consultation["notes"], notes, "{consultation:#}");
+
+    // (5) Ctrl-C from a dialog exits too, with the terminal restored: back to the chart (Esc
+    // twice: report → consultation → chart), `c` opens the start dialog, Ctrl-C.
+    ws.send(ESC);
+    ws.wait_for("the stopped consultation", |s| s.contains("Stopped after"));
+    ws.send(ESC);
+    ws.wait_for("the chart again", |s| {
+        banner_shows(s, name, &mrn) && !s.contains("Stopped after")
+    });
+    ws.send("c");
+    ws.wait_text("Start a consultation");
+    ws.send(CTRL_C);
+    let status = ws.wait_exit();
+    assert!(status.success(), "the workstation exited with {status:?}");
+    assert!(
+        !ws.alternate_screen(),
+        "the terminal was left in the alternate screen:\n{}",
+        ws.screen()
+    );
+    // Leaving from the dialog started nothing.
+    let active = api.get("/consultation/active").await;
+    assert!(
+        active["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|c| c["patient_id"] != patient_id.as_str()),
+        "{active:#}"
+    );
+}
+
+#[tokio::test]
+async fn sigterm_restores_the_terminal_and_logs_the_session_out() {
+    let dir = tempfile::tempdir().unwrap();
+    let served = Served::start(dir.path()).await;
+    let doctor = Api::login(&served, DOCTOR).await;
+    let admin = Api::login(&served, ADMIN).await;
+    let mut ws = Workstation::start(dir.path(), &served);
+    ws.log_in();
+    assert!(ws.alternate_screen());
+
+    let before = admin
+        .get(&format!(
+            "/admin/audit?action=auth.logout&user_id={}",
+            doctor.user_id
+        ))
+        .await;
+    assert_eq!(
+        before["items"].as_array().unwrap().len(),
+        0,
+        "a logout before the signal: {before:#}"
+    );
+
+    let pid = libc::pid_t::try_from(ws.pid()).unwrap();
+    // SAFETY: kill(2) with a pid this test spawned and still waits for; it reads no memory.
+    #[allow(unsafe_code)]
+    let sent = unsafe { libc::kill(pid, libc::SIGTERM) };
+    assert_eq!(sent, 0, "kill: {}", std::io::Error::last_os_error());
+    let status = ws.wait_exit();
+    assert!(status.success(), "the workstation exited with {status:?}");
+    assert!(
+        !ws.alternate_screen(),
+        "the terminal was left in the alternate screen:\n{}",
+        ws.screen()
+    );
+
+    // The workstation's session was ended on the server: the audit trail has its logout.
+    let started = Instant::now();
+    loop {
+        let audit = admin
+            .get(&format!(
+                "/admin/audit?action=auth.logout&user_id={}",
+                doctor.user_id
+            ))
+            .await;
+        let items = audit["items"].as_array().unwrap();
+        if items
+            .iter()
+            .any(|e| e["user_id"] == doctor.user_id.as_str() && e["action"] == "auth.logout")
+        {
+            break;
+        }
+        assert!(
+            started.elapsed() < WAIT,
+            "no logout of the doctor in the audit trail: {audit:#}"
+        );
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+}
