@@ -17,7 +17,7 @@ pub fn draw(frame: &mut Frame, area: Rect, state: &State) {
         Load::Failed(error) => return notice(frame, area, state, error, true),
         _ => return notice(frame, area, state, "Loading the chart…", false),
     };
-    let [banner, body] = banner_layout(area);
+    let [banner, body] = banner_layout(area, state, patient);
     patient_banner(frame, banner, state, patient);
     let [left, right] =
         Layout::horizontal([Constraint::Percentage(40), Constraint::Percentage(60)]).areas(body);

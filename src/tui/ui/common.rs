@@ -5,7 +5,7 @@ use ratatui::Frame;
 use ratatui::layout::{Constraint, Layout, Rect};
 use ratatui::style::Stylize;
 use ratatui::text::{Line, Span};
-use ratatui::widgets::{Block, Borders, Clear, Paragraph};
+use ratatui::widgets::{Block, Borders, Clear, Paragraph, Wrap};
 
 use crate::model::patient::{AllergyStatus, Patient};
 use crate::model::text::printable;
@@ -160,8 +160,8 @@ pub fn status_bar(frame: &mut Frame, area: Rect, state: &State) {
     let user = session
         .user
         .as_ref()
-        .map(|u| format!("{} ", printable(&u.full_name, true)))
-        .unwrap_or_else(|| "not logged in ".to_string());
+        .map(|u| printable(&u.full_name, true))
+        .unwrap_or_else(|| "not logged in".to_string());
     let store = if session.remembered {
         session.token_store.clone()
     } else {
@@ -190,26 +190,62 @@ pub fn status_bar(frame: &mut Frame, area: Rect, state: &State) {
         .latency_ms
         .map(|ms| format!("{ms} ms"))
         .unwrap_or_default();
-    let line = Line::from(vec![
-        Span::raw(format!(" {user}")),
-        Span::raw("│ "),
-        Span::raw(format!("{} ", printable(&session.server, true))),
-        Span::raw("│ "),
-        Span::raw(format!("{store} ")),
-        Span::raw("│ "),
-        Span::raw(format!("{expiry} ")),
-        Span::raw("│ "),
-        Span::raw(format!("{connection} ")),
-        Span::raw("│ "),
-        Span::raw(format!("{unsigned} ")),
-        Span::raw("│ "),
-        Span::raw(latency),
-    ]);
+    // Segments in display order with a priority (lower goes first when the bar is too narrow);
+    // empty ones are left out.
+    let mut segments: Vec<(u8, String)> = vec![
+        (6, user),
+        (3, printable(&session.server, true)),
+        (2, store),
+        (1, expiry),
+        (5, connection.to_string()),
+        (4, unsigned),
+        (0, latency),
+    ];
+    segments.retain(|(_, text)| !text.is_empty());
+    // A space either side and " │ " between segments.
+    let width = |segments: &[(u8, String)]| {
+        segments
+            .iter()
+            .map(|(_, t)| t.chars().count())
+            .sum::<usize>()
+            + 3 * segments.len().saturating_sub(1)
+            + 2
+    };
+    while width(&segments) > area.width as usize && segments.len() > 1 {
+        let lowest = segments
+            .iter()
+            .enumerate()
+            .min_by_key(|(_, (priority, _))| *priority)
+            .map(|(i, _)| i)
+            .unwrap_or(0);
+        segments.remove(lowest);
+    }
+    let text = segments
+        .iter()
+        .map(|(_, t)| t.as_str())
+        .collect::<Vec<_>>()
+        .join(" │ ");
+    let line = Line::raw(format!(" {text} "));
     frame.render_widget(Paragraph::new(line).style(theme.bar()), area);
 }
 
 /// The banner on every patient screen: two identifiers, age, sex, allergy state and alerts.
 pub fn patient_banner(frame: &mut Frame, area: Rect, state: &State, patient: &Patient) {
+    let theme = &state.settings.theme;
+    let block = Block::new()
+        .borders(Borders::BOTTOM)
+        .border_style(theme.muted());
+    frame.render_widget(
+        Paragraph::new(banner_lines(state, patient, area.width))
+            .wrap(Wrap { trim: true })
+            .block(block),
+        area,
+    );
+}
+
+/// The banner's lines for a `width`-wide area: who the patient is, then the safety facts
+/// (allergies, alerts, a running consultation), each moved to a further line rather than cut.
+fn banner_lines(state: &State, patient: &Patient, width: u16) -> Vec<Line<'static>> {
     let theme = &state.settings.theme;
     let s = &patient.summary;
     let allergies = match patient.allergies.status {
@@ -243,10 +279,9 @@ pub fn patient_banner(frame: &mut Frame, area: Rect, state: &State, patient: &Pa
             s.mrn
         )),
     ]);
-    let mut second = vec![allergies];
+    let mut facts = vec![allergies];
     if !patient.alerts.is_empty() {
-        second.push(Span::raw("   "));
-        second.push(Span::styled(
+        facts.push(Span::styled(
             format!(
                 "ALERTS: {}",
                 patient
@@ -260,21 +295,59 @@ pub fn patient_banner(frame: &mut Frame, area: Rect, state: &State, patient: &Pa
         ));
     }
     if s.active_consultation_id.is_some() {
-        second.push(Span::raw("   "));
-        second.push(Span::styled("consultation running", theme.highlight()));
+        facts.push(Span::styled("consultation running", theme.highlight()));
     }
-    let block = Block::new()
-        .borders(Borders::BOTTOM)
-        .border_style(theme.muted());
-    frame.render_widget(
-        Paragraph::new(vec![first, Line::from(second)]).block(block),
-        area,
-    );
+    let mut lines = vec![first];
+    let mut current: Vec<Span<'static>> = Vec::new();
+    let mut used = 0;
+    for fact in facts {
+        let len = fact.content.chars().count();
+        if !current.is_empty() && used + 3 + len > width as usize {
+            lines.push(Line::from(std::mem::take(&mut current)));
+            used = 0;
+        }
+        if !current.is_empty() {
+            current.push(Span::raw("   "));
+            used += 3;
+        }
+        current.push(fact);
+        used += len;
+    }
+    lines.push(Line::from(current));
+    lines
 }
 
-/// The banner area of patient screens.
-pub fn banner_layout(area: Rect) -> [Rect; 2] {
-    Layout::vertical([Constraint::Length(3), Constraint::Min(1)]).areas(area)
+/// How many rows `text` takes wrapped at word boundaries to `width` columns.
+fn wrapped_rows(text: &str, width: usize) -> u16 {
+    let width = width.max(1);
+    let mut rows = 1u16;
+    let mut used = 0usize;
+    for word in text.split_whitespace() {
+        let len = word.chars().count();
+        let needed = if used == 0 { len } else { used + 1 + len };
+        if needed <= width {
+            used = needed;
+        } else {
+            if used > 0 {
+                rows += 1;
+            }
+            rows += (len.saturating_sub(1) / width) as u16;
+            used = len % width;
+            if used == 0 {
+                used = width;
+            }
+        }
+    }
+    rows
+}
+
+/// The banner above a patient screen (as tall as its lines need) and the rest of `area`.
+pub fn banner_layout(area: Rect, state: &State, patient: &Patient) -> [Rect; 2] {
+    let rows: u16 = banner_lines(state, patient, area.width)
+        .iter()
+        .map(|line| wrapped_rows(&line.to_string(), area.width as usize))
+        .sum();
+    Layout::vertical([Constraint::Length(rows + 1), Constraint::Min(1)]).areas(area)
 }
 
 pub fn toast(frame: &mut Frame, area: Rect, state: &State, toast: &Toast) {

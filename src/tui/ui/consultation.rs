@@ -20,7 +20,7 @@ pub fn draw(frame: &mut Frame, area: Rect, state: &State) {
     };
     let area = match state.patient() {
         Some(patient) if patient.summary.id == consultation.patient_id => {
-            let [banner, rest] = banner_layout(area);
+            let [banner, rest] = banner_layout(area, state, patient);
             patient_banner(frame, banner, state, patient);
             rest
         }

@@ -106,6 +106,7 @@ fn search(frame: &mut Frame, area: Rect, state: &State) {
     }
     if s.results.is_empty() {
         let text = match &s.searched {
+            _ if s.loading => "Searching…",
             Some(term) if !term.is_empty() => "No patient matches.",
             _ => "Type part of a name, an MRN, a phone number or an email.",
         };
@@ -160,7 +161,7 @@ fn search(frame: &mut Frame, area: Rect, state: &State) {
 fn help(frame: &mut Frame, area: Rect, state: &State, filter: &str) {
     let theme = &state.settings.theme;
     let lines = state.settings.keymap.help_lines(filter);
-    let rect = centered(area, 64, area.height.saturating_sub(2));
+    let rect = centered(area, 72, area.height.saturating_sub(2));
     frame.render_widget(Clear, rect);
     let mut text = vec![
         Line::from(vec![
@@ -169,11 +170,25 @@ fn help(frame: &mut Frame, area: Rect, state: &State, filter: &str) {
         ]),
         Line::raw(""),
     ];
-    for (keys, description) in lines {
+    // Say when the list goes on below the box, rather than cut it off silently.
+    let room = rect.height.saturating_sub(2 + 2) as usize;
+    let shown = if lines.len() > room {
+        room.saturating_sub(1)
+    } else {
+        lines.len()
+    };
+    let more = lines.len() - shown;
+    for (keys, description) in lines.into_iter().take(shown) {
         text.push(Line::from(vec![
             Span::styled(format!("{keys:>18}  "), theme.title()),
             Span::raw(description),
         ]));
+    }
+    if more > 0 {
+        text.push(Line::styled(
+            format!("{:>18}  … {more} more: type to filter", ""),
+            theme.muted(),
+        ));
     }
     frame.render_widget(
         Paragraph::new(text).block(Block::bordered().title(Line::styled(
@@ -211,7 +226,7 @@ fn palette(frame: &mut Frame, area: Rect, state: &State, input: &str, selected: 
             theme.base()
         };
         text.push(Line::from(vec![
-            Span::styled(format!(" {:<44}", command.description()), style),
+            Span::styled(format!(" {:<46}", command.description()), style),
             Span::styled(format!(" {keys}"), theme.muted()),
         ]));
     }

@@ -38,8 +38,10 @@ pub fn draw(frame: &mut Frame, area: Rect, state: &State) {
         return;
     }
     let today = state.wall_now.date_naive();
+    // The phone column needs room; below 100 columns it gives way so nothing else is cut.
+    let phone = area.width >= 100;
     let rows = list.items.iter().map(|p| {
-        Row::new(vec![
+        let mut cells = vec![
             Cell::from(name(state, &p.full_name)),
             Cell::from(p.mrn.clone()),
             Cell::from(if state.privacy {
@@ -48,37 +50,41 @@ pub fn draw(frame: &mut Frame, area: Rect, state: &State) {
                 format!("{} ({})", p.date_of_birth, p.age)
             }),
             Cell::from(p.sex.as_str()),
-            Cell::from(contact(state, p.phone.as_ref())),
-            Cell::from(
-                p.last_visit_at
-                    .map(|t| {
-                        let days = (today - t.date_naive()).num_days();
-                        match days {
-                            0 => "today".to_string(),
-                            1 => "yesterday".to_string(),
-                            d => format!("{} ({d} d)", t.format("%Y-%m-%d")),
-                        }
-                    })
-                    .unwrap_or_else(|| "—".into()),
-            ),
-        ])
+        ];
+        if phone {
+            cells.push(Cell::from(contact(state, p.phone.as_ref())));
+        }
+        cells.push(Cell::from(
+            p.last_visit_at
+                .map(|t| {
+                    let days = (today - t.date_naive()).num_days();
+                    match days {
+                        0 => "today".to_string(),
+                        1 => "yesterday".to_string(),
+                        d => format!("{} ({d} d)", t.format("%Y-%m-%d")),
+                    }
+                })
+                .unwrap_or_else(|| "—".into()),
+        ));
+        Row::new(cells)
     });
-    let table = Table::new(
-        rows,
-        [
-            Constraint::Min(20),
-            Constraint::Length(11),
-            Constraint::Length(17),
-            Constraint::Length(7),
-            Constraint::Length(17),
-            Constraint::Length(18),
-        ],
-    )
-    .header(
-        Row::new(["Name", "MRN", "Born (age)", "Sex", "Phone", "Last visit"]).style(theme.muted()),
-    )
-    .row_highlight_style(theme.selected())
-    .block(block);
+    let mut widths = vec![
+        Constraint::Min(20),
+        Constraint::Length(10),
+        Constraint::Length(15),
+        Constraint::Length(7),
+    ];
+    let mut header = vec!["Name", "MRN", "Born (age)", "Sex"];
+    if phone {
+        widths.push(Constraint::Length(17));
+        header.push("Phone");
+    }
+    widths.push(Constraint::Length(18));
+    header.push("Last visit");
+    let table = Table::new(rows, widths)
+        .header(Row::new(header).style(theme.muted()))
+        .row_highlight_style(theme.selected())
+        .block(block);
     let mut table_state = TableState::default().with_selected(Some(list.selected));
     frame.render_stateful_widget(table, area, &mut table_state);
 }

@@ -46,6 +46,13 @@ pub fn report_lines(state: &State, report: &Report) -> Vec<Line<'static>> {
             printable(complaint, true)
         )));
     }
+    // A failed report says why at the top, not below a page of empty sections.
+    if let Some(reason) = &report.failure_reason {
+        lines.push(Line::styled(
+            format!("Generation failed: {}", printable(reason, true)),
+            theme.error(),
+        ));
+    }
     let mut section = |title: &str, body: Vec<String>| {
         lines.push(Line::raw(""));
         lines.push(Line::styled(title.to_string(), theme.title()));
@@ -96,13 +103,6 @@ pub fn report_lines(state: &State, report: &Report) -> Vec<Line<'static>> {
         c.recommendations.iter().map(|r| format!("• {r}")).collect(),
     );
     section("Follow-up", text(&c.follow_up));
-    if let Some(reason) = &report.failure_reason {
-        lines.push(Line::raw(""));
-        lines.push(Line::styled(
-            format!("Generation failed: {}", printable(reason, true)),
-            theme.error(),
-        ));
-    }
     if let Some(signer) = &report.signed_by {
         lines.push(Line::raw(""));
         lines.push(Line::styled(

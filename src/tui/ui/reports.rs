@@ -42,28 +42,43 @@ pub fn draw(frame: &mut Frame, area: Rect, state: &State) {
             );
         }
         Load::Ready(items) => {
+            // Narrow lists drop the type, then the MRN (both are in the preview) rather than
+            // cutting the status words and dates.
+            let inner = list.width.saturating_sub(2);
+            let with_mrn = inner >= 45;
+            let with_type = inner >= 58;
             let rows = items.iter().map(|r| {
-                Row::new(vec![
+                let mut cells = vec![
                     Cell::from(r.created_at.format("%Y-%m-%d").to_string()),
                     Cell::from(Span::styled(r.status.as_str(), theme.status(r.status))),
                     Cell::from(name(state, &r.patient.full_name)),
-                    Cell::from(r.patient.mrn.clone()),
-                    Cell::from(r.consultation.session_type.as_str()),
-                ])
+                ];
+                if with_mrn {
+                    cells.push(Cell::from(r.patient.mrn.clone()));
+                }
+                if with_type {
+                    cells.push(Cell::from(r.consultation.session_type.as_str()));
+                }
+                Row::new(cells)
             });
-            let table = Table::new(
-                rows,
-                [
-                    Constraint::Length(10),
-                    Constraint::Length(10),
-                    Constraint::Min(12),
-                    Constraint::Length(10),
-                    Constraint::Length(12),
-                ],
-            )
-            .header(Row::new(["Date", "Status", "Patient", "MRN", "Type"]).style(theme.muted()))
-            .row_highlight_style(theme.selected())
-            .block(block);
+            let mut widths = vec![
+                Constraint::Length(10),
+                Constraint::Length(10),
+                Constraint::Min(12),
+            ];
+            let mut header = vec!["Date", "Status", "Patient"];
+            if with_mrn {
+                widths.push(Constraint::Length(10));
+                header.push("MRN");
+            }
+            if with_type {
+                widths.push(Constraint::Length(12));
+                header.push("Type");
+            }
+            let table = Table::new(rows, widths)
+                .header(Row::new(header).style(theme.muted()))
+                .row_highlight_style(theme.selected())
+                .block(block);
             let mut table_state = TableState::default().with_selected(Some(browser.selected));
             frame.render_stateful_widget(table, list, &mut table_state);
         }

@@ -77,9 +77,22 @@ pub fn paste(state: &mut State, text: &str) -> Vec<Effect> {
         }
         return Vec::new();
     }
-    if let Some(Overlay::Search) = state.overlay {
-        state.search.input.insert(text);
-        return search_edited(state);
+    match &mut state.overlay {
+        Some(Overlay::Search) => {
+            state.search.input.insert(text);
+            return search_edited(state);
+        }
+        // An overlay takes the paste; the notes hidden below it must not.
+        Some(Overlay::Help { filter }) => {
+            filter.insert(text);
+            return Vec::new();
+        }
+        Some(Overlay::Palette { input, selected }) => {
+            input.insert(text);
+            *selected = 0;
+            return Vec::new();
+        }
+        None => {}
     }
     if state.screen == Screen::Consultation && consultation_running(state) {
         state.consultation.notes.insert(text);

@@ -86,7 +86,12 @@ fn tick(state: &mut State, now: u64) -> Vec<Effect> {
     if state.screen == Screen::Consultation && previous / 1000 != now / 1000 {
         state.dirty = true;
     }
-    if logged_in && previous / UNSIGNED_REFRESH_MS != now / UNSIGNED_REFRESH_MS {
+    // While offline the reconnect loop does the asking; a refresh failing too would start a
+    // second loop.
+    if logged_in
+        && state.offline.is_none()
+        && previous / UNSIGNED_REFRESH_MS != now / UNSIGNED_REFRESH_MS
+    {
         effects.push(call(state, Call::Unsigned));
     }
     effects

@@ -200,7 +200,17 @@ pub fn response(state: &mut State, request: u64, response: Response) -> Vec<Effe
         }
         Response::Report(result) => {
             match result {
-                Ok(report) => state.report.report = Load::Ready(report),
+                // Only the report now asked for: `n`/`p` pressed quickly can answer out of order.
+                Ok(report)
+                    if state
+                        .report
+                        .siblings
+                        .get(state.report.position)
+                        .is_none_or(|wanted| *wanted == report.summary.id) =>
+                {
+                    state.report.report = Load::Ready(report)
+                }
+                Ok(_) => {}
                 Err(error) => {
                     if let Some(effects) = handle_error(state, &error) {
                         return effects;

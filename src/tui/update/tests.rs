@@ -1,1 +1,1763 @@
+//! `update` with plain values: a state, an action, the state after and the effects asked for.
+//! No terminal, no network; answers are fed back as `Action::Response` with the request number
+//! the effect carried.
 
+use chrono::{DateTime, NaiveDate, Utc};
+use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
+use uuid::Uuid;
+
+use super::{PAGE_SIZE, PREFETCH_MARGIN, update};
+use crate::client::{ApiError, ErrorKind};
+use crate::model::auth::{Role, User};
+use crate::model::consultation::{
+    ActiveConsultations, Consultation, ConsultationHistory, ConsultationStatus, SessionType,
+    StartConsultation,
+};
+use crate::model::page::{Page, Pagination, SearchResults};
+use crate::model::patient::{Allergies, Patient, PatientSort, PatientSummary, Sex};
+use crate::model::query::{PatientListParams, ReportListParams, ReportStatsParams};
+use crate::model::report::{
+    Report, ReportConsultation, ReportContent, ReportFilter, ReportPage, ReportPatient,
+    ReportStats, ReportStatus, ReportSummary,
+};
+use crate::tui::action::{Action, Response, Timer};
+use crate::tui::effect::{Call, Effect};
+use crate::tui::state::*;
+
+// ---------------------------------------------------------------------------------------------
+// Keys and plumbing
+
+fn key(code: KeyCode) -> Action {
+    Action::Key(KeyEvent::new(code, KeyModifiers::NONE))
+}
+
+/// A typed character; capitals come with SHIFT, as terminals report them.
+fn chr(c: char) -> Action {
+    let modifiers = if c.is_uppercase() {
+        KeyModifiers::SHIFT
+    } else {
+        KeyModifiers::NONE
+    };
+    Action::Key(KeyEvent::new(KeyCode::Char(c), modifiers))
+}
+
+fn ctrl(c: char) -> Action {
+    Action::Key(KeyEvent::new(KeyCode::Char(c), KeyModifiers::CONTROL))
+}
+
+/// Types each character of `text`; returns every effect asked for, in order.
+fn type_text(state: &mut State, text: &str) -> Vec<Effect> {
+    text.chars().flat_map(|c| update(state, chr(c))).collect()
+}
+
+fn respond(state: &mut State, request: u64, response: Response) -> Vec<Effect> {
+    update(
+        state,
+        Action::Response {
+            request,
+            latency_ms: 12,
+            response: Box::new(response),
+        },
+    )
+}
+
+/// The API calls among the effects, with their request numbers.
+fn calls(effects: &[Effect]) -> Vec<(u64, Call)> {
+    effects
+        .iter()
+        .filter_map(|e| match e {
+            Effect::Call { request, call } => Some((*request, call.clone())),
+            _ => None,
+        })
+        .collect()
+}
+
+/// The single effect, which must be a call.
+fn only_call(effects: &[Effect]) -> (u64, Call) {
+    assert_eq!(effects.len(), 1, "expected one call, got {effects:?}");
+    calls(effects).pop().expect("a call")
+}
+
+/// The request number of the call matching `wanted`.
+fn request_of(effects: &[Effect], wanted: impl Fn(&Call) -> bool) -> u64 {
+    calls(effects)
+        .into_iter()
+        .find(|(_, c)| wanted(c))
+        .unwrap_or_else(|| panic!("no such call in {effects:?}"))
+        .0
+}
+
+fn error(kind: ErrorKind, message: &str) -> ApiError {
+    ApiError::new(kind, message, Some("req-test".into()))
+}
+
+// ---------------------------------------------------------------------------------------------
+// Sample data
+
+fn at() -> DateTime<Utc> {
+    DateTime::from_timestamp(1_767_000_000, 0).unwrap()
+}
+
+fn user() -> User {
+    User {
+        id: Uuid::from_u128(1),
+        email: "dr.grey@clinic.test".into(),
+        full_name: "Dr Meredith Grey".into(),
+        role: Role::Doctor,
+        created_at: at(),
+    }
+}
+
+fn patient_id(n: usize) -> Uuid {
+    Uuid::from_u128(0x1000 + n as u128)
+}
+
+fn report_id(n: usize) -> Uuid {
+    Uuid::from_u128(0x2000 + n as u128)
+}
+
+const CONSULTATION: Uuid = Uuid::from_u128(0x3000);
+
+fn summary(n: usize) -> PatientSummary {
+    PatientSummary {
+        id: patient_id(n),
+        mrn: format!("MRN-{n:05}"),
+        full_name: format!("Patient Number{n}"),
+        date_of_birth: NaiveDate::from_ymd_opt(1980, 4, 2).unwrap(),
+        age: 45,
+        sex: Sex::Female,
+        phone: Some("+44 20 7946 0000".into()),
+        email: Some(format!("p{n}@mail.test")),
+        last_visit_at: Some(at()),
+        active_consultation_id: None,
+    }
+}
+
+fn patient(n: usize) -> Patient {
+    Patient {
+        summary: summary(n),
+        address: None,
+        referred_by: None,
+        illness_duration: None,
+        allergies: Allergies::default(),
+        alerts: vec![],
+        symptoms: vec![],
+        consultation_count: 2,
+        created_at: at(),
+        updated_at: at(),
+    }
+}
+
+fn pagination(total: u64, cursor: Option<&str>) -> Pagination {
+    Pagination {
+        total,
+        limit: PAGE_SIZE,
+        offset: 0,
+        has_more: cursor.is_some(),
+        next_cursor: cursor.map(str::to_string),
+    }
+}
+
+fn patient_page(rows: std::ops::Range<usize>, cursor: Option<&str>) -> Page<PatientSummary> {
+    Page {
+        items: rows.map(summary).collect(),
+        pagination: pagination(200, cursor),
+    }
+}
+
+fn report_summary(n: usize, status: ReportStatus) -> ReportSummary {
+    ReportSummary {
+        id: report_id(n),
+        status,
+        report_type: "psychiatric_evaluation".into(),
+        confidence: Some(0.9),
+        created_at: at(),
+        updated_at: at(),
+        signed_at: None,
+        patient: ReportPatient {
+            id: patient_id(0),
+            mrn: "MRN-00000".into(),
+            full_name: "Patient Number0".into(),
+            age: 45,
+            sex: Sex::Female,
+        },
+        consultation: ReportConsultation {
+            id: CONSULTATION,
+            session_code: "S-0001".into(),
+            session_type: SessionType::FollowUp,
+            chief_complaint: Some("low mood".into()),
+            started_at: at(),
+            duration_minutes: Some(25),
+        },
+    }
+}
+
+fn report(n: usize, status: ReportStatus) -> Report {
+    Report {
+        summary: report_summary(n, status),
+        version: 3,
+        content: ReportContent {
+            history: Some("Low mood for three weeks.".into()),
+            assessment: Some("Stable.".into()),
+            ..ReportContent::default()
+        },
+        generator: Some("test".into()),
+        signed_by: None,
+        addenda: vec![],
+        failure_reason: None,
+    }
+}
+
+fn report_page(items: Vec<ReportSummary>, patient: Option<Uuid>) -> ReportPage {
+    ReportPage {
+        pagination: pagination(items.len() as u64, None),
+        items,
+        filters_applied: ReportFilter {
+            patient_id: patient,
+            ..ReportFilter::default()
+        },
+    }
+}
+
+fn consultation(status: ConsultationStatus) -> Consultation {
+    Consultation {
+        id: CONSULTATION,
+        session_code: "S-0001".into(),
+        patient_id: patient_id(0),
+        doctor_id: user().id,
+        session_type: SessionType::FollowUp,
+        status,
+        chief_complaint: Some("low mood".into()),
+        notes: None,
+        started_at: at(),
+        ended_at: None,
+        duration_minutes: None,
+        report_id: None,
+        report_status: None,
+    }
+}
+
+fn stats(unsigned: u64) -> ReportStats {
+    ReportStats {
+        total: 9,
+        by_status: Default::default(),
+        recent_7d: 4,
+        unsigned,
+        average_confidence: Some(0.8),
+        daily: vec![],
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// States to start from
+
+fn logged_out() -> State {
+    State::new(
+        SessionInfo {
+            server: "http://synapse.test".into(),
+            ..SessionInfo::default()
+        },
+        Settings::default(),
+    )
+}
+
+/// Logged in, on the (empty) patient list.
+fn logged_in() -> State {
+    let mut state = logged_out();
+    state.session.user = Some(user());
+    state.screen = Screen::Patients;
+    state
+}
+
+/// Logged in with the first page of the patient list loaded.
+fn with_patients(rows: usize, cursor: Option<&str>) -> State {
+    let mut state = logged_in();
+    let (request, _) = only_call(&super::load_patients(&mut state));
+    let effects = respond(
+        &mut state,
+        request,
+        Response::Patients(Ok(patient_page(0..rows, cursor))),
+    );
+    assert!(effects.is_empty(), "{effects:?}");
+    state
+}
+
+/// Patient 0's chart open (from the list), with its reports loaded.
+fn on_chart_with(patient: Patient, reports: Vec<ReportSummary>) -> State {
+    let mut state = with_patients(3, None);
+    let effects = update(&mut state, key(KeyCode::Enter));
+    for (request, call) in calls(&effects) {
+        let response = match call {
+            Call::Patient(_) => Response::Patient(Ok(patient.clone())),
+            Call::History(id) => Response::History(Ok(ConsultationHistory {
+                patient_id: id,
+                patient_name: patient.summary.full_name.clone(),
+                items: vec![],
+                pagination: pagination(0, None),
+            })),
+            Call::PatientReports(id) => {
+                Response::PatientReports(Ok(report_page(reports.clone(), Some(id))))
+            }
+            other => panic!("unexpected call {other:?}"),
+        };
+        assert!(respond(&mut state, request, response).is_empty());
+    }
+    assert_eq!(state.screen, Screen::Chart);
+    state
+}
+
+fn on_chart() -> State {
+    on_chart_with(patient(0), vec![])
+}
+
+/// A consultation started from patient 0's chart and running.
+fn in_consultation() -> State {
+    let mut state = on_chart();
+    assert!(update(&mut state, chr('c')).is_empty());
+    let (request, _) = only_call(&update(&mut state, key(KeyCode::Enter)));
+    let effects = respond(
+        &mut state,
+        request,
+        Response::Consultation(Ok(consultation(ConsultationStatus::InProgress))),
+    );
+    assert!(effects.is_empty());
+    assert_eq!(state.screen, Screen::Consultation);
+    state
+}
+
+/// Report 0 of three (all with `status`) open from patient 0's chart.
+fn on_report(status: ReportStatus) -> State {
+    let reports = (0..3).map(|n| report_summary(n, status)).collect();
+    let mut state = on_chart_with(patient(0), reports);
+    let (request, call) = only_call(&update(&mut state, key(KeyCode::Enter)));
+    assert_eq!(call, Call::Report(report_id(0)));
+    respond(&mut state, request, Response::Report(Ok(report(0, status))));
+    assert_eq!(state.screen, Screen::Report);
+    state
+}
+
+fn report_status(state: &State) -> ReportStatus {
+    state
+        .report
+        .report
+        .ready()
+        .expect("a report")
+        .summary
+        .status
+}
+
+// ---------------------------------------------------------------------------------------------
+// Login
+
+#[test]
+fn login_tab_moves_focus_and_enter_on_email_goes_to_password() {
+    let mut state = logged_out();
+    assert_eq!(state.login.focus, LoginFocus::Email);
+    update(&mut state, key(KeyCode::Tab));
+    assert_eq!(state.login.focus, LoginFocus::Password);
+    update(&mut state, key(KeyCode::Tab));
+    assert_eq!(state.login.focus, LoginFocus::Email);
+
+    type_text(&mut state, "dr.grey@clinic.test");
+    assert_eq!(state.login.email.value, "dr.grey@clinic.test");
+    let effects = update(&mut state, key(KeyCode::Enter));
+    assert!(effects.is_empty());
+    assert_eq!(state.login.focus, LoginFocus::Password);
+    // Letters that are commands elsewhere are text here.
+    type_text(&mut state, "q/?:");
+    assert_eq!(state.login.password.value, "q/?:");
+    assert!(!state.quit);
+    assert_eq!(state.overlay, None);
+}
+
+#[test]
+fn login_with_empty_fields_shows_an_error_and_calls_nothing() {
+    let mut state = logged_out();
+    update(&mut state, key(KeyCode::Tab));
+    let effects = update(&mut state, key(KeyCode::Enter));
+    assert!(effects.is_empty());
+    assert!(state.login.error.is_some());
+    assert!(!state.login.busy);
+
+    // An email without a password is not enough either.
+    update(&mut state, key(KeyCode::Tab));
+    type_text(&mut state, "dr.grey@clinic.test");
+    update(&mut state, key(KeyCode::Tab));
+    assert!(update(&mut state, key(KeyCode::Enter)).is_empty());
+    assert!(state.login.error.is_some());
+}
+
+#[test]
+fn login_submits_shows_errors_and_opens_the_patient_list() {
+    let mut state = logged_out();
+    type_text(&mut state, "  dr.grey@clinic.test ");
+    update(&mut state, key(KeyCode::Enter));
+    type_text(&mut state, "s3cret");
+    let (request, call) = only_call(&update(&mut state, key(KeyCode::Enter)));
+    assert_eq!(
+        call,
+        Call::Login {
+            email: "dr.grey@clinic.test".into(),
+            password: "s3cret".into(),
+        }
+    );
+    assert!(state.login.busy);
+    // The password does not linger in the state.
+    assert_eq!(state.login.password.value, "");
+    // A second Enter while waiting sends nothing.
+    assert!(update(&mut state, key(KeyCode::Enter)).is_empty());
+
+    let effects = respond(
+        &mut state,
+        request,
+        Response::Login(Err(error(
+            ErrorKind::InvalidCredentials,
+            "Email or password is not correct.",
+        ))),
+    );
+    assert!(effects.is_empty());
+    assert!(!state.login.busy);
+    assert_eq!(
+        state.login.error.as_deref(),
+        Some("Email or password is not correct.")
+    );
+    assert_eq!(state.screen, Screen::Login);
+    assert!(state.session.user.is_none());
+
+    type_text(&mut state, "s3cret!");
+    let (request, _) = only_call(&update(&mut state, key(KeyCode::Enter)));
+    let effects = respond(&mut state, request, Response::Login(Ok(user())));
+    assert_eq!(state.screen, Screen::Patients);
+    assert_eq!(state.session.user, Some(user()));
+    assert!(state.history.is_empty());
+    assert!(state.login.error.is_none());
+    let asked: Vec<Call> = calls(&effects).into_iter().map(|(_, c)| c).collect();
+    assert!(asked.contains(&Call::ListPatients(PatientListParams {
+        limit: Some(PAGE_SIZE),
+        sort: Some(PatientSort::LastVisitDesc),
+        ..PatientListParams::default()
+    })));
+    assert!(asked.contains(&Call::Unsigned));
+    assert!(state.patients.loading);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Patient list
+
+#[test]
+fn patient_list_moves_with_j_k_arrows_g_and_page_keys() {
+    let mut state = with_patients(40, None);
+    let page = state.height as usize - 8;
+    assert_eq!(state.patients.selected, 0);
+    update(&mut state, chr('j'));
+    update(&mut state, key(KeyCode::Down));
+    assert_eq!(state.patients.selected, 2);
+    update(&mut state, chr('k'));
+    assert_eq!(state.patients.selected, 1);
+    update(&mut state, key(KeyCode::Up));
+    update(&mut state, key(KeyCode::Up));
+    assert_eq!(state.patients.selected, 0, "stops at the top");
+    update(&mut state, chr('G'));
+    assert_eq!(state.patients.selected, 39);
+    update(&mut state, chr('j'));
+    assert_eq!(state.patients.selected, 39, "stops at the bottom");
+    update(&mut state, chr('g'));
+    assert_eq!(state.patients.selected, 0);
+    update(&mut state, key(KeyCode::PageDown));
+    assert_eq!(state.patients.selected, page);
+    update(&mut state, key(KeyCode::PageUp));
+    assert_eq!(state.patients.selected, 0);
+    update(&mut state, key(KeyCode::End));
+    assert_eq!(state.patients.selected, 39);
+    update(&mut state, key(KeyCode::Home));
+    assert_eq!(state.patients.selected, 0);
+}
+
+#[test]
+fn the_next_page_is_fetched_with_the_cursor_when_the_selection_nears_the_end() {
+    let mut state = with_patients(50, Some("cursor-2"));
+    state.patients.selected = 50 - PREFETCH_MARGIN - 2;
+    assert!(update(&mut state, chr('j')).is_empty(), "not near yet");
+
+    let (request, call) = only_call(&update(&mut state, chr('j')));
+    assert_eq!(
+        call,
+        Call::ListPatients(PatientListParams {
+            limit: Some(PAGE_SIZE),
+            cursor: Some("cursor-2".into()),
+            sort: Some(PatientSort::LastVisitDesc),
+            ..PatientListParams::default()
+        })
+    );
+    assert!(state.patients.loading);
+    // Moving on while the page is on its way does not ask again.
+    assert!(update(&mut state, chr('j')).is_empty());
+    let selected = state.patients.selected;
+
+    let effects = respond(
+        &mut state,
+        request,
+        Response::Patients(Ok(patient_page(50..100, None))),
+    );
+    assert!(effects.is_empty(), "no further page: {effects:?}");
+    assert_eq!(state.patients.items.len(), 100);
+    assert_eq!(state.patients.items[50].id, patient_id(50));
+    assert_eq!(state.patients.selected, selected, "the selection stays put");
+    assert_eq!(state.patients.next_cursor, None);
+    assert!(!state.patients.loading);
+    // At the very end with no cursor left: nothing more to fetch.
+    assert!(update(&mut state, chr('G')).is_empty());
+}
+
+#[test]
+fn a_stale_page_answer_is_dropped() {
+    let mut state = with_patients(50, Some("cursor-2"));
+    let (old, _) = only_call(&update(&mut state, chr('G')));
+    update(&mut state, chr('g'));
+    // Reloading supersedes the page on its way.
+    let (new, _) = only_call(&update(&mut state, chr('r')));
+    assert_ne!(old, new);
+
+    let effects = respond(
+        &mut state,
+        old,
+        Response::Patients(Ok(patient_page(50..100, None))),
+    );
+    assert!(effects.is_empty());
+    assert_eq!(
+        state.patients.items.len(),
+        50,
+        "the old page was not appended"
+    );
+    assert!(state.patients.loading, "still waiting for the reload");
+
+    respond(
+        &mut state,
+        new,
+        Response::Patients(Ok(patient_page(0..50, Some("cursor-2b")))),
+    );
+    assert_eq!(state.patients.items.len(), 50);
+    assert_eq!(state.patients.next_cursor.as_deref(), Some("cursor-2b"));
+    assert!(!state.patients.loading);
+}
+
+#[test]
+fn sort_cycles_and_reloads_from_the_first_page() {
+    let mut state = with_patients(50, Some("cursor-2"));
+    state.patients.selected = 7;
+    for expected in [
+        PatientSort::Name,
+        PatientSort::CreatedDesc,
+        PatientSort::LastVisitDesc,
+    ] {
+        let (_, call) = only_call(&update(&mut state, chr('s')));
+        assert_eq!(state.patients.sort, expected);
+        assert_eq!(state.patients.selected, 0);
+        assert!(state.patients.items.is_empty());
+        assert_eq!(
+            call,
+            Call::ListPatients(PatientListParams {
+                limit: Some(PAGE_SIZE),
+                sort: Some(expected),
+                ..PatientListParams::default()
+            })
+        );
+    }
+}
+
+#[test]
+fn enter_on_the_list_opens_the_selected_chart() {
+    let mut state = with_patients(3, None);
+    update(&mut state, chr('j'));
+    let effects = update(&mut state, key(KeyCode::Enter));
+    let asked: Vec<Call> = calls(&effects).into_iter().map(|(_, c)| c).collect();
+    assert_eq!(
+        asked,
+        vec![
+            Call::Patient(patient_id(1)),
+            Call::History(patient_id(1)),
+            Call::PatientReports(patient_id(1)),
+        ]
+    );
+    assert_eq!(state.screen, Screen::Chart);
+    assert_eq!(state.chart.patient_id, Some(patient_id(1)));
+    assert_eq!(state.history, vec![Screen::Patients]);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Search
+
+#[test]
+fn typing_in_search_debounces_and_only_the_latest_timer_searches() {
+    let mut state = with_patients(3, None);
+    assert!(update(&mut state, chr('/')).is_empty());
+    assert_eq!(state.overlay, Some(Overlay::Search));
+
+    let debounce = state.settings.search_debounce_ms;
+    assert_eq!(
+        update(&mut state, chr('a')),
+        vec![Effect::After {
+            delay_ms: debounce,
+            timer: Timer::Search(1),
+        }]
+    );
+    assert_eq!(
+        update(&mut state, chr('d')),
+        vec![Effect::After {
+            delay_ms: debounce,
+            timer: Timer::Search(2),
+        }]
+    );
+    // The first timer is out of date: the doctor typed again.
+    assert!(update(&mut state, Action::Timer(Timer::Search(1))).is_empty());
+    let (_, call) = only_call(&update(&mut state, Action::Timer(Timer::Search(2))));
+    assert_eq!(call, Call::Search("ad".into()));
+    assert!(state.search.loading);
+}
+
+#[test]
+fn the_latest_search_wins_and_an_older_answer_is_dropped() {
+    let mut state = with_patients(3, None);
+    update(&mut state, chr('/'));
+    type_text(&mut state, "ad");
+    let (older, _) = only_call(&update(&mut state, Action::Timer(Timer::Search(2))));
+    type_text(&mut state, "a");
+    let (newer, call) = only_call(&update(&mut state, Action::Timer(Timer::Search(3))));
+    assert_eq!(call, Call::Search("ada".into()));
+    assert_eq!(state.search.request, newer);
+
+    let found = |rows: Vec<usize>| {
+        Response::Search(Ok(SearchResults {
+            count: rows.len(),
+            items: rows.into_iter().map(summary).collect(),
+        }))
+    };
+    // The newer answer arrives first; the older one after it must not replace it.
+    assert!(respond(&mut state, newer, found(vec![7, 8])).is_empty());
+    assert!(respond(&mut state, older, found(vec![1, 2, 3])).is_empty());
+    let ids: Vec<Uuid> = state.search.results.iter().map(|p| p.id).collect();
+    assert_eq!(ids, vec![patient_id(7), patient_id(8)]);
+    assert_eq!(state.search.searched.as_deref(), Some("ada"));
+    assert!(!state.search.loading);
+
+    // Enter opens the selected result's chart.
+    update(&mut state, key(KeyCode::Down));
+    let effects = update(&mut state, key(KeyCode::Enter));
+    let asked: Vec<Call> = calls(&effects).into_iter().map(|(_, c)| c).collect();
+    assert_eq!(
+        asked,
+        vec![
+            Call::Patient(patient_id(8)),
+            Call::History(patient_id(8)),
+            Call::PatientReports(patient_id(8)),
+        ]
+    );
+    assert_eq!(state.chart.patient_id, Some(patient_id(8)));
+    assert_eq!(state.screen, Screen::Chart);
+    assert_eq!(state.overlay, None);
+}
+
+#[test]
+fn enter_before_the_debounce_searches_at_once() {
+    let mut state = with_patients(3, None);
+    update(&mut state, chr('/'));
+    type_text(&mut state, "lee");
+    let (_, call) = only_call(&update(&mut state, key(KeyCode::Enter)));
+    assert_eq!(call, Call::Search("lee".into()));
+    assert_eq!(state.overlay, Some(Overlay::Search));
+}
+
+#[test]
+fn esc_closes_search_and_leaves_the_screen_as_it_was() {
+    let mut state = on_chart();
+    let history = state.history.clone();
+    update(&mut state, chr('/'));
+    type_text(&mut state, "jq");
+    assert_eq!(state.search.input.value, "jq", "j and q are text in search");
+    assert!(update(&mut state, key(KeyCode::Esc)).is_empty());
+    assert_eq!(state.overlay, None);
+    assert_eq!(state.screen, Screen::Chart);
+    assert_eq!(state.history, history);
+    assert_eq!(state.chart.patient_id, Some(patient_id(0)));
+    assert!(!state.quit);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Chart and consultation
+
+#[test]
+fn the_chart_fills_in_from_its_three_answers() {
+    let state = on_chart_with(patient(0), vec![report_summary(0, ReportStatus::Completed)]);
+    assert_eq!(state.patient().map(|p| p.summary.id), Some(patient_id(0)));
+    assert_eq!(state.chart.history, Load::Ready(vec![]));
+    assert_eq!(state.chart.reports.ready().map(Vec::len), Some(1));
+}
+
+#[test]
+fn an_answer_for_another_patient_does_not_fill_the_chart() {
+    let mut state = with_patients(3, None);
+    let effects = update(&mut state, key(KeyCode::Enter));
+    let request = request_of(&effects, |c| matches!(c, Call::Patient(_)));
+    respond(&mut state, request, Response::Patient(Ok(patient(2))));
+    assert_eq!(state.chart.patient, Load::Loading);
+}
+
+#[test]
+fn c_on_the_chart_opens_the_start_dialog_and_enter_starts() {
+    let mut state = on_chart();
+    assert!(update(&mut state, chr('c')).is_empty());
+    assert!(matches!(
+        state.dialog,
+        Some(Dialog::StartConsultation {
+            session_type: SessionType::FollowUp,
+            ..
+        })
+    ));
+    update(&mut state, key(KeyCode::Tab));
+    assert!(matches!(
+        state.dialog,
+        Some(Dialog::StartConsultation {
+            session_type: SessionType::Consultation,
+            ..
+        })
+    ));
+    type_text(&mut state, "Poor sleep");
+    let (_, call) = only_call(&update(&mut state, key(KeyCode::Enter)));
+    assert_eq!(
+        call,
+        Call::Start(StartConsultation {
+            patient_id: patient_id(0),
+            session_type: SessionType::Consultation,
+            chief_complaint: Some("Poor sleep".into()),
+        })
+    );
+    assert_eq!(state.dialog, None);
+}
+
+#[test]
+fn esc_closes_the_start_dialog_without_starting() {
+    let mut state = on_chart();
+    update(&mut state, chr('c'));
+    assert!(update(&mut state, key(KeyCode::Esc)).is_empty());
+    assert_eq!(state.dialog, None);
+    assert_eq!(state.screen, Screen::Chart);
+}
+
+#[test]
+fn a_running_consultation_is_resumed_not_started_again() {
+    // Known from the chart: `c` resumes it straight away.
+    let mut running = patient(0);
+    running.summary.active_consultation_id = Some(CONSULTATION);
+    let mut state = on_chart_with(running, vec![]);
+    let (_, call) = only_call(&update(&mut state, chr('c')));
+    assert_eq!(call, Call::Consultation(CONSULTATION));
+    assert_eq!(state.dialog, None);
+
+    // Only the server knew: a ConsultationActive answer resumes it.
+    let mut state = on_chart();
+    update(&mut state, chr('c'));
+    let (request, _) = only_call(&update(&mut state, key(KeyCode::Enter)));
+    let effects = respond(
+        &mut state,
+        request,
+        Response::Consultation(Err(error(
+            ErrorKind::ConsultationActive {
+                consultation_id: Some(CONSULTATION),
+            },
+            "A consultation is already running for this patient.",
+        ))),
+    );
+    let (request, call) = only_call(&effects);
+    assert_eq!(call, Call::Consultation(CONSULTATION));
+    let mut resumed = consultation(ConsultationStatus::InProgress);
+    resumed.notes = Some("Earlier notes".into());
+    respond(&mut state, request, Response::Consultation(Ok(resumed)));
+    assert_eq!(state.screen, Screen::Consultation);
+    assert_eq!(state.consultation.notes.text(), "Earlier notes");
+    assert_eq!(state.history, vec![Screen::Patients, Screen::Chart]);
+}
+
+#[test]
+fn notes_autosave_after_a_pause_and_only_for_the_latest_edit() {
+    let mut state = in_consultation();
+    let debounce = state.settings.notes_debounce_ms;
+    // Keys that are commands elsewhere are text in the notes.
+    let effects = type_text(&mut state, "qj/");
+    assert_eq!(
+        effects,
+        (1..=3)
+            .map(|n| Effect::After {
+                delay_ms: debounce,
+                timer: Timer::SaveNotes(n),
+            })
+            .collect::<Vec<_>>()
+    );
+    assert_eq!(state.consultation.notes.text(), "qj/");
+    assert!(!state.quit);
+    assert_eq!(state.overlay, None);
+
+    assert!(update(&mut state, Action::Timer(Timer::SaveNotes(1))).is_empty());
+    assert!(update(&mut state, Action::Timer(Timer::SaveNotes(2))).is_empty());
+    let (request, call) = only_call(&update(&mut state, Action::Timer(Timer::SaveNotes(3))));
+    assert_eq!(
+        call,
+        Call::SaveNotes {
+            id: CONSULTATION,
+            notes: "qj/".into(),
+        }
+    );
+    assert!(state.consultation.saving);
+    // Saved already: the same timer again does nothing.
+    assert!(update(&mut state, Action::Timer(Timer::SaveNotes(3))).is_empty());
+    respond(
+        &mut state,
+        request,
+        Response::NotesSaved(Ok(consultation(ConsultationStatus::InProgress))),
+    );
+    assert!(!state.consultation.saving);
+    assert_eq!(state.consultation.save_error, None);
+}
+
+#[test]
+fn esc_from_the_consultation_saves_at_once_and_goes_back() {
+    let mut state = in_consultation();
+    update(&mut state, key(KeyCode::Enter));
+    type_text(&mut state, "Mood better");
+    let (_, call) = only_call(&update(&mut state, key(KeyCode::Esc)));
+    assert_eq!(
+        call,
+        Call::SaveNotes {
+            id: CONSULTATION,
+            notes: "\nMood better".into(),
+        }
+    );
+    assert_eq!(state.screen, Screen::Chart);
+    // The pending debounce finds nothing left to save.
+    let edits = state.consultation.edits;
+    assert!(update(&mut state, Action::Timer(Timer::SaveNotes(edits))).is_empty());
+}
+
+#[test]
+fn stop_generates_the_report_which_is_polled_until_ready_and_enter_opens_it() {
+    let mut state = in_consultation();
+    type_text(&mut state, "Plan: review");
+    let (request, call) = only_call(&update(&mut state, ctrl('s')));
+    assert_eq!(
+        call,
+        Call::Stop {
+            id: CONSULTATION,
+            notes: "Plan: review".into(),
+        }
+    );
+    // The notes went with the stop; the pending autosave has nothing left to do.
+    let edits = state.consultation.edits;
+    assert!(update(&mut state, Action::Timer(Timer::SaveNotes(edits))).is_empty());
+
+    let mut stopped = consultation(ConsultationStatus::Completed);
+    stopped.report_id = Some(report_id(5));
+    stopped.report_status = Some(ReportStatus::Pending);
+    let effects = respond(&mut state, request, Response::Stopped(Ok(stopped)));
+    assert!(matches!(
+        effects.as_slice(),
+        [Effect::After {
+            timer: Timer::PollReport(id),
+            ..
+        }] if *id == report_id(5)
+    ));
+    assert!(state.toast.is_some());
+    // Enter does nothing while the report is being generated.
+    assert!(update(&mut state, key(KeyCode::Enter)).is_empty());
+    assert_eq!(state.screen, Screen::Consultation);
+
+    let (request, call) = only_call(&update(
+        &mut state,
+        Action::Timer(Timer::PollReport(report_id(5))),
+    ));
+    assert_eq!(call, Call::PollReport(report_id(5)));
+    let effects = respond(
+        &mut state,
+        request,
+        Response::Polled(Ok(report(5, ReportStatus::Generating))),
+    );
+    assert!(matches!(
+        effects.as_slice(),
+        [Effect::After {
+            timer: Timer::PollReport(_),
+            ..
+        }]
+    ));
+    assert_eq!(
+        state.consultation.report_status,
+        Some(ReportStatus::Generating)
+    );
+
+    let (request, _) = only_call(&update(
+        &mut state,
+        Action::Timer(Timer::PollReport(report_id(5))),
+    ));
+    state.unsigned = Some(2);
+    let effects = respond(
+        &mut state,
+        request,
+        Response::Polled(Ok(report(5, ReportStatus::Completed))),
+    );
+    assert!(effects.is_empty(), "no more polling: {effects:?}");
+    assert_eq!(
+        state.consultation.report_status,
+        Some(ReportStatus::Completed)
+    );
+    let toast = state.toast.as_ref().expect("a toast");
+    assert_eq!(toast.kind, ToastKind::Info);
+    assert!(toast.text.contains("ready"), "{}", toast.text);
+    assert_eq!(state.unsigned, Some(3));
+
+    let (_, call) = only_call(&update(&mut state, key(KeyCode::Enter)));
+    assert_eq!(call, Call::Report(report_id(5)));
+    assert_eq!(state.screen, Screen::Report);
+    assert_eq!(state.report.siblings, vec![report_id(5)]);
+}
+
+#[test]
+fn ctrl_x_asks_a_reason_before_cancelling() {
+    let mut state = in_consultation();
+    assert!(update(&mut state, ctrl('x')).is_empty());
+    assert!(matches!(
+        state.dialog,
+        Some(Dialog::CancelConsultation { .. })
+    ));
+    assert!(
+        update(&mut state, key(KeyCode::Enter)).is_empty(),
+        "no reason yet"
+    );
+    type_text(&mut state, "Patient left");
+    let (request, call) = only_call(&update(&mut state, key(KeyCode::Enter)));
+    assert_eq!(
+        call,
+        Call::Cancel {
+            id: CONSULTATION,
+            reason: "Patient left".into(),
+        }
+    );
+    respond(
+        &mut state,
+        request,
+        Response::Cancelled(Ok(consultation(ConsultationStatus::Cancelled))),
+    );
+    assert_eq!(state.screen, Screen::Chart);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Reports
+
+#[test]
+fn n_and_p_move_through_the_list_the_report_came_from() {
+    let mut state = on_report(ReportStatus::Completed);
+    assert_eq!(
+        state.report.siblings,
+        vec![report_id(0), report_id(1), report_id(2)]
+    );
+    assert!(update(&mut state, chr('p')).is_empty(), "already first");
+
+    let (_, call) = only_call(&update(&mut state, chr('n')));
+    assert_eq!(call, Call::Report(report_id(1)));
+    assert_eq!(state.report.position, 1);
+    assert_eq!(state.report.report, Load::Loading);
+    let (_, call) = only_call(&update(&mut state, chr('n')));
+    assert_eq!(call, Call::Report(report_id(2)));
+    assert!(update(&mut state, chr('n')).is_empty(), "already last");
+    let (_, call) = only_call(&update(&mut state, chr('p')));
+    assert_eq!(call, Call::Report(report_id(1)));
+    assert_eq!(state.report.position, 1);
+}
+
+#[test]
+fn sign_defaults_to_no_and_enter_closes_without_signing() {
+    let mut state = on_report(ReportStatus::Completed);
+    assert!(update(&mut state, chr('S')).is_empty());
+    assert!(matches!(
+        state.dialog,
+        Some(Dialog::Sign {
+            confirmed: false,
+            yes: false,
+            ..
+        })
+    ));
+    let effects = update(&mut state, key(KeyCode::Enter));
+    assert!(effects.is_empty());
+    assert_eq!(state.dialog, None);
+    assert_eq!(report_status(&state), ReportStatus::Completed);
+    assert_eq!(state.screen, Screen::Report);
+
+    // n also says no.
+    update(&mut state, chr('S'));
+    update(&mut state, chr('n'));
+    assert_eq!(state.dialog, None);
+}
+
+#[test]
+fn sign_asks_the_password_and_a_wrong_one_keeps_the_dialog() {
+    let mut state = on_report(ReportStatus::Completed);
+    state.unsigned = Some(4);
+
+    // → then Enter confirms …
+    update(&mut state, chr('S'));
+    update(&mut state, key(KeyCode::Right));
+    assert!(matches!(state.dialog, Some(Dialog::Sign { yes: true, .. })));
+    update(&mut state, key(KeyCode::Enter));
+    assert!(matches!(
+        state.dialog,
+        Some(Dialog::Sign {
+            confirmed: true,
+            ..
+        })
+    ));
+    update(&mut state, key(KeyCode::Esc));
+    assert_eq!(state.dialog, None);
+
+    // … and so does y.
+    update(&mut state, chr('S'));
+    assert!(update(&mut state, chr('y')).is_empty());
+    assert!(matches!(
+        state.dialog,
+        Some(Dialog::Sign {
+            confirmed: true,
+            ..
+        })
+    ));
+    assert!(
+        update(&mut state, key(KeyCode::Enter)).is_empty(),
+        "no password yet"
+    );
+    type_text(&mut state, "wrong");
+    let (request, call) = only_call(&update(&mut state, key(KeyCode::Enter)));
+    assert_eq!(
+        call,
+        Call::Sign {
+            id: report_id(0),
+            password: "wrong".into(),
+        }
+    );
+    assert!(matches!(
+        state.dialog,
+        Some(Dialog::Sign { busy: true, .. })
+    ));
+
+    let effects = respond(
+        &mut state,
+        request,
+        Response::Signed(Err(error(
+            ErrorKind::InvalidCredentials,
+            "Password is not correct.",
+        ))),
+    );
+    assert!(effects.is_empty());
+    match &state.dialog {
+        Some(Dialog::Sign {
+            confirmed,
+            busy,
+            error,
+            password,
+            ..
+        }) => {
+            assert!(*confirmed);
+            assert!(!*busy);
+            assert!(error.is_some());
+            assert_eq!(password.value, "");
+        }
+        other => panic!("the sign dialog should stay open, got {other:?}"),
+    }
+    assert_eq!(report_status(&state), ReportStatus::Completed);
+
+    type_text(&mut state, "right");
+    let (request, call) = only_call(&update(&mut state, key(KeyCode::Enter)));
+    assert_eq!(
+        call,
+        Call::Sign {
+            id: report_id(0),
+            password: "right".into(),
+        }
+    );
+    let effects = respond(
+        &mut state,
+        request,
+        Response::Signed(Ok(report(0, ReportStatus::Signed))),
+    );
+    assert!(effects.is_empty());
+    assert_eq!(state.dialog, None);
+    assert_eq!(report_status(&state), ReportStatus::Signed);
+    assert_eq!(state.unsigned, Some(3));
+}
+
+#[test]
+fn a_signed_report_cannot_be_signed_or_edited_again() {
+    let mut state = on_report(ReportStatus::Signed);
+    update(&mut state, chr('S'));
+    assert_eq!(state.dialog, None);
+    assert!(state.toast.is_some());
+    state.toast = None;
+    update(&mut state, chr('e'));
+    assert_eq!(state.dialog, None);
+    assert!(state.toast.is_some());
+}
+
+#[test]
+fn edit_saves_the_changed_section_and_a_version_conflict_reloads() {
+    let mut state = on_report(ReportStatus::Completed);
+    assert!(update(&mut state, chr('e')).is_empty());
+    match &state.dialog {
+        Some(Dialog::EditReport {
+            report_id: id,
+            version,
+            section,
+            editor,
+        }) => {
+            assert_eq!(*id, report_id(0));
+            assert_eq!(*version, 3);
+            assert_eq!(*section, Section::Assessment);
+            assert_eq!(editor.text(), "Stable.");
+        }
+        other => panic!("expected the edit dialog, got {other:?}"),
+    }
+    // Keys are text in the editor, not commands.
+    type_text(&mut state, " Sleeping better, no risk.");
+    assert_eq!(state.screen, Screen::Report);
+    let (request, call) = only_call(&update(&mut state, ctrl('s')));
+    let mut expected = report(0, ReportStatus::Completed).content;
+    expected.assessment = Some("Stable. Sleeping better, no risk.".into());
+    assert_eq!(
+        call,
+        Call::EditReport {
+            id: report_id(0),
+            content: expected,
+            version: 3,
+        }
+    );
+    assert_eq!(state.dialog, None);
+
+    let effects = respond(
+        &mut state,
+        request,
+        Response::ReportSaved(Err(error(
+            ErrorKind::VersionConflict {
+                current_version: Some(4),
+            },
+            "The report changed.",
+        ))),
+    );
+    let (_, call) = only_call(&effects);
+    assert_eq!(call, Call::Report(report_id(0)));
+    assert_eq!(state.toast.as_ref().map(|t| t.kind), Some(ToastKind::Error));
+}
+
+#[test]
+fn edit_tab_moves_to_the_next_section() {
+    let mut state = on_report(ReportStatus::Completed);
+    update(&mut state, chr('e'));
+    update(&mut state, key(KeyCode::Tab));
+    match &state.dialog {
+        Some(Dialog::EditReport {
+            section, editor, ..
+        }) => {
+            assert_eq!(*section, Section::FollowUp);
+            assert_eq!(editor.text(), "");
+        }
+        other => panic!("expected the edit dialog, got {other:?}"),
+    }
+    update(&mut state, key(KeyCode::Tab));
+    match &state.dialog {
+        Some(Dialog::EditReport {
+            section, editor, ..
+        }) => {
+            assert_eq!(*section, Section::History);
+            assert_eq!(editor.text(), "Low mood for three weeks.");
+        }
+        other => panic!("expected the edit dialog, got {other:?}"),
+    }
+}
+
+#[test]
+fn addenda_are_only_for_signed_reports() {
+    let mut state = on_report(ReportStatus::Completed);
+    assert!(update(&mut state, chr('a')).is_empty());
+    assert_eq!(state.dialog, None);
+    assert!(state.toast.is_some());
+
+    let mut state = on_report(ReportStatus::Signed);
+    assert!(update(&mut state, chr('a')).is_empty());
+    assert!(matches!(state.dialog, Some(Dialog::Addendum { .. })));
+    type_text(&mut state, "Lab result normal.");
+    let (request, call) = only_call(&update(&mut state, key(KeyCode::Enter)));
+    assert_eq!(
+        call,
+        Call::Addendum {
+            id: report_id(0),
+            text: "Lab result normal.".into(),
+        }
+    );
+    assert_eq!(state.dialog, None);
+    let mut with_addendum = report(0, ReportStatus::Signed);
+    with_addendum.version = 4;
+    respond(
+        &mut state,
+        request,
+        Response::ReportSaved(Ok(with_addendum)),
+    );
+    assert_eq!(state.report.report.ready().map(|r| r.version), Some(4));
+}
+
+#[test]
+fn the_report_browser_filters_by_status_and_previews_the_selection() {
+    let mut state = with_patients(3, None);
+    let (request, call) = only_call(&update(&mut state, chr('2')));
+    assert_eq!(state.screen, Screen::Reports);
+    assert_eq!(
+        call,
+        Call::Reports(ReportListParams {
+            limit: Some(100),
+            ..ReportListParams::default()
+        })
+    );
+    let items: Vec<_> = (0..3)
+        .map(|n| report_summary(n, ReportStatus::Completed))
+        .collect();
+    let (preview, call) = only_call(&respond(
+        &mut state,
+        request,
+        Response::Reports(Ok(report_page(items.clone(), None))),
+    ));
+    assert_eq!(call, Call::ReportPreview(report_id(0)));
+    respond(
+        &mut state,
+        preview,
+        Response::ReportPreview(Ok(report(0, ReportStatus::Completed))),
+    );
+    assert!(state.reports.preview.is_some());
+
+    let (_, call) = only_call(&update(&mut state, chr('j')));
+    assert_eq!(call, Call::ReportPreview(report_id(1)));
+
+    let (filtered, call) = only_call(&update(&mut state, chr('f')));
+    assert_eq!(state.reports.status, Some(ReportStatus::Completed));
+    assert_eq!(
+        call,
+        Call::Reports(ReportListParams {
+            status: Some(ReportStatus::Completed),
+            limit: Some(100),
+            ..ReportListParams::default()
+        })
+    );
+    // The unfiltered answer arriving late is dropped.
+    assert!(
+        respond(
+            &mut state,
+            request,
+            Response::Reports(Ok(report_page(items, None)))
+        )
+        .is_empty()
+    );
+    assert_eq!(state.reports.items, Load::Loading);
+    respond(
+        &mut state,
+        filtered,
+        Response::Reports(Ok(report_page(vec![], None))),
+    );
+    assert_eq!(state.reports.items, Load::Ready(vec![]));
+}
+
+// ---------------------------------------------------------------------------------------------
+// Lock
+
+#[test]
+fn ctrl_l_locks_and_keys_go_to_the_password_only() {
+    let mut state = in_consultation();
+    type_text(&mut state, "Draft notes");
+    assert!(update(&mut state, ctrl('l')).is_empty());
+    assert!(state.lock.locked);
+
+    // No command runs while locked: q, /, : and Ctrl-P are password characters or nothing.
+    let effects = type_text(&mut state, "q/:");
+    assert!(effects.is_empty());
+    assert!(update(&mut state, ctrl('p')).is_empty());
+    assert!(update(&mut state, ctrl('s')).is_empty());
+    assert!(update(&mut state, key(KeyCode::Esc)).is_empty());
+    assert_eq!(state.lock.password.value, "q/:");
+    assert!(!state.quit);
+    assert!(!state.privacy);
+    assert_eq!(state.overlay, None);
+    assert_eq!(state.screen, Screen::Consultation);
+    assert_eq!(state.consultation.notes.text(), "Draft notes");
+}
+
+#[test]
+fn unlocking_needs_the_right_password_and_keeps_the_draft() {
+    let mut state = in_consultation();
+    type_text(&mut state, "Draft notes");
+    update(&mut state, ctrl('l'));
+    assert!(
+        update(&mut state, key(KeyCode::Enter)).is_empty(),
+        "no password yet"
+    );
+
+    type_text(&mut state, "wrong");
+    let (request, call) = only_call(&update(&mut state, key(KeyCode::Enter)));
+    assert_eq!(
+        call,
+        Call::Unlock {
+            email: user().email,
+            password: "wrong".into(),
+        }
+    );
+    assert!(state.lock.busy);
+    assert_eq!(state.lock.password.value, "");
+    respond(
+        &mut state,
+        request,
+        Response::Unlock(Err(error(
+            ErrorKind::InvalidCredentials,
+            "Password is not correct.",
+        ))),
+    );
+    assert!(state.lock.locked);
+    assert!(!state.lock.busy);
+    assert_eq!(
+        state.lock.error.as_deref(),
+        Some("Password is not correct.")
+    );
+
+    type_text(&mut state, "right");
+    let (request, _) = only_call(&update(&mut state, key(KeyCode::Enter)));
+    respond(&mut state, request, Response::Unlock(Ok(user())));
+    assert!(!state.lock.locked);
+    assert_eq!(state.lock.error, None);
+    assert_eq!(state.screen, Screen::Consultation);
+    assert_eq!(state.consultation.notes.text(), "Draft notes");
+    assert!(state.consultation.consultation.is_some());
+    // Typing goes on where it stopped.
+    type_text(&mut state, ".");
+    assert_eq!(state.consultation.notes.text(), "Draft notes.");
+}
+
+#[test]
+fn inactivity_locks_on_tick() {
+    let mut state = with_patients(3, None);
+    state.settings.lock_after_ms = 5_000;
+    update(&mut state, Action::Tick(1_000));
+    update(&mut state, chr('j'));
+    update(&mut state, Action::Tick(5_999));
+    assert!(
+        !state.lock.locked,
+        "activity at 1 s keeps it open until 6 s"
+    );
+    update(&mut state, Action::Tick(6_000));
+    assert!(state.lock.locked);
+    assert_eq!(state.screen, Screen::Patients);
+    assert_eq!(state.patients.items.len(), 3);
+}
+
+#[test]
+fn the_login_screen_never_locks() {
+    let mut state = logged_out();
+    state.settings.lock_after_ms = 5_000;
+    update(&mut state, Action::Tick(50_000));
+    assert!(!state.lock.locked);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Session expiry and offline
+
+#[test]
+fn an_ended_session_asks_the_password_and_keeps_the_screen() {
+    let mut state = with_patients(3, None);
+    update(&mut state, chr('j'));
+    let (request, _) = only_call(&update(&mut state, chr('r')));
+    let effects = respond(
+        &mut state,
+        request,
+        Response::Patients(Err(ApiError::session_ended())),
+    );
+    assert!(effects.is_empty());
+    assert!(matches!(state.dialog, Some(Dialog::SessionExpired { .. })));
+    assert_eq!(state.screen, Screen::Patients);
+    assert_eq!(state.patients.items.len(), 3);
+    assert_eq!(state.patients.selected, 1);
+    assert_eq!(state.patients.error, None);
+
+    // Keys go to the password, not the list.
+    type_text(&mut state, "jk");
+    assert_eq!(state.patients.selected, 1);
+    let (request, call) = only_call(&update(&mut state, key(KeyCode::Enter)));
+    assert_eq!(
+        call,
+        Call::Unlock {
+            email: user().email,
+            password: "jk".into(),
+        }
+    );
+    respond(
+        &mut state,
+        request,
+        Response::Unlock(Err(error(
+            ErrorKind::InvalidCredentials,
+            "Password is not correct.",
+        ))),
+    );
+    assert!(matches!(
+        &state.dialog,
+        Some(Dialog::SessionExpired {
+            error: Some(_),
+            busy: false,
+            ..
+        })
+    ));
+
+    type_text(&mut state, "pw");
+    let (request, _) = only_call(&update(&mut state, key(KeyCode::Enter)));
+    respond(&mut state, request, Response::Unlock(Ok(user())));
+    assert_eq!(state.dialog, None);
+    assert_eq!(state.screen, Screen::Patients);
+    assert_eq!(state.patients.items.len(), 3);
+}
+
+#[test]
+fn an_unreachable_server_shows_offline_and_retries_until_an_answer() {
+    let mut state = with_patients(3, None);
+    let (request, _) = only_call(&update(&mut state, chr('r')));
+    let effects = respond(
+        &mut state,
+        request,
+        Response::Patients(Err(ApiError::unreachable("req-1"))),
+    );
+    assert!(state.offline.is_some());
+    assert!(matches!(
+        effects.as_slice(),
+        [Effect::After {
+            timer: Timer::Reconnect,
+            ..
+        }]
+    ));
+    assert_eq!(state.patients.items.len(), 3, "the list is kept");
+
+    // A second failure does not start a second retry loop.
+    let effects = update(&mut state, chr('2'));
+    let request = request_of(&effects, |c| matches!(c, Call::Reports(_)));
+    let effects = respond(
+        &mut state,
+        request,
+        Response::Reports(Err(ApiError::unreachable("req-2"))),
+    );
+    assert!(effects.is_empty());
+
+    // The timer tries again; still unreachable, it waits again.
+    let (request, call) = only_call(&update(&mut state, Action::Timer(Timer::Reconnect)));
+    assert_eq!(call, Call::Unsigned);
+    let effects = respond(
+        &mut state,
+        request,
+        Response::Unsigned(Err(ApiError::unreachable("req-3"))),
+    );
+    assert!(matches!(
+        effects.as_slice(),
+        [Effect::After {
+            timer: Timer::Reconnect,
+            ..
+        }]
+    ));
+    assert!(state.offline.is_some());
+
+    let (request, _) = only_call(&update(&mut state, Action::Timer(Timer::Reconnect)));
+    respond(&mut state, request, Response::Unsigned(Ok(stats(2))));
+    assert_eq!(state.offline, None);
+    assert_eq!(state.unsigned, Some(2));
+    // Back online, a stray timer does nothing.
+    assert!(update(&mut state, Action::Timer(Timer::Reconnect)).is_empty());
+}
+
+#[test]
+fn any_successful_answer_clears_offline() {
+    let mut state = with_patients(3, None);
+    state.offline = Some("Server unreachable".into());
+    let (request, _) = only_call(&update(&mut state, chr('r')));
+    respond(
+        &mut state,
+        request,
+        Response::Patients(Ok(patient_page(0..3, None))),
+    );
+    assert_eq!(state.offline, None);
+
+    state.offline = Some("Server unreachable".into());
+    update(&mut state, Action::Online);
+    assert_eq!(state.offline, None);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Privacy, help, palette, quitting
+
+#[test]
+fn ctrl_p_toggles_privacy() {
+    let mut state = on_chart();
+    update(&mut state, ctrl('p'));
+    assert!(state.privacy);
+    update(&mut state, ctrl('p'));
+    assert!(!state.privacy);
+}
+
+#[test]
+fn help_opens_filters_and_closes() {
+    let mut state = on_chart();
+    update(&mut state, chr('?'));
+    assert!(matches!(state.overlay, Some(Overlay::Help { .. })));
+    type_text(&mut state, "sign q");
+    match &state.overlay {
+        Some(Overlay::Help { filter }) => assert_eq!(filter.value, "sign q"),
+        other => panic!("expected help, got {other:?}"),
+    }
+    assert!(!state.quit);
+    update(&mut state, key(KeyCode::Esc));
+    assert_eq!(state.overlay, None);
+    assert_eq!(state.screen, Screen::Chart);
+
+    update(&mut state, key(KeyCode::F(1)));
+    assert!(matches!(state.overlay, Some(Overlay::Help { .. })));
+    update(&mut state, chr('?'));
+    assert_eq!(state.overlay, None, "? with an empty filter closes help");
+}
+
+#[test]
+fn the_palette_filters_and_runs_the_chosen_command() {
+    let mut state = with_patients(3, None);
+    update(&mut state, chr(':'));
+    assert!(matches!(state.overlay, Some(Overlay::Palette { .. })));
+    type_text(&mut state, "stat");
+    match &state.overlay {
+        Some(Overlay::Palette { input, selected }) => {
+            assert_eq!(input.value, "stat");
+            assert_eq!(*selected, 0);
+        }
+        other => panic!("expected the palette, got {other:?}"),
+    }
+    let (_, call) = only_call(&update(&mut state, key(KeyCode::Enter)));
+    assert_eq!(
+        call,
+        Call::Stats(ReportStatsParams {
+            patient_id: None,
+            days: Some(30),
+        })
+    );
+    assert_eq!(state.overlay, None);
+    assert_eq!(state.screen, Screen::Stats);
+    assert_eq!(state.stats.stats, Load::Loading);
+
+    // Esc closes the palette without running anything.
+    update(&mut state, chr(':'));
+    assert!(update(&mut state, key(KeyCode::Esc)).is_empty());
+    assert_eq!(state.overlay, None);
+    assert_eq!(state.screen, Screen::Stats);
+}
+
+#[test]
+fn q_quits_from_the_top_screen_and_goes_back_elsewhere() {
+    let mut state = on_chart();
+    assert!(update(&mut state, chr('q')).is_empty());
+    assert_eq!(state.screen, Screen::Patients);
+    assert!(!state.quit);
+
+    // Esc on the top screen does nothing.
+    assert!(update(&mut state, key(KeyCode::Esc)).is_empty());
+    assert_eq!(state.screen, Screen::Patients);
+    assert!(!state.quit);
+
+    assert_eq!(update(&mut state, chr('q')), vec![Effect::Quit]);
+    assert!(state.quit);
+}
+
+#[test]
+fn ctrl_c_quits_from_anywhere() {
+    let quits = |mut state: State| {
+        assert_eq!(update(&mut state, ctrl('c')), vec![Effect::Quit]);
+        assert!(state.quit);
+    };
+    quits(logged_out());
+    quits(with_patients(3, None));
+
+    let mut sign = on_report(ReportStatus::Completed);
+    update(&mut sign, chr('S'));
+    update(&mut sign, chr('y'));
+    quits(sign);
+
+    let mut locked = in_consultation();
+    update(&mut locked, ctrl('l'));
+    quits(locked);
+
+    let mut help = on_chart();
+    update(&mut help, chr('?'));
+    quits(help);
+
+    let mut expired = with_patients(3, None);
+    let (request, _) = only_call(&update(&mut expired, chr('r')));
+    respond(
+        &mut expired,
+        request,
+        Response::Patients(Err(ApiError::session_ended())),
+    );
+    quits(expired);
+
+    quits(in_consultation());
+}
+
+// ---------------------------------------------------------------------------------------------
+// Paste
+
+#[test]
+fn paste_into_search_drops_control_characters_and_debounces() {
+    let mut state = with_patients(3, None);
+    update(&mut state, chr('/'));
+    let effects = update(&mut state, Action::Paste("ada\n\u{1b}lovelace\r".into()));
+    assert_eq!(state.search.input.value, "adalovelace");
+    assert!(matches!(
+        effects.as_slice(),
+        [Effect::After {
+            timer: Timer::Search(1),
+            ..
+        }]
+    ));
+}
+
+#[test]
+fn paste_into_notes_keeps_lines_and_schedules_a_save() {
+    let mut state = in_consultation();
+    let effects = update(&mut state, Action::Paste("BP 120/80\r\nPulse 72".into()));
+    assert_eq!(state.consultation.notes.text(), "BP 120/80\nPulse 72");
+    assert!(matches!(
+        effects.as_slice(),
+        [Effect::After {
+            timer: Timer::SaveNotes(1),
+            ..
+        }]
+    ));
+}
+
+#[test]
+fn paste_into_password_fields_drops_control_characters() {
+    let mut locked = with_patients(3, None);
+    update(&mut locked, ctrl('l'));
+    assert!(update(&mut locked, Action::Paste("pass\tword\n".into())).is_empty());
+    assert_eq!(locked.lock.password.value, "password");
+
+    let mut sign = on_report(ReportStatus::Completed);
+    update(&mut sign, chr('S'));
+    update(&mut sign, chr('y'));
+    update(&mut sign, Action::Paste("secret\n".into()));
+    match &sign.dialog {
+        Some(Dialog::Sign { password, .. }) => assert_eq!(password.value, "secret"),
+        other => panic!("expected the sign dialog, got {other:?}"),
+    }
+
+    let mut login = logged_out();
+    update(&mut login, Action::Paste("dr.grey@clinic.test\n".into()));
+    assert_eq!(login.login.email.value, "dr.grey@clinic.test");
+    update(&mut login, key(KeyCode::Tab));
+    update(&mut login, Action::Paste("s3cret\u{7}".into()));
+    assert_eq!(login.login.password.value, "s3cret");
+}
+
+#[test]
+fn a_paste_outside_any_field_does_nothing() {
+    let mut state = with_patients(3, None);
+    assert!(update(&mut state, Action::Paste("qqq".into())).is_empty());
+    assert!(!state.quit);
+    assert_eq!(state.screen, Screen::Patients);
+}
+
+#[test]
+fn running_consultations_are_mentioned_after_login() {
+    let mut state = logged_in();
+    respond(
+        &mut state,
+        9,
+        Response::Active(Ok(ActiveConsultations {
+            items: vec![consultation(ConsultationStatus::InProgress)],
+        })),
+    );
+    assert!(state.toast.is_some());
+}
+
+#[test]
+fn an_older_report_answer_does_not_replace_the_one_asked_for_last() {
+    let mut state = on_report(ReportStatus::Completed);
+    let (first, _) = only_call(&update(&mut state, chr('n')));
+    let (second, call) = only_call(&update(&mut state, chr('n')));
+    assert_eq!(call, Call::Report(report_id(2)));
+    // The answers come back out of order.
+    respond(
+        &mut state,
+        second,
+        Response::Report(Ok(report(2, ReportStatus::Completed))),
+    );
+    respond(
+        &mut state,
+        first,
+        Response::Report(Ok(report(1, ReportStatus::Completed))),
+    );
+    assert_eq!(state.report.position, 2);
+    assert_eq!(
+        state.report.report.ready().map(|r| r.summary.id),
+        Some(report_id(2))
+    );
+}
+
+#[test]
+fn the_periodic_unsigned_refresh_does_not_start_a_second_reconnect_loop() {
+    let mut state = with_patients(3, None);
+    let (request, _) = only_call(&update(&mut state, chr('r')));
+    let effects = respond(
+        &mut state,
+        request,
+        Response::Patients(Err(ApiError::unreachable("req-1"))),
+    );
+    assert_eq!(effects.len(), 1, "one reconnect loop: {effects:?}");
+    // The minute's refresh of the unsigned count, failing while the loop runs.
+    let effects = update(&mut state, Action::Tick(60_000));
+    let retries: Vec<Effect> = calls(&effects)
+        .into_iter()
+        .filter(|(_, c)| *c == Call::Unsigned)
+        .flat_map(|(request, _)| {
+            respond(
+                &mut state,
+                request,
+                Response::Unsigned(Err(ApiError::unreachable("req-2"))),
+            )
+        })
+        .collect();
+    assert!(
+        retries.is_empty(),
+        "a second reconnect loop was started: {retries:?}"
+    );
+    // The loop itself carries on.
+    let (request, call) = only_call(&update(&mut state, Action::Timer(Timer::Reconnect)));
+    assert_eq!(call, Call::Unsigned);
+    let effects = respond(
+        &mut state,
+        request,
+        Response::Unsigned(Err(ApiError::unreachable("req-3"))),
+    );
+    assert!(matches!(
+        effects.as_slice(),
+        [Effect::After {
+            timer: Timer::Reconnect,
+            ..
+        }]
+    ));
+}
+
+#[test]
+fn paste_into_help_or_the_palette_goes_to_their_filter_not_the_notes_below() {
+    let mut state = in_consultation();
+    update(&mut state, key(KeyCode::F(1)));
+    assert!(update(&mut state, Action::Paste("sign\n".into())).is_empty());
+    match &state.overlay {
+        Some(Overlay::Help { filter }) => assert_eq!(filter.value, "sign"),
+        other => panic!("expected help, got {other:?}"),
+    }
+    assert_eq!(state.consultation.notes.text(), "");
+    assert_eq!(state.consultation.edits, 0);
+}
