@@ -36,13 +36,17 @@ pub enum Command {
     CancelConsultation,
     CycleSort,
     CycleStatus,
+    CycleSessionType,
+    CycleDateRange,
+    ClearFilters,
+    PatientReports,
     Refresh,
     OpenConsultation,
 }
 
 impl Command {
     /// Every command, in the order help lists them.
-    pub const ALL: [Command; 29] = [
+    pub const ALL: [Command; 33] = [
         Command::Open,
         Command::Back,
         Command::Up,
@@ -66,6 +70,10 @@ impl Command {
         Command::Addendum,
         Command::CycleSort,
         Command::CycleStatus,
+        Command::CycleSessionType,
+        Command::CycleDateRange,
+        Command::ClearFilters,
+        Command::PatientReports,
         Command::Refresh,
         Command::Lock,
         Command::Privacy,
@@ -104,6 +112,10 @@ impl Command {
             Command::CancelConsultation => "cancel_consultation",
             Command::CycleSort => "sort",
             Command::CycleStatus => "status_filter",
+            Command::CycleSessionType => "type_filter",
+            Command::CycleDateRange => "date_filter",
+            Command::ClearFilters => "clear_filters",
+            Command::PatientReports => "patient_reports",
             Command::Refresh => "refresh",
             Command::OpenConsultation => "resume_consultation",
         }
@@ -112,7 +124,7 @@ impl Command {
     /// What the command does, for help and the palette.
     pub fn description(self) -> &'static str {
         match self {
-            Command::Quit => "Quit (from the top screen)",
+            Command::Quit => "Quit Synapse",
             Command::Back => "Go back",
             Command::Up => "Move up",
             Command::Down => "Move down",
@@ -139,6 +151,10 @@ impl Command {
             Command::CancelConsultation => "Cancel the consultation",
             Command::CycleSort => "Change the sort order",
             Command::CycleStatus => "Filter by status",
+            Command::CycleSessionType => "Filter by session type",
+            Command::CycleDateRange => "Filter by date range",
+            Command::ClearFilters => "Clear the filters",
+            Command::PatientReports => "This patient's reports in the browser",
             Command::Refresh => "Reload",
             Command::OpenConsultation => "Resume the running consultation",
         }
@@ -308,6 +324,10 @@ impl Default for Keymap {
                 b(Key::plain('c'), StartConsultation, Chart),
                 b(Key::plain('o'), OpenConsultation, Chart),
                 b(Key::plain('f'), CycleStatus, Reports),
+                b(Key::plain('t'), CycleSessionType, Reports),
+                b(Key::plain('d'), CycleDateRange, Reports),
+                b(Key::plain('x'), ClearFilters, Reports),
+                b(Key::plain('R'), PatientReports, Chart),
                 b(Key::plain('n'), NextReport, Report),
                 b(Key::plain('p'), PreviousReport, Report),
                 b(Key::plain('e'), Edit, Report),

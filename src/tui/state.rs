@@ -101,6 +101,11 @@ pub struct ChartState {
 #[derive(Debug, Clone, Default)]
 pub struct ReportBrowser {
     pub status: Option<ReportStatus>,
+    pub session_type: Option<SessionType>,
+    /// Only reports of the last this many days.
+    pub within_days: Option<u32>,
+    /// Only this patient's reports: id and name, for the chip.
+    pub patient: Option<(Uuid, String)>,
     pub items: Load<Vec<ReportSummary>>,
     pub total: u64,
     pub selected: usize,

@@ -14,15 +14,25 @@ pub fn draw(frame: &mut Frame, area: Rect, state: &State) {
     let theme = &state.settings.theme;
     let browser = &state.reports;
     let [chips, body] = Layout::vertical([Constraint::Length(1), Constraint::Min(1)]).areas(area);
-    let status = browser.status.map(|s| s.as_str()).unwrap_or("any");
-    frame.render_widget(
-        Paragraph::new(Line::from(vec![
-            Span::raw(" Filters: "),
-            Span::styled(format!(" status: {status} "), theme.bar()),
-            Span::styled("  f changes the status", theme.muted()),
-        ])),
-        chips,
-    );
+    // Each filter is a chip; its key changes it, `x` clears them all.
+    let chip = |label: String| Span::styled(format!(" {label} "), theme.bar());
+    let mut spans = vec![
+        Span::raw(" "),
+        chip(format!("f status: {}", browser.status.map(|s| s.as_str()).unwrap_or("any"))),
+        Span::raw(" "),
+        chip(format!("t type: {}", browser.session_type.map(|t| t.as_str()).unwrap_or("any"))),
+        Span::raw(" "),
+        chip(match browser.within_days {
+            Some(days) => format!("d last {days} days"),
+            None => "d any date".to_string(),
+        }),
+    ];
+    if let Some((_, patient)) = &browser.patient {
+        spans.push(Span::raw(" "));
+        spans.push(chip(format!("patient: {}", super::common::name(state, patient))));
+    }
+    spans.push(Span::styled("  x clears", theme.muted()));
+    frame.render_widget(Paragraph::new(Line::from(spans)), chips);
     let [list, preview] =
         Layout::horizontal([Constraint::Percentage(55), Constraint::Percentage(45)]).areas(body);
     let block = Block::bordered().title(Line::styled(

@@ -481,6 +481,16 @@ fn screen_command(state: &mut State, command: Command, page: usize) -> Vec<Effec
                     open_report(state, id, siblings)
                 }
                 Command::StartConsultation => start_or_resume(state),
+                Command::PatientReports => {
+                    let Some(patient) = state.patient() else {
+                        return Vec::new();
+                    };
+                    let chip = (patient.summary.id, patient.summary.full_name.clone());
+                    state.reports.patient = Some(chip);
+                    state.reports.selected = 0;
+                    state.go(Screen::Reports);
+                    load_reports(state)
+                }
                 Command::OpenConsultation => match state
                     .patient()
                     .and_then(|p| p.summary.active_consultation_id)
@@ -518,6 +528,40 @@ fn screen_command(state: &mut State, command: Command, page: usize) -> Vec<Effec
                     let id = selected.id;
                     let siblings = items.iter().map(|r| r.id).collect();
                     open_report(state, id, siblings)
+                }
+                Command::CycleSessionType => {
+                    use crate::model::consultation::SessionType;
+                    let all = SessionType::ALL;
+                    state.reports.session_type = match state.reports.session_type {
+                        None => Some(all[0]),
+                        Some(current) => all
+                            .iter()
+                            .position(|t| *t == current)
+                            .and_then(|i| all.get(i + 1))
+                            .copied(),
+                    };
+                    state.reports.selected = 0;
+                    load_reports(state)
+                }
+                Command::CycleDateRange => {
+                    state.reports.within_days = match state.reports.within_days {
+                        None => Some(7),
+                        Some(7) => Some(30),
+                        Some(30) => Some(90),
+                        Some(90) => Some(365),
+                        Some(_) => None,
+                    };
+                    state.reports.selected = 0;
+                    load_reports(state)
+                }
+                Command::ClearFilters => {
+                    let reports = &mut state.reports;
+                    reports.status = None;
+                    reports.session_type = None;
+                    reports.within_days = None;
+                    reports.patient = None;
+                    reports.selected = 0;
+                    load_reports(state)
                 }
                 Command::CycleStatus => {
                     use crate::model::report::ReportStatus::*;
