@@ -85,6 +85,9 @@ enum Command {
         #[arg(long, default_value_t = 1)]
         seed: u64,
     },
+    /// Load-test a server over HTTP: per endpoint requests/s, latency percentiles and errors,
+    /// measured beside the bare round trip of /health.
+    Bench(synapse::bench::BenchArgs),
 }
 
 fn main() -> std::process::ExitCode {
@@ -122,6 +125,9 @@ async fn run(cli: Cli) -> anyhow::Result<std::process::ExitCode> {
         Some(Command::Whoami) => Some(cli::Command::Whoami),
         Some(Command::Patients(command)) => Some(cli::Command::Patients(command)),
         Some(Command::Reports(command)) => Some(cli::Command::Reports(command)),
+        Some(Command::Bench(args)) => {
+            return Ok(synapse::bench::run(args, &file, cli.server, cli.json).await);
+        }
         None => {
             workstation(&file, cli.server, cli.token_store).await?;
             return Ok(std::process::ExitCode::SUCCESS);

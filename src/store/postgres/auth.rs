@@ -30,10 +30,7 @@ pub(super) fn user_record(row: &PgRow) -> StoreResult<UserRecord> {
     })
 }
 
-pub(super) async fn user_by_email(
-    store: &PgStore,
-    email: &str,
-) -> StoreResult<Option<UserRecord>> {
+pub(super) async fn user_by_email(store: &PgStore, email: &str) -> StoreResult<Option<UserRecord>> {
     let sql = format!("SELECT {USER_COLUMNS} FROM users WHERE email = $1");
     sqlx::query(sqlx::AssertSqlSafe(sql))
         .bind(email)

@@ -124,7 +124,13 @@ pub(super) async fn insert_synthetic(
             )
             .field(p.address.as_deref())
             .field(p.referred_by.as_deref())
-            .field(p.illness_duration.as_ref().map(json).transpose()?.as_deref())
+            .field(
+                p.illness_duration
+                    .as_ref()
+                    .map(json)
+                    .transpose()?
+                    .as_deref(),
+            )
             .text(&json(&p.allergies)?)
             .text(&json(&p.alerts)?)
             .text(&json(&p.symptoms)?)

@@ -346,7 +346,8 @@ pub fn history_statements(
         .bind(i64::from(limit))
         .push(" OFFSET ")
         .bind(offset as i64);
-    let mut count = Statement::new("SELECT COUNT(*) AS total FROM consultations c WHERE c.patient_id = ");
+    let mut count =
+        Statement::new("SELECT COUNT(*) AS total FROM consultations c WHERE c.patient_id = ");
     count
         .bind(patient_id)
         .push(" AND c.doctor_id = ")

@@ -118,7 +118,10 @@ fn push_prefix_range(sql: &mut Statement, column: &str, prefix: &str) {
     sql.push(&format!(" AND {column} >= ")).bind(prefix);
     match prefix_end(prefix) {
         Some(end) => sql.push(&format!(" AND {column} < ")).bind(end),
-        None => sql.push(&format!(" AND starts_with({column}, ")).bind(prefix).push(")"),
+        None => sql
+            .push(&format!(" AND starts_with({column}, "))
+            .bind(prefix)
+            .push(")"),
     };
 }
 
@@ -172,7 +175,8 @@ impl SearchTerm {
     fn push_match(&self, sql: &mut Statement) {
         sql.push(" AND ((TRUE");
         for word in &self.words_like {
-            sql.push(" AND p.name_folded LIKE ").bind(format!("%{word}%"));
+            sql.push(" AND p.name_folded LIKE ")
+                .bind(format!("%{word}%"));
         }
         sql.push(") OR p.mrn_folded LIKE ")
             .bind(format!("%{}%", self.folded_like))
@@ -589,7 +593,9 @@ pub(super) async fn update(
     .bind(update.address.clone().unwrap_or(current.address))
     .bind(update.referred_by.clone().unwrap_or(current.referred_by))
     .bind(illness_duration.as_ref().map(Json))
-    .bind(Json(update.allergies.as_ref().unwrap_or(&current.allergies)))
+    .bind(Json(
+        update.allergies.as_ref().unwrap_or(&current.allergies),
+    ))
     .bind(Json(update.alerts.as_ref().unwrap_or(&current.alerts)))
     .bind(Json(update.symptoms.as_ref().unwrap_or(&current.symptoms)))
     .bind(now())

@@ -218,12 +218,10 @@ pub fn stats_statements(
     let mut by_status = Statement::new(
         "SELECT r.status, COUNT(*) AS total, COUNT(*) FILTER (WHERE r.created_at >= ",
     );
-    by_status
-        .bind(at - Duration::days(7))
-        .push(
-            ") AS recent, AVG(r.confidence) AS average, COUNT(r.confidence) AS rated \
+    by_status.bind(at - Duration::days(7)).push(
+        ") AS recent, AVG(r.confidence) AS average, COUNT(r.confidence) AS rated \
              FROM reports r",
-        );
+    );
     push_filters(&mut by_status, actor, &filter);
     by_status.push(" GROUP BY r.status");
 

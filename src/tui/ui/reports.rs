@@ -18,9 +18,15 @@ pub fn draw(frame: &mut Frame, area: Rect, state: &State) {
     let chip = |label: String| Span::styled(format!(" {label} "), theme.bar());
     let mut spans = vec![
         Span::raw(" "),
-        chip(format!("f status: {}", browser.status.map(|s| s.as_str()).unwrap_or("any"))),
+        chip(format!(
+            "f status: {}",
+            browser.status.map(|s| s.as_str()).unwrap_or("any")
+        )),
         Span::raw(" "),
-        chip(format!("t type: {}", browser.session_type.map(|t| t.as_str()).unwrap_or("any"))),
+        chip(format!(
+            "t type: {}",
+            browser.session_type.map(|t| t.as_str()).unwrap_or("any")
+        )),
         Span::raw(" "),
         chip(match browser.within_days {
             Some(days) => format!("d last {days} days"),
@@ -29,7 +35,10 @@ pub fn draw(frame: &mut Frame, area: Rect, state: &State) {
     ];
     if let Some((_, patient)) = &browser.patient {
         spans.push(Span::raw(" "));
-        spans.push(chip(format!("patient: {}", super::common::name(state, patient))));
+        spans.push(chip(format!(
+            "patient: {}",
+            super::common::name(state, patient)
+        )));
     }
     spans.push(Span::styled("  x clears", theme.muted()));
     frame.render_widget(Paragraph::new(Line::from(spans)), chips);

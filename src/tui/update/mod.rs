@@ -233,7 +233,8 @@ pub fn load_reports(state: &mut State) -> Vec<Effect> {
             session_type: state.reports.session_type,
             patient_id: state.reports.patient.as_ref().map(|(id, _)| *id),
             date_from: state.reports.within_days.map(|days| {
-                (state.wall_now.date_naive() - chrono::Duration::days(i64::from(days) - 1)).to_string()
+                (state.wall_now.date_naive() - chrono::Duration::days(i64::from(days) - 1))
+                    .to_string()
             }),
             limit: Some(100),
             ..ReportListParams::default()

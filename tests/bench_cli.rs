@@ -1,0 +1,339 @@
+//! The real `synapse bench` against a real `synapse serve --demo` it starts itself: the mixed
+//! scenario reports every endpoint of a doctor's day and `/health` with ordered percentiles
+//! and no errors, the table names them, and the exit codes say what went wrong (2 for usage,
+//! 5 for an unreachable server). No timing is asserted: only that the figures are consistent.
+
+use std::io::{Read, Write};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, ExitStatus, Stdio};
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::{Duration, Instant};
+
+use serde_json::Value;
+
+const BIN: &str = env!("CARGO_BIN_EXE_synapse");
+
+/// A free port on 127.0.0.1: bind port 0, read the port, let the listener go.
+fn free_port() -> u16 {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+    listener.local_addr().expect("addr").port()
+}
+
+/// The binary with an environment that cannot see the user's settings: no `SYNAPSE_*`
+/// variables, a config path that does not exist, and home directories inside `dir`.
+fn synapse(dir: &Path) -> Command {
+    let mut command = Command::new(BIN);
+    for (name, _) in std::env::vars_os() {
+        if name.to_string_lossy().starts_with("SYNAPSE_") {
+            command.env_remove(&name);
+        }
+    }
+    command
+        .env("SYNAPSE_CONFIG", dir.join("no-such-config.toml"))
+        .env("HOME", dir)
+        .env("XDG_CONFIG_HOME", dir.join("config"))
+        .env("XDG_DATA_HOME", dir.join("data-home"))
+        .env("SYNAPSE_LOG", "warn")
+        .stdin(Stdio::null());
+    command
+}
+
+/// Waits for the process to exit, at most `limit`; kills it and fails past that.
+fn wait_bounded(child: &mut Child, limit: Duration) -> ExitStatus {
+    let started = Instant::now();
+    loop {
+        if let Some(status) = child.try_wait().expect("try_wait") {
+            return status;
+        }
+        if started.elapsed() > limit {
+            let _ = child.kill();
+            let _ = child.wait();
+            panic!("the process did not exit within {limit:?}");
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
+/// A finished `synapse bench`: its exit status and what it printed.
+struct Outcome {
+    status: ExitStatus,
+    stdout: String,
+    stderr: String,
+}
+
+/// Runs `synapse <args>` to the end (at most 2 minutes), its output going to files so a full
+/// pipe can never stall it.
+fn run(dir: &Path, args: &[&str]) -> Outcome {
+    static RUNS: AtomicUsize = AtomicUsize::new(0);
+    let name = format!("run-{}", RUNS.fetch_add(1, Ordering::Relaxed));
+    let out_path = dir.join(format!("{name}.out"));
+    let err_path = dir.join(format!("{name}.err"));
+    let mut child = synapse(dir)
+        .args(args)
+        .stdout(std::fs::File::create(&out_path).expect("stdout file"))
+        .stderr(std::fs::File::create(&err_path).expect("stderr file"))
+        .spawn()
+        .expect("spawn synapse");
+    let status = wait_bounded(&mut child, Duration::from_secs(120));
+    Outcome {
+        status,
+        stdout: std::fs::read_to_string(out_path).unwrap_or_default(),
+        stderr: std::fs::read_to_string(err_path).unwrap_or_default(),
+    }
+}
+
+/// A running `synapse serve --demo`; dropping it (also on a panic) kills the process.
+struct Served {
+    child: Child,
+    base: String,
+    port: u16,
+    log: PathBuf,
+}
+
+impl Drop for Served {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+impl Served {
+    /// Starts the demo server on a free port over a fresh data directory and waits (at most
+    /// 30 s) until `/health` answers.
+    fn start(dir: &Path) -> Served {
+        let port = free_port();
+        let log = dir.join("serve.log");
+        let child = synapse(dir)
+            .args(["serve", "--demo", "--listen", &format!("127.0.0.1:{port}")])
+            .env("SYNAPSE_DATA_DIR", dir.join("data"))
+            .stdout(Stdio::null())
+            .stderr(std::fs::File::create(&log).expect("log file"))
+            .spawn()
+            .expect("spawn synapse serve");
+        let mut served = Served {
+            child,
+            base: format!("http://127.0.0.1:{port}"),
+            port,
+            log,
+        };
+        served.wait_healthy();
+        served
+    }
+
+    fn wait_healthy(&mut self) {
+        let started = Instant::now();
+        while started.elapsed() < Duration::from_secs(30) {
+            if let Some(status) = self.child.try_wait().expect("try_wait") {
+                panic!(
+                    "synapse serve exited early ({status}):\n{}",
+                    std::fs::read_to_string(&self.log).unwrap_or_default()
+                );
+            }
+            if health_answers(self.port) {
+                return;
+            }
+            std::thread::sleep(Duration::from_millis(100));
+        }
+        panic!(
+            "synapse serve was not healthy within 30 s:\n{}",
+            std::fs::read_to_string(&self.log).unwrap_or_default()
+        );
+    }
+}
+
+/// Whether `GET /health` answers 200, over a plain socket (the test needs nothing more).
+fn health_answers(port: u16) -> bool {
+    let Ok(mut stream) = std::net::TcpStream::connect(("127.0.0.1", port)) else {
+        return false;
+    };
+    let _ = stream.set_read_timeout(Some(Duration::from_secs(2)));
+    let request = "GET /health HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n";
+    if stream.write_all(request.as_bytes()).is_err() {
+        return false;
+    }
+    let mut answer = String::new();
+    let _ = stream.read_to_string(&mut answer);
+    answer.starts_with("HTTP/1.1 200")
+}
+
+/// The row of `name` in the JSON report.
+fn row<'a>(report: &'a Value, name: &str) -> &'a Value {
+    report["endpoints"]
+        .as_array()
+        .expect("endpoints is an array")
+        .iter()
+        .find(|row| row["endpoint"] == name)
+        .unwrap_or_else(|| panic!("no {name} row in {report:#}"))
+}
+
+/// Requests answered, no errors, and p50 ≤ p90 ≤ p99 ≤ max.
+fn assert_consistent(name: &str, row: &Value) {
+    let requests = row["requests"].as_u64().expect("requests");
+    assert!(requests > 0, "{name} was never requested: {row:#}");
+    assert_eq!(row["errors"], 0, "{name} had errors: {row:#}");
+    assert!(row["first_error"].is_null(), "{row:#}");
+    assert!(row["requests_per_s"].as_f64().expect("requests_per_s") > 0.0);
+    assert!(row["vs_health"].as_f64().expect("vs_health") > 0.0);
+    let latency = &row["latency_ms"];
+    let [p50, p90, p99, max] =
+        ["p50", "p90", "p99", "max"].map(|p| latency[p].as_f64().expect("a percentile"));
+    assert!(
+        0.0 <= p50 && p50 <= p90 && p90 <= p99 && p99 <= max,
+        "{name}: percentiles out of order: {latency}"
+    );
+}
+
+#[test]
+fn mixed_load_reports_every_endpoint_of_a_doctors_day() {
+    let dir = tempfile::tempdir().unwrap();
+    let served = Served::start(dir.path());
+
+    // `--server` is the CLI's global flag: accepted after the subcommand too.
+    let outcome = run(
+        dir.path(),
+        &[
+            "bench",
+            "--server",
+            &served.base,
+            "--duration",
+            "2s",
+            "--concurrency",
+            "4",
+            "--scenario",
+            "mixed",
+            "--json",
+        ],
+    );
+    assert!(
+        outcome.status.success(),
+        "bench failed ({}): {}{}",
+        outcome.status,
+        outcome.stdout,
+        outcome.stderr
+    );
+    let report: Value = serde_json::from_str(&outcome.stdout)
+        .unwrap_or_else(|e| panic!("not JSON ({e}): {}", outcome.stdout));
+    assert_eq!(report["scenario"], "mixed");
+    assert_eq!(report["concurrency"], 4);
+    assert_eq!(report["interrupted"], false);
+    for name in [
+        "health",
+        "patients.list",
+        "patients.search",
+        "patients.get",
+        "consultation.history",
+        "reports.list",
+        "reports.get",
+        "reports.stats",
+    ] {
+        assert_consistent(name, row(&report, name));
+    }
+    assert_consistent("total", &report["total"]);
+    assert_eq!(row(&report, "health")["vs_health"], 1.0);
+    // Search as you type sends several prefixes per patient opened.
+    let searches = row(&report, "patients.search")["requests"]
+        .as_u64()
+        .unwrap();
+    let charts = row(&report, "patients.get")["requests"].as_u64().unwrap();
+    assert!(searches > charts, "{searches} searches for {charts} charts");
+    // No progress line when stderr is not a terminal.
+    assert!(!outcome.stderr.contains('\r'), "{:?}", outcome.stderr);
+
+    // Bounded in count: the budget ends each phase long before its time is up.
+    let outcome = run(
+        dir.path(),
+        &[
+            "--server",
+            &served.base,
+            "--json",
+            "bench",
+            "--duration",
+            "10m",
+            "--concurrency",
+            "3",
+            "--scenario",
+            "list",
+            "--max-requests",
+            "30",
+        ],
+    );
+    assert!(outcome.status.success(), "{}", outcome.stderr);
+    let report: Value = serde_json::from_str(&outcome.stdout).unwrap();
+    assert_eq!(row(&report, "health")["requests"], 30, "{report:#}");
+    assert_eq!(row(&report, "patients.list")["requests"], 30, "{report:#}");
+    assert_consistent("patients.list", row(&report, "patients.list"));
+
+    // The table for people, through SYNAPSE_SERVER this time.
+    let mut command = synapse(dir.path());
+    let out_path = dir.path().join("table.out");
+    let mut child = command
+        .env("SYNAPSE_SERVER", &served.base)
+        .args([
+            "bench",
+            "--duration",
+            "300ms",
+            "--concurrency",
+            "2",
+            "--scenario",
+            "stats",
+        ])
+        .stdout(std::fs::File::create(&out_path).unwrap())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let status = wait_bounded(&mut child, Duration::from_secs(120));
+    let table = std::fs::read_to_string(out_path).unwrap();
+    assert!(status.success(), "{status}: {table}");
+    for text in [
+        "GET /health",
+        "GET /api/v1/reports/stats",
+        "vs /health",
+        "p99 ms",
+        "total",
+    ] {
+        assert!(table.contains(text), "no {text:?} in:\n{table}");
+    }
+}
+
+#[test]
+fn usage_errors_exit_2() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = format!("http://127.0.0.1:{}", free_port());
+    for args in [
+        vec!["bench", "--server", &server, "--scenario", "bogus"],
+        vec!["bench", "--server", &server, "--duration", "soon"],
+        vec!["bench", "--server", &server, "--concurrency", "0"],
+        // No server anywhere: not on the command line, in the environment or a config file.
+        vec!["bench"],
+    ] {
+        let outcome = run(dir.path(), &args);
+        assert_eq!(
+            outcome.status.code(),
+            Some(2),
+            "{args:?}: {}{}",
+            outcome.stdout,
+            outcome.stderr
+        );
+        assert!(!outcome.stderr.is_empty(), "{args:?} said nothing");
+    }
+}
+
+#[test]
+fn an_unreachable_server_exits_5() {
+    let dir = tempfile::tempdir().unwrap();
+    // A port nothing listens on: the connection is refused at once.
+    let server = format!("http://127.0.0.1:{}", free_port());
+    let outcome = run(
+        dir.path(),
+        &["bench", "--server", &server, "--duration", "1s", "--json"],
+    );
+    assert_eq!(
+        outcome.status.code(),
+        Some(5),
+        "{}{}",
+        outcome.stdout,
+        outcome.stderr
+    );
+    assert!(outcome.stderr.contains(&server), "{}", outcome.stderr);
+    assert!(outcome.stdout.is_empty(), "{}", outcome.stdout);
+}
