@@ -1,6 +1,10 @@
 //! The test harness shared by the API tests: a real server on 127.0.0.1:0 over a temporary
-//! SQLite file, accounts made straight in the store, and a small HTTP helper that returns the
+//! database, accounts made straight in the store, and a small HTTP helper that returns the
 //! status and the parsed envelope of every call.
+//!
+//! The database is a temporary SQLite file, or with `SYNAPSE_TEST_ENGINE=postgres` a PostgreSQL
+//! database of its own on `SYNAPSE_TEST_POSTGRES_URL`, created for the server and dropped (with
+//! `FORCE`) when the server is dropped, also when the test fails.
 
 #![allow(dead_code)]
 
@@ -11,25 +15,241 @@ use serde_json::{Value, json};
 use synapse::model::admin::NewUser;
 use synapse::model::auth::Role;
 use synapse::server::{AppState, ServerConfig};
+use synapse::store::postgres::PgStore;
 use synapse::store::sqlite::SqliteStore;
 use synapse::store::{Store, password};
 use tokio::sync::oneshot;
 
 pub const PASSWORD: &str = "correct-horse-battery";
 
+/// The PostgreSQL server the tests may use: a URL to a database a superuser can create other
+/// databases from, e.g. `postgres://postgres@127.0.0.1:5432/postgres`.
+pub const POSTGRES_URL_VAR: &str = "SYNAPSE_TEST_POSTGRES_URL";
+/// `postgres` runs the API tests on PostgreSQL instead of SQLite.
+pub const ENGINE_VAR: &str = "SYNAPSE_TEST_ENGINE";
+
 pub struct TestServer {
     pub base: String,
-    pub store: Arc<SqliteStore>,
+    pub store: TestStore,
     pub http: reqwest::Client,
-    /// Keeps the database directory alive as long as the server.
+    /// Keeps the database directory alive as long as the server (SQLite; empty on PostgreSQL).
     pub dir: tempfile::TempDir,
+    /// The URL the store was opened with; `start_on` opens another server on it.
+    pub database_url: String,
     shutdown: Option<oneshot::Sender<()>>,
+    /// The PostgreSQL database made for this server (and any started beside it), dropped with
+    /// the last of them. Declared last so it drops after the store.
+    database: Option<Arc<TestDatabase>>,
 }
 
 impl Drop for TestServer {
     fn drop(&mut self) {
         if let Some(stop) = self.shutdown.take() {
             let _ = stop.send(());
+        }
+    }
+}
+
+/// The store of a test server, on either engine. It derefs to `dyn Store`, so tests call the
+/// store's methods on it directly.
+#[derive(Clone)]
+pub enum TestStore {
+    Sqlite(Arc<SqliteStore>),
+    Postgres(Arc<PgStore>),
+}
+
+impl std::ops::Deref for TestStore {
+    type Target = dyn Store;
+
+    fn deref(&self) -> &(dyn Store + 'static) {
+        match self {
+            TestStore::Sqlite(store) => store.as_ref(),
+            TestStore::Postgres(store) => store.as_ref(),
+        }
+    }
+}
+
+impl TestStore {
+    async fn open(url: &str) -> TestStore {
+        if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+            TestStore::Postgres(Arc::new(
+                PgStore::open(url).await.expect("open PostgreSQL store"),
+            ))
+        } else {
+            TestStore::Sqlite(Arc::new(SqliteStore::open(url).await.expect("open store")))
+        }
+    }
+
+    /// The same store as the server's `Store`.
+    fn shared(&self) -> Arc<dyn Store> {
+        match self {
+            TestStore::Sqlite(store) => store.clone(),
+            TestStore::Postgres(store) => store.clone(),
+        }
+    }
+
+    /// The store as `&dyn Store` (what `Arc::as_ref` gave when the field was an `Arc`), for
+    /// functions such as `load_demo`.
+    #[allow(clippy::should_implement_trait)]
+    pub fn as_ref(&self) -> &dyn Store {
+        &**self
+    }
+
+    /// The SQLite pool, for tests that check the database with SQLite SQL. On PostgreSQL this
+    /// panics and says so: such tests run on SQLite only (or move to `TestServer::db`).
+    #[track_caller]
+    pub fn pool(&self) -> &sqlx::SqlitePool {
+        match self {
+            TestStore::Sqlite(store) => store.pool(),
+            TestStore::Postgres(_) => panic!(
+                "this test reads the database with SQLite SQL (server.store.pool()), but runs with \
+                 {ENGINE_VAR}=postgres: use server.db() / server.sql_count() with SQL both engines \
+                 accept, or run this test file on SQLite only"
+            ),
+        }
+    }
+
+    pub fn is_postgres(&self) -> bool {
+        matches!(self, TestStore::Postgres(_))
+    }
+}
+
+/// The database behind a test server, for checks made straight in SQL.
+#[derive(Clone, Copy)]
+pub enum Db<'a> {
+    Sqlite(&'a sqlx::SqlitePool),
+    Postgres(&'a sqlx::PgPool),
+}
+
+/// Whether the API tests run on PostgreSQL (`SYNAPSE_TEST_ENGINE=postgres`).
+pub fn postgres_engine() -> bool {
+    match std::env::var(ENGINE_VAR) {
+        Ok(engine) if engine.eq_ignore_ascii_case("postgres") => true,
+        Ok(engine) if engine.is_empty() || engine.eq_ignore_ascii_case("sqlite") => false,
+        Ok(engine) => panic!("{ENGINE_VAR}={engine:?}: use sqlite (the default) or postgres"),
+        Err(_) => false,
+    }
+}
+
+/// The PostgreSQL server URL for tests, if one is configured.
+pub fn postgres_url() -> Option<String> {
+    std::env::var(POSTGRES_URL_VAR)
+        .ok()
+        .filter(|url| !url.trim().is_empty())
+}
+
+/// A PostgreSQL database created for one test (or a group of servers sharing it) and dropped
+/// `WITH (FORCE)` when the last holder drops it, from a thread of its own so `Drop` can block
+/// on it even inside the test's runtime.
+pub struct TestDatabase {
+    admin_url: String,
+    pub name: String,
+    pub url: String,
+}
+
+impl TestDatabase {
+    /// Creates `synapse_test_<pid>_<random>` on the server of `admin_url`. The pid in the name
+    /// lets a later run drop what a killed run left behind.
+    pub async fn create(admin_url: &str) -> TestDatabase {
+        use sqlx::Connection;
+
+        let name = format!(
+            "synapse_test_{}_{}",
+            std::process::id(),
+            &uuid::Uuid::new_v4().simple().to_string()[..12]
+        );
+        let mut url = reqwest::Url::parse(admin_url)
+            .unwrap_or_else(|e| panic!("{POSTGRES_URL_VAR} is not a URL: {e}"));
+        url.set_path(&format!("/{name}"));
+        let mut admin = sqlx::PgConnection::connect(admin_url)
+            .await
+            .unwrap_or_else(|e| {
+                panic!("cannot connect to {POSTGRES_URL_VAR} (is PostgreSQL running?): {e}")
+            });
+        sweep_abandoned_databases(&mut admin).await;
+        sqlx::query(sqlx::AssertSqlSafe(format!("CREATE DATABASE \"{name}\"")))
+            .execute(&mut admin)
+            .await
+            .unwrap_or_else(|e| panic!("cannot create the test database {name}: {e}"));
+        // A test database need not survive a crash: commits skip the wait for the disk.
+        sqlx::query(sqlx::AssertSqlSafe(format!(
+            "ALTER DATABASE \"{name}\" SET synchronous_commit = off"
+        )))
+        .execute(&mut admin)
+        .await
+        .unwrap_or_else(|e| panic!("cannot configure the test database {name}: {e}"));
+        let _ = admin.close().await;
+        TestDatabase {
+            admin_url: admin_url.to_string(),
+            name,
+            url: url.to_string(),
+        }
+    }
+}
+
+async fn drop_database(admin_url: &str, name: &str) -> Result<(), sqlx::Error> {
+    use sqlx::Connection;
+
+    let mut admin = sqlx::PgConnection::connect(admin_url).await?;
+    // FORCE ends the connections the server's pool still holds.
+    sqlx::query(sqlx::AssertSqlSafe(format!(
+        "DROP DATABASE IF EXISTS \"{name}\" WITH (FORCE)"
+    )))
+    .execute(&mut admin)
+    .await?;
+    admin.close().await
+}
+
+/// Drops test databases whose test process is gone (killed before its `Drop` ran). Once per
+/// process, and only where `/proc` tells which processes live. Without `FORCE`: a database
+/// someone is still connected to (a run in another process namespace) stays.
+async fn sweep_abandoned_databases(admin: &mut sqlx::PgConnection) {
+    static SWEPT: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
+    if SWEPT.swap(true, std::sync::atomic::Ordering::SeqCst)
+        || !std::path::Path::new("/proc/self").exists()
+    {
+        return;
+    }
+    let names: Vec<String> = sqlx::query_scalar(
+        "SELECT datname::text FROM pg_database WHERE datname LIKE 'synapse\\_test\\_%'",
+    )
+    .fetch_all(&mut *admin)
+    .await
+    .unwrap_or_default();
+    for name in names {
+        let pid = name.split('_').nth(2).and_then(|p| p.parse::<u32>().ok());
+        let alive = pid.is_some_and(|pid| std::path::Path::new(&format!("/proc/{pid}")).exists());
+        if pid.is_some() && !alive {
+            let _ = sqlx::query(sqlx::AssertSqlSafe(format!(
+                "DROP DATABASE IF EXISTS \"{name}\""
+            )))
+            .execute(&mut *admin)
+            .await;
+        }
+    }
+}
+
+impl Drop for TestDatabase {
+    fn drop(&mut self) {
+        let (admin_url, name) = (self.admin_url.clone(), self.name.clone());
+        // A thread with its own runtime: this may run inside the test's runtime, which cannot
+        // block on a future itself.
+        let dropped = std::thread::spawn(move || {
+            let runtime = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+                .map_err(|e| e.to_string())?;
+            runtime
+                .block_on(drop_database(&admin_url, &name))
+                .map_err(|e| e.to_string())
+        })
+        .join();
+        match dropped {
+            Ok(Ok(())) => {}
+            Ok(Err(error)) => {
+                eprintln!("warning: test database {} not dropped: {error}", self.name)
+            }
+            Err(_) => eprintln!("warning: test database {} not dropped", self.name),
         }
     }
 }
@@ -104,18 +324,48 @@ impl TestServer {
         Self::start_with(test_config()).await
     }
 
+    /// Starts a server on a fresh database: SQLite, or PostgreSQL when
+    /// `SYNAPSE_TEST_ENGINE=postgres`.
     pub async fn start_with(config: ServerConfig) -> TestServer {
+        if postgres_engine() {
+            let Some(admin_url) = postgres_url() else {
+                panic!(
+                    "{ENGINE_VAR}=postgres needs {POSTGRES_URL_VAR}, e.g. postgres://postgres@127.0.0.1:5432/postgres"
+                );
+            };
+            return Self::start_postgres_on(&admin_url, config).await;
+        }
         let dir = tempfile::tempdir().expect("temp dir");
         let url = format!("sqlite://{}", dir.path().join("synapse.db").display());
         Self::start_on(dir, &url, config).await
     }
 
-    /// Starts a server over an existing database file (for restarts).
+    /// Starts a server on a fresh PostgreSQL database of its own on the server of `admin_url`,
+    /// whatever `SYNAPSE_TEST_ENGINE` says.
+    pub async fn start_postgres_on(admin_url: &str, config: ServerConfig) -> TestServer {
+        let database = Arc::new(TestDatabase::create(admin_url).await);
+        let dir = tempfile::tempdir().expect("temp dir");
+        let mut server = Self::start_on(dir, &database.url.clone(), config).await;
+        server.database = Some(database);
+        server
+    }
+
+    /// Starts another server instance on this server's database (two instances behind one
+    /// load balancer). The database lives until both are dropped.
+    pub async fn start_beside(&self, config: ServerConfig) -> TestServer {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let mut server = Self::start_on(dir, &self.database_url, config).await;
+        server.database = self.database.clone();
+        server
+    }
+
+    /// Starts a server over an existing database (for restarts): a SQLite file URL, or a
+    /// PostgreSQL URL (which the server then does not drop).
     pub async fn start_on(dir: tempfile::TempDir, url: &str, config: ServerConfig) -> TestServer {
         // reqwest is built without a TLS provider of its own; the client module installs ring.
         synapse::client::install_tls_provider();
-        let store = Arc::new(SqliteStore::open(url).await.expect("open store"));
-        let state = AppState::new(store.clone(), config).expect("state");
+        let store = TestStore::open(url).await;
+        let state = AppState::new(store.shared(), config).expect("state");
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
             .await
             .expect("bind");
@@ -132,7 +382,39 @@ impl TestServer {
             store,
             http: reqwest::Client::new(),
             dir,
+            database_url: url.to_string(),
             shutdown: Some(stop),
+            database: None,
+        }
+    }
+
+    /// The database, for checks made straight in SQL on either engine.
+    pub fn db(&self) -> Db<'_> {
+        match &self.store {
+            TestStore::Sqlite(store) => Db::Sqlite(store.pool()),
+            TestStore::Postgres(store) => Db::Postgres(store.pool()),
+        }
+    }
+
+    /// `SELECT COUNT(*) …` on either engine. Write SQL both accept: `$1`-style placeholders
+    /// (binds are text), and ids compared as text (`CAST(user_id AS TEXT) = $1`).
+    pub async fn sql_count(&self, sql: &str, binds: &[&str]) -> i64 {
+        let sql = sql.to_string();
+        match self.db() {
+            Db::Sqlite(pool) => {
+                let mut query = sqlx::query_scalar::<_, i64>(sqlx::AssertSqlSafe(sql));
+                for bind in binds {
+                    query = query.bind(bind.to_string());
+                }
+                query.fetch_one(pool).await.expect("count")
+            }
+            Db::Postgres(pool) => {
+                let mut query = sqlx::query_scalar::<_, i64>(sqlx::AssertSqlSafe(sql));
+                for bind in binds {
+                    query = query.bind(bind.to_string());
+                }
+                query.fetch_one(pool).await.expect("count")
+            }
         }
     }
 
