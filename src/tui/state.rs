@@ -67,6 +67,8 @@ pub struct PatientList {
     pub loading: bool,
     pub error: Option<String>,
     pub selected: usize,
+    /// The first row drawn: only the visible window is rendered, however many rows are loaded.
+    pub offset: usize,
     pub sort: PatientSort,
     /// The request whose answer is awaited; older answers are dropped.
     pub request: u64,

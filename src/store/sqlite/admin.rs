@@ -95,16 +95,9 @@ pub(super) async fn list_users(
         .iter()
         .map(admin_user)
         .collect::<StoreResult<Vec<_>>>()?;
-    let mut conn = store.pool.acquire().await?;
-    audit_actor(
-        &mut conn,
-        actor,
-        "admin.user_list",
-        ("user", None),
-        None,
-        "success",
-    )
-    .await?;
+    store
+        .audit_read(actor, "admin.user_list", ("user", None), None, "success")
+        .await?;
     Ok(Page {
         pagination: offset_pagination(total, limit, offset, items.len()),
         items,
@@ -261,16 +254,9 @@ pub(super) async fn query_audit(
         .iter()
         .map(audit_event)
         .collect::<StoreResult<Vec<_>>>()?;
-    let mut conn = store.pool.acquire().await?;
-    audit_actor(
-        &mut conn,
-        actor,
-        "admin.audit_query",
-        ("audit", None),
-        None,
-        "success",
-    )
-    .await?;
+    store
+        .audit_read(actor, "admin.audit_query", ("audit", None), None, "success")
+        .await?;
     Ok(Page {
         pagination: offset_pagination(total, query.limit, query.offset, items.len()),
         items,

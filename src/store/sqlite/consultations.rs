@@ -167,16 +167,15 @@ pub(super) async fn active(store: &SqliteStore, actor: &Actor) -> StoreResult<Ve
         .iter()
         .map(|r| consultation(r, true))
         .collect::<StoreResult<Vec<_>>>()?;
-    let mut conn = store.pool.acquire().await?;
-    audit_actor(
-        &mut conn,
-        actor,
-        "consultation.active",
-        ("consultation", None),
-        None,
-        "success",
-    )
-    .await?;
+    store
+        .audit_read(
+            actor,
+            "consultation.active",
+            ("consultation", None),
+            None,
+            "success",
+        )
+        .await?;
     Ok(items)
 }
 
@@ -186,15 +185,16 @@ pub(super) async fn get(store: &SqliteStore, actor: &Actor, id: Uuid) -> StoreRe
         drop(conn);
         return Err(deny(store, actor, "consultation.read", ("consultation", id)).await);
     };
-    audit_actor(
-        &mut conn,
-        actor,
-        "consultation.read",
-        ("consultation", Some(id.to_string())),
-        Some(found.patient_id),
-        "success",
-    )
-    .await?;
+    drop(conn);
+    store
+        .audit_read(
+            actor,
+            "consultation.read",
+            ("consultation", Some(id.to_string())),
+            Some(found.patient_id),
+            "success",
+        )
+        .await?;
     Ok(found)
 }
 
@@ -364,16 +364,15 @@ pub(super) async fn history(
         .iter()
         .map(|r| consultation(r, false))
         .collect::<StoreResult<Vec<_>>>()?;
-    let mut conn = store.pool.acquire().await?;
-    audit_actor(
-        &mut conn,
-        actor,
-        "consultation.history",
-        ("patient", Some(patient_id.to_string())),
-        Some(patient_id),
-        "success",
-    )
-    .await?;
+    store
+        .audit_read(
+            actor,
+            "consultation.history",
+            ("patient", Some(patient_id.to_string())),
+            Some(patient_id),
+            "success",
+        )
+        .await?;
     Ok(ConsultationHistory {
         patient_id,
         patient_name,

@@ -13,6 +13,7 @@ mod rows;
 
 use std::borrow::Cow;
 use std::str::FromStr;
+use std::sync::Arc;
 use std::time::Duration;
 
 use async_trait::async_trait;
@@ -26,11 +27,56 @@ use uuid::Uuid;
 use super::*;
 use crate::model::time::{format_timestamp, now};
 
-const SCHEMA: &str = include_str!("../../../migrations/sqlite/0001_schema.sql");
+/// The embedded migrations, in order: version, description, SQL.
+const MIGRATIONS: [(i64, &str, &str); 2] = [
+    (
+        1,
+        "schema",
+        include_str!("../../../migrations/sqlite/0001_schema.sql"),
+    ),
+    (
+        2,
+        "report stats index",
+        include_str!("../../../migrations/sqlite/0002_report_stats_index.sql"),
+    ),
+];
 
 #[derive(Clone)]
 pub struct SqliteStore {
     pool: SqlitePool,
+    /// One writer at a time, queued here rather than in SQLite: SQLite's busy handler sleeps
+    /// in growing steps while the write lock is taken, which under load turns a wait of
+    /// microseconds into tens of milliseconds.
+    writer: Arc<tokio::sync::Mutex<()>>,
+}
+
+/// A write transaction holding the writer's turn until it commits or rolls back.
+pub(super) struct WriteTx {
+    tx: sqlx::Transaction<'static, sqlx::Sqlite>,
+    _turn: tokio::sync::OwnedMutexGuard<()>,
+}
+
+impl WriteTx {
+    pub async fn commit(self) -> StoreResult<()> {
+        Ok(self.tx.commit().await?)
+    }
+
+    pub async fn rollback(self) -> StoreResult<()> {
+        Ok(self.tx.rollback().await?)
+    }
+}
+
+impl std::ops::Deref for WriteTx {
+    type Target = SqliteConnection;
+    fn deref(&self) -> &SqliteConnection {
+        &self.tx
+    }
+}
+
+impl std::ops::DerefMut for WriteTx {
+    fn deref_mut(&mut self) -> &mut SqliteConnection {
+        &mut self.tx
+    }
 }
 
 impl SqliteStore {
@@ -68,28 +114,57 @@ impl SqliteStore {
             .connect_with(options)
             .await?;
         migrator().run(&pool).await?;
-        Ok(SqliteStore { pool })
+        Ok(SqliteStore {
+            pool,
+            writer: Arc::new(tokio::sync::Mutex::new(())),
+        })
     }
 
     pub fn pool(&self) -> &SqlitePool {
         &self.pool
     }
 
-    async fn write_tx(&self) -> StoreResult<sqlx::Transaction<'static, sqlx::Sqlite>> {
-        Ok(self.pool.begin_with("BEGIN IMMEDIATE").await?)
+    async fn write_tx(&self) -> StoreResult<WriteTx> {
+        let turn = self.writer.clone().lock_owned().await;
+        Ok(WriteTx {
+            tx: self.pool.begin_with("BEGIN IMMEDIATE").await?,
+            _turn: turn,
+        })
+    }
+
+    /// Audits a read after it happened (reads run concurrently, outside any transaction); the
+    /// data is only returned once this row is written.
+    async fn audit_read(
+        &self,
+        actor: &Actor,
+        action: &str,
+        resource: (&str, Option<String>),
+        patient_id: Option<Uuid>,
+        outcome: &str,
+    ) -> StoreResult<()> {
+        let _turn = self.writer.lock().await;
+        let mut conn = self.pool.acquire().await?;
+        audit_actor(&mut conn, actor, action, resource, patient_id, outcome).await
     }
 }
 
 /// The embedded migrations of the SQLite engine.
 fn migrator() -> Migrator {
     Migrator {
-        migrations: Cow::Owned(vec![Migration::new(
-            1,
-            Cow::Borrowed("schema"),
-            MigrationType::Simple,
-            SCHEMA.into_sql_str(),
-            false,
-        )]),
+        migrations: Cow::Owned(
+            MIGRATIONS
+                .iter()
+                .map(|(version, description, sql)| {
+                    Migration::new(
+                        *version,
+                        Cow::Borrowed(*description),
+                        MigrationType::Simple,
+                        sql.into_sql_str(),
+                        false,
+                    )
+                })
+                .collect(),
+        ),
         ..Migrator::DEFAULT
     }
 }
@@ -155,18 +230,17 @@ pub(super) async fn deny(
 ) -> StoreError {
     let outcome = "denied";
     let result = async {
-        let mut conn = store.pool.acquire().await?;
         // An attempt on a patient is findable by that patient's id in the audit query.
         let patient_id = (resource.0 == "patient").then_some(resource.1);
-        audit_actor(
-            &mut conn,
-            actor,
-            action,
-            (resource.0, Some(resource.1.to_string())),
-            patient_id,
-            outcome,
-        )
-        .await
+        store
+            .audit_read(
+                actor,
+                action,
+                (resource.0, Some(resource.1.to_string())),
+                patient_id,
+                outcome,
+            )
+            .await
     }
     .await;
     match result {
@@ -254,6 +328,7 @@ impl Store for SqliteStore {
         auth::change_password(self, actor, keep_session, password_hash).await
     }
     async fn audit(&self, ctx: &RequestContext, entry: AuditEntry<'_>) -> StoreResult<()> {
+        let _turn = self.writer.lock().await;
         let mut conn = self.pool.acquire().await?;
         insert_audit(&mut conn, &ctx.request_id, ctx.ip.as_deref(), &entry).await
     }

@@ -218,16 +218,9 @@ pub(super) async fn list(
         .iter()
         .map(|r| summary(r, today))
         .collect::<StoreResult<Vec<_>>>()?;
-    let mut conn = store.pool.acquire().await?;
-    audit_actor(
-        &mut conn,
-        actor,
-        "patient.list",
-        ("patient", None),
-        None,
-        "success",
-    )
-    .await?;
+    store
+        .audit_read(actor, "patient.list", ("patient", None), None, "success")
+        .await?;
     let mut pagination = offset_pagination(total, query.limit, offset, items.len());
     pagination.has_more = has_more;
     pagination.next_cursor = next_cursor;
@@ -255,16 +248,9 @@ pub(super) async fn search(
         .iter()
         .map(|r| summary(r, today))
         .collect::<StoreResult<Vec<_>>>()?;
-    let mut conn = store.pool.acquire().await?;
-    audit_actor(
-        &mut conn,
-        actor,
-        "patient.search",
-        ("patient", None),
-        None,
-        "success",
-    )
-    .await?;
+    store
+        .audit_read(actor, "patient.search", ("patient", None), None, "success")
+        .await?;
     Ok(items)
 }
 
@@ -289,16 +275,15 @@ pub(super) async fn get(store: &SqliteStore, actor: &Actor, id: Uuid) -> StoreRe
     let Some(patient) = fetch_chart(&store.pool, actor, id).await? else {
         return Err(deny(store, actor, "patient.read", ("patient", id)).await);
     };
-    let mut conn = store.pool.acquire().await?;
-    audit_actor(
-        &mut conn,
-        actor,
-        "patient.read",
-        ("patient", Some(id.to_string())),
-        Some(id),
-        "success",
-    )
-    .await?;
+    store
+        .audit_read(
+            actor,
+            "patient.read",
+            ("patient", Some(id.to_string())),
+            Some(id),
+            "success",
+        )
+        .await?;
     Ok(patient)
 }
 

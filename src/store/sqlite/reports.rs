@@ -168,16 +168,15 @@ pub(super) async fn list(
         .iter()
         .map(|r| summary(r, today))
         .collect::<StoreResult<Vec<_>>>()?;
-    let mut conn = store.pool.acquire().await?;
-    audit_actor(
-        &mut conn,
-        actor,
-        "report.list",
-        ("report", None),
-        query.filter.patient_id,
-        "success",
-    )
-    .await?;
+    store
+        .audit_read(
+            actor,
+            "report.list",
+            ("report", None),
+            query.filter.patient_id,
+            "success",
+        )
+        .await?;
     let mut pagination = offset_pagination(total, query.limit, offset, items.len());
     pagination.has_more = has_more;
     pagination.next_cursor = next_cursor;
@@ -261,16 +260,15 @@ pub(super) async fn stats(
         })
         .collect();
 
-    let mut conn = store.pool.acquire().await?;
-    audit_actor(
-        &mut conn,
-        actor,
-        "report.stats",
-        ("report", None),
-        patient_id,
-        "success",
-    )
-    .await?;
+    store
+        .audit_read(
+            actor,
+            "report.stats",
+            ("report", None),
+            patient_id,
+            "success",
+        )
+        .await?;
     Ok(ReportStats {
         total,
         unsigned: by_status.completed,
@@ -288,15 +286,16 @@ pub(super) async fn get(store: &SqliteStore, actor: &Actor, id: Uuid) -> StoreRe
         drop(conn);
         return Err(deny(store, actor, "report.read", ("report", id)).await);
     };
-    audit_actor(
-        &mut conn,
-        actor,
-        "report.read",
-        ("report", Some(id.to_string())),
-        Some(report.summary.patient.id),
-        "success",
-    )
-    .await?;
+    drop(conn);
+    store
+        .audit_read(
+            actor,
+            "report.read",
+            ("report", Some(id.to_string())),
+            Some(report.summary.patient.id),
+            "success",
+        )
+        .await?;
     Ok(report)
 }
 

@@ -40,7 +40,11 @@ pub fn draw(frame: &mut Frame, area: Rect, state: &State) {
     let today = state.wall_now.date_naive();
     // The phone column needs room; below 100 columns it gives way so nothing else is cut.
     let phone = area.width >= 100;
-    let rows = list.items.iter().map(|p| {
+    // Only the visible window becomes table rows: ten thousand loaded patients cost what a
+    // screenful does.
+    let visible = crate::tui::update::patient_rows_visible(area.height + 3);
+    let offset = list.offset.min(list.items.len().saturating_sub(1));
+    let rows = list.items.iter().skip(offset).take(visible).map(|p| {
         let mut cells = vec![
             Cell::from(name(state, &p.full_name)),
             Cell::from(p.mrn.clone()),
@@ -85,6 +89,7 @@ pub fn draw(frame: &mut Frame, area: Rect, state: &State) {
         .header(Row::new(header).style(theme.muted()))
         .row_highlight_style(theme.selected())
         .block(block);
-    let mut table_state = TableState::default().with_selected(Some(list.selected));
+    let mut table_state =
+        TableState::default().with_selected(Some(list.selected.saturating_sub(offset)));
     frame.render_stateful_widget(table, area, &mut table_state);
 }

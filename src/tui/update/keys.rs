@@ -315,6 +315,12 @@ fn notes_key(state: &mut State, key: &KeyEvent) -> Option<Vec<Effect>> {
     }
 }
 
+/// Table rows the patient list shows at this terminal height: the title, hint and status
+/// bars, the table's borders and its header take six lines.
+pub fn patient_rows_visible(height: u16) -> usize {
+    usize::from(height.saturating_sub(6)).max(1)
+}
+
 /// Moves a selection within `len` rows.
 fn moved(selected: usize, len: usize, command: Command, page: usize) -> usize {
     let last = len.saturating_sub(1);
@@ -437,6 +443,13 @@ fn screen_command(state: &mut State, command: Command, page: usize) -> Vec<Effec
             if is_motion(command) {
                 let len = state.patients.items.len();
                 state.patients.selected = moved(state.patients.selected, len, command, page);
+                let visible = patient_rows_visible(state.height);
+                let list = &mut state.patients;
+                if list.selected < list.offset {
+                    list.offset = list.selected;
+                } else if list.selected >= list.offset + visible {
+                    list.offset = list.selected + 1 - visible;
+                }
                 return prefetch_patients(state);
             }
             match command {
