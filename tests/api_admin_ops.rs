@@ -306,10 +306,7 @@ async fn an_admin_creates_accounts_that_can_log_in() {
             .await
             .expect_error(401, "INVALID_CREDENTIALS");
     }
-    let total: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM users")
-        .fetch_one(server.store.pool())
-        .await
-        .unwrap();
+    let total = server.sql_count("SELECT COUNT(*) FROM users", &[]).await;
     assert_eq!(total, 2);
 
     let doctor = server.login_new("doc@clinic.test", Role::Doctor).await;
@@ -426,13 +423,12 @@ async fn disabling_an_account_revokes_its_sessions_and_blocks_login() {
     assert_eq!(disabled.data()["id"], doctor.user_id.as_str());
     assert_eq!(disabled.data()["disabled"], true);
 
-    let open: i64 = sqlx::query_scalar(
-        "SELECT COUNT(*) FROM sessions WHERE user_id = $1 AND revoked_at IS NULL",
-    )
-    .bind(&doctor.user_id)
-    .fetch_one(server.store.pool())
-    .await
-    .unwrap();
+    let open = server
+        .sql_count(
+            "SELECT COUNT(*) FROM sessions WHERE CAST(user_id AS TEXT) = $1 AND revoked_at IS NULL",
+            &[&doctor.user_id],
+        )
+        .await;
     assert_eq!(open, 0, "the disabled account still has open sessions");
 
     for session in [&doctor, &second_session] {
@@ -762,29 +758,24 @@ async fn every_chart_read_is_audited_with_the_request_id_of_its_response() {
 async fn audit_rows_cannot_be_changed_or_deleted() {
     let server = TestServer::start().await;
     server.login_new("doc@clinic.test", Role::Doctor).await;
-    let pool = server.store.pool();
-    let count = || async {
-        sqlx::query_scalar::<_, i64>("SELECT COUNT(*) FROM audit_events")
-            .fetch_one(pool)
-            .await
-            .unwrap()
-    };
+    let count = || server.sql_count("SELECT COUNT(*) FROM audit_events", &[]);
     let before = count().await;
     assert!(before >= 1);
 
-    let update = sqlx::query("UPDATE audit_events SET outcome = 'failure'")
-        .execute(pool)
+    let update = server
+        .sql_execute("UPDATE audit_events SET outcome = 'failure'", &[])
         .await;
     assert!(update.is_err(), "an audit row was updated");
-    let delete = sqlx::query("DELETE FROM audit_events").execute(pool).await;
+    let delete = server.sql_execute("DELETE FROM audit_events", &[]).await;
     assert!(delete.is_err(), "an audit row was deleted");
 
     assert_eq!(count().await, before);
-    let changed: i64 =
-        sqlx::query_scalar("SELECT COUNT(*) FROM audit_events WHERE outcome <> 'success'")
-            .fetch_one(pool)
-            .await
-            .unwrap();
+    let changed = server
+        .sql_count(
+            "SELECT COUNT(*) FROM audit_events WHERE outcome <> 'success'",
+            &[],
+        )
+        .await;
     assert_eq!(changed, 0);
 }
 

@@ -151,11 +151,12 @@ fn config_with_lockout(duration: chrono::Duration) -> ServerConfig {
 }
 
 async fn failed_logins(server: &TestServer, email: &str) -> i64 {
-    sqlx::query_scalar::<_, i64>("SELECT failed_logins FROM users WHERE email = $1")
-        .bind(email)
-        .fetch_one(server.store.pool())
+    server
+        .sql_count(
+            "SELECT CAST(failed_logins AS BIGINT) FROM users WHERE email = $1",
+            &[email],
+        )
         .await
-        .unwrap()
 }
 
 async fn audit_count(
@@ -164,15 +165,26 @@ async fn audit_count(
     outcome: &str,
     user_id: Option<&str>,
 ) -> i64 {
-    sqlx::query_scalar::<_, i64>(
-        "SELECT COUNT(*) FROM audit_events WHERE action = $1 AND outcome = $2 AND user_id IS $3",
-    )
-    .bind(action)
-    .bind(outcome)
-    .bind(user_id)
-    .fetch_one(server.store.pool())
-    .await
-    .unwrap()
+    match user_id {
+        Some(user_id) => {
+            server
+                .sql_count(
+                    "SELECT COUNT(*) FROM audit_events \
+                     WHERE action = $1 AND outcome = $2 AND CAST(user_id AS TEXT) = $3",
+                    &[action, outcome, user_id],
+                )
+                .await
+        }
+        None => {
+            server
+                .sql_count(
+                    "SELECT COUNT(*) FROM audit_events \
+                     WHERE action = $1 AND outcome = $2 AND user_id IS NULL",
+                    &[action, outcome],
+                )
+                .await
+        }
+    }
 }
 
 #[tokio::test]
@@ -1182,14 +1194,18 @@ async fn logins_failures_and_lockouts_are_audited() {
     assert_eq!(items[6]["resource_type"], "session");
 
     // Counted straight in the table: the unknown email left a failure without a user.
-    let pool = server.store.pool();
     assert_eq!(audit_count(&server, "auth.login", "failure", None).await, 1);
-    let unknown_row: (Option<String>, String) = sqlx::query_as(
-        "SELECT user_id, request_id FROM audit_events WHERE action = 'auth.login' AND outcome = 'failure' AND user_id IS NULL",
-    )
-    .fetch_one(pool)
-    .await
-    .unwrap();
+    let unknown_row = server
+        .sql_rows(
+            "SELECT CAST(user_id AS TEXT), request_id FROM audit_events WHERE action = 'auth.login' AND outcome = 'failure' AND user_id IS NULL",
+            &[],
+        )
+        .await;
+    assert_eq!(unknown_row.len(), 1, "{unknown_row:?}");
+    let unknown_row = (
+        unknown_row[0][0].clone(),
+        unknown_row[0][1].clone().unwrap(),
+    );
     assert_eq!(unknown_row.0, None);
     assert_eq!(Some(unknown_row.1), unknown.request_id);
     assert_eq!(

@@ -31,10 +31,7 @@ impl Counts {
             "SELECT COUNT(*) FROM report_addenda",
             "SELECT COUNT(*) FROM users",
         ]) {
-            *slot = sqlx::query_scalar::<_, i64>(sql)
-                .fetch_one(server.store.pool())
-                .await
-                .unwrap();
+            *slot = server.sql_count(sql, &[]).await;
         }
         Counts(counts)
     }

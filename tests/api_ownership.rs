@@ -565,16 +565,14 @@ fn without_request_id(body: &Value) -> Value {
 }
 
 async fn denied_audit_rows(server: &TestServer, request_id: &str, user: &str, id: &str) -> i64 {
-    sqlx::query_scalar::<_, i64>(
-        "SELECT COUNT(*) FROM audit_events
-         WHERE request_id = $1 AND user_id = $2 AND resource_id = $3 AND outcome = 'denied'",
-    )
-    .bind(request_id)
-    .bind(user)
-    .bind(id)
-    .fetch_one(server.store.pool())
-    .await
-    .unwrap()
+    server
+        .sql_count(
+            "SELECT COUNT(*) FROM audit_events
+             WHERE request_id = $1 AND CAST(user_id AS TEXT) = $2 AND resource_id = $3
+               AND outcome = 'denied'",
+            &[request_id, user, id],
+        )
+        .await
 }
 
 /// Runs one cell of the matrix and checks its answer.
@@ -761,12 +759,11 @@ async fn refused_calls_leave_the_records_as_they_were() {
     assert_eq!(draft.data()["signed_by"], Value::Null);
 
     // Each refusal is in the audit trail as denied, for the other doctor.
-    let denied: i64 = sqlx::query_scalar(
-        "SELECT COUNT(*) FROM audit_events WHERE user_id = $1 AND outcome = 'denied'",
-    )
-    .bind(&fx.other.user_id)
-    .fetch_one(server.store.pool())
-    .await
-    .unwrap();
+    let denied = server
+        .sql_count(
+            "SELECT COUNT(*) FROM audit_events WHERE CAST(user_id AS TEXT) = $1 AND outcome = 'denied'",
+            &[&fx.other.user_id],
+        )
+        .await;
     assert_eq!(denied, 4);
 }

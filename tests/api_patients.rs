@@ -301,11 +301,11 @@ async fn a_new_patient_answers_201_with_the_full_chart_and_defaults() {
     assert_eq!(got.data(), p);
 
     // The patient is in the database once, owned by the doctor.
-    let (count, owner): (i64, String) =
-        sqlx::query_as("SELECT COUNT(*), MAX(doctor_id) FROM patients")
-            .fetch_one(server.store.pool())
-            .await
-            .unwrap();
+    let count = server.sql_count("SELECT COUNT(*) FROM patients", &[]).await;
+    let owner = server
+        .sql_text("SELECT MAX(CAST(doctor_id AS TEXT)) FROM patients", &[])
+        .await
+        .unwrap();
     assert_eq!((count, owner.as_str()), (1, doctor.user_id.as_str()));
 }
 
@@ -487,10 +487,7 @@ async fn invalid_registrations_are_refused_naming_each_field() {
         );
     }
     // Nothing was stored.
-    let count: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM patients")
-        .fetch_one(server.store.pool())
-        .await
-        .unwrap();
+    let count = server.sql_count("SELECT COUNT(*) FROM patients", &[]).await;
     assert_eq!(count, 0);
 }
 
@@ -1344,10 +1341,7 @@ async fn sql_fragments_in_search_match_nothing_and_break_nothing() {
         list.expect(200);
         assert_eq!(list.data()["pagination"]["total"], 0, "list search {q:?}");
     }
-    let count: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM patients")
-        .fetch_one(server.store.pool())
-        .await
-        .unwrap();
+    let count = server.sql_count("SELECT COUNT(*) FROM patients", &[]).await;
     assert_eq!(count, 3);
     assert_eq!(search(&server, &doctor, "anna").await, ["Anna Smith"]);
     // A name with a quote is found by it.
@@ -1581,9 +1575,11 @@ async fn a_receptionist_registers_patients_for_a_named_doctor() {
         .get(&format!("/api/v1/patients/{id}"), &other)
         .await
         .expect_error(404, "NOT_FOUND");
-    let owner: String = sqlx::query_scalar("SELECT doctor_id FROM patients WHERE id = $1")
-        .bind(id)
-        .fetch_one(server.store.pool())
+    let owner = server
+        .sql_text(
+            "SELECT CAST(doctor_id AS TEXT) FROM patients WHERE CAST(id AS TEXT) = $1",
+            &[id],
+        )
         .await
         .unwrap();
     assert_eq!(owner, doctor.user_id);
@@ -1631,10 +1627,7 @@ async fn a_receptionist_must_name_an_active_doctor() {
     let malformed = create(&server, &desk, json!({"full_name": "Walk In", "date_of_birth": "1990-05-06", "sex": "male", "doctor_id": "doc"})).await;
     expect_field_error(&malformed, "doctor_id");
 
-    let count: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM patients")
-        .fetch_one(server.store.pool())
-        .await
-        .unwrap();
+    let count = server.sql_count("SELECT COUNT(*) FROM patients", &[]).await;
     assert_eq!(count, 0, "no refused registration was stored");
 
     create(&server, &desk, body(Some(&doctor.user_id)))
@@ -1802,16 +1795,36 @@ async fn opening_a_chart_writes_a_patient_read_audit_row() {
         String,
     );
     let rows = |action: &'static str| {
-        let pool = server.store.pool().clone();
+        let server = &server;
         async move {
-            sqlx::query_as::<_, Row>(
-                "SELECT user_id, resource_type, resource_id, patient_id, outcome, request_id
-                 FROM audit_events WHERE action = $1 ORDER BY at, id",
-            )
-            .bind(action)
-            .fetch_all(&pool)
-            .await
-            .unwrap()
+            server
+                .sql_rows(
+                    "SELECT CAST(user_id AS TEXT), resource_type, resource_id,
+                            CAST(patient_id AS TEXT), outcome, request_id
+                     FROM audit_events WHERE action = $1 ORDER BY at, id",
+                    &[action],
+                )
+                .await
+                .into_iter()
+                .map(|row| -> Row {
+                    let [
+                        user,
+                        resource_type,
+                        resource_id,
+                        patient_id,
+                        outcome,
+                        request_id,
+                    ] = <[Option<String>; 6]>::try_from(row).expect("six columns");
+                    (
+                        user,
+                        resource_type,
+                        resource_id,
+                        patient_id,
+                        outcome.expect("outcome is NOT NULL"),
+                        request_id.expect("request_id is NOT NULL"),
+                    )
+                })
+                .collect::<Vec<Row>>()
         }
     };
     assert!(rows("patient.read").await.is_empty());

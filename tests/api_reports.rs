@@ -214,20 +214,18 @@ async fn demo(server: &TestServer) -> Session {
     server.login("doc@demo.com", DEMO_PASSWORD).await
 }
 
+/// The first column of every row, as text (ids cast to text in the SQL).
 async fn sql_ids(server: &TestServer, sql: &str, binds: &[&str]) -> Vec<String> {
-    let mut query = sqlx::query_scalar::<_, String>(sqlx::AssertSqlSafe(sql.to_string()));
-    for bind in binds {
-        query = query.bind(bind.to_string());
-    }
-    query.fetch_all(server.store.pool()).await.unwrap()
+    server
+        .sql_rows(sql, binds)
+        .await
+        .into_iter()
+        .map(|row| row[0].clone().expect("an id"))
+        .collect()
 }
 
 async fn sql_count(server: &TestServer, sql: &str, binds: &[&str]) -> u64 {
-    let mut query = sqlx::query_scalar::<_, i64>(sqlx::AssertSqlSafe(sql.to_string()));
-    for bind in binds {
-        query = query.bind(bind.to_string());
-    }
-    query.fetch_one(server.store.pool()).await.unwrap() as u64
+    server.sql_count(sql, binds).await as u64
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -920,7 +918,7 @@ async fn another_doctors_consultations_and_reports_answer_not_found() {
     // Every refused attempt is audited as denied, against the stranger.
     let denied_rows = sql_count(
         &server,
-        "SELECT COUNT(*) FROM audit_events WHERE user_id = ? AND outcome = 'denied'",
+        "SELECT COUNT(*) FROM audit_events WHERE CAST(user_id AS TEXT) = $1 AND outcome = 'denied'",
         &[&stranger.user_id],
     )
     .await;
@@ -1332,9 +1330,11 @@ async fn wrong_signing_passwords_count_towards_the_lockout() {
         )
         .await
         .expect_error(423, "ACCOUNT_LOCKED");
-    let status: String = sqlx::query_scalar("SELECT status FROM reports WHERE id = ?")
-        .bind(&id)
-        .fetch_one(server.store.pool())
+    let status = server
+        .sql_text(
+            "SELECT status FROM reports WHERE CAST(id AS TEXT) = $1",
+            &[&id],
+        )
         .await
         .unwrap();
     assert_eq!(status, "completed");
@@ -1352,7 +1352,8 @@ async fn the_report_list_is_newest_first_and_holds_only_the_callers_reports() {
 
     let expected = sql_ids(
         &server,
-        "SELECT id FROM reports WHERE doctor_id = ? ORDER BY created_at DESC, id DESC",
+        "SELECT CAST(id AS TEXT) FROM reports WHERE CAST(doctor_id AS TEXT) = $1
+         ORDER BY created_at DESC, id DESC",
         &[&doc.user_id],
     )
     .await;
@@ -1430,7 +1431,8 @@ async fn the_report_list_is_newest_first_and_holds_only_the_callers_reports() {
     // The second doctor's list is theirs alone.
     let expected2 = sql_ids(
         &server,
-        "SELECT id FROM reports WHERE doctor_id = ? ORDER BY created_at DESC, id DESC",
+        "SELECT CAST(id AS TEXT) FROM reports WHERE CAST(doctor_id AS TEXT) = $1
+         ORDER BY created_at DESC, id DESC",
         &[&doc2.user_id],
     )
     .await;
@@ -1457,7 +1459,7 @@ async fn report_list_filters_match_the_database_and_are_echoed() {
     for status in ["pending", "generating", "completed", "signed", "failed"] {
         let count = sql_count(
             &server,
-            "SELECT COUNT(*) FROM reports WHERE doctor_id = ? AND status = ?",
+            "SELECT COUNT(*) FROM reports WHERE CAST(doctor_id AS TEXT) = $1 AND status = $2",
             &[me, status],
         )
         .await;
@@ -1478,7 +1480,7 @@ async fn report_list_filters_match_the_database_and_are_echoed() {
     // One filter paged through completely matches the rows exactly.
     let signed = sql_ids(
         &server,
-        "SELECT id FROM reports WHERE doctor_id = ? AND status = 'signed'
+        "SELECT CAST(id AS TEXT) FROM reports WHERE CAST(doctor_id AS TEXT) = $1 AND status = 'signed'
          ORDER BY created_at DESC, id DESC",
         &[me],
     )
@@ -1492,8 +1494,9 @@ async fn report_list_filters_match_the_database_and_are_echoed() {
     for session_type in ["new_patient", "follow_up", "consultation", "emergency"] {
         let expected = sql_ids(
             &server,
-            "SELECT r.id FROM reports r JOIN consultations c ON c.id = r.consultation_id
-             WHERE r.doctor_id = ? AND c.session_type = ? ORDER BY r.created_at DESC, r.id DESC",
+            "SELECT CAST(r.id AS TEXT) FROM reports r JOIN consultations c ON c.id = r.consultation_id
+             WHERE CAST(r.doctor_id AS TEXT) = $1 AND c.session_type = $2
+             ORDER BY r.created_at DESC, r.id DESC",
             &[me, session_type],
         )
         .await;
@@ -1507,17 +1510,18 @@ async fn report_list_filters_match_the_database_and_are_echoed() {
     }
 
     // Patient: the demo patient with the most reports.
-    let patient: String = sqlx::query_scalar(
-        "SELECT patient_id FROM reports WHERE doctor_id = ? GROUP BY patient_id
-         ORDER BY COUNT(*) DESC, patient_id LIMIT 1",
-    )
-    .bind(me)
-    .fetch_one(server.store.pool())
-    .await
-    .unwrap();
+    let patient = server
+        .sql_text(
+            "SELECT CAST(patient_id AS TEXT) FROM reports WHERE CAST(doctor_id AS TEXT) = $1
+             GROUP BY patient_id ORDER BY COUNT(*) DESC, patient_id LIMIT 1",
+            &[me],
+        )
+        .await
+        .unwrap();
     let expected = sql_ids(
         &server,
-        "SELECT id FROM reports WHERE doctor_id = ? AND patient_id = ?
+        "SELECT CAST(id AS TEXT) FROM reports
+         WHERE CAST(doctor_id AS TEXT) = $1 AND CAST(patient_id AS TEXT) = $2
          ORDER BY created_at DESC, id DESC",
         &[me, &patient],
     )
@@ -1544,8 +1548,13 @@ async fn report_list_filters_match_the_database_and_are_echoed() {
     let (from, to) = (today() - Duration::days(60), today() - Duration::days(20));
     let expected = sql_ids(
         &server,
-        "SELECT id FROM reports WHERE doctor_id = ? AND created_at >= ? AND created_at < ?
-         ORDER BY created_at DESC, id DESC",
+        &format!(
+            "SELECT CAST(id AS TEXT) FROM reports
+             WHERE CAST(doctor_id AS TEXT) = $1 AND created_at >= {} AND created_at < {}
+             ORDER BY created_at DESC, id DESC",
+            server.sql_time("$2"),
+            server.sql_time("$3")
+        ),
         &[me, &midnight(from), &midnight(to + Duration::days(1))],
     )
     .await;
@@ -1577,7 +1586,10 @@ async fn report_list_filters_match_the_database_and_are_echoed() {
     let lower_text = lower_local.to_rfc3339_opts(chrono::SecondsFormat::Millis, false);
     let expected = sql_count(
         &server,
-        "SELECT COUNT(*) FROM reports WHERE doctor_id = ? AND created_at >= ?",
+        &format!(
+            "SELECT COUNT(*) FROM reports WHERE CAST(doctor_id AS TEXT) = $1 AND created_at >= {}",
+            server.sql_time("$2")
+        ),
         &[me, &stamp(lower)],
     )
     .await;
@@ -1600,9 +1612,12 @@ async fn report_list_filters_match_the_database_and_are_echoed() {
     // All filters together.
     let expected = sql_count(
         &server,
-        "SELECT COUNT(*) FROM reports r JOIN consultations c ON c.id = r.consultation_id
-         WHERE r.doctor_id = ? AND r.status = 'signed' AND c.session_type = 'follow_up'
-         AND r.created_at >= ?",
+        &format!(
+            "SELECT COUNT(*) FROM reports r JOIN consultations c ON c.id = r.consultation_id
+             WHERE CAST(r.doctor_id AS TEXT) = $1 AND r.status = 'signed'
+             AND c.session_type = 'follow_up' AND r.created_at >= {}",
+            server.sql_time("$2")
+        ),
         &[me, &midnight(today() - Duration::days(200))],
     )
     .await;
@@ -1749,12 +1764,17 @@ async fn check_stats(
     patient: Option<&str>,
     days: Option<u32>,
 ) -> Value {
-    let mut scope = String::from("doctor_id = ?");
+    let mut scope = String::from("CAST(doctor_id AS TEXT) = $1");
     let mut binds = vec![session.user_id.clone()];
     if let Some(patient) = patient {
-        scope.push_str(" AND patient_id = ?");
+        scope.push_str(" AND CAST(patient_id AS TEXT) = $2");
         binds.push(patient.to_string());
     }
+    // The placeholders after the scope's.
+    let (next, after_next) = (
+        server.sql_time(&format!("${}", binds.len() + 1)),
+        server.sql_time(&format!("${}", binds.len() + 2)),
+    );
     let binds_ref: Vec<&str> = binds.iter().map(String::as_str).collect();
     let mut query = Vec::new();
     if let Some(patient) = patient {
@@ -1786,15 +1806,22 @@ async fn check_stats(
         ])
     );
 
-    let groups: Vec<(String, i64)> = {
-        let mut q = sqlx::query_as::<_, (String, i64)>(sqlx::AssertSqlSafe(format!(
-            "SELECT status, COUNT(*) FROM reports WHERE {scope} GROUP BY status"
-        )));
-        for b in &binds {
-            q = q.bind(b.clone());
-        }
-        q.fetch_all(server.store.pool()).await.unwrap()
-    };
+    let groups: Vec<(String, i64)> = server
+        .sql_rows(
+            &format!(
+                "SELECT status, CAST(COUNT(*) AS TEXT) FROM reports WHERE {scope} GROUP BY status"
+            ),
+            &binds_ref,
+        )
+        .await
+        .into_iter()
+        .map(|row| {
+            (
+                row[0].clone().expect("a status"),
+                row[1].as_deref().expect("a count").parse().unwrap(),
+            )
+        })
+        .collect();
     let mut by_status: BTreeMap<String, i64> =
         ["pending", "generating", "completed", "signed", "failed"]
             .into_iter()
@@ -1812,7 +1839,7 @@ async fn check_stats(
     assert_eq!(stats["unsigned"], by_status["completed"]);
 
     // Created in the last 7 days, as of some moment during the call.
-    let recent_sql = format!("SELECT COUNT(*) FROM reports WHERE {scope} AND created_at >= ?");
+    let recent_sql = format!("SELECT COUNT(*) FROM reports WHERE {scope} AND created_at >= {next}");
     let mut recent_binds = binds_ref.clone();
     let early = stamp(before - Duration::days(7));
     recent_binds.push(&early);
@@ -1827,15 +1854,13 @@ async fn check_stats(
         "recent_7d {recent} not in {least}..={most}"
     );
 
-    let average: Option<f64> = {
-        let mut q = sqlx::query_scalar::<_, Option<f64>>(sqlx::AssertSqlSafe(format!(
-            "SELECT AVG(confidence) FROM reports WHERE {scope}"
-        )));
-        for b in &binds {
-            q = q.bind(b.clone());
-        }
-        q.fetch_one(server.store.pool()).await.unwrap()
-    };
+    let average: Option<f64> = server
+        .sql_text(
+            &format!("SELECT CAST(AVG(confidence) AS TEXT) FROM reports WHERE {scope}"),
+            &binds_ref,
+        )
+        .await
+        .map(|average| average.parse().expect("a number"));
     match average {
         None => assert!(stats["average_confidence"].is_null(), "{stats:#}"),
         Some(average) => {
@@ -1864,21 +1889,29 @@ async fn check_stats(
             "daily[{n}]"
         );
     }
+    let (lo, hi) = (midnight(first), midnight(end + Duration::days(1)));
     let per_day: BTreeMap<String, i64> = {
-        let mut q = sqlx::query_as::<_, (String, i64)>(sqlx::AssertSqlSafe(format!(
-            "SELECT substr(created_at, 1, 10), COUNT(*) FROM reports
-             WHERE {scope} AND created_at >= ? AND created_at < ? GROUP BY 1"
-        )));
-        for b in &binds {
-            q = q.bind(b.clone());
-        }
-        q = q
-            .bind(midnight(first))
-            .bind(midnight(end + Duration::days(1)));
-        q.fetch_all(server.store.pool())
+        let mut day_binds = binds_ref.clone();
+        day_binds.push(&lo);
+        day_binds.push(&hi);
+        server
+            .sql_rows(
+                &format!(
+                    "SELECT {}, CAST(COUNT(*) AS TEXT) FROM reports
+                     WHERE {scope} AND created_at >= {next} AND created_at < {after_next}
+                     GROUP BY 1",
+                    server.sql_utc_date("created_at")
+                ),
+                &day_binds,
+            )
             .await
-            .unwrap()
             .into_iter()
+            .map(|row| {
+                (
+                    row[0].clone().expect("a date"),
+                    row[1].as_deref().expect("a count").parse().unwrap(),
+                )
+            })
             .collect()
     };
     for entry in daily {
@@ -1890,10 +1923,9 @@ async fn check_stats(
         );
     }
     let window_sql = format!(
-        "SELECT COUNT(*) FROM reports WHERE {scope} AND created_at >= ? AND created_at < ?"
+        "SELECT COUNT(*) FROM reports WHERE {scope} AND created_at >= {next} AND created_at < {after_next}"
     );
     let mut window_binds = binds_ref.clone();
-    let (lo, hi) = (midnight(first), midnight(end + Duration::days(1)));
     window_binds.push(&lo);
     window_binds.push(&hi);
     let in_window = sql_count(server, &window_sql, &window_binds).await;
@@ -1932,14 +1964,14 @@ async fn stats_match_counts_taken_from_the_database() {
     check_stats(&server, &doc, None, Some(7)).await;
 
     // Per patient: the demo patient with the most reports, and the fresh one.
-    let busiest: String = sqlx::query_scalar(
-        "SELECT patient_id FROM reports WHERE doctor_id = ? GROUP BY patient_id
-         ORDER BY COUNT(*) DESC, patient_id LIMIT 1",
-    )
-    .bind(&doc.user_id)
-    .fetch_one(server.store.pool())
-    .await
-    .unwrap();
+    let busiest = server
+        .sql_text(
+            "SELECT CAST(patient_id AS TEXT) FROM reports WHERE CAST(doctor_id AS TEXT) = $1
+             GROUP BY patient_id ORDER BY COUNT(*) DESC, patient_id LIMIT 1",
+            &[&doc.user_id],
+        )
+        .await
+        .unwrap();
     let one = check_stats(&server, &doc, Some(&busiest), Some(366)).await;
     assert!(one["total"].as_u64().unwrap() > 1);
     assert!(one["total"].as_u64().unwrap() < stats["total"].as_u64().unwrap());
@@ -2188,7 +2220,7 @@ async fn concurrent_stops_make_one_report_and_concurrent_edits_one_version() {
     let audited = sql_count(
         &server,
         "SELECT COUNT(*) FROM audit_events
-         WHERE action = 'report.sign' AND outcome = 'success' AND resource_id = ?",
+         WHERE action = 'report.sign' AND outcome = 'success' AND resource_id = $1",
         &[&report_id],
     )
     .await;

@@ -60,12 +60,12 @@ fn config_with_access_ttl(seconds: i64) -> ServerConfig {
 
 /// Successful refreshes, counted in the audit table (not through the API).
 async fn refresh_count(server: &TestServer) -> i64 {
-    sqlx::query_scalar::<_, i64>(
-        "SELECT COUNT(*) FROM audit_events WHERE action = 'auth.refresh' AND outcome = 'success'",
-    )
-    .fetch_one(server.store.pool())
-    .await
-    .expect("count refreshes")
+    server
+        .sql_count(
+            "SELECT COUNT(*) FROM audit_events WHERE action = 'auth.refresh' AND outcome = 'success'",
+            &[],
+        )
+        .await
 }
 
 /// The refresh token the client last announced.
@@ -1340,10 +1340,11 @@ async fn every_call_sends_an_x_request_id() {
         .await
         .unwrap_err();
     let id = err.request_id.expect("a request id");
-    let logged: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM audit_events WHERE request_id = ?")
-        .bind(&id)
-        .fetch_one(server.store.pool())
-        .await
-        .unwrap();
+    let logged = server
+        .sql_count(
+            "SELECT COUNT(*) FROM audit_events WHERE request_id = $1",
+            &[&id],
+        )
+        .await;
     assert_eq!(logged, 1, "the audit row carries the client's id {id}");
 }

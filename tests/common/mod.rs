@@ -418,6 +418,110 @@ impl TestServer {
         }
     }
 
+    /// The rows of a query on either engine, every column as text (`NULL` as `None`). Write
+    /// SQL both accept, as for `sql_count`, and cast what is not text on PostgreSQL (uuid,
+    /// timestamptz, numbers) with `CAST(column AS TEXT)`.
+    pub async fn sql_rows(&self, sql: &str, binds: &[&str]) -> Vec<Vec<Option<String>>> {
+        use sqlx::Row;
+
+        let sql = sql.to_string();
+        match self.db() {
+            Db::Sqlite(pool) => {
+                let mut query = sqlx::query(sqlx::AssertSqlSafe(sql.clone()));
+                for bind in binds {
+                    query = query.bind(bind.to_string());
+                }
+                let rows = query.fetch_all(pool).await.expect("query");
+                rows.iter()
+                    .map(|row| {
+                        (0..row.len())
+                            .map(|i| {
+                                row.try_get::<Option<String>, _>(i)
+                                    .unwrap_or_else(|e| panic!("column {i} of {sql}: {e}"))
+                            })
+                            .collect()
+                    })
+                    .collect()
+            }
+            Db::Postgres(pool) => {
+                let mut query = sqlx::query(sqlx::AssertSqlSafe(sql.clone()));
+                for bind in binds {
+                    query = query.bind(bind.to_string());
+                }
+                let rows = query.fetch_all(pool).await.expect("query");
+                rows.iter()
+                    .map(|row| {
+                        (0..row.len())
+                            .map(|i| {
+                                row.try_get::<Option<String>, _>(i).unwrap_or_else(|e| {
+                                    panic!("column {i} of {sql} (cast it AS TEXT?): {e}")
+                                })
+                            })
+                            .collect()
+                    })
+                    .collect()
+            }
+        }
+    }
+
+    /// The first column of the only row of a query, as text (see `sql_rows`); panics unless
+    /// exactly one row comes back.
+    pub async fn sql_text(&self, sql: &str, binds: &[&str]) -> Option<String> {
+        let mut rows = self.sql_rows(sql, binds).await;
+        assert_eq!(rows.len(), 1, "{sql} gave {rows:?}");
+        rows.remove(0).into_iter().next().expect("a column")
+    }
+
+    /// A text parameter (`$n`, an RFC 3339 time such as `2026-01-02T03:04:05.678Z`) as SQL to
+    /// compare a time column with: as it is on SQLite, where times are that text (which sorts
+    /// in time order), `CAST($n AS timestamptz)` on PostgreSQL.
+    pub fn sql_time(&self, param: &str) -> String {
+        if self.store.is_postgres() {
+            format!("CAST({param} AS timestamptz)")
+        } else {
+            param.to_string()
+        }
+    }
+
+    /// The UTC date (`YYYY-MM-DD` text) of a time column, as SQL for this engine.
+    pub fn sql_utc_date(&self, column: &str) -> String {
+        if self.store.is_postgres() {
+            format!("to_char({column} AT TIME ZONE 'UTC', 'YYYY-MM-DD')")
+        } else {
+            format!("substr({column}, 1, 10)")
+        }
+    }
+
+    /// A statement (UPDATE, DELETE, …) on either engine: the rows it changed, or the
+    /// database's error as text. Binds as for `sql_count`.
+    pub async fn sql_execute(&self, sql: &str, binds: &[&str]) -> Result<u64, String> {
+        let sql = sql.to_string();
+        match self.db() {
+            Db::Sqlite(pool) => {
+                let mut query = sqlx::query(sqlx::AssertSqlSafe(sql));
+                for bind in binds {
+                    query = query.bind(bind.to_string());
+                }
+                query
+                    .execute(pool)
+                    .await
+                    .map(|done| done.rows_affected())
+                    .map_err(|e| e.to_string())
+            }
+            Db::Postgres(pool) => {
+                let mut query = sqlx::query(sqlx::AssertSqlSafe(sql));
+                for bind in binds {
+                    query = query.bind(bind.to_string());
+                }
+                query
+                    .execute(pool)
+                    .await
+                    .map(|done| done.rows_affected())
+                    .map_err(|e| e.to_string())
+            }
+        }
+    }
+
     /// Creates an account straight in the store.
     pub async fn user(&self, email: &str, role: Role) -> String {
         let hash = tokio::task::spawn_blocking(|| password::hash(PASSWORD))
