@@ -62,6 +62,8 @@ pub struct TuiFile {
     pub lock_minutes: Option<u64>,
     /// terminal, light, dark or mono.
     pub theme: Option<String>,
+    /// Capture the mouse (scroll and click); off by default.
+    pub mouse: Option<bool>,
     /// Command name → key or keys, overriding the defaults.
     #[serde(default)]
     pub keys: std::collections::HashMap<String, KeyList>,
@@ -100,6 +102,7 @@ pub fn resolve_tui(file: &ConfigFile) -> anyhow::Result<crate::tui::state::Setti
         theme
     };
     settings.theme = Theme::new(theme);
+    settings.mouse = t.mouse.unwrap_or(false);
     let overrides = t
         .keys
         .iter()

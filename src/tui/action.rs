@@ -1,7 +1,7 @@
 //! Everything that can happen to the workstation: a key, a paste, a resize, a clock tick, the
 //! answer to an API call, a signal. `update` turns each into state changes and effects.
 
-use crossterm::event::KeyEvent;
+use crossterm::event::{KeyEvent, MouseEvent};
 use uuid::Uuid;
 
 use crate::client::ApiError;
@@ -15,6 +15,8 @@ use crate::model::report::{Report, ReportPage, ReportStats};
 pub enum Action {
     Key(KeyEvent),
     Paste(String),
+    /// Only when the mouse is enabled in the config.
+    Mouse(MouseEvent),
     Resize(u16, u16),
     /// The clock: milliseconds since the workstation started.
     Tick(u64),

@@ -113,7 +113,7 @@ pub async fn run(launch: Launch) -> anyhow::Result<()> {
         });
     }
 
-    let mut guard = terminal::TerminalGuard::enter()?;
+    let mut guard = terminal::TerminalGuard::enter(state.settings.mouse)?;
     let size = guard.terminal.size()?;
     state.width = size.width;
     state.height = size.height;
@@ -149,6 +149,7 @@ pub async fn run(launch: Launch) -> anyhow::Result<()> {
             event = events.next() => match event {
                 Some(Ok(Event::Key(key))) => Action::Key(key),
                 Some(Ok(Event::Paste(text))) => Action::Paste(text),
+                Some(Ok(Event::Mouse(mouse))) => Action::Mouse(mouse),
                 Some(Ok(Event::Resize(w, h))) => Action::Resize(w, h),
                 Some(Ok(_)) => continue,
                 // The terminal is gone: leave as if signalled.

@@ -285,6 +285,8 @@ pub struct Settings {
     pub notes_debounce_ms: u64,
     pub keymap: Keymap,
     pub theme: Theme,
+    /// Whether the mouse is captured (scroll moves the selection, a click selects a row).
+    pub mouse: bool,
 }
 
 impl Default for Settings {
@@ -295,6 +297,7 @@ impl Default for Settings {
             notes_debounce_ms: 800,
             keymap: Keymap::default(),
             theme: Theme::default(),
+            mouse: false,
         }
     }
 }

@@ -6,7 +6,9 @@ use std::io::{Stdout, Write, stdout};
 use std::sync::atomic::{AtomicBool, Ordering};
 
 use crossterm::cursor::Show;
-use crossterm::event::{DisableBracketedPaste, EnableBracketedPaste};
+use crossterm::event::{
+    DisableBracketedPaste, DisableMouseCapture, EnableBracketedPaste, EnableMouseCapture,
+};
 use crossterm::execute;
 use crossterm::terminal::{
     EnterAlternateScreen, LeaveAlternateScreen, SetTitle, disable_raw_mode, enable_raw_mode,
@@ -20,7 +22,13 @@ static ACTIVE: AtomicBool = AtomicBool::new(false);
 pub fn restore() {
     if ACTIVE.swap(false, Ordering::SeqCst) {
         let mut out = stdout();
-        let _ = execute!(out, DisableBracketedPaste, LeaveAlternateScreen, Show);
+        let _ = execute!(
+            out,
+            DisableMouseCapture,
+            DisableBracketedPaste,
+            LeaveAlternateScreen,
+            Show
+        );
         let _ = disable_raw_mode();
         let _ = out.flush();
     }
@@ -31,7 +39,9 @@ pub struct TerminalGuard {
 }
 
 impl TerminalGuard {
-    pub fn enter() -> anyhow::Result<TerminalGuard> {
+    /// Enters the workstation's terminal mode; `mouse` captures the mouse (opt-in, since it
+    /// takes over the terminal's own text selection).
+    pub fn enter(mouse: bool) -> anyhow::Result<TerminalGuard> {
         enable_raw_mode()?;
         ACTIVE.store(true, Ordering::SeqCst);
         let mut out = stdout();
@@ -42,6 +52,10 @@ impl TerminalGuard {
             EnableBracketedPaste,
             SetTitle("Synapse")
         ) {
+            restore();
+            return Err(error.into());
+        }
+        if mouse && let Err(error) = execute!(out, EnableMouseCapture) {
             restore();
             return Err(error.into());
         }

@@ -1,7 +1,9 @@
 //! Keys: the lock screen, dialogs and overlays take keys first; then text entry (login, notes);
 //! then the keymap turns the key into a command for the current screen.
 
-use crossterm::event::{KeyCode, KeyEvent, KeyEventKind, KeyModifiers};
+use crossterm::event::{
+    KeyCode, KeyEvent, KeyEventKind, KeyModifiers, MouseButton, MouseEvent, MouseEventKind,
+};
 
 use super::*;
 use crate::tui::keymap::{Command, Scope, fuzzy_score};
@@ -50,6 +52,37 @@ pub fn key(state: &mut State, key: KeyEvent) -> Vec<Effect> {
             run_command(state, command)
         }
         None => Vec::new(),
+    }
+}
+
+/// The mouse, when enabled: the wheel moves the selection like the arrow keys, and a click on
+/// a row of the patient list selects it (a second click opens it).
+pub fn mouse(state: &mut State, mouse: MouseEvent) -> Vec<Effect> {
+    if state.lock.locked || state.dialog.is_some() || state.overlay.is_some() {
+        return Vec::new();
+    }
+    match mouse.kind {
+        MouseEventKind::ScrollUp => run_command(state, Command::Up),
+        MouseEventKind::ScrollDown => run_command(state, Command::Down),
+        MouseEventKind::Down(MouseButton::Left) if state.screen == Screen::Patients => {
+            // Rows start below the title line, the table's border and its header.
+            let first_row = if state.offline.is_some() { 4 } else { 3 };
+            let Some(row) = mouse.row.checked_sub(first_row) else {
+                return Vec::new();
+            };
+            let index = state.patients.offset + usize::from(row);
+            if index >= state.patients.items.len()
+                || row as usize >= patient_rows_visible(state.height)
+            {
+                return Vec::new();
+            }
+            if index == state.patients.selected {
+                return run_command(state, Command::Open);
+            }
+            state.patients.selected = index;
+            prefetch_patients(state)
+        }
+        _ => Vec::new(),
     }
 }
 

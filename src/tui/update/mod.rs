@@ -38,6 +38,11 @@ pub fn update(state: &mut State, action: Action) -> Vec<Effect> {
             state.dirty = true;
             keys::key(state, key)
         }
+        Action::Mouse(mouse) => {
+            state.last_activity_ms = state.now_ms;
+            state.dirty = true;
+            keys::mouse(state, mouse)
+        }
         Action::Paste(text) => {
             state.last_activity_ms = state.now_ms;
             state.dirty = true;

@@ -1761,3 +1761,54 @@ fn paste_into_help_or_the_palette_goes_to_their_filter_not_the_notes_below() {
     assert_eq!(state.consultation.notes.text(), "");
     assert_eq!(state.consultation.edits, 0);
 }
+
+// ---- the mouse (opt-in)
+
+fn mouse(kind: crossterm::event::MouseEventKind, row: u16) -> Action {
+    Action::Mouse(crossterm::event::MouseEvent {
+        kind,
+        column: 10,
+        row,
+        modifiers: KeyModifiers::NONE,
+    })
+}
+
+#[test]
+fn the_wheel_moves_the_selection_and_a_click_selects_then_opens_a_patient() {
+    use crossterm::event::{MouseButton, MouseEventKind};
+    let mut state = with_patients(30, None);
+    update(&mut state, mouse(MouseEventKind::ScrollDown, 10));
+    update(&mut state, mouse(MouseEventKind::ScrollDown, 10));
+    assert_eq!(state.patients.selected, 2);
+    update(&mut state, mouse(MouseEventKind::ScrollUp, 10));
+    assert_eq!(state.patients.selected, 1);
+
+    // The first row is drawn on line 3: below the title, the border and the header.
+    let effects = update(
+        &mut state,
+        mouse(MouseEventKind::Down(MouseButton::Left), 8),
+    );
+    assert_eq!(state.patients.selected, 5);
+    assert!(calls(&effects).is_empty());
+    let effects = update(
+        &mut state,
+        mouse(MouseEventKind::Down(MouseButton::Left), 8),
+    );
+    assert_eq!(state.screen, Screen::Chart);
+    assert_eq!(state.chart.patient_id, Some(state.patients.items[5].id));
+    assert_eq!(calls(&effects).len(), 3);
+
+    // A click above the rows or while locked does nothing.
+    let mut state = with_patients(30, None);
+    update(
+        &mut state,
+        mouse(MouseEventKind::Down(MouseButton::Left), 1),
+    );
+    assert_eq!(state.patients.selected, 0);
+    update(
+        &mut state,
+        Action::Key(KeyEvent::new(KeyCode::Char('l'), KeyModifiers::CONTROL)),
+    );
+    update(&mut state, mouse(MouseEventKind::ScrollDown, 10));
+    assert_eq!(state.patients.selected, 0);
+}
