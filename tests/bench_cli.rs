@@ -3,56 +3,16 @@
 //! and no errors, the table names them, and the exit codes say what went wrong (2 for usage,
 //! 5 for an unreachable server). No timing is asserted: only that the figures are consistent.
 
-use std::io::{Read, Write};
-use std::path::{Path, PathBuf};
-use std::process::{Child, Command, ExitStatus, Stdio};
+use std::path::Path;
+use std::process::{ExitStatus, Stdio};
 use std::sync::atomic::{AtomicUsize, Ordering};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use serde_json::Value;
 
-const BIN: &str = env!("CARGO_BIN_EXE_synapse");
+mod common;
 
-/// A free port on 127.0.0.1: bind port 0, read the port, let the listener go.
-fn free_port() -> u16 {
-    let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
-    listener.local_addr().expect("addr").port()
-}
-
-/// The binary with an environment that cannot see the user's settings: no `SYNAPSE_*`
-/// variables, a config path that does not exist, and home directories inside `dir`.
-fn synapse(dir: &Path) -> Command {
-    let mut command = Command::new(BIN);
-    for (name, _) in std::env::vars_os() {
-        if name.to_string_lossy().starts_with("SYNAPSE_") {
-            command.env_remove(&name);
-        }
-    }
-    command
-        .env("SYNAPSE_CONFIG", dir.join("no-such-config.toml"))
-        .env("HOME", dir)
-        .env("XDG_CONFIG_HOME", dir.join("config"))
-        .env("XDG_DATA_HOME", dir.join("data-home"))
-        .env("SYNAPSE_LOG", "warn")
-        .stdin(Stdio::null());
-    command
-}
-
-/// Waits for the process to exit, at most `limit`; kills it and fails past that.
-fn wait_bounded(child: &mut Child, limit: Duration) -> ExitStatus {
-    let started = Instant::now();
-    loop {
-        if let Some(status) = child.try_wait().expect("try_wait") {
-            return status;
-        }
-        if started.elapsed() > limit {
-            let _ = child.kill();
-            let _ = child.wait();
-            panic!("the process did not exit within {limit:?}");
-        }
-        std::thread::sleep(Duration::from_millis(50));
-    }
-}
+use common::served::{Served, free_port, synapse, wait_bounded};
 
 /// A finished `synapse bench`: its exit status and what it printed.
 struct Outcome {
@@ -80,80 +40,6 @@ fn run(dir: &Path, args: &[&str]) -> Outcome {
         stdout: std::fs::read_to_string(out_path).unwrap_or_default(),
         stderr: std::fs::read_to_string(err_path).unwrap_or_default(),
     }
-}
-
-/// A running `synapse serve --demo`; dropping it (also on a panic) kills the process.
-struct Served {
-    child: Child,
-    base: String,
-    port: u16,
-    log: PathBuf,
-}
-
-impl Drop for Served {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-impl Served {
-    /// Starts the demo server on a free port over a fresh data directory and waits (at most
-    /// 30 s) until `/health` answers.
-    fn start(dir: &Path) -> Served {
-        let port = free_port();
-        let log = dir.join("serve.log");
-        let child = synapse(dir)
-            .args(["serve", "--demo", "--listen", &format!("127.0.0.1:{port}")])
-            .env("SYNAPSE_DATA_DIR", dir.join("data"))
-            .stdout(Stdio::null())
-            .stderr(std::fs::File::create(&log).expect("log file"))
-            .spawn()
-            .expect("spawn synapse serve");
-        let mut served = Served {
-            child,
-            base: format!("http://127.0.0.1:{port}"),
-            port,
-            log,
-        };
-        served.wait_healthy();
-        served
-    }
-
-    fn wait_healthy(&mut self) {
-        let started = Instant::now();
-        while started.elapsed() < Duration::from_secs(30) {
-            if let Some(status) = self.child.try_wait().expect("try_wait") {
-                panic!(
-                    "synapse serve exited early ({status}):\n{}",
-                    std::fs::read_to_string(&self.log).unwrap_or_default()
-                );
-            }
-            if health_answers(self.port) {
-                return;
-            }
-            std::thread::sleep(Duration::from_millis(100));
-        }
-        panic!(
-            "synapse serve was not healthy within 30 s:\n{}",
-            std::fs::read_to_string(&self.log).unwrap_or_default()
-        );
-    }
-}
-
-/// Whether `GET /health` answers 200, over a plain socket (the test needs nothing more).
-fn health_answers(port: u16) -> bool {
-    let Ok(mut stream) = std::net::TcpStream::connect(("127.0.0.1", port)) else {
-        return false;
-    };
-    let _ = stream.set_read_timeout(Some(Duration::from_secs(2)));
-    let request = "GET /health HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n";
-    if stream.write_all(request.as_bytes()).is_err() {
-        return false;
-    }
-    let mut answer = String::new();
-    let _ = stream.read_to_string(&mut answer);
-    answer.starts_with("HTTP/1.1 200")
 }
 
 /// The row of `name` in the JSON report.
@@ -186,7 +72,7 @@ fn assert_consistent(name: &str, row: &Value) {
 #[test]
 fn mixed_load_reports_every_endpoint_of_a_doctors_day() {
     let dir = tempfile::tempdir().unwrap();
-    let served = Served::start(dir.path());
+    let served = Served::demo(dir.path(), Duration::from_secs(30));
 
     // `--server` is the CLI's global flag: accepted after the subcommand too.
     let outcome = run(

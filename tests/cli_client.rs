@@ -16,6 +16,7 @@ use std::path::Path;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
+use common::keyring::{KEYUTILS_HINT, join_fresh_session_keyring, kernel_key};
 use common::{PASSWORD, Session, TestServer};
 use serde_json::{Value, json};
 use synapse::model::auth::Role;
@@ -24,34 +25,12 @@ use uuid::Uuid;
 mod common;
 
 const BIN: &str = env!("CARGO_BIN_EXE_synapse");
-const INSTALL_HINT: &str = "install the Debian package keyutils (apt-get install -y keyutils)";
 const DOCTOR: &str = "doc@example.org";
 const NOTES: &str = "History: low mood for 3 weeks, poor sleep\n\
 Assessment: moderate depressive episode\n\
 Plan: review in 2 weeks\n\
 Medications: sertraline 50 mg once daily\n\
 Diagnosis: F32.1 Moderate depressive episode";
-
-/// Joins a new anonymous session keyring for the calling thread; the processes it starts later
-/// inherit it. No safe Rust API joins a session keyring.
-#[allow(unsafe_code)]
-fn join_fresh_session_keyring() {
-    const KEYCTL_JOIN_SESSION_KEYRING: libc::c_long = 1;
-    // SAFETY: keyctl(KEYCTL_JOIN_SESSION_KEYRING, NULL) reads no memory: a null name asks the
-    // kernel for a new anonymous keyring. It changes only this thread's credentials.
-    let id = unsafe {
-        libc::syscall(
-            libc::SYS_keyctl,
-            KEYCTL_JOIN_SESSION_KEYRING,
-            std::ptr::null::<libc::c_char>(),
-        )
-    };
-    assert!(
-        id >= 0,
-        "could not join a fresh session keyring: {}",
-        std::io::Error::last_os_error()
-    );
-}
 
 /// A test's world: its own session keyring, a real server on a runtime of its own, a home
 /// directory without any config, and a logged-in harness session for direct API calls.
@@ -86,7 +65,7 @@ impl World {
                 .stdout(Stdio::null())
                 .stderr(Stdio::null())
                 .status()
-                .unwrap_or_else(|err| panic!("could not run keyctl ({err}): {INSTALL_HINT}"))
+                .unwrap_or_else(|err| panic!("could not run keyctl ({err}): {KEYUTILS_HINT}"))
                 .success(),
             "keyctl cannot read the session keyring"
         );
@@ -197,27 +176,6 @@ impl World {
     fn kernel_token(&self) -> Option<String> {
         kernel_key(self.base(), DOCTOR)
     }
-}
-
-/// What the kernel holds for (server, user), read with `keyctl`, not through the store.
-fn kernel_key(server: &str, user: &str) -> Option<String> {
-    // linux-keyutils-keyring-store's default description: `keyring:{user}@{service}`.
-    let description = format!("keyring:{user}@synapse:{server}");
-    let search = Command::new("keyctl")
-        .args(["search", "@s", "user", &description])
-        .output()
-        .unwrap_or_else(|err| panic!("could not run keyctl ({err}): {INSTALL_HINT}"));
-    if !search.status.success() {
-        return None;
-    }
-    let id = String::from_utf8_lossy(&search.stdout).trim().to_string();
-    let read = Command::new("keyctl")
-        .args(["pipe", &id])
-        .output()
-        .expect("keyctl pipe");
-    read.status
-        .success()
-        .then(|| String::from_utf8_lossy(&read.stdout).into_owned())
 }
 
 /// A finished run of the binary.

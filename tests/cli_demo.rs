@@ -3,141 +3,17 @@
 //! database, and loads the demo only once across restarts; `serve` without a key refuses to
 //! start (and never creates demo accounts); `seed` fills a database with synthetic patients.
 
-use std::path::{Path, PathBuf};
-use std::process::{Child, Command, ExitStatus, Stdio};
-use std::time::{Duration, Instant};
+use std::process::Stdio;
+use std::time::Duration;
 
-use serde_json::{Value, json};
+use serde_json::Value;
 
-const BIN: &str = env!("CARGO_BIN_EXE_synapse");
+mod common;
 
-/// An HTTP client (reqwest is built without a TLS provider of its own; install the crate's).
-fn http_client(timeout: Option<Duration>) -> reqwest::Client {
-    synapse::client::install_tls_provider();
-    let mut builder = reqwest::Client::builder();
-    if let Some(timeout) = timeout {
-        builder = builder.timeout(timeout);
-    }
-    builder.build().expect("HTTP client")
-}
+use common::served::{Served, free_port, http_client, synapse, wait_bounded};
 
-/// A free port on 127.0.0.1: bind port 0, read the port, let the listener go.
-fn free_port() -> u16 {
-    let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
-    listener.local_addr().expect("addr").port()
-}
-
-/// The binary with an environment that cannot see the user's settings: no `SYNAPSE_*`
-/// variables, a config path that does not exist, and home directories inside `dir`.
-fn synapse(dir: &Path) -> Command {
-    let mut command = Command::new(BIN);
-    for (name, _) in std::env::vars_os() {
-        if name.to_string_lossy().starts_with("SYNAPSE_") {
-            command.env_remove(&name);
-        }
-    }
-    command
-        .env_remove("SYNAPSE_JWT_SECRET")
-        .env_remove("SYNAPSE_DATABASE_URL")
-        .env("SYNAPSE_CONFIG", dir.join("no-such-config.toml"))
-        .env("HOME", dir)
-        .env("XDG_CONFIG_HOME", dir.join("config"))
-        .env("XDG_DATA_HOME", dir.join("data-home"))
-        .env("SYNAPSE_LOG", "warn")
-        .stdin(Stdio::null());
-    command
-}
-
-/// Waits for the process to exit, at most `limit`; kills it and fails past that.
-fn wait_bounded(child: &mut Child, limit: Duration) -> ExitStatus {
-    let started = Instant::now();
-    loop {
-        if let Some(status) = child.try_wait().expect("try_wait") {
-            return status;
-        }
-        if started.elapsed() > limit {
-            let _ = child.kill();
-            let _ = child.wait();
-            panic!("the process did not exit within {limit:?}");
-        }
-        std::thread::sleep(Duration::from_millis(50));
-    }
-}
-
-/// A running `synapse serve`; dropping it (also on a panic) kills the process.
-struct Served {
-    child: Child,
-    base: String,
-    log: PathBuf,
-}
-
-impl Drop for Served {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-impl Served {
-    /// Starts `synapse serve <args> --listen 127.0.0.1:<free port>` with `SYNAPSE_DATA_DIR=data`
-    /// and waits (at most 30 s) until `/health` answers.
-    async fn start(dir: &Path, data: &Path, args: &[&str], envs: &[(&str, &str)]) -> Served {
-        let port = free_port();
-        let log = dir.join(format!("serve-{port}.log"));
-        let mut command = synapse(dir);
-        command
-            .arg("serve")
-            .args(args)
-            .args(["--listen", &format!("127.0.0.1:{port}")])
-            .env("SYNAPSE_DATA_DIR", data)
-            .stdout(Stdio::null())
-            .stderr(std::fs::File::create(&log).expect("log file"));
-        for (name, value) in envs {
-            command.env(name, value);
-        }
-        let child = command.spawn().expect("spawn synapse serve");
-        let mut served = Served {
-            child,
-            base: format!("http://127.0.0.1:{port}"),
-            log,
-        };
-        served.wait_healthy().await;
-        served
-    }
-
-    fn log_text(&self) -> String {
-        std::fs::read_to_string(&self.log).unwrap_or_default()
-    }
-
-    async fn wait_healthy(&mut self) {
-        let client = http_client(Some(Duration::from_secs(2)));
-        let started = Instant::now();
-        while started.elapsed() < Duration::from_secs(30) {
-            if let Some(status) = self.child.try_wait().expect("try_wait") {
-                panic!(
-                    "synapse serve exited early ({status}):\n{}",
-                    self.log_text()
-                );
-            }
-            if let Ok(response) = client.get(format!("{}/health", self.base)).send().await
-                && response.status() == 200
-            {
-                let body: Value = response.json().await.expect("health JSON");
-                assert_eq!(body, json!({"status": "ok"}));
-                return;
-            }
-            tokio::time::sleep(Duration::from_millis(100)).await;
-        }
-        panic!(
-            "synapse serve was not healthy within 30 s:\n{}",
-            self.log_text()
-        );
-    }
-
-    fn url(&self, path: &str) -> String {
-        format!("{}{}", self.base, path)
-    }
-}
+/// The longest `synapse serve` may take to answer `/health`.
+const HEALTHY_WITHIN: Duration = Duration::from_secs(30);
 
 /// The first command of the documented flow, as written: raw JSON body, explicit content type.
 async fn login(http: &reqwest::Client, served: &Served, email: &str) -> reqwest::Response {
@@ -178,7 +54,7 @@ async fn get_json(http: &reqwest::Client, served: &Served, path: &str, token: &s
 async fn the_documented_flow_works_on_a_demo_server() {
     let dir = tempfile::tempdir().unwrap();
     let data = dir.path().join("data");
-    let served = Served::start(dir.path(), &data, &["--demo"], &[]).await;
+    let served = Served::start_async(dir.path(), &data, &["--demo"], &[], HEALTHY_WITHIN).await;
     let http = http_client(None);
 
     let token = access_token(&http, &served, "doc@demo.com").await;
@@ -244,7 +120,7 @@ async fn the_demo_loads_once_and_keeps_its_signing_key_private() {
     let data = dir.path().join("data");
     let http = http_client(None);
 
-    let served = Served::start(dir.path(), &data, &["--demo"], &[]).await;
+    let served = Served::start_async(dir.path(), &data, &["--demo"], &[], HEALTHY_WITHIN).await;
     let first_token = access_token(&http, &served, "doc@demo.com").await;
     let first = get_json(
         &http,
@@ -273,7 +149,7 @@ async fn the_demo_loads_once_and_keeps_its_signing_key_private() {
         );
     }
 
-    let served = Served::start(dir.path(), &data, &["--demo"], &[]).await;
+    let served = Served::start_async(dir.path(), &data, &["--demo"], &[], HEALTHY_WITHIN).await;
     assert_eq!(
         std::fs::read_to_string(&secret).unwrap(),
         key,
@@ -343,11 +219,12 @@ async fn serve_without_a_signing_key_refuses_to_start() {
 
     // With a key and no --demo, a fresh database has no demo accounts.
     let secret = "k".repeat(40);
-    let served = Served::start(
+    let served = Served::start_async(
         dir.path(),
         &data,
         &[],
         &[("SYNAPSE_JWT_SECRET", secret.as_str())],
+        HEALTHY_WITHIN,
     )
     .await;
     let http = http_client(None);

@@ -6,35 +6,13 @@
 //! reads the kernel's side independently.
 #![cfg(target_os = "linux")]
 
-use std::process::Command;
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use synapse::credentials::{SavedLogin, StoreKind, TokenStore, TokenStoreChoice};
 
-const INSTALL_HINT: &str = "install the Debian packages the credentials tests need: \
-     apt-get install -y dbus gnome-keyring libsecret-tools keyutils (.ci/run does this)";
+mod common;
 
-/// Joins a new anonymous session keyring for the calling thread; threads and processes it
-/// starts later inherit it. This is the one place these tests need `unsafe`: no safe Rust API
-/// joins a session keyring.
-#[allow(unsafe_code)]
-fn join_fresh_session_keyring() {
-    const KEYCTL_JOIN_SESSION_KEYRING: libc::c_long = 1;
-    // SAFETY: keyctl(KEYCTL_JOIN_SESSION_KEYRING, NULL) reads no memory: a null name asks the
-    // kernel for a new anonymous keyring. It changes only this thread's credentials.
-    let id = unsafe {
-        libc::syscall(
-            libc::SYS_keyctl,
-            KEYCTL_JOIN_SESSION_KEYRING,
-            std::ptr::null::<libc::c_char>(),
-        )
-    };
-    assert!(
-        id >= 0,
-        "could not join a fresh session keyring: {}",
-        std::io::Error::last_os_error()
-    );
-}
+use common::keyring::{join_fresh_session_keyring, kernel_key};
 
 /// Runs `test` in a fresh session keyring on a runtime started after joining it.
 fn in_fresh_session<F: Future>(test: F) -> F::Output {
@@ -60,27 +38,6 @@ fn login(email: &str, token: &str) -> SavedLogin {
         email: email.to_string(),
         refresh_token: token.to_string(),
     }
-}
-
-/// What the kernel holds for (server, email), read with `keyctl`, not through the store.
-fn kernel_key(server: &str, email: &str) -> Option<String> {
-    // linux-keyutils-keyring-store's default description: `keyring:{user}@{service}`.
-    let description = format!("keyring:{email}@synapse:{server}");
-    let search = Command::new("keyctl")
-        .args(["search", "@s", "user", &description])
-        .output()
-        .unwrap_or_else(|err| panic!("could not run keyctl ({err}): {INSTALL_HINT}"));
-    if !search.status.success() {
-        return None;
-    }
-    let id = String::from_utf8_lossy(&search.stdout).trim().to_string();
-    let read = Command::new("keyctl")
-        .args(["pipe", &id])
-        .output()
-        .expect("keyctl pipe");
-    read.status
-        .success()
-        .then(|| String::from_utf8_lossy(&read.stdout).into_owned())
 }
 
 #[test]

@@ -12,8 +12,7 @@
 #![cfg(unix)]
 
 use std::io::{Read, Write};
-use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::path::Path;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::thread::JoinHandle;
@@ -22,11 +21,16 @@ use std::time::{Duration, Instant};
 use portable_pty::{CommandBuilder, MasterPty, PtySize, native_pty_system};
 use serde_json::{Value, json};
 
-const BIN: &str = env!("CARGO_BIN_EXE_synapse");
+mod common;
+
+use common::served::{BIN, Served, is_synapse_var};
+
 const ROWS: u16 = 40;
 const COLS: u16 = 120;
 /// The longest any one expected screen may take to appear (bounded; generous for shared CI).
 const WAIT: Duration = Duration::from_secs(30);
+/// The longest the demo server may take to answer `/health`.
+const SERVE_WAIT: Duration = Duration::from_secs(60);
 const DOCTOR: &str = "doc@demo.com";
 const ADMIN: &str = "adm@demo.com";
 const PASSWORD: &str = "password123";
@@ -39,103 +43,9 @@ const CTRL_C: &str = "\x03";
 const CTRL_L: &str = "\x0c";
 const CTRL_S: &str = "\x13";
 
-/// An HTTP client (reqwest is built without a TLS provider of its own; install the crate's).
+/// An HTTP client for the API calls that arrange data and check outcomes.
 fn http_client() -> reqwest::Client {
-    synapse::client::install_tls_provider();
-    reqwest::Client::builder()
-        .timeout(Duration::from_secs(20))
-        .build()
-        .expect("HTTP client")
-}
-
-/// A free port on 127.0.0.1: bind port 0, read the port, let the listener go.
-fn free_port() -> u16 {
-    let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
-    listener.local_addr().expect("addr").port()
-}
-
-/// Whether an inherited variable would let the user's settings leak into a test process.
-fn is_synapse_var(name: &std::ffi::OsStr) -> bool {
-    name.to_string_lossy().starts_with("SYNAPSE_")
-}
-
-/// A running `synapse serve --demo`; dropping it (also on a panic) kills the process.
-struct Served {
-    child: Child,
-    base: String,
-    log: PathBuf,
-}
-
-impl Drop for Served {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-impl Served {
-    /// Starts `synapse serve --demo --listen 127.0.0.1:<free port>` over a data directory in
-    /// `dir` and waits (at most 60 s) until `/health` answers.
-    async fn start(dir: &Path) -> Served {
-        let port = free_port();
-        let log = dir.join("serve.log");
-        let mut command = Command::new(BIN);
-        for (name, _) in std::env::vars_os() {
-            if is_synapse_var(&name) {
-                command.env_remove(&name);
-            }
-        }
-        command
-            .args(["serve", "--demo", "--listen", &format!("127.0.0.1:{port}")])
-            .env("SYNAPSE_DATA_DIR", dir.join("data"))
-            .env("SYNAPSE_CONFIG", dir.join("no-such-config.toml"))
-            .env("SYNAPSE_LOG", "warn")
-            .env("HOME", dir)
-            .env("XDG_CONFIG_HOME", dir.join("config"))
-            .env("XDG_DATA_HOME", dir.join("data-home"))
-            .stdin(Stdio::null())
-            .stdout(Stdio::null())
-            .stderr(std::fs::File::create(&log).expect("log file"));
-        let child = command.spawn().expect("spawn synapse serve");
-        let mut served = Served {
-            child,
-            base: format!("http://127.0.0.1:{port}"),
-            log,
-        };
-        served.wait_healthy().await;
-        served
-    }
-
-    fn log_text(&self) -> String {
-        std::fs::read_to_string(&self.log).unwrap_or_default()
-    }
-
-    async fn wait_healthy(&mut self) {
-        let client = http_client();
-        let started = Instant::now();
-        while started.elapsed() < Duration::from_secs(60) {
-            if let Some(status) = self.child.try_wait().expect("try_wait") {
-                panic!(
-                    "synapse serve exited early ({status}):\n{}",
-                    self.log_text()
-                );
-            }
-            if let Ok(response) = client.get(format!("{}/health", self.base)).send().await
-                && response.status() == 200
-            {
-                return;
-            }
-            tokio::time::sleep(Duration::from_millis(100)).await;
-        }
-        panic!(
-            "synapse serve was not healthy within 60 s:\n{}",
-            self.log_text()
-        );
-    }
-
-    fn url(&self, path: &str) -> String {
-        format!("{}/api/v1{}", self.base, path)
-    }
+    common::served::http_client(Some(Duration::from_secs(20)))
 }
 
 /// A logged-in API session of one demo account, for arranging data and checking outcomes.
@@ -150,7 +60,7 @@ impl Api {
     async fn login(served: &Served, email: &str) -> Api {
         let http = http_client();
         let response = http
-            .post(served.url("/auth/login"))
+            .post(served.url("/api/v1/auth/login"))
             .json(&json!({"email": email, "password": PASSWORD}))
             .send()
             .await
@@ -400,7 +310,7 @@ fn banner_shows(screen: &str, name: &str, mrn: &str) -> bool {
 #[tokio::test]
 async fn log_in_search_open_a_chart_lock_unlock_and_quit_with_q() {
     let dir = tempfile::tempdir().unwrap();
-    let served = Served::start(dir.path()).await;
+    let served = Served::demo_async(dir.path(), SERVE_WAIT).await;
     let api = Api::login(&served, DOCTOR).await;
     let mut ws = Workstation::start(dir.path(), &served);
 
@@ -500,7 +410,7 @@ async fn log_in_search_open_a_chart_lock_unlock_and_quit_with_q() {
 #[tokio::test]
 async fn a_consultation_ends_in_a_signed_report_and_ctrl_c_leaves_from_a_dialog() {
     let dir = tempfile::tempdir().unwrap();
-    let served = Served::start(dir.path()).await;
+    let served = Served::demo_async(dir.path(), SERVE_WAIT).await;
     let api = Api::login(&served, DOCTOR).await;
     // A fresh patient: no running consultation, no reports, a name nobody else has.
     let name = "Quillon Zephyrkamp";
@@ -617,7 +527,7 @@ async fn a_consultation_ends_in_a_signed_report_and_ctrl_c_leaves_from_a_dialog(
 #[tokio::test]
 async fn sigterm_restores_the_terminal_and_logs_the_session_out() {
     let dir = tempfile::tempdir().unwrap();
-    let served = Served::start(dir.path()).await;
+    let served = Served::demo_async(dir.path(), SERVE_WAIT).await;
     let doctor = Api::login(&served, DOCTOR).await;
     let admin = Api::login(&served, ADMIN).await;
     let mut ws = Workstation::start(dir.path(), &served);

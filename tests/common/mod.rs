@@ -8,6 +8,10 @@
 
 #![allow(dead_code)]
 
+#[cfg(target_os = "linux")]
+pub mod keyring;
+pub mod served;
+
 use std::sync::Arc;
 
 use reqwest::{Method, StatusCode};

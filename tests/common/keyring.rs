@@ -1,0 +1,51 @@
+//! The Linux kernel keyring (keyutils) for the tests that keep tokens there: joining a fresh
+//! anonymous session keyring, and reading what the kernel holds with `keyctl` (Debian package
+//! `keyutils`), independently of the token store.
+
+use std::process::Command;
+
+pub const KEYUTILS_HINT: &str = "install the Debian package keyutils (apt-get install -y keyutils)";
+
+/// Joins a new anonymous session keyring for the calling thread; threads and processes it
+/// starts later inherit it. This is the one place the keyring tests need `unsafe`: no safe Rust
+/// API joins a session keyring.
+#[allow(unsafe_code)]
+pub fn join_fresh_session_keyring() {
+    const KEYCTL_JOIN_SESSION_KEYRING: libc::c_long = 1;
+    // SAFETY: keyctl(KEYCTL_JOIN_SESSION_KEYRING, NULL) reads no memory: a null name asks the
+    // kernel for a new anonymous keyring. It changes only this thread's credentials.
+    let id = unsafe {
+        libc::syscall(
+            libc::SYS_keyctl,
+            KEYCTL_JOIN_SESSION_KEYRING,
+            std::ptr::null::<libc::c_char>(),
+        )
+    };
+    assert!(
+        id >= 0,
+        "could not join a fresh session keyring: {}",
+        std::io::Error::last_os_error()
+    );
+}
+
+/// What the kernel holds for (server, user) in the session keyring, read with `keyctl`, not
+/// through the store.
+pub fn kernel_key(server: &str, user: &str) -> Option<String> {
+    // linux-keyutils-keyring-store's default description: `keyring:{user}@{service}`.
+    let description = format!("keyring:{user}@synapse:{server}");
+    let search = Command::new("keyctl")
+        .args(["search", "@s", "user", &description])
+        .output()
+        .unwrap_or_else(|err| panic!("could not run keyctl ({err}): {KEYUTILS_HINT}"));
+    if !search.status.success() {
+        return None;
+    }
+    let id = String::from_utf8_lossy(&search.stdout).trim().to_string();
+    let read = Command::new("keyctl")
+        .args(["pipe", &id])
+        .output()
+        .expect("keyctl pipe");
+    read.status
+        .success()
+        .then(|| String::from_utf8_lossy(&read.stdout).into_owned())
+}
