@@ -28,7 +28,7 @@ use super::*;
 use crate::model::time::{format_timestamp, now};
 
 /// The embedded migrations, in order: version, description, SQL.
-const MIGRATIONS: [(i64, &str, &str); 2] = [
+const MIGRATIONS: [(i64, &str, &str); 3] = [
     (
         1,
         "schema",
@@ -38,6 +38,11 @@ const MIGRATIONS: [(i64, &str, &str); 2] = [
         2,
         "report stats index",
         include_str!("../../../migrations/sqlite/0002_report_stats_index.sql"),
+    ),
+    (
+        3,
+        "patient name words",
+        include_str!("../../../migrations/sqlite/0003_patient_name_words.sql"),
     ),
 ];
 

@@ -67,9 +67,11 @@ fn chart(row: &SqliteRow, today: NaiveDate) -> StoreResult<Patient> {
 /// A search term prepared for SQL: folded, LIKE-escaped, split into words.
 struct SearchTerm {
     folded: String,
-    /// The folded term as typed (not LIKE-escaped), for the exact comparisons.
+    /// The folded term as typed (not LIKE-escaped), for the exact comparisons and index ranges.
     plain: String,
     words: Vec<String>,
+    /// The same words, not LIKE-escaped, for the index ranges on `patient_name_words`.
+    plain_words: Vec<String>,
     /// The digits of the term when it looks like a phone number, else empty.
     digits: String,
 }
@@ -85,6 +87,39 @@ fn escape_like(text: &str) -> String {
     out
 }
 
+/// The smallest string above every string that starts with `prefix`, in SQLite's BINARY (byte,
+/// so code point) order: the last character incremented. `None` if there is none (all U+10FFFF).
+fn prefix_end(prefix: &str) -> Option<String> {
+    let mut chars: Vec<char> = prefix.chars().collect();
+    while let Some(last) = chars.pop() {
+        let next = match u32::from(last) + 1 {
+            0xD800 => 0xE000,
+            n => n,
+        };
+        if let Some(c) = char::from_u32(next) {
+            chars.push(c);
+            return Some(chars.into_iter().collect());
+        }
+    }
+    None
+}
+
+/// `column >= prefix AND column < end`: the rows whose column starts with `prefix`, as an index
+/// range. (`LIKE 'x%'` cannot use these indexes: SQLite's LIKE ignores ASCII case, the indexes
+/// are BINARY.) The range finds the same rows as `push_prefix`'s LIKE because the term and the
+/// columns searched are all lower-cased, so ignoring case changes nothing.
+fn push_prefix_range(sql: &mut QueryBuilder<Sqlite>, column: &str, prefix: &str) {
+    sql.push(format!(" AND {column} >= "))
+        .push_bind(prefix.to_string());
+    match prefix_end(prefix) {
+        Some(end) => sql.push(format!(" AND {column} < ")).push_bind(end),
+        None => sql
+            .push(format!(" AND instr({column}, "))
+            .push_bind(prefix.to_string())
+            .push(") = 1"),
+    };
+}
+
 impl SearchTerm {
     fn new(term: &str) -> SearchTerm {
         let folded = term.trim().to_lowercase();
@@ -96,8 +131,14 @@ impl SearchTerm {
         } else {
             String::new()
         };
+        let plain_words: Vec<String> = folded
+            .split_whitespace()
+            .take(8)
+            .map(str::to_string)
+            .collect();
         SearchTerm {
-            words: folded.split_whitespace().take(8).map(escape_like).collect(),
+            words: plain_words.iter().map(|w| escape_like(w)).collect(),
+            plain_words,
             folded: escape_like(&folded),
             plain: folded,
             digits,
@@ -125,20 +166,10 @@ impl SearchTerm {
         sql.push(")");
     }
 
-    /// 0 for an exact match, 1 for a prefix (of a name word, the MRN, email or phone), 2 else.
-    fn push_rank(&self, sql: &mut QueryBuilder<Sqlite>) {
-        let exact = self.plain.clone();
-        sql.push("CASE WHEN p.name_folded = ")
-            .push_bind(format!(" {exact}"))
-            .push(" OR lower(p.mrn) = ")
-            .push_bind(exact.clone())
-            .push(" OR p.email_folded = ")
-            .push_bind(exact);
-        if !self.digits.is_empty() {
-            sql.push(" OR p.phone_digits = ")
-                .push_bind(self.digits.clone());
-        }
-        sql.push(" THEN 0 WHEN (1 = 1");
+    /// The prefix condition (ranks 0 and 1): every word starts a word of the name, or the MRN,
+    /// email or phone digits start with the term.
+    fn push_prefix(&self, sql: &mut QueryBuilder<Sqlite>) {
+        sql.push("((1 = 1");
         for word in &self.words {
             sql.push(" AND p.name_folded LIKE ")
                 .push_bind(format!("% {word}%"))
@@ -153,7 +184,58 @@ impl SearchTerm {
             sql.push(" OR p.phone_digits LIKE ")
                 .push_bind(format!("{}%", self.digits));
         }
+        sql.push(")");
+    }
+
+    /// 0 for an exact match, 1 for a prefix (of a name word, the MRN, email or phone), 2 else.
+    fn push_rank(&self, sql: &mut QueryBuilder<Sqlite>) {
+        let exact = self.plain.clone();
+        sql.push("CASE WHEN p.name_folded = ")
+            .push_bind(format!(" {exact}"))
+            .push(" OR lower(p.mrn) = ")
+            .push_bind(exact.clone())
+            .push(" OR p.email_folded = ")
+            .push_bind(exact);
+        if !self.digits.is_empty() {
+            sql.push(" OR p.phone_digits = ")
+                .push_bind(self.digits.clone());
+        }
+        sql.push(" THEN 0 WHEN ");
+        self.push_prefix(sql);
         sql.push(" THEN 1 ELSE 2 END");
+    }
+
+    /// `AND p.id IN (…)`: the candidates of the prefix ranks, each found by an index range (a
+    /// superset: `push_prefix` then checks every condition on the few rows found). The name
+    /// word used is the longest, the most selective.
+    fn push_prefix_candidates(&self, sql: &mut QueryBuilder<Sqlite>, scope: Option<&str>) {
+        let Some(word) = self.plain_words.iter().max_by_key(|w| w.chars().count()) else {
+            // A term of spaces only: every row is a prefix match.
+            return;
+        };
+        let scoped = |sql: &mut QueryBuilder<Sqlite>, table: &str| {
+            sql.push(" WHERE 1 = 1");
+            if let Some(doctor) = scope {
+                sql.push(format!(" AND {table}.doctor_id = "))
+                    .push_bind(doctor.to_string());
+            }
+        };
+        sql.push(" AND p.id IN (SELECT w.patient_id FROM patient_name_words w");
+        scoped(sql, "w");
+        push_prefix_range(sql, "w.word", word);
+        let mut columns = vec![
+            ("lower(q.mrn)", self.plain.as_str()),
+            ("q.email_folded", self.plain.as_str()),
+        ];
+        if !self.digits.is_empty() {
+            columns.push(("q.phone_digits", self.digits.as_str()));
+        }
+        for (column, prefix) in columns {
+            sql.push(" UNION ALL SELECT q.id FROM patients q");
+            scoped(sql, "q");
+            push_prefix_range(sql, column, prefix);
+        }
+        sql.push(")");
     }
 }
 
@@ -227,6 +309,23 @@ pub(super) async fn list(
     Ok(Page { items, pagination })
 }
 
+/// Ends a search step begun with `WITH hits AS (SELECT p.id …` (and ordered, limited): selects
+/// the summaries of the hits in the same order. The summary's subquery then runs for the page
+/// only, not for every row the step sorts.
+fn push_summaries_of_hits(sql: &mut QueryBuilder<Sqlite>, order: &str) {
+    sql.push(format!(
+        ") SELECT {SUMMARY_COLUMNS} FROM hits h JOIN patients p ON p.id = h.id ORDER BY {order}"
+    ));
+}
+
+/// The search in two steps, as on PostgreSQL, each using an index:
+/// 1. the exact and prefix ranks, found with index ranges (a word of the name in
+///    `patient_name_words`, the folded MRN, email and phone digits), then ranked;
+/// 2. only when that did not fill the page, the substring rank, by a scan in last-visit order
+///    that stops once the page is full.
+///
+/// The substring rank is below the other two, so the results simply follow each other, and
+/// ranks, order and rows are those of a single ranked query over all matches.
 pub(super) async fn search(
     store: &SqliteStore,
     actor: &Actor,
@@ -234,20 +333,52 @@ pub(super) async fn search(
     limit: u32,
 ) -> StoreResult<Vec<PatientSummary>> {
     let term = SearchTerm::new(term);
-    let mut select = QueryBuilder::<Sqlite>::new(format!("SELECT {SUMMARY_COLUMNS}, "));
-    term.push_rank(&mut select);
-    select.push(" AS rank FROM patients p");
-    push_scope(&mut select, actor);
-    term.push_match(&mut select);
-    select
+    let scope = owner_scope(actor);
+
+    let mut prefix = QueryBuilder::<Sqlite>::new("WITH hits AS (SELECT p.id, ");
+    term.push_rank(&mut prefix);
+    prefix.push(" AS rank FROM patients p WHERE 1 = 1");
+    if let Some(doctor) = &scope {
+        // The unary `+` keeps SQLite from reading the doctor's whole index range for this check
+        // (all of their patients): the candidates, scoped too, are few and looked up by id.
+        prefix
+            .push(" AND +p.doctor_id = ")
+            .push_bind(doctor.clone());
+    }
+    term.push_prefix_candidates(&mut prefix, scope.as_deref());
+    prefix.push(" AND ");
+    term.push_prefix(&mut prefix);
+    prefix
         .push(" ORDER BY rank, p.last_visit_at DESC, p.id DESC LIMIT ")
         .push_bind(i64::from(limit));
-    let found = select.build().fetch_all(&store.pool).await?;
+    push_summaries_of_hits(&mut prefix, "h.rank, p.last_visit_at DESC, p.id DESC");
+    let mut found = prefix.build().fetch_all(&store.pool).await?;
+
+    let rest = (limit as usize).saturating_sub(found.len());
+    if rest > 0 {
+        let mut substring =
+            QueryBuilder::<Sqlite>::new("WITH hits AS (SELECT p.id FROM patients p");
+        push_scope(&mut substring, actor);
+        term.push_match(&mut substring);
+        substring.push(" AND NOT ");
+        term.push_prefix(&mut substring);
+        substring
+            .push(" ORDER BY p.last_visit_at DESC, p.id DESC LIMIT ")
+            .push_bind(rest as i64);
+        push_summaries_of_hits(&mut substring, "p.last_visit_at DESC, p.id DESC");
+        found.extend(substring.build().fetch_all(&store.pool).await?);
+    }
+
     let today = today();
-    let items = found
-        .iter()
-        .map(|r| summary(r, today))
-        .collect::<StoreResult<Vec<_>>>()?;
+    let mut seen = std::collections::HashSet::new();
+    let mut items = Vec::with_capacity(found.len());
+    for row in &found {
+        let patient = summary(row, today)?;
+        // The two steps read separately: a row renamed in between could come twice.
+        if seen.insert(patient.id) {
+            items.push(patient);
+        }
+    }
     store
         .audit_read(actor, "patient.search", ("patient", None), None, "success")
         .await?;
