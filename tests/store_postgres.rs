@@ -856,3 +856,42 @@ async fn audit_rows_cannot_be_changed_deleted_or_truncated() {
         before
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_demo_servers_starting_at_once_load_the_demo_once() {
+    let Some(url) = postgres_or_skip("two_demo_servers_starting_at_once_load_the_demo_once") else {
+        return;
+    };
+    let database = TestDatabase::create(&url).await;
+    let (first, second) = tokio::join!(PgStore::open(&database.url), PgStore::open(&database.url));
+    let (first, second) = (first.expect("open"), second.expect("open"));
+    let (a, b) = tokio::join!(
+        synapse::store::demo::load_demo(&first),
+        synapse::store::demo::load_demo(&second)
+    );
+    let (a, b) = (a.expect("demo load"), b.expect("demo load"));
+    assert!(
+        a ^ b,
+        "exactly one instance loads the demo (got {a} and {b})"
+    );
+    let doctors: i64 =
+        sqlx::query_scalar("SELECT COUNT(*) FROM users WHERE email = 'doc@demo.com'")
+            .fetch_one(first.pool())
+            .await
+            .expect("count");
+    assert_eq!(doctors, 1);
+    let patients: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM patients")
+        .fetch_one(first.pool())
+        .await
+        .expect("count");
+    assert_eq!(
+        patients, 400,
+        "two doctors with 200 patients each, loaded once"
+    );
+    // A later start finds the marker and leaves the data alone.
+    assert!(
+        !synapse::store::demo::load_demo(&first)
+            .await
+            .expect("again")
+    );
+}

@@ -56,7 +56,9 @@ async fn ensure_account(
 /// Loads the demo data set once; later starts find the marker and leave the data alone.
 /// Returns whether it loaded the data now.
 pub async fn load_demo(store: &dyn Store) -> anyhow::Result<bool> {
-    if store.setting(DEMO_MARKER).await?.is_some() {
+    // Claimed before loading, so two instances starting at once on one empty database load
+    // it once; the marker gets its time when the load is complete.
+    if !store.claim_setting(DEMO_MARKER, "loading").await? {
         return Ok(false);
     }
     let password_hash = hash_password(DEMO_PASSWORD).await?;

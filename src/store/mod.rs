@@ -337,4 +337,7 @@ pub trait Store: Send + Sync + 'static {
     async fn next_mrn_seq(&self) -> StoreResult<i64>;
     async fn setting(&self, key: &str) -> StoreResult<Option<String>>;
     async fn set_setting(&self, key: &str, value: &str) -> StoreResult<()>;
+    /// Sets a setting only if it is not set yet; returns whether this call set it. Lets one of
+    /// several instances starting at once claim a one-time job.
+    async fn claim_setting(&self, key: &str, value: &str) -> StoreResult<bool>;
 }

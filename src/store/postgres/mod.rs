@@ -460,4 +460,14 @@ impl Store for PgStore {
         .await?;
         Ok(())
     }
+    async fn claim_setting(&self, key: &str, value: &str) -> StoreResult<bool> {
+        let inserted = sqlx::query(
+            "INSERT INTO settings (key, value) VALUES ($1, $2) ON CONFLICT (key) DO NOTHING",
+        )
+        .bind(key)
+        .bind(value)
+        .execute(&self.pool)
+        .await?;
+        Ok(inserted.rows_affected() == 1)
+    }
 }

@@ -511,7 +511,19 @@ impl Store for SqliteStore {
                 .await?,
         )
     }
+    async fn claim_setting(&self, key: &str, value: &str) -> StoreResult<bool> {
+        let _turn = self.writer.lock().await;
+        let inserted = sqlx::query(
+            "INSERT INTO settings (key, value) VALUES ($1, $2) ON CONFLICT (key) DO NOTHING",
+        )
+        .bind(key)
+        .bind(value)
+        .execute(&self.pool)
+        .await?;
+        Ok(inserted.rows_affected() == 1)
+    }
     async fn set_setting(&self, key: &str, value: &str) -> StoreResult<()> {
+        let _turn = self.writer.lock().await;
         sqlx::query(
             "INSERT INTO settings (key, value) VALUES ($1, $2)
              ON CONFLICT (key) DO UPDATE SET value = excluded.value",
