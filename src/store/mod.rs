@@ -8,6 +8,7 @@ pub mod password;
 pub mod postgres;
 pub mod sqlite;
 pub mod synth;
+pub mod values;
 
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};

@@ -3,13 +3,14 @@
 //! one statement per row. Most of the remaining time is index upkeep (the trigram indexes above
 //! all). The name-word trigger fires for copied rows as for inserted ones.
 
+use crate::store::values::fold_name;
 use std::fmt::Write as _;
 
 use sqlx::PgConnection;
 use uuid::Uuid;
 
 use super::PgStore;
-use super::patients::{MRN_LOCK, fold_name, last_visit};
+use super::patients::{MRN_LOCK, last_visit};
 use crate::model::time::format_timestamp;
 use crate::model::validate::digits_of;
 use crate::store::synth::{SynthConsultation, SynthPatient, SynthReport};

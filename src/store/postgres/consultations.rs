@@ -6,31 +6,22 @@
 //! other and each sees what the previous one committed; the partial unique index
 //! `consultations_one_active` stays the last word on "one in progress per patient".
 
-use chrono::{DateTime, Utc};
 use sqlx::PgConnection;
 use sqlx::postgres::PgRow;
 use uuid::Uuid;
 
-use super::admin::offset_pagination;
 use super::statement::Statement;
 use super::{PgStore, audit_actor, audit_read, deny, rows};
 use crate::model::consultation::*;
 use crate::model::envelope::code;
 use crate::model::report::ReportStatus;
 use crate::model::time::now;
+use crate::store::values::*;
 use crate::store::*;
 
 const COLUMNS: &str = "c.id, c.session_code, c.patient_id, c.doctor_id, c.session_type, c.status, \
      c.chief_complaint, c.notes, c.started_at, c.ended_at, r.id AS report_id, r.status AS report_status";
 const FROM: &str = "FROM consultations c LEFT JOIN reports r ON r.consultation_id = c.id";
-
-/// Minutes between start and end, rounded; `None` while the consultation runs.
-pub(super) fn duration_minutes(
-    started_at: DateTime<Utc>,
-    ended_at: Option<DateTime<Utc>>,
-) -> Option<u32> {
-    ended_at.map(|end| ((end - started_at).num_seconds().max(0) as f64 / 60.0).round() as u32)
-}
 
 fn consultation(row: &PgRow, with_notes: bool) -> StoreResult<Consultation> {
     let started_at = rows::get(row, "started_at")?;
@@ -74,17 +65,6 @@ async fn fetch_owned(
         .await?
         .map(|r| consultation(&r, true))
         .transpose()
-}
-
-/// A human-readable, unique-enough code: `CS-20261126-4F2A9C1B` (as the SQLite engine makes).
-fn session_code(id: Uuid, at: DateTime<Utc>) -> String {
-    let bytes = id.as_bytes();
-    // The last bytes of a v7 UUID are random; the first ones are the timestamp.
-    format!(
-        "CS-{}-{}",
-        at.format("%Y%m%d"),
-        hex::encode_upper(&bytes[12..16])
-    )
 }
 
 fn already_running(running: Uuid) -> StoreError {

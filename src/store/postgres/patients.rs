@@ -18,7 +18,6 @@ use sqlx::types::Json;
 use sqlx::{PgConnection, PgExecutor};
 use uuid::Uuid;
 
-use super::admin::offset_pagination;
 use super::paging::{KeyKind, Keyset};
 use super::statement::Statement;
 use super::{PgStore, audit_actor, audit_read, deny, owner_scope, rows};
@@ -28,6 +27,7 @@ use crate::model::page::Page;
 use crate::model::patient::*;
 use crate::model::time::{age_on, now};
 use crate::model::validate::digits_of;
+use crate::store::values::*;
 use crate::store::*;
 
 /// `last_visit_at` reads as NULL for "never" (stored as `-infinity`, which chrono cannot hold).
@@ -42,15 +42,6 @@ const CHART_COLUMNS: &str = "p.address, p.referred_by, p.illness_duration, p.all
 /// Serializes MRN allocation (`MAX(mrn_seq) + 1`) across transactions and server instances, so
 /// numbers stay dense as on SQLite, where writers queue anyway. Held until commit.
 pub(super) const MRN_LOCK: i64 = 0x5359_4E41_5053_4D52;
-
-/// The name as search sees it: lower-cased, with a leading space so " smi" marks a word start.
-pub(super) fn fold_name(name: &str) -> String {
-    format!(" {}", name.to_lowercase())
-}
-
-pub(super) fn today() -> NaiveDate {
-    now().date_naive()
-}
 
 pub(super) fn summary(row: &PgRow, today: NaiveDate) -> StoreResult<PatientSummary> {
     let date_of_birth: NaiveDate = rows::get(row, "date_of_birth")?;
@@ -81,17 +72,6 @@ fn chart(row: &PgRow, today: NaiveDate) -> StoreResult<Patient> {
         created_at: rows::get(row, "created_at")?,
         updated_at: rows::get(row, "updated_at")?,
     })
-}
-
-fn escape_like(text: &str) -> String {
-    let mut out = String::with_capacity(text.len());
-    for c in text.chars() {
-        if matches!(c, '\\' | '%' | '_') {
-            out.push('\\');
-        }
-        out.push(c);
-    }
-    out
 }
 
 /// The smallest string above every string that starts with `prefix`, in byte (code point)

@@ -12,10 +12,7 @@ use sqlx::postgres::PgRow;
 use sqlx::types::Json;
 use uuid::Uuid;
 
-use super::admin::offset_pagination;
-use super::consultations::duration_minutes;
 use super::paging::{KeyKind, Keyset};
-use super::patients::today;
 use super::statement::Statement;
 use super::{PgStore, audit_actor, audit_read, deny, insert_audit, millis, rows};
 use crate::model::consultation::SessionType;
@@ -23,6 +20,7 @@ use crate::model::envelope::code;
 use crate::model::patient::Sex;
 use crate::model::report::*;
 use crate::model::time::{age_on, now};
+use crate::store::values::*;
 use crate::store::*;
 
 const SUMMARY_COLUMNS: &str = "r.id, r.status, r.report_type, r.confidence, r.created_at, \

@@ -7,8 +7,9 @@ use uuid::Uuid;
 use super::{SqliteStore, audit_actor, auth, rows};
 use crate::model::admin::{AdminUser, AuditEvent, NewUser};
 use crate::model::envelope::FieldError;
-use crate::model::page::{Page, Pagination};
+use crate::model::page::Page;
 use crate::model::time::{format_timestamp, now};
+use crate::store::values::*;
 use crate::store::*;
 
 fn admin_user(row: &SqliteRow) -> StoreResult<AdminUser> {
@@ -102,23 +103,6 @@ pub(super) async fn list_users(
         pagination: offset_pagination(total, limit, offset, items.len()),
         items,
     })
-}
-
-/// Pagination for an offset page.
-pub(super) fn offset_pagination(
-    total: i64,
-    limit: u32,
-    offset: u64,
-    returned: usize,
-) -> Pagination {
-    let total = total.max(0) as u64;
-    Pagination {
-        total,
-        limit,
-        offset,
-        has_more: offset + (returned as u64) < total,
-        next_cursor: None,
-    }
 }
 
 async fn update_user(

@@ -1,11 +1,11 @@
 //! Bulk loading of synthetic data on SQLite: multi-row inserts inside one transaction per batch,
 //! so a hundred thousand patients load in seconds.
 
+use crate::store::values::fold_name;
 use sqlx::QueryBuilder;
 use sqlx::sqlite::Sqlite;
 use uuid::Uuid;
 
-use super::patients::fold_name;
 use super::{SqliteStore, rows};
 use crate::model::time::format_timestamp;
 use crate::model::validate::digits_of;

@@ -5,7 +5,6 @@ use sqlx::QueryBuilder;
 use sqlx::sqlite::{Sqlite, SqliteRow};
 use uuid::Uuid;
 
-use super::admin::offset_pagination;
 use super::paging::Keyset;
 use super::{SqliteStore, audit_actor, deny, owner_scope, rows};
 use crate::model::auth::Role;
@@ -14,6 +13,7 @@ use crate::model::page::Page;
 use crate::model::patient::*;
 use crate::model::time::{age_on, format_timestamp, now};
 use crate::model::validate::digits_of;
+use crate::store::values::*;
 use crate::store::*;
 
 const SUMMARY_COLUMNS: &str = "p.id, p.mrn, p.full_name, p.name_folded, p.date_of_birth, p.sex, \
@@ -23,15 +23,6 @@ const SUMMARY_COLUMNS: &str = "p.id, p.mrn, p.full_name, p.name_folded, p.date_o
 const CHART_COLUMNS: &str = "p.address, p.referred_by, p.illness_duration, p.allergies, p.alerts, \
      p.symptoms, p.updated_at, \
      (SELECT COUNT(*) FROM consultations c WHERE c.patient_id = p.id) AS consultation_count";
-
-/// The name as search sees it: lower-cased, with a leading space so " smi" marks a word start.
-pub(super) fn fold_name(name: &str) -> String {
-    format!(" {}", name.to_lowercase())
-}
-
-pub(super) fn today() -> NaiveDate {
-    now().date_naive()
-}
 
 pub(super) fn summary(row: &SqliteRow, today: NaiveDate) -> StoreResult<PatientSummary> {
     let date_of_birth = rows::date(row, "date_of_birth")?;
@@ -74,17 +65,6 @@ struct SearchTerm {
     plain_words: Vec<String>,
     /// The digits of the term when it looks like a phone number, else empty.
     digits: String,
-}
-
-fn escape_like(text: &str) -> String {
-    let mut out = String::with_capacity(text.len());
-    for c in text.chars() {
-        if matches!(c, '\\' | '%' | '_') {
-            out.push('\\');
-        }
-        out.push(c);
-    }
-    out
 }
 
 /// The smallest string above every string that starts with `prefix`, in SQLite's BINARY (byte,

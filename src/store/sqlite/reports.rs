@@ -6,16 +6,14 @@ use sqlx::sqlite::{Sqlite, SqliteRow};
 use sqlx::{QueryBuilder, SqliteConnection};
 use uuid::Uuid;
 
-use super::admin::offset_pagination;
-use super::consultations::duration_minutes;
 use super::paging::Keyset;
-use super::patients::today;
 use super::{SqliteStore, audit_actor, deny, insert_audit, rows};
 use crate::model::consultation::SessionType;
 use crate::model::envelope::code;
 use crate::model::patient::Sex;
 use crate::model::report::*;
 use crate::model::time::{age_on, format_timestamp, now};
+use crate::store::values::*;
 use crate::store::*;
 
 const SUMMARY_COLUMNS: &str = "r.id, r.status, r.report_type, r.confidence, r.created_at, \
