@@ -2,6 +2,7 @@
 //! the demo and synthetic data sets. Ownership (`doctor_id = caller`) is part of every statement,
 //! and every read or write of patient data leaves an audit row.
 
+pub mod audit_queue;
 pub mod cursor;
 pub mod demo;
 pub mod password;
@@ -57,6 +58,9 @@ pub enum StoreError {
     Database(#[from] sqlx::Error),
     #[error("stored data could not be read: {0}")]
     Corrupt(String),
+    /// The audit row of a read could not be stored, so the read is not answered.
+    #[error("the audit trail could not be written: {0}")]
+    Audit(String),
 }
 
 impl StoreError {

@@ -1,10 +1,14 @@
 //! Values both engines compute the same way from what they store: folded names for search,
-//! LIKE escaping, consultation codes and durations, offset pagination, today's date.
+//! LIKE escaping, consultation codes and durations, offset pagination, today's date, and the
+//! report statistics assembled from the counts an engine read.
 
-use chrono::{DateTime, NaiveDate, Utc};
+use std::collections::HashMap;
+
+use chrono::{DateTime, Duration, NaiveDate, NaiveTime, Utc};
 use uuid::Uuid;
 
 use crate::model::page::Pagination;
+use crate::model::report::{DailyCount, ReportFilter, ReportStats, ReportStatus, StatusCounts};
 use crate::model::time::now;
 
 /// The name as search sees it: lower-cased, with a leading space so " smi" marks a word start.
@@ -54,6 +58,93 @@ pub fn offset_pagination(total: i64, limit: u32, offset: u64, returned: usize) -
         offset,
         has_more: offset + (returned as u64) < total,
         next_cursor: None,
+    }
+}
+
+/// Whether a report list's total can be read from the running tallies (kept per doctor, day
+/// and status): when it filters by status at most, as the report browser's usual views do.
+pub fn counted_by_tallies(filter: &ReportFilter) -> bool {
+    filter.patient_id.is_none()
+        && filter.session_type.is_none()
+        && filter.date_from.is_none()
+        && filter.date_to.is_none()
+}
+
+/// The time span of the report statistics asked at `at` for `days` days.
+#[derive(Debug, Clone, Copy)]
+pub struct StatsWindow {
+    /// `recent_7d` counts reports created at or after this instant.
+    pub recent_from: DateTime<Utc>,
+    /// The first UTC day of the `daily` series (which ends today).
+    pub first_day: NaiveDate,
+    pub days: u32,
+}
+
+impl StatsWindow {
+    pub fn new(at: DateTime<Utc>, days: u32) -> StatsWindow {
+        StatsWindow {
+            recent_from: at - Duration::days(7),
+            first_day: at.date_naive() - Duration::days(i64::from(days) - 1),
+            days,
+        }
+    }
+
+    /// The UTC day `recent_from` falls in, and the start of the day after it: reports of later
+    /// days are counted whole from the daily tallies, those of this day one by one.
+    pub fn recent_partial_day(&self) -> (NaiveDate, DateTime<Utc>) {
+        let day = self.recent_from.date_naive();
+        let next = (day + Duration::days(1)).and_time(NaiveTime::MIN).and_utc();
+        (day, next)
+    }
+
+    pub fn first_instant(&self) -> DateTime<Utc> {
+        self.first_day.and_time(NaiveTime::MIN).and_utc()
+    }
+}
+
+/// The reports of one status, as counted for the statistics.
+#[derive(Debug, Clone, Copy)]
+pub struct StatusTally {
+    pub status: ReportStatus,
+    pub reports: u64,
+    /// The sum of the confidences of the `rated` reports that have one.
+    pub confidence_sum: f64,
+    pub rated: u64,
+}
+
+/// The statistics from an engine's counts: `tallies` by status (all time), reports since
+/// `window.recent_from`, and reports per UTC day of the window (days without any are absent).
+pub fn assemble_stats(
+    tallies: &[StatusTally],
+    recent_7d: u64,
+    per_day: &HashMap<NaiveDate, u64>,
+    window: StatsWindow,
+) -> ReportStats {
+    let mut by_status = StatusCounts::default();
+    let (mut total, mut confidence_sum, mut rated) = (0, 0.0, 0);
+    for tally in tallies {
+        by_status.add(tally.status, tally.reports);
+        total += tally.reports;
+        confidence_sum += tally.confidence_sum;
+        rated += tally.rated;
+    }
+    let daily = window
+        .first_day
+        .iter_days()
+        .take(window.days as usize)
+        .map(|date| DailyCount {
+            date,
+            count: per_day.get(&date).copied().unwrap_or(0),
+        })
+        .collect();
+    ReportStats {
+        total,
+        unsigned: by_status.completed,
+        by_status,
+        recent_7d,
+        average_confidence: (rated > 0)
+            .then(|| (confidence_sum / rated as f64 * 1000.0).round() / 1000.0),
+        daily,
     }
 }
 

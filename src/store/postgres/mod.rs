@@ -29,10 +29,23 @@ use sqlx::postgres::{PgConnectOptions, PgPool, PgPoolOptions};
 use sqlx::{PgConnection, SqlSafeStr};
 use uuid::Uuid;
 
+use super::audit_queue::{AuditQueue, AuditRow, AuditSink};
 use super::*;
 use crate::model::time::now;
 
-const SCHEMA: &str = include_str!("../../../migrations/postgres/0001_schema.sql");
+/// The embedded migrations, in order: version, description, SQL.
+const MIGRATIONS: [(i64, &str, &str); 2] = [
+    (
+        1,
+        "schema",
+        include_str!("../../../migrations/postgres/0001_schema.sql"),
+    ),
+    (
+        2,
+        "tallies",
+        include_str!("../../../migrations/postgres/0002_tallies.sql"),
+    ),
+];
 
 /// The SQL of the list and search statements, built exactly as the engine runs them, so tests
 /// can check their plans with `EXPLAIN` (every one must use an index under a generic plan).
@@ -48,6 +61,41 @@ pub mod statements {
 #[derive(Clone)]
 pub struct PgStore {
     pool: PgPool,
+    /// The audit rows of reads, stored in shared transactions (one WAL flush per batch).
+    audit: AuditQueue,
+}
+
+/// Stores a batch of audit rows with one statement: the columns go as arrays and `UNNEST`
+/// turns them back into rows, so the statement is the same whatever the batch size.
+struct PgAuditSink {
+    pool: PgPool,
+}
+
+#[async_trait]
+impl AuditSink for PgAuditSink {
+    async fn write_batch(&self, batch: &[AuditRow]) -> StoreResult<()> {
+        let column =
+            |get: fn(&AuditRow) -> Option<String>| batch.iter().map(get).collect::<Vec<_>>();
+        sqlx::query(
+            "INSERT INTO audit_events (id, at, user_id, action, resource_type, resource_id, \
+             patient_id, outcome, request_id, ip) \
+             SELECT * FROM UNNEST($1::uuid[], $2::timestamptz[], $3::uuid[], $4::text[], \
+             $5::text[], $6::text[], $7::uuid[], $8::text[], $9::text[], $10::text[])",
+        )
+        .bind(batch.iter().map(|r| r.id).collect::<Vec<_>>())
+        .bind(batch.iter().map(|r| r.at).collect::<Vec<_>>())
+        .bind(batch.iter().map(|r| r.user_id).collect::<Vec<_>>())
+        .bind(column(|r| Some(r.action.clone())))
+        .bind(column(|r| r.resource_type.clone()))
+        .bind(column(|r| r.resource_id.clone()))
+        .bind(batch.iter().map(|r| r.patient_id).collect::<Vec<_>>())
+        .bind(column(|r| Some(r.outcome.clone())))
+        .bind(column(|r| Some(r.request_id.clone())))
+        .bind(column(|r| r.ip.clone()))
+        .execute(&self.pool)
+        .await?;
+        Ok(())
+    }
 }
 
 impl PgStore {
@@ -62,7 +110,8 @@ impl PgStore {
             .connect_with(options)
             .await?;
         migrate(&pool).await?;
-        Ok(PgStore { pool })
+        let audit = AuditQueue::start(PgAuditSink { pool: pool.clone() });
+        Ok(PgStore { pool, audit })
     }
 
     pub fn pool(&self) -> &PgPool {
@@ -77,13 +126,20 @@ impl PgStore {
 /// The embedded migrations of the PostgreSQL engine.
 pub fn migrator() -> Migrator {
     Migrator {
-        migrations: Cow::Owned(vec![Migration::new(
-            1,
-            Cow::Borrowed("schema"),
-            MigrationType::Simple,
-            SCHEMA.into_sql_str(),
-            false,
-        )]),
+        migrations: Cow::Owned(
+            MIGRATIONS
+                .iter()
+                .map(|(version, description, sql)| {
+                    Migration::new(
+                        *version,
+                        Cow::Borrowed(*description),
+                        MigrationType::Simple,
+                        sql.into_sql_str(),
+                        false,
+                    )
+                })
+                .collect(),
+        ),
         // The migrator holds a PostgreSQL advisory lock (keyed by the database name) from
         // before it creates its bookkeeping table until it is done, so instances starting at
         // once take turns: the first applies the schema, the others find it applied.
@@ -148,7 +204,7 @@ pub(super) async fn audit_actor(
     .await
 }
 
-/// Audits a read on its own connection, right after the read.
+/// Audits a read right after it happened; the data is only returned once the row is stored.
 pub(super) async fn audit_read(
     store: &PgStore,
     actor: &Actor,
@@ -156,35 +212,20 @@ pub(super) async fn audit_read(
     resource: (&str, Option<String>),
     patient_id: Option<Uuid>,
 ) -> StoreResult<()> {
-    let mut conn = store.pool.acquire().await?;
-    audit_actor(&mut conn, actor, action, resource, patient_id, "success").await
+    store
+        .audit
+        .record_read(actor, action, resource, patient_id, "success")
+        .await
 }
 
-/// Records a refused access to someone else's (or a missing) record on its own, then answers
-/// `NotFound` like a missing record.
+/// Audits a refused access, then answers `NotFound` like a missing record.
 pub(super) async fn deny(
     store: &PgStore,
     actor: &Actor,
     action: &str,
     resource: (&str, Uuid),
 ) -> StoreError {
-    let result = async {
-        let mut conn = store.pool.acquire().await?;
-        audit_actor(
-            &mut conn,
-            actor,
-            action,
-            (resource.0, Some(resource.1.to_string())),
-            None,
-            "denied",
-        )
-        .await
-    }
-    .await;
-    match result {
-        Ok(()) => StoreError::NotFound,
-        Err(e) => e,
-    }
+    store.audit.deny(actor, action, resource).await
 }
 
 /// `doctor_id = caller` for doctors; receptionists see every doctor's patient rows.
@@ -272,8 +313,9 @@ impl Store for PgStore {
         auth::change_password(self, actor, keep_session, password_hash).await
     }
     async fn audit(&self, ctx: &RequestContext, entry: AuditEntry<'_>) -> StoreResult<()> {
-        let mut conn = self.pool.acquire().await?;
-        insert_audit(&mut conn, &ctx.request_id, ctx.ip.as_deref(), &entry).await
+        self.audit
+            .record(AuditRow::new(&ctx.request_id, ctx.ip.as_deref(), &entry))
+            .await
     }
 
     async fn list_users(

@@ -297,11 +297,22 @@ pub fn list_statements(
     }
     keyset.push_order_and_limit(&mut select, query.limit, cursor.as_ref(), offset);
 
-    let mut count = Statement::new("SELECT COUNT(*) AS total FROM patients p");
-    push_scope(&mut count, scope);
-    if let Some(term) = &term {
-        term.push_match(&mut count);
-    }
+    // Without a search the total is the running tally (migration 0002), not a count of rows.
+    let count = match &term {
+        Some(term) => {
+            let mut count = Statement::new("SELECT COUNT(*) AS total FROM patients p");
+            push_scope(&mut count, scope);
+            term.push_match(&mut count);
+            count
+        }
+        None => {
+            let mut count = Statement::new(
+                "SELECT COALESCE(SUM(p.patients), 0)::bigint AS total FROM patient_tallies p",
+            );
+            push_scope(&mut count, scope);
+            count
+        }
+    };
     Ok((select, count))
 }
 

@@ -6,7 +6,7 @@
 
 use std::collections::HashMap;
 
-use chrono::{DateTime, Duration, NaiveDate, Utc};
+use chrono::NaiveDate;
 use sqlx::PgConnection;
 use sqlx::postgres::PgRow;
 use sqlx::types::Json;
@@ -162,8 +162,21 @@ pub fn list_statements(
         KEYSET.push_after(&mut select, cursor)?;
     }
     KEYSET.push_order_and_limit(&mut select, query.limit, cursor.as_ref(), offset);
-    let mut count = Statement::new("SELECT COUNT(*) AS total FROM reports r");
-    push_filters(&mut count, actor, &query.filter);
+    // By status at most (the browser's usual views): from the running tallies.
+    let count = if counted_by_tallies(&query.filter) {
+        let mut count = Statement::new(
+            "SELECT COALESCE(SUM(reports), 0)::bigint AS total FROM report_tallies WHERE doctor_id = ",
+        );
+        count.bind(actor.user_id);
+        if let Some(status) = query.filter.status {
+            count.push(" AND status = ").bind(status.as_str());
+        }
+        count
+    } else {
+        let mut count = Statement::new("SELECT COUNT(*) AS total FROM reports r");
+        push_filters(&mut count, actor, &query.filter);
+        count
+    };
     Ok((select, count))
 }
 
@@ -201,43 +214,79 @@ pub(super) async fn list(
     })
 }
 
-/// The statements of the statistics as of `at`: counts by status (with the last 7 days and the
-/// confidence), and counts by UTC day since the first day of the `days` series.
+/// The statements of the statistics as of `at`: reports by status (with their confidence),
+/// reports since `recent_from`, and reports by UTC day since the window's first day. One
+/// patient's reports are counted directly; all of a doctor's come from the running tallies.
 pub fn stats_statements(
     actor: &Actor,
     patient_id: Option<Uuid>,
-    days: u32,
-    at: DateTime<Utc>,
-) -> (Statement, Statement) {
-    let filter = ReportFilter {
-        patient_id,
-        ..ReportFilter::default()
-    };
-    let mut by_status = Statement::new(
-        "SELECT r.status, COUNT(*) AS total, COUNT(*) FILTER (WHERE r.created_at >= ",
-    );
-    by_status.bind(at - Duration::days(7)).push(
-        ") AS recent, AVG(r.confidence) AS average, COUNT(r.confidence) AS rated \
-             FROM reports r",
-    );
-    push_filters(&mut by_status, actor, &filter);
-    by_status.push(" GROUP BY r.status");
-
-    let first_day = first_day(at, days);
-    let mut daily = Statement::new(
-        "SELECT to_char(r.created_at AT TIME ZONE 'UTC', 'YYYY-MM-DD') AS day, COUNT(*) AS total \
-         FROM reports r",
-    );
-    push_filters(&mut daily, actor, &filter);
-    daily
-        .push(" AND r.created_at >= ")
-        .bind(first_day.and_time(chrono::NaiveTime::MIN).and_utc())
-        .push(" GROUP BY day");
-    (by_status, daily)
-}
-
-fn first_day(at: DateTime<Utc>, days: u32) -> NaiveDate {
-    at.date_naive() - Duration::days(i64::from(days) - 1)
+    window: StatsWindow,
+) -> [Statement; 3] {
+    let doctor = actor.user_id;
+    match patient_id {
+        Some(patient) => {
+            let mut groups = Statement::new(
+                "SELECT status, COUNT(*) AS reports, COALESCE(SUM(confidence), 0) AS confidence_sum, \
+                 COUNT(confidence) AS rated FROM reports WHERE doctor_id = ",
+            );
+            groups
+                .bind(doctor)
+                .push(" AND patient_id = ")
+                .bind(patient)
+                .push(" GROUP BY status");
+            let mut recent =
+                Statement::new("SELECT COUNT(*) AS total FROM reports WHERE doctor_id = ");
+            recent
+                .bind(doctor)
+                .push(" AND patient_id = ")
+                .bind(patient)
+                .push(" AND created_at >= ")
+                .bind(window.recent_from);
+            let mut daily = Statement::new(
+                "SELECT (created_at AT TIME ZONE 'UTC')::date AS day, COUNT(*) AS total \
+                 FROM reports WHERE doctor_id = ",
+            );
+            daily
+                .bind(doctor)
+                .push(" AND patient_id = ")
+                .bind(patient)
+                .push(" AND created_at >= ")
+                .bind(window.first_instant())
+                .push(" GROUP BY day");
+            [groups, recent, daily]
+        }
+        None => {
+            let (recent_day, recent_day_end) = window.recent_partial_day();
+            let mut groups = Statement::new(
+                "SELECT status, SUM(reports)::bigint AS reports, SUM(confidence_sum) AS confidence_sum, \
+                 SUM(confidence_count)::bigint AS rated FROM report_tallies WHERE doctor_id = ",
+            );
+            groups.bind(doctor).push(" GROUP BY status");
+            let mut recent = Statement::new(
+                "SELECT (SELECT COALESCE(SUM(reports), 0) FROM report_tallies WHERE doctor_id = ",
+            );
+            recent
+                .bind(doctor)
+                .push(" AND day > ")
+                .bind(recent_day)
+                .push(")::bigint + (SELECT COUNT(*) FROM reports WHERE doctor_id = ")
+                .bind(doctor)
+                .push(" AND created_at >= ")
+                .bind(window.recent_from)
+                .push(" AND created_at < ")
+                .bind(recent_day_end)
+                .push(") AS total");
+            let mut daily = Statement::new(
+                "SELECT day, SUM(reports)::bigint AS total FROM report_tallies WHERE doctor_id = ",
+            );
+            daily
+                .bind(doctor)
+                .push(" AND day >= ")
+                .bind(window.first_day)
+                .push(" GROUP BY day");
+            [groups, recent, daily]
+        }
+    }
 }
 
 pub(super) async fn stats(
@@ -257,51 +306,35 @@ pub(super) async fn stats(
             return Err(deny(store, actor, "report.stats", ("patient", patient_id)).await);
         }
     }
-    let at = now();
-    let (by_status_sql, daily_sql) = stats_statements(actor, patient_id, days, at);
-    let groups = by_status_sql.query().fetch_all(&store.pool).await?;
-
-    let mut by_status = StatusCounts::default();
-    let (mut total, mut recent, mut confidence_sum, mut confidence_count) = (0, 0, 0.0, 0);
-    for group in &groups {
-        let status = rows::parsed(group, "status", ReportStatus::parse)?;
-        let count = rows::count(group, "total")?;
-        by_status.add(status, count);
-        total += count;
-        recent += rows::count(group, "recent")?;
-        if let Some(average) = rows::get::<Option<f64>>(group, "average")? {
-            let rated = rows::count(group, "rated")?;
-            confidence_sum += average * rated as f64;
-            confidence_count += rated;
-        }
-    }
-
-    let counted: HashMap<String, u64> = daily_sql
+    let window = StatsWindow::new(now(), days);
+    let [groups_sql, recent_sql, daily_sql] = stats_statements(actor, patient_id, window);
+    let mut conn = store.pool.acquire().await?;
+    let tallies = groups_sql
         .query()
-        .fetch_all(&store.pool)
+        .fetch_all(&mut *conn)
         .await?
         .iter()
-        .map(|row| Ok((rows::get::<String>(row, "day")?, rows::count(row, "total")?)))
-        .collect::<StoreResult<_>>()?;
-    let daily = first_day(at, days)
-        .iter_days()
-        .take(days as usize)
-        .map(|date| DailyCount {
-            date,
-            count: counted.get(&date.to_string()).copied().unwrap_or(0),
+        .map(|group| {
+            Ok(StatusTally {
+                status: rows::parsed(group, "status", ReportStatus::parse)?,
+                reports: rows::count(group, "reports")?,
+                confidence_sum: rows::get(group, "confidence_sum")?,
+                rated: rows::count(group, "rated")?,
+            })
         })
-        .collect();
+        .collect::<StoreResult<Vec<_>>>()?;
+    let recent = rows::count(&recent_sql.query().fetch_one(&mut *conn).await?, "total")?;
+    let per_day: HashMap<NaiveDate, u64> = daily_sql
+        .query()
+        .fetch_all(&mut *conn)
+        .await?
+        .iter()
+        .map(|row| Ok((rows::get(row, "day")?, rows::count(row, "total")?)))
+        .collect::<StoreResult<_>>()?;
+    drop(conn);
 
     audit_read(store, actor, "report.stats", ("report", None), patient_id).await?;
-    Ok(ReportStats {
-        total,
-        unsigned: by_status.completed,
-        by_status,
-        recent_7d: recent,
-        average_confidence: (confidence_count > 0)
-            .then(|| (confidence_sum / confidence_count as f64 * 1000.0).round() / 1000.0),
-        daily,
-    })
+    Ok(assemble_stats(&tallies, recent, &per_day, window))
 }
 
 pub(super) async fn get(store: &PgStore, actor: &Actor, id: Uuid) -> StoreResult<Report> {

@@ -3,7 +3,7 @@
 //! engine runs it: the plan tests prepare [`Statement::sql`] with [`Statement::parameter_types`]
 //! and execute it with [`Statement::literals`] under a generic plan.
 
-use chrono::{DateTime, Utc};
+use chrono::{DateTime, NaiveDate, Utc};
 use sqlx::postgres::{PgArguments, Postgres};
 use sqlx::query::Query;
 use uuid::Uuid;
@@ -15,6 +15,7 @@ pub enum Arg {
     Uuid(Uuid),
     Int(i64),
     Time(DateTime<Utc>),
+    Date(NaiveDate),
 }
 
 impl Arg {
@@ -25,6 +26,7 @@ impl Arg {
             Arg::Uuid(_) => "uuid",
             Arg::Int(_) => "bigint",
             Arg::Time(_) => "timestamptz",
+            Arg::Date(_) => "date",
         }
     }
 
@@ -39,6 +41,7 @@ impl Arg {
                 "'{}'::timestamptz",
                 crate::model::time::format_timestamp(*at)
             ),
+            Arg::Date(day) => format!("'{day}'::date"),
         }
     }
 }
@@ -64,6 +67,12 @@ impl From<Uuid> for Arg {
 impl From<i64> for Arg {
     fn from(n: i64) -> Arg {
         Arg::Int(n)
+    }
+}
+
+impl From<NaiveDate> for Arg {
+    fn from(day: NaiveDate) -> Arg {
+        Arg::Date(day)
     }
 }
 
@@ -130,6 +139,7 @@ impl Statement {
                 Arg::Uuid(id) => query.bind(*id),
                 Arg::Int(n) => query.bind(*n),
                 Arg::Time(at) => query.bind(*at),
+                Arg::Date(day) => query.bind(*day),
             };
         }
         query

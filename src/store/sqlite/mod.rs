@@ -24,11 +24,12 @@ use sqlx::sqlite::{
 use sqlx::{SqlSafeStr, SqliteConnection};
 use uuid::Uuid;
 
+use super::audit_queue::{AuditQueue, AuditRow, AuditSink};
 use super::*;
 use crate::model::time::{format_timestamp, now};
 
 /// The embedded migrations, in order: version, description, SQL.
-const MIGRATIONS: [(i64, &str, &str); 3] = [
+const MIGRATIONS: [(i64, &str, &str); 4] = [
     (
         1,
         "schema",
@@ -44,6 +45,11 @@ const MIGRATIONS: [(i64, &str, &str); 3] = [
         "patient name words",
         include_str!("../../../migrations/sqlite/0003_patient_name_words.sql"),
     ),
+    (
+        4,
+        "tallies",
+        include_str!("../../../migrations/sqlite/0004_tallies.sql"),
+    ),
 ];
 
 #[derive(Clone)]
@@ -53,6 +59,47 @@ pub struct SqliteStore {
     /// in growing steps while the write lock is taken, which under load turns a wait of
     /// microseconds into tens of milliseconds.
     writer: Arc<tokio::sync::Mutex<()>>,
+    /// The audit rows of reads, stored in shared transactions behind the same writer.
+    audit: AuditQueue,
+}
+
+/// Stores batches of audit rows: one `BEGIN IMMEDIATE` transaction each, in its writer turn.
+struct SqliteAuditSink {
+    pool: SqlitePool,
+    writer: Arc<tokio::sync::Mutex<()>>,
+}
+
+/// Rows per INSERT statement: 10 values each, well under SQLite's limit of bound values.
+const AUDIT_ROWS_PER_INSERT: usize = 200;
+
+#[async_trait]
+impl AuditSink for SqliteAuditSink {
+    async fn write_batch(&self, batch: &[AuditRow]) -> StoreResult<()> {
+        let _turn = self.writer.lock().await;
+        let mut tx = self.pool.begin_with("BEGIN IMMEDIATE").await?;
+        for chunk in batch.chunks(AUDIT_ROWS_PER_INSERT) {
+            let mut insert = sqlx::QueryBuilder::<sqlx::Sqlite>::new(
+                "INSERT INTO audit_events (id, at, user_id, action, resource_type, resource_id, \
+                 patient_id, outcome, request_id, ip) ",
+            );
+            insert.push_values(chunk, |mut values, row| {
+                values
+                    .push_bind(row.id.to_string())
+                    .push_bind(format_timestamp(row.at))
+                    .push_bind(row.user_id.map(|u| u.to_string()))
+                    .push_bind(row.action.as_str())
+                    .push_bind(row.resource_type.as_deref())
+                    .push_bind(row.resource_id.as_deref())
+                    .push_bind(row.patient_id.map(|p| p.to_string()))
+                    .push_bind(row.outcome.as_str())
+                    .push_bind(row.request_id.as_str())
+                    .push_bind(row.ip.as_deref());
+            });
+            insert.build().execute(&mut *tx).await?;
+        }
+        tx.commit().await?;
+        Ok(())
+    }
 }
 
 /// A write transaction holding the writer's turn until it commits or rolls back.
@@ -119,9 +166,15 @@ impl SqliteStore {
             .connect_with(options)
             .await?;
         migrator().run(&pool).await?;
+        let writer = Arc::new(tokio::sync::Mutex::new(()));
+        let audit = AuditQueue::start(SqliteAuditSink {
+            pool: pool.clone(),
+            writer: writer.clone(),
+        });
         Ok(SqliteStore {
             pool,
-            writer: Arc::new(tokio::sync::Mutex::new(())),
+            writer,
+            audit,
         })
     }
 
@@ -147,9 +200,9 @@ impl SqliteStore {
         patient_id: Option<Uuid>,
         outcome: &str,
     ) -> StoreResult<()> {
-        let _turn = self.writer.lock().await;
-        let mut conn = self.pool.acquire().await?;
-        audit_actor(&mut conn, actor, action, resource, patient_id, outcome).await
+        self.audit
+            .record_read(actor, action, resource, patient_id, outcome)
+            .await
     }
 }
 
@@ -225,33 +278,14 @@ pub(super) async fn audit_actor(
     .await
 }
 
-/// Records a refused access to someone else's (or a missing) record in its own small
-/// transaction, then answers `NotFound` like a missing record.
+/// Audits a refused access, then answers `NotFound` like a missing record.
 pub(super) async fn deny(
     store: &SqliteStore,
     actor: &Actor,
     action: &str,
     resource: (&str, Uuid),
 ) -> StoreError {
-    let outcome = "denied";
-    let result = async {
-        // An attempt on a patient is findable by that patient's id in the audit query.
-        let patient_id = (resource.0 == "patient").then_some(resource.1);
-        store
-            .audit_read(
-                actor,
-                action,
-                (resource.0, Some(resource.1.to_string())),
-                patient_id,
-                outcome,
-            )
-            .await
-    }
-    .await;
-    match result {
-        Ok(()) => StoreError::NotFound,
-        Err(e) => e,
-    }
+    store.audit.deny(actor, action, resource).await
 }
 
 /// `doctor_id = caller` for doctors; receptionists see every doctor's patient rows.
@@ -333,9 +367,9 @@ impl Store for SqliteStore {
         auth::change_password(self, actor, keep_session, password_hash).await
     }
     async fn audit(&self, ctx: &RequestContext, entry: AuditEntry<'_>) -> StoreResult<()> {
-        let _turn = self.writer.lock().await;
-        let mut conn = self.pool.acquire().await?;
-        insert_audit(&mut conn, &ctx.request_id, ctx.ip.as_deref(), &entry).await
+        self.audit
+            .record(AuditRow::new(&ctx.request_id, ctx.ip.as_deref(), &entry))
+            .await
     }
 
     async fn list_users(

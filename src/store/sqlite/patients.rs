@@ -268,11 +268,22 @@ pub(super) async fn list(
     let mut found = select.build().fetch_all(&store.pool).await?;
     let (has_more, next_cursor) = keyset.finish(&mut found, query.limit, offset)?;
 
-    let mut count = QueryBuilder::<Sqlite>::new("SELECT COUNT(*) FROM patients p");
-    push_scope(&mut count, actor);
-    if let Some(term) = &term {
-        term.push_match(&mut count);
-    }
+    // Without a search the total is the running tally (migration 0004), not a count of rows.
+    let mut count = match &term {
+        Some(term) => {
+            let mut count = QueryBuilder::<Sqlite>::new("SELECT COUNT(*) FROM patients p");
+            push_scope(&mut count, actor);
+            term.push_match(&mut count);
+            count
+        }
+        None => {
+            let mut count = QueryBuilder::<Sqlite>::new(
+                "SELECT COALESCE(SUM(patients), 0) FROM patient_tallies p",
+            );
+            push_scope(&mut count, actor);
+            count
+        }
+    };
     let total: i64 = count.build_query_scalar().fetch_one(&store.pool).await?;
 
     let today = today();

@@ -1,7 +1,9 @@
 //! Reports on SQLite: the filtered list, statistics, review (edit with a version), signature,
 //! addenda, and the generation queue the reportgen worker drains.
 
-use chrono::{Duration, NaiveDate};
+use std::collections::HashMap;
+
+use chrono::NaiveDate;
 use sqlx::sqlite::{Sqlite, SqliteRow};
 use sqlx::{QueryBuilder, SqliteConnection};
 use uuid::Uuid;
@@ -142,6 +144,25 @@ fn push_filters(sql: &mut QueryBuilder<Sqlite>, actor: &Actor, filter: &ReportFi
     }
 }
 
+/// Counts the reports a list filter matches: from the running tallies when the filter is by
+/// status at most (the browser's usual views), else by counting the rows.
+fn count_statement(actor: &Actor, filter: &ReportFilter) -> QueryBuilder<Sqlite> {
+    if counted_by_tallies(filter) {
+        let mut count = QueryBuilder::<Sqlite>::new(
+            "SELECT COALESCE(SUM(reports), 0) FROM report_tallies WHERE doctor_id = ",
+        );
+        count.push_bind(actor.user_id.to_string());
+        if let Some(status) = filter.status {
+            count.push(" AND status = ").push_bind(status.as_str());
+        }
+        count
+    } else {
+        let mut count = QueryBuilder::<Sqlite>::new("SELECT COUNT(*) FROM reports r");
+        push_filters(&mut count, actor, filter);
+        count
+    }
+}
+
 pub(super) async fn list(
     store: &SqliteStore,
     actor: &Actor,
@@ -157,9 +178,10 @@ pub(super) async fn list(
     let mut found = select.build().fetch_all(&store.pool).await?;
     let (has_more, next_cursor) = KEYSET.finish(&mut found, query.limit, offset)?;
 
-    let mut count = QueryBuilder::<Sqlite>::new("SELECT COUNT(*) FROM reports r");
-    push_filters(&mut count, actor, &query.filter);
-    let total: i64 = count.build_query_scalar().fetch_one(&store.pool).await?;
+    let total: i64 = count_statement(actor, &query.filter)
+        .build_query_scalar()
+        .fetch_one(&store.pool)
+        .await?;
 
     let today = today();
     let items = found
@@ -202,61 +224,107 @@ pub(super) async fn stats(
             return Err(deny(store, actor, "report.stats", ("patient", patient_id)).await);
         }
     }
-    let filter = ReportFilter {
-        patient_id,
-        ..ReportFilter::default()
-    };
-    let mut by_status_sql =
-        QueryBuilder::<Sqlite>::new("SELECT r.status, COUNT(*), SUM(r.created_at >= ");
-    let at = now();
-    by_status_sql
-        .push_bind(format_timestamp(at - Duration::days(7)))
-        .push("), AVG(r.confidence) , COUNT(r.confidence) FROM reports r");
-    push_filters(&mut by_status_sql, actor, &filter);
-    by_status_sql.push(" GROUP BY r.status");
-    let groups: Vec<(String, i64, i64, Option<f64>, i64)> = by_status_sql
-        .build_query_as()
-        .fetch_all(&store.pool)
-        .await?;
-
-    let mut by_status = StatusCounts::default();
-    let (mut total, mut recent, mut confidence_sum, mut confidence_count) = (0, 0, 0.0, 0);
-    for (status, count, recent_count, average, with_confidence) in groups {
-        let status = ReportStatus::parse(&status)
-            .ok_or_else(|| StoreError::Corrupt("report status".into()))?;
-        by_status.add(status, count as u64);
-        total += count as u64;
-        recent += recent_count as u64;
-        if let Some(average) = average {
-            confidence_sum += average * with_confidence as f64;
-            confidence_count += with_confidence;
+    let window = StatsWindow::new(now(), days);
+    let doctor = actor.user_id.to_string();
+    let (recent_day, recent_day_end) = window.recent_partial_day();
+    let (mut groups_sql, mut recent_sql, mut daily_sql) = match patient_id {
+        // One patient's reports are few: counted directly.
+        Some(patient_id) => {
+            let patient = patient_id.to_string();
+            let mut groups = QueryBuilder::<Sqlite>::new(
+                "SELECT status, COUNT(*), COALESCE(SUM(confidence), 0), COUNT(confidence) \
+                 FROM reports WHERE doctor_id = ",
+            );
+            groups
+                .push_bind(doctor.clone())
+                .push(" AND patient_id = ")
+                .push_bind(patient.clone())
+                .push(" GROUP BY status");
+            let mut recent =
+                QueryBuilder::<Sqlite>::new("SELECT COUNT(*) FROM reports WHERE doctor_id = ");
+            recent
+                .push_bind(doctor.clone())
+                .push(" AND patient_id = ")
+                .push_bind(patient.clone())
+                .push(" AND created_at >= ")
+                .push_bind(format_timestamp(window.recent_from));
+            let mut daily = QueryBuilder::<Sqlite>::new(
+                "SELECT substr(created_at, 1, 10) AS day, COUNT(*) FROM reports WHERE doctor_id = ",
+            );
+            daily
+                .push_bind(doctor)
+                .push(" AND patient_id = ")
+                .push_bind(patient)
+                .push(" AND created_at >= ")
+                .push_bind(format_timestamp(window.first_instant()))
+                .push(" GROUP BY day");
+            (groups, recent, daily)
         }
-    }
-
-    let today = at.date_naive();
-    let first_day = today - Duration::days(i64::from(days) - 1);
-    let mut daily_sql = QueryBuilder::<Sqlite>::new(
-        "SELECT substr(r.created_at, 1, 10) AS day, COUNT(*) FROM reports r",
-    );
-    push_filters(&mut daily_sql, actor, &filter);
-    daily_sql
-        .push(" AND r.created_at >= ")
-        .push_bind(format!("{first_day}T00:00:00.000Z"))
-        .push(" GROUP BY day");
-    let counted: std::collections::HashMap<String, i64> = daily_sql
-        .build_query_as::<(String, i64)>()
-        .fetch_all(&store.pool)
+        // All of the doctor's reports: read from the running tallies (see migration 0004).
+        None => {
+            let mut groups = QueryBuilder::<Sqlite>::new(
+                "SELECT status, SUM(reports), SUM(confidence_sum), SUM(confidence_count) \
+                 FROM report_tallies WHERE doctor_id = ",
+            );
+            groups.push_bind(doctor.clone()).push(" GROUP BY status");
+            let mut recent = QueryBuilder::<Sqlite>::new(
+                "SELECT (SELECT COALESCE(SUM(reports), 0) FROM report_tallies WHERE doctor_id = ",
+            );
+            recent
+                .push_bind(doctor.clone())
+                .push(" AND day > ")
+                .push_bind(recent_day.to_string())
+                .push(") + (SELECT COUNT(*) FROM reports WHERE doctor_id = ")
+                .push_bind(doctor.clone())
+                .push(" AND created_at >= ")
+                .push_bind(format_timestamp(window.recent_from))
+                .push(" AND created_at < ")
+                .push_bind(format_timestamp(recent_day_end))
+                .push(")");
+            let mut daily = QueryBuilder::<Sqlite>::new(
+                "SELECT day, SUM(reports) FROM report_tallies WHERE doctor_id = ",
+            );
+            daily
+                .push_bind(doctor)
+                .push(" AND day >= ")
+                .push_bind(window.first_day.to_string())
+                .push(" GROUP BY day");
+            (groups, recent, daily)
+        }
+    };
+    let mut conn = store.pool.acquire().await?;
+    let tallies = groups_sql
+        .build_query_as::<(String, i64, f64, i64)>()
+        .fetch_all(&mut *conn)
         .await?
         .into_iter()
-        .collect();
-    let daily = first_day
-        .iter_days()
-        .take(days as usize)
-        .map(|date| DailyCount {
-            date,
-            count: counted.get(&date.to_string()).copied().unwrap_or(0) as u64,
+        .map(|(status, reports, confidence_sum, rated)| {
+            Ok(StatusTally {
+                status: ReportStatus::parse(&status)
+                    .ok_or_else(|| StoreError::Corrupt("report status".into()))?,
+                reports: reports.max(0) as u64,
+                confidence_sum,
+                rated: rated.max(0) as u64,
+            })
         })
-        .collect();
+        .collect::<StoreResult<Vec<_>>>()?;
+    let recent: i64 = recent_sql
+        .build_query_scalar()
+        .fetch_one(&mut *conn)
+        .await?;
+    let per_day = daily_sql
+        .build_query_as::<(String, i64)>()
+        .fetch_all(&mut *conn)
+        .await?
+        .into_iter()
+        .map(|(day, count)| {
+            let day = day
+                .parse::<NaiveDate>()
+                .map_err(|_| StoreError::Corrupt("report day".into()))?;
+            Ok((day, count.max(0) as u64))
+        })
+        .collect::<StoreResult<HashMap<_, _>>>()?;
+    drop(conn);
 
     store
         .audit_read(
@@ -267,15 +335,12 @@ pub(super) async fn stats(
             "success",
         )
         .await?;
-    Ok(ReportStats {
-        total,
-        unsigned: by_status.completed,
-        by_status,
-        recent_7d: recent,
-        average_confidence: (confidence_count > 0)
-            .then(|| (confidence_sum / confidence_count as f64 * 1000.0).round() / 1000.0),
-        daily,
-    })
+    Ok(assemble_stats(
+        &tallies,
+        recent.max(0) as u64,
+        &per_day,
+        window,
+    ))
 }
 
 pub(super) async fn get(store: &SqliteStore, actor: &Actor, id: Uuid) -> StoreResult<Report> {
