@@ -395,15 +395,20 @@ async fn lists_searches_and_cursors_match_the_sqlite_engine_on_the_same_data() {
     let database = TestDatabase::create(&url).await;
     let pg = PgStore::open(&database.url).await.expect("open");
     let dir = tempfile::tempdir().unwrap();
-    let lite = SqliteStore::open(&format!("sqlite://{}", dir.path().join("s.db").display()))
-        .await
-        .expect("open sqlite");
+    let lite_url = format!("sqlite://{}", dir.path().join("s.db").display());
+    let lite = SqliteStore::open(&lite_url).await.expect("open sqlite");
     let at = now();
     // Users get fresh ids in each store; the synthetic plan is the same, so patients match.
     let (pg_doctors, pg_desk) = staff(&pg, 4).await;
     let (lite_doctors, lite_desk) = staff(&lite, 4).await;
     load(&pg, &pg_doctors, 150, at).await;
     load(&lite, &lite_doctors, 150, at).await;
+    // The same file searched the other way: every prefix read in last-visit order, as a
+    // search with thousands of candidates is.
+    let mut lite_dense = SqliteStore::open(&lite_url)
+        .await
+        .expect("open sqlite again");
+    lite_dense.set_dense_prefix_candidates(1);
 
     // Terms from the data itself, and ones that exercise escaping and the phone rule.
     let sample: Vec<_> = synth::patients(&SynthPlan {
@@ -490,6 +495,16 @@ async fn lists_searches_and_cursors_match_the_sqlite_engine_on_the_same_data() {
                     serde_json::to_value(&on_pg).unwrap(),
                     serde_json::to_value(&on_lite).unwrap(),
                     "search {term:?} limit {limit} as {:?}",
+                    pg_actor.role
+                );
+                let on_lite_dense = lite_dense
+                    .search_patients(lite_actor, term, limit)
+                    .await
+                    .expect("sqlite search in last-visit order");
+                assert_eq!(
+                    serde_json::to_value(&on_lite).unwrap(),
+                    serde_json::to_value(&on_lite_dense).unwrap(),
+                    "search {term:?} limit {limit} as {:?}, read in last-visit order",
                     pg_actor.role
                 );
             }

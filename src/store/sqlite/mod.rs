@@ -61,6 +61,8 @@ pub struct SqliteStore {
     writer: Arc<tokio::sync::Mutex<()>>,
     /// The audit rows of reads, stored in shared transactions behind the same writer.
     audit: AuditQueue,
+    /// From how many prefix candidates a search reads in last-visit order (see `patients`).
+    dense_prefix_candidates: i64,
 }
 
 /// Stores batches of audit rows: one `BEGIN IMMEDIATE` transaction each, in its writer turn.
@@ -175,11 +177,19 @@ impl SqliteStore {
             pool,
             writer,
             audit,
+            dense_prefix_candidates: patients::DENSE_PREFIX_CANDIDATES,
         })
     }
 
     pub fn pool(&self) -> &SqlitePool {
         &self.pool
+    }
+
+    /// Sets from how many prefix candidates a search reads patients in last-visit order
+    /// rather than ranking every candidate. Both ways give the same answer; tests set 1 to
+    /// check that on small data.
+    pub fn set_dense_prefix_candidates(&mut self, candidates: i64) {
+        self.dense_prefix_candidates = candidates.max(1);
     }
 
     async fn write_tx(&self) -> StoreResult<WriteTx> {

@@ -169,30 +169,23 @@ impl SearchTerm {
 
     /// 0 for an exact match, 1 for a prefix (of a name word, the MRN, email or phone), 2 else.
     fn push_rank(&self, sql: &mut QueryBuilder<Sqlite>) {
-        let exact = self.plain.clone();
-        sql.push("CASE WHEN p.name_folded = ")
-            .push_bind(format!(" {exact}"))
-            .push(" OR lower(p.mrn) = ")
-            .push_bind(exact.clone())
-            .push(" OR p.email_folded = ")
-            .push_bind(exact);
-        if !self.digits.is_empty() {
-            sql.push(" OR p.phone_digits = ")
-                .push_bind(self.digits.clone());
-        }
+        sql.push("CASE WHEN ");
+        self.push_exact(sql);
         sql.push(" THEN 0 WHEN ");
         self.push_prefix(sql);
         sql.push(" THEN 1 ELSE 2 END");
     }
 
-    /// `AND p.id IN (…)`: the candidates of the prefix ranks, each found by an index range (a
-    /// superset: `push_prefix` then checks every condition on the few rows found). The name
-    /// word used is the longest, the most selective.
-    fn push_prefix_candidates(&self, sql: &mut QueryBuilder<Sqlite>, scope: Option<&str>) {
-        let Some(word) = self.plain_words.iter().max_by_key(|w| w.chars().count()) else {
-            // A term of spaces only: every row is a prefix match.
-            return;
-        };
+    /// The ids of the candidates of the prefix ranks, each found by an index range (a superset:
+    /// `push_prefix` then checks every condition on the rows found), as a compound SELECT. The
+    /// name word used is the longest, the most selective. `None` for a term of spaces only,
+    /// which every row matches.
+    fn push_candidate_ids(
+        &self,
+        sql: &mut QueryBuilder<Sqlite>,
+        scope: Option<&str>,
+    ) -> Option<()> {
+        let word = self.plain_words.iter().max_by_key(|w| w.chars().count())?;
         let scoped = |sql: &mut QueryBuilder<Sqlite>, table: &str| {
             sql.push(" WHERE 1 = 1");
             if let Some(doctor) = scope {
@@ -200,7 +193,7 @@ impl SearchTerm {
                     .push_bind(doctor.to_string());
             }
         };
-        sql.push(" AND p.id IN (SELECT w.patient_id FROM patient_name_words w");
+        sql.push("SELECT w.patient_id FROM patient_name_words w");
         scoped(sql, "w");
         push_prefix_range(sql, "w.word", word);
         let mut columns = vec![
@@ -214,6 +207,22 @@ impl SearchTerm {
             sql.push(" UNION ALL SELECT q.id FROM patients q");
             scoped(sql, "q");
             push_prefix_range(sql, column, prefix);
+        }
+        Some(())
+    }
+
+    /// The exact condition (rank 0): the whole name, MRN, email or phone digits equal the term.
+    fn push_exact(&self, sql: &mut QueryBuilder<Sqlite>) {
+        let exact = self.plain.clone();
+        sql.push("(p.name_folded = ")
+            .push_bind(format!(" {exact}"))
+            .push(" OR lower(p.mrn) = ")
+            .push_bind(exact.clone())
+            .push(" OR p.email_folded = ")
+            .push_bind(exact);
+        if !self.digits.is_empty() {
+            sql.push(" OR p.phone_digits = ")
+                .push_bind(self.digits.clone());
         }
         sql.push(")");
     }
@@ -309,9 +318,17 @@ fn push_summaries_of_hits(sql: &mut QueryBuilder<Sqlite>, order: &str) {
     ));
 }
 
+/// From this many prefix candidates a search reads the patients in last-visit order instead
+/// of ranking every candidate: with so many, the first page of matches comes early in that
+/// order. Either way a search reads at most a few thousand rows (see `search`).
+pub(super) const DENSE_PREFIX_CANDIDATES: i64 = 1000;
+
 /// The search in two steps, as on PostgreSQL, each using an index:
-/// 1. the exact and prefix ranks, found with index ranges (a word of the name in
-///    `patient_name_words`, the folded MRN, email and phone digits), then ranked;
+/// 1. the exact and prefix ranks. When the term's index ranges (a word of the name in
+///    `patient_name_words`, the folded MRN, email and phone digits) hold fewer than
+///    `DENSE_PREFIX_CANDIDATES` rows, those candidates are ranked and sorted. Otherwise the
+///    exact matches are looked up by equality and the prefix matches read in last-visit order
+///    until the page is full, which for so common a prefix is soon;
 /// 2. only when that did not fill the page, the substring rank, by a scan in last-visit order
 ///    that stops once the page is full.
 ///
@@ -325,25 +342,67 @@ pub(super) async fn search(
 ) -> StoreResult<Vec<PatientSummary>> {
     let term = SearchTerm::new(term);
     let scope = owner_scope(actor);
+    let mut conn = store.pool.acquire().await?;
 
-    let mut prefix = QueryBuilder::<Sqlite>::new("WITH hits AS (SELECT p.id, ");
-    term.push_rank(&mut prefix);
-    prefix.push(" AS rank FROM patients p WHERE 1 = 1");
-    if let Some(doctor) = &scope {
-        // The unary `+` keeps SQLite from reading the doctor's whole index range for this check
-        // (all of their patients): the candidates, scoped too, are few and looked up by id.
+    let mut count = QueryBuilder::<Sqlite>::new("SELECT COUNT(*) FROM (");
+    let candidates: i64 = match term.push_candidate_ids(&mut count, scope.as_deref()) {
+        Some(()) => {
+            count
+                .push(" LIMIT ")
+                .push_bind(store.dense_prefix_candidates)
+                .push(")");
+            count.build_query_scalar().fetch_one(&mut *conn).await?
+        }
+        None => store.dense_prefix_candidates,
+    };
+
+    let mut found = if candidates < store.dense_prefix_candidates {
+        let mut prefix = QueryBuilder::<Sqlite>::new("WITH hits AS (SELECT p.id, ");
+        term.push_rank(&mut prefix);
+        prefix.push(" AS rank FROM patients p WHERE 1 = 1");
+        if let Some(doctor) = &scope {
+            // The unary `+` keeps SQLite from reading the doctor's whole index range for this
+            // check (all of their patients): the candidates, scoped too, are looked up by id.
+            prefix
+                .push(" AND +p.doctor_id = ")
+                .push_bind(doctor.clone());
+        }
+        prefix.push(" AND p.id IN (");
+        term.push_candidate_ids(&mut prefix, scope.as_deref());
+        prefix.push(") AND ");
+        term.push_prefix(&mut prefix);
         prefix
-            .push(" AND +p.doctor_id = ")
-            .push_bind(doctor.clone());
-    }
-    term.push_prefix_candidates(&mut prefix, scope.as_deref());
-    prefix.push(" AND ");
-    term.push_prefix(&mut prefix);
-    prefix
-        .push(" ORDER BY rank, p.last_visit_at DESC, p.id DESC LIMIT ")
-        .push_bind(i64::from(limit));
-    push_summaries_of_hits(&mut prefix, "h.rank, p.last_visit_at DESC, p.id DESC");
-    let mut found = prefix.build().fetch_all(&store.pool).await?;
+            .push(" ORDER BY rank, p.last_visit_at DESC, p.id DESC LIMIT ")
+            .push_bind(i64::from(limit));
+        push_summaries_of_hits(&mut prefix, "h.rank, p.last_visit_at DESC, p.id DESC");
+        prefix.build().fetch_all(&mut *conn).await?
+    } else {
+        let mut exact = QueryBuilder::<Sqlite>::new("WITH hits AS (SELECT p.id FROM patients p");
+        push_scope(&mut exact, actor);
+        exact.push(" AND ");
+        term.push_exact(&mut exact);
+        exact
+            .push(" ORDER BY p.last_visit_at DESC, p.id DESC LIMIT ")
+            .push_bind(i64::from(limit));
+        push_summaries_of_hits(&mut exact, "p.last_visit_at DESC, p.id DESC");
+        let mut found = exact.build().fetch_all(&mut *conn).await?;
+        let rest = (limit as usize).saturating_sub(found.len());
+        if rest > 0 {
+            let mut prefix =
+                QueryBuilder::<Sqlite>::new("WITH hits AS (SELECT p.id FROM patients p");
+            push_scope(&mut prefix, actor);
+            prefix.push(" AND ");
+            term.push_prefix(&mut prefix);
+            prefix.push(" AND NOT ");
+            term.push_exact(&mut prefix);
+            prefix
+                .push(" ORDER BY p.last_visit_at DESC, p.id DESC LIMIT ")
+                .push_bind(rest as i64);
+            push_summaries_of_hits(&mut prefix, "p.last_visit_at DESC, p.id DESC");
+            found.extend(prefix.build().fetch_all(&mut *conn).await?);
+        }
+        found
+    };
 
     let rest = (limit as usize).saturating_sub(found.len());
     if rest > 0 {
@@ -357,8 +416,9 @@ pub(super) async fn search(
             .push(" ORDER BY p.last_visit_at DESC, p.id DESC LIMIT ")
             .push_bind(rest as i64);
         push_summaries_of_hits(&mut substring, "p.last_visit_at DESC, p.id DESC");
-        found.extend(substring.build().fetch_all(&store.pool).await?);
+        found.extend(substring.build().fetch_all(&mut *conn).await?);
     }
+    drop(conn);
 
     let today = today();
     let mut seen = std::collections::HashSet::new();
