@@ -29,7 +29,7 @@ use super::*;
 use crate::model::time::{format_timestamp, now};
 
 /// The embedded migrations, in order: version, description, SQL.
-const MIGRATIONS: [(i64, &str, &str); 4] = [
+const MIGRATIONS: [(i64, &str, &str); 5] = [
     (
         1,
         "schema",
@@ -49,6 +49,11 @@ const MIGRATIONS: [(i64, &str, &str); 4] = [
         4,
         "tallies",
         include_str!("../../../migrations/sqlite/0004_tallies.sql"),
+    ),
+    (
+        5,
+        "patient trigrams",
+        include_str!("../../../migrations/sqlite/0005_patient_trigrams.sql"),
     ),
 ];
 

@@ -211,6 +211,37 @@ impl SearchTerm {
         Some(())
     }
 
+    /// The term as an FTS5 query on `patient_trigrams` finding a superset of `push_match`:
+    /// every name word of three characters or more inside the name, or the term inside the MRN
+    /// or email, or its digits inside the phone number. `None` when a part of the match has
+    /// no such word (a trigram index cannot look up one or two characters).
+    fn trigram_query(&self) -> Option<String> {
+        let long_enough = |text: &str| text.chars().count() >= 3;
+        let phrase = |text: &str| format!("\"{}\"", text.replace('"', "\"\""));
+        let name_words: Vec<String> = self
+            .plain_words
+            .iter()
+            .filter(|w| long_enough(w))
+            .map(|w| format!("name : {}", phrase(w)))
+            .collect();
+        if name_words.is_empty() || !long_enough(&self.plain) {
+            return None;
+        }
+        let mut query = format!(
+            "({}) OR mrn : {} OR email : {}",
+            name_words.join(" AND "),
+            phrase(&self.plain),
+            phrase(&self.plain)
+        );
+        if !self.digits.is_empty() {
+            if !long_enough(&self.digits) {
+                return None;
+            }
+            query.push_str(&format!(" OR phone : {}", phrase(&self.digits)));
+        }
+        Some(query)
+    }
+
     /// The exact condition (rank 0): the whole name, MRN, email or phone digits equal the term.
     fn push_exact(&self, sql: &mut QueryBuilder<Sqlite>) {
         let exact = self.plain.clone();
@@ -323,6 +354,18 @@ fn push_summaries_of_hits(sql: &mut QueryBuilder<Sqlite>, order: &str) {
 /// order. Either way a search reads at most a few thousand rows (see `search`).
 pub(super) const DENSE_PREFIX_CANDIDATES: i64 = 1000;
 
+/// Below this many rows matching a term in the trigram index, the substring step looks them up
+/// (each checked for the caller and the exact condition); from this many it reads in
+/// last-visit order instead.
+const SPARSE_SUBSTRING_CANDIDATES: i64 = 2000;
+
+/// `AND p.mrn_seq IN (…)`: the patients whose indexed text holds the trigram `query`.
+fn push_trigram_candidates(sql: &mut QueryBuilder<Sqlite>, query: &str) {
+    sql.push(" AND p.mrn_seq IN (SELECT rowid FROM patient_trigrams WHERE patient_trigrams MATCH ")
+        .push_bind(query.to_string())
+        .push(")");
+}
+
 /// The search in two steps, as on PostgreSQL, each using an index:
 /// 1. the exact and prefix ranks. When the term's index ranges (a word of the name in
 ///    `patient_name_words`, the folded MRN, email and phone digits) hold fewer than
@@ -406,9 +449,39 @@ pub(super) async fn search(
 
     let rest = (limit as usize).saturating_sub(found.len());
     if rest > 0 {
+        // Through the trigram index when the term can use it and it holds few candidates;
+        // else (a short term, or one found in thousands of names) by reading patients in
+        // last-visit order, which for so common a substring fills the page soon.
+        let indexed = match term.trigram_query() {
+            Some(query) => {
+                let candidates: i64 = sqlx::query_scalar(
+                    "SELECT COUNT(*) FROM (SELECT rowid FROM patient_trigrams \
+                     WHERE patient_trigrams MATCH $1 LIMIT $2)",
+                )
+                .bind(&query)
+                .bind(SPARSE_SUBSTRING_CANDIDATES)
+                .fetch_one(&mut *conn)
+                .await?;
+                (candidates < SPARSE_SUBSTRING_CANDIDATES).then_some(query)
+            }
+            None => None,
+        };
         let mut substring =
             QueryBuilder::<Sqlite>::new("WITH hits AS (SELECT p.id FROM patients p");
-        push_scope(&mut substring, actor);
+        match (&indexed, &scope) {
+            (Some(query), Some(doctor)) => {
+                // The unary `+` keeps SQLite on the candidates rather than the doctor's range.
+                substring
+                    .push(" WHERE +p.doctor_id = ")
+                    .push_bind(doctor.clone());
+                push_trigram_candidates(&mut substring, query);
+            }
+            (Some(query), None) => {
+                substring.push(" WHERE 1 = 1");
+                push_trigram_candidates(&mut substring, query);
+            }
+            (None, _) => push_scope(&mut substring, actor),
+        }
         term.push_match(&mut substring);
         substring.push(" AND NOT ");
         term.push_prefix(&mut substring);
