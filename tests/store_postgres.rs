@@ -394,6 +394,8 @@ async fn lists_searches_and_cursors_match_the_sqlite_engine_on_the_same_data() {
     };
     let database = TestDatabase::create(&url).await;
     let pg = PgStore::open(&database.url).await.expect("open");
+    let mut pg_dense = PgStore::open(&database.url).await.expect("open again");
+    pg_dense.set_dense_prefix_candidates(1);
     let dir = tempfile::tempdir().unwrap();
     let lite_url = format!("sqlite://{}", dir.path().join("s.db").display());
     let lite = SqliteStore::open(&lite_url).await.expect("open sqlite");
@@ -495,6 +497,16 @@ async fn lists_searches_and_cursors_match_the_sqlite_engine_on_the_same_data() {
                     serde_json::to_value(&on_pg).unwrap(),
                     serde_json::to_value(&on_lite).unwrap(),
                     "search {term:?} limit {limit} as {:?}",
+                    pg_actor.role
+                );
+                let on_pg_dense = pg_dense
+                    .search_patients(pg_actor, term, limit)
+                    .await
+                    .expect("pg search in last-visit order");
+                assert_eq!(
+                    serde_json::to_value(&on_pg).unwrap(),
+                    serde_json::to_value(&on_pg_dense).unwrap(),
+                    "search {term:?} limit {limit} as {:?}, read in last-visit order on PostgreSQL",
                     pg_actor.role
                 );
                 let on_lite_dense = lite_dense
@@ -683,9 +695,22 @@ async fn every_list_and_search_statement_uses_an_index_under_a_generic_plan() {
             "@example",
             "50%_",
         ] {
-            let (prefix, substring) = statements::patient_search(who, term, 10, 10);
-            for (name, statement) in [("search prefix", &prefix), ("search substring", &substring)]
-            {
+            let search = statements::patient_search(who, term, 10, 10);
+            let mut steps = vec![
+                ("search ranked prefix", &search.ranked_prefix),
+                ("search exact", &search.exact),
+                ("search prefix by visit", &search.prefix_by_visit),
+                ("search substring by visit", &search.substring_by_visit),
+            ];
+            if let Some(count) = &search.prefix_candidates {
+                steps.push(("search prefix candidates", count));
+            }
+            // The trigram statements run only for terms the trigram indexes can look up.
+            if let Some(count) = &search.substring_candidates {
+                steps.push(("search substring candidates", count));
+                steps.push(("search substring by trigram", &search.substring_by_trigram));
+            }
+            for (name, statement) in steps {
                 let plan = generic_plan(&mut conn, statement).await;
                 assert_indexed(
                     &plan,

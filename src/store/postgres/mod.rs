@@ -63,6 +63,8 @@ pub struct PgStore {
     pool: PgPool,
     /// The audit rows of reads, stored in shared transactions (one WAL flush per batch).
     audit: AuditQueue,
+    /// From how many prefix candidates a search reads in last-visit order (see `patients`).
+    dense_prefix_candidates: u64,
 }
 
 /// Stores a batch of audit rows with one statement: the columns go as arrays and `UNNEST`
@@ -111,11 +113,22 @@ impl PgStore {
             .await?;
         migrate(&pool).await?;
         let audit = AuditQueue::start(PgAuditSink { pool: pool.clone() });
-        Ok(PgStore { pool, audit })
+        Ok(PgStore {
+            pool,
+            audit,
+            dense_prefix_candidates: patients::DENSE_PREFIX_CANDIDATES as u64,
+        })
     }
 
     pub fn pool(&self) -> &PgPool {
         &self.pool
+    }
+
+    /// Lowers from how many prefix candidates a search reads patients in last-visit order
+    /// rather than ranking every candidate. Both ways give the same answer; tests set 1 to
+    /// check that on small data.
+    pub fn set_dense_prefix_candidates(&mut self, candidates: u64) {
+        self.dense_prefix_candidates = candidates.max(1);
     }
 
     async fn write_tx(&self) -> StoreResult<sqlx::Transaction<'static, sqlx::Postgres>> {

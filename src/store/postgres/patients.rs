@@ -105,6 +105,25 @@ fn push_prefix_range(sql: &mut Statement, column: &str, prefix: &str) {
     };
 }
 
+/// How a search statement reads the patients it tests: through the indexes its conditions can
+/// use (the default), or in last-visit order, with its conditions written so that no index
+/// serves them: for a term that thousands of patients match, the first page comes early in that
+/// order, and PostgreSQL's one generic plan for every term must not pick the indexes instead.
+#[derive(Clone, Copy, PartialEq)]
+enum Reading {
+    Indexed,
+    InVisitOrder,
+}
+
+impl Reading {
+    fn column(self, name: &str) -> String {
+        match self {
+            Reading::Indexed => format!("p.{name}"),
+            Reading::InVisitOrder => format!("(p.{name} || '')"),
+        }
+    }
+}
+
 /// A search term prepared for SQL: folded, split into words, LIKE-escaped where LIKE needs it.
 /// The matching and ranking are the SQLite engine's, condition for condition.
 struct SearchTerm {
@@ -152,74 +171,59 @@ impl SearchTerm {
     /// Rows matching the term anywhere: every word inside the name, or the whole term inside the
     /// MRN or email, or its digits inside the phone number. Each LIKE has a trigram index.
     /// (Backslash is PostgreSQL's default LIKE escape, as SQLite's `ESCAPE '\'`.)
-    fn push_match(&self, sql: &mut Statement) {
-        sql.push(" AND ((TRUE");
-        for word in &self.words_like {
-            sql.push(" AND p.name_folded LIKE ")
-                .bind(format!("%{word}%"));
-        }
-        sql.push(") OR p.mrn_folded LIKE ")
-            .bind(format!("%{}%", self.folded_like))
-            .push(" OR p.email_folded LIKE ")
-            .bind(format!("%{}%", self.folded_like));
-        if !self.digits.is_empty() {
-            sql.push(" OR p.phone_digits LIKE ")
-                .bind(format!("%{}%", self.digits));
-        }
-        sql.push(")");
+    fn push_match(&self, sql: &mut Statement, reading: Reading) {
+        sql.push(" AND ");
+        self.push_like(sql, reading, "%");
     }
 
     /// The prefix condition (ranks 0 and 1): every word starts a word of the name, or the MRN,
     /// email or phone digits start with the term.
-    fn push_prefix(&self, sql: &mut Statement) {
+    fn push_prefix(&self, sql: &mut Statement, reading: Reading) {
+        self.push_like(sql, reading, "");
+    }
+
+    /// The LIKE conditions of a match (`start` "%") or prefix (`start` ""): a name word
+    /// follows `start` then a space for a prefix (names are folded with a leading space).
+    fn push_like(&self, sql: &mut Statement, reading: Reading, start: &str) {
+        let word_start = if start.is_empty() { "% " } else { "%" };
         sql.push("((TRUE");
         for word in &self.words_like {
-            sql.push(" AND p.name_folded LIKE ")
-                .bind(format!("% {word}%"));
+            sql.push(&format!(" AND {} LIKE ", reading.column("name_folded")))
+                .bind(format!("{word_start}{word}%"));
         }
-        sql.push(") OR p.mrn_folded LIKE ")
-            .bind(format!("{}%", self.folded_like))
-            .push(" OR p.email_folded LIKE ")
-            .bind(format!("{}%", self.folded_like));
+        sql.push(&format!(") OR {} LIKE ", reading.column("mrn_folded")))
+            .bind(format!("{start}{}%", self.folded_like))
+            .push(&format!(" OR {} LIKE ", reading.column("email_folded")))
+            .bind(format!("{start}{}%", self.folded_like));
         if !self.digits.is_empty() {
-            sql.push(" OR p.phone_digits LIKE ")
-                .bind(format!("{}%", self.digits));
+            sql.push(&format!(" OR {} LIKE ", reading.column("phone_digits")))
+                .bind(format!("{start}{}%", self.digits));
         }
         sql.push(")");
     }
 
     /// 0 for an exact match, 1 for a prefix (of a name word, the MRN, email or phone), 2 else.
     fn push_rank(&self, sql: &mut Statement) {
-        let exact = self.exact();
-        sql.push("CASE WHEN p.name_folded = ")
-            .bind(format!(" {exact}"))
-            .push(" OR p.mrn_folded = ")
-            .bind(exact)
-            .push(" OR p.email_folded = ")
-            .bind(exact);
-        if !self.digits.is_empty() {
-            sql.push(" OR p.phone_digits = ").bind(self.digits.as_str());
-        }
+        sql.push("CASE WHEN ");
+        self.push_exact(sql);
         sql.push(" THEN 0 WHEN ");
-        self.push_prefix(sql);
+        self.push_prefix(sql, Reading::Indexed);
         sql.push(" THEN 1 ELSE 2 END");
     }
 
-    /// `AND p.id IN (…)`: the candidates of the prefix ranks, each found by a B-tree range.
-    /// The name word used is the longest (the most selective); `push_prefix` then checks every
-    /// word on the few rows found.
-    fn push_prefix_candidates(&self, sql: &mut Statement, scope: Option<Uuid>) {
-        let Some(word) = self.words.iter().max_by_key(|w| w.chars().count()) else {
-            // A term of spaces only: every row is a prefix match, as on SQLite.
-            return;
-        };
+    /// The ids of the candidates of the prefix ranks, each found by a B-tree range (a superset:
+    /// `push_prefix` then checks every condition on the rows found), as a compound SELECT. The
+    /// name word used is the longest, the most selective. `None` for a term of spaces only,
+    /// which every row matches, as on SQLite.
+    fn push_candidate_ids(&self, sql: &mut Statement, scope: Option<Uuid>) -> Option<()> {
+        let word = self.words.iter().max_by_key(|w| w.chars().count())?;
         let scoped = |sql: &mut Statement, table: &str| {
             sql.push(" WHERE TRUE");
             if let Some(doctor) = scope {
                 sql.push(&format!(" AND {table}.doctor_id = ")).bind(doctor);
             }
         };
-        sql.push(" AND p.id IN (SELECT w.patient_id FROM patient_name_words w");
+        sql.push("SELECT w.patient_id FROM patient_name_words w");
         scoped(sql, "w");
         push_prefix_range(sql, "w.word", word);
         let mut columns = vec![("q.mrn_folded", self.folded.as_str())];
@@ -231,6 +235,21 @@ impl SearchTerm {
             sql.push(" UNION ALL SELECT q.id FROM patients q");
             scoped(sql, "q");
             push_prefix_range(sql, column, prefix);
+        }
+        Some(())
+    }
+
+    /// The exact condition (rank 0): the whole name, MRN, email or phone digits equal the term.
+    fn push_exact(&self, sql: &mut Statement) {
+        let exact = self.exact();
+        sql.push("(p.name_folded = ")
+            .bind(format!(" {exact}"))
+            .push(" OR p.mrn_folded = ")
+            .bind(exact)
+            .push(" OR p.email_folded = ")
+            .bind(exact);
+        if !self.digits.is_empty() {
+            sql.push(" OR p.phone_digits = ").bind(self.digits.as_str());
         }
         sql.push(")");
     }
@@ -290,7 +309,7 @@ pub fn list_statements(
     let mut select = Statement::new(format!("SELECT {SUMMARY_COLUMNS} FROM patients p"));
     push_scope(&mut select, scope);
     if let Some(term) = &term {
-        term.push_match(&mut select);
+        term.push_match(&mut select, Reading::Indexed);
     }
     if let Some(cursor) = &cursor {
         keyset.push_after(&mut select, cursor)?;
@@ -302,7 +321,7 @@ pub fn list_statements(
         Some(term) => {
             let mut count = Statement::new("SELECT COUNT(*) AS total FROM patients p");
             push_scope(&mut count, scope);
-            term.push_match(&mut count);
+            term.push_match(&mut count, Reading::Indexed);
             count
         }
         None => {
@@ -340,52 +359,166 @@ pub(super) async fn list(
     Ok(Page { items, pagination })
 }
 
-/// The two steps of a search: the exact and prefix ranks (at most `limit` rows), and the
-/// substring rank for the rest of the page (`rest` rows: `limit` minus what step 1 found).
-pub fn search_statements(
-    actor: &Actor,
-    term: &str,
-    limit: u32,
-    rest: u32,
-) -> (Statement, Statement) {
+/// From this many prefix candidates a search reads patients in last-visit order instead of
+/// ranking every candidate, as on SQLite (see `search`).
+pub(super) const DENSE_PREFIX_CANDIDATES: i64 = 1000;
+/// From this many rows matching the term's trigrams (across doctors) the substring step reads
+/// in last-visit order instead of looking the rows up.
+const SPARSE_SUBSTRING_CANDIDATES: i64 = 2000;
+
+/// The statements a search can run, each built as the engine runs it (the plan test checks
+/// every one). `limit` is the page; `rest` what the substring step fills.
+pub struct SearchStatements {
+    /// How many prefix candidates there are, counted up to `DENSE_PREFIX_CANDIDATES`.
+    pub prefix_candidates: Option<Statement>,
+    /// Few candidates: all of them ranked (exact, then prefix) and sorted.
+    pub ranked_prefix: Statement,
+    /// Many candidates: the exact matches by equality, then prefixes in last-visit order.
+    pub exact: Statement,
+    pub prefix_by_visit: Statement,
+    /// How many rows the trigram indexes find, counted up to `SPARSE_SUBSTRING_CANDIDATES`;
+    /// `None` when the term is too short for them.
+    pub substring_candidates: Option<Statement>,
+    /// The substring rank of the caller's patients, ordered by last visit: few trigram rows
+    /// looked up, or many read for in last-visit order.
+    pub substring_by_trigram: Statement,
+    pub substring_by_visit: Statement,
+}
+
+pub fn search_statements(actor: &Actor, term: &str, limit: u32, rest: u32) -> SearchStatements {
     let term = SearchTerm::new(term);
     let scope = owner_scope(actor);
+    let order = " ORDER BY p.last_visit_at DESC, p.id DESC LIMIT ";
 
-    let mut prefix = Statement::new(format!("SELECT {SUMMARY_COLUMNS}, "));
-    term.push_rank(&mut prefix);
-    prefix.push(" AS rank FROM patients p");
-    push_scope(&mut prefix, scope);
-    term.push_prefix_candidates(&mut prefix, scope);
-    prefix.push(" AND ");
-    term.push_prefix(&mut prefix);
-    prefix
+    let mut count = Statement::new("SELECT COUNT(*) AS total FROM (");
+    let prefix_candidates = term.push_candidate_ids(&mut count, scope).map(|()| {
+        count
+            .push(" LIMIT ")
+            .bind(DENSE_PREFIX_CANDIDATES)
+            .push(") AS candidates");
+        count
+    });
+
+    let mut ranked_prefix = Statement::new(format!("SELECT {SUMMARY_COLUMNS}, "));
+    term.push_rank(&mut ranked_prefix);
+    ranked_prefix.push(" AS rank FROM patients p");
+    push_scope(&mut ranked_prefix, scope);
+    ranked_prefix.push(" AND p.id IN (");
+    if term.push_candidate_ids(&mut ranked_prefix, scope).is_none() {
+        ranked_prefix.push("SELECT id FROM patients");
+    }
+    ranked_prefix.push(") AND ");
+    term.push_prefix(&mut ranked_prefix, Reading::Indexed);
+    ranked_prefix
         .push(" ORDER BY rank, p.last_visit_at DESC, p.id DESC LIMIT ")
         .bind(i64::from(limit));
 
-    let mut substring = Statement::new(format!("SELECT {SUMMARY_COLUMNS} FROM patients p"));
-    push_scope(&mut substring, scope);
-    term.push_match(&mut substring);
-    substring.push(" AND NOT ");
-    term.push_prefix(&mut substring);
-    substring
-        .push(" ORDER BY p.last_visit_at DESC, p.id DESC LIMIT ")
-        .bind(i64::from(rest));
-    (prefix, substring)
+    let mut exact = Statement::new(format!("SELECT {SUMMARY_COLUMNS} FROM patients p"));
+    push_scope(&mut exact, scope);
+    exact.push(" AND ");
+    term.push_exact(&mut exact);
+    exact.push(order).bind(i64::from(limit));
+
+    let mut prefix_by_visit = Statement::new(format!("SELECT {SUMMARY_COLUMNS} FROM patients p"));
+    push_scope(&mut prefix_by_visit, scope);
+    prefix_by_visit.push(" AND ");
+    term.push_prefix(&mut prefix_by_visit, Reading::InVisitOrder);
+    prefix_by_visit.push(" AND NOT ");
+    term.push_exact(&mut prefix_by_visit);
+    prefix_by_visit.push(order).bind(i64::from(limit));
+
+    let substring_candidates =
+        trigram_searchable(&term.words, &term.folded, &term.digits).then(|| {
+            // Planned on its own (MATERIALIZED), the inner query takes the trigram indexes;
+            // with the LIMIT beside it the one generic plan would read the table instead.
+            let mut count = Statement::new(
+                "WITH found AS MATERIALIZED (SELECT p.id FROM patients p WHERE TRUE",
+            );
+            term.push_match(&mut count, Reading::Indexed);
+            count
+                .push(") SELECT COUNT(*) AS total FROM (SELECT 1 FROM found LIMIT ")
+                .bind(SPARSE_SUBSTRING_CANDIDATES)
+                .push(") AS candidates");
+            count
+        });
+
+    // The rows the trigram indexes find, across doctors, are gathered first (MATERIALIZED),
+    // then each looked up and checked for the caller.
+    let mut substring_by_trigram =
+        Statement::new("WITH found AS MATERIALIZED (SELECT p.id FROM patients p WHERE TRUE");
+    term.push_match(&mut substring_by_trigram, Reading::Indexed);
+    substring_by_trigram.push(&format!(
+        ") SELECT {SUMMARY_COLUMNS} FROM found f JOIN patients p ON p.id = f.id"
+    ));
+    push_scope(&mut substring_by_trigram, scope);
+    substring_by_trigram.push(" AND NOT ");
+    term.push_prefix(&mut substring_by_trigram, Reading::Indexed);
+    substring_by_trigram.push(order).bind(i64::from(rest));
+
+    let mut substring_by_visit =
+        Statement::new(format!("SELECT {SUMMARY_COLUMNS} FROM patients p"));
+    push_scope(&mut substring_by_visit, scope);
+    term.push_match(&mut substring_by_visit, Reading::InVisitOrder);
+    substring_by_visit.push(" AND NOT ");
+    term.push_prefix(&mut substring_by_visit, Reading::InVisitOrder);
+    substring_by_visit.push(order).bind(i64::from(rest));
+
+    SearchStatements {
+        prefix_candidates,
+        ranked_prefix,
+        exact,
+        prefix_by_visit,
+        substring_candidates,
+        substring_by_trigram,
+        substring_by_visit,
+    }
 }
 
+/// The search in two steps, as on SQLite (see there): the exact and prefix ranks, by ranking
+/// the candidates when they are few and in last-visit order when they are many; then, only to
+/// fill the page, the substring rank.
 pub(super) async fn search(
     store: &PgStore,
     actor: &Actor,
     term: &str,
     limit: u32,
 ) -> StoreResult<Vec<PatientSummary>> {
-    let (prefix, _) = search_statements(actor, term, limit, 0);
-    let mut found = prefix.query().fetch_all(&store.pool).await?;
+    let statements = search_statements(actor, term, limit, limit);
+    let mut conn = store.pool.acquire().await?;
+    let candidates = match &statements.prefix_candidates {
+        Some(count) => rows::count(&count.query().fetch_one(&mut *conn).await?, "total")?,
+        None => u64::MAX,
+    };
+    let mut found = if candidates < store.dense_prefix_candidates {
+        statements
+            .ranked_prefix
+            .query()
+            .fetch_all(&mut *conn)
+            .await?
+    } else {
+        let mut found = statements.exact.query().fetch_all(&mut *conn).await?;
+        let rest = (limit as usize).saturating_sub(found.len());
+        if rest > 0 {
+            let prefix = search_statements(actor, term, rest as u32, 0).prefix_by_visit;
+            found.extend(prefix.query().fetch_all(&mut *conn).await?);
+        }
+        found
+    };
     let rest = (limit as usize).saturating_sub(found.len());
     if rest > 0 {
-        let (_, substring) = search_statements(actor, term, limit, rest as u32);
-        found.extend(substring.query().fetch_all(&store.pool).await?);
+        let statements = search_statements(actor, term, limit, rest as u32);
+        let trigram_rows = match &statements.substring_candidates {
+            Some(count) => rows::count(&count.query().fetch_one(&mut *conn).await?, "total")?,
+            None => u64::MAX,
+        };
+        let substring = if trigram_rows < SPARSE_SUBSTRING_CANDIDATES as u64 {
+            statements.substring_by_trigram
+        } else {
+            statements.substring_by_visit
+        };
+        found.extend(substring.query().fetch_all(&mut *conn).await?);
     }
+    drop(conn);
     let today = today();
     let mut seen = std::collections::HashSet::new();
     let mut items = Vec::with_capacity(found.len());

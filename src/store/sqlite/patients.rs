@@ -216,17 +216,16 @@ impl SearchTerm {
     /// or email, or its digits inside the phone number. `None` when a part of the match has
     /// no such word (a trigram index cannot look up one or two characters).
     fn trigram_query(&self) -> Option<String> {
-        let long_enough = |text: &str| text.chars().count() >= 3;
+        if !trigram_searchable(&self.plain_words, &self.plain, &self.digits) {
+            return None;
+        }
         let phrase = |text: &str| format!("\"{}\"", text.replace('"', "\"\""));
         let name_words: Vec<String> = self
             .plain_words
             .iter()
-            .filter(|w| long_enough(w))
+            .filter(|w| w.chars().count() >= 3)
             .map(|w| format!("name : {}", phrase(w)))
             .collect();
-        if name_words.is_empty() || !long_enough(&self.plain) {
-            return None;
-        }
         let mut query = format!(
             "({}) OR mrn : {} OR email : {}",
             name_words.join(" AND "),
@@ -234,9 +233,6 @@ impl SearchTerm {
             phrase(&self.plain)
         );
         if !self.digits.is_empty() {
-            if !long_enough(&self.digits) {
-                return None;
-            }
             query.push_str(&format!(" OR phone : {}", phrase(&self.digits)));
         }
         Some(query)
