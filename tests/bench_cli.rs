@@ -149,6 +149,31 @@ fn mixed_load_reports_every_endpoint_of_a_doctors_day() {
     assert_eq!(row(&report, "patients.list")["requests"], 30, "{report:#}");
     assert_consistent("patients.list", row(&report, "patients.list"));
 
+    // Whole search terms in turn: every request searches one of them as given, so a term the
+    // server refuses (over 100 characters) fails every request, and valid ones none.
+    for (terms, failed) in [("smi,anna s,5550", 0), (&*"x".repeat(101), 20)] {
+        let outcome = run(
+            dir.path(),
+            &[
+                "--server",
+                &served.base,
+                "--json",
+                "bench",
+                "--scenario",
+                "search",
+                "--terms",
+                terms,
+                "--max-requests",
+                "20",
+            ],
+        );
+        assert!(outcome.status.success(), "{}", outcome.stderr);
+        let report: Value = serde_json::from_str(&outcome.stdout).unwrap();
+        let search = row(&report, "patients.search");
+        assert_eq!(search["requests"], 20, "{report:#}");
+        assert_eq!(search["errors"], failed, "{terms}: {report:#}");
+    }
+
     // The table for people, through SYNAPSE_SERVER this time.
     let mut command = synapse(dir.path());
     let out_path = dir.path().join("table.out");

@@ -25,6 +25,8 @@ const PAGE_ROWS: u32 = 20;
 const HISTORY_ROWS: u32 = 50;
 /// At most this many letters are typed into the search: a doctor stops once the patient shows.
 const MAX_TYPED: usize = 10;
+/// Rows a search asks for, as the workstation's result list does.
+const SEARCH_ROWS: u32 = 20;
 /// Typed when the first page of patients has no names (a doctor without patients).
 const FALLBACK_WORD: &str = "ann";
 
@@ -56,6 +58,8 @@ pub struct Shared {
     pub password: String,
     /// Surnames from the first page of patients, for the search scenario.
     pub words: Vec<String>,
+    /// Whole terms to search in turn (`--terms`); when given, they replace the typed surnames.
+    pub terms: Vec<String>,
     pub progress: Arc<Progress>,
     /// Becomes true on Ctrl-C: the run stops early and still reports.
     pub stop: watch::Receiver<bool>,
@@ -191,9 +195,20 @@ impl VirtualUser {
                     .await?;
                 }
                 Workload::Scenario(Scenario::Search) => {
-                    let word = pick(&shared.words, self.id + self.turn)
-                        .map_or(FALLBACK_WORD, String::as_str);
-                    self.type_ahead(client, word).await?;
+                    match pick(&shared.terms, self.id + self.turn) {
+                        Some(term) => {
+                            self.call(
+                                Endpoint::PatientsSearch,
+                                client.search_patients(term, Some(SEARCH_ROWS)),
+                            )
+                            .await?;
+                        }
+                        None => {
+                            let word = pick(&shared.words, self.id + self.turn)
+                                .map_or(FALLBACK_WORD, String::as_str);
+                            self.type_ahead(client, word).await?;
+                        }
+                    }
                 }
                 Workload::Scenario(Scenario::Reports) => {
                     self.call(Endpoint::ReportsList, client.list_reports(&reports_page()))
@@ -270,7 +285,7 @@ impl VirtualUser {
             typed.push(letter);
             self.call(
                 Endpoint::PatientsSearch,
-                client.search_patients(&typed, Some(20)),
+                client.search_patients(&typed, Some(SEARCH_ROWS)),
             )
             .await?;
         }

@@ -129,6 +129,10 @@ pub struct BenchArgs {
     /// (500 doctors at one request per 5 s: --concurrency 500 --think-ms 5000).
     #[arg(long, default_value_t = 0)]
     pub think_ms: u64,
+    /// For the search scenario: search these whole terms in turn (comma-separated, e.g.
+    /// "smi,anna s,5550,zz") instead of typing surnames from the first page letter by letter.
+    #[arg(long, value_delimiter = ',')]
+    pub terms: Vec<String>,
 }
 
 /// Parses "500ms", "30s", "2m", "1h" or bare seconds ("30").
@@ -255,7 +259,13 @@ async fn run_inner(
         .login(&args.email, &args.password)
         .await
         .map_err(|e| Failure::at_start(&format!("cannot log in as {}", args.email), &e))?;
-    let words = if args.scenario == Scenario::Search {
+    let terms: Vec<String> = args
+        .terms
+        .iter()
+        .map(|t| t.trim().to_string())
+        .filter(|t| !t.is_empty())
+        .collect();
+    let words = if args.scenario == Scenario::Search && terms.is_empty() {
         let page = client
             .list_patients(&load::patients_page())
             .await
@@ -276,6 +286,7 @@ async fn run_inner(
         email: args.email.clone(),
         password: args.password.clone(),
         words,
+        terms,
         progress: progress.clone(),
         stop,
     });
