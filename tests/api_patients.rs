@@ -1288,11 +1288,17 @@ async fn percent_underscore_and_backslash_are_literal_in_search() {
     register(&server, &doctor, "Backxslash", json!({})).await;
 
     assert_eq!(search(&server, &doctor, "n_l").await, ["Ann_Lee"]);
-    assert_eq!(search(&server, &doctor, "_").await, ["Ann_Lee"]);
     assert_eq!(search(&server, &doctor, "50%").await, ["50% Smith"]);
-    assert_eq!(search(&server, &doctor, "%").await, ["50% Smith"]);
+    assert_eq!(search(&server, &doctor, "0% smith").await, ["50% Smith"]);
     assert_eq!(search(&server, &doctor, "k\\s").await, ["Back\\Slash"]);
-    assert_eq!(search(&server, &doctor, "\\").await, ["Back\\Slash"]);
+    // Alone, each is too short for a substring and starts no name: as wildcards they would
+    // find every patient.
+    for wildcard in ["_", "%", "\\"] {
+        assert!(
+            search(&server, &doctor, wildcard).await.is_empty(),
+            "{wildcard}"
+        );
+    }
     // A name with a backslash still ranks as an exact match: registered before a longer name
     // of the same prefix, it must come first only because it is exact.
     register(&server, &doctor, "Back\\Slash Junior", json!({})).await;
@@ -1890,4 +1896,32 @@ async fn opening_a_chart_writes_a_patient_read_audit_row() {
         rows("patient.update").await[0].3.as_deref(),
         Some(id.as_str())
     );
+}
+
+#[tokio::test]
+async fn substrings_need_a_word_of_three_characters() {
+    let server = TestServer::start().await;
+    let doctor = server.login_new("doc@clinic.test", Role::Doctor).await;
+    register(&server, &doctor, "Ozzy Smith", json!({})).await;
+    register(&server, &doctor, "Zz Top", json!({"phone": "+1 555 0199"})).await;
+
+    // Two letters: prefixes only, so the name holding "zz" inside is not found.
+    assert_eq!(search(&server, &doctor, "zz").await, ["Zz Top"]);
+    // Three: inside a name too, after the prefix matches.
+    assert_eq!(search(&server, &doctor, "zzy").await, ["Ozzy Smith"]);
+    assert_eq!(search(&server, &doctor, "mit").await, ["Ozzy Smith"]);
+    // Digits inside a phone number need three of them as well.
+    assert!(search(&server, &doctor, "19").await.is_empty());
+    assert_eq!(search(&server, &doctor, "199").await, ["Zz Top"]);
+    // The list's search matches the same way.
+    let listed = server
+        .call(
+            Method::GET,
+            "/api/v1/patients/list/?search=zz",
+            Some(&doctor.access_token),
+            None,
+        )
+        .await;
+    listed.expect(200);
+    assert_eq!(listed.data()["pagination"]["total"], 1);
 }

@@ -169,11 +169,18 @@ impl SearchTerm {
     }
 
     /// Rows matching the term anywhere: every word inside the name, or the whole term inside the
-    /// MRN or email, or its digits inside the phone number. Each LIKE has a trigram index.
-    /// (Backslash is PostgreSQL's default LIKE escape, as SQLite's `ESCAPE '\'`.)
+    /// MRN or email, or its digits inside the phone number (prefixes only, for a term that takes
+    /// no substrings). Each LIKE has a trigram index. (Backslash is PostgreSQL's default LIKE escape, as SQLite's `ESCAPE '\'`.)
     fn push_match(&self, sql: &mut Statement, reading: Reading) {
         sql.push(" AND ");
-        self.push_like(sql, reading, "%");
+        let start = if self.takes_substrings() { "%" } else { "" };
+        self.push_like(sql, reading, start);
+    }
+
+    /// Whether the term also finds substrings (the third rank), as on SQLite: only with a word
+    /// of three characters or more, what a trigram index can look up (docs/API.md).
+    fn takes_substrings(&self) -> bool {
+        trigram_searchable(&self.words, &self.folded, &self.digits)
     }
 
     /// The prefix condition (ranks 0 and 1): every word starts a word of the name, or the MRN,
@@ -237,6 +244,29 @@ impl SearchTerm {
             push_prefix_range(sql, column, prefix);
         }
         Some(())
+    }
+
+    /// The ids of the exact matches (rank 0), each found by index equality, as a compound
+    /// SELECT: an OR of the four could read the doctor's patients one by one instead.
+    fn push_exact_ids(&self, sql: &mut Statement, scope: Option<Uuid>) {
+        let mut columns = vec![
+            ("q.name_folded", format!(" {}", self.exact())),
+            ("q.mrn_folded", self.exact().to_string()),
+            ("q.email_folded", self.exact().to_string()),
+        ];
+        if !self.digits.is_empty() {
+            columns.push(("q.phone_digits", self.digits.clone()));
+        }
+        for (n, (column, value)) in columns.into_iter().enumerate() {
+            if n > 0 {
+                sql.push(" UNION ALL ");
+            }
+            sql.push("SELECT q.id FROM patients q WHERE TRUE");
+            if let Some(doctor) = scope {
+                sql.push(" AND q.doctor_id = ").bind(doctor);
+            }
+            sql.push(&format!(" AND {column} = ")).bind(value);
+        }
     }
 
     /// The exact condition (rank 0): the whole name, MRN, email or phone digits equal the term.
@@ -413,11 +443,11 @@ pub fn search_statements(actor: &Actor, term: &str, limit: u32, rest: u32) -> Se
         .push(" ORDER BY rank, p.last_visit_at DESC, p.id DESC LIMIT ")
         .bind(i64::from(limit));
 
-    let mut exact = Statement::new(format!("SELECT {SUMMARY_COLUMNS} FROM patients p"));
-    push_scope(&mut exact, scope);
-    exact.push(" AND ");
-    term.push_exact(&mut exact);
-    exact.push(order).bind(i64::from(limit));
+    let mut exact = Statement::new(format!(
+        "SELECT {SUMMARY_COLUMNS} FROM patients p WHERE p.id IN ("
+    ));
+    term.push_exact_ids(&mut exact, scope);
+    exact.push(")").push(order).bind(i64::from(limit));
 
     let mut prefix_by_visit = Statement::new(format!("SELECT {SUMMARY_COLUMNS} FROM patients p"));
     push_scope(&mut prefix_by_visit, scope);
@@ -427,20 +457,18 @@ pub fn search_statements(actor: &Actor, term: &str, limit: u32, rest: u32) -> Se
     term.push_exact(&mut prefix_by_visit);
     prefix_by_visit.push(order).bind(i64::from(limit));
 
-    let substring_candidates =
-        trigram_searchable(&term.words, &term.folded, &term.digits).then(|| {
-            // Planned on its own (MATERIALIZED), the inner query takes the trigram indexes;
-            // with the LIMIT beside it the one generic plan would read the table instead.
-            let mut count = Statement::new(
-                "WITH found AS MATERIALIZED (SELECT p.id FROM patients p WHERE TRUE",
-            );
-            term.push_match(&mut count, Reading::Indexed);
-            count
-                .push(") SELECT COUNT(*) AS total FROM (SELECT 1 FROM found LIMIT ")
-                .bind(SPARSE_SUBSTRING_CANDIDATES)
-                .push(") AS candidates");
-            count
-        });
+    let substring_candidates = term.takes_substrings().then(|| {
+        // Planned on its own (MATERIALIZED), the inner query takes the trigram indexes;
+        // with the LIMIT beside it the one generic plan would read the table instead.
+        let mut count =
+            Statement::new("WITH found AS MATERIALIZED (SELECT p.id FROM patients p WHERE TRUE");
+        term.push_match(&mut count, Reading::Indexed);
+        count
+            .push(") SELECT COUNT(*) AS total FROM (SELECT 1 FROM found LIMIT ")
+            .bind(SPARSE_SUBSTRING_CANDIDATES)
+            .push(") AS candidates");
+        count
+    });
 
     // The rows the trigram indexes find, across doctors, are gathered first (MATERIALIZED),
     // then each looked up and checked for the caller.
@@ -507,16 +535,15 @@ pub(super) async fn search(
     let rest = (limit as usize).saturating_sub(found.len());
     if rest > 0 {
         let statements = search_statements(actor, term, limit, rest as u32);
-        let trigram_rows = match &statements.substring_candidates {
-            Some(count) => rows::count(&count.query().fetch_one(&mut *conn).await?, "total")?,
-            None => u64::MAX,
-        };
-        let substring = if trigram_rows < SPARSE_SUBSTRING_CANDIDATES as u64 {
-            statements.substring_by_trigram
-        } else {
-            statements.substring_by_visit
-        };
-        found.extend(substring.query().fetch_all(&mut *conn).await?);
+        if let Some(count) = &statements.substring_candidates {
+            let trigram_rows = rows::count(&count.query().fetch_one(&mut *conn).await?, "total")?;
+            let substring = if trigram_rows < SPARSE_SUBSTRING_CANDIDATES as u64 {
+                statements.substring_by_trigram
+            } else {
+                statements.substring_by_visit
+            };
+            found.extend(substring.query().fetch_all(&mut *conn).await?);
+        }
     }
     drop(conn);
     let today = today();

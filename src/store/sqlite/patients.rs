@@ -125,9 +125,22 @@ impl SearchTerm {
         }
     }
 
+    /// Whether the term also finds substrings (the third rank): only with a word of three
+    /// characters or more, what a trigram index can look up; shorter terms find exact and
+    /// prefix matches only (docs/API.md).
+    fn takes_substrings(&self) -> bool {
+        trigram_searchable(&self.plain_words, &self.plain, &self.digits)
+    }
+
     /// Rows matching the term anywhere: every word inside the name, or the whole term inside the
-    /// MRN or email, or its digits inside the phone number.
+    /// MRN or email, or its digits inside the phone number (prefixes only, for a term that takes
+    /// no substrings).
     fn push_match(&self, sql: &mut QueryBuilder<Sqlite>) {
+        if !self.takes_substrings() {
+            sql.push(" AND ");
+            self.push_prefix(sql);
+            return;
+        }
         sql.push(" AND ((1 = 1");
         for word in &self.words {
             sql.push(" AND p.name_folded LIKE ")
@@ -216,7 +229,7 @@ impl SearchTerm {
     /// or email, or its digits inside the phone number. `None` when a part of the match has
     /// no such word (a trigram index cannot look up one or two characters).
     fn trigram_query(&self) -> Option<String> {
-        if !trigram_searchable(&self.plain_words, &self.plain, &self.digits) {
+        if !self.takes_substrings() {
             return None;
         }
         let phrase = |text: &str| format!("\"{}\"", text.replace('"', "\"\""));
@@ -236,6 +249,30 @@ impl SearchTerm {
             query.push_str(&format!(" OR phone : {}", phrase(&self.digits)));
         }
         Some(query)
+    }
+
+    /// The ids of the exact matches (rank 0), each found by index equality, as a compound
+    /// SELECT: an OR of the four would read the doctor's patients one by one instead.
+    fn push_exact_ids(&self, sql: &mut QueryBuilder<Sqlite>, scope: Option<&str>) {
+        let mut columns = vec![
+            ("q.name_folded", format!(" {}", self.plain)),
+            ("lower(q.mrn)", self.plain.clone()),
+            ("q.email_folded", self.plain.clone()),
+        ];
+        if !self.digits.is_empty() {
+            columns.push(("q.phone_digits", self.digits.clone()));
+        }
+        for (n, (column, value)) in columns.into_iter().enumerate() {
+            if n > 0 {
+                sql.push(" UNION ALL ");
+            }
+            sql.push("SELECT q.id FROM patients q WHERE 1 = 1");
+            if let Some(doctor) = scope {
+                sql.push(" AND q.doctor_id = ")
+                    .push_bind(doctor.to_string());
+            }
+            sql.push(format!(" AND {column} = ")).push_bind(value);
+        }
     }
 
     /// The exact condition (rank 0): the whole name, MRN, email or phone digits equal the term.
@@ -368,8 +405,9 @@ fn push_trigram_candidates(sql: &mut QueryBuilder<Sqlite>, query: &str) {
 ///    `DENSE_PREFIX_CANDIDATES` rows, those candidates are ranked and sorted. Otherwise the
 ///    exact matches are looked up by equality and the prefix matches read in last-visit order
 ///    until the page is full, which for so common a prefix is soon;
-/// 2. only when that did not fill the page, the substring rank, by a scan in last-visit order
-///    that stops once the page is full.
+/// 2. only when that did not fill the page, and for a term with a word of three characters or
+///    more, the substring rank: the trigram index's few candidates looked up, or, when it
+///    holds thousands, a read in last-visit order that stops once the page is full.
 ///
 /// The substring rank is below the other two, so the results simply follow each other, and
 /// ranks, order and rows are those of a single ranked query over all matches.
@@ -416,11 +454,12 @@ pub(super) async fn search(
         push_summaries_of_hits(&mut prefix, "h.rank, p.last_visit_at DESC, p.id DESC");
         prefix.build().fetch_all(&mut *conn).await?
     } else {
-        let mut exact = QueryBuilder::<Sqlite>::new("WITH hits AS (SELECT p.id FROM patients p");
-        push_scope(&mut exact, actor);
-        exact.push(" AND ");
-        term.push_exact(&mut exact);
+        let mut exact = QueryBuilder::<Sqlite>::new(
+            "WITH hits AS (SELECT p.id FROM patients p WHERE p.id IN (",
+        );
+        term.push_exact_ids(&mut exact, scope.as_deref());
         exact
+            .push(")")
             .push(" ORDER BY p.last_visit_at DESC, p.id DESC LIMIT ")
             .push_bind(i64::from(limit));
         push_summaries_of_hits(&mut exact, "p.last_visit_at DESC, p.id DESC");
@@ -444,23 +483,20 @@ pub(super) async fn search(
     };
 
     let rest = (limit as usize).saturating_sub(found.len());
-    if rest > 0 {
-        // Through the trigram index when the term can use it and it holds few candidates;
-        // else (a short term, or one found in thousands of names) by reading patients in
-        // last-visit order, which for so common a substring fills the page soon.
-        let indexed = match term.trigram_query() {
-            Some(query) => {
-                let candidates: i64 = sqlx::query_scalar(
-                    "SELECT COUNT(*) FROM (SELECT rowid FROM patient_trigrams \
+    if let (true, Some(query)) = (rest > 0, term.trigram_query()) {
+        // Through the trigram index when it holds few candidates; else (a term found in
+        // thousands of names) by reading patients in last-visit order, which for so common a
+        // substring fills the page soon.
+        let indexed = {
+            let candidates: i64 = sqlx::query_scalar(
+                "SELECT COUNT(*) FROM (SELECT rowid FROM patient_trigrams \
                      WHERE patient_trigrams MATCH $1 LIMIT $2)",
-                )
-                .bind(&query)
-                .bind(SPARSE_SUBSTRING_CANDIDATES)
-                .fetch_one(&mut *conn)
-                .await?;
-                (candidates < SPARSE_SUBSTRING_CANDIDATES).then_some(query)
-            }
-            None => None,
+            )
+            .bind(&query)
+            .bind(SPARSE_SUBSTRING_CANDIDATES)
+            .fetch_one(&mut *conn)
+            .await?;
+            (candidates < SPARSE_SUBSTRING_CANDIDATES).then_some(query)
         };
         let mut substring =
             QueryBuilder::<Sqlite>::new("WITH hits AS (SELECT p.id FROM patients p");
