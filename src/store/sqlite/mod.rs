@@ -29,7 +29,7 @@ use super::*;
 use crate::model::time::{format_timestamp, now};
 
 /// The embedded migrations, in order: version, description, SQL.
-const MIGRATIONS: [(i64, &str, &str); 5] = [
+const MIGRATIONS: [(i64, &str, &str); 6] = [
     (
         1,
         "schema",
@@ -54,6 +54,11 @@ const MIGRATIONS: [(i64, &str, &str); 5] = [
         5,
         "patient trigrams",
         include_str!("../../../migrations/sqlite/0005_patient_trigrams.sql"),
+    ),
+    (
+        6,
+        "patient visit search index",
+        include_str!("../../../migrations/sqlite/0006_patient_visit_search_index.sql"),
     ),
 ];
 
