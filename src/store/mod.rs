@@ -170,6 +170,26 @@ pub struct GenerationJob {
     pub chief_complaint: Option<String>,
 }
 
+/// Migrations embedded in the binary (version, description, SQL), as sqlx's `Migrator` takes
+/// them: each engine keeps its own list under `migrations/<engine>/`.
+fn embedded_migrations(
+    migrations: &'static [(i64, &'static str, &'static str)],
+) -> std::borrow::Cow<'static, [sqlx::migrate::Migration]> {
+    use sqlx::SqlSafeStr;
+    migrations
+        .iter()
+        .map(|(version, description, sql)| {
+            sqlx::migrate::Migration::new(
+                *version,
+                std::borrow::Cow::Borrowed(*description),
+                sqlx::migrate::MigrationType::Simple,
+                sql.into_sql_str(),
+                false,
+            )
+        })
+        .collect()
+}
+
 /// An audit row to write for an event outside a store transaction (logins, denials).
 #[derive(Debug, Clone)]
 pub struct AuditEntry<'a> {

@@ -19,14 +19,13 @@ mod reports;
 mod rows;
 pub mod statement;
 
-use std::borrow::Cow;
 use std::str::FromStr;
 use std::time::Duration;
 
 use async_trait::async_trait;
-use sqlx::migrate::{MigrateError, Migration, MigrationType, Migrator};
+use sqlx::PgConnection;
+use sqlx::migrate::{MigrateError, Migrator};
 use sqlx::postgres::{PgConnectOptions, PgPool, PgPoolOptions};
-use sqlx::{PgConnection, SqlSafeStr};
 use uuid::Uuid;
 
 use super::audit_queue::{AuditQueue, AuditRow, AuditSink};
@@ -139,20 +138,7 @@ impl PgStore {
 /// The embedded migrations of the PostgreSQL engine.
 pub fn migrator() -> Migrator {
     Migrator {
-        migrations: Cow::Owned(
-            MIGRATIONS
-                .iter()
-                .map(|(version, description, sql)| {
-                    Migration::new(
-                        *version,
-                        Cow::Borrowed(*description),
-                        MigrationType::Simple,
-                        sql.into_sql_str(),
-                        false,
-                    )
-                })
-                .collect(),
-        ),
+        migrations: embedded_migrations(&MIGRATIONS),
         // The migrator holds a PostgreSQL advisory lock (keyed by the database name) from
         // before it creates its bookkeeping table until it is done, so instances starting at
         // once take turns: the first applies the schema, the others find it applied.

@@ -11,17 +11,16 @@ mod patients;
 mod reports;
 mod rows;
 
-use std::borrow::Cow;
 use std::str::FromStr;
 use std::sync::Arc;
 use std::time::Duration;
 
 use async_trait::async_trait;
-use sqlx::migrate::{Migration, MigrationType, Migrator};
+use sqlx::SqliteConnection;
+use sqlx::migrate::Migrator;
 use sqlx::sqlite::{
     SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous,
 };
-use sqlx::{SqlSafeStr, SqliteConnection};
 use uuid::Uuid;
 
 use super::audit_queue::{AuditQueue, AuditRow, AuditSink};
@@ -229,20 +228,7 @@ impl SqliteStore {
 /// The embedded migrations of the SQLite engine.
 fn migrator() -> Migrator {
     Migrator {
-        migrations: Cow::Owned(
-            MIGRATIONS
-                .iter()
-                .map(|(version, description, sql)| {
-                    Migration::new(
-                        *version,
-                        Cow::Borrowed(*description),
-                        MigrationType::Simple,
-                        sql.into_sql_str(),
-                        false,
-                    )
-                })
-                .collect(),
-        ),
+        migrations: embedded_migrations(&MIGRATIONS),
         ..Migrator::DEFAULT
     }
 }

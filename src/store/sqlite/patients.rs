@@ -1,8 +1,8 @@
 //! Patients on SQLite: keyset-paginated lists, the ranked search, the chart, create and update.
 
 use chrono::NaiveDate;
-use sqlx::QueryBuilder;
 use sqlx::sqlite::{Sqlite, SqliteRow};
+use sqlx::{QueryBuilder, SqliteConnection};
 use uuid::Uuid;
 
 use super::paging::Keyset;
@@ -411,6 +411,110 @@ fn push_trigram_candidates(sql: &mut QueryBuilder<Sqlite>, query: &str) {
 ///
 /// The substring rank is below the other two, so the results simply follow each other, and
 /// ranks, order and rows are those of a single ranked query over all matches.
+/// Exact and prefix matches among few candidates: all of them ranked and sorted.
+async fn ranked_prefix_matches(
+    conn: &mut SqliteConnection,
+    term: &SearchTerm,
+    scope: Option<&str>,
+    limit: u32,
+) -> StoreResult<Vec<SqliteRow>> {
+    let mut prefix = QueryBuilder::<Sqlite>::new("WITH hits AS (SELECT p.id, ");
+    term.push_rank(&mut prefix);
+    prefix.push(" AS rank FROM patients p WHERE 1 = 1");
+    if let Some(doctor) = scope {
+        // The unary `+` keeps SQLite from reading the doctor's whole index range for this
+        // check (all of their patients): the candidates, scoped too, are looked up by id.
+        prefix
+            .push(" AND +p.doctor_id = ")
+            .push_bind(doctor.to_string());
+    }
+    prefix.push(" AND p.id IN (");
+    term.push_candidate_ids(&mut prefix, scope);
+    prefix.push(") AND ");
+    term.push_prefix(&mut prefix);
+    prefix
+        .push(" ORDER BY rank, p.last_visit_at DESC, p.id DESC LIMIT ")
+        .push_bind(i64::from(limit));
+    push_summaries_of_hits(&mut prefix, "h.rank, p.last_visit_at DESC, p.id DESC");
+    Ok(prefix.build().fetch_all(conn).await?)
+}
+
+/// Exact and prefix matches among thousands of candidates: the exact ones by index equality,
+/// then the prefixes read in last-visit order until the page is full.
+async fn prefix_matches_by_visit(
+    conn: &mut SqliteConnection,
+    term: &SearchTerm,
+    actor: &Actor,
+    limit: u32,
+) -> StoreResult<Vec<SqliteRow>> {
+    let scope = owner_scope(actor);
+    let mut exact =
+        QueryBuilder::<Sqlite>::new("WITH hits AS (SELECT p.id FROM patients p WHERE p.id IN (");
+    term.push_exact_ids(&mut exact, scope.as_deref());
+    exact
+        .push(") ORDER BY p.last_visit_at DESC, p.id DESC LIMIT ")
+        .push_bind(i64::from(limit));
+    push_summaries_of_hits(&mut exact, "p.last_visit_at DESC, p.id DESC");
+    let mut found = exact.build().fetch_all(&mut *conn).await?;
+    let rest = (limit as usize).saturating_sub(found.len());
+    if rest > 0 {
+        let mut prefix = QueryBuilder::<Sqlite>::new("WITH hits AS (SELECT p.id FROM patients p");
+        push_scope(&mut prefix, actor);
+        prefix.push(" AND ");
+        term.push_prefix(&mut prefix);
+        prefix.push(" AND NOT ");
+        term.push_exact(&mut prefix);
+        prefix
+            .push(" ORDER BY p.last_visit_at DESC, p.id DESC LIMIT ")
+            .push_bind(rest as i64);
+        push_summaries_of_hits(&mut prefix, "p.last_visit_at DESC, p.id DESC");
+        found.extend(prefix.build().fetch_all(&mut *conn).await?);
+    }
+    Ok(found)
+}
+
+/// Up to `rest` substring matches (the third rank), for a term with a word of three characters
+/// or more: through the trigram index when it holds few candidates; else (a term found in
+/// thousands of names) by reading patients in last-visit order, which for so common a
+/// substring fills the page soon.
+async fn substring_matches(
+    conn: &mut SqliteConnection,
+    term: &SearchTerm,
+    actor: &Actor,
+    rest: usize,
+) -> StoreResult<Vec<SqliteRow>> {
+    let Some(query) = term.trigram_query() else {
+        return Ok(Vec::new());
+    };
+    let candidates: i64 = sqlx::query_scalar(
+        "SELECT COUNT(*) FROM (SELECT rowid FROM patient_trigrams \
+         WHERE patient_trigrams MATCH $1 LIMIT $2)",
+    )
+    .bind(&query)
+    .bind(SPARSE_SUBSTRING_CANDIDATES)
+    .fetch_one(&mut *conn)
+    .await?;
+    let mut substring = QueryBuilder::<Sqlite>::new("WITH hits AS (SELECT p.id FROM patients p");
+    if candidates < SPARSE_SUBSTRING_CANDIDATES {
+        substring.push(" WHERE 1 = 1");
+        if let Some(doctor) = owner_scope(actor) {
+            // The unary `+` keeps SQLite on the candidates rather than the doctor's range.
+            substring.push(" AND +p.doctor_id = ").push_bind(doctor);
+        }
+        push_trigram_candidates(&mut substring, &query);
+    } else {
+        push_scope(&mut substring, actor);
+    }
+    term.push_match(&mut substring);
+    substring.push(" AND NOT ");
+    term.push_prefix(&mut substring);
+    substring
+        .push(" ORDER BY p.last_visit_at DESC, p.id DESC LIMIT ")
+        .push_bind(rest as i64);
+    push_summaries_of_hits(&mut substring, "p.last_visit_at DESC, p.id DESC");
+    Ok(substring.build().fetch_all(conn).await?)
+}
+
 pub(super) async fn search(
     store: &SqliteStore,
     actor: &Actor,
@@ -432,96 +536,14 @@ pub(super) async fn search(
         }
         None => store.dense_prefix_candidates,
     };
-
     let mut found = if candidates < store.dense_prefix_candidates {
-        let mut prefix = QueryBuilder::<Sqlite>::new("WITH hits AS (SELECT p.id, ");
-        term.push_rank(&mut prefix);
-        prefix.push(" AS rank FROM patients p WHERE 1 = 1");
-        if let Some(doctor) = &scope {
-            // The unary `+` keeps SQLite from reading the doctor's whole index range for this
-            // check (all of their patients): the candidates, scoped too, are looked up by id.
-            prefix
-                .push(" AND +p.doctor_id = ")
-                .push_bind(doctor.clone());
-        }
-        prefix.push(" AND p.id IN (");
-        term.push_candidate_ids(&mut prefix, scope.as_deref());
-        prefix.push(") AND ");
-        term.push_prefix(&mut prefix);
-        prefix
-            .push(" ORDER BY rank, p.last_visit_at DESC, p.id DESC LIMIT ")
-            .push_bind(i64::from(limit));
-        push_summaries_of_hits(&mut prefix, "h.rank, p.last_visit_at DESC, p.id DESC");
-        prefix.build().fetch_all(&mut *conn).await?
+        ranked_prefix_matches(&mut conn, &term, scope.as_deref(), limit).await?
     } else {
-        let mut exact = QueryBuilder::<Sqlite>::new(
-            "WITH hits AS (SELECT p.id FROM patients p WHERE p.id IN (",
-        );
-        term.push_exact_ids(&mut exact, scope.as_deref());
-        exact
-            .push(")")
-            .push(" ORDER BY p.last_visit_at DESC, p.id DESC LIMIT ")
-            .push_bind(i64::from(limit));
-        push_summaries_of_hits(&mut exact, "p.last_visit_at DESC, p.id DESC");
-        let mut found = exact.build().fetch_all(&mut *conn).await?;
-        let rest = (limit as usize).saturating_sub(found.len());
-        if rest > 0 {
-            let mut prefix =
-                QueryBuilder::<Sqlite>::new("WITH hits AS (SELECT p.id FROM patients p");
-            push_scope(&mut prefix, actor);
-            prefix.push(" AND ");
-            term.push_prefix(&mut prefix);
-            prefix.push(" AND NOT ");
-            term.push_exact(&mut prefix);
-            prefix
-                .push(" ORDER BY p.last_visit_at DESC, p.id DESC LIMIT ")
-                .push_bind(rest as i64);
-            push_summaries_of_hits(&mut prefix, "p.last_visit_at DESC, p.id DESC");
-            found.extend(prefix.build().fetch_all(&mut *conn).await?);
-        }
-        found
+        prefix_matches_by_visit(&mut conn, &term, actor, limit).await?
     };
-
     let rest = (limit as usize).saturating_sub(found.len());
-    if let (true, Some(query)) = (rest > 0, term.trigram_query()) {
-        // Through the trigram index when it holds few candidates; else (a term found in
-        // thousands of names) by reading patients in last-visit order, which for so common a
-        // substring fills the page soon.
-        let indexed = {
-            let candidates: i64 = sqlx::query_scalar(
-                "SELECT COUNT(*) FROM (SELECT rowid FROM patient_trigrams \
-                     WHERE patient_trigrams MATCH $1 LIMIT $2)",
-            )
-            .bind(&query)
-            .bind(SPARSE_SUBSTRING_CANDIDATES)
-            .fetch_one(&mut *conn)
-            .await?;
-            (candidates < SPARSE_SUBSTRING_CANDIDATES).then_some(query)
-        };
-        let mut substring =
-            QueryBuilder::<Sqlite>::new("WITH hits AS (SELECT p.id FROM patients p");
-        match (&indexed, &scope) {
-            (Some(query), Some(doctor)) => {
-                // The unary `+` keeps SQLite on the candidates rather than the doctor's range.
-                substring
-                    .push(" WHERE +p.doctor_id = ")
-                    .push_bind(doctor.clone());
-                push_trigram_candidates(&mut substring, query);
-            }
-            (Some(query), None) => {
-                substring.push(" WHERE 1 = 1");
-                push_trigram_candidates(&mut substring, query);
-            }
-            (None, _) => push_scope(&mut substring, actor),
-        }
-        term.push_match(&mut substring);
-        substring.push(" AND NOT ");
-        term.push_prefix(&mut substring);
-        substring
-            .push(" ORDER BY p.last_visit_at DESC, p.id DESC LIMIT ")
-            .push_bind(rest as i64);
-        push_summaries_of_hits(&mut substring, "p.last_visit_at DESC, p.id DESC");
-        found.extend(substring.build().fetch_all(&mut *conn).await?);
+    if rest > 0 {
+        found.extend(substring_matches(&mut conn, &term, actor, rest).await?);
     }
     drop(conn);
 
