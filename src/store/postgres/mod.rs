@@ -33,7 +33,7 @@ use super::*;
 use crate::model::time::now;
 
 /// The embedded migrations, in order: version, description, SQL.
-const MIGRATIONS: [(i64, &str, &str); 2] = [
+const MIGRATIONS: [(i64, &str, &str); 3] = [
     (
         1,
         "schema",
@@ -43,6 +43,11 @@ const MIGRATIONS: [(i64, &str, &str); 2] = [
         2,
         "tallies",
         include_str!("../../../migrations/postgres/0002_tallies.sql"),
+    ),
+    (
+        3,
+        "search indexes",
+        include_str!("../../../migrations/postgres/0003_search_indexes.sql"),
     ),
 ];
 

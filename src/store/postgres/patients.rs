@@ -392,9 +392,9 @@ pub(super) async fn list(
 /// From this many prefix candidates a search reads patients in last-visit order instead of
 /// ranking every candidate, as on SQLite (see `search`).
 pub(super) const DENSE_PREFIX_CANDIDATES: i64 = 1000;
-/// From this many rows matching the term's trigrams (across doctors) the substring step reads
-/// in last-visit order instead of looking the rows up.
-const SPARSE_SUBSTRING_CANDIDATES: i64 = 2000;
+/// How many of the caller's most recently seen patients the substring step reads before it
+/// turns to the trigram indexes.
+const SUBSTRING_RECENT_ROWS: i64 = 2000;
 
 /// The statements a search can run, each built as the engine runs it (the plan test checks
 /// every one). `limit` is the page; `rest` what the substring step fills.
@@ -406,13 +406,12 @@ pub struct SearchStatements {
     /// Many candidates: the exact matches by equality, then prefixes in last-visit order.
     pub exact: Statement,
     pub prefix_by_visit: Statement,
-    /// How many rows the trigram indexes find, counted up to `SPARSE_SUBSTRING_CANDIDATES`;
-    /// `None` when the term is too short for them.
-    pub substring_candidates: Option<Statement>,
-    /// The substring rank of the caller's patients, ordered by last visit: few trigram rows
-    /// looked up, or many read for in last-visit order.
+    /// The substring rank among the caller's `SUBSTRING_RECENT_ROWS` most recently seen
+    /// patients; `None` for a term that takes no substrings.
+    pub substring_in_recent: Option<Statement>,
+    /// The substring rank through the trigram indexes, when the recent patients did not
+    /// fill the page.
     pub substring_by_trigram: Statement,
-    pub substring_by_visit: Statement,
 }
 
 pub fn search_statements(actor: &Actor, term: &str, limit: u32, rest: u32) -> SearchStatements {
@@ -449,25 +448,45 @@ pub fn search_statements(actor: &Actor, term: &str, limit: u32, rest: u32) -> Se
     term.push_exact_ids(&mut exact, scope);
     exact.push(")").push(order).bind(i64::from(limit));
 
-    let mut prefix_by_visit = Statement::new(format!("SELECT {SUMMARY_COLUMNS} FROM patients p"));
+    // The ids first, read in the order of the index that holds the searched columns (an
+    // index-only scan), then the page's summaries.
+    let summaries_of_hits = format!(
+        ") SELECT {SUMMARY_COLUMNS} FROM hits h JOIN patients p ON p.id = h.id \
+         ORDER BY p.last_visit_at DESC, p.id DESC"
+    );
+    let mut prefix_by_visit =
+        Statement::new("WITH hits AS (SELECT p.id, p.last_visit_at FROM patients p");
     push_scope(&mut prefix_by_visit, scope);
     prefix_by_visit.push(" AND ");
     term.push_prefix(&mut prefix_by_visit, Reading::InVisitOrder);
     prefix_by_visit.push(" AND NOT ");
     term.push_exact(&mut prefix_by_visit);
-    prefix_by_visit.push(order).bind(i64::from(limit));
+    prefix_by_visit
+        .push(order)
+        .bind(i64::from(limit))
+        .push(&summaries_of_hits);
 
-    let substring_candidates = term.takes_substrings().then(|| {
-        // Planned on its own (MATERIALIZED), the inner query takes the trigram indexes;
-        // with the LIMIT beside it the one generic plan would read the table instead.
-        let mut count =
-            Statement::new("WITH found AS MATERIALIZED (SELECT p.id FROM patients p WHERE TRUE");
-        term.push_match(&mut count, Reading::Indexed);
-        count
-            .push(") SELECT COUNT(*) AS total FROM (SELECT 1 FROM found LIMIT ")
-            .bind(SPARSE_SUBSTRING_CANDIDATES)
-            .push(") AS candidates");
-        count
+    // The caller's most recently seen patients, read for the substring: a common substring
+    // fills the page among them, without the trigram indexes, whose posting lists for common
+    // trigrams are long however rare the whole term.
+    let substring_in_recent = term.takes_substrings().then(|| {
+        let mut recent = Statement::new(
+            "WITH recent AS (SELECT p.id, p.last_visit_at, p.name_folded, p.mrn_folded, \
+             p.email_folded, p.phone_digits FROM patients p",
+        );
+        push_scope(&mut recent, scope);
+        recent
+            .push(order)
+            .bind(SUBSTRING_RECENT_ROWS)
+            .push("), hits AS (SELECT p.id, p.last_visit_at FROM recent p WHERE TRUE");
+        term.push_match(&mut recent, Reading::Indexed);
+        recent.push(" AND NOT ");
+        term.push_prefix(&mut recent, Reading::Indexed);
+        recent
+            .push(order)
+            .bind(i64::from(rest))
+            .push(&summaries_of_hits);
+        recent
     });
 
     // The rows the trigram indexes find, across doctors, are gathered first (MATERIALIZED),
@@ -483,22 +502,13 @@ pub fn search_statements(actor: &Actor, term: &str, limit: u32, rest: u32) -> Se
     term.push_prefix(&mut substring_by_trigram, Reading::Indexed);
     substring_by_trigram.push(order).bind(i64::from(rest));
 
-    let mut substring_by_visit =
-        Statement::new(format!("SELECT {SUMMARY_COLUMNS} FROM patients p"));
-    push_scope(&mut substring_by_visit, scope);
-    term.push_match(&mut substring_by_visit, Reading::InVisitOrder);
-    substring_by_visit.push(" AND NOT ");
-    term.push_prefix(&mut substring_by_visit, Reading::InVisitOrder);
-    substring_by_visit.push(order).bind(i64::from(rest));
-
     SearchStatements {
         prefix_candidates,
         ranked_prefix,
         exact,
         prefix_by_visit,
-        substring_candidates,
+        substring_in_recent,
         substring_by_trigram,
-        substring_by_visit,
     }
 }
 
@@ -535,14 +545,16 @@ pub(super) async fn search(
     let rest = (limit as usize).saturating_sub(found.len());
     if rest > 0 {
         let statements = search_statements(actor, term, limit, rest as u32);
-        if let Some(count) = &statements.substring_candidates {
-            let trigram_rows = rows::count(&count.query().fetch_one(&mut *conn).await?, "total")?;
-            let substring = if trigram_rows < SPARSE_SUBSTRING_CANDIDATES as u64 {
-                statements.substring_by_trigram
+        if let Some(recent) = &statements.substring_in_recent {
+            let among_recent = recent.query().fetch_all(&mut *conn).await?;
+            // Full among the recent patients: those are the first matches in last-visit
+            // order. Else the trigram indexes find them all (the recent ones again too).
+            if among_recent.len() == rest {
+                found.extend(among_recent);
             } else {
-                statements.substring_by_visit
-            };
-            found.extend(substring.query().fetch_all(&mut *conn).await?);
+                let substring = statements.substring_by_trigram;
+                found.extend(substring.query().fetch_all(&mut *conn).await?);
+            }
         }
     }
     drop(conn);
