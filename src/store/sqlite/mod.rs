@@ -28,7 +28,7 @@ use super::*;
 use crate::model::time::{format_timestamp, now};
 
 /// The embedded migrations, in order: version, description, SQL.
-const MIGRATIONS: [(i64, &str, &str); 6] = [
+const MIGRATIONS: [(i64, &str, &str); 5] = [
     (
         1,
         "schema",
@@ -53,11 +53,6 @@ const MIGRATIONS: [(i64, &str, &str); 6] = [
         5,
         "patient trigrams",
         include_str!("../../../migrations/sqlite/0005_patient_trigrams.sql"),
-    ),
-    (
-        6,
-        "patient visit search index",
-        include_str!("../../../migrations/sqlite/0006_patient_visit_search_index.sql"),
     ),
 ];
 
