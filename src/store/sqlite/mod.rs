@@ -28,7 +28,7 @@ use super::*;
 use crate::model::time::{format_timestamp, now};
 
 /// The embedded migrations, in order: version, description, SQL.
-const MIGRATIONS: [(i64, &str, &str); 5] = [
+const MIGRATIONS: [(i64, &str, &str); 6] = [
     (
         1,
         "schema",
@@ -53,6 +53,11 @@ const MIGRATIONS: [(i64, &str, &str); 5] = [
         5,
         "patient trigrams",
         include_str!("../../../migrations/sqlite/0005_patient_trigrams.sql"),
+    ),
+    (
+        6,
+        "search covering indexes",
+        include_str!("../../../migrations/sqlite/0006_search_covering_indexes.sql"),
     ),
 ];
 
