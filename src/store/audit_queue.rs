@@ -7,11 +7,11 @@
 //! batch in one transaction or not at all.
 
 use async_trait::async_trait;
-use chrono::{DateTime, Utc};
 use tokio::sync::{mpsc, oneshot};
 use uuid::Uuid;
 
 use super::{Actor, AuditEntry, StoreError, StoreResult};
+use crate::model::admin::AuditEvent;
 use crate::model::time::now;
 
 /// The most rows one transaction takes; more waiting rows go in the next one.
@@ -19,35 +19,22 @@ const MAX_BATCH: usize = 512;
 /// Rows waiting for their batch; a read beyond this waits for room (backpressure, never loss).
 const QUEUE_DEPTH: usize = 4096;
 
-/// One audit row, owned so it can wait in the queue.
-#[derive(Debug, Clone)]
-pub struct AuditRow {
-    pub id: Uuid,
-    pub at: DateTime<Utc>,
-    pub user_id: Option<Uuid>,
-    pub action: String,
-    pub resource_type: Option<String>,
-    pub resource_id: Option<String>,
-    pub patient_id: Option<Uuid>,
-    pub outcome: String,
-    pub request_id: String,
-    pub ip: Option<String>,
-}
+/// One audit row as it waits in the queue: the audit event as the audit query returns it.
+pub type AuditRow = AuditEvent;
 
-impl AuditRow {
-    pub fn new(request_id: &str, ip: Option<&str>, entry: &AuditEntry<'_>) -> AuditRow {
-        AuditRow {
-            id: Uuid::now_v7(),
-            at: now(),
-            user_id: entry.user_id,
-            action: entry.action.to_string(),
-            resource_type: entry.resource_type.map(str::to_string),
-            resource_id: entry.resource_id.clone(),
-            patient_id: entry.patient_id,
-            outcome: entry.outcome.to_string(),
-            request_id: request_id.to_string(),
-            ip: ip.map(str::to_string),
-        }
+/// The row for `entry`, stamped now with a fresh id.
+pub fn audit_row(request_id: &str, ip: Option<&str>, entry: &AuditEntry<'_>) -> AuditRow {
+    AuditEvent {
+        id: Uuid::now_v7(),
+        at: now(),
+        user_id: entry.user_id,
+        action: entry.action.to_string(),
+        resource_type: entry.resource_type.map(str::to_string),
+        resource_id: entry.resource_id.clone(),
+        patient_id: entry.patient_id,
+        outcome: entry.outcome.to_string(),
+        request_id: request_id.to_string(),
+        ip: ip.map(str::to_string),
     }
 }
 
@@ -107,12 +94,8 @@ impl AuditQueue {
             patient_id,
             outcome,
         };
-        self.record(AuditRow::new(
-            &actor.request_id,
-            actor.ip.as_deref(),
-            &entry,
-        ))
-        .await
+        self.record(audit_row(&actor.request_id, actor.ip.as_deref(), &entry))
+            .await
     }
 
     /// Audits a refused access to someone else's (or a missing) record, then answers
@@ -182,7 +165,7 @@ mod tests {
             patient_id: None,
             outcome: "success",
         };
-        AuditRow::new("req", None, &entry)
+        audit_row("req", None, &entry)
     }
 
     #[tokio::test]

@@ -28,7 +28,7 @@ use sqlx::migrate::{MigrateError, Migrator};
 use sqlx::postgres::{PgConnectOptions, PgPool, PgPoolOptions};
 use uuid::Uuid;
 
-use super::audit_queue::{AuditQueue, AuditRow, AuditSink};
+use super::audit_queue::{AuditQueue, AuditRow, AuditSink, audit_row};
 use super::*;
 use crate::model::time::now;
 
@@ -318,7 +318,7 @@ impl Store for PgStore {
     }
     async fn audit(&self, ctx: &RequestContext, entry: AuditEntry<'_>) -> StoreResult<()> {
         self.audit
-            .record(AuditRow::new(&ctx.request_id, ctx.ip.as_deref(), &entry))
+            .record(audit_row(&ctx.request_id, ctx.ip.as_deref(), &entry))
             .await
     }
 

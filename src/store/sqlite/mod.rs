@@ -23,7 +23,7 @@ use sqlx::sqlite::{
 };
 use uuid::Uuid;
 
-use super::audit_queue::{AuditQueue, AuditRow, AuditSink};
+use super::audit_queue::{AuditQueue, AuditRow, AuditSink, audit_row};
 use super::*;
 use crate::model::time::{format_timestamp, now};
 
@@ -374,7 +374,7 @@ impl Store for SqliteStore {
     }
     async fn audit(&self, ctx: &RequestContext, entry: AuditEntry<'_>) -> StoreResult<()> {
         self.audit
-            .record(AuditRow::new(&ctx.request_id, ctx.ip.as_deref(), &entry))
+            .record(audit_row(&ctx.request_id, ctx.ip.as_deref(), &entry))
             .await
     }
 
