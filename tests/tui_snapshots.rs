@@ -909,6 +909,14 @@ fn search_no_matches() {
 }
 
 #[test]
+fn search_no_matches_for_a_short_term_says_three_letters_search_inside() {
+    let state = search_state("zz");
+    let rendered = text(&state, 80, 24);
+    assert_shows(&rendered, "three letters also search inside names.");
+    snap_sizes("search-no-matches-short-term", &state);
+}
+
+#[test]
 fn search_searching() {
     let mut state = search_state("whit");
     state.search.searched = None;

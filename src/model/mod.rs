@@ -9,6 +9,7 @@ pub mod page;
 pub mod patient;
 pub mod query;
 pub mod report;
+pub mod search;
 pub mod text;
 pub mod time;
 pub mod validate;

@@ -61,16 +61,6 @@ pub fn offset_pagination(total: i64, limit: u32, offset: u64, returned: usize) -
     }
 }
 
-/// Whether a trigram index can find (a superset of) the substring matches of a search term:
-/// at least one name word, the whole term, and the phone digits if any, of three characters or
-/// more each (a trigram index cannot look up one or two characters).
-pub fn trigram_searchable(words: &[String], whole: &str, digits: &str) -> bool {
-    let long_enough = |text: &str| text.chars().count() >= 3;
-    words.iter().any(|w| long_enough(w))
-        && long_enough(whole)
-        && (digits.is_empty() || long_enough(digits))
-}
-
 /// Whether a report list's total can be read from the running tallies (kept per doctor, day
 /// and status): when it filters by status at most, as the report browser's usual views do.
 pub fn counted_by_tallies(filter: &ReportFilter) -> bool {

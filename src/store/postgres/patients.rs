@@ -25,6 +25,7 @@ use crate::model::auth::Role;
 use crate::model::envelope::FieldError;
 use crate::model::page::Page;
 use crate::model::patient::*;
+use crate::model::search::SearchWords;
 use crate::model::time::{age_on, now};
 use crate::model::validate::digits_of;
 use crate::store::values::*;
@@ -136,30 +137,26 @@ struct SearchTerm {
     words_like: Vec<String>,
     /// The digits of the term when it looks like a phone number, else empty.
     digits: String,
+    /// Whether the term also finds substrings (see `takes_substrings`).
+    substrings: bool,
 }
 
 impl SearchTerm {
     fn new(term: &str) -> SearchTerm {
-        let folded = term.trim().to_lowercase();
-        let looks_like_phone = folded
-            .chars()
-            .all(|c| c.is_ascii_digit() || " +-().".contains(c));
-        let digits = if looks_like_phone {
-            digits_of(&folded)
-        } else {
-            String::new()
-        };
-        let words: Vec<String> = folded
-            .split_whitespace()
-            .take(8)
-            .map(str::to_string)
-            .collect();
+        let parsed = SearchWords::new(term);
+        let substrings = parsed.takes_substrings();
+        let SearchWords {
+            folded,
+            words,
+            digits,
+        } = parsed;
         SearchTerm {
             words_like: words.iter().map(|w| escape_like(w)).collect(),
             words,
             folded_like: escape_like(&folded),
             folded,
             digits,
+            substrings,
         }
     }
 
@@ -180,7 +177,7 @@ impl SearchTerm {
     /// Whether the term also finds substrings (the third rank), as on SQLite: only with a word
     /// of three characters or more, what a trigram index can look up (docs/API.md).
     fn takes_substrings(&self) -> bool {
-        trigram_searchable(&self.words, &self.folded, &self.digits)
+        self.substrings
     }
 
     /// The prefix condition (ranks 0 and 1): every word starts a word of the name, or the MRN,

@@ -11,6 +11,7 @@ use crate::model::auth::Role;
 use crate::model::envelope::FieldError;
 use crate::model::page::Page;
 use crate::model::patient::*;
+use crate::model::search::{MIN_SUBSTRING_CHARS, SearchWords};
 use crate::model::time::{age_on, format_timestamp, now};
 use crate::model::validate::digits_of;
 use crate::store::values::*;
@@ -65,6 +66,8 @@ struct SearchTerm {
     plain_words: Vec<String>,
     /// The digits of the term when it looks like a phone number, else empty.
     digits: String,
+    /// Whether the term also finds substrings (see `takes_substrings`).
+    substrings: bool,
 }
 
 /// The smallest string above every string that starts with `prefix`, in SQLite's BINARY (byte,
@@ -102,26 +105,20 @@ fn push_prefix_range(sql: &mut QueryBuilder<Sqlite>, column: &str, prefix: &str)
 
 impl SearchTerm {
     fn new(term: &str) -> SearchTerm {
-        let folded = term.trim().to_lowercase();
-        let looks_like_phone = folded
-            .chars()
-            .all(|c| c.is_ascii_digit() || " +-().".contains(c));
-        let digits = if looks_like_phone {
-            digits_of(&folded)
-        } else {
-            String::new()
-        };
-        let plain_words: Vec<String> = folded
-            .split_whitespace()
-            .take(8)
-            .map(str::to_string)
-            .collect();
+        let parsed = SearchWords::new(term);
+        let substrings = parsed.takes_substrings();
+        let SearchWords {
+            folded,
+            words,
+            digits,
+        } = parsed;
         SearchTerm {
-            words: plain_words.iter().map(|w| escape_like(w)).collect(),
-            plain_words,
+            words: words.iter().map(|w| escape_like(w)).collect(),
+            plain_words: words,
             folded: escape_like(&folded),
             plain: folded,
             digits,
+            substrings,
         }
     }
 
@@ -129,7 +126,7 @@ impl SearchTerm {
     /// characters or more, what a trigram index can look up; shorter terms find exact and
     /// prefix matches only (docs/API.md).
     fn takes_substrings(&self) -> bool {
-        trigram_searchable(&self.plain_words, &self.plain, &self.digits)
+        self.substrings
     }
 
     /// Rows matching the term anywhere: every word inside the name, or the whole term inside the
@@ -236,7 +233,7 @@ impl SearchTerm {
         let name_words: Vec<String> = self
             .plain_words
             .iter()
-            .filter(|w| w.chars().count() >= 3)
+            .filter(|w| w.chars().count() >= MIN_SUBSTRING_CHARS)
             .map(|w| format!("name : {}", phrase(w)))
             .collect();
         let mut query = format!(

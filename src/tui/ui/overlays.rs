@@ -9,6 +9,7 @@ use ratatui::widgets::{Block, Cell, Clear, Paragraph, Row, Table, TableState};
 
 use super::centered;
 use super::common::{mask_name, notice};
+use crate::model::search::SearchWords;
 use crate::model::text::printable;
 use crate::tui::state::{Overlay, State};
 use crate::tui::theme::Theme;
@@ -107,6 +108,9 @@ fn search(frame: &mut Frame, area: Rect, state: &State) {
     if s.results.is_empty() {
         let text = match &s.searched {
             _ if s.loading => "Searching…",
+            Some(term) if !SearchWords::new(term).takes_substrings() && !term.trim().is_empty() => {
+                "Nothing starts with this; three letters also search inside names."
+            }
             Some(term) if !term.is_empty() => "No patient matches.",
             _ => "Type part of a name, an MRN, a phone number or an email.",
         };
