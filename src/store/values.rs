@@ -61,6 +61,25 @@ pub fn offset_pagination(total: i64, limit: u32, offset: u64, returned: usize) -
     }
 }
 
+/// The smallest string above every string that starts with `prefix`, in code point order
+/// (SQLite's BINARY collation, PostgreSQL's `COLLATE "C"`): the last character incremented, so
+/// `column >= prefix AND column < end` is the index range of the prefix. `None` if there is no
+/// such string (all U+10FFFF).
+pub fn prefix_end(prefix: &str) -> Option<String> {
+    let mut chars: Vec<char> = prefix.chars().collect();
+    while let Some(last) = chars.pop() {
+        let next = match u32::from(last) + 1 {
+            0xD800 => 0xE000,
+            n => n,
+        };
+        if let Some(c) = char::from_u32(next) {
+            chars.push(c);
+            return Some(chars.into_iter().collect());
+        }
+    }
+    None
+}
+
 /// Whether a report list's total can be read from the running tallies (kept per doctor, day
 /// and status): when it filters by status at most, as the report browser's usual views do.
 pub fn counted_by_tallies(filter: &ReportFilter) -> bool {
@@ -151,6 +170,18 @@ pub fn assemble_stats(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn prefix_end_is_the_next_string_in_byte_order() {
+        assert_eq!(prefix_end("smi").as_deref(), Some("smj"));
+        assert_eq!(prefix_end("a\u{10FFFF}").as_deref(), Some("b"));
+        assert_eq!(prefix_end("\u{D7FF}").as_deref(), Some("\u{E000}"));
+        assert_eq!(prefix_end("\u{10FFFF}"), None);
+        // Every string starting with the prefix sorts below the end, in UTF-8 byte order.
+        for s in ["smi", "smith", "smi\u{10FFFF}\u{10FFFF}", "smiz"] {
+            assert!(s.as_bytes() < b"smj".as_slice());
+        }
+    }
 
     #[test]
     fn like_wildcards_are_escaped_and_names_folded() {

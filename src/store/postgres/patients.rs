@@ -75,23 +75,6 @@ fn chart(row: &PgRow, today: NaiveDate) -> StoreResult<Patient> {
     })
 }
 
-/// The smallest string above every string that starts with `prefix`, in byte (code point)
-/// order: the last character incremented. `None` if there is none (all U+10FFFF).
-fn prefix_end(prefix: &str) -> Option<String> {
-    let mut chars: Vec<char> = prefix.chars().collect();
-    while let Some(last) = chars.pop() {
-        let next = match u32::from(last) + 1 {
-            0xD800 => 0xE000,
-            n => n,
-        };
-        if let Some(c) = char::from_u32(next) {
-            chars.push(c);
-            return Some(chars.into_iter().collect());
-        }
-    }
-    None
-}
-
 /// `column >= prefix AND column < end`: the rows whose `COLLATE "C"` column starts with
 /// `prefix`, as a B-tree range (a bound parameter in `LIKE` could not use the index under a
 /// generic plan).
@@ -412,101 +395,142 @@ pub struct SearchStatements {
 }
 
 pub fn search_statements(actor: &Actor, term: &str, limit: u32, rest: u32) -> SearchStatements {
-    let term = SearchTerm::new(term);
-    let scope = owner_scope(actor);
-    let order = " ORDER BY p.last_visit_at DESC, p.id DESC LIMIT ";
+    let search = Search::new(actor, term);
+    SearchStatements {
+        prefix_candidates: search.prefix_candidates(),
+        ranked_prefix: search.ranked_prefix(limit),
+        exact: search.exact(limit),
+        prefix_by_visit: search.prefix_by_visit(limit),
+        substring_in_recent: search.substring_in_recent(rest),
+        substring_by_trigram: search.substring_by_trigram(rest),
+    }
+}
 
-    let mut count = Statement::new("SELECT COUNT(*) AS total FROM (");
-    let prefix_candidates = term.push_candidate_ids(&mut count, scope).map(|()| {
+const BY_VISIT: &str = " ORDER BY p.last_visit_at DESC, p.id DESC LIMIT ";
+
+/// One search, its term read once: each method builds one statement of it, so a search builds
+/// only the statements it runs.
+struct Search {
+    term: SearchTerm,
+    scope: Option<Uuid>,
+}
+
+impl Search {
+    fn new(actor: &Actor, term: &str) -> Search {
+        Search {
+            term: SearchTerm::new(term),
+            scope: owner_scope(actor),
+        }
+    }
+
+    fn prefix_candidates(&self) -> Option<Statement> {
+        let mut count = Statement::new("SELECT COUNT(*) AS total FROM (");
+        self.term.push_candidate_ids(&mut count, self.scope)?;
         count
             .push(" LIMIT ")
             .bind(DENSE_PREFIX_CANDIDATES)
             .push(") AS candidates");
-        count
-    });
-
-    let mut ranked_prefix = Statement::new(format!("SELECT {SUMMARY_COLUMNS}, "));
-    term.push_rank(&mut ranked_prefix);
-    ranked_prefix.push(" AS rank FROM patients p");
-    push_scope(&mut ranked_prefix, scope);
-    ranked_prefix.push(" AND p.id IN (");
-    if term.push_candidate_ids(&mut ranked_prefix, scope).is_none() {
-        ranked_prefix.push("SELECT id FROM patients");
+        Some(count)
     }
-    ranked_prefix.push(") AND ");
-    term.push_prefix(&mut ranked_prefix, Reading::Indexed);
-    ranked_prefix
-        .push(" ORDER BY rank, p.last_visit_at DESC, p.id DESC LIMIT ")
-        .bind(i64::from(limit));
 
-    let mut exact = Statement::new(format!(
-        "SELECT {SUMMARY_COLUMNS} FROM patients p WHERE p.id IN ("
-    ));
-    term.push_exact_ids(&mut exact, scope);
-    exact.push(")").push(order).bind(i64::from(limit));
+    fn ranked_prefix(&self, limit: u32) -> Statement {
+        let mut ranked = Statement::new(format!("SELECT {SUMMARY_COLUMNS}, "));
+        self.term.push_rank(&mut ranked);
+        ranked.push(" AS rank FROM patients p");
+        push_scope(&mut ranked, self.scope);
+        ranked.push(" AND p.id IN (");
+        if self
+            .term
+            .push_candidate_ids(&mut ranked, self.scope)
+            .is_none()
+        {
+            ranked.push("SELECT id FROM patients");
+        }
+        ranked.push(") AND ");
+        self.term.push_prefix(&mut ranked, Reading::Indexed);
+        ranked
+            .push(" ORDER BY rank, p.last_visit_at DESC, p.id DESC LIMIT ")
+            .bind(i64::from(limit));
+        ranked
+    }
 
-    // The ids first, read in the order of the index that holds the searched columns (an
-    // index-only scan), then the page's summaries.
-    let summaries_of_hits = format!(
-        ") SELECT {SUMMARY_COLUMNS} FROM hits h JOIN patients p ON p.id = h.id \
-         ORDER BY p.last_visit_at DESC, p.id DESC"
-    );
-    let mut prefix_by_visit =
-        Statement::new("WITH hits AS (SELECT p.id, p.last_visit_at FROM patients p");
-    push_scope(&mut prefix_by_visit, scope);
-    prefix_by_visit.push(" AND ");
-    term.push_prefix(&mut prefix_by_visit, Reading::InVisitOrder);
-    prefix_by_visit.push(" AND NOT ");
-    term.push_exact(&mut prefix_by_visit);
-    prefix_by_visit
-        .push(order)
-        .bind(i64::from(limit))
-        .push(&summaries_of_hits);
+    fn exact(&self, limit: u32) -> Statement {
+        let mut exact = Statement::new(format!(
+            "SELECT {SUMMARY_COLUMNS} FROM patients p WHERE p.id IN ("
+        ));
+        self.term.push_exact_ids(&mut exact, self.scope);
+        exact.push(")").push(BY_VISIT).bind(i64::from(limit));
+        exact
+    }
 
-    // The caller's most recently seen patients, read for the substring: a common substring
-    // fills the page among them, without the trigram indexes, whose posting lists for common
-    // trigrams are long however rare the whole term.
-    let substring_in_recent = term.takes_substrings().then(|| {
+    /// The ids first, read in the order of the index that holds the searched columns (an
+    /// index-only scan), then the page's summaries.
+    fn prefix_by_visit(&self, limit: u32) -> Statement {
+        let mut prefix =
+            Statement::new("WITH hits AS (SELECT p.id, p.last_visit_at FROM patients p");
+        push_scope(&mut prefix, self.scope);
+        prefix.push(" AND ");
+        self.term.push_prefix(&mut prefix, Reading::InVisitOrder);
+        prefix.push(" AND NOT ");
+        self.term.push_exact(&mut prefix);
+        prefix
+            .push(BY_VISIT)
+            .bind(i64::from(limit))
+            .push(&summaries_of_hits());
+        prefix
+    }
+
+    /// The caller's most recently seen patients, read for the substring: a common substring
+    /// fills the page among them, without the trigram indexes, whose posting lists for common
+    /// trigrams are long however rare the whole term. `None` for a term that takes no
+    /// substrings.
+    fn substring_in_recent(&self, rest: u32) -> Option<Statement> {
+        if !self.term.takes_substrings() {
+            return None;
+        }
         let mut recent = Statement::new(
             "WITH recent AS (SELECT p.id, p.last_visit_at, p.name_folded, p.mrn_folded, \
              p.email_folded, p.phone_digits FROM patients p",
         );
-        push_scope(&mut recent, scope);
+        push_scope(&mut recent, self.scope);
         recent
-            .push(order)
+            .push(BY_VISIT)
             .bind(SUBSTRING_RECENT_ROWS)
             .push("), hits AS (SELECT p.id, p.last_visit_at FROM recent p WHERE TRUE");
-        term.push_match(&mut recent, Reading::Indexed);
+        self.term.push_match(&mut recent, Reading::Indexed);
         recent.push(" AND NOT ");
-        term.push_prefix(&mut recent, Reading::Indexed);
+        self.term.push_prefix(&mut recent, Reading::Indexed);
         recent
-            .push(order)
+            .push(BY_VISIT)
             .bind(i64::from(rest))
-            .push(&summaries_of_hits);
-        recent
-    });
-
-    // The rows the trigram indexes find, across doctors, are gathered first (MATERIALIZED),
-    // then each looked up and checked for the caller.
-    let mut substring_by_trigram =
-        Statement::new("WITH found AS MATERIALIZED (SELECT p.id FROM patients p WHERE TRUE");
-    term.push_match(&mut substring_by_trigram, Reading::Indexed);
-    substring_by_trigram.push(&format!(
-        ") SELECT {SUMMARY_COLUMNS} FROM found f JOIN patients p ON p.id = f.id"
-    ));
-    push_scope(&mut substring_by_trigram, scope);
-    substring_by_trigram.push(" AND NOT ");
-    term.push_prefix(&mut substring_by_trigram, Reading::Indexed);
-    substring_by_trigram.push(order).bind(i64::from(rest));
-
-    SearchStatements {
-        prefix_candidates,
-        ranked_prefix,
-        exact,
-        prefix_by_visit,
-        substring_in_recent,
-        substring_by_trigram,
+            .push(&summaries_of_hits());
+        Some(recent)
     }
+
+    /// The rows the trigram indexes find, across doctors, are gathered first (MATERIALIZED),
+    /// then each looked up and checked for the caller.
+    fn substring_by_trigram(&self, rest: u32) -> Statement {
+        let mut substring =
+            Statement::new("WITH found AS MATERIALIZED (SELECT p.id FROM patients p WHERE TRUE");
+        self.term.push_match(&mut substring, Reading::Indexed);
+        substring.push(&format!(
+            ") SELECT {SUMMARY_COLUMNS} FROM found f JOIN patients p ON p.id = f.id"
+        ));
+        push_scope(&mut substring, self.scope);
+        substring.push(" AND NOT ");
+        self.term.push_prefix(&mut substring, Reading::Indexed);
+        substring.push(BY_VISIT).bind(i64::from(rest));
+        substring
+    }
+}
+
+/// Ends a statement begun with `WITH hits AS (SELECT p.id, p.last_visit_at …` (ordered and
+/// limited): the summaries of the hits in the same order.
+fn summaries_of_hits() -> String {
+    format!(
+        ") SELECT {SUMMARY_COLUMNS} FROM hits h JOIN patients p ON p.id = h.id \
+         ORDER BY p.last_visit_at DESC, p.id DESC"
+    )
 }
 
 /// The search in two steps, as on SQLite (see there): the exact and prefix ranks, by ranking
@@ -518,40 +542,40 @@ pub(super) async fn search(
     term: &str,
     limit: u32,
 ) -> StoreResult<Vec<PatientSummary>> {
-    let statements = search_statements(actor, term, limit, limit);
+    let search = Search::new(actor, term);
     let mut conn = store.pool.acquire().await?;
-    let candidates = match &statements.prefix_candidates {
+    let candidates = match search.prefix_candidates() {
         Some(count) => rows::count(&count.query().fetch_one(&mut *conn).await?, "total")?,
         None => u64::MAX,
     };
     let mut found = if candidates < store.dense_prefix_candidates {
-        statements
-            .ranked_prefix
+        search
+            .ranked_prefix(limit)
             .query()
             .fetch_all(&mut *conn)
             .await?
     } else {
-        let mut found = statements.exact.query().fetch_all(&mut *conn).await?;
-        let rest = (limit as usize).saturating_sub(found.len());
+        let mut found = search.exact(limit).query().fetch_all(&mut *conn).await?;
+        let rest = limit.saturating_sub(found.len() as u32);
         if rest > 0 {
-            let prefix = search_statements(actor, term, rest as u32, 0).prefix_by_visit;
+            let prefix = search.prefix_by_visit(rest);
             found.extend(prefix.query().fetch_all(&mut *conn).await?);
         }
         found
     };
-    let rest = (limit as usize).saturating_sub(found.len());
-    if rest > 0 {
-        let statements = search_statements(actor, term, limit, rest as u32);
-        if let Some(recent) = &statements.substring_in_recent {
-            let among_recent = recent.query().fetch_all(&mut *conn).await?;
-            // Full among the recent patients: those are the first matches in last-visit
-            // order. Else the trigram indexes find them all (the recent ones again too).
-            if among_recent.len() == rest {
-                found.extend(among_recent);
-            } else {
-                let substring = statements.substring_by_trigram;
-                found.extend(substring.query().fetch_all(&mut *conn).await?);
-            }
+    let rest = limit.saturating_sub(found.len() as u32);
+    let recent = (rest > 0)
+        .then(|| search.substring_in_recent(rest))
+        .flatten();
+    if let Some(recent) = recent {
+        let among_recent = recent.query().fetch_all(&mut *conn).await?;
+        // Full among the recent patients: those are the first matches in last-visit order.
+        // Else the trigram indexes find them all (the recent ones again too).
+        if among_recent.len() == rest as usize {
+            found.extend(among_recent);
+        } else {
+            let substring = search.substring_by_trigram(rest);
+            found.extend(substring.query().fetch_all(&mut *conn).await?);
         }
     }
     drop(conn);
@@ -786,18 +810,6 @@ pub(super) fn last_visit(at: Option<DateTime<Utc>>) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn prefix_end_is_the_next_string_in_byte_order() {
-        assert_eq!(prefix_end("smi").as_deref(), Some("smj"));
-        assert_eq!(prefix_end("a\u{10FFFF}").as_deref(), Some("b"));
-        assert_eq!(prefix_end("\u{D7FF}").as_deref(), Some("\u{E000}"));
-        assert_eq!(prefix_end("\u{10FFFF}"), None);
-        // Every string starting with the prefix sorts below the end, in UTF-8 byte order.
-        for s in ["smi", "smith", "smi\u{10FFFF}\u{10FFFF}", "smiz"] {
-            assert!(s.as_bytes() < b"smj".as_slice());
-        }
-    }
 
     #[test]
     fn search_terms_fold_and_escape_like_sqlite() {

@@ -70,23 +70,6 @@ struct SearchTerm {
     substrings: bool,
 }
 
-/// The smallest string above every string that starts with `prefix`, in SQLite's BINARY (byte,
-/// so code point) order: the last character incremented. `None` if there is none (all U+10FFFF).
-fn prefix_end(prefix: &str) -> Option<String> {
-    let mut chars: Vec<char> = prefix.chars().collect();
-    while let Some(last) = chars.pop() {
-        let next = match u32::from(last) + 1 {
-            0xD800 => 0xE000,
-            n => n,
-        };
-        if let Some(c) = char::from_u32(next) {
-            chars.push(c);
-            return Some(chars.into_iter().collect());
-        }
-    }
-    None
-}
-
 /// `column >= prefix AND column < end`: the rows whose column starts with `prefix`, as an index
 /// range. (`LIKE 'x%'` cannot use these indexes: SQLite's LIKE ignores ASCII case, the indexes
 /// are BINARY.) The range finds the same rows as `push_prefix`'s LIKE because the term and the
