@@ -244,9 +244,10 @@ async fn run_backend(command: Option<Command>, file: &config::ConfigFile) -> any
             let store = open_bulk_store(&url).await?;
             let summary = demo::seed(store.as_ref(), patients, doctors, seed).await?;
             println!(
-                "Added {} patients in {:.1} s for {} (password {}).",
+                "Added {} patients in {:.1} s ({:.1} s of it building indexes) for {} (password {}).",
                 summary.patients,
                 summary.seconds,
+                summary.finishing_seconds,
                 summary.doctors.join(", "),
                 demo::DEMO_PASSWORD
             );

@@ -256,37 +256,48 @@ async fn seed_fills_a_database_with_synthetic_patients() {
     let dir = tempfile::tempdir().unwrap();
     let db = dir.path().join("seed.db");
     let url = format!("sqlite://{}", db.display());
-    let mut child = synapse(dir.path())
-        .env("SYNAPSE_DATA_DIR", dir.path().join("data"))
-        .args([
-            "seed",
-            "--patients",
-            "500",
-            "--doctors",
-            "2",
-            "--database",
-            &url,
-        ])
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("spawn synapse seed");
-    let status = wait_bounded(&mut child, Duration::from_secs(300));
-    let output = child.wait_with_output().unwrap();
-    let stdout = String::from_utf8_lossy(&output.stdout).to_string();
-    assert!(
-        status.success(),
-        "seed failed ({status}): {stdout}{}",
-        String::from_utf8_lossy(&output.stderr)
-    );
-    assert!(stdout.contains("500"), "{stdout}");
+    let seed = || {
+        let mut child = synapse(dir.path())
+            .env("SYNAPSE_DATA_DIR", dir.path().join("data"))
+            .args([
+                "seed",
+                "--patients",
+                "500",
+                "--doctors",
+                "2",
+                "--database",
+                &url,
+            ])
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("spawn synapse seed");
+        let status = wait_bounded(&mut child, Duration::from_secs(300));
+        let output = child.wait_with_output().unwrap();
+        let stdout = String::from_utf8_lossy(&output.stdout).to_string();
+        assert!(
+            status.success(),
+            "seed failed ({status}): {stdout}{}",
+            String::from_utf8_lossy(&output.stderr)
+        );
+        assert!(stdout.contains("Added 500 patients"), "{stdout}");
+    };
+    seed();
+    // A second load into the same database adds patients of its own rather than repeating
+    // the first load's ids.
+    seed();
 
     let pool = sqlx::SqlitePool::connect(&url).await.unwrap();
     let patients: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM patients")
         .fetch_one(&pool)
         .await
         .unwrap();
-    assert_eq!(patients, 500);
+    assert_eq!(patients, 1000);
+    let set_aside: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM settings WHERE key LIKE 'bulk%'")
+        .fetch_one(&pool)
+        .await
+        .unwrap();
+    assert_eq!(set_aside, 0, "the load left its indexes set aside");
     let doctors: Vec<String> =
         sqlx::query_scalar("SELECT email FROM users WHERE role = 'doctor' ORDER BY email")
             .fetch_all(&pool)

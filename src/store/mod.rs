@@ -3,6 +3,7 @@
 //! and every read or write of patient data leaves an audit row.
 
 pub mod audit_queue;
+pub mod bulk_load;
 pub mod cursor;
 pub mod demo;
 pub mod password;
@@ -359,6 +360,15 @@ pub trait Store: Send + Sync + 'static {
         doctor_ids: &[Uuid],
         patients: &[synth::SynthPatient],
     ) -> StoreResult<()>;
+    /// When the database holds no patients yet, sets aside what a large `insert_synthetic`
+    /// load would otherwise update row by row: the secondary indexes of the tables it fills
+    /// (and on PostgreSQL their foreign keys and the triggers keeping derived data). Returns
+    /// whether it did. What it set aside is recorded: `finish_bulk_load` restores it, and so
+    /// does the next start after an interrupted load.
+    async fn prepare_bulk_load(&self) -> StoreResult<bool>;
+    /// Restores what `prepare_bulk_load` set aside, if anything; returns how many indexes and
+    /// constraints it built.
+    async fn finish_bulk_load(&self) -> StoreResult<usize>;
     async fn next_mrn_seq(&self) -> StoreResult<i64>;
     async fn setting(&self, key: &str) -> StoreResult<Option<String>>;
     async fn set_setting(&self, key: &str, value: &str) -> StoreResult<()>;

@@ -1,7 +1,8 @@
 //! Bulk loading of synthetic data on PostgreSQL: each table's rows of a batch stream in with one
 //! `COPY … FROM STDIN` (text format), all in one transaction: one round trip per table instead of
-//! one statement per row. Most of the remaining time is index upkeep (the trigram indexes above
-//! all). The name-word trigger fires for copied rows as for inserted ones.
+//! one statement per row. Into an empty database, `synapse seed` sets the secondary indexes,
+//! foreign keys and derived data aside first (`bulk_load`), so most of the time is the rows
+//! themselves, and batches go in side by side on several connections.
 
 use crate::store::values::fold_name;
 use std::fmt::Write as _;
@@ -98,7 +99,8 @@ pub(super) async fn insert_synthetic(
     let stamp = format_timestamp;
     let mut tx = store.write_tx().await?;
     // The plan numbered these patients; creating a patient meanwhile would take a number twice.
-    sqlx::query("SELECT pg_advisory_xact_lock($1)")
+    // Shared: batches of one load go in side by side, while a new patient's number waits.
+    sqlx::query("SELECT pg_advisory_xact_lock_shared($1)")
         .bind(MRN_LOCK)
         .execute(&mut *tx)
         .await?;

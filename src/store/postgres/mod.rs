@@ -12,6 +12,7 @@
 mod admin;
 mod auth;
 mod bulk;
+mod bulk_load;
 mod consultations;
 mod paging;
 mod patients;
@@ -33,7 +34,7 @@ use super::*;
 use crate::model::time::now;
 
 /// The embedded migrations, in order: version, description, SQL.
-const MIGRATIONS: [(i64, &str, &str); 3] = [
+const MIGRATIONS: [(i64, &str, &str); 4] = [
     (
         1,
         "schema",
@@ -48,6 +49,11 @@ const MIGRATIONS: [(i64, &str, &str); 3] = [
         3,
         "search indexes",
         include_str!("../../../migrations/postgres/0003_search_indexes.sql"),
+    ),
+    (
+        4,
+        "derived data rebuild",
+        include_str!("../../../migrations/postgres/0004_derived_data_rebuild.sql"),
     ),
 ];
 
@@ -116,6 +122,13 @@ impl PgStore {
             .connect_with(options)
             .await?;
         migrate(&pool).await?;
+        let built = bulk_load::finish(&pool).await?;
+        if built > 0 {
+            tracing::info!(
+                indexes = built,
+                "built the indexes an interrupted load set aside"
+            );
+        }
         let audit = AuditQueue::start(PgAuditSink { pool: pool.clone() });
         Ok(PgStore {
             pool,
@@ -480,6 +493,12 @@ impl Store for PgStore {
         patients: &[synth::SynthPatient],
     ) -> StoreResult<()> {
         bulk::insert_synthetic(self, doctor_ids, patients).await
+    }
+    async fn prepare_bulk_load(&self) -> StoreResult<bool> {
+        bulk_load::prepare(&self.pool).await
+    }
+    async fn finish_bulk_load(&self) -> StoreResult<usize> {
+        bulk_load::finish(&self.pool).await
     }
     async fn next_mrn_seq(&self) -> StoreResult<i64> {
         let next: i64 = sqlx::query_scalar("SELECT COALESCE(MAX(mrn_seq), 0) + 1 FROM patients")

@@ -5,6 +5,7 @@
 mod admin;
 mod auth;
 mod bulk;
+mod bulk_load;
 mod consultations;
 mod paging;
 mod patients;
@@ -182,12 +183,20 @@ impl SqliteStore {
             pool: pool.clone(),
             writer: writer.clone(),
         });
-        Ok(SqliteStore {
+        let store = SqliteStore {
             pool,
             writer,
             audit,
             dense_prefix_candidates: patients::DENSE_PREFIX_CANDIDATES,
-        })
+        };
+        let built = bulk_load::finish(&store).await?;
+        if built > 0 {
+            tracing::info!(
+                indexes = built,
+                "built the indexes an interrupted load set aside"
+            );
+        }
+        Ok(store)
     }
 
     pub fn pool(&self) -> &SqlitePool {
@@ -536,6 +545,12 @@ impl Store for SqliteStore {
         patients: &[synth::SynthPatient],
     ) -> StoreResult<()> {
         bulk::insert_synthetic(self, doctor_ids, patients).await
+    }
+    async fn prepare_bulk_load(&self) -> StoreResult<bool> {
+        bulk_load::prepare(self).await
+    }
+    async fn finish_bulk_load(&self) -> StoreResult<usize> {
+        bulk_load::finish(self).await
     }
     async fn next_mrn_seq(&self) -> StoreResult<i64> {
         let next: i64 = sqlx::query_scalar("SELECT COALESCE(MAX(mrn_seq), 0) + 1 FROM patients")
