@@ -25,7 +25,7 @@ const POSTGRES_SCHEMA: &str = "SELECT indexname || ': ' || indexdef FROM pg_inde
      WHERE schemaname = current_schema() \
      UNION ALL SELECT conname || ': ' || pg_get_constraintdef(oid) FROM pg_constraint \
      WHERE connamespace = current_schema()::regnamespace \
-     UNION ALL SELECT tgname || ': ' || tgenabled FROM pg_trigger WHERE NOT tgisinternal \
+     UNION ALL SELECT tgname || ': ' || tgenabled::text FROM pg_trigger WHERE NOT tgisinternal \
      ORDER BY 1";
 
 /// Derived data checked against the rows: name words, patient and report tallies. Each query

@@ -6,9 +6,13 @@
 CREATE FUNCTION derived_data_rebuild() RETURNS void LANGUAGE sql AS $$
     DELETE FROM patient_name_words;
     INSERT INTO patient_name_words (patient_id, doctor_id, word)
-    SELECT DISTINCT p.id, p.doctor_id, w
+    SELECT p.id, p.doctor_id, w
     FROM patients p, unnest(string_to_array(p.name_folded, ' ')) AS w
-    WHERE w <> '';
+    WHERE w <> ''
+    GROUP BY p.doctor_id, w, p.id
+    -- Stored in the order search reads them (a doctor's words by prefix), so a range of
+    -- candidates sits on few pages.
+    ORDER BY p.doctor_id, w, p.id;
 
     DELETE FROM report_tallies;
     INSERT INTO report_tallies (doctor_id, day, status, reports, confidence_sum, confidence_count)

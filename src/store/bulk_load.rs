@@ -18,8 +18,9 @@ pub const LOADED_TABLES: [&str; 5] = [
     "report_addenda",
 ];
 
-/// The recorded definitions as statements that may run more than once: a build interrupted
-/// halfway (its transaction rolled back on one engine, not another) is simply run again.
+/// The recorded definitions as statements to run. Indexes and triggers become
+/// `IF NOT EXISTS`, so a restore that stopped halfway can simply run again; the rest
+/// (PostgreSQL's foreign keys) runs as recorded, in the one transaction that restores all.
 pub fn rebuild_statements(recorded: &str) -> StoreResult<Vec<String>> {
     let definitions: Vec<String> = serde_json::from_str(recorded).map_err(|e| {
         StoreError::Corrupt(format!(
@@ -29,13 +30,14 @@ pub fn rebuild_statements(recorded: &str) -> StoreResult<Vec<String>> {
     Ok(definitions
         .into_iter()
         .map(|sql| {
-            let prefix = "CREATE INDEX ";
-            match sql.get(..prefix.len()) {
-                Some(head) if head.eq_ignore_ascii_case(prefix) => {
-                    format!("CREATE INDEX IF NOT EXISTS {}", &sql[prefix.len()..])
+            for prefix in ["CREATE INDEX ", "CREATE TRIGGER "] {
+                if let Some(head) = sql.get(..prefix.len())
+                    && head.eq_ignore_ascii_case(prefix)
+                {
+                    return format!("{prefix}IF NOT EXISTS {}", &sql[prefix.len()..]);
                 }
-                _ => sql,
             }
+            sql
         })
         .collect())
 }
@@ -47,12 +49,16 @@ mod tests {
     #[test]
     fn recorded_definitions_become_repeatable_statements() {
         let recorded = r#"["CREATE INDEX a ON public.patients USING btree (doctor_id)",
-                           "create index b ON reports(doctor_id) WHERE x"]"#;
+                           "create index b ON reports(doctor_id) WHERE x",
+                           "CREATE TRIGGER t AFTER INSERT ON patients BEGIN SELECT 1; END",
+                           "ALTER TABLE r ADD CONSTRAINT f FOREIGN KEY (p) REFERENCES p(id)"]"#;
         assert_eq!(
             rebuild_statements(recorded).unwrap(),
             [
                 "CREATE INDEX IF NOT EXISTS a ON public.patients USING btree (doctor_id)",
-                "CREATE INDEX IF NOT EXISTS b ON reports(doctor_id) WHERE x"
+                "CREATE INDEX IF NOT EXISTS b ON reports(doctor_id) WHERE x",
+                "CREATE TRIGGER IF NOT EXISTS t AFTER INSERT ON patients BEGIN SELECT 1; END",
+                "ALTER TABLE r ADD CONSTRAINT f FOREIGN KEY (p) REFERENCES p(id)"
             ]
         );
         assert!(matches!(
