@@ -24,3 +24,21 @@ where
     use serde::Deserialize;
     Option::<T>::deserialize(deserializer).map(Some)
 }
+
+/// What a person is told who sends `null` for a field that cannot be cleared.
+pub const NOT_NULL: &str = "cannot be cleared: send a value, or leave the field out to keep it";
+
+/// Deserializes a PATCH field that may be left out but not cleared: `null` is refused, naming
+/// the field, rather than read as if the field were left out (and the edit silently dropped).
+pub fn not_null<'de, D, T>(deserializer: D) -> Result<Option<T>, D::Error>
+where
+    D: serde::Deserializer<'de>,
+    T: serde::Deserialize<'de>,
+{
+    use serde::Deserialize;
+    use serde::de::Error;
+    match Option::<T>::deserialize(deserializer)? {
+        Some(value) => Ok(Some(value)),
+        None => Err(D::Error::custom(NOT_NULL)),
+    }
+}

@@ -130,6 +130,7 @@ pub struct Patient {
 #[serde(deny_unknown_fields)]
 pub struct NewPatient {
     pub full_name: String,
+    #[serde(deserialize_with = "crate::model::time::date::deserialize")]
     pub date_of_birth: NaiveDate,
     pub sex: Sex,
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -157,11 +158,23 @@ pub struct NewPatient {
 #[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct PatientUpdate {
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        deserialize_with = "super::not_null",
+        skip_serializing_if = "Option::is_none"
+    )]
     pub full_name: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        deserialize_with = "crate::model::time::date::deserialize_present",
+        skip_serializing_if = "Option::is_none"
+    )]
     pub date_of_birth: Option<NaiveDate>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        deserialize_with = "super::not_null",
+        skip_serializing_if = "Option::is_none"
+    )]
     pub sex: Option<Sex>,
     #[serde(
         default,
@@ -193,11 +206,23 @@ pub struct PatientUpdate {
         skip_serializing_if = "Option::is_none"
     )]
     pub illness_duration: Option<Option<TimeSpan>>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        deserialize_with = "super::not_null",
+        skip_serializing_if = "Option::is_none"
+    )]
     pub allergies: Option<Allergies>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        deserialize_with = "super::not_null",
+        skip_serializing_if = "Option::is_none"
+    )]
     pub alerts: Option<Vec<String>>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        deserialize_with = "super::not_null",
+        skip_serializing_if = "Option::is_none"
+    )]
     pub symptoms: Option<Vec<Symptom>>,
 }
 

@@ -20,6 +20,50 @@ pub fn parse_timestamp(text: &str) -> Option<DateTime<Utc>> {
         .map(|t| t.with_timezone(&Utc))
 }
 
+/// Parses a date written exactly as the API writes one, `YYYY-MM-DD`: chrono alone also reads
+/// `1980-2-3`, which a person may have meant as 2 March.
+pub fn parse_date(text: &str) -> Option<NaiveDate> {
+    let bytes = text.as_bytes();
+    let shaped = bytes.len() == 10
+        && bytes.iter().enumerate().all(|(i, b)| {
+            if i == 4 || i == 7 {
+                *b == b'-'
+            } else {
+                b.is_ascii_digit()
+            }
+        });
+    if !shaped {
+        return None;
+    }
+    NaiveDate::parse_from_str(text, "%Y-%m-%d").ok()
+}
+
+/// Serde for a `YYYY-MM-DD` date field read with [`parse_date`].
+pub mod date {
+    use chrono::NaiveDate;
+    use serde::{Deserialize, Deserializer, de::Error};
+
+    /// What a person is told when a date does not read.
+    pub const EXPECTED: &str = "must be a date as YYYY-MM-DD";
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(deserializer: D) -> Result<NaiveDate, D::Error> {
+        let text = String::deserialize(deserializer)?;
+        super::parse_date(&text).ok_or_else(|| D::Error::custom(EXPECTED))
+    }
+
+    /// For a PATCH field that may be left out but not cleared (`null` is refused).
+    pub fn deserialize_present<'de, D: Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Option<NaiveDate>, D::Error> {
+        match Option::<String>::deserialize(deserializer)? {
+            None => Err(D::Error::custom(crate::model::NOT_NULL)),
+            Some(text) => super::parse_date(&text)
+                .map(Some)
+                .ok_or_else(|| D::Error::custom(EXPECTED)),
+        }
+    }
+}
+
 /// Whole years between a date of birth and `today`.
 pub fn age_on(date_of_birth: NaiveDate, today: NaiveDate) -> u32 {
     let mut years = today.year() - date_of_birth.year();
@@ -74,6 +118,17 @@ mod tests {
     #[test]
     fn age_counts_whole_years() {
         let dob = NaiveDate::from_ymd_opt(1990, 6, 15).unwrap();
+        assert_eq!(parse_date("1990-06-15"), Some(dob));
+        for text in [
+            "1990-6-15",
+            "1990-06-1",
+            "90-06-15",
+            "1990/06/15",
+            "1990-06-31",
+            "",
+        ] {
+            assert_eq!(parse_date(text), None, "{text}");
+        }
         assert_eq!(
             age_on(dob, NaiveDate::from_ymd_opt(2020, 6, 14).unwrap()),
             29

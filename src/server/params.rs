@@ -1,11 +1,11 @@
 //! Query parameters shared by the lists, checked with messages that name the parameter:
 //! `limit` in range, `offset` or `cursor` (not both), dates as dates or RFC 3339 times.
 
-use chrono::{DateTime, NaiveDate, Utc};
+use chrono::{DateTime, Utc};
 
 use super::error::ApiError;
 use crate::model::page::{DEFAULT_LIMIT, MAX_LIMIT};
-use crate::model::time::parse_timestamp;
+use crate::model::time::{parse_date, parse_timestamp};
 use crate::store::PageStart;
 
 /// Checks `limit` against `1..=max`, defaulting to `default`.
@@ -64,8 +64,8 @@ pub fn time_bound(
     if let Some(at) = parse_timestamp(value) {
         return Ok(Some(at));
     }
-    let date = NaiveDate::parse_from_str(value, "%Y-%m-%d")
-        .map_err(|_| ApiError::field(field, "must be a date (2026-11-26) or an RFC 3339 time"))?;
+    let date = parse_date(value)
+        .ok_or_else(|| ApiError::field(field, "must be a date (2026-11-26) or an RFC 3339 time"))?;
     let date = if end_of_day {
         date.succ_opt().unwrap_or(date)
     } else {
