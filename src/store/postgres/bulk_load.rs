@@ -11,6 +11,7 @@
 //! a load that is interrupted leaves them recorded, and the next start of a server (or the end
 //! of the next load) restores everything. Unique indexes stay: they are what makes ids unique.
 
+use futures_util::{StreamExt, TryStreamExt};
 use sqlx::PgPool;
 
 use crate::store::StoreResult;
@@ -116,41 +117,69 @@ pub(super) async fn prepare(pool: &PgPool) -> StoreResult<bool> {
     Ok(true)
 }
 
+/// How many indexes are built at once: a trigram (GIN) index builds on one core.
+const INDEX_BUILDERS: usize = 2;
+
 /// Builds what [`prepare`] set aside, if anything, then vacuums and analyzes the loaded tables.
 /// Returns how many indexes and constraints it built.
 pub(super) async fn finish(pool: &PgPool) -> StoreResult<usize> {
     // Every start asks; only a recorded set takes the lock.
-    let recorded: bool =
-        sqlx::query_scalar("SELECT EXISTS (SELECT 1 FROM settings WHERE key = $1)")
-            .bind(BULK_LOAD_SETTING)
-            .fetch_one(pool)
-            .await?;
-    if !recorded {
+    if recorded(pool).await?.is_none() {
         return Ok(0);
     }
-    let mut tx = pool.begin().await?;
-    sqlx::query("SELECT pg_advisory_xact_lock($1)")
+    // One restorer at a time (another instance starting, or the load itself), held on a
+    // connection of its own across the steps; it ends with that connection if the process dies.
+    let mut lock = pool.acquire().await?;
+    sqlx::query("SELECT pg_advisory_lock($1)")
         .bind(BULK_LOAD_LOCK)
-        .execute(&mut *tx)
+        .execute(&mut *lock)
         .await?;
-    let recorded: Option<String> = sqlx::query_scalar("SELECT value FROM settings WHERE key = $1")
-        .bind(BULK_LOAD_SETTING)
-        .fetch_optional(&mut *tx)
-        .await?;
-    let Some(recorded) = recorded else {
+    let restored = restore(pool).await;
+    let unlocked = sqlx::query("SELECT pg_advisory_unlock($1)")
+        .bind(BULK_LOAD_LOCK)
+        .execute(&mut *lock)
+        .await;
+    let built = restored?;
+    unlocked?;
+    Ok(built)
+}
+
+async fn recorded(pool: &PgPool) -> StoreResult<Option<String>> {
+    Ok(
+        sqlx::query_scalar("SELECT value FROM settings WHERE key = $1")
+            .bind(BULK_LOAD_SETTING)
+            .fetch_optional(pool)
+            .await?,
+    )
+}
+
+/// The restore in three steps. The first two may run again after an interruption (the derived
+/// data is rebuilt from the rows, indexes are `IF NOT EXISTS`); the third adds the foreign keys
+/// and forgets the record in one transaction.
+async fn restore(pool: &PgPool) -> StoreResult<usize> {
+    let Some(recorded) = recorded(pool).await? else {
         return Ok(0);
     };
-    let statements = rebuild_statements(&recorded)?;
+    let (indexes, constraints): (Vec<String>, Vec<String>) = rebuild_statements(&recorded)?
+        .into_iter()
+        .partition(|sql| sql.starts_with("CREATE INDEX"));
+    let built = indexes.len() + constraints.len();
+
     // Derived data first, so its own indexes are built over it rather than updated.
+    let mut tx = pool.begin().await?;
     switch_triggers(&mut tx, true).await?;
     sqlx::query("SELECT derived_data_rebuild()")
         .execute(&mut *tx)
         .await?;
-    // A sort in memory instead of on disk; the setting ends with the transaction.
-    sqlx::query("SET LOCAL maintenance_work_mem = '256MB'")
-        .execute(&mut *tx)
+    tx.commit().await?;
+
+    futures_util::stream::iter(indexes.into_iter().map(|sql| build_index(pool, sql)))
+        .buffer_unordered(INDEX_BUILDERS)
+        .try_collect::<Vec<()>>()
         .await?;
-    for statement in &statements {
+
+    let mut tx = pool.begin().await?;
+    for statement in &constraints {
         // Definitions the database wrote itself when they were set aside.
         sqlx::query(sqlx::AssertSqlSafe(statement.as_str()))
             .execute(&mut *tx)
@@ -161,6 +190,7 @@ pub(super) async fn finish(pool: &PgPool) -> StoreResult<usize> {
         .execute(&mut *tx)
         .await?;
     tx.commit().await?;
+
     // The visibility map makes index-only scans skip the table, and the statistics give the
     // planner the real sizes. A few seconds for a million patients; VACUUM needs to run
     // outside a transaction.
@@ -168,5 +198,20 @@ pub(super) async fn finish(pool: &PgPool) -> StoreResult<usize> {
     sqlx::query(sqlx::AssertSqlSafe(vacuum))
         .execute(pool)
         .await?;
-    Ok(statements.len())
+    Ok(built)
+}
+
+/// Builds one recorded index (`CREATE INDEX IF NOT EXISTS …`) in a transaction of its own.
+async fn build_index(pool: &PgPool, statement: String) -> StoreResult<()> {
+    let mut tx = pool.begin().await?;
+    // A sort in memory instead of on disk; the setting ends with the transaction.
+    sqlx::query("SET LOCAL maintenance_work_mem = '256MB'")
+        .execute(&mut *tx)
+        .await?;
+    // A definition the database wrote itself when the index was set aside.
+    sqlx::query(sqlx::AssertSqlSafe(statement))
+        .execute(&mut *tx)
+        .await?;
+    tx.commit().await?;
+    Ok(())
 }
