@@ -172,8 +172,11 @@ impl SqliteStore {
                 .pragma("cache_size", "-262144")
                 .pragma("wal_autocheckpoint", "100000");
         }
+        // A load runs on one connection: it has one writer anyway, and with several, about
+        // one seed in ten had a connection fail with "no such table: patients" on its first
+        // insert right after another connection set the indexes aside (`bulk_load`).
         let pool = SqlitePoolOptions::new()
-            .max_connections(8)
+            .max_connections(if bulk { 1 } else { 8 })
             .min_connections(1)
             .connect_with(options)
             .await?;
