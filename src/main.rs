@@ -162,6 +162,10 @@ async fn workstation(
             "the workstation needs a terminal; for scripts use `synapse patients …`, `synapse reports …` or `synapse serve`"
         );
     }
+    // The terminal belongs to the screen; without a log the workstation could not be supported.
+    if let Err(error) = init_workstation_log() {
+        eprintln!("synapse: no log file ({error:#}); carrying on without one");
+    }
     let client_settings = config::resolve_client(file, server, token_store)?;
     let tui_settings = config::resolve_tui(file)?;
     let (server_url, session_key, demo_accounts) = match &client_settings.server_url {
@@ -286,6 +290,37 @@ async fn open_bulk_store(url: &str) -> anyhow::Result<Arc<dyn Store>> {
         return Ok(Arc::new(store));
     }
     open_store(url).await
+}
+
+/// Past this size the workstation's log is moved aside at start (to `synapse.log.1`, replacing
+/// the one before), so it never grows without bound.
+const WORKSTATION_LOG_BYTES: u64 = 10 * 1024 * 1024;
+
+/// The workstation logs to `synapse.log` in the data directory: its own lines and those of an
+/// embedded server, which name requests and ids but no patient data. `SYNAPSE_LOG` sets the
+/// level (info by default).
+fn init_workstation_log() -> anyhow::Result<()> {
+    let dir = config::data_dir()?;
+    std::fs::create_dir_all(&dir)?;
+    let path = dir.join("synapse.log");
+    if std::fs::metadata(&path).is_ok_and(|m| m.len() > WORKSTATION_LOG_BYTES) {
+        std::fs::rename(&path, dir.join("synapse.log.1"))?;
+    }
+    let log = std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(&path)
+        .with_context(|| format!("cannot write {}", path.display()))?;
+    let level = std::env::var("SYNAPSE_LOG").unwrap_or_else(|_| "info".to_string());
+    let filter = tracing_subscriber::EnvFilter::try_new(level)
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_ansi(false)
+        .with_writer(std::sync::Mutex::new(log))
+        .try_init();
+    tracing::info!(version = env!("CARGO_PKG_VERSION"), "workstation started");
+    Ok(())
 }
 
 fn init_logging(level: &str) {

@@ -405,6 +405,16 @@ async fn log_in_search_open_a_chart_lock_unlock_and_quit_with_q() {
         "the terminal was left in the alternate screen:\n{}",
         ws.screen()
     );
+
+    // (6) The session is in the workstation's log, in its data directory; the patients are not.
+    let log_path = dir.path().join("workstation-home/data/synapse/synapse.log");
+    let log = std::fs::read_to_string(&log_path)
+        .unwrap_or_else(|e| panic!("no log at {}: {e}", log_path.display()));
+    assert!(log.contains("workstation started"), "{log}");
+    for patient in &found {
+        let name = patient["full_name"].as_str().unwrap();
+        assert!(!log.contains(name), "the log names a patient: {log}");
+    }
 }
 
 #[tokio::test]
