@@ -9,6 +9,8 @@
 //! leaves them recorded and the next start restores everything.
 
 use super::SqliteStore;
+use crate::store::StoreResult;
+use crate::store::bulk_load::{BULK_LOAD_SETTING, LOADED_TABLES, rebuild_statements};
 
 /// The insert triggers that keep derived data, dropped while a load runs.
 const DEFERRED_TRIGGERS: [&str; 4] = [
@@ -20,8 +22,6 @@ const DEFERRED_TRIGGERS: [&str; 4] = [
 
 /// Derives the data of the [`DEFERRED_TRIGGERS`] from the rows.
 const DERIVED_DATA_REBUILD: &str = include_str!("derived_data_rebuild.sql");
-use crate::store::StoreResult;
-use crate::store::bulk_load::{BULK_LOAD_SETTING, LOADED_TABLES, rebuild_statements};
 
 /// Sets aside the secondary indexes and derived-data triggers of the loaded tables when the
 /// database holds no patients yet, recording their definitions first. Returns whether it did.
