@@ -243,6 +243,29 @@ fn parse_env<T: std::str::FromStr>(name: &str) -> anyhow::Result<Option<T>> {
         .transpose()
 }
 
+/// Creates a directory that will hold patient data (the embedded database, the log), readable
+/// by its owner only (0700 on Unix) when this creates it: on a shared server where doctors log
+/// in over SSH, home directories are often readable by every user.
+pub fn create_private_dir(dir: &Path) -> anyhow::Result<()> {
+    let mut builder = std::fs::DirBuilder::new();
+    builder.recursive(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::DirBuilderExt;
+        builder.mode(0o700);
+    }
+    builder
+        .create(dir)
+        .with_context(|| format!("cannot create the data directory {}", dir.display()))
+}
+
+/// Creates the data directory (see [`create_private_dir`]) and returns it.
+pub fn create_data_dir() -> anyhow::Result<PathBuf> {
+    let dir = data_dir()?;
+    create_private_dir(&dir)?;
+    Ok(dir)
+}
+
 /// The default database: `synapse.db` in the data directory.
 pub fn default_database_url() -> anyhow::Result<String> {
     Ok(format!(
@@ -306,9 +329,7 @@ pub fn resolve_serve(file: &ConfigFile, flags: &ServeFlags) -> anyhow::Result<Se
     {
         Some(url) => url,
         None => {
-            let dir = data_dir()?;
-            std::fs::create_dir_all(&dir)
-                .with_context(|| format!("cannot create the data directory {}", dir.display()))?;
+            create_data_dir()?;
             default_database_url()?
         }
     };
@@ -375,6 +396,19 @@ pub fn resolve_serve(file: &ConfigFile, flags: &ServeFlags) -> anyhow::Result<Se
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[cfg(unix)]
+    #[test]
+    fn the_data_directory_is_created_readable_by_its_owner_only() {
+        use std::os::unix::fs::PermissionsExt;
+        let base = tempfile::tempdir().unwrap();
+        let dir = base.path().join("share").join("synapse");
+        create_private_dir(&dir).unwrap();
+        let mode = std::fs::metadata(&dir).unwrap().permissions().mode() & 0o777;
+        assert_eq!(mode, 0o700, "{mode:o}");
+        // Creating it again is fine.
+        create_private_dir(&dir).unwrap();
+    }
 
     #[test]
     fn file_values_are_used_and_flags_win() {

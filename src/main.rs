@@ -241,7 +241,7 @@ async fn run_backend(command: Option<Command>, file: &config::ConfigFile) -> any
             let url = match database.or_else(|| file.server.database.clone()) {
                 Some(url) => url,
                 None => {
-                    std::fs::create_dir_all(config::data_dir()?)?;
+                    config::create_data_dir()?;
                     config::default_database_url()?
                 }
             };
@@ -300,8 +300,7 @@ const WORKSTATION_LOG_BYTES: u64 = 10 * 1024 * 1024;
 /// embedded server, which name requests and ids but no patient data. `SYNAPSE_LOG` sets the
 /// level (info by default).
 fn init_workstation_log() -> anyhow::Result<()> {
-    let dir = config::data_dir()?;
-    std::fs::create_dir_all(&dir)?;
+    let dir = config::create_data_dir()?;
     let path = dir.join("synapse.log");
     if std::fs::metadata(&path).is_ok_and(|m| m.len() > WORKSTATION_LOG_BYTES) {
         std::fs::rename(&path, dir.join("synapse.log.1"))?;
