@@ -18,6 +18,11 @@ pub const LOADED_TABLES: [&str; 5] = [
     "report_addenda",
 ];
 
+/// `name` as an SQL identifier, in double quotes (both engines read them so).
+pub fn quoted(name: &str) -> String {
+    format!("\"{}\"", name.replace('"', "\"\""))
+}
+
 /// The recorded definitions as statements to run. Indexes and triggers become
 /// `IF NOT EXISTS`, so a restore that stopped halfway can simply run again; the rest
 /// (PostgreSQL's foreign keys) runs as recorded, in the one transaction that restores all.

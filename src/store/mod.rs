@@ -362,7 +362,7 @@ pub trait Store: Send + Sync + 'static {
     ) -> StoreResult<()>;
     /// When the database holds no patients yet, sets aside what a large `insert_synthetic`
     /// load would otherwise update row by row: the secondary indexes of the tables it fills
-    /// and the triggers keeping derived data (on PostgreSQL also the foreign keys). Returns
+    /// (on PostgreSQL also their foreign keys and the triggers keeping derived data). Returns
     /// whether it did. What it set aside is recorded: `finish_bulk_load` restores it, and so
     /// does the next start after an interrupted load.
     async fn prepare_bulk_load(&self) -> StoreResult<bool>;

@@ -15,7 +15,7 @@ use futures_util::{StreamExt, TryStreamExt};
 use sqlx::PgPool;
 
 use crate::store::StoreResult;
-use crate::store::bulk_load::{BULK_LOAD_SETTING, LOADED_TABLES, rebuild_statements};
+use crate::store::bulk_load::{BULK_LOAD_SETTING, LOADED_TABLES, quoted, rebuild_statements};
 
 /// The insert triggers that keep derived data, off while a load runs: (table, trigger).
 const DEFERRED_TRIGGERS: [(&str, &str); 3] = [
@@ -96,19 +96,19 @@ pub(super) async fn prepare(pool: &PgPool) -> StoreResult<bool> {
         .execute(&mut *tx)
         .await?;
     switch_triggers(&mut tx, false).await?;
+    // The names come from the database's own catalog.
     for (table, constraint, _) in &foreign_keys {
         let drop = format!(
-            "ALTER TABLE \"{}\" DROP CONSTRAINT \"{}\"",
-            table.replace('"', "\"\""),
-            constraint.replace('"', "\"\"")
+            "ALTER TABLE {} DROP CONSTRAINT {}",
+            quoted(table),
+            quoted(constraint)
         );
         sqlx::query(sqlx::AssertSqlSafe(drop))
             .execute(&mut *tx)
             .await?;
     }
     for (name, _) in &indexes {
-        // The names come from the database's own catalog.
-        let drop = format!("DROP INDEX \"{}\"", name.replace('"', "\"\""));
+        let drop = format!("DROP INDEX {}", quoted(name));
         sqlx::query(sqlx::AssertSqlSafe(drop))
             .execute(&mut *tx)
             .await?;
