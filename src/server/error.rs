@@ -150,7 +150,7 @@ impl From<StoreError> for ApiError {
                 details,
             } => ApiError::new(StatusCode::CONFLICT, code, message).with_details(details),
             StoreError::Invalid(fields) => ApiError::validation(fields),
-            StoreError::Database(sqlx::Error::PoolTimedOut) => ApiError::new(
+            StoreError::Database(sqlx::Error::PoolTimedOut) | StoreError::Busy => ApiError::new(
                 StatusCode::SERVICE_UNAVAILABLE,
                 code::UNAVAILABLE,
                 "The server is busy. Try again in a moment.",

@@ -57,6 +57,12 @@ pub enum StoreError {
     Invalid(Vec<FieldError>),
     #[error("database error: {0}")]
     Database(#[from] sqlx::Error),
+    /// Every connection stayed busy for as long as a request may wait for one.
+    #[error("no database connection came free in time")]
+    Busy,
+    /// An error from the synchronous SQLite reads (`sqlite::reader`).
+    #[error("database error: {0}")]
+    Sqlite(#[from] rusqlite::Error),
     #[error("stored data could not be read: {0}")]
     Corrupt(String),
     /// The audit row of a read could not be stored, so the read is not answered.

@@ -3,6 +3,7 @@
 use sqlx::sqlite::SqliteRow;
 use uuid::Uuid;
 
+use super::statement::Statement;
 use super::{SqliteStore, audit_actor, insert_audit, rows};
 use crate::model::auth::{Role, User};
 use crate::model::time::{format_timestamp, now};
@@ -258,14 +259,25 @@ pub(super) async fn session_state(
     session_id: Uuid,
     user_id: Uuid,
 ) -> StoreResult<SessionState> {
-    let row: Option<(Option<String>, i64)> = sqlx::query_as(
+    let mut select = Statement::new(
         "SELECT s.revoked_at, u.disabled FROM sessions s JOIN users u ON u.id = s.user_id
-         WHERE s.id = $1 AND s.user_id = $2",
-    )
-    .bind(session_id.to_string())
-    .bind(user_id.to_string())
-    .fetch_optional(&store.pool)
-    .await?;
+         WHERE s.id = ",
+    );
+    select
+        .push_bind(session_id.to_string())
+        .push(" AND s.user_id = ")
+        .push_bind(user_id.to_string());
+    let row = store
+        .readers
+        .read(move |conn| {
+            select.first(conn, |row| {
+                Ok((
+                    rows::opt_text(row, "revoked_at")?,
+                    rows::int(row, "disabled")?,
+                ))
+            })
+        })
+        .await?;
     Ok(match row {
         None => SessionState::Revoked,
         // Checked before the revocation that disabling also did: the caller learns why.

@@ -9,8 +9,10 @@ mod bulk_load;
 mod consultations;
 mod paging;
 mod patients;
+mod reader;
 mod reports;
 mod rows;
+mod statement;
 
 use std::str::FromStr;
 use std::sync::Arc;
@@ -64,7 +66,10 @@ const MIGRATIONS: [(i64, &str, &str); 6] = [
 
 #[derive(Clone)]
 pub struct SqliteStore {
+    /// Writes, migrations and the audit trail.
     pool: SqlitePool,
+    /// Reads (`reader`).
+    readers: Arc<reader::Readers>,
     /// One writer at a time, queued here rather than in SQLite: SQLite's busy handler sleeps
     /// in growing steps while the write lock is taken, which under load turns a wait of
     /// microseconds into tens of milliseconds.
@@ -80,6 +85,9 @@ struct SqliteAuditSink {
     pool: SqlitePool,
     writer: Arc<tokio::sync::Mutex<()>>,
 }
+
+/// Connections for reads: enough that a read waiting on the disk leaves others running.
+const READ_CONNECTIONS: usize = 8;
 
 /// Rows per INSERT statement: 10 values each, well under SQLite's limit of bound values.
 const AUDIT_ROWS_PER_INSERT: usize = 200;
@@ -178,9 +186,13 @@ impl SqliteStore {
         let pool = SqlitePoolOptions::new()
             .max_connections(if bulk { 1 } else { 8 })
             .min_connections(1)
-            .connect_with(options)
+            .connect_with(options.clone())
             .await?;
         migrator().run(&pool).await?;
+        let readers = Arc::new(reader::Readers::open(
+            options.get_filename(),
+            READ_CONNECTIONS,
+        )?);
         let writer = Arc::new(tokio::sync::Mutex::new(()));
         let audit = AuditQueue::start(SqliteAuditSink {
             pool: pool.clone(),
@@ -188,6 +200,7 @@ impl SqliteStore {
         });
         let store = SqliteStore {
             pool,
+            readers,
             writer,
             audit,
             dense_prefix_candidates: patients::DENSE_PREFIX_CANDIDATES,

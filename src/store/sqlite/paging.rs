@@ -1,10 +1,8 @@
 //! Keyset paging shared by the SQLite lists: where a page starts, the row-value comparison that
 //! continues after the previous page, and the cursor for the next one.
 
-use sqlx::QueryBuilder;
-use sqlx::sqlite::{Sqlite, SqliteRow};
-
-use super::rows;
+use super::rows::{self, Columns};
+use super::statement::Statement;
 use crate::store::cursor::Cursor;
 use crate::store::{PageStart, StoreError, StoreResult};
 
@@ -17,6 +15,13 @@ pub(super) struct Keyset {
     /// The id column in SQL (`p.id`), selected as `id`.
     pub id_column: &'static str,
     pub ascending: bool,
+}
+
+/// A row of a page with the sort key and id it was read at, for the next page's cursor.
+pub(super) struct Keyed<T> {
+    item: T,
+    key: String,
+    id: String,
 }
 
 impl Keyset {
@@ -34,7 +39,7 @@ impl Keyset {
     }
 
     /// `AND (sort, id) > (key, id)` after the cursor's row.
-    pub fn push_after(&self, sql: &mut QueryBuilder<Sqlite>, cursor: &Cursor) {
+    pub fn push_after(&self, sql: &mut Statement, cursor: &Cursor) {
         let compare = if self.ascending { ">" } else { "<" };
         sql.push(format!(
             " AND ({}, {}) {compare} (",
@@ -49,7 +54,7 @@ impl Keyset {
     /// `ORDER BY … LIMIT limit+1 [OFFSET …]`: one row more than asked shows whether more follow.
     pub fn push_order_and_limit(
         &self,
-        sql: &mut QueryBuilder<Sqlite>,
+        sql: &mut Statement,
         limit: u32,
         cursor: Option<&Cursor>,
         offset: u64,
@@ -65,27 +70,36 @@ impl Keyset {
         }
     }
 
+    /// `item`, read from `row`, with the row's sort key and id.
+    pub fn keyed<T>(&self, row: &(impl Columns + ?Sized), item: T) -> StoreResult<Keyed<T>> {
+        Ok(Keyed {
+            item,
+            key: rows::text(row, self.selected_as)?,
+            id: rows::text(row, "id")?,
+        })
+    }
+
     /// Trims the extra row and makes the cursor of the next page.
-    pub fn finish(
+    pub fn finish<T>(
         &self,
-        found: &mut Vec<SqliteRow>,
+        mut found: Vec<Keyed<T>>,
         limit: u32,
         offset: u64,
-    ) -> StoreResult<(bool, Option<String>)> {
+    ) -> (Vec<T>, bool, Option<String>) {
         let has_more = found.len() > limit as usize;
         found.truncate(limit as usize);
         let next = match found.last() {
             Some(last) if has_more => Some(
                 Cursor {
                     scope: self.scope.to_string(),
-                    key: rows::text(last, self.selected_as)?,
-                    id: rows::text(last, "id")?,
+                    key: last.key.clone(),
+                    id: last.id.clone(),
                     offset: offset + found.len() as u64,
                 }
                 .encode(),
             ),
             _ => None,
         };
-        Ok((has_more, next))
+        (found.into_iter().map(|k| k.item).collect(), has_more, next)
     }
 }

@@ -1,12 +1,12 @@
 //! Patients on SQLite: keyset-paginated lists, the ranked search, the chart, create and update.
 
 use chrono::NaiveDate;
-use sqlx::sqlite::{Sqlite, SqliteRow};
-use sqlx::{QueryBuilder, SqliteConnection};
+use rusqlite::Connection;
 use uuid::Uuid;
 
 use super::paging::Keyset;
-use super::{SqliteStore, audit_actor, deny, owner_scope, rows};
+use super::statement::Statement;
+use super::{SqliteStore, WriteTx, audit_actor, deny, owner_scope, rows};
 use crate::model::auth::Role;
 use crate::model::envelope::FieldError;
 use crate::model::page::Page;
@@ -25,7 +25,10 @@ const CHART_COLUMNS: &str = "p.address, p.referred_by, p.illness_duration, p.all
      p.symptoms, p.updated_at, \
      (SELECT COUNT(*) FROM consultations c WHERE c.patient_id = p.id) AS consultation_count";
 
-pub(super) fn summary(row: &SqliteRow, today: NaiveDate) -> StoreResult<PatientSummary> {
+pub(super) fn summary(
+    row: &(impl rows::Columns + ?Sized),
+    today: NaiveDate,
+) -> StoreResult<PatientSummary> {
     let date_of_birth = rows::date(row, "date_of_birth")?;
     Ok(PatientSummary {
         id: rows::uuid(row, "id")?,
@@ -41,7 +44,7 @@ pub(super) fn summary(row: &SqliteRow, today: NaiveDate) -> StoreResult<PatientS
     })
 }
 
-fn chart(row: &SqliteRow, today: NaiveDate) -> StoreResult<Patient> {
+fn chart(row: &(impl rows::Columns + ?Sized), today: NaiveDate) -> StoreResult<Patient> {
     Ok(Patient {
         summary: summary(row, today)?,
         address: rows::opt_text(row, "address")?,
@@ -74,7 +77,7 @@ struct SearchTerm {
 /// range. (`LIKE 'x%'` cannot use these indexes: SQLite's LIKE ignores ASCII case, the indexes
 /// are BINARY.) The range finds the same rows as `push_prefix`'s LIKE because the term and the
 /// columns searched are all lower-cased, so ignoring case changes nothing.
-fn push_prefix_range(sql: &mut QueryBuilder<Sqlite>, column: &str, prefix: &str) {
+fn push_prefix_range(sql: &mut Statement, column: &str, prefix: &str) {
     sql.push(format!(" AND {column} >= "))
         .push_bind(prefix.to_string());
     match prefix_end(prefix) {
@@ -115,7 +118,7 @@ impl SearchTerm {
     /// Rows matching the term anywhere: every word inside the name, or the whole term inside the
     /// MRN or email, or its digits inside the phone number (prefixes only, for a term that takes
     /// no substrings).
-    fn push_match(&self, sql: &mut QueryBuilder<Sqlite>) {
+    fn push_match(&self, sql: &mut Statement) {
         if !self.takes_substrings() {
             sql.push(" AND ");
             self.push_prefix(sql);
@@ -141,7 +144,7 @@ impl SearchTerm {
 
     /// The prefix condition (ranks 0 and 1): every word starts a word of the name, or the MRN,
     /// email or phone digits start with the term.
-    fn push_prefix(&self, sql: &mut QueryBuilder<Sqlite>) {
+    fn push_prefix(&self, sql: &mut Statement) {
         sql.push("((1 = 1");
         for word in &self.words {
             sql.push(" AND p.name_folded LIKE ")
@@ -161,7 +164,7 @@ impl SearchTerm {
     }
 
     /// 0 for an exact match, 1 for a prefix (of a name word, the MRN, email or phone), 2 else.
-    fn push_rank(&self, sql: &mut QueryBuilder<Sqlite>) {
+    fn push_rank(&self, sql: &mut Statement) {
         sql.push("CASE WHEN ");
         self.push_exact(sql);
         sql.push(" THEN 0 WHEN ");
@@ -173,13 +176,9 @@ impl SearchTerm {
     /// `push_prefix` then checks every condition on the rows found), as a compound SELECT. The
     /// name word used is the longest, the most selective. `None` for a term of spaces only,
     /// which every row matches.
-    fn push_candidate_ids(
-        &self,
-        sql: &mut QueryBuilder<Sqlite>,
-        scope: Option<&str>,
-    ) -> Option<()> {
+    fn push_candidate_ids(&self, sql: &mut Statement, scope: Option<&str>) -> Option<()> {
         let word = self.plain_words.iter().max_by_key(|w| w.chars().count())?;
-        let scoped = |sql: &mut QueryBuilder<Sqlite>, table: &str| {
+        let scoped = |sql: &mut Statement, table: &str| {
             sql.push(" WHERE 1 = 1");
             if let Some(doctor) = scope {
                 sql.push(format!(" AND {table}.doctor_id = "))
@@ -233,7 +232,7 @@ impl SearchTerm {
 
     /// The ids of the exact matches (rank 0), each found by index equality, as a compound
     /// SELECT: an OR of the four would read the doctor's patients one by one instead.
-    fn push_exact_ids(&self, sql: &mut QueryBuilder<Sqlite>, scope: Option<&str>) {
+    fn push_exact_ids(&self, sql: &mut Statement, scope: Option<&str>) {
         let mut columns = vec![
             ("q.name_folded", format!(" {}", self.plain)),
             ("lower(q.mrn)", self.plain.clone()),
@@ -256,7 +255,7 @@ impl SearchTerm {
     }
 
     /// The exact condition (rank 0): the whole name, MRN, email or phone digits equal the term.
-    fn push_exact(&self, sql: &mut QueryBuilder<Sqlite>) {
+    fn push_exact(&self, sql: &mut Statement) {
         let exact = self.plain.clone();
         sql.push("(p.name_folded = ")
             .push_bind(format!(" {exact}"))
@@ -272,10 +271,12 @@ impl SearchTerm {
     }
 }
 
-fn push_scope(sql: &mut QueryBuilder<Sqlite>, actor: &Actor) {
+/// `WHERE doctor_id = …` for a doctor; everyone's rows for a receptionist (`owner_scope`).
+fn push_scope(sql: &mut Statement, scope: Option<&str>) {
     sql.push(" WHERE 1 = 1");
-    if let Some(doctor) = owner_scope(actor) {
-        sql.push(" AND p.doctor_id = ").push_bind(doctor);
+    if let Some(doctor) = scope {
+        sql.push(" AND p.doctor_id = ")
+            .push_bind(doctor.to_string());
     }
 }
 
@@ -307,10 +308,10 @@ pub(super) async fn list(
     let keyset = keyset(query.sort);
     let term = query.search.as_deref().map(SearchTerm::new);
     let (cursor, offset) = keyset.start(&query.start)?;
+    let scope = owner_scope(actor);
 
-    let mut select =
-        QueryBuilder::<Sqlite>::new(format!("SELECT {SUMMARY_COLUMNS} FROM patients p"));
-    push_scope(&mut select, actor);
+    let mut select = Statement::new(format!("SELECT {SUMMARY_COLUMNS} FROM patients p"));
+    push_scope(&mut select, scope.as_deref());
     if let Some(term) = &term {
         term.push_match(&mut select);
     }
@@ -318,32 +319,32 @@ pub(super) async fn list(
         keyset.push_after(&mut select, cursor);
     }
     keyset.push_order_and_limit(&mut select, query.limit, cursor.as_ref(), offset);
-    let mut found = select.build().fetch_all(&store.pool).await?;
-    let (has_more, next_cursor) = keyset.finish(&mut found, query.limit, offset)?;
 
     // Without a search the total is the running tally (migration 0004), not a count of rows.
-    let mut count = match &term {
+    let count = match &term {
         Some(term) => {
-            let mut count = QueryBuilder::<Sqlite>::new("SELECT COUNT(*) FROM patients p");
-            push_scope(&mut count, actor);
+            let mut count = Statement::new("SELECT COUNT(*) FROM patients p");
+            push_scope(&mut count, scope.as_deref());
             term.push_match(&mut count);
             count
         }
         None => {
-            let mut count = QueryBuilder::<Sqlite>::new(
-                "SELECT COALESCE(SUM(patients), 0) FROM patient_tallies p",
-            );
-            push_scope(&mut count, actor);
+            let mut count =
+                Statement::new("SELECT COALESCE(SUM(patients), 0) FROM patient_tallies p");
+            push_scope(&mut count, scope.as_deref());
             count
         }
     };
-    let total: i64 = count.build_query_scalar().fetch_one(&store.pool).await?;
-
-    let today = today();
-    let items = found
-        .iter()
-        .map(|r| summary(r, today))
-        .collect::<StoreResult<Vec<_>>>()?;
+    let limit = query.limit;
+    let (items, has_more, next_cursor, total) = store
+        .readers
+        .read(move |conn| {
+            let today = today();
+            let found = select.rows(conn, |r| keyset.keyed(r, summary(r, today)?))?;
+            let (items, has_more, next_cursor) = keyset.finish(found, limit, offset);
+            Ok((items, has_more, next_cursor, count.scalar(conn)?))
+        })
+        .await?;
     store
         .audit_read(actor, "patient.list", ("patient", None), None, "success")
         .await?;
@@ -356,7 +357,7 @@ pub(super) async fn list(
 /// Ends a search step begun with `WITH hits AS (SELECT p.id …` (and ordered, limited): selects
 /// the summaries of the hits in the same order. The summary's subquery then runs for the page
 /// only, not for every row the step sorts.
-fn push_summaries_of_hits(sql: &mut QueryBuilder<Sqlite>, order: &str) {
+fn push_summaries_of_hits(sql: &mut Statement, order: &str) {
     sql.push(format!(
         ") SELECT {SUMMARY_COLUMNS} FROM hits h JOIN patients p ON p.id = h.id ORDER BY {order}"
     ));
@@ -373,7 +374,7 @@ pub(super) const DENSE_PREFIX_CANDIDATES: i64 = 1000;
 const SPARSE_SUBSTRING_CANDIDATES: i64 = 2000;
 
 /// `AND p.mrn_seq IN (…)`: the patients whose indexed text holds the trigram `query`.
-fn push_trigram_candidates(sql: &mut QueryBuilder<Sqlite>, query: &str) {
+fn push_trigram_candidates(sql: &mut Statement, query: &str) {
     sql.push(" AND p.mrn_seq IN (SELECT rowid FROM patient_trigrams WHERE patient_trigrams MATCH ")
         .push_bind(query.to_string())
         .push(")");
@@ -392,13 +393,14 @@ fn push_trigram_candidates(sql: &mut QueryBuilder<Sqlite>, query: &str) {
 /// The substring rank is below the other two, so the results simply follow each other, and
 /// ranks, order and rows are those of a single ranked query over all matches.
 /// Exact and prefix matches among few candidates: all of them ranked and sorted.
-async fn ranked_prefix_matches(
-    conn: &mut SqliteConnection,
+fn ranked_prefix_matches(
+    conn: &Connection,
     term: &SearchTerm,
     scope: Option<&str>,
     limit: u32,
-) -> StoreResult<Vec<SqliteRow>> {
-    let mut prefix = QueryBuilder::<Sqlite>::new("WITH hits AS (SELECT p.id, ");
+    today: NaiveDate,
+) -> StoreResult<Vec<PatientSummary>> {
+    let mut prefix = Statement::new("WITH hits AS (SELECT p.id, ");
     term.push_rank(&mut prefix);
     prefix.push(" AS rank FROM patients p WHERE 1 = 1");
     if let Some(doctor) = scope {
@@ -416,30 +418,29 @@ async fn ranked_prefix_matches(
         .push(" ORDER BY rank, p.last_visit_at DESC, p.id DESC LIMIT ")
         .push_bind(i64::from(limit));
     push_summaries_of_hits(&mut prefix, "h.rank, p.last_visit_at DESC, p.id DESC");
-    Ok(prefix.build().fetch_all(conn).await?)
+    prefix.rows(conn, |r| summary(r, today))
 }
 
 /// Exact and prefix matches among thousands of candidates: the exact ones by index equality,
 /// then the prefixes read in last-visit order until the page is full.
-async fn prefix_matches_by_visit(
-    conn: &mut SqliteConnection,
+fn prefix_matches_by_visit(
+    conn: &Connection,
     term: &SearchTerm,
-    actor: &Actor,
+    scope: Option<&str>,
     limit: u32,
-) -> StoreResult<Vec<SqliteRow>> {
-    let scope = owner_scope(actor);
-    let mut exact =
-        QueryBuilder::<Sqlite>::new("WITH hits AS (SELECT p.id FROM patients p WHERE p.id IN (");
-    term.push_exact_ids(&mut exact, scope.as_deref());
+    today: NaiveDate,
+) -> StoreResult<Vec<PatientSummary>> {
+    let mut exact = Statement::new("WITH hits AS (SELECT p.id FROM patients p WHERE p.id IN (");
+    term.push_exact_ids(&mut exact, scope);
     exact
         .push(") ORDER BY p.last_visit_at DESC, p.id DESC LIMIT ")
         .push_bind(i64::from(limit));
     push_summaries_of_hits(&mut exact, "p.last_visit_at DESC, p.id DESC");
-    let mut found = exact.build().fetch_all(&mut *conn).await?;
+    let mut found = exact.rows(conn, |r| summary(r, today))?;
     let rest = (limit as usize).saturating_sub(found.len());
     if rest > 0 {
-        let mut prefix = QueryBuilder::<Sqlite>::new("WITH hits AS (SELECT p.id FROM patients p");
-        push_scope(&mut prefix, actor);
+        let mut prefix = Statement::new("WITH hits AS (SELECT p.id FROM patients p");
+        push_scope(&mut prefix, scope);
         prefix.push(" AND ");
         term.push_prefix(&mut prefix);
         prefix.push(" AND NOT ");
@@ -448,7 +449,7 @@ async fn prefix_matches_by_visit(
             .push(" ORDER BY p.last_visit_at DESC, p.id DESC LIMIT ")
             .push_bind(rest as i64);
         push_summaries_of_hits(&mut prefix, "p.last_visit_at DESC, p.id DESC");
-        found.extend(prefix.build().fetch_all(&mut *conn).await?);
+        found.extend(prefix.rows(conn, |r| summary(r, today))?);
     }
     Ok(found)
 }
@@ -457,33 +458,37 @@ async fn prefix_matches_by_visit(
 /// or more: through the trigram index when it holds few candidates; else (a term found in
 /// thousands of names) by reading patients in last-visit order, which for so common a
 /// substring fills the page soon.
-async fn substring_matches(
-    conn: &mut SqliteConnection,
+fn substring_matches(
+    conn: &Connection,
     term: &SearchTerm,
-    actor: &Actor,
+    scope: Option<&str>,
     rest: usize,
-) -> StoreResult<Vec<SqliteRow>> {
+    today: NaiveDate,
+) -> StoreResult<Vec<PatientSummary>> {
     let Some(query) = term.trigram_query() else {
         return Ok(Vec::new());
     };
-    let candidates: i64 = sqlx::query_scalar(
-        "SELECT COUNT(*) FROM (SELECT rowid FROM patient_trigrams \
-         WHERE patient_trigrams MATCH $1 LIMIT $2)",
-    )
-    .bind(&query)
-    .bind(SPARSE_SUBSTRING_CANDIDATES)
-    .fetch_one(&mut *conn)
-    .await?;
-    let mut substring = QueryBuilder::<Sqlite>::new("WITH hits AS (SELECT p.id FROM patients p");
+    let mut count = Statement::new(
+        "SELECT COUNT(*) FROM (SELECT rowid FROM patient_trigrams WHERE patient_trigrams MATCH ",
+    );
+    count
+        .push_bind(query.clone())
+        .push(" LIMIT ")
+        .push_bind(SPARSE_SUBSTRING_CANDIDATES)
+        .push(")");
+    let candidates = count.scalar(conn)?;
+    let mut substring = Statement::new("WITH hits AS (SELECT p.id FROM patients p");
     if candidates < SPARSE_SUBSTRING_CANDIDATES {
         substring.push(" WHERE 1 = 1");
-        if let Some(doctor) = owner_scope(actor) {
+        if let Some(doctor) = scope {
             // The unary `+` keeps SQLite on the candidates rather than the doctor's range.
-            substring.push(" AND +p.doctor_id = ").push_bind(doctor);
+            substring
+                .push(" AND +p.doctor_id = ")
+                .push_bind(doctor.to_string());
         }
         push_trigram_candidates(&mut substring, &query);
     } else {
-        push_scope(&mut substring, actor);
+        push_scope(&mut substring, scope);
     }
     term.push_match(&mut substring);
     substring.push(" AND NOT ");
@@ -492,7 +497,42 @@ async fn substring_matches(
         .push(" ORDER BY p.last_visit_at DESC, p.id DESC LIMIT ")
         .push_bind(rest as i64);
     push_summaries_of_hits(&mut substring, "p.last_visit_at DESC, p.id DESC");
-    Ok(substring.build().fetch_all(conn).await?)
+    substring.rows(conn, |r| summary(r, today))
+}
+
+/// The steps of `search` on one read connection.
+fn search_steps(
+    conn: &Connection,
+    term: &SearchTerm,
+    scope: Option<&str>,
+    limit: u32,
+    dense_prefix_candidates: i64,
+) -> StoreResult<Vec<PatientSummary>> {
+    let today = today();
+    let mut count = Statement::new("SELECT COUNT(*) FROM (");
+    let candidates = match term.push_candidate_ids(&mut count, scope) {
+        Some(()) => {
+            count
+                .push(" LIMIT ")
+                .push_bind(dense_prefix_candidates)
+                .push(")");
+            count.scalar(conn)?
+        }
+        None => dense_prefix_candidates,
+    };
+    let mut found = if candidates < dense_prefix_candidates {
+        ranked_prefix_matches(conn, term, scope, limit, today)?
+    } else {
+        prefix_matches_by_visit(conn, term, scope, limit, today)?
+    };
+    let rest = (limit as usize).saturating_sub(found.len());
+    if rest > 0 {
+        found.extend(substring_matches(conn, term, scope, rest, today)?);
+    }
+    // The steps read separately: a row renamed in between could come twice.
+    let mut seen = std::collections::HashSet::new();
+    found.retain(|patient| seen.insert(patient.id));
+    Ok(found)
 }
 
 pub(super) async fn search(
@@ -503,65 +543,51 @@ pub(super) async fn search(
 ) -> StoreResult<Vec<PatientSummary>> {
     let term = SearchTerm::new(term);
     let scope = owner_scope(actor);
-    let mut conn = store.pool.acquire().await?;
-
-    let mut count = QueryBuilder::<Sqlite>::new("SELECT COUNT(*) FROM (");
-    let candidates: i64 = match term.push_candidate_ids(&mut count, scope.as_deref()) {
-        Some(()) => {
-            count
-                .push(" LIMIT ")
-                .push_bind(store.dense_prefix_candidates)
-                .push(")");
-            count.build_query_scalar().fetch_one(&mut *conn).await?
-        }
-        None => store.dense_prefix_candidates,
-    };
-    let mut found = if candidates < store.dense_prefix_candidates {
-        ranked_prefix_matches(&mut conn, &term, scope.as_deref(), limit).await?
-    } else {
-        prefix_matches_by_visit(&mut conn, &term, actor, limit).await?
-    };
-    let rest = (limit as usize).saturating_sub(found.len());
-    if rest > 0 {
-        found.extend(substring_matches(&mut conn, &term, actor, rest).await?);
-    }
-    drop(conn);
-
-    let today = today();
-    let mut seen = std::collections::HashSet::new();
-    let mut items = Vec::with_capacity(found.len());
-    for row in &found {
-        let patient = summary(row, today)?;
-        // The two steps read separately: a row renamed in between could come twice.
-        if seen.insert(patient.id) {
-            items.push(patient);
-        }
-    }
+    let dense_prefix_candidates = store.dense_prefix_candidates;
+    let items = store
+        .readers
+        .read(move |conn| {
+            search_steps(
+                conn,
+                &term,
+                scope.as_deref(),
+                limit,
+                dense_prefix_candidates,
+            )
+        })
+        .await?;
     store
         .audit_read(actor, "patient.search", ("patient", None), None, "success")
         .await?;
     Ok(items)
 }
 
-async fn fetch_chart<'c>(
-    conn: impl sqlx::SqliteExecutor<'c>,
-    actor: &Actor,
-    id: Uuid,
-) -> StoreResult<Option<Patient>> {
-    let sql = format!(
-        "SELECT {SUMMARY_COLUMNS}, {CHART_COLUMNS} FROM patients p WHERE p.id = $1 AND p.doctor_id = $2"
-    );
-    sqlx::query(sqlx::AssertSqlSafe(sql))
-        .bind(id.to_string())
-        .bind(actor.user_id.to_string())
-        .fetch_optional(conn)
-        .await?
-        .map(|r| chart(&r, today()))
-        .transpose()
+/// The chart of the doctor's patient `id`.
+fn chart_statement(doctor_id: Uuid, id: Uuid) -> Statement {
+    let mut select = Statement::new(format!(
+        "SELECT {SUMMARY_COLUMNS}, {CHART_COLUMNS} FROM patients p WHERE p.id = "
+    ));
+    select
+        .push_bind(id.to_string())
+        .push(" AND p.doctor_id = ")
+        .push_bind(doctor_id.to_string());
+    select
+}
+
+/// The chart as a write transaction sees it, to answer with what was stored.
+async fn chart_in(tx: &mut WriteTx, doctor_id: Uuid, id: Uuid) -> StoreResult<Option<Patient>> {
+    chart_statement(doctor_id, id)
+        .first_in(tx, |r| chart(r, today()))
+        .await
 }
 
 pub(super) async fn get(store: &SqliteStore, actor: &Actor, id: Uuid) -> StoreResult<Patient> {
-    let Some(patient) = fetch_chart(&store.pool, actor, id).await? else {
+    let select = chart_statement(actor.user_id, id);
+    let found = store
+        .readers
+        .read(move |conn| select.first(conn, |r| chart(r, today())))
+        .await?;
+    let Some(patient) = found else {
         return Err(deny(store, actor, "patient.read", ("patient", id)).await);
     };
     store
@@ -653,7 +679,7 @@ pub(super) async fn create(
         user_id: doctor_id,
         ..actor.clone()
     };
-    let created = fetch_chart(&mut *tx, &owner, id)
+    let created = chart_in(&mut tx, owner.user_id, id)
         .await?
         .ok_or(StoreError::NotFound)?;
     tx.commit().await?;
@@ -667,7 +693,7 @@ pub(super) async fn update(
     update: &PatientUpdate,
 ) -> StoreResult<Patient> {
     let mut tx = store.write_tx().await?;
-    let Some(current) = fetch_chart(&mut *tx, actor, id).await? else {
+    let Some(current) = chart_in(&mut tx, actor.user_id, id).await? else {
         tx.rollback().await?;
         return Err(deny(store, actor, "patient.update", ("patient", id)).await);
     };
@@ -729,7 +755,7 @@ pub(super) async fn update(
         "success",
     )
     .await?;
-    let updated = fetch_chart(&mut *tx, actor, id)
+    let updated = chart_in(&mut tx, actor.user_id, id)
         .await?
         .ok_or(StoreError::NotFound)?;
     tx.commit().await?;

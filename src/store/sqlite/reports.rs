@@ -4,11 +4,13 @@
 use std::collections::HashMap;
 
 use chrono::NaiveDate;
-use sqlx::sqlite::{Sqlite, SqliteRow};
-use sqlx::{QueryBuilder, SqliteConnection};
+use rusqlite::Connection;
+use sqlx::SqliteConnection;
 use uuid::Uuid;
 
 use super::paging::Keyset;
+use super::rows::Columns;
+use super::statement::Statement;
 use super::{SqliteStore, audit_actor, deny, insert_audit, rows};
 use crate::model::consultation::SessionType;
 use crate::model::envelope::code;
@@ -35,13 +37,13 @@ const KEYSET: Keyset = Keyset {
     ascending: false,
 };
 
-fn summary(row: &SqliteRow, today: NaiveDate) -> StoreResult<ReportSummary> {
+fn summary(row: &(impl Columns + ?Sized), today: NaiveDate) -> StoreResult<ReportSummary> {
     let started_at = rows::time(row, "started_at")?;
     Ok(ReportSummary {
         id: rows::uuid(row, "id")?,
         status: rows::parsed(row, "status", ReportStatus::parse)?,
         report_type: rows::text(row, "report_type")?,
-        confidence: sqlx::Row::try_get::<Option<f64>, _>(row, "confidence")?,
+        confidence: rows::opt_real(row, "confidence")?,
         created_at: rows::time(row, "created_at")?,
         updated_at: rows::time(row, "updated_at")?,
         signed_at: rows::opt_time(row, "signed_at")?,
@@ -63,64 +65,87 @@ fn summary(row: &SqliteRow, today: NaiveDate) -> StoreResult<ReportSummary> {
     })
 }
 
-async fn fetch_owned(
-    conn: &mut SqliteConnection,
-    actor: &Actor,
-    id: Uuid,
-) -> StoreResult<Option<Report>> {
-    let sql = format!(
-        "SELECT {SUMMARY_COLUMNS}, {DETAIL_COLUMNS} {FROM} LEFT JOIN users su ON su.id = r.signed_by
-         WHERE r.id = $1 AND r.doctor_id = $2"
-    );
-    let Some(row) = sqlx::query(sqlx::AssertSqlSafe(sql))
-        .bind(id.to_string())
-        .bind(actor.user_id.to_string())
-        .fetch_optional(&mut *conn)
-        .await?
-    else {
-        return Ok(None);
-    };
-    let addenda_rows = sqlx::query(
-        "SELECT a.id, a.text, a.created_at, a.author_id, u.full_name
-         FROM report_addenda a JOIN users u ON u.id = a.author_id
-         WHERE a.report_id = $1 ORDER BY a.created_at, a.id",
-    )
-    .bind(id.to_string())
-    .fetch_all(&mut *conn)
-    .await?;
-    let addenda = addenda_rows
-        .iter()
-        .map(|a| {
-            Ok(Addendum {
-                id: rows::uuid(a, "id")?,
-                text: rows::text(a, "text")?,
-                author: PersonRef {
-                    id: rows::uuid(a, "author_id")?,
-                    full_name: rows::text(a, "full_name")?,
-                },
-                created_at: rows::time(a, "created_at")?,
-            })
-        })
-        .collect::<StoreResult<Vec<_>>>()?;
+/// The two statements that read a report of the caller: the report, and its addenda.
+struct ReportStatements {
+    report: Statement,
+    addenda: Statement,
+}
+
+impl ReportStatements {
+    fn new(actor: &Actor, id: Uuid) -> ReportStatements {
+        let mut report = Statement::new(format!(
+            "SELECT {SUMMARY_COLUMNS}, {DETAIL_COLUMNS} {FROM} LEFT JOIN users su ON su.id = r.signed_by
+             WHERE r.id = "
+        ));
+        report
+            .push_bind(id.to_string())
+            .push(" AND r.doctor_id = ")
+            .push_bind(actor.user_id.to_string());
+        let mut addenda = Statement::new(
+            "SELECT a.id, a.text, a.created_at, a.author_id, u.full_name
+             FROM report_addenda a JOIN users u ON u.id = a.author_id
+             WHERE a.report_id = ",
+        );
+        addenda
+            .push_bind(id.to_string())
+            .push(" ORDER BY a.created_at, a.id");
+        ReportStatements { report, addenda }
+    }
+
+    /// The report on a read connection.
+    fn read(&self, conn: &Connection) -> StoreResult<Option<Report>> {
+        let today = today();
+        let Some(report) = self.report.first(conn, |r| report(r, today))? else {
+            return Ok(None);
+        };
+        let addenda = self.addenda.rows(conn, |a| addendum(a))?;
+        Ok(Some(Report { addenda, ..report }))
+    }
+
+    /// The report as a write transaction sees it.
+    async fn read_in(&self, conn: &mut SqliteConnection) -> StoreResult<Option<Report>> {
+        let today = today();
+        let Some(report) = self.report.first_in(conn, |r| report(r, today)).await? else {
+            return Ok(None);
+        };
+        let addenda = self.addenda.rows_in(conn, addendum).await?;
+        Ok(Some(Report { addenda, ..report }))
+    }
+}
+
+/// A report row, without its addenda.
+fn report(row: &(impl Columns + ?Sized), today: NaiveDate) -> StoreResult<Report> {
     let signed_by = match (
-        rows::opt_uuid(&row, "signed_by")?,
-        rows::opt_text(&row, "signed_by_name")?,
+        rows::opt_uuid(row, "signed_by")?,
+        rows::opt_text(row, "signed_by_name")?,
     ) {
         (Some(id), Some(full_name)) => Some(PersonRef { id, full_name }),
         _ => None,
     };
-    Ok(Some(Report {
-        summary: summary(&row, today())?,
-        version: rows::int(&row, "version")?.max(0) as u32,
-        content: rows::json(&row, "content")?,
-        generator: rows::opt_text(&row, "generator")?,
+    Ok(Report {
+        summary: summary(row, today)?,
+        version: rows::int(row, "version")?.max(0) as u32,
+        content: rows::json(row, "content")?,
+        generator: rows::opt_text(row, "generator")?,
         signed_by,
-        addenda,
-        failure_reason: rows::opt_text(&row, "failure_reason")?,
-    }))
+        addenda: Vec::new(),
+        failure_reason: rows::opt_text(row, "failure_reason")?,
+    })
 }
 
-fn push_filters(sql: &mut QueryBuilder<Sqlite>, actor: &Actor, filter: &ReportFilter) {
+fn addendum(row: &(impl Columns + ?Sized)) -> StoreResult<Addendum> {
+    Ok(Addendum {
+        id: rows::uuid(row, "id")?,
+        text: rows::text(row, "text")?,
+        author: PersonRef {
+            id: rows::uuid(row, "author_id")?,
+            full_name: rows::text(row, "full_name")?,
+        },
+        created_at: rows::time(row, "created_at")?,
+    })
+}
+
+fn push_filters(sql: &mut Statement, actor: &Actor, filter: &ReportFilter) {
     sql.push(" WHERE r.doctor_id = ")
         .push_bind(actor.user_id.to_string());
     if let Some(patient_id) = filter.patient_id {
@@ -128,11 +153,12 @@ fn push_filters(sql: &mut QueryBuilder<Sqlite>, actor: &Actor, filter: &ReportFi
             .push_bind(patient_id.to_string());
     }
     if let Some(status) = filter.status {
-        sql.push(" AND r.status = ").push_bind(status.as_str());
+        sql.push(" AND r.status = ")
+            .push_bind(status.as_str().to_string());
     }
     if let Some(session_type) = filter.session_type {
         sql.push(" AND r.session_type = ")
-            .push_bind(session_type.as_str());
+            .push_bind(session_type.as_str().to_string());
     }
     if let Some(from) = filter.date_from {
         sql.push(" AND r.created_at >= ")
@@ -146,18 +172,20 @@ fn push_filters(sql: &mut QueryBuilder<Sqlite>, actor: &Actor, filter: &ReportFi
 
 /// Counts the reports a list filter matches: from the running tallies when the filter is by
 /// status at most (the browser's usual views), else by counting the rows.
-fn count_statement(actor: &Actor, filter: &ReportFilter) -> QueryBuilder<Sqlite> {
+fn count_statement(actor: &Actor, filter: &ReportFilter) -> Statement {
     if counted_by_tallies(filter) {
-        let mut count = QueryBuilder::<Sqlite>::new(
+        let mut count = Statement::new(
             "SELECT COALESCE(SUM(reports), 0) FROM report_tallies WHERE doctor_id = ",
         );
         count.push_bind(actor.user_id.to_string());
         if let Some(status) = filter.status {
-            count.push(" AND status = ").push_bind(status.as_str());
+            count
+                .push(" AND status = ")
+                .push_bind(status.as_str().to_string());
         }
         count
     } else {
-        let mut count = QueryBuilder::<Sqlite>::new("SELECT COUNT(*) FROM reports r");
+        let mut count = Statement::new("SELECT COUNT(*) FROM reports r");
         push_filters(&mut count, actor, filter);
         count
     }
@@ -169,25 +197,23 @@ pub(super) async fn list(
     query: &ReportListQuery,
 ) -> StoreResult<ReportPage> {
     let (cursor, offset) = KEYSET.start(&query.start)?;
-    let mut select = QueryBuilder::<Sqlite>::new(format!("SELECT {SUMMARY_COLUMNS} {FROM}"));
+    let mut select = Statement::new(format!("SELECT {SUMMARY_COLUMNS} {FROM}"));
     push_filters(&mut select, actor, &query.filter);
     if let Some(cursor) = &cursor {
         KEYSET.push_after(&mut select, cursor);
     }
     KEYSET.push_order_and_limit(&mut select, query.limit, cursor.as_ref(), offset);
-    let mut found = select.build().fetch_all(&store.pool).await?;
-    let (has_more, next_cursor) = KEYSET.finish(&mut found, query.limit, offset)?;
-
-    let total: i64 = count_statement(actor, &query.filter)
-        .build_query_scalar()
-        .fetch_one(&store.pool)
+    let count = count_statement(actor, &query.filter);
+    let limit = query.limit;
+    let (items, has_more, next_cursor, total) = store
+        .readers
+        .read(move |conn| {
+            let today = today();
+            let found = select.rows(conn, |r| KEYSET.keyed(r, summary(r, today)?))?;
+            let (items, has_more, next_cursor) = KEYSET.finish(found, limit, offset);
+            Ok((items, has_more, next_cursor, count.scalar(conn)?))
+        })
         .await?;
-
-    let today = today();
-    let items = found
-        .iter()
-        .map(|r| summary(r, today))
-        .collect::<StoreResult<Vec<_>>>()?;
     store
         .audit_read(
             actor,
@@ -213,43 +239,37 @@ pub(super) async fn stats(
     patient_id: Option<Uuid>,
     days: u32,
 ) -> StoreResult<ReportStats> {
-    if let Some(patient_id) = patient_id {
-        let owned: Option<i64> =
-            sqlx::query_scalar("SELECT 1 FROM patients WHERE id = $1 AND doctor_id = $2")
-                .bind(patient_id.to_string())
-                .bind(actor.user_id.to_string())
-                .fetch_optional(&store.pool)
-                .await?;
-        if owned.is_none() {
-            return Err(deny(store, actor, "report.stats", ("patient", patient_id)).await);
-        }
-    }
+    let mut owned = Statement::new("SELECT 1 FROM patients WHERE id = ");
+    owned
+        .push_bind(patient_id.map(|p| p.to_string()))
+        .push(" AND doctor_id = ")
+        .push_bind(actor.user_id.to_string());
     let window = StatsWindow::new(now(), days);
     let doctor = actor.user_id.to_string();
     let (recent_day, recent_day_end) = window.recent_partial_day();
-    let (mut groups_sql, mut recent_sql, mut daily_sql) = match patient_id {
+    let (groups_sql, recent_sql, daily_sql) = match patient_id {
         // One patient's reports are few: counted directly.
         Some(patient_id) => {
             let patient = patient_id.to_string();
-            let mut groups = QueryBuilder::<Sqlite>::new(
-                "SELECT status, COUNT(*), COALESCE(SUM(confidence), 0), COUNT(confidence) \
-                 FROM reports WHERE doctor_id = ",
+            let mut groups = Statement::new(
+                "SELECT status, COUNT(*) AS reports, COALESCE(SUM(confidence), 0.0) AS confidence_sum, \
+                 COUNT(confidence) AS rated FROM reports WHERE doctor_id = ",
             );
             groups
                 .push_bind(doctor.clone())
                 .push(" AND patient_id = ")
                 .push_bind(patient.clone())
                 .push(" GROUP BY status");
-            let mut recent =
-                QueryBuilder::<Sqlite>::new("SELECT COUNT(*) FROM reports WHERE doctor_id = ");
+            let mut recent = Statement::new("SELECT COUNT(*) FROM reports WHERE doctor_id = ");
             recent
                 .push_bind(doctor.clone())
                 .push(" AND patient_id = ")
                 .push_bind(patient.clone())
                 .push(" AND created_at >= ")
                 .push_bind(format_timestamp(window.recent_from));
-            let mut daily = QueryBuilder::<Sqlite>::new(
-                "SELECT substr(created_at, 1, 10) AS day, COUNT(*) FROM reports WHERE doctor_id = ",
+            let mut daily = Statement::new(
+                "SELECT substr(created_at, 1, 10) AS day, COUNT(*) AS reports FROM reports \
+                 WHERE doctor_id = ",
             );
             daily
                 .push_bind(doctor)
@@ -262,12 +282,12 @@ pub(super) async fn stats(
         }
         // All of the doctor's reports: read from the running tallies (see migration 0004).
         None => {
-            let mut groups = QueryBuilder::<Sqlite>::new(
-                "SELECT status, SUM(reports), SUM(confidence_sum), SUM(confidence_count) \
-                 FROM report_tallies WHERE doctor_id = ",
+            let mut groups = Statement::new(
+                "SELECT status, SUM(reports) AS reports, TOTAL(confidence_sum) AS confidence_sum, \
+                 SUM(confidence_count) AS rated FROM report_tallies WHERE doctor_id = ",
             );
             groups.push_bind(doctor.clone()).push(" GROUP BY status");
-            let mut recent = QueryBuilder::<Sqlite>::new(
+            let mut recent = Statement::new(
                 "SELECT (SELECT COALESCE(SUM(reports), 0) FROM report_tallies WHERE doctor_id = ",
             );
             recent
@@ -281,8 +301,8 @@ pub(super) async fn stats(
                 .push(" AND created_at < ")
                 .push_bind(format_timestamp(recent_day_end))
                 .push(")");
-            let mut daily = QueryBuilder::<Sqlite>::new(
-                "SELECT day, SUM(reports) FROM report_tallies WHERE doctor_id = ",
+            let mut daily = Statement::new(
+                "SELECT day, SUM(reports) AS reports FROM report_tallies WHERE doctor_id = ",
             );
             daily
                 .push_bind(doctor)
@@ -292,39 +312,37 @@ pub(super) async fn stats(
             (groups, recent, daily)
         }
     };
-    let mut conn = store.pool.acquire().await?;
-    let tallies = groups_sql
-        .build_query_as::<(String, i64, f64, i64)>()
-        .fetch_all(&mut *conn)
-        .await?
-        .into_iter()
-        .map(|(status, reports, confidence_sum, rated)| {
-            Ok(StatusTally {
-                status: ReportStatus::parse(&status)
-                    .ok_or_else(|| StoreError::Corrupt("report status".into()))?,
-                reports: reports.max(0) as u64,
-                confidence_sum,
-                rated: rated.max(0) as u64,
-            })
+    let counted = store
+        .readers
+        .read(move |conn| {
+            if patient_id.is_some() && owned.first(conn, |_| Ok(()))?.is_none() {
+                return Ok(None);
+            }
+            let tallies = groups_sql.rows(conn, |row| {
+                Ok(StatusTally {
+                    status: rows::parsed(row, "status", ReportStatus::parse)?,
+                    reports: rows::int(row, "reports")?.max(0) as u64,
+                    confidence_sum: rows::real(row, "confidence_sum")?,
+                    rated: rows::int(row, "rated")?.max(0) as u64,
+                })
+            })?;
+            let recent = recent_sql.scalar(conn)?;
+            let per_day = daily_sql
+                .rows(conn, |row| {
+                    Ok((
+                        rows::date(row, "day")?,
+                        rows::int(row, "reports")?.max(0) as u64,
+                    ))
+                })?
+                .into_iter()
+                .collect::<HashMap<_, _>>();
+            Ok(Some((tallies, recent, per_day)))
         })
-        .collect::<StoreResult<Vec<_>>>()?;
-    let recent: i64 = recent_sql
-        .build_query_scalar()
-        .fetch_one(&mut *conn)
         .await?;
-    let per_day = daily_sql
-        .build_query_as::<(String, i64)>()
-        .fetch_all(&mut *conn)
-        .await?
-        .into_iter()
-        .map(|(day, count)| {
-            let day = day
-                .parse::<NaiveDate>()
-                .map_err(|_| StoreError::Corrupt("report day".into()))?;
-            Ok((day, count.max(0) as u64))
-        })
-        .collect::<StoreResult<HashMap<_, _>>>()?;
-    drop(conn);
+    let Some((tallies, recent, per_day)) = counted else {
+        let patient_id = patient_id.unwrap_or_default();
+        return Err(deny(store, actor, "report.stats", ("patient", patient_id)).await);
+    };
 
     store
         .audit_read(
@@ -344,12 +362,14 @@ pub(super) async fn stats(
 }
 
 pub(super) async fn get(store: &SqliteStore, actor: &Actor, id: Uuid) -> StoreResult<Report> {
-    let mut conn = store.pool.acquire().await?;
-    let Some(report) = fetch_owned(&mut conn, actor, id).await? else {
-        drop(conn);
+    let statements = ReportStatements::new(actor, id);
+    let found = store
+        .readers
+        .read(move |conn| statements.read(conn))
+        .await?;
+    let Some(report) = found else {
         return Err(deny(store, actor, "report.read", ("report", id)).await);
     };
-    drop(conn);
     store
         .audit_read(
             actor,
@@ -372,7 +392,8 @@ async fn change_report(
     change: impl AsyncFnOnce(&mut SqliteConnection, &Report) -> StoreResult<()>,
 ) -> StoreResult<Report> {
     let mut tx = store.write_tx().await?;
-    let Some(current) = fetch_owned(&mut tx, actor, id).await? else {
+    let statements = ReportStatements::new(actor, id);
+    let Some(current) = statements.read_in(&mut tx).await? else {
         tx.rollback().await?;
         return Err(deny(store, actor, action, ("report", id)).await);
     };
@@ -406,7 +427,8 @@ async fn change_report(
         "success",
     )
     .await?;
-    let changed = fetch_owned(&mut tx, actor, id)
+    let changed = statements
+        .read_in(&mut tx)
         .await?
         .ok_or(StoreError::NotFound)?;
     tx.commit().await?;

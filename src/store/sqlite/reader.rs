@@ -1,0 +1,98 @@
+//! Reads on synchronous connections. sqlx's SQLite driver hands every statement and every row
+//! between the async task and a worker thread per connection, and under load that hand-off,
+//! not the SQL, took most of the server's time. Here all of a read's statements run in one
+//! blocking task on a connection of a small pool of their own: a request pays one hand-off.
+//! Writes stay on sqlx, behind the writer's turn (`SqliteStore::write_tx`); both drivers link
+//! the same SQLite library and share the file through its WAL.
+
+use std::panic::{AssertUnwindSafe, catch_unwind};
+use std::path::Path;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use rusqlite::config::DbConfig;
+use rusqlite::{Connection, OpenFlags};
+use tokio::sync::Semaphore;
+
+use crate::store::{StoreError, StoreResult};
+
+/// Prepared statements kept per connection: every read statement the server makes, with room
+/// for the shapes that filters and cursors add.
+const CACHED_STATEMENTS: usize = 128;
+
+/// How long a read waits for a connection before the server answers that it is busy: the same
+/// as the sqlx pools' default.
+const WAIT_FOR_CONNECTION: Duration = Duration::from_secs(30);
+
+pub(super) struct Readers {
+    idle: Mutex<Vec<Connection>>,
+    /// One permit per connection, so a read that holds one finds a connection idle.
+    permits: Arc<Semaphore>,
+}
+
+impl Readers {
+    /// Opens `connections` read-only connections to the database file at `path`, which must
+    /// already exist (the sqlx pool created and migrated it).
+    pub fn open(path: &Path, connections: usize) -> anyhow::Result<Readers> {
+        let idle = (0..connections)
+            .map(|_| open_connection(path))
+            .collect::<anyhow::Result<Vec<_>>>()?;
+        Ok(Readers {
+            idle: Mutex::new(idle),
+            permits: Arc::new(Semaphore::new(connections)),
+        })
+    }
+
+    /// Runs `read` on an idle connection in a blocking task, waiting for one if all are busy.
+    pub async fn read<T, F>(self: &Arc<Self>, read: F) -> StoreResult<T>
+    where
+        T: Send + 'static,
+        F: FnOnce(&Connection) -> StoreResult<T> + Send + 'static,
+    {
+        let permit =
+            tokio::time::timeout(WAIT_FOR_CONNECTION, self.permits.clone().acquire_owned())
+                .await
+                .map_err(|_| StoreError::Busy)?
+                .map_err(|_| StoreError::Corrupt("the read connections are closed".into()))?;
+        let readers = Arc::clone(self);
+        let task = tokio::task::spawn_blocking(move || {
+            // The permit moves in here: if the request is dropped while this runs, the
+            // connection stays counted as busy until it is back.
+            let _permit = permit;
+            let connection = readers
+                .idle()
+                .pop()
+                .ok_or_else(|| StoreError::Corrupt("no read connection is idle".into()))?;
+            // A panicking read must not take its connection with it.
+            let result = catch_unwind(AssertUnwindSafe(|| read(&connection)));
+            readers.idle().push(connection);
+            result.map_err(|_| StoreError::Corrupt("a read failed unexpectedly".into()))?
+        });
+        task.await
+            .map_err(|e| StoreError::Corrupt(format!("a read stopped: {e}")))?
+    }
+
+    fn idle(&self) -> std::sync::MutexGuard<'_, Vec<Connection>> {
+        // A panic while holding this lock cannot leave the list half-changed (push and pop).
+        self.idle
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+}
+
+fn open_connection(path: &Path) -> anyhow::Result<Connection> {
+    let connection = Connection::open_with_flags(
+        path,
+        OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_NO_MUTEX,
+    )?;
+    connection.busy_timeout(Duration::from_secs(5))?;
+    // These connections only read; a statement that would write fails instead.
+    connection.pragma_update(None, "query_only", true)?;
+    // Plans independent of the values bound: otherwise SQLite plans around some bound values
+    // (a LIMIT, a LIKE pattern) and prepares the statement again whenever they change, which
+    // was a sixth of a read's time. Searches compare index ranges explicitly, so they need
+    // no plan built around a pattern.
+    connection.set_db_config(DbConfig::SQLITE_DBCONFIG_ENABLE_QPSG, true)?;
+    connection.set_prepared_statement_cache_capacity(CACHED_STATEMENTS);
+    Ok(connection)
+}
