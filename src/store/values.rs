@@ -80,6 +80,26 @@ pub fn prefix_end(prefix: &str) -> Option<String> {
     None
 }
 
+/// How many patients a search reads in last-visit order for the cost of ranking one candidate
+/// (a lookup by id in a random place of the table, against the next entry of an index read in
+/// order); measured in docs/PERFORMANCE.md.
+pub const VISIT_ROWS_PER_CANDIDATE: u64 = 8;
+
+/// Whether a prefix search reads the caller's patients in last-visit order until the page is
+/// full, rather than ranking every candidate: ranking costs a lookup per candidate, reading in
+/// order about `patients / candidates` far cheaper rows per match. `candidates` are counted up
+/// to `cap`, at which reading in order always wins. Only for a term of one word: candidates
+/// come from one word, so for several they overstate the matches, and the read in order could
+/// run long before it finds a page of them.
+pub fn prefix_by_visit(candidates: u64, cap: u64, patients: u64, limit: u32, words: usize) -> bool {
+    candidates >= cap
+        || (words == 1
+            && candidates
+                .saturating_mul(candidates)
+                .saturating_mul(VISIT_ROWS_PER_CANDIDATE)
+                >= u64::from(limit).saturating_mul(patients))
+}
+
 /// Whether a report list's total can be read from the running tallies (kept per doctor, day
 /// and status): when it filters by status at most, as the report browser's usual views do.
 pub fn counted_by_tallies(filter: &ReportFilter) -> bool {
@@ -170,6 +190,21 @@ pub fn assemble_stats(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_prefix_search_reads_in_visit_order_when_its_candidates_are_common() {
+        // A common surname among 16,000 patients: 640 lookups cost more than reading about
+        // 500 patients in order.
+        assert!(prefix_by_visit(640, 1000, 16_000, 20, 1));
+        // An MRN prefix held by 100 of them: reading in order would pass about 3,200.
+        assert!(!prefix_by_visit(100, 1000, 16_000, 20, 1));
+        // The same 640 candidates of one word of two: the matches of both may be few.
+        assert!(!prefix_by_visit(640, 1000, 16_000, 20, 2));
+        // At the cap, whatever the words.
+        assert!(prefix_by_visit(1000, 1000, 100_000, 20, 2));
+        // Counts at their limits do not overflow.
+        assert!(prefix_by_visit(u64::MAX, u64::MAX, u64::MAX, u32::MAX, 1));
+    }
 
     #[test]
     fn prefix_end_is_the_next_string_in_byte_order() {

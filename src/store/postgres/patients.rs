@@ -423,13 +423,17 @@ impl Search {
         }
     }
 
+    /// The candidates (`total`) and, for `prefix_by_visit`, the caller's patients
+    /// (`patients`, from the running tallies), in one round trip.
     fn prefix_candidates(&self) -> Option<Statement> {
-        let mut count = Statement::new("SELECT COUNT(*) AS total FROM (");
+        let mut count = Statement::new("SELECT (SELECT COUNT(*) FROM (");
         self.term.push_candidate_ids(&mut count, self.scope)?;
-        count
-            .push(" LIMIT ")
-            .bind(DENSE_PREFIX_CANDIDATES)
-            .push(") AS candidates");
+        count.push(" LIMIT ").bind(DENSE_PREFIX_CANDIDATES).push(
+            ") AS candidates) AS total, \
+                 (SELECT COALESCE(SUM(p.patients), 0)::bigint FROM patient_tallies p",
+        );
+        push_scope(&mut count, self.scope);
+        count.push(") AS patients");
         Some(count)
     }
 
@@ -544,11 +548,20 @@ pub(super) async fn search(
 ) -> StoreResult<Vec<PatientSummary>> {
     let search = Search::new(actor, term);
     let mut conn = store.pool.acquire().await?;
-    let candidates = match search.prefix_candidates() {
-        Some(count) => rows::count(&count.query().fetch_one(&mut *conn).await?, "total")?,
-        None => u64::MAX,
+    let by_visit = match search.prefix_candidates() {
+        Some(count) => {
+            let counted = count.query().fetch_one(&mut *conn).await?;
+            prefix_by_visit(
+                rows::count(&counted, "total")?,
+                store.dense_prefix_candidates,
+                rows::count(&counted, "patients")?,
+                limit,
+                search.term.words.len(),
+            )
+        }
+        None => true,
     };
-    let mut found = if candidates < store.dense_prefix_candidates {
+    let mut found = if !by_visit {
         search
             .ranked_prefix(limit)
             .query()

@@ -520,10 +520,22 @@ fn search_steps(
         }
         None => dense_prefix_candidates,
     };
-    let mut found = if candidates < dense_prefix_candidates {
-        ranked_prefix_matches(conn, term, scope, limit, today)?
-    } else {
+    let by_visit = candidates >= dense_prefix_candidates || {
+        let mut patients =
+            Statement::new("SELECT COALESCE(SUM(patients), 0) FROM patient_tallies p");
+        push_scope(&mut patients, scope);
+        prefix_by_visit(
+            candidates.max(0) as u64,
+            dense_prefix_candidates.max(0) as u64,
+            patients.scalar(conn)?.max(0) as u64,
+            limit,
+            term.plain_words.len(),
+        )
+    };
+    let mut found = if by_visit {
         prefix_matches_by_visit(conn, term, scope, limit, today)?
+    } else {
+        ranked_prefix_matches(conn, term, scope, limit, today)?
     };
     let rest = (limit as usize).saturating_sub(found.len());
     if rest > 0 {
