@@ -2,9 +2,10 @@
 //! report), cancel, and the history of a patient.
 
 use sqlx::SqliteConnection;
-use sqlx::sqlite::SqliteRow;
 use uuid::Uuid;
 
+use super::rows::Columns;
+use super::statement::Statement;
 use super::{SqliteStore, audit_actor, deny, rows};
 use crate::model::consultation::*;
 use crate::model::envelope::code;
@@ -17,7 +18,7 @@ const COLUMNS: &str = "c.id, c.session_code, c.patient_id, c.doctor_id, c.sessio
      c.chief_complaint, c.notes, c.started_at, c.ended_at, r.id AS report_id, r.status AS report_status";
 const FROM: &str = "FROM consultations c LEFT JOIN reports r ON r.consultation_id = c.id";
 
-fn consultation(row: &SqliteRow, with_notes: bool) -> StoreResult<Consultation> {
+fn consultation(row: &(impl Columns + ?Sized), with_notes: bool) -> StoreResult<Consultation> {
     let started_at = rows::time(row, "started_at")?;
     let ended_at = rows::opt_time(row, "ended_at")?;
     Ok(Consultation {
@@ -45,19 +46,25 @@ fn consultation(row: &SqliteRow, with_notes: bool) -> StoreResult<Consultation> 
     })
 }
 
+/// The caller's consultation `id`, with its notes.
+fn owned_statement(actor: &Actor, id: Uuid) -> Statement {
+    let mut select = Statement::new(format!("SELECT {COLUMNS} {FROM} WHERE c.id = "));
+    select
+        .push_bind(id.to_string())
+        .push(" AND c.doctor_id = ")
+        .push_bind(actor.user_id.to_string());
+    select
+}
+
+/// The consultation as a write transaction sees it.
 async fn fetch_owned(
     conn: &mut SqliteConnection,
     actor: &Actor,
     id: Uuid,
 ) -> StoreResult<Option<Consultation>> {
-    let sql = format!("SELECT {COLUMNS} {FROM} WHERE c.id = $1 AND c.doctor_id = $2");
-    sqlx::query(sqlx::AssertSqlSafe(sql))
-        .bind(id.to_string())
-        .bind(actor.user_id.to_string())
-        .fetch_optional(conn)
-        .await?
-        .map(|r| consultation(&r, true))
-        .transpose()
+    owned_statement(actor, id)
+        .first_in(conn, |r| consultation(r, true))
+        .await
 }
 
 pub(super) async fn start(
@@ -136,18 +143,14 @@ pub(super) async fn start(
 }
 
 pub(super) async fn active(store: &SqliteStore, actor: &Actor) -> StoreResult<Vec<Consultation>> {
-    let sql = format!(
-        "SELECT {COLUMNS} {FROM} WHERE c.doctor_id = $1 AND c.status = 'in_progress'
-         ORDER BY c.started_at DESC, c.id DESC"
-    );
-    let found = sqlx::query(sqlx::AssertSqlSafe(sql))
-        .bind(actor.user_id.to_string())
-        .fetch_all(&store.pool)
+    let mut select = Statement::new(format!("SELECT {COLUMNS} {FROM} WHERE c.doctor_id = "));
+    select
+        .push_bind(actor.user_id.to_string())
+        .push(" AND c.status = 'in_progress' ORDER BY c.started_at DESC, c.id DESC");
+    let items = store
+        .readers
+        .read(move |conn| select.rows(conn, |r| consultation(r, true)))
         .await?;
-    let items = found
-        .iter()
-        .map(|r| consultation(r, true))
-        .collect::<StoreResult<Vec<_>>>()?;
     store
         .audit_read(
             actor,
@@ -161,12 +164,14 @@ pub(super) async fn active(store: &SqliteStore, actor: &Actor) -> StoreResult<Ve
 }
 
 pub(super) async fn get(store: &SqliteStore, actor: &Actor, id: Uuid) -> StoreResult<Consultation> {
-    let mut conn = store.pool.acquire().await?;
-    let Some(found) = fetch_owned(&mut conn, actor, id).await? else {
-        drop(conn);
+    let select = owned_statement(actor, id);
+    let found = store
+        .readers
+        .read(move |conn| select.first(conn, |r| consultation(r, true)))
+        .await?;
+    let Some(found) = found else {
         return Err(deny(store, actor, "consultation.read", ("consultation", id)).await);
     };
-    drop(conn);
     store
         .audit_read(
             actor,
@@ -308,13 +313,36 @@ pub(super) async fn history(
     limit: u32,
     offset: u64,
 ) -> StoreResult<ConsultationHistory> {
-    let patient_name: Option<String> =
-        sqlx::query_scalar("SELECT full_name FROM patients WHERE id = $1 AND doctor_id = $2")
-            .bind(patient_id.to_string())
-            .bind(actor.user_id.to_string())
-            .fetch_optional(&store.pool)
-            .await?;
-    let Some(patient_name) = patient_name else {
+    let doctor = actor.user_id.to_string();
+    let mut name = Statement::new("SELECT full_name FROM patients WHERE id = ");
+    name.push_bind(patient_id.to_string())
+        .push(" AND doctor_id = ")
+        .push_bind(doctor.clone());
+    let mut select = Statement::new(format!("SELECT {COLUMNS} {FROM} WHERE c.patient_id = "));
+    select
+        .push_bind(patient_id.to_string())
+        .push(" AND c.doctor_id = ")
+        .push_bind(doctor.clone())
+        .push(" ORDER BY c.started_at DESC, c.id DESC LIMIT ")
+        .push_bind(i64::from(limit))
+        .push(" OFFSET ")
+        .push_bind(offset as i64);
+    let mut count = Statement::new("SELECT COUNT(*) FROM consultations WHERE patient_id = ");
+    count
+        .push_bind(patient_id.to_string())
+        .push(" AND doctor_id = ")
+        .push_bind(doctor);
+    let found = store
+        .readers
+        .read(move |conn| {
+            let Some(patient_name) = name.first(conn, |r| rows::text(r, "full_name"))? else {
+                return Ok(None);
+            };
+            let items = select.rows(conn, |r| consultation(r, false))?;
+            Ok(Some((patient_name, items, count.scalar(conn)?)))
+        })
+        .await?;
+    let Some((patient_name, items, total)) = found else {
         return Err(deny(
             store,
             actor,
@@ -323,28 +351,6 @@ pub(super) async fn history(
         )
         .await);
     };
-    let sql = format!(
-        "SELECT {COLUMNS} {FROM} WHERE c.patient_id = $1 AND c.doctor_id = $2
-         ORDER BY c.started_at DESC, c.id DESC LIMIT $3 OFFSET $4"
-    );
-    let found = sqlx::query(sqlx::AssertSqlSafe(sql))
-        .bind(patient_id.to_string())
-        .bind(actor.user_id.to_string())
-        .bind(i64::from(limit))
-        .bind(offset as i64)
-        .fetch_all(&store.pool)
-        .await?;
-    let total: i64 = sqlx::query_scalar(
-        "SELECT COUNT(*) FROM consultations WHERE patient_id = $1 AND doctor_id = $2",
-    )
-    .bind(patient_id.to_string())
-    .bind(actor.user_id.to_string())
-    .fetch_one(&store.pool)
-    .await?;
-    let items = found
-        .iter()
-        .map(|r| consultation(r, false))
-        .collect::<StoreResult<Vec<_>>>()?;
     store
         .audit_read(
             actor,
