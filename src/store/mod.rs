@@ -372,8 +372,9 @@ pub trait Store: Send + Sync + 'static {
     /// whether it did. What it set aside is recorded: `finish_bulk_load` restores it, and so
     /// does the next start after an interrupted load.
     async fn prepare_bulk_load(&self) -> StoreResult<bool>;
-    /// Restores what `prepare_bulk_load` set aside, if anything; returns how many indexes and
-    /// constraints it built.
+    /// Restores what `prepare_bulk_load` set aside, if anything, and leaves the database as
+    /// servers read it best (SQLite: the WAL checkpointed into the file); returns how many
+    /// indexes and constraints it built.
     async fn finish_bulk_load(&self) -> StoreResult<usize>;
     async fn next_mrn_seq(&self) -> StoreResult<i64>;
     async fn setting(&self, key: &str) -> StoreResult<Option<String>>;

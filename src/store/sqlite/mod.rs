@@ -566,7 +566,14 @@ impl Store for SqliteStore {
         bulk_load::prepare(self).await
     }
     async fn finish_bulk_load(&self) -> StoreResult<usize> {
-        bulk_load::finish(self).await
+        let built = bulk_load::finish(self).await?;
+        // A load checkpoints rarely (`open_for_bulk_load`), so the loaded rows are still in
+        // the WAL; servers would read every page through the WAL's index until a checkpoint
+        // they might never complete while reads keep coming. Moved into the file now.
+        sqlx::query("PRAGMA wal_checkpoint(TRUNCATE)")
+            .execute(&self.pool)
+            .await?;
+        Ok(built)
     }
     async fn next_mrn_seq(&self) -> StoreResult<i64> {
         let next: i64 = sqlx::query_scalar("SELECT COALESCE(MAX(mrn_seq), 0) + 1 FROM patients")
