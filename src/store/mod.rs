@@ -60,6 +60,10 @@ pub enum StoreError {
     /// Every connection stayed busy for as long as a request may wait for one.
     #[error("no database connection came free in time")]
     Busy,
+    /// A read could not run on the SQLite read connections (`sqlite::reader`): it panicked or
+    /// its task was stopped.
+    #[error("a read did not run to its end: {0}")]
+    ReadFailed(String),
     /// An error from the synchronous SQLite reads (`sqlite::reader`).
     #[error("database error: {0}")]
     Sqlite(#[from] rusqlite::Error),

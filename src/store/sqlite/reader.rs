@@ -31,8 +31,8 @@ pub(super) struct Readers {
 }
 
 impl Readers {
-    /// Opens `connections` read-only connections to the database file at `path`, which must
-    /// already exist (the sqlx pool created and migrated it).
+    /// Opens `connections` connections that only read (`query_only`) to the database file at
+    /// `path`, which must already exist (the sqlx pool created and migrated it).
     pub fn open(path: &Path, connections: usize) -> anyhow::Result<Readers> {
         let idle = (0..connections)
             .map(|_| open_connection(path))
@@ -53,7 +53,7 @@ impl Readers {
             tokio::time::timeout(WAIT_FOR_CONNECTION, self.permits.clone().acquire_owned())
                 .await
                 .map_err(|_| StoreError::Busy)?
-                .map_err(|_| StoreError::Corrupt("the read connections are closed".into()))?;
+                .map_err(|_| StoreError::ReadFailed("the read connections are closed".into()))?;
         let readers = Arc::clone(self);
         let task = tokio::task::spawn_blocking(move || {
             // The permit moves in here: if the request is dropped while this runs, the
@@ -62,14 +62,14 @@ impl Readers {
             let connection = readers
                 .idle()
                 .pop()
-                .ok_or_else(|| StoreError::Corrupt("no read connection is idle".into()))?;
+                .ok_or_else(|| StoreError::ReadFailed("no read connection is idle".into()))?;
             // A panicking read must not take its connection with it.
             let result = catch_unwind(AssertUnwindSafe(|| read(&connection)));
             readers.idle().push(connection);
-            result.map_err(|_| StoreError::Corrupt("a read failed unexpectedly".into()))?
+            result.map_err(|_| StoreError::ReadFailed("it panicked".into()))?
         });
         task.await
-            .map_err(|e| StoreError::Corrupt(format!("a read stopped: {e}")))?
+            .map_err(|e| StoreError::ReadFailed(e.to_string()))?
     }
 
     fn idle(&self) -> std::sync::MutexGuard<'_, Vec<Connection>> {
