@@ -1400,6 +1400,32 @@ async fn the_report_list_is_newest_first_and_holds_only_the_callers_reports() {
     }
     assert_eq!(by_offset, expected);
 
+    // Past the end: an empty page, still with the total, whether it comes from the tallies
+    // (no filter) or from counting (a filter by type).
+    let beyond = server
+        .get("/api/v1/reports/list?limit=10&offset=100000", &doc)
+        .await;
+    beyond.expect(200);
+    assert_eq!(beyond.data()["items"].as_array().unwrap().len(), 0);
+    assert_eq!(beyond.data()["pagination"]["total"], expected.len());
+    let first_of_type = server
+        .get(
+            "/api/v1/reports/list?limit=100&session_type=follow_up",
+            &doc,
+        )
+        .await;
+    first_of_type.expect(200);
+    let of_type = first_of_type.data()["pagination"]["total"].clone();
+    let beyond_of_type = server
+        .get(
+            "/api/v1/reports/list?limit=10&offset=100000&session_type=follow_up",
+            &doc,
+        )
+        .await;
+    beyond_of_type.expect(200);
+    assert_eq!(beyond_of_type.data()["items"].as_array().unwrap().len(), 0);
+    assert_eq!(beyond_of_type.data()["pagination"]["total"], of_type);
+
     // Switching from an offset page to its cursor continues without a gap.
     let first = server
         .get("/api/v1/reports/list?limit=10&offset=10", &doc)

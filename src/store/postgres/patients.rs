@@ -306,7 +306,8 @@ fn keyset(sort: PatientSort) -> Keyset {
     }
 }
 
-/// The statements of a patient list page: the page itself and the count of all matching rows.
+/// The statements of a patient list: the page, which also selects the total (`total`, a
+/// subquery run once) to save a round trip, and the total alone, for a page without rows.
 pub fn list_statements(
     actor: &Actor,
     query: &PatientListQuery,
@@ -316,7 +317,24 @@ pub fn list_statements(
     let (cursor, offset) = keyset.start(&query.start)?;
     let scope = owner_scope(actor);
 
-    let mut select = Statement::new(format!("SELECT {SUMMARY_COLUMNS} FROM patients p"));
+    // Without a search the total is the running tally (migration 0002), not a count of rows.
+    let push_total = |sql: &mut Statement| match &term {
+        Some(term) => {
+            sql.push("SELECT COUNT(*) AS total FROM patients p");
+            push_scope(sql, scope);
+            term.push_match(sql, Reading::Indexed);
+        }
+        None => {
+            sql.push("SELECT COALESCE(SUM(p.patients), 0)::bigint AS total FROM patient_tallies p");
+            push_scope(sql, scope);
+        }
+    };
+    let mut count = Statement::new("");
+    push_total(&mut count);
+
+    let mut select = Statement::new(format!("SELECT {SUMMARY_COLUMNS}, ("));
+    push_total(&mut select);
+    select.push(") AS total FROM patients p");
     push_scope(&mut select, scope);
     if let Some(term) = &term {
         term.push_match(&mut select, Reading::Indexed);
@@ -325,23 +343,6 @@ pub fn list_statements(
         keyset.push_after(&mut select, cursor)?;
     }
     keyset.push_order_and_limit(&mut select, query.limit, cursor.as_ref(), offset);
-
-    // Without a search the total is the running tally (migration 0002), not a count of rows.
-    let count = match &term {
-        Some(term) => {
-            let mut count = Statement::new("SELECT COUNT(*) AS total FROM patients p");
-            push_scope(&mut count, scope);
-            term.push_match(&mut count, Reading::Indexed);
-            count
-        }
-        None => {
-            let mut count = Statement::new(
-                "SELECT COALESCE(SUM(p.patients), 0)::bigint AS total FROM patient_tallies p",
-            );
-            push_scope(&mut count, scope);
-            count
-        }
-    };
     Ok((select, count))
 }
 
@@ -354,8 +355,11 @@ pub(super) async fn list(
     let (_, offset) = keyset.start(&query.start)?;
     let (select, count) = list_statements(actor, query)?;
     let mut found = select.query().fetch_all(&store.pool).await?;
+    let total: i64 = match found.first() {
+        Some(row) => rows::get(row, "total")?,
+        None => rows::get(&count.query().fetch_one(&store.pool).await?, "total")?,
+    };
     let (has_more, next_cursor) = keyset.finish(&mut found, query.limit, offset)?;
-    let total: i64 = rows::get(&count.query().fetch_one(&store.pool).await?, "total")?;
 
     let today = today();
     let items = found

@@ -150,33 +150,39 @@ fn push_filters(sql: &mut Statement, actor: &Actor, filter: &ReportFilter) {
     }
 }
 
-/// The statements of a report list page: the page itself and the count of all matching rows.
+/// The statements of a report list: the page, which also selects the total (`total`, a
+/// subquery run once) to save a round trip, and the total alone, for a page without rows.
 pub fn list_statements(
     actor: &Actor,
     query: &ReportListQuery,
 ) -> StoreResult<(Statement, Statement)> {
     let (cursor, offset) = KEYSET.start(&query.start)?;
-    let mut select = Statement::new(format!("SELECT {SUMMARY_COLUMNS} {FROM}"));
+    let push_total = |sql: &mut Statement| {
+        // By status at most (the browser's usual views): from the running tallies.
+        if counted_by_tallies(&query.filter) {
+            sql.push(
+                "SELECT COALESCE(SUM(reports), 0)::bigint AS total FROM report_tallies WHERE doctor_id = ",
+            );
+            sql.bind(actor.user_id);
+            if let Some(status) = query.filter.status {
+                sql.push(" AND status = ").bind(status.as_str());
+            }
+        } else {
+            sql.push("SELECT COUNT(*) AS total FROM reports r");
+            push_filters(sql, actor, &query.filter);
+        }
+    };
+    let mut count = Statement::new("");
+    push_total(&mut count);
+
+    let mut select = Statement::new(format!("SELECT {SUMMARY_COLUMNS}, ("));
+    push_total(&mut select);
+    select.push(&format!(") AS total {FROM}"));
     push_filters(&mut select, actor, &query.filter);
     if let Some(cursor) = &cursor {
         KEYSET.push_after(&mut select, cursor)?;
     }
     KEYSET.push_order_and_limit(&mut select, query.limit, cursor.as_ref(), offset);
-    // By status at most (the browser's usual views): from the running tallies.
-    let count = if counted_by_tallies(&query.filter) {
-        let mut count = Statement::new(
-            "SELECT COALESCE(SUM(reports), 0)::bigint AS total FROM report_tallies WHERE doctor_id = ",
-        );
-        count.bind(actor.user_id);
-        if let Some(status) = query.filter.status {
-            count.push(" AND status = ").bind(status.as_str());
-        }
-        count
-    } else {
-        let mut count = Statement::new("SELECT COUNT(*) AS total FROM reports r");
-        push_filters(&mut count, actor, &query.filter);
-        count
-    };
     Ok((select, count))
 }
 
@@ -188,8 +194,11 @@ pub(super) async fn list(
     let (_, offset) = KEYSET.start(&query.start)?;
     let (select, count) = list_statements(actor, query)?;
     let mut found = select.query().fetch_all(&store.pool).await?;
+    let total: i64 = match found.first() {
+        Some(row) => rows::get(row, "total")?,
+        None => rows::get(&count.query().fetch_one(&store.pool).await?, "total")?,
+    };
     let (has_more, next_cursor) = KEYSET.finish(&mut found, query.limit, offset)?;
-    let total: i64 = rows::get(&count.query().fetch_one(&store.pool).await?, "total")?;
 
     let today = today();
     let items = found
