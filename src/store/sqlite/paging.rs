@@ -1,9 +1,13 @@
 //! Keyset paging shared by the SQLite lists: where a page starts, the row-value comparison that
 //! continues after the previous page, and the cursor for the next one.
 
+use rusqlite::{Connection, Row};
+
 use super::rows::{self, Columns};
 use super::statement::Statement;
+use crate::model::page::Page;
 use crate::store::cursor::Cursor;
+use crate::store::values::offset_pagination;
 use crate::store::{PageStart, StoreError, StoreResult};
 
 /// One list order: the cursor scope, the sort column (as selected) and its direction.
@@ -70,8 +74,27 @@ impl Keyset {
         }
     }
 
+    /// Reads the page `select` (built with `push_order_and_limit`), each row by `read`, and its
+    /// total by `count`, on one read connection; with its pagination.
+    pub fn read_page<T>(
+        &self,
+        conn: &Connection,
+        select: &Statement,
+        count: &Statement,
+        limit: u32,
+        offset: u64,
+        mut read: impl FnMut(&Row<'_>) -> StoreResult<T>,
+    ) -> StoreResult<Page<T>> {
+        let found = select.rows(conn, |row| self.keyed(row, read(row)?))?;
+        let (items, has_more, next_cursor) = self.finish(found, limit, offset);
+        let mut pagination = offset_pagination(count.scalar(conn)?, limit, offset, items.len());
+        pagination.has_more = has_more;
+        pagination.next_cursor = next_cursor;
+        Ok(Page { items, pagination })
+    }
+
     /// `item`, read from `row`, with the row's sort key and id.
-    pub fn keyed<T>(&self, row: &(impl Columns + ?Sized), item: T) -> StoreResult<Keyed<T>> {
+    fn keyed<T>(&self, row: &(impl Columns + ?Sized), item: T) -> StoreResult<Keyed<T>> {
         Ok(Keyed {
             item,
             key: rows::text(row, self.selected_as)?,
@@ -80,7 +103,7 @@ impl Keyset {
     }
 
     /// Trims the extra row and makes the cursor of the next page.
-    pub fn finish<T>(
+    fn finish<T>(
         &self,
         mut found: Vec<Keyed<T>>,
         limit: u32,

@@ -336,22 +336,17 @@ pub(super) async fn list(
         }
     };
     let limit = query.limit;
-    let (items, has_more, next_cursor, total) = store
+    let page = store
         .readers
         .read(move |conn| {
             let today = today();
-            let found = select.rows(conn, |r| keyset.keyed(r, summary(r, today)?))?;
-            let (items, has_more, next_cursor) = keyset.finish(found, limit, offset);
-            Ok((items, has_more, next_cursor, count.scalar(conn)?))
+            keyset.read_page(conn, &select, &count, limit, offset, |r| summary(r, today))
         })
         .await?;
     store
         .audit_read(actor, "patient.list", ("patient", None), None, "success")
         .await?;
-    let mut pagination = offset_pagination(total, query.limit, offset, items.len());
-    pagination.has_more = has_more;
-    pagination.next_cursor = next_cursor;
-    Ok(Page { items, pagination })
+    Ok(page)
 }
 
 /// Ends a search step begun with `WITH hits AS (SELECT p.id …` (and ordered, limited): selects

@@ -205,13 +205,11 @@ pub(super) async fn list(
     KEYSET.push_order_and_limit(&mut select, query.limit, cursor.as_ref(), offset);
     let count = count_statement(actor, &query.filter);
     let limit = query.limit;
-    let (items, has_more, next_cursor, total) = store
+    let page = store
         .readers
         .read(move |conn| {
             let today = today();
-            let found = select.rows(conn, |r| KEYSET.keyed(r, summary(r, today)?))?;
-            let (items, has_more, next_cursor) = KEYSET.finish(found, limit, offset);
-            Ok((items, has_more, next_cursor, count.scalar(conn)?))
+            KEYSET.read_page(conn, &select, &count, limit, offset, |r| summary(r, today))
         })
         .await?;
     store
@@ -223,12 +221,9 @@ pub(super) async fn list(
             "success",
         )
         .await?;
-    let mut pagination = offset_pagination(total, query.limit, offset, items.len());
-    pagination.has_more = has_more;
-    pagination.next_cursor = next_cursor;
     Ok(ReportPage {
-        items,
-        pagination,
+        items: page.items,
+        pagination: page.pagination,
         filters_applied: query.filter.clone(),
     })
 }
@@ -239,11 +234,15 @@ pub(super) async fn stats(
     patient_id: Option<Uuid>,
     days: u32,
 ) -> StoreResult<ReportStats> {
-    let mut owned = Statement::new("SELECT 1 FROM patients WHERE id = ");
-    owned
-        .push_bind(patient_id.map(|p| p.to_string()))
-        .push(" AND doctor_id = ")
-        .push_bind(actor.user_id.to_string());
+    // Statistics of one patient: only of the caller's own.
+    let owned = patient_id.map(|patient_id| {
+        let mut owned = Statement::new("SELECT 1 FROM patients WHERE id = ");
+        owned
+            .push_bind(patient_id.to_string())
+            .push(" AND doctor_id = ")
+            .push_bind(actor.user_id.to_string());
+        owned
+    });
     let window = StatsWindow::new(now(), days);
     let doctor = actor.user_id.to_string();
     let (recent_day, recent_day_end) = window.recent_partial_day();
@@ -315,7 +314,9 @@ pub(super) async fn stats(
     let counted = store
         .readers
         .read(move |conn| {
-            if patient_id.is_some() && owned.first(conn, |_| Ok(()))?.is_none() {
+            if let Some(owned) = &owned
+                && owned.first(conn, |_| Ok(()))?.is_none()
+            {
                 return Ok(None);
             }
             let tallies = groups_sql.rows(conn, |row| {

@@ -6,6 +6,7 @@
 use rusqlite::types::Value;
 use rusqlite::{Connection, Row, params_from_iter};
 use sqlx::SqliteConnection;
+use sqlx::query::Query;
 use sqlx::sqlite::{Sqlite, SqliteArguments, SqliteRow};
 
 use crate::store::{StoreError, StoreResult};
@@ -78,12 +79,7 @@ impl Statement {
         connection: &mut SqliteConnection,
         read: impl FnMut(&SqliteRow) -> StoreResult<T>,
     ) -> StoreResult<Vec<T>> {
-        let found = sqlx::query_with::<Sqlite, _>(
-            sqlx::AssertSqlSafe(self.sql.clone()),
-            self.sqlx_arguments()?,
-        )
-        .fetch_all(connection)
-        .await?;
+        let found = self.sqlx_query()?.fetch_all(connection).await?;
         found.iter().map(read).collect()
     }
 
@@ -93,13 +89,16 @@ impl Statement {
         connection: &mut SqliteConnection,
         read: impl FnOnce(&SqliteRow) -> StoreResult<T>,
     ) -> StoreResult<Option<T>> {
-        let found = sqlx::query_with::<Sqlite, _>(
+        let found = self.sqlx_query()?.fetch_optional(connection).await?;
+        found.as_ref().map(read).transpose()
+    }
+
+    /// The statement as a sqlx query, its values bound in order.
+    fn sqlx_query(&self) -> StoreResult<Query<'static, Sqlite, SqliteArguments>> {
+        Ok(sqlx::query_with(
             sqlx::AssertSqlSafe(self.sql.clone()),
             self.sqlx_arguments()?,
-        )
-        .fetch_optional(connection)
-        .await?;
-        found.as_ref().map(read).transpose()
+        ))
     }
 
     fn sqlx_arguments(&self) -> StoreResult<SqliteArguments> {
