@@ -574,6 +574,24 @@ async fn the_audit_query_filters_and_lists_newest_first() {
         "{about_alices:#?}"
     );
 
+    // The trail holds writes (stored with the change) and reads (stored by the audit queue)
+    // as one list: on SQLite they are in different files.
+    assert!(
+        about_alices
+            .iter()
+            .any(|r| r["action"] == "patient.create" && r["user_id"] == alice.user_id.as_str()),
+        "{about_alices:#?}"
+    );
+    assert_newest_first(&about_alices);
+    if !server.store.is_postgres() {
+        // Reads commit nothing to the data file: a commit there would empty every read
+        // connection's page cache (store/sqlite/audit_log.rs).
+        for (table, reads) in [("main.audit_events", 0), ("audit_log.audit_events", 3)] {
+            let sql = format!("SELECT COUNT(*) FROM {table} WHERE action = 'patient.read'");
+            assert_eq!(server.sql_count(&sql, &[]).await, reads, "{table}");
+        }
+    }
+
     let reads = audit(&server, &admin, "action=patient.read").await;
     assert_eq!(reads.len(), 3, "{reads:#?}");
     assert!(reads.iter().all(|r| r["action"] == "patient.read"));
@@ -757,17 +775,43 @@ async fn every_chart_read_is_audited_with_the_request_id_of_its_response() {
 #[tokio::test]
 async fn audit_rows_cannot_be_changed_or_deleted() {
     let server = TestServer::start().await;
-    server.login_new("doc@clinic.test", Role::Doctor).await;
+    let doctor = server.login_new("doc@clinic.test", Role::Doctor).await;
+    // A write (audited with the change) and a read (audited through the queue).
+    let patient = server.patient(&doctor, "Audit Trail").await;
+    server
+        .get(&format!("/api/v1/patients/{patient}"), &doctor)
+        .await
+        .expect(200);
     let count = || server.sql_count("SELECT COUNT(*) FROM audit_events", &[]);
     let before = count().await;
     assert!(before >= 1);
 
-    let update = server
-        .sql_execute("UPDATE audit_events SET outcome = 'failure'", &[])
-        .await;
-    assert!(update.is_err(), "an audit row was updated");
-    let delete = server.sql_execute("DELETE FROM audit_events", &[]).await;
-    assert!(delete.is_err(), "an audit row was deleted");
+    // On SQLite the trail is two tables: the data file's (writes) and the audit log file's
+    // (reads, refusals, sign-ins).
+    let tables: &[&str] = if server.store.is_postgres() {
+        &["audit_events"]
+    } else {
+        &["main.audit_events", "audit_log.audit_events"]
+    };
+    for table in tables {
+        assert!(
+            server
+                .sql_count(&format!("SELECT COUNT(*) FROM {table}"), &[])
+                .await
+                >= 1,
+            "{table} holds no row to try"
+        );
+        let update = server
+            .sql_execute(&format!("UPDATE {table} SET outcome = 'failure'"), &[])
+            .await;
+        let refusal = update.expect_err("an audit row was updated");
+        assert!(refusal.contains("append-only"), "{table}: {refusal}");
+        let delete = server
+            .sql_execute(&format!("DELETE FROM {table}"), &[])
+            .await;
+        let refusal = delete.expect_err("an audit row was deleted");
+        assert!(refusal.contains("append-only"), "{table}: {refusal}");
+    }
 
     assert_eq!(count().await, before);
     let changed = server

@@ -58,7 +58,8 @@ impl Drop for TestServer {
 /// store's methods on it directly.
 #[derive(Clone)]
 pub enum TestStore {
-    Sqlite(Arc<SqliteStore>),
+    /// The store, and a pool for checks in SQL (`checks_pool`).
+    Sqlite(Arc<SqliteStore>, sqlx::SqlitePool),
     Postgres(Arc<PgStore>),
 }
 
@@ -67,7 +68,7 @@ impl std::ops::Deref for TestStore {
 
     fn deref(&self) -> &(dyn Store + 'static) {
         match self {
-            TestStore::Sqlite(store) => store.as_ref(),
+            TestStore::Sqlite(store, _) => store.as_ref(),
             TestStore::Postgres(store) => store.as_ref(),
         }
     }
@@ -80,14 +81,16 @@ impl TestStore {
                 PgStore::open(url).await.expect("open PostgreSQL store"),
             ))
         } else {
-            TestStore::Sqlite(Arc::new(SqliteStore::open(url).await.expect("open store")))
+            let store = SqliteStore::open(url).await.expect("open store");
+            let checks = checks_pool(url, store.audit_log_path()).await;
+            TestStore::Sqlite(Arc::new(store), checks)
         }
     }
 
     /// The same store as the server's `Store`.
     fn shared(&self) -> Arc<dyn Store> {
         match self {
-            TestStore::Sqlite(store) => store.clone(),
+            TestStore::Sqlite(store, _) => store.clone(),
             TestStore::Postgres(store) => store.clone(),
         }
     }
@@ -104,7 +107,7 @@ impl TestStore {
     #[track_caller]
     pub fn pool(&self) -> &sqlx::SqlitePool {
         match self {
-            TestStore::Sqlite(store) => store.pool(),
+            TestStore::Sqlite(store, _) => store.pool(),
             TestStore::Postgres(_) => panic!(
                 "this test reads the database with SQLite SQL (server.store.pool()), but runs with \
                  {ENGINE_VAR}=postgres: use server.db() / server.sql_count() with SQL both engines \
@@ -116,6 +119,40 @@ impl TestStore {
     pub fn is_postgres(&self) -> bool {
         matches!(self, TestStore::Postgres(_))
     }
+}
+
+/// A pool on the SQLite database at `url` for checks made straight in SQL, on which
+/// `audit_events` is the whole audit trail as on PostgreSQL: a temporary view over the data
+/// file's rows (writes) and the audit log file's (reads, refusals, sign-ins). Each table is
+/// also there by name, as `main.audit_events` and `audit_log.audit_events`.
+async fn checks_pool(url: &str, audit_log: &std::path::Path) -> sqlx::SqlitePool {
+    use std::str::FromStr;
+
+    let audit_log = audit_log.display().to_string();
+    let options = sqlx::sqlite::SqliteConnectOptions::from_str(url)
+        .expect("database URL")
+        .busy_timeout(std::time::Duration::from_secs(5));
+    sqlx::sqlite::SqlitePoolOptions::new()
+        .max_connections(2)
+        .after_connect(move |conn, _| {
+            let audit_log = audit_log.clone();
+            Box::pin(async move {
+                sqlx::query("ATTACH DATABASE $1 AS audit_log")
+                    .bind(audit_log)
+                    .execute(&mut *conn)
+                    .await?;
+                sqlx::raw_sql(
+                    "CREATE TEMP VIEW audit_events AS SELECT * FROM main.audit_events \
+                     UNION ALL SELECT * FROM audit_log.audit_events",
+                )
+                .execute(&mut *conn)
+                .await?;
+                Ok(())
+            })
+        })
+        .connect_with(options)
+        .await
+        .expect("open the database for checks")
 }
 
 /// The database behind a test server, for checks made straight in SQL.
@@ -395,7 +432,7 @@ impl TestServer {
     /// The database, for checks made straight in SQL on either engine.
     pub fn db(&self) -> Db<'_> {
         match &self.store {
-            TestStore::Sqlite(store) => Db::Sqlite(store.pool()),
+            TestStore::Sqlite(_, checks) => Db::Sqlite(checks),
             TestStore::Postgres(store) => Db::Postgres(store.pool()),
         }
     }

@@ -1,10 +1,10 @@
 //! User administration and the audit query on SQLite.
 
-use sqlx::QueryBuilder;
-use sqlx::sqlite::{Sqlite, SqliteRow};
+use sqlx::sqlite::SqliteRow;
 use uuid::Uuid;
 
-use super::{SqliteStore, audit_actor, auth, rows};
+use super::statement::Statement;
+use super::{SqliteStore, audit_actor, audit_log, auth, rows};
 use crate::model::admin::{AdminUser, AuditEvent, NewUser};
 use crate::model::envelope::FieldError;
 use crate::model::page::Page;
@@ -183,7 +183,7 @@ pub(super) async fn disable_user(
     .await
 }
 
-fn audit_event(row: &SqliteRow) -> StoreResult<AuditEvent> {
+fn audit_event(row: &(impl rows::Columns + ?Sized)) -> StoreResult<AuditEvent> {
     Ok(AuditEvent {
         id: rows::uuid(row, "id")?,
         at: rows::time(row, "at")?,
@@ -198,8 +198,9 @@ fn audit_event(row: &SqliteRow) -> StoreResult<AuditEvent> {
     })
 }
 
-fn push_audit_filters(sql: &mut QueryBuilder<Sqlite>, query: &AuditQuery) {
-    sql.push(" WHERE 1 = 1");
+/// `FROM <schema>.audit_events WHERE …` with the query's filters.
+fn push_audit_rows(sql: &mut Statement, schema: &str, query: &AuditQuery) {
+    sql.push(format!(" FROM {schema}.audit_events WHERE 1 = 1"));
     if let Some(user_id) = query.user_id {
         sql.push(" AND user_id = ").push_bind(user_id.to_string());
     }
@@ -218,26 +219,31 @@ fn push_audit_filters(sql: &mut QueryBuilder<Sqlite>, query: &AuditQuery) {
     }
 }
 
+/// The audit trail is two tables: the rows of writes in the data file, the rest in the audit
+/// log file (`audit_log`). The query reads both as one, newest first.
 pub(super) async fn query_audit(
     store: &SqliteStore,
     actor: &Actor,
     query: &AuditQuery,
 ) -> StoreResult<Page<AuditEvent>> {
-    let mut select = QueryBuilder::<Sqlite>::new("SELECT * FROM audit_events");
-    push_audit_filters(&mut select, query);
+    let mut select = Statement::new("SELECT * FROM (SELECT *");
+    push_audit_rows(&mut select, "main", query);
+    select.push(" UNION ALL SELECT *");
+    push_audit_rows(&mut select, audit_log::SCHEMA, query);
     select
-        .push(" ORDER BY at DESC, id DESC LIMIT ")
+        .push(") ORDER BY at DESC, id DESC LIMIT ")
         .push_bind(i64::from(query.limit))
         .push(" OFFSET ")
-        .push_bind(query.offset as i64);
-    let found = select.build().fetch_all(&store.pool).await?;
-    let mut count = QueryBuilder::<Sqlite>::new("SELECT COUNT(*) FROM audit_events");
-    push_audit_filters(&mut count, query);
-    let total: i64 = count.build_query_scalar().fetch_one(&store.pool).await?;
-    let items = found
-        .iter()
-        .map(audit_event)
-        .collect::<StoreResult<Vec<_>>>()?;
+        .push_bind(i64::try_from(query.offset).unwrap_or(i64::MAX));
+    let mut count = Statement::new("SELECT (SELECT COUNT(*)");
+    push_audit_rows(&mut count, "main", query);
+    count.push(") + (SELECT COUNT(*)");
+    push_audit_rows(&mut count, audit_log::SCHEMA, query);
+    count.push(")");
+    let (items, total) = store
+        .readers
+        .read(move |conn| Ok((select.rows(conn, |r| audit_event(r))?, count.scalar(conn)?)))
+        .await?;
     store
         .audit_read(actor, "admin.audit_query", ("audit", None), None, "success")
         .await?;

@@ -3,6 +3,7 @@
 //! busy timeout instead of failing when a read snapshot would have to be upgraded.
 
 mod admin;
+mod audit_log;
 mod auth;
 mod bulk;
 mod bulk_load;
@@ -26,7 +27,7 @@ use sqlx::sqlite::{
 };
 use uuid::Uuid;
 
-use super::audit_queue::{AuditQueue, AuditRow, AuditSink, audit_row};
+use super::audit_queue::{AuditQueue, audit_row};
 use super::*;
 use crate::model::time::{format_timestamp, now};
 
@@ -74,53 +75,17 @@ pub struct SqliteStore {
     /// in growing steps while the write lock is taken, which under load turns a wait of
     /// microseconds into tens of milliseconds.
     writer: Arc<tokio::sync::Mutex<()>>,
-    /// The audit rows of reads, stored in shared transactions behind the same writer.
+    /// The audit rows of reads, refusals and sign-ins, stored in shared transactions in the
+    /// audit log file (`audit_log`).
     audit: AuditQueue,
     /// From how many prefix candidates a search reads in last-visit order (see `patients`).
     dense_prefix_candidates: i64,
-}
-
-/// Stores batches of audit rows: one `BEGIN IMMEDIATE` transaction each, in its writer turn.
-struct SqliteAuditSink {
-    pool: SqlitePool,
-    writer: Arc<tokio::sync::Mutex<()>>,
+    /// The audit log file beside the data file.
+    audit_log_path: Arc<std::path::Path>,
 }
 
 /// Connections for reads: enough that a read waiting on the disk leaves others running.
 const READ_CONNECTIONS: usize = 8;
-
-/// Rows per INSERT statement: 10 values each, well under SQLite's limit of bound values.
-const AUDIT_ROWS_PER_INSERT: usize = 200;
-
-#[async_trait]
-impl AuditSink for SqliteAuditSink {
-    async fn write_batch(&self, batch: &[AuditRow]) -> StoreResult<()> {
-        let _turn = self.writer.lock().await;
-        let mut tx = self.pool.begin_with("BEGIN IMMEDIATE").await?;
-        for chunk in batch.chunks(AUDIT_ROWS_PER_INSERT) {
-            let mut insert = sqlx::QueryBuilder::<sqlx::Sqlite>::new(
-                "INSERT INTO audit_events (id, at, user_id, action, resource_type, resource_id, \
-                 patient_id, outcome, request_id, ip) ",
-            );
-            insert.push_values(chunk, |mut values, row| {
-                values
-                    .push_bind(row.id.to_string())
-                    .push_bind(format_timestamp(row.at))
-                    .push_bind(row.user_id.map(|u| u.to_string()))
-                    .push_bind(row.action.as_str())
-                    .push_bind(row.resource_type.as_deref())
-                    .push_bind(row.resource_id.as_deref())
-                    .push_bind(row.patient_id.map(|p| p.to_string()))
-                    .push_bind(row.outcome.as_str())
-                    .push_bind(row.request_id.as_str())
-                    .push_bind(row.ip.as_deref());
-            });
-            insert.build().execute(&mut *tx).await?;
-        }
-        tx.commit().await?;
-        Ok(())
-    }
-}
 
 /// A write transaction holding the writer's turn until it commits or rolls back.
 pub(super) struct WriteTx {
@@ -189,21 +154,22 @@ impl SqliteStore {
             .connect_with(options.clone())
             .await?;
         migrator().run(&pool).await?;
+        let audit_log_path = audit_log::path_for(options.get_filename());
+        let audit_log = audit_log::open(&audit_log_path).await?;
         let readers = Arc::new(reader::Readers::open(
             options.get_filename(),
+            (&audit_log_path, audit_log::SCHEMA),
             READ_CONNECTIONS,
         )?);
         let writer = Arc::new(tokio::sync::Mutex::new(()));
-        let audit = AuditQueue::start(SqliteAuditSink {
-            pool: pool.clone(),
-            writer: writer.clone(),
-        });
+        let audit = AuditQueue::start(audit_log::AuditLogSink { pool: audit_log });
         let store = SqliteStore {
             pool,
             readers,
             writer,
             audit,
             dense_prefix_candidates: patients::DENSE_PREFIX_CANDIDATES,
+            audit_log_path: audit_log_path.into(),
         };
         let built = bulk_load::finish(&store).await?;
         if built > 0 {
@@ -217,6 +183,11 @@ impl SqliteStore {
 
     pub fn pool(&self) -> &SqlitePool {
         &self.pool
+    }
+
+    /// The audit log file (`audit_log`): the audit rows of reads, refusals and sign-ins.
+    pub fn audit_log_path(&self) -> &std::path::Path {
+        &self.audit_log_path
     }
 
     /// Sets from how many prefix candidates a search reads patients in last-visit order

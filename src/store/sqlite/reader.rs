@@ -32,10 +32,11 @@ pub(super) struct Readers {
 
 impl Readers {
     /// Opens `connections` connections that only read (`query_only`) to the database file at
-    /// `path`, which must already exist (the sqlx pool created and migrated it).
-    pub fn open(path: &Path, connections: usize) -> anyhow::Result<Readers> {
+    /// `path`, each with the file `attach.0` attached as schema `attach.1`. Both files must
+    /// already exist (the sqlx pools created and migrated them).
+    pub fn open(path: &Path, attach: (&Path, &str), connections: usize) -> anyhow::Result<Readers> {
         let idle = (0..connections)
-            .map(|_| open_connection(path))
+            .map(|_| open_connection(path, attach))
             .collect::<anyhow::Result<Vec<_>>>()?;
         Ok(Readers {
             idle: Mutex::new(idle),
@@ -80,12 +81,16 @@ impl Readers {
     }
 }
 
-fn open_connection(path: &Path) -> anyhow::Result<Connection> {
+fn open_connection(path: &Path, (attach, schema): (&Path, &str)) -> anyhow::Result<Connection> {
     let connection = Connection::open_with_flags(
         path,
         OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_NO_MUTEX,
     )?;
     connection.busy_timeout(Duration::from_secs(5))?;
+    let attach = attach
+        .to_str()
+        .ok_or_else(|| anyhow::anyhow!("{} is not a UTF-8 path", attach.display()))?;
+    connection.execute(&format!("ATTACH DATABASE ?1 AS {schema}"), [attach])?;
     // These connections only read; a statement that would write fails instead.
     connection.pragma_update(None, "query_only", true)?;
     // Plans independent of the values bound: otherwise SQLite plans around some bound values
