@@ -13,6 +13,7 @@ use std::path::{Path, PathBuf};
 use std::str::FromStr;
 use std::time::Duration;
 
+use anyhow::Context;
 use async_trait::async_trait;
 use sqlx::migrate::Migrator;
 use sqlx::sqlite::{
@@ -59,7 +60,14 @@ pub(super) async fn open(path: &Path) -> anyhow::Result<SqlitePool> {
         .max_connections(1)
         .min_connections(1)
         .connect_with(options)
-        .await?;
+        .await
+        .with_context(|| {
+            format!(
+                "cannot open the audit log file {} (it is kept beside the database file, \
+                 which must be in a directory the server can write to)",
+                path.display()
+            )
+        })?;
     Migrator {
         migrations: embedded_migrations(&MIGRATIONS),
         ..Migrator::DEFAULT

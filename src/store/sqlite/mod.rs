@@ -1,6 +1,8 @@
-//! The embedded engine: one SQLite file in WAL mode with foreign keys on. Reads run on the pool
-//! concurrently; every write runs in a `BEGIN IMMEDIATE` transaction, so writers queue on the
-//! busy timeout instead of failing when a read snapshot would have to be upgraded.
+//! The embedded engine: one SQLite file in WAL mode with foreign keys on, and beside it the
+//! audit log file (`audit_log`). Reads run concurrently on connections of their own
+//! (`reader`); every write runs in a `BEGIN IMMEDIATE` transaction, one at a time (`write_tx`),
+//! so writers queue in the process instead of failing when a read snapshot would have to be
+//! upgraded.
 
 mod admin;
 mod audit_log;
