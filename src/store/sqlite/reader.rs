@@ -110,3 +110,45 @@ fn open_connection(path: &Path, (attach, schema): (&Path, &str)) -> anyhow::Resu
     connection.pragma_update(None, "mmap_size", READ_MMAP_BYTES)?;
     Ok(connection)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The SQLite that Synapse links is built as `.cargo/config.toml` says: a build that lost
+    /// those flags would still work, only slower, so nothing else would notice.
+    #[test]
+    fn sqlite_is_built_without_the_shared_page_cache_lock_and_maps_whole_files() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let data = dir.path().join("data.db");
+        let audit = dir.path().join("audit.db");
+        for file in [&data, &audit] {
+            Connection::open(file).expect("create");
+        }
+        let connection = open_connection(&data, (&audit, "audit_log")).expect("open");
+        let options: Vec<String> = connection
+            .prepare("PRAGMA compile_options")
+            .and_then(|mut s| s.query_map([], |r| r.get(0))?.collect())
+            .expect("compile options");
+        assert!(
+            !options.iter().any(|o| o == "ENABLE_MEMORY_MANAGEMENT"),
+            "{options:?}"
+        );
+        assert!(
+            options.iter().any(|o| o == "DEFAULT_MEMSTATUS=0"),
+            "{options:?}"
+        );
+        let mapped: i64 = connection
+            .pragma_query_value(None, "mmap_size", |r| r.get(0))
+            .expect("mmap_size");
+        assert_eq!(mapped, READ_MMAP_BYTES);
+        let attached: i64 = connection
+            .query_row(
+                "SELECT COUNT(*) FROM pragma_database_list WHERE name = 'audit_log'",
+                [],
+                |r| r.get(0),
+            )
+            .expect("database list");
+        assert_eq!(attached, 1);
+    }
+}
