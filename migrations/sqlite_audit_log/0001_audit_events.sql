@@ -23,3 +23,9 @@ CREATE TRIGGER audit_events_no_update BEFORE UPDATE ON audit_events
 BEGIN SELECT RAISE(ABORT, 'audit events are append-only'); END;
 CREATE TRIGGER audit_events_no_delete BEFORE DELETE ON audit_events
 BEGIN SELECT RAISE(ABORT, 'audit events are append-only'); END;
+
+-- Which data file this audit log belongs to: the same id is kept in the data file's
+-- `settings` (key `audit_log_id`), so a start can tell a missing or swapped file.
+CREATE TABLE audit_log_identity (
+    id TEXT PRIMARY KEY
+) STRICT;

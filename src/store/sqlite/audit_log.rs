@@ -22,6 +22,8 @@ use sqlx::sqlite::{
 
 use crate::model::time::format_timestamp;
 use crate::store::audit_queue::{AuditRow, AuditSink};
+use uuid::Uuid;
+
 use crate::store::{StoreResult, embedded_migrations};
 
 /// The schema name the read connections attach the audit log file under.
@@ -77,6 +79,83 @@ pub(super) async fn open(path: &Path) -> anyhow::Result<SqlitePool> {
     Ok(pool)
 }
 
+/// The key in the data file's `settings` that names its audit log file's id.
+const PAIR_SETTING: &str = "audit_log_id";
+
+/// How the audit log file found at start relates to the data file.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum Pairing {
+    /// The two files carry the same id.
+    Matched,
+    /// Neither carried an id (a new database, or one from before the audit log file): they
+    /// are paired now.
+    Paired,
+    /// The data file names an audit log, but this one is new: the file was missing (a data
+    /// file restored or moved without it) and the rows stored before are not in it.
+    Recreated,
+    /// The audit log belongs to another data file.
+    Foreign,
+}
+
+/// Checks that the audit log (`audit_log`) belongs to the data file (`data`), pairing them
+/// when neither names the other yet. A new audit log beside a data file that had one takes
+/// the data file's id, so the warning that follows (`warn_unless_paired`) is given once.
+pub(super) async fn pair(data: &SqlitePool, audit_log: &SqlitePool) -> StoreResult<Pairing> {
+    let data_id: Option<String> = sqlx::query_scalar("SELECT value FROM settings WHERE key = $1")
+        .bind(PAIR_SETTING)
+        .fetch_optional(data)
+        .await?;
+    let log_id: Option<String> = sqlx::query_scalar("SELECT id FROM audit_log_identity")
+        .fetch_optional(audit_log)
+        .await?;
+    let record_in_log = |id: String| async move {
+        sqlx::query("INSERT INTO audit_log_identity (id) VALUES ($1)")
+            .bind(id)
+            .execute(audit_log)
+            .await
+    };
+    match (data_id, log_id) {
+        (Some(data_id), Some(log_id)) if data_id == log_id => Ok(Pairing::Matched),
+        (Some(_), Some(_)) => Ok(Pairing::Foreign),
+        (Some(data_id), None) => {
+            record_in_log(data_id).await?;
+            Ok(Pairing::Recreated)
+        }
+        (None, log_id) => {
+            let id = log_id.clone().unwrap_or_else(|| Uuid::now_v7().to_string());
+            sqlx::query("INSERT INTO settings (key, value) VALUES ($1, $2)")
+                .bind(PAIR_SETTING)
+                .bind(&id)
+                .execute(data)
+                .await?;
+            if log_id.is_none() {
+                record_in_log(id).await?;
+            }
+            Ok(Pairing::Paired)
+        }
+    }
+}
+
+/// Tells the operator, in the server's log, when the audit log at `path` is not the one its
+/// data file was written with. The server still starts: refusing would stop the clinic, and
+/// the audit rows from now on are stored either way.
+pub(super) fn warn_unless_paired(pairing: Pairing, path: &Path) {
+    match pairing {
+        Pairing::Matched | Pairing::Paired => {}
+        Pairing::Recreated => tracing::warn!(
+            audit_log = %path.display(),
+            "the audit log file was missing and has been created empty: the audit rows of \
+             reads, refusals and sign-ins stored before are not in it. If the database was \
+             restored from a backup, stop the server and restore this file from the same backup"
+        ),
+        Pairing::Foreign => tracing::warn!(
+            audit_log = %path.display(),
+            "the audit log file belongs to another database: the audit query will mix their \
+             rows. Stop the server and put this database's own audit log file beside it"
+        ),
+    }
+}
+
 /// Stores the audit queue's batches in the audit log file, one transaction each. It takes no
 /// turn from the data file's writer: the two files lock apart.
 pub(super) struct AuditLogSink {
@@ -115,6 +194,37 @@ impl AuditSink for AuditLogSink {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::store::sqlite::SqliteStore;
+
+    #[tokio::test]
+    async fn a_start_tells_its_own_audit_log_from_a_missing_or_foreign_one() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let data_path = dir.path().join("synapse.db");
+        let store = SqliteStore::open(&format!("sqlite://{}", data_path.display()))
+            .await
+            .expect("open");
+        let data = store.pool();
+
+        // Opening the store paired the two; they match from then on.
+        let own = open(&path_for(&data_path)).await.expect("own audit log");
+        assert_eq!(pair(data, &own).await.expect("pair"), Pairing::Matched);
+
+        // A data file moved without its audit log finds a new, empty one: reported once.
+        let moved = open(&dir.path().join("moved.db-audit"))
+            .await
+            .expect("new audit log");
+        assert_eq!(pair(data, &moved).await.expect("pair"), Pairing::Recreated);
+        assert_eq!(pair(data, &moved).await.expect("pair"), Pairing::Matched);
+
+        // Another database's audit log is never taken for this one's.
+        let other_path = dir.path().join("other.db");
+        let _other = SqliteStore::open(&format!("sqlite://{}", other_path.display()))
+            .await
+            .expect("open the other");
+        let foreign = open(&path_for(&other_path)).await.expect("its audit log");
+        assert_eq!(pair(data, &foreign).await.expect("pair"), Pairing::Foreign);
+        assert_eq!(pair(data, &foreign).await.expect("pair"), Pairing::Foreign);
+    }
 
     #[test]
     fn the_audit_log_file_sits_beside_the_data_file() {

@@ -158,6 +158,8 @@ impl SqliteStore {
         migrator().run(&pool).await?;
         let audit_log_path = audit_log::path_for(options.get_filename());
         let audit_log = audit_log::open(&audit_log_path).await?;
+        let pairing = audit_log::pair(&pool, &audit_log).await?;
+        audit_log::warn_unless_paired(pairing, &audit_log_path);
         let readers = Arc::new(reader::Readers::open(
             options.get_filename(),
             (&audit_log_path, audit_log::SCHEMA),
