@@ -198,6 +198,11 @@ fn audit_event(row: &(impl rows::Columns + ?Sized)) -> StoreResult<AuditEvent> {
     })
 }
 
+/// The columns of an audit row, named: the two files' tables are read as one by position
+/// (`UNION ALL`), so neither may depend on the other's column order.
+const AUDIT_COLUMNS: &str =
+    "id, at, user_id, action, resource_type, resource_id, patient_id, outcome, request_id, ip";
+
 /// `FROM <schema>.audit_events WHERE …` with the query's filters.
 fn push_audit_rows(sql: &mut Statement, schema: &str, query: &AuditQuery) {
     sql.push(format!(" FROM {schema}.audit_events WHERE 1 = 1"));
@@ -226,9 +231,10 @@ pub(super) async fn query_audit(
     actor: &Actor,
     query: &AuditQuery,
 ) -> StoreResult<Page<AuditEvent>> {
-    let mut select = Statement::new("SELECT * FROM (SELECT *");
+    // SQLite merges the two index scans in `at` order and stops at the page.
+    let mut select = Statement::new(format!("SELECT * FROM (SELECT {AUDIT_COLUMNS}"));
     push_audit_rows(&mut select, "main", query);
-    select.push(" UNION ALL SELECT *");
+    select.push(format!(" UNION ALL SELECT {AUDIT_COLUMNS}"));
     push_audit_rows(&mut select, audit_log::SCHEMA, query);
     select
         .push(") ORDER BY at DESC, id DESC LIMIT ")

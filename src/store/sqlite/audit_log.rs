@@ -20,10 +20,10 @@ use sqlx::sqlite::{
     SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous,
 };
 
-use crate::model::time::format_timestamp;
-use crate::store::audit_queue::{AuditRow, AuditSink};
 use uuid::Uuid;
 
+use crate::model::time::format_timestamp;
+use crate::store::audit_queue::{AuditRow, AuditSink};
 use crate::store::{StoreResult, embedded_migrations};
 
 /// The schema name the read connections attach the audit log file under.

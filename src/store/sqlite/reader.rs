@@ -114,6 +114,7 @@ fn open_connection(path: &Path, (attach, schema): (&Path, &str)) -> anyhow::Resu
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::store::sqlite::audit_log;
 
     /// The SQLite that Synapse links is built as `.cargo/config.toml` says: a build that lost
     /// those flags would still work, only slower, so nothing else would notice.
@@ -125,7 +126,7 @@ mod tests {
         for file in [&data, &audit] {
             Connection::open(file).expect("create");
         }
-        let connection = open_connection(&data, (&audit, "audit_log")).expect("open");
+        let connection = open_connection(&data, (&audit, audit_log::SCHEMA)).expect("open");
         let options: Vec<String> = connection
             .prepare("PRAGMA compile_options")
             .and_then(|mut s| s.query_map([], |r| r.get(0))?.collect())
@@ -144,8 +145,8 @@ mod tests {
         assert_eq!(mapped, READ_MMAP_BYTES);
         let attached: i64 = connection
             .query_row(
-                "SELECT COUNT(*) FROM pragma_database_list WHERE name = 'audit_log'",
-                [],
+                "SELECT COUNT(*) FROM pragma_database_list WHERE name = ?1",
+                [audit_log::SCHEMA],
                 |r| r.get(0),
             )
             .expect("database list");
