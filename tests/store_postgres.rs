@@ -829,6 +829,7 @@ async fn every_list_and_search_statement_uses_an_index_under_a_generic_plan() {
         }
     }
     let (page, count) = statements::consultation_history(&doctor, sample_patient, 20, 0);
+    let (page, count) = (Statement::from(page), Statement::from(count));
     for (name, statement) in [("history page", &page), ("history count", &count)] {
         let plan = generic_plan(&mut conn, statement).await;
         assert_indexed(&plan, name, statement);

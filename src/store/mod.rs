@@ -4,10 +4,13 @@
 
 pub mod audit_queue;
 pub mod bulk_load;
+pub mod consultations;
 pub mod cursor;
 pub mod demo;
+pub mod engine;
 pub mod password;
 pub mod postgres;
+pub mod sql;
 pub mod sqlite;
 pub mod synth;
 pub mod values;

@@ -13,7 +13,7 @@ mod admin;
 mod auth;
 mod bulk;
 mod bulk_load;
-mod consultations;
+mod conn;
 mod paging;
 mod patients;
 mod reports;
@@ -60,12 +60,12 @@ const MIGRATIONS: [(i64, &str, &str); 4] = [
 /// The SQL of the list and search statements, built exactly as the engine runs them, so tests
 /// can check their plans with `EXPLAIN` (every one must use an index under a generic plan).
 pub mod statements {
-    pub use super::consultations::history_statements as consultation_history;
     pub use super::patients::{
         list_statements as patient_list, search_statements as patient_search,
     };
     pub use super::reports::{list_statements as report_list, stats_statements as report_stats};
     pub use super::statement::{Arg, Statement};
+    pub use crate::store::consultations::history_statements as consultation_history;
 }
 
 #[derive(Clone)]
@@ -150,6 +150,31 @@ impl PgStore {
 
     async fn write_tx(&self) -> StoreResult<sqlx::Transaction<'static, sqlx::Postgres>> {
         Ok(self.pool.begin().await?)
+    }
+}
+
+impl crate::store::engine::Engine for PgStore {
+    type Tx = conn::PgTx;
+    type Reader = PgConnection;
+
+    fn dialect(&self) -> crate::store::sql::Dialect {
+        crate::store::sql::Dialect::Postgres
+    }
+
+    async fn write_tx(&self) -> StoreResult<conn::PgTx> {
+        Ok(conn::PgTx(self.pool.begin().await?))
+    }
+
+    async fn read<T: Send + 'static>(
+        &self,
+        read: impl crate::store::engine::ReadFn<PgConnection, T>,
+    ) -> StoreResult<T> {
+        let mut connection = self.pool.acquire().await?;
+        read(&mut connection).await
+    }
+
+    fn audit_queue(&self) -> &AuditQueue {
+        &self.audit
     }
 }
 
@@ -397,13 +422,13 @@ impl Store for PgStore {
         actor: &Actor,
         start: &StartConsultation,
     ) -> StoreResult<Consultation> {
-        consultations::start(self, actor, start).await
+        crate::store::consultations::start(self, actor, start).await
     }
     async fn active_consultations(&self, actor: &Actor) -> StoreResult<Vec<Consultation>> {
-        consultations::active(self, actor).await
+        crate::store::consultations::active(self, actor).await
     }
     async fn get_consultation(&self, actor: &Actor, id: Uuid) -> StoreResult<Consultation> {
-        consultations::get(self, actor, id).await
+        crate::store::consultations::get(self, actor, id).await
     }
     async fn update_notes(
         &self,
@@ -411,7 +436,7 @@ impl Store for PgStore {
         id: Uuid,
         notes: &str,
     ) -> StoreResult<Consultation> {
-        consultations::update_notes(self, actor, id, notes).await
+        crate::store::consultations::update_notes(self, actor, id, notes).await
     }
     async fn stop_consultation(
         &self,
@@ -419,7 +444,7 @@ impl Store for PgStore {
         id: Uuid,
         notes: Option<&str>,
     ) -> StoreResult<Consultation> {
-        consultations::stop(self, actor, id, notes).await
+        crate::store::consultations::stop(self, actor, id, notes).await
     }
     async fn cancel_consultation(
         &self,
@@ -427,7 +452,7 @@ impl Store for PgStore {
         id: Uuid,
         reason: &str,
     ) -> StoreResult<Consultation> {
-        consultations::cancel(self, actor, id, reason).await
+        crate::store::consultations::cancel(self, actor, id, reason).await
     }
     async fn consultation_history(
         &self,
@@ -436,7 +461,7 @@ impl Store for PgStore {
         limit: u32,
         offset: u64,
     ) -> StoreResult<ConsultationHistory> {
-        consultations::history(self, actor, patient_id, limit, offset).await
+        crate::store::consultations::history(self, actor, patient_id, limit, offset).await
     }
 
     async fn list_reports(

@@ -41,13 +41,3 @@ pub fn opt_json<T: DeserializeOwned>(row: &PgRow, column: &str) -> StoreResult<O
 pub fn parsed<T>(row: &PgRow, column: &str, parse: fn(&str) -> Option<T>) -> StoreResult<T> {
     parse(&get::<String>(row, column)?).ok_or_else(|| corrupt(column))
 }
-
-pub fn opt_parsed<T>(
-    row: &PgRow,
-    column: &str,
-    parse: fn(&str) -> Option<T>,
-) -> StoreResult<Option<T>> {
-    get::<Option<String>>(row, column)?
-        .map(|text| parse(&text).ok_or_else(|| corrupt(column)))
-        .transpose()
-}

@@ -146,6 +146,28 @@ impl Statement {
     }
 }
 
+/// A statement of the shared query layer, for the plan tests while both kinds exist.
+impl From<crate::store::sql::Statement> for Statement {
+    fn from(shared: crate::store::sql::Statement) -> Statement {
+        use crate::store::sql::Value;
+        let args = shared
+            .values()
+            .iter()
+            .map(|value| match value {
+                Value::Uuid(Some(id)) => Arg::Uuid(*id),
+                Value::Int(Some(n)) => Arg::Int(*n),
+                Value::Time(Some(at)) => Arg::Time(*at),
+                Value::Date(day) => Arg::Date(*day),
+                other => Arg::Text(other.literal()),
+            })
+            .collect();
+        Statement {
+            sql: shared.sql().to_string(),
+            args,
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

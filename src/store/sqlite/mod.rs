@@ -9,7 +9,7 @@ mod audit_log;
 mod auth;
 mod bulk;
 mod bulk_load;
-mod consultations;
+mod conn;
 mod paging;
 mod patients;
 mod reader;
@@ -90,7 +90,7 @@ pub struct SqliteStore {
 const READ_CONNECTIONS: usize = 8;
 
 /// A write transaction holding the writer's turn until it commits or rolls back.
-pub(super) struct WriteTx {
+pub struct WriteTx {
     tx: sqlx::Transaction<'static, sqlx::Sqlite>,
     _turn: tokio::sync::OwnedMutexGuard<()>,
 }
@@ -222,6 +222,30 @@ impl SqliteStore {
         self.audit
             .record_read(actor, action, resource, patient_id, outcome)
             .await
+    }
+}
+
+impl crate::store::engine::Engine for SqliteStore {
+    type Tx = WriteTx;
+    type Reader = conn::ReadConnection;
+
+    fn dialect(&self) -> crate::store::sql::Dialect {
+        crate::store::sql::Dialect::Sqlite
+    }
+
+    fn write_tx(&self) -> impl std::future::Future<Output = StoreResult<WriteTx>> + Send {
+        SqliteStore::write_tx(self)
+    }
+
+    fn read<T: Send + 'static>(
+        &self,
+        read: impl crate::store::engine::ReadFn<conn::ReadConnection, T>,
+    ) -> impl std::future::Future<Output = StoreResult<T>> + Send {
+        self.readers.run(read)
+    }
+
+    fn audit_queue(&self) -> &AuditQueue {
+        &self.audit
     }
 }
 
@@ -440,13 +464,13 @@ impl Store for SqliteStore {
         actor: &Actor,
         start: &StartConsultation,
     ) -> StoreResult<Consultation> {
-        consultations::start(self, actor, start).await
+        crate::store::consultations::start(self, actor, start).await
     }
     async fn active_consultations(&self, actor: &Actor) -> StoreResult<Vec<Consultation>> {
-        consultations::active(self, actor).await
+        crate::store::consultations::active(self, actor).await
     }
     async fn get_consultation(&self, actor: &Actor, id: Uuid) -> StoreResult<Consultation> {
-        consultations::get(self, actor, id).await
+        crate::store::consultations::get(self, actor, id).await
     }
     async fn update_notes(
         &self,
@@ -454,7 +478,7 @@ impl Store for SqliteStore {
         id: Uuid,
         notes: &str,
     ) -> StoreResult<Consultation> {
-        consultations::update_notes(self, actor, id, notes).await
+        crate::store::consultations::update_notes(self, actor, id, notes).await
     }
     async fn stop_consultation(
         &self,
@@ -462,7 +486,7 @@ impl Store for SqliteStore {
         id: Uuid,
         notes: Option<&str>,
     ) -> StoreResult<Consultation> {
-        consultations::stop(self, actor, id, notes).await
+        crate::store::consultations::stop(self, actor, id, notes).await
     }
     async fn cancel_consultation(
         &self,
@@ -470,7 +494,7 @@ impl Store for SqliteStore {
         id: Uuid,
         reason: &str,
     ) -> StoreResult<Consultation> {
-        consultations::cancel(self, actor, id, reason).await
+        crate::store::consultations::cancel(self, actor, id, reason).await
     }
     async fn consultation_history(
         &self,
@@ -479,7 +503,7 @@ impl Store for SqliteStore {
         limit: u32,
         offset: u64,
     ) -> StoreResult<ConsultationHistory> {
-        consultations::history(self, actor, patient_id, limit, offset).await
+        crate::store::consultations::history(self, actor, patient_id, limit, offset).await
     }
 
     async fn list_reports(

@@ -10,10 +10,13 @@ use std::path::Path;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
+use futures_util::FutureExt;
 use rusqlite::config::DbConfig;
 use rusqlite::{Connection, OpenFlags};
 use tokio::sync::Semaphore;
 
+use super::conn::ReadConnection;
+use crate::store::engine::ReadFn;
 use crate::store::{StoreError, StoreResult};
 
 /// Prepared statements kept per connection: every read statement the server makes, with room
@@ -29,7 +32,7 @@ const READ_MMAP_BYTES: i64 = 64 << 30;
 const WAIT_FOR_CONNECTION: Duration = Duration::from_secs(30);
 
 pub(super) struct Readers {
-    idle: Mutex<Vec<Connection>>,
+    idle: Mutex<Vec<ReadConnection>>,
     /// One permit per connection, so a read that holds one finds a connection idle.
     permits: Arc<Semaphore>,
 }
@@ -40,7 +43,7 @@ impl Readers {
     /// already exist (the sqlx pools created and migrated them).
     pub fn open(path: &Path, attach: (&Path, &str), connections: usize) -> anyhow::Result<Readers> {
         let idle = (0..connections)
-            .map(|_| open_connection(path, attach))
+            .map(|_| open_connection(path, attach).map(ReadConnection))
             .collect::<anyhow::Result<Vec<_>>>()?;
         Ok(Readers {
             idle: Mutex::new(idle),
@@ -54,6 +57,33 @@ impl Readers {
         T: Send + 'static,
         F: FnOnce(&Connection) -> StoreResult<T> + Send + 'static,
     {
+        self.with_connection(move |connection| read(&connection.0))
+            .await
+    }
+
+    /// Runs a read of the shared store code (`store::engine::Engine::read`) on an idle
+    /// connection. Its statements complete when first polled (`ReadConnection`), so the whole
+    /// read runs in one blocking task without an executor.
+    pub async fn run<T, F>(self: &Arc<Self>, read: F) -> StoreResult<T>
+    where
+        T: Send + 'static,
+        F: ReadFn<ReadConnection, T>,
+    {
+        self.with_connection(move |connection| {
+            read(connection).now_or_never().unwrap_or_else(|| {
+                Err(StoreError::ReadFailed(
+                    "a read waited on something other than its connection".into(),
+                ))
+            })
+        })
+        .await
+    }
+
+    async fn with_connection<T, F>(self: &Arc<Self>, read: F) -> StoreResult<T>
+    where
+        T: Send + 'static,
+        F: FnOnce(&mut ReadConnection) -> StoreResult<T> + Send + 'static,
+    {
         let permit =
             tokio::time::timeout(WAIT_FOR_CONNECTION, self.permits.clone().acquire_owned())
                 .await
@@ -64,12 +94,12 @@ impl Readers {
             // The permit moves in here: if the request is dropped while this runs, the
             // connection stays counted as busy until it is back.
             let _permit = permit;
-            let connection = readers
+            let mut connection = readers
                 .idle()
                 .pop()
                 .ok_or_else(|| StoreError::ReadFailed("no read connection is idle".into()))?;
             // A panicking read must not take its connection with it.
-            let result = catch_unwind(AssertUnwindSafe(|| read(&connection)));
+            let result = catch_unwind(AssertUnwindSafe(|| read(&mut connection)));
             readers.idle().push(connection);
             result.map_err(|_| StoreError::ReadFailed("it panicked".into()))?
         });
@@ -77,7 +107,7 @@ impl Readers {
             .map_err(|e| StoreError::ReadFailed(e.to_string()))?
     }
 
-    fn idle(&self) -> std::sync::MutexGuard<'_, Vec<Connection>> {
+    fn idle(&self) -> std::sync::MutexGuard<'_, Vec<ReadConnection>> {
         // A panic while holding this lock cannot leave the list half-changed (push and pop).
         self.idle
             .lock()

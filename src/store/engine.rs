@@ -1,0 +1,127 @@
+//! What the shared store code needs from an engine: its dialect, a write transaction, a way to
+//! run a read on a connection, and the audit queue. Everything else an engine does (opening,
+//! migrations, bulk loading, the trigram step of search) stays in its own module.
+
+use std::future::Future;
+
+use futures_util::future::BoxFuture;
+use uuid::Uuid;
+
+use super::audit_queue::AuditQueue;
+use super::sql::{Conn, Dialect, Statement, WriteTx};
+use super::{Actor, AuditEntry, StoreError, StoreResult};
+use crate::model::time::now;
+
+/// A read: given a connection, the future that runs its statements on it.
+pub trait ReadFn<C, T>:
+    for<'c> FnOnce(&'c mut C) -> BoxFuture<'c, StoreResult<T>> + Send + 'static
+{
+}
+
+impl<C, T, F> ReadFn<C, T> for F where
+    F: for<'c> FnOnce(&'c mut C) -> BoxFuture<'c, StoreResult<T>> + Send + 'static
+{
+}
+
+/// One database engine under the shared store code.
+pub trait Engine: Send + Sync + 'static {
+    /// A write transaction; on SQLite it also holds the writer's turn.
+    type Tx: WriteTx;
+    /// A connection reads run on.
+    type Reader: Conn;
+
+    fn dialect(&self) -> Dialect;
+
+    fn write_tx(&self) -> impl Future<Output = StoreResult<Self::Tx>> + Send;
+
+    /// Runs `read` on a read connection, all of its statements on the same one.
+    fn read<T: Send + 'static>(
+        &self,
+        read: impl ReadFn<Self::Reader, T>,
+    ) -> impl Future<Output = StoreResult<T>> + Send;
+
+    /// The group-committed audit rows of reads, refusals and sign-ins.
+    fn audit_queue(&self) -> &AuditQueue;
+}
+
+/// Writes one audit row on `conn`, inside whatever transaction the caller holds.
+pub async fn insert_audit(
+    conn: &mut impl Conn,
+    request_id: &str,
+    ip: Option<&str>,
+    entry: &AuditEntry<'_>,
+) -> StoreResult<()> {
+    let insert = Statement::new(
+        "INSERT INTO audit_events (id, at, user_id, action, resource_type, resource_id, \
+         patient_id, outcome, request_id, ip) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
+    )
+    .arg(Uuid::now_v7())
+    .arg(now())
+    .arg(entry.user_id)
+    .arg(entry.action)
+    .arg(entry.resource_type)
+    .arg(entry.resource_id.clone())
+    .arg(entry.patient_id)
+    .arg(entry.outcome)
+    .arg(request_id)
+    .arg(ip);
+    conn.execute(&insert).await?;
+    Ok(())
+}
+
+/// Audits an action by an authenticated actor, in the caller's transaction.
+pub async fn audit_actor(
+    conn: &mut impl Conn,
+    actor: &Actor,
+    action: &str,
+    resource: (&str, Option<String>),
+    patient_id: Option<Uuid>,
+    outcome: &str,
+) -> StoreResult<()> {
+    insert_audit(
+        conn,
+        &actor.request_id,
+        actor.ip.as_deref(),
+        &AuditEntry {
+            user_id: Some(actor.user_id),
+            action,
+            resource_type: Some(resource.0),
+            resource_id: resource.1,
+            patient_id,
+            outcome,
+        },
+    )
+    .await
+}
+
+/// Audits a read right after it happened; the data is only returned once the row is stored.
+pub async fn audit_read(
+    engine: &impl Engine,
+    actor: &Actor,
+    action: &str,
+    resource: (&str, Option<String>),
+    patient_id: Option<Uuid>,
+) -> StoreResult<()> {
+    engine
+        .audit_queue()
+        .record_read(actor, action, resource, patient_id, "success")
+        .await
+}
+
+/// Audits a refused access, then answers `NotFound` like a missing record.
+pub async fn deny(
+    engine: &impl Engine,
+    actor: &Actor,
+    action: &str,
+    resource: (&str, Uuid),
+) -> StoreError {
+    engine.audit_queue().deny(actor, action, resource).await
+}
+
+/// `doctor_id = caller` for doctors; receptionists see every doctor's patient rows.
+pub fn owner_scope(actor: &Actor) -> Option<Uuid> {
+    match actor.role {
+        crate::model::auth::Role::Doctor => Some(actor.user_id),
+        _ => None,
+    }
+}

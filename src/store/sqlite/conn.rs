@@ -1,0 +1,246 @@
+//! The shared query layer on SQLite: rows of both drivers read through `sql::Row` (ids, times
+//! and dates are stored as text, JSON as text, booleans as 0/1), statements bound and run on
+//! sqlx connections (writes) and on the synchronous read connections (`reader`).
+
+use chrono::{DateTime, NaiveDate, Utc};
+use rusqlite::types::Value as SqliteValue;
+use sqlx::query::Query;
+use sqlx::sqlite::{Sqlite, SqliteArguments, SqliteRow};
+use sqlx::{Row as _, SqliteConnection};
+use uuid::Uuid;
+
+use crate::model::time::{format_timestamp, parse_timestamp};
+use crate::store::sql::{Conn, Dialect, JsonColumn, Row, Statement, Value, WriteTx, corrupt};
+use crate::store::{StoreError, StoreResult};
+
+/// A value as SQLite stores it.
+fn stored(value: &Value) -> SqliteValue {
+    fn or_null<T>(value: Option<T>, stored: impl FnOnce(T) -> SqliteValue) -> SqliteValue {
+        value.map_or(SqliteValue::Null, stored)
+    }
+    match value {
+        Value::Text(v) => or_null(v.clone(), SqliteValue::Text),
+        Value::Int(v) => or_null(*v, SqliteValue::Integer),
+        Value::Real(v) => or_null(*v, SqliteValue::Real),
+        Value::Bool(b) => SqliteValue::Integer(i64::from(*b)),
+        Value::Uuid(v) => or_null(*v, |id| SqliteValue::Text(id.to_string())),
+        Value::Time(v) => or_null(*v, |at| SqliteValue::Text(format_timestamp(at))),
+        Value::Date(day) => SqliteValue::Text(day.format("%Y-%m-%d").to_string()),
+        Value::Json(v) => or_null(v.as_ref(), |json| SqliteValue::Text(json.to_string())),
+    }
+}
+
+fn parse_uuid(text: Option<String>, column: &str) -> StoreResult<Option<Uuid>> {
+    text.map(|t| Uuid::parse_str(&t).map_err(|_| corrupt(column)))
+        .transpose()
+}
+
+fn parse_time(text: Option<String>, column: &str) -> StoreResult<Option<DateTime<Utc>>> {
+    match text {
+        None => Ok(None),
+        Some(t) if t.is_empty() => Ok(None),
+        Some(t) => parse_timestamp(&t).map(Some).ok_or_else(|| corrupt(column)),
+    }
+}
+
+fn parse_date(text: Option<String>, column: &str) -> StoreResult<Option<NaiveDate>> {
+    text.map(|t| NaiveDate::parse_from_str(&t, "%Y-%m-%d").map_err(|_| corrupt(column)))
+        .transpose()
+}
+
+/// The typed getters both drivers' rows share, from the three they differ in.
+macro_rules! sqlite_row {
+    ($row:ty, $get:ident) => {
+        impl Row for $row {
+            fn opt_text(&self, column: &str) -> StoreResult<Option<String>> {
+                $get::<Option<String>>(self, column)
+            }
+            fn opt_int(&self, column: &str) -> StoreResult<Option<i64>> {
+                $get::<Option<i64>>(self, column)
+            }
+            fn opt_real(&self, column: &str) -> StoreResult<Option<f64>> {
+                $get::<Option<f64>>(self, column)
+            }
+            fn opt_bool(&self, column: &str) -> StoreResult<Option<bool>> {
+                Ok(self.opt_int(column)?.map(|n| n != 0))
+            }
+            fn opt_uuid(&self, column: &str) -> StoreResult<Option<Uuid>> {
+                parse_uuid(self.opt_text(column)?, column)
+            }
+            fn opt_time(&self, column: &str) -> StoreResult<Option<DateTime<Utc>>> {
+                parse_time(self.opt_text(column)?, column)
+            }
+            fn opt_date(&self, column: &str) -> StoreResult<Option<NaiveDate>> {
+                parse_date(self.opt_text(column)?, column)
+            }
+            fn opt_json_column(&self, column: &str) -> StoreResult<Option<JsonColumn>> {
+                Ok(self.opt_text(column)?.map(JsonColumn::Text))
+            }
+        }
+    };
+}
+
+fn sqlx_get<T>(row: &SqliteRow, column: &str) -> StoreResult<T>
+where
+    T: for<'r> sqlx::Decode<'r, Sqlite> + sqlx::Type<Sqlite>,
+{
+    Ok(row.try_get::<T, _>(column)?)
+}
+
+fn rusqlite_get<T: rusqlite::types::FromSql>(
+    row: &rusqlite::Row<'_>,
+    column: &str,
+) -> StoreResult<T> {
+    Ok(row.get::<_, T>(column)?)
+}
+
+sqlite_row!(SqliteRow, sqlx_get);
+sqlite_row!(rusqlite::Row<'_>, rusqlite_get);
+
+/// The statement as a sqlx query, its values bound as SQLite stores them.
+fn sqlx_query(statement: &Statement) -> StoreResult<Query<'static, Sqlite, SqliteArguments>> {
+    use sqlx::Arguments;
+    let mut arguments = SqliteArguments::default();
+    for value in statement.values() {
+        let added = match stored(value) {
+            SqliteValue::Null => arguments.add(None::<String>),
+            SqliteValue::Integer(n) => arguments.add(n),
+            SqliteValue::Real(x) => arguments.add(x),
+            SqliteValue::Text(text) => arguments.add(text),
+            SqliteValue::Blob(bytes) => arguments.add(bytes),
+        };
+        added.map_err(|e| StoreError::Corrupt(format!("a value could not be bound: {e}")))?;
+    }
+    Ok(sqlx::query_with(
+        sqlx::AssertSqlSafe(statement.sqlite_sql()),
+        arguments,
+    ))
+}
+
+impl Conn for SqliteConnection {
+    fn dialect(&self) -> Dialect {
+        Dialect::Sqlite
+    }
+
+    async fn rows<T, F>(&mut self, statement: &Statement, mut read: F) -> StoreResult<Vec<T>>
+    where
+        T: Send,
+        F: FnMut(&dyn Row) -> StoreResult<T> + Send,
+    {
+        let found = sqlx_query(statement)?.fetch_all(&mut *self).await?;
+        found.iter().map(|row| read(row)).collect()
+    }
+
+    async fn first<T, F>(&mut self, statement: &Statement, read: F) -> StoreResult<Option<T>>
+    where
+        T: Send,
+        F: FnOnce(&dyn Row) -> StoreResult<T> + Send,
+    {
+        let found = sqlx_query(statement)?.fetch_optional(&mut *self).await?;
+        found.as_ref().map(|row| read(row)).transpose()
+    }
+
+    async fn execute(&mut self, statement: &Statement) -> StoreResult<u64> {
+        Ok(sqlx_query(statement)?
+            .execute(&mut *self)
+            .await?
+            .rows_affected())
+    }
+}
+
+/// A read connection of `reader`, owned by the blocking task running a read. Its futures do
+/// all their work when first polled: the read runs them to the end without an executor.
+pub struct ReadConnection(pub(super) rusqlite::Connection);
+
+impl ReadConnection {
+    fn prepared(&self, statement: &Statement) -> StoreResult<rusqlite::CachedStatement<'_>> {
+        Ok(self.0.prepare_cached(&statement.sqlite_sql())?)
+    }
+}
+
+fn rusqlite_values(statement: &Statement) -> Vec<SqliteValue> {
+    statement.values().iter().map(stored).collect()
+}
+
+impl Conn for ReadConnection {
+    fn dialect(&self) -> Dialect {
+        Dialect::Sqlite
+    }
+
+    async fn rows<T, F>(&mut self, statement: &Statement, mut read: F) -> StoreResult<Vec<T>>
+    where
+        T: Send,
+        F: FnMut(&dyn Row) -> StoreResult<T> + Send,
+    {
+        let mut prepared = self.prepared(statement)?;
+        let mut rows = prepared.query(rusqlite::params_from_iter(rusqlite_values(statement)))?;
+        let mut found = Vec::new();
+        while let Some(row) = rows.next()? {
+            found.push(read(row)?);
+        }
+        Ok(found)
+    }
+
+    async fn first<T, F>(&mut self, statement: &Statement, read: F) -> StoreResult<Option<T>>
+    where
+        T: Send,
+        F: FnOnce(&dyn Row) -> StoreResult<T> + Send,
+    {
+        let mut prepared = self.prepared(statement)?;
+        let mut rows = prepared.query(rusqlite::params_from_iter(rusqlite_values(statement)))?;
+        match rows.next()? {
+            Some(row) => Ok(Some(read(row)?)),
+            None => Ok(None),
+        }
+    }
+
+    async fn execute(&mut self, _statement: &Statement) -> StoreResult<u64> {
+        Err(StoreError::ReadFailed(
+            "a read connection does not write".into(),
+        ))
+    }
+}
+
+impl Conn for super::WriteTx {
+    fn dialect(&self) -> Dialect {
+        Dialect::Sqlite
+    }
+
+    fn rows<T, F>(
+        &mut self,
+        statement: &Statement,
+        read: F,
+    ) -> impl Future<Output = StoreResult<Vec<T>>> + Send
+    where
+        T: Send,
+        F: FnMut(&dyn Row) -> StoreResult<T> + Send,
+    {
+        (**self).rows(statement, read)
+    }
+
+    fn first<T, F>(
+        &mut self,
+        statement: &Statement,
+        read: F,
+    ) -> impl Future<Output = StoreResult<Option<T>>> + Send
+    where
+        T: Send,
+        F: FnOnce(&dyn Row) -> StoreResult<T> + Send,
+    {
+        (**self).first(statement, read)
+    }
+
+    fn execute(&mut self, statement: &Statement) -> impl Future<Output = StoreResult<u64>> + Send {
+        (**self).execute(statement)
+    }
+}
+
+impl WriteTx for super::WriteTx {
+    async fn commit(self) -> StoreResult<()> {
+        super::WriteTx::commit(self).await
+    }
+
+    async fn rollback(self) -> StoreResult<()> {
+        super::WriteTx::rollback(self).await
+    }
+}
