@@ -8,6 +8,7 @@ pub mod consultations;
 pub mod cursor;
 pub mod demo;
 pub mod engine;
+pub mod paging;
 pub mod password;
 pub mod postgres;
 pub mod sql;
