@@ -40,6 +40,18 @@ fn postgres_or_skip(test: &str) -> Option<String> {
     url
 }
 
+/// Under `CI=true` the PostgreSQL tests cannot skip themselves: a missing URL is a failure.
+#[test]
+fn ci_without_a_postgres_url_fails_instead_of_skipping() {
+    assert!(common::postgres_url_from(Some("true"), None).is_err());
+    assert!(common::postgres_url_from(Some("true"), Some("  ")).is_err());
+    assert_eq!(common::postgres_url_from(None, None), Ok(None));
+    assert_eq!(
+        common::postgres_url_from(Some("true"), Some("postgres://h/db")),
+        Ok(Some("postgres://h/db".into()))
+    );
+}
+
 fn actor(user_id: Uuid, role: Role) -> Actor {
     Actor {
         user_id,

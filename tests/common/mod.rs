@@ -172,11 +172,29 @@ pub fn postgres_engine() -> bool {
     }
 }
 
-/// The PostgreSQL server URL for tests, if one is configured.
+/// The PostgreSQL server URL for tests, if one is configured. Under `CI=true` a test that needs
+/// PostgreSQL must run, so a missing URL fails the test instead of skipping it.
+#[track_caller]
 pub fn postgres_url() -> Option<String> {
-    std::env::var(POSTGRES_URL_VAR)
-        .ok()
-        .filter(|url| !url.trim().is_empty())
+    let ci = std::env::var("CI").ok();
+    let url = std::env::var(POSTGRES_URL_VAR).ok();
+    match postgres_url_from(ci.as_deref(), url.as_deref()) {
+        Ok(url) => url,
+        Err(message) => panic!("{message}"),
+    }
+}
+
+/// `postgres_url` for the given values of `CI` and the URL variable.
+pub fn postgres_url_from(ci: Option<&str>, url: Option<&str>) -> Result<Option<String>, String> {
+    let url = url.map(str::trim).filter(|url| !url.is_empty());
+    match url {
+        Some(url) => Ok(Some(url.to_string())),
+        None if ci.is_some_and(|ci| ci.eq_ignore_ascii_case("true")) => Err(format!(
+            "CI=true and {POSTGRES_URL_VAR} is not set: the PostgreSQL tests must run in CI \
+             (set it, e.g. postgres://postgres@127.0.0.1:5432/postgres)"
+        )),
+        None => Ok(None),
+    }
 }
 
 /// A PostgreSQL database created for one test (or a group of servers sharing it) and dropped
