@@ -1,0 +1,49 @@
+#!/usr/bin/env bash
+# A/B of two builds' read endpoints under 32 connections, on copies of one seeded database,
+# the two builds interleaved round by round so both see the same machine.
+#
+#   benches/scripts/ab.sh OLD_BINARY NEW_BINARY sqlite|postgres OUT_DIR [ROUNDS] [PATIENTS]
+#
+# Seeds PATIENTS (default 16000) patients for one doctor with OLD_BINARY, then for each round
+# runs OLD then NEW: a fresh copy of the database, `serve`, and `bench --json` for each of the
+# read scenarios. `benches/scripts/ab_table.py OUT_DIR` prints the medians.
+set -euo pipefail
+old=$1 new=$2 engine=$3 out=$4 rounds=${5:-3} patients=${6:-16000}
+port=18650
+duration=${AB_DURATION:-6s}
+scenarios=${AB_SCENARIOS:-"list search reports stats mixed"}
+pg=${AB_POSTGRES:-postgres://postgres@127.0.0.1:5432}
+mkdir -p "$out"
+export SYNAPSE_JWT_SECRET=ab-benchmark-secret-ab-benchmark-secret SYNAPSE_LOG=warn
+
+case $engine in
+  sqlite)
+    base=/tmp/ab-base.db
+    rm -f /tmp/ab-base.db* /tmp/ab-run.db*
+    "$old" seed --patients "$patients" --doctors 1 --database "sqlite://$base" >/dev/null
+    fresh() { rm -f /tmp/ab-run.db*; for f in /tmp/ab-base.db*; do cp "$f" "${f/ab-base/ab-run}"; done; echo "sqlite:///tmp/ab-run.db"; }
+    ;;
+  postgres)
+    psql -q "$pg/postgres" -c "DROP DATABASE IF EXISTS ab_run WITH (FORCE)" -c "DROP DATABASE IF EXISTS ab_base WITH (FORCE)" -c "CREATE DATABASE ab_base"
+    "$old" seed --patients "$patients" --doctors 1 --database "$pg/ab_base" >/dev/null
+    psql -q "$pg/ab_base" -c "VACUUM ANALYZE"
+    fresh() { psql -q "$pg/postgres" -c "DROP DATABASE IF EXISTS ab_run WITH (FORCE)" -c "CREATE DATABASE ab_run TEMPLATE ab_base" >/dev/null; echo "$pg/ab_run"; }
+    ;;
+  *) echo "engine: sqlite or postgres" >&2; exit 2 ;;
+esac
+
+for round in $(seq "$rounds"); do
+  for build in old new; do
+    binary=$old; [ "$build" = new ] && binary=$new
+    url=$(fresh)
+    "$binary" serve --database "$url" --listen "127.0.0.1:$port" >"$out/server-$engine-$build-$round.log" 2>&1 &
+    server=$!
+    for _ in $(seq 100); do curl -fs "http://127.0.0.1:$port/health" >/dev/null && break; sleep 0.1; done
+    for s in $scenarios; do
+      "$new" bench --server "http://127.0.0.1:$port" --email seed-doctor-1@synthetic.test \
+        --password password123 --concurrency 32 --duration "$duration" --scenario "$s" --json \
+        >"$out/$engine-$build-$round-$s.json"
+    done
+    kill "$server"; wait "$server" 2>/dev/null || true
+  done
+done

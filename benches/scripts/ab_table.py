@@ -1,0 +1,30 @@
+#!/usr/bin/env python3
+"""Medians of an A/B run of benches/scripts/ab.sh: per engine, scenario and endpoint, the
+requests/s, the share of /health measured in the same run, and the p99, for the old and the new
+build, and the change of the share."""
+import json, pathlib, statistics, sys
+from collections import defaultdict
+
+runs = defaultdict(list)  # (engine, scenario, endpoint, build) -> [(req/s, share, p99)]
+for path in sorted(pathlib.Path(sys.argv[1]).glob("*.json")):
+    engine, build, _round, scenario = path.stem.split("-", 3)
+    report = json.loads(path.read_text())
+    for row in report["endpoints"][1:]:
+        if not row["requests"]:
+            continue
+        p99 = (row.get("latency_ms") or {}).get("p99")
+        runs[(engine, scenario, row["endpoint"], build)].append(
+            (row["requests_per_s"], row["vs_health"] or 0.0, p99 or 0.0))
+
+def med(values, i):
+    return statistics.median(v[i] for v in values)
+
+print("| engine | scenario | endpoint | old req/s (share, p99 ms) | new req/s (share, p99 ms) | share change |")
+print("|---|---|---|---|---|---|")
+for (engine, scenario, endpoint, build) in sorted(k for k in runs if k[3] == "old"):
+    old, new = runs[(engine, scenario, endpoint, "old")], runs.get((engine, scenario, endpoint, "new"), [])
+    if not new:
+        continue
+    cell = lambda r: f"{med(r,0):,.0f} ({med(r,1)*100:.1f} %, {med(r,2):.1f})"
+    change = (med(new, 1) / med(old, 1) - 1) * 100 if med(old, 1) else float("nan")
+    print(f"| {engine} | {scenario} | {endpoint} | {cell(old)} | {cell(new)} | {change:+.1f} % |")
