@@ -117,7 +117,7 @@ fn history_text(rng: &mut StdRng, visit: &Visit) -> String {
     let topic = visit.topic;
     let mut text = String::with_capacity(200);
     if visit.first_visit {
-        text.push_str(&pick(rng, &topic.history).replace("{d}", visit.chart.duration_words));
+        text.push_str(&presenting_history(rng, visit));
         text.push('\n');
         let age = visit.chart.age;
         if let Some(social) = tables().social(age) {
@@ -128,14 +128,25 @@ fn history_text(rng: &mut StdRng, visit: &Visit) -> String {
             text.push_str(pick(rng, habits));
         }
     } else {
-        text.push_str("Review of ");
-        text.push_str(topic.name);
-        text.push_str(". ");
-        text.push_str(progress(rng, topic));
-        text.push('\n');
-        text.push_str(pick(rng, &tables().adherence));
+        review_opening(rng, topic, '\n', &mut text);
     }
     text
+}
+
+/// How the illness began, with how long it has lasted.
+fn presenting_history(rng: &mut StdRng, visit: &Visit) -> String {
+    pick(rng, &visit.topic.history).replace("{d}", visit.chart.duration_words)
+}
+
+/// A follow-up's opening: "Review of low mood. Feels much better overall.", then after
+/// `separator` how the treatment has been taken.
+fn review_opening(rng: &mut StdRng, topic: &Condition, separator: char, out: &mut String) {
+    out.push_str("Review of ");
+    out.push_str(topic.name);
+    out.push_str(". ");
+    out.push_str(progress(rng, topic));
+    out.push(separator);
+    out.push_str(pick(rng, &tables().adherence));
 }
 
 fn progress(rng: &mut StdRng, topic: &Condition) -> &'static str {
@@ -265,14 +276,9 @@ fn free_text_notes(rng: &mut StdRng, visit: &Visit) -> String {
     let mut out = String::with_capacity(400);
     if visit.first_visit {
         out.push_str("Seen today. ");
-        out.push_str(&pick(rng, &topic.history).replace("{d}", visit.chart.duration_words));
+        out.push_str(&presenting_history(rng, visit));
     } else {
-        out.push_str("Review of ");
-        out.push_str(topic.name);
-        out.push_str(". ");
-        out.push_str(progress(rng, topic));
-        out.push(' ');
-        out.push_str(pick(rng, &tables().adherence));
+        review_opening(rng, topic, ' ', &mut out);
     }
     out.push('\n');
     out.push_str(pick(rng, &topic.exam));
