@@ -125,33 +125,10 @@ pub fn hint_bar(frame: &mut Frame, area: Rect, state: &State) {
     for command in commands {
         if let Some(key) = keymap.keys_for(*command).first() {
             spans.push(Span::styled(format!(" {} ", key.label()), theme.bar()));
-            spans.push(Span::raw(format!(" {}  ", short(*command))));
+            spans.push(Span::raw(format!(" {}  ", command.hint())));
         }
     }
     frame.render_widget(Paragraph::new(Line::from(spans)), area);
-}
-
-fn short(command: Command) -> &'static str {
-    match command {
-        Command::Open => "open",
-        Command::Search => "search",
-        Command::CycleSort => "sort",
-        Command::GoReports => "reports",
-        Command::Help => "help",
-        Command::Back => "back",
-        Command::StartConsultation => "consult",
-        Command::OpenConsultation => "resume",
-        Command::CycleStatus => "status",
-        Command::NextReport => "next",
-        Command::PreviousReport => "prev",
-        Command::Edit => "edit",
-        Command::Sign => "sign",
-        Command::Addendum => "addendum",
-        Command::StopConsultation => "stop",
-        Command::CancelConsultation => "cancel",
-        Command::Refresh => "reload",
-        other => other.name(),
-    }
 }
 
 pub fn status_bar(frame: &mut Frame, area: Rect, state: &State) {

@@ -7,10 +7,13 @@ use ratatui::widgets::{Block, Clear, Paragraph, Wrap};
 
 use super::centered;
 use crate::model::text::printable;
+use crate::tui::keymap::{Command, Scope};
 use crate::tui::state::{Dialog, State};
 
 pub fn draw(frame: &mut Frame, area: Rect, state: &State, dialog: &Dialog) {
     let theme = &state.settings.theme;
+    // The hint lines name the keys the keymap has for the dialog's commands.
+    let key = |command, scope| state.settings.keymap.hint_key(command, scope);
     let (title, lines, height): (&str, Vec<Line>, u16) = match dialog {
         Dialog::StartConsultation {
             session_type,
@@ -22,14 +25,27 @@ pub fn draw(frame: &mut Frame, area: Rect, state: &State, dialog: &Dialog) {
                     Span::raw("Type       "),
                     Span::styled(format!(" ◀ {} ▶ ", session_type.as_str()), theme.selected()),
                 ]),
-                Line::styled("           Tab changes the type", theme.muted()),
+                Line::styled(
+                    format!(
+                        "           {} changes the type",
+                        key(Command::NextChoice, Scope::StartDialog)
+                    ),
+                    theme.muted(),
+                ),
                 Line::raw(""),
                 Line::from(vec![
                     Span::raw("Complaint  "),
                     Span::styled(format!(" {:<40}", complaint.value), theme.selected()),
                 ]),
                 Line::raw(""),
-                Line::styled("Enter starts · Esc cancels", theme.muted()),
+                Line::styled(
+                    format!(
+                        "{} starts · {} cancels",
+                        key(Command::Submit, Scope::StartDialog),
+                        key(Command::Dismiss, Scope::StartDialog)
+                    ),
+                    theme.muted(),
+                ),
             ],
             8,
         ),
@@ -56,7 +72,16 @@ pub fn draw(frame: &mut Frame, area: Rect, state: &State, dialog: &Dialog) {
                         Span::styled("  [ Yes ]  ", yes_style),
                     ]),
                     Line::raw(""),
-                    Line::styled("←/→ choose · Enter confirms · Esc cancels", theme.muted()),
+                    Line::styled(
+                        format!(
+                            "{}/{} choose · {} confirms · {} cancels",
+                            key(Command::PreviousChoice, Scope::SignConfirm),
+                            key(Command::NextChoice, Scope::SignConfirm),
+                            key(Command::Submit, Scope::SignConfirm),
+                            key(Command::Dismiss, Scope::SignConfirm)
+                        ),
+                        theme.muted(),
+                    ),
                 ]
             } else {
                 vec![
@@ -87,7 +112,11 @@ pub fn draw(frame: &mut Frame, area: Rect, state: &State, dialog: &Dialog) {
                 Line::styled(format!(" {:<48}", reason.value), theme.selected()),
                 Line::raw(""),
                 Line::styled(
-                    "Enter cancels the consultation · Esc keeps it running",
+                    format!(
+                        "{} cancels the consultation · {} keeps it running",
+                        key(Command::Submit, Scope::Dialog),
+                        key(Command::Dismiss, Scope::Dialog)
+                    ),
                     theme.muted(),
                 ),
             ],
@@ -100,7 +129,14 @@ pub fn draw(frame: &mut Frame, area: Rect, state: &State, dialog: &Dialog) {
                 Line::raw(""),
                 Line::styled(format!(" {:<56}", text.value), theme.selected()),
                 Line::raw(""),
-                Line::styled("Enter adds it · Esc cancels", theme.muted()),
+                Line::styled(
+                    format!(
+                        "{} adds it · {} cancels",
+                        key(Command::Submit, Scope::Dialog),
+                        key(Command::Dismiss, Scope::Dialog)
+                    ),
+                    theme.muted(),
+                ),
             ],
             7,
         ),
@@ -109,7 +145,11 @@ pub fn draw(frame: &mut Frame, area: Rect, state: &State, dialog: &Dialog) {
         } => {
             let mut lines = vec![
                 Line::styled(
-                    format!("{} (Tab: next section)", section.label()),
+                    format!(
+                        "{} ({}: next section)",
+                        section.label(),
+                        key(Command::NextSection, Scope::ReportEditor)
+                    ),
                     theme.title(),
                 ),
                 Line::raw(""),
@@ -118,7 +158,14 @@ pub fn draw(frame: &mut Frame, area: Rect, state: &State, dialog: &Dialog) {
                 lines.push(Line::raw(line.replace('\t', "    ")));
             }
             lines.push(Line::raw(""));
-            lines.push(Line::styled("Ctrl-S saves · Esc discards", theme.muted()));
+            lines.push(Line::styled(
+                format!(
+                    "{} saves · {} discards",
+                    key(Command::Save, Scope::ReportEditor),
+                    key(Command::Dismiss, Scope::ReportEditor)
+                ),
+                theme.muted(),
+            ));
             let height = (lines.len() as u16 + 2).min(area.height.saturating_sub(2));
             (" Edit draft ", lines, height)
         }

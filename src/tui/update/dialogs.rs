@@ -2,11 +2,12 @@
 //! then the password), cancelling with a reason, an addendum, editing a section, and the
 //! password that continues an ended session.
 
-use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
+use crossterm::event::{KeyCode, KeyEvent};
 
 use super::*;
 use crate::model::consultation::{SessionType, StartConsultation};
 use crate::model::report::ReportContent;
+use crate::tui::keymap::{Command, Scope};
 
 pub fn dialog_key(state: &mut State, key: &KeyEvent) -> Vec<Effect> {
     let Some(dialog) = state.dialog.take() else {
@@ -30,16 +31,16 @@ fn next_session_type(current: SessionType, forward: bool) -> SessionType {
 
 /// Handles a key; returns the dialog to keep open (or `None` to close it) and the effects.
 fn handle(state: &mut State, dialog: Dialog, key: &KeyEvent) -> (Option<Dialog>, Vec<Effect>) {
-    let ctrl = key.modifiers.contains(KeyModifiers::CONTROL);
+    let keymap = &state.settings.keymap;
+    let dialog_command = keymap.command(key, Scope::Dialog);
     match dialog {
         Dialog::StartConsultation {
             mut session_type,
             mut complaint,
-        } => match key.code {
-            KeyCode::Esc => (None, Vec::new()),
-            KeyCode::Tab | KeyCode::Right
-                if key.code == KeyCode::Tab || complaint.value.is_empty() =>
-            {
+        } => match keymap.command(key, Scope::StartDialog) {
+            Some(Command::Dismiss) => (None, Vec::new()),
+            // On an empty complaint → chooses the type too.
+            Some(Command::NextChoice) => {
                 session_type = next_session_type(session_type, true);
                 (
                     Some(Dialog::StartConsultation {
@@ -49,7 +50,17 @@ fn handle(state: &mut State, dialog: Dialog, key: &KeyEvent) -> (Option<Dialog>,
                     Vec::new(),
                 )
             }
-            KeyCode::BackTab => {
+            None if key.code == KeyCode::Right && complaint.value.is_empty() => {
+                session_type = next_session_type(session_type, true);
+                (
+                    Some(Dialog::StartConsultation {
+                        session_type,
+                        complaint,
+                    }),
+                    Vec::new(),
+                )
+            }
+            Some(Command::PreviousChoice) => {
                 session_type = next_session_type(session_type, false);
                 (
                     Some(Dialog::StartConsultation {
@@ -59,7 +70,7 @@ fn handle(state: &mut State, dialog: Dialog, key: &KeyEvent) -> (Option<Dialog>,
                     Vec::new(),
                 )
             }
-            KeyCode::Enter => {
+            Some(Command::Submit) => {
                 let Some(patient_id) = state.chart.patient_id else {
                     return (None, Vec::new());
                 };
@@ -108,9 +119,10 @@ fn handle(state: &mut State, dialog: Dialog, key: &KeyEvent) -> (Option<Dialog>,
                 );
             }
             if !confirmed {
-                match key.code {
-                    KeyCode::Esc | KeyCode::Char('n') | KeyCode::Char('N') => (None, Vec::new()),
-                    KeyCode::Left | KeyCode::Right | KeyCode::Tab | KeyCode::BackTab => {
+                match keymap.command(key, Scope::SignConfirm) {
+                    Some(Command::Dismiss | Command::No) => (None, Vec::new()),
+                    // Two choices: either direction moves to the other.
+                    Some(Command::NextChoice | Command::PreviousChoice) => {
                         yes = !yes;
                         (
                             Some(Dialog::Sign {
@@ -124,7 +136,7 @@ fn handle(state: &mut State, dialog: Dialog, key: &KeyEvent) -> (Option<Dialog>,
                             Vec::new(),
                         )
                     }
-                    KeyCode::Char('y') | KeyCode::Char('Y') => (
+                    Some(Command::Yes) => (
                         Some(Dialog::Sign {
                             report_id,
                             confirmed: true,
@@ -135,7 +147,7 @@ fn handle(state: &mut State, dialog: Dialog, key: &KeyEvent) -> (Option<Dialog>,
                         }),
                         Vec::new(),
                     ),
-                    KeyCode::Enter if yes => (
+                    Some(Command::Submit) if yes => (
                         Some(Dialog::Sign {
                             report_id,
                             confirmed: true,
@@ -147,7 +159,7 @@ fn handle(state: &mut State, dialog: Dialog, key: &KeyEvent) -> (Option<Dialog>,
                         Vec::new(),
                     ),
                     // Enter on the default (No) closes without signing.
-                    KeyCode::Enter => (None, Vec::new()),
+                    Some(Command::Submit) => (None, Vec::new()),
                     _ => (
                         Some(Dialog::Sign {
                             report_id,
@@ -161,9 +173,9 @@ fn handle(state: &mut State, dialog: Dialog, key: &KeyEvent) -> (Option<Dialog>,
                     ),
                 }
             } else {
-                match key.code {
-                    KeyCode::Esc => (None, Vec::new()),
-                    KeyCode::Enter if !password.value.is_empty() => {
+                match dialog_command {
+                    Some(Command::Dismiss) => (None, Vec::new()),
+                    Some(Command::Submit) if !password.value.is_empty() => {
                         let secret = std::mem::take(&mut password).value;
                         let effect = call(
                             state,
@@ -201,9 +213,9 @@ fn handle(state: &mut State, dialog: Dialog, key: &KeyEvent) -> (Option<Dialog>,
                 }
             }
         }
-        Dialog::CancelConsultation { mut reason } => match key.code {
-            KeyCode::Esc => (None, Vec::new()),
-            KeyCode::Enter if !reason.value.trim().is_empty() => {
+        Dialog::CancelConsultation { mut reason } => match dialog_command {
+            Some(Command::Dismiss) => (None, Vec::new()),
+            Some(Command::Submit) if !reason.value.trim().is_empty() => {
                 let Some(id) = state.consultation.consultation.as_ref().map(|c| c.id) else {
                     return (None, Vec::new());
                 };
@@ -224,9 +236,9 @@ fn handle(state: &mut State, dialog: Dialog, key: &KeyEvent) -> (Option<Dialog>,
         Dialog::Addendum {
             report_id,
             mut text,
-        } => match key.code {
-            KeyCode::Esc => (None, Vec::new()),
-            KeyCode::Enter if !text.value.trim().is_empty() => {
+        } => match dialog_command {
+            Some(Command::Dismiss) => (None, Vec::new()),
+            Some(Command::Submit) if !text.value.trim().is_empty() => {
                 let effect = call(
                     state,
                     Call::Addendum {
@@ -252,9 +264,9 @@ fn handle(state: &mut State, dialog: Dialog, key: &KeyEvent) -> (Option<Dialog>,
             };
             // The content as it will be saved: the report's sections with this one replaced.
             let mut content: ReportContent = report.content.clone();
-            match key.code {
-                KeyCode::Esc => (None, Vec::new()),
-                KeyCode::Char('s') if ctrl => {
+            match keymap.command(key, Scope::ReportEditor) {
+                Some(Command::Dismiss) => (None, Vec::new()),
+                Some(Command::Save) => {
                     let text = editor.text();
                     section.set(
                         &mut content,
@@ -270,7 +282,7 @@ fn handle(state: &mut State, dialog: Dialog, key: &KeyEvent) -> (Option<Dialog>,
                     );
                     (None, vec![effect])
                 }
-                KeyCode::Tab => {
+                Some(Command::NextSection) => {
                     section = section.next();
                     let text = section.get(&content).cloned().unwrap_or_default();
                     editor = crate::tui::input::Notes::from_text(&text);
@@ -302,8 +314,8 @@ fn handle(state: &mut State, dialog: Dialog, key: &KeyEvent) -> (Option<Dialog>,
             mut password,
             error,
             busy,
-        } => match key.code {
-            KeyCode::Enter if !busy && !password.value.is_empty() => {
+        } => match dialog_command {
+            Some(Command::Submit) if !busy && !password.value.is_empty() => {
                 let Some(email) = state.session.user.as_ref().map(|u| u.email.clone()) else {
                     return (None, Vec::new());
                 };

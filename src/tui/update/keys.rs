@@ -154,8 +154,8 @@ fn consultation_running(state: &State) -> bool {
 }
 
 fn lock_key(state: &mut State, key: &KeyEvent) -> Vec<Effect> {
-    match key.code {
-        KeyCode::Enter if !state.lock.busy && !state.lock.password.value.is_empty() => {
+    match state.settings.keymap.command(key, Scope::Dialog) {
+        Some(Command::Submit) if !state.lock.busy && !state.lock.password.value.is_empty() => {
             let Some(email) = state.session.user.as_ref().map(|u| u.email.clone()) else {
                 return Vec::new();
             };
@@ -269,8 +269,7 @@ fn help_key(state: &mut State, key: &KeyEvent) -> Vec<Effect> {
 
 /// The palette's commands matching what is typed, best first.
 pub fn palette_matches(input: &str) -> Vec<Command> {
-    let mut scored: Vec<(usize, Command)> = Command::ALL
-        .into_iter()
+    let mut scored: Vec<(usize, Command)> = Command::on_screens()
         .filter_map(|c| {
             let by_description = fuzzy_score(input, c.description());
             let by_name = fuzzy_score(input, c.name());
@@ -333,10 +332,15 @@ fn notes_edited(state: &mut State) -> Vec<Effect> {
 
 /// The notes editor takes text keys; returns `None` for keys it leaves to the keymap.
 fn notes_key(state: &mut State, key: &KeyEvent) -> Option<Vec<Effect>> {
+    // The consultation's own keys (stop, cancel) win over typing, whatever they are bound to.
+    if let Some(command) = state.settings.keymap.own_command(key, Scope::Consultation) {
+        return Some(run_command(state, command));
+    }
     let ctrl = key.modifiers.contains(KeyModifiers::CONTROL);
+    let alt = key.modifiers.contains(KeyModifiers::ALT);
     match key.code {
         KeyCode::Esc | KeyCode::F(_) => None,
-        KeyCode::Char(_) if ctrl => None,
+        KeyCode::Char(_) if ctrl || alt => None,
         KeyCode::PageUp | KeyCode::PageDown => None,
         _ => {
             if state.consultation.notes.edit(key) {

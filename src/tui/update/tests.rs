@@ -1570,6 +1570,73 @@ fn q_quits_from_the_top_screen_and_goes_back_elsewhere() {
     assert!(state.quit);
 }
 
+/// Alt with a key, as terminals report Meta: capitals come with SHIFT too.
+fn alt(c: char) -> Action {
+    let shift = if c.is_uppercase() {
+        KeyModifiers::SHIFT
+    } else {
+        KeyModifiers::NONE
+    };
+    Action::Key(KeyEvent::new(KeyCode::Char(c), KeyModifiers::ALT | shift))
+}
+
+#[test]
+fn alt_with_a_key_is_not_read_as_the_bare_key() {
+    // Alt+S on a completed report is not S: no sign dialog.
+    let mut state = on_report(ReportStatus::Completed);
+    assert!(update(&mut state, alt('S')).is_empty());
+    assert_eq!(state.dialog, None);
+
+    // Alt+q on the top screen does not quit, Alt+j does not move.
+    let mut state = with_patients(3, None);
+    assert!(update(&mut state, alt('q')).is_empty());
+    assert!(!state.quit);
+    update(&mut state, alt('j'));
+    assert_eq!(state.patients.selected, 0);
+
+    // Nor is it typed into the notes.
+    let mut state = in_consultation();
+    assert!(update(&mut state, alt('x')).is_empty());
+    assert_eq!(state.consultation.notes.text(), "");
+}
+
+#[test]
+fn the_editors_command_keys_follow_the_keymap() {
+    let overrides = [
+        ("save".to_string(), vec!["alt-s".to_string()]),
+        ("dismiss".to_string(), vec!["ctrl-g".to_string()]),
+        ("stop_consultation".to_string(), vec!["alt-t".to_string()]),
+    ]
+    .into_iter()
+    .collect();
+    let keymap = crate::tui::keymap::Keymap::with_overrides(&overrides).unwrap();
+
+    // The report editor saves on the chosen key; Ctrl-S is no longer save.
+    let mut state = on_report(ReportStatus::Completed);
+    state.settings.keymap = keymap.clone();
+    update(&mut state, chr('e'));
+    assert!(update(&mut state, ctrl('s')).is_empty());
+    assert!(matches!(state.dialog, Some(Dialog::EditReport { .. })));
+    let (_, call) = only_call(&update(&mut state, alt('s')));
+    assert!(matches!(call, Call::EditReport { .. }), "{call:?}");
+    assert_eq!(state.dialog, None);
+
+    // Esc is text-free in a dialog now: the chosen key closes it instead.
+    update(&mut state, chr('e'));
+    update(&mut state, key(KeyCode::Esc));
+    assert!(state.dialog.is_some());
+    update(&mut state, ctrl('g'));
+    assert_eq!(state.dialog, None);
+
+    // The notes editor stops on the chosen key, even an Alt one.
+    let mut state = in_consultation();
+    state.settings.keymap = keymap;
+    type_text(&mut state, "Plan: rest");
+    let (_, call) = only_call(&update(&mut state, alt('t')));
+    assert!(matches!(call, Call::Stop { .. }), "{call:?}");
+    assert_eq!(state.consultation.notes.text(), "Plan: rest");
+}
+
 #[test]
 fn ctrl_c_quits_from_anywhere() {
     let quits = |mut state: State| {
