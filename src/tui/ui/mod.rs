@@ -14,16 +14,15 @@ mod reports;
 mod stats;
 
 use ratatui::Frame;
-use ratatui::layout::{Constraint, Layout, Rect};
+use ratatui::layout::Rect;
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Paragraph, Wrap};
 
+use super::layout::FrameAreas;
 use super::state::{Screen, State};
 pub use common::{mask_contact, mask_name};
 
-/// The smallest terminal the layout is made for.
-pub const MIN_WIDTH: u16 = 80;
-pub const MIN_HEIGHT: u16 = 24;
+pub use super::layout::{MIN_HEIGHT, MIN_WIDTH};
 
 pub fn draw(frame: &mut Frame, state: &State) {
     let area = frame.area();
@@ -46,32 +45,26 @@ pub fn draw(frame: &mut Frame, state: &State) {
         overlays::lock(frame, area, state);
         return;
     }
-    let [title, body, hints, status] = Layout::vertical([
-        Constraint::Length(1),
-        Constraint::Min(1),
-        Constraint::Length(1),
-        Constraint::Length(1),
-    ])
-    .areas(area);
+    let FrameAreas {
+        title,
+        offline,
+        screen: body,
+        hints,
+        status,
+    } = FrameAreas::new(area, state.offline.is_some());
     common::title_bar(frame, title, state);
-    let body = match &state.offline {
-        Some(reason) => {
-            let [banner, rest] =
-                Layout::vertical([Constraint::Length(1), Constraint::Min(1)]).areas(body);
-            frame.render_widget(
-                Paragraph::new(Line::from(vec![
-                    Span::styled(" OFFLINE ", theme.error()),
-                    Span::raw(format!(
-                        " {} Showing what was loaded.",
-                        super::super::model::text::printable(reason, true)
-                    )),
-                ])),
-                banner,
-            );
-            rest
-        }
-        None => body,
-    };
+    if let (Some(banner), Some(reason)) = (offline, &state.offline) {
+        frame.render_widget(
+            Paragraph::new(Line::from(vec![
+                Span::styled(" OFFLINE ", theme.error()),
+                Span::raw(format!(
+                    " {} Showing what was loaded.",
+                    super::super::model::text::printable(reason, true)
+                )),
+            ])),
+            banner,
+        );
+    }
     match state.screen {
         Screen::Login => login::draw(frame, body, state),
         Screen::Patients => patients::draw(frame, body, state),

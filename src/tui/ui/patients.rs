@@ -42,7 +42,7 @@ pub fn draw(frame: &mut Frame, area: Rect, state: &State) {
     let phone = area.width >= 100;
     // Only the visible window becomes table rows: ten thousand loaded patients cost what a
     // screenful does.
-    let visible = crate::tui::update::patient_rows_visible(area.height + 3);
+    let visible = usize::from(crate::tui::layout::table_rows(area).height).max(1);
     let offset = list.offset.min(list.items.len().saturating_sub(1));
     let rows = list.items.iter().skip(offset).take(visible).map(|p| {
         let mut cells = vec![

@@ -7,6 +7,7 @@ use crossterm::event::{
 
 use super::*;
 use crate::tui::keymap::{Command, Scope, fuzzy_score};
+use crate::tui::layout;
 
 pub fn key(state: &mut State, key: KeyEvent) -> Vec<Effect> {
     if key.kind == KeyEventKind::Release {
@@ -65,15 +66,11 @@ pub fn mouse(state: &mut State, mouse: MouseEvent) -> Vec<Effect> {
         MouseEventKind::ScrollUp => run_command(state, Command::Up),
         MouseEventKind::ScrollDown => run_command(state, Command::Down),
         MouseEventKind::Down(MouseButton::Left) if state.screen == Screen::Patients => {
-            // Rows start below the title line, the table's border and its header.
-            let first_row = if state.offline.is_some() { 4 } else { 3 };
-            let Some(row) = mouse.row.checked_sub(first_row) else {
+            let Some(row) = layout::list_row_at(state, mouse.row) else {
                 return Vec::new();
             };
-            let index = state.patients.offset + usize::from(row);
-            if index >= state.patients.items.len()
-                || row as usize >= patient_rows_visible(state.height)
-            {
+            let index = state.patients.offset + row;
+            if index >= state.patients.items.len() {
                 return Vec::new();
             }
             if index == state.patients.selected {
@@ -352,12 +349,6 @@ fn notes_key(state: &mut State, key: &KeyEvent) -> Option<Vec<Effect>> {
     }
 }
 
-/// Table rows the patient list shows at this terminal height: the title, hint and status
-/// bars, the table's borders and its header take six lines.
-pub fn patient_rows_visible(height: u16) -> usize {
-    usize::from(height.saturating_sub(6)).max(1)
-}
-
 /// Moves a selection within `len` rows.
 fn moved(selected: usize, len: usize, command: Command, page: usize) -> usize {
     let last = len.saturating_sub(1);
@@ -386,7 +377,7 @@ fn is_motion(command: Command) -> bool {
 
 /// Runs a command from the keymap or the palette.
 pub fn run_command(state: &mut State, command: Command) -> Vec<Effect> {
-    let page = state.height.saturating_sub(8).max(1) as usize;
+    let page = layout::page_rows(state);
     match command {
         Command::Quit => {
             state.quit = true;
@@ -480,7 +471,7 @@ fn screen_command(state: &mut State, command: Command, page: usize) -> Vec<Effec
             if is_motion(command) {
                 let len = state.patients.items.len();
                 state.patients.selected = moved(state.patients.selected, len, command, page);
-                let visible = patient_rows_visible(state.height);
+                let visible = layout::list_rows(state);
                 let list = &mut state.patients;
                 if list.selected < list.offset {
                     list.offset = list.selected;

@@ -6,7 +6,7 @@ mod dialogs;
 mod keys;
 mod responses;
 
-pub use keys::{palette_matches, patient_rows_visible};
+pub use keys::palette_matches;
 
 use uuid::Uuid;
 

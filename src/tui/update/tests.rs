@@ -1879,3 +1879,22 @@ fn the_wheel_moves_the_selection_and_a_click_selects_then_opens_a_patient() {
     update(&mut state, mouse(MouseEventKind::ScrollDown, 10));
     assert_eq!(state.patients.selected, 0);
 }
+
+#[test]
+fn offline_a_click_on_the_lists_bottom_border_selects_nothing() {
+    use crossterm::event::{MouseButton, MouseEventKind};
+    let mut state = with_patients(30, None);
+    state.offline = Some("The server cannot be reached.".into());
+    // 24 lines offline: title, banner, the table's border and header, 17 rows (lines 4 to 20),
+    // its bottom border on line 21.
+    update(
+        &mut state,
+        mouse(MouseEventKind::Down(MouseButton::Left), 21),
+    );
+    assert_eq!(state.patients.selected, 0);
+    update(
+        &mut state,
+        mouse(MouseEventKind::Down(MouseButton::Left), 20),
+    );
+    assert_eq!(state.patients.selected, 16);
+}
