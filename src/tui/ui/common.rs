@@ -9,7 +9,6 @@ use ratatui::widgets::{Block, Borders, Clear, Paragraph, Wrap};
 
 use crate::model::patient::{AllergyStatus, Patient};
 use crate::model::text::printable;
-use crate::tui::keymap::Command;
 use crate::tui::state::{Screen, State, Toast, ToastKind};
 
 /// Initials only, for the privacy mask: "Anna Smith" → "A. S.".
@@ -73,45 +72,7 @@ pub fn title_bar(frame: &mut Frame, area: Rect, state: &State) {
 /// The key hints of the current screen, generated from the keymap.
 pub fn hint_bar(frame: &mut Frame, area: Rect, state: &State) {
     let theme = &state.settings.theme;
-    let commands: &[Command] = match state.screen {
-        Screen::Login => &[],
-        Screen::Patients => &[
-            Command::Open,
-            Command::Search,
-            Command::CycleSort,
-            Command::GoReports,
-            Command::Help,
-            Command::Back,
-        ],
-        Screen::Chart => &[
-            Command::Open,
-            Command::StartConsultation,
-            Command::OpenConsultation,
-            Command::Search,
-            Command::Back,
-        ],
-        Screen::Reports => &[
-            Command::Open,
-            Command::CycleStatus,
-            Command::Search,
-            Command::Back,
-        ],
-        Screen::Report => &[
-            Command::NextReport,
-            Command::PreviousReport,
-            Command::Edit,
-            Command::Sign,
-            Command::Addendum,
-            Command::Back,
-        ],
-        Screen::Consultation => &[
-            Command::StopConsultation,
-            Command::CancelConsultation,
-            Command::Open,
-            Command::Back,
-        ],
-        Screen::Stats => &[Command::Refresh, Command::Back],
-    };
+    let commands = crate::tui::screens::hints(state.screen);
     let keymap = &state.settings.keymap;
     let mut spans = Vec::new();
     if state.screen == Screen::Login {

@@ -1,17 +1,9 @@
-//! Rendering: a pure function of `State`. The frame is a title line, the screen, the key-hint
-//! bar and the status bar; overlays and dialogs draw above; the lock screen replaces it all.
-//! Every string from the server passes through `text::printable` first.
+//! Rendering: a pure function of `State`. The frame is a title line, the screen (drawn by its
+//! module in `tui/screens`), the key-hint bar and the status bar; overlays and dialogs (from
+//! `tui/components`) draw above; the lock screen replaces it all. Every string from the server
+//! passes through `text::printable` first.
 
-mod chart;
-mod common;
-mod consultation;
-mod dialogs;
-mod login;
-mod overlays;
-mod patients;
-mod report;
-mod reports;
-mod stats;
+pub mod common;
 
 use ratatui::Frame;
 use ratatui::layout::Rect;
@@ -19,7 +11,8 @@ use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Paragraph, Wrap};
 
 use super::layout::FrameAreas;
-use super::state::{Screen, State};
+use super::state::State;
+use super::{components, screens};
 pub use common::{mask_contact, mask_name};
 
 pub use super::layout::{MIN_HEIGHT, MIN_WIDTH};
@@ -42,7 +35,7 @@ pub fn draw(frame: &mut Frame, state: &State) {
         return;
     }
     if state.lock.locked {
-        overlays::lock(frame, area, state);
+        components::lock::draw(frame, area, state);
         return;
     }
     let FrameAreas {
@@ -65,22 +58,14 @@ pub fn draw(frame: &mut Frame, state: &State) {
             banner,
         );
     }
-    match state.screen {
-        Screen::Login => login::draw(frame, body, state),
-        Screen::Patients => patients::draw(frame, body, state),
-        Screen::Chart => chart::draw(frame, body, state),
-        Screen::Reports => reports::draw(frame, body, state),
-        Screen::Report => report::draw(frame, body, state),
-        Screen::Consultation => consultation::draw(frame, body, state),
-        Screen::Stats => stats::draw(frame, body, state),
-    }
+    screens::draw(frame, body, state);
     common::hint_bar(frame, hints, state);
     common::status_bar(frame, status, state);
     if let Some(overlay) = &state.overlay {
-        overlays::draw(frame, body, state, overlay);
+        components::draw(frame, body, state, overlay);
     }
     if let Some(dialog) = &state.dialog {
-        dialogs::draw(frame, area, state, dialog);
+        components::dialogs::draw(frame, area, state, dialog);
     }
     if let Some(toast) = &state.toast {
         common::toast(frame, body, state, toast);

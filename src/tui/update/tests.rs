@@ -6,7 +6,7 @@ use chrono::{DateTime, NaiveDate, Utc};
 use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 use uuid::Uuid;
 
-use super::{PAGE_SIZE, PREFETCH_MARGIN, update};
+use super::update;
 use crate::client::{ApiError, ErrorKind};
 use crate::model::auth::{Role, User};
 use crate::model::consultation::{
@@ -22,6 +22,7 @@ use crate::model::report::{
 };
 use crate::tui::action::{Action, Response, Timer};
 use crate::tui::effect::{Call, Effect};
+use crate::tui::screens::patients::{PAGE_SIZE, PREFETCH_MARGIN};
 use crate::tui::state::*;
 
 // ---------------------------------------------------------------------------------------------
@@ -272,7 +273,7 @@ fn logged_in() -> State {
 /// Logged in with the first page of the patient list loaded.
 fn with_patients(rows: usize, cursor: Option<&str>) -> State {
     let mut state = logged_in();
-    let (request, _) = only_call(&super::load_patients(&mut state));
+    let (request, _) = only_call(&crate::tui::screens::patients::load(&mut state));
     let effects = respond(
         &mut state,
         request,
