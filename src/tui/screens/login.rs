@@ -12,6 +12,7 @@ use crate::model::auth::User;
 use crate::model::text::printable;
 use crate::tui::effect::{Call, Effect};
 use crate::tui::input::Field;
+use crate::tui::keymap::{Command, Scope};
 use crate::tui::state::{Screen, State};
 use crate::tui::ui::centered;
 use crate::tui::update::call;
@@ -33,6 +34,12 @@ pub struct LoginState {
 }
 
 pub(crate) fn key(state: &mut State, key: &KeyEvent) -> Vec<Effect> {
+    match state.settings.keymap.command(key, Scope::Dialog) {
+        // There is nothing to go back to.
+        Some(Command::Dismiss) => return Vec::new(),
+        Some(Command::Submit) => return submit(state),
+        _ => {}
+    }
     let login = &mut state.login;
     match key.code {
         KeyCode::Tab | KeyCode::BackTab | KeyCode::Down | KeyCode::Up => {
@@ -42,25 +49,6 @@ pub(crate) fn key(state: &mut State, key: &KeyEvent) -> Vec<Effect> {
             };
             Vec::new()
         }
-        KeyCode::Enter => {
-            if login.busy {
-                return Vec::new();
-            }
-            if login.focus == LoginFocus::Email {
-                login.focus = LoginFocus::Password;
-                return Vec::new();
-            }
-            let email = login.email.value.trim().to_string();
-            if email.is_empty() || login.password.value.is_empty() {
-                login.error = Some("Enter your email and password.".into());
-                return Vec::new();
-            }
-            let password = std::mem::take(&mut login.password).value;
-            login.busy = true;
-            login.error = None;
-            vec![call(state, Call::Login { email, password })]
-        }
-        KeyCode::Esc => Vec::new(),
         _ => {
             match login.focus {
                 LoginFocus::Email => login.email.edit(key),
@@ -69,6 +57,27 @@ pub(crate) fn key(state: &mut State, key: &KeyEvent) -> Vec<Effect> {
             Vec::new()
         }
     }
+}
+
+/// Enter: from the email to the password, then log in.
+fn submit(state: &mut State) -> Vec<Effect> {
+    let login = &mut state.login;
+    if login.busy {
+        return Vec::new();
+    }
+    if login.focus == LoginFocus::Email {
+        login.focus = LoginFocus::Password;
+        return Vec::new();
+    }
+    let email = login.email.value.trim().to_string();
+    if email.is_empty() || login.password.value.is_empty() {
+        login.error = Some("Enter your email and password.".into());
+        return Vec::new();
+    }
+    let password = std::mem::take(&mut login.password).value;
+    login.busy = true;
+    login.error = None;
+    vec![call(state, Call::Login { email, password })]
 }
 
 pub(crate) fn paste(state: &mut State, text: &str) -> Vec<Effect> {

@@ -9,6 +9,7 @@ use ratatui::widgets::{Block, Borders, Clear, Paragraph, Wrap};
 
 use crate::model::patient::{AllergyStatus, Patient};
 use crate::model::text::printable;
+use crate::tui::keymap::{Command, Scope};
 use crate::tui::state::{Screen, State, Toast, ToastKind};
 
 /// Initials only, for the privacy mask: "Anna Smith" → "A. S.".
@@ -76,11 +77,17 @@ pub fn hint_bar(frame: &mut Frame, area: Rect, state: &State) {
     let keymap = &state.settings.keymap;
     let mut spans = Vec::new();
     if state.screen == Screen::Login {
+        let submit = keymap.hint_key(Command::Submit, Scope::Dialog);
+        let quit = keymap
+            .keys_for(Command::Quit)
+            .first()
+            .map(|key| key.label())
+            .unwrap_or_else(|| "Ctrl-C".into());
         spans.push(Span::styled(" Tab ", theme.bar()));
         spans.push(Span::raw(" next field  "));
-        spans.push(Span::styled(" Enter ", theme.bar()));
+        spans.push(Span::styled(format!(" {submit} "), theme.bar()));
         spans.push(Span::raw(" log in  "));
-        spans.push(Span::styled(" Ctrl-C ", theme.bar()));
+        spans.push(Span::styled(format!(" {quit} "), theme.bar()));
         spans.push(Span::raw(" quit"));
     }
     for command in commands {

@@ -1639,6 +1639,27 @@ fn the_editors_command_keys_follow_the_keymap() {
 }
 
 #[test]
+fn the_login_submits_on_the_keymaps_submit_key() {
+    let overrides = [("submit".to_string(), vec!["ctrl-j".to_string()])]
+        .into_iter()
+        .collect();
+    let mut state = logged_out();
+    state.settings.keymap = crate::tui::keymap::Keymap::with_overrides(&overrides).unwrap();
+    type_text(&mut state, "maya@synapse.test");
+    update(&mut state, key(KeyCode::Enter));
+    assert_eq!(
+        state.login.focus,
+        LoginFocus::Email,
+        "Enter is not submit now"
+    );
+    update(&mut state, ctrl('j'));
+    assert_eq!(state.login.focus, LoginFocus::Password);
+    type_text(&mut state, "secret");
+    let (_, call) = only_call(&update(&mut state, ctrl('j')));
+    assert!(matches!(call, Call::Login { .. }), "{call:?}");
+}
+
+#[test]
 fn ctrl_c_quits_from_anywhere() {
     let quits = |mut state: State| {
         assert_eq!(update(&mut state, ctrl('c')), vec![Effect::Quit]);
