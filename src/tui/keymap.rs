@@ -26,9 +26,9 @@ use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 )]
 #[strum(serialize_all = "snake_case")]
 pub enum Command {
-    #[strum(message = "Open the selected row", props(hint = "open"))]
+    #[strum(message = "Open the selected row")]
     Open,
-    #[strum(message = "Go back", props(hint = "back"))]
+    #[strum(message = "Go back")]
     Back,
     #[strum(message = "Move up")]
     Up,
@@ -42,11 +42,11 @@ pub enum Command {
     Top,
     #[strum(message = "Go to the last row")]
     Bottom,
-    #[strum(message = "Search patients", props(hint = "search"))]
+    #[strum(message = "Search patients")]
     Search,
     #[strum(serialize = "patients", message = "Patients")]
     GoPatients,
-    #[strum(serialize = "reports", message = "Reports", props(hint = "reports"))]
+    #[strum(serialize = "reports", message = "Reports")]
     GoReports,
     #[strum(serialize = "stats", message = "Statistics")]
     GoStats,
@@ -69,11 +69,11 @@ pub enum Command {
     NextReport,
     #[strum(message = "Previous report in the list", props(hint = "prev"))]
     PreviousReport,
-    #[strum(message = "Edit the report's assessment", props(hint = "edit"))]
+    #[strum(message = "Edit the report's assessment")]
     Edit,
-    #[strum(message = "Sign the report", props(hint = "sign"))]
+    #[strum(message = "Sign the report")]
     Sign,
-    #[strum(message = "Add an addendum", props(hint = "addendum"))]
+    #[strum(message = "Add an addendum")]
     Addendum,
     #[strum(serialize = "sort", message = "Change the sort order")]
     CycleSort,
@@ -97,7 +97,7 @@ pub enum Command {
     Lock,
     #[strum(message = "Mask names and contacts")]
     Privacy,
-    #[strum(message = "Show keys", props(hint = "help"))]
+    #[strum(message = "Show keys")]
     Help,
     #[strum(message = "Command palette")]
     Palette,
