@@ -3,7 +3,7 @@
 //! `tui/components`) draw above; the lock screen replaces it all. Every string from the server
 //! passes through `text::printable` first.
 
-pub mod common;
+pub(crate) mod common;
 
 use ratatui::Frame;
 use ratatui::layout::Rect;
