@@ -1344,6 +1344,35 @@ fn dialog_edit_draft() {
 }
 
 #[test]
+fn a_dialogs_hints_name_the_keys_the_config_file_chose() {
+    let mut state = report_state(completed_report());
+    let overrides = [
+        ("save".to_string(), vec!["alt-s".to_string()]),
+        ("dismiss".to_string(), vec!["ctrl-g".to_string()]),
+    ]
+    .into_iter()
+    .collect();
+    state.settings.keymap =
+        synapse::tui::keymap::Keymap::with_overrides(&overrides).expect("the overrides are valid");
+    state.dialog = Some(Dialog::EditReport {
+        report_id: id(301),
+        version: 2,
+        section: Section::Assessment,
+        editor: Notes::from_text("Moderate depressive episode."),
+    });
+    let shown = text(&state, 80, 24);
+    assert_shows(&shown, "Alt-s saves · Ctrl-G discards");
+    state.dialog = Some(Dialog::CancelConsultation {
+        reason: Field::default(),
+    });
+    let shown = text(&state, 80, 24);
+    assert_shows(
+        &shown,
+        "Enter cancels the consultation · Ctrl-G keeps it running",
+    );
+}
+
+#[test]
 fn dialog_session_expired() {
     let mut state = patients_loaded();
     state.dialog = Some(Dialog::SessionExpired {

@@ -74,3 +74,29 @@ pub enum Response {
     Stats(Result<ReportStats, ApiError>),
     Unsigned(Result<ReportStats, ApiError>),
 }
+
+impl Response {
+    /// Whether the call succeeded (any success while offline means online again).
+    pub fn is_ok(&self) -> bool {
+        match self {
+            Response::Login(r) | Response::Unlock(r) | Response::Resumed(r) => r.is_ok(),
+            Response::LoggedOut => true,
+            Response::Patients(r) => r.is_ok(),
+            Response::Search(r) => r.is_ok(),
+            Response::Patient(r) => r.is_ok(),
+            Response::History(r) => r.is_ok(),
+            Response::PatientReports(r) | Response::Reports(r) => r.is_ok(),
+            Response::Report(r)
+            | Response::ReportPreview(r)
+            | Response::Polled(r)
+            | Response::ReportSaved(r)
+            | Response::Signed(r) => r.is_ok(),
+            Response::Consultation(r)
+            | Response::NotesSaved(r)
+            | Response::Stopped(r)
+            | Response::Cancelled(r) => r.is_ok(),
+            Response::Active(r) => r.is_ok(),
+            Response::Stats(r) | Response::Unsigned(r) => r.is_ok(),
+        }
+    }
+}

@@ -42,6 +42,8 @@ impl Field {
     /// Applies an editing key; returns whether the value changed.
     pub fn edit(&mut self, key: &KeyEvent) -> bool {
         let ctrl = key.modifiers.contains(KeyModifiers::CONTROL);
+        // Alt+letter is a command key (or nothing), never the letter typed.
+        let alt = key.modifiers.contains(KeyModifiers::ALT);
         match key.code {
             KeyCode::Char('u') if ctrl => {
                 let changed = !self.value.is_empty();
@@ -59,7 +61,7 @@ impl Field {
                 self.cursor = kept_chars;
                 changed
             }
-            KeyCode::Char(c) if !ctrl => {
+            KeyCode::Char(c) if !ctrl && !alt => {
                 self.insert(&c.to_string());
                 true
             }
@@ -179,10 +181,12 @@ impl Notes {
     /// Applies an editing key; returns whether the text changed.
     pub fn edit(&mut self, key: &KeyEvent) -> bool {
         let ctrl = key.modifiers.contains(KeyModifiers::CONTROL);
+        // Alt+letter is a command key (or nothing), never the letter typed.
+        let alt = key.modifiers.contains(KeyModifiers::ALT);
         let line_len =
             |notes: &Notes, i: usize| notes.lines.get(i).map_or(0, |l| l.chars().count());
         match key.code {
-            KeyCode::Char(c) if !ctrl => {
+            KeyCode::Char(c) if !ctrl && !alt => {
                 self.insert(&c.to_string());
                 true
             }
@@ -270,6 +274,17 @@ mod tests {
         assert_eq!(f.value, "Zoe[31m");
         f.edit(&KeyEvent::new(KeyCode::Char('u'), KeyModifiers::CONTROL));
         assert_eq!(f.value, "");
+    }
+
+    #[test]
+    fn alt_with_a_letter_types_nothing() {
+        let alt_s = KeyEvent::new(KeyCode::Char('s'), KeyModifiers::ALT);
+        let mut f = Field::default();
+        assert!(!f.edit(&alt_s));
+        assert_eq!(f.value, "");
+        let mut n = Notes::default();
+        assert!(!n.edit(&alt_s));
+        assert_eq!(n.text(), "");
     }
 
     #[test]

@@ -6,166 +6,158 @@ use std::collections::HashMap;
 
 use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 
-/// What a key can ask for.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+/// What a key can ask for, declared in the order help and the palette list them. The name is
+/// the one the config file's `[keys]` table and the palette use; the message is what help says;
+/// `hint` is the word the key-hint bar shows when it is not the name. Commands with the
+/// `dialog` property are the editors' and dialogs' keys: they are not screen commands, so help
+/// and the palette leave them out and each dialog shows its own hints.
+#[derive(
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    Hash,
+    strum::EnumIter,
+    strum::EnumString,
+    strum::IntoStaticStr,
+    strum::EnumMessage,
+    strum::EnumProperty,
+)]
+#[strum(serialize_all = "snake_case")]
 pub enum Command {
-    Quit,
-    Back,
-    Up,
-    Down,
-    PageUp,
-    PageDown,
-    Top,
-    Bottom,
+    #[strum(message = "Open the selected row")]
     Open,
+    #[strum(message = "Go back")]
+    Back,
+    #[strum(message = "Move up")]
+    Up,
+    #[strum(message = "Move down")]
+    Down,
+    #[strum(message = "Page up")]
+    PageUp,
+    #[strum(message = "Page down")]
+    PageDown,
+    #[strum(message = "Go to the first row")]
+    Top,
+    #[strum(message = "Go to the last row")]
+    Bottom,
+    #[strum(message = "Search patients")]
     Search,
-    Help,
-    Palette,
+    #[strum(serialize = "patients", message = "Patients")]
     GoPatients,
+    #[strum(serialize = "reports", message = "Reports")]
     GoReports,
+    #[strum(serialize = "stats", message = "Statistics")]
     GoStats,
-    Lock,
-    Privacy,
-    NextReport,
-    PreviousReport,
-    Sign,
-    Edit,
-    Addendum,
+    #[strum(message = "Start a consultation", props(hint = "consult"))]
     StartConsultation,
-    StopConsultation,
-    CancelConsultation,
-    CycleSort,
-    CycleStatus,
-    CycleSessionType,
-    CycleDateRange,
-    ClearFilters,
-    PatientReports,
-    Refresh,
+    #[strum(
+        serialize = "resume_consultation",
+        message = "Resume the running consultation",
+        props(hint = "resume")
+    )]
     OpenConsultation,
+    #[strum(
+        message = "Stop the consultation and generate its report",
+        props(hint = "stop")
+    )]
+    StopConsultation,
+    #[strum(message = "Cancel the consultation", props(hint = "cancel"))]
+    CancelConsultation,
+    #[strum(message = "Next report in the list", props(hint = "next"))]
+    NextReport,
+    #[strum(message = "Previous report in the list", props(hint = "prev"))]
+    PreviousReport,
+    #[strum(message = "Edit the report's assessment")]
+    Edit,
+    #[strum(message = "Sign the report")]
+    Sign,
+    #[strum(message = "Add an addendum")]
+    Addendum,
+    #[strum(serialize = "sort", message = "Change the sort order")]
+    CycleSort,
+    #[strum(
+        serialize = "status_filter",
+        message = "Filter by status",
+        props(hint = "status")
+    )]
+    CycleStatus,
+    #[strum(serialize = "type_filter", message = "Filter by session type")]
+    CycleSessionType,
+    #[strum(serialize = "date_filter", message = "Filter by date range")]
+    CycleDateRange,
+    #[strum(message = "Clear the filters")]
+    ClearFilters,
+    #[strum(message = "This patient's reports in the browser")]
+    PatientReports,
+    #[strum(message = "Reload", props(hint = "reload"))]
+    Refresh,
+    #[strum(message = "Lock the screen now")]
+    Lock,
+    #[strum(message = "Mask names and contacts")]
+    Privacy,
+    #[strum(message = "Show keys")]
+    Help,
+    #[strum(message = "Command palette")]
+    Palette,
+    #[strum(message = "Quit Synapse")]
+    Quit,
+    #[strum(message = "Confirm the dialog", props(dialog = "yes"))]
+    Submit,
+    #[strum(message = "Close the dialog without acting", props(dialog = "yes"))]
+    Dismiss,
+    #[strum(message = "Save the edited section", props(dialog = "yes"))]
+    Save,
+    #[strum(message = "Edit the next section", props(dialog = "yes"))]
+    NextSection,
+    #[strum(message = "Next choice", props(dialog = "yes"))]
+    NextChoice,
+    #[strum(message = "Previous choice", props(dialog = "yes"))]
+    PreviousChoice,
+    #[strum(message = "Answer yes", props(dialog = "yes"))]
+    Yes,
+    #[strum(message = "Answer no", props(dialog = "yes"))]
+    No,
 }
 
 impl Command {
     /// Every command, in the order help lists them.
-    pub const ALL: [Command; 33] = [
-        Command::Open,
-        Command::Back,
-        Command::Up,
-        Command::Down,
-        Command::PageUp,
-        Command::PageDown,
-        Command::Top,
-        Command::Bottom,
-        Command::Search,
-        Command::GoPatients,
-        Command::GoReports,
-        Command::GoStats,
-        Command::StartConsultation,
-        Command::OpenConsultation,
-        Command::StopConsultation,
-        Command::CancelConsultation,
-        Command::NextReport,
-        Command::PreviousReport,
-        Command::Edit,
-        Command::Sign,
-        Command::Addendum,
-        Command::CycleSort,
-        Command::CycleStatus,
-        Command::CycleSessionType,
-        Command::CycleDateRange,
-        Command::ClearFilters,
-        Command::PatientReports,
-        Command::Refresh,
-        Command::Lock,
-        Command::Privacy,
-        Command::Help,
-        Command::Palette,
-        Command::Quit,
-    ];
+    pub fn all() -> impl Iterator<Item = Command> {
+        <Command as strum::IntoEnumIterator>::iter()
+    }
+
+    /// The commands a doctor runs on the screens (help and the palette list these).
+    pub fn on_screens() -> impl Iterator<Item = Command> {
+        Command::all().filter(|c| !c.in_dialogs())
+    }
+
+    /// Whether this is an editor's or a dialog's key rather than a screen command.
+    pub fn in_dialogs(self) -> bool {
+        strum::EnumProperty::get_str(&self, "dialog").is_some()
+    }
 
     /// The name used in the config file's `[keys]` table and the palette.
     pub fn name(self) -> &'static str {
-        match self {
-            Command::Quit => "quit",
-            Command::Back => "back",
-            Command::Up => "up",
-            Command::Down => "down",
-            Command::PageUp => "page_up",
-            Command::PageDown => "page_down",
-            Command::Top => "top",
-            Command::Bottom => "bottom",
-            Command::Open => "open",
-            Command::Search => "search",
-            Command::Help => "help",
-            Command::Palette => "palette",
-            Command::GoPatients => "patients",
-            Command::GoReports => "reports",
-            Command::GoStats => "stats",
-            Command::Lock => "lock",
-            Command::Privacy => "privacy",
-            Command::NextReport => "next_report",
-            Command::PreviousReport => "previous_report",
-            Command::Sign => "sign",
-            Command::Edit => "edit",
-            Command::Addendum => "addendum",
-            Command::StartConsultation => "start_consultation",
-            Command::StopConsultation => "stop_consultation",
-            Command::CancelConsultation => "cancel_consultation",
-            Command::CycleSort => "sort",
-            Command::CycleStatus => "status_filter",
-            Command::CycleSessionType => "type_filter",
-            Command::CycleDateRange => "date_filter",
-            Command::ClearFilters => "clear_filters",
-            Command::PatientReports => "patient_reports",
-            Command::Refresh => "refresh",
-            Command::OpenConsultation => "resume_consultation",
-        }
+        self.into()
     }
 
     /// What the command does, for help and the palette.
     pub fn description(self) -> &'static str {
-        match self {
-            Command::Quit => "Quit Synapse",
-            Command::Back => "Go back",
-            Command::Up => "Move up",
-            Command::Down => "Move down",
-            Command::PageUp => "Page up",
-            Command::PageDown => "Page down",
-            Command::Top => "Go to the first row",
-            Command::Bottom => "Go to the last row",
-            Command::Open => "Open the selected row",
-            Command::Search => "Search patients",
-            Command::Help => "Show keys",
-            Command::Palette => "Command palette",
-            Command::GoPatients => "Patients",
-            Command::GoReports => "Reports",
-            Command::GoStats => "Statistics",
-            Command::Lock => "Lock the screen now",
-            Command::Privacy => "Mask names and contacts",
-            Command::NextReport => "Next report in the list",
-            Command::PreviousReport => "Previous report in the list",
-            Command::Sign => "Sign the report",
-            Command::Edit => "Edit the report's assessment",
-            Command::Addendum => "Add an addendum",
-            Command::StartConsultation => "Start a consultation",
-            Command::StopConsultation => "Stop the consultation and generate its report",
-            Command::CancelConsultation => "Cancel the consultation",
-            Command::CycleSort => "Change the sort order",
-            Command::CycleStatus => "Filter by status",
-            Command::CycleSessionType => "Filter by session type",
-            Command::CycleDateRange => "Filter by date range",
-            Command::ClearFilters => "Clear the filters",
-            Command::PatientReports => "This patient's reports in the browser",
-            Command::Refresh => "Reload",
-            Command::OpenConsultation => "Resume the running consultation",
-        }
+        strum::EnumMessage::get_message(&self).unwrap_or_else(|| self.name())
+    }
+
+    /// The word the key-hint bar shows after the key.
+    pub fn hint(self) -> &'static str {
+        strum::EnumProperty::get_str(&self, "hint").unwrap_or_else(|| self.name())
     }
 
     pub fn from_name(name: &str) -> Option<Command> {
-        Command::ALL.into_iter().find(|c| c.name() == name)
+        name.parse().ok()
     }
 }
 
-/// Where a binding works.
+/// Where a binding works: on every screen, on one screen, or inside a dialog or editor.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Scope {
     Global,
@@ -175,32 +167,77 @@ pub enum Scope {
     Report,
     Consultation,
     Stats,
+    /// The one-line entry dialogs and the lock screen: a reason, an addendum, a password.
+    Dialog,
+    /// Starting a consultation: the session type is a choice, the complaint a field.
+    StartDialog,
+    /// Signing's first step: No or Yes.
+    SignConfirm,
+    /// Editing a draft's section: Enter is a new line, so saving has its own key.
+    ReportEditor,
 }
 
-/// A key with its modifiers, as written in the config (`ctrl-l`, `G`, `pgdn`, `f1`).
+impl Scope {
+    /// The scope asked when this one has no binding for a key: screens fall back to the
+    /// global bindings; a dialog takes only its own keys, so text typed there stays text.
+    pub fn fallback(self) -> Option<Scope> {
+        match self {
+            Scope::Patients
+            | Scope::Chart
+            | Scope::Reports
+            | Scope::Report
+            | Scope::Consultation
+            | Scope::Stats => Some(Scope::Global),
+            Scope::Global
+            | Scope::Dialog
+            | Scope::StartDialog
+            | Scope::SignConfirm
+            | Scope::ReportEditor => None,
+        }
+    }
+
+    /// Whether this scope is a screen's (or every screen's), as help lists them.
+    pub fn is_screen(self) -> bool {
+        self == Scope::Global || self.fallback() == Some(Scope::Global)
+    }
+}
+
+/// A key with its modifiers, as written in the config (`ctrl-l`, `alt-s`, `G`, `pgdn`, `f1`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub struct Key {
     pub code: KeyCode,
     pub ctrl: bool,
+    /// Alt (Meta): Alt+S is its own key, never the bare S.
+    pub alt: bool,
 }
 
 impl Key {
     pub const fn plain(c: char) -> Key {
-        Key {
-            code: KeyCode::Char(c),
-            ctrl: false,
-        }
+        Key::code(KeyCode::Char(c))
     }
 
     pub const fn ctrl(c: char) -> Key {
         Key {
             code: KeyCode::Char(c),
             ctrl: true,
+            alt: false,
+        }
+    }
+
+    pub const fn alt(c: char) -> Key {
+        Key {
+            code: KeyCode::Char(c),
+            ctrl: false,
+            alt: true,
         }
     }
 
     pub const fn code(code: KeyCode) -> Key {
-        Key { code, ctrl: false }
+        Key {
+            code,
+            ctrl: false,
+            alt: false,
+        }
     }
 
     pub fn from_event(event: &KeyEvent) -> Key {
@@ -209,20 +246,31 @@ impl Key {
         Key {
             code: event.code,
             ctrl: event.modifiers.contains(KeyModifiers::CONTROL),
+            alt: event.modifiers.contains(KeyModifiers::ALT),
         }
     }
 
-    /// Parses `ctrl-l`, `G`, `enter`, `esc`, `pgdn`, `f1`, `?`.
+    /// Parses `ctrl-l`, `alt-s`, `ctrl-alt-x`, `G`, `enter`, `esc`, `pgdn`, `f1`, `?`.
     pub fn parse(text: &str) -> Option<Key> {
-        let (ctrl, rest) = if text.to_ascii_lowercase().starts_with("ctrl-") {
-            (true, &text[5..])
-        } else {
-            (false, text)
-        };
+        let mut rest = text;
+        let (mut ctrl, mut alt) = (false, false);
+        loop {
+            let lower = rest.to_ascii_lowercase();
+            if lower.starts_with("ctrl-") && rest.len() > 5 {
+                ctrl = true;
+                rest = &rest[5..];
+            } else if lower.starts_with("alt-") && rest.len() > 4 {
+                alt = true;
+                rest = &rest[4..];
+            } else {
+                break;
+            }
+        }
         let code = match rest.to_ascii_lowercase().as_str() {
             "enter" => KeyCode::Enter,
             "esc" | "escape" => KeyCode::Esc,
             "tab" => KeyCode::Tab,
+            "backtab" | "shift-tab" => KeyCode::BackTab,
             "up" => KeyCode::Up,
             "down" => KeyCode::Down,
             "left" => KeyCode::Left,
@@ -242,7 +290,7 @@ impl Key {
                 KeyCode::Char(if ctrl { c.to_ascii_lowercase() } else { c })
             }
         };
-        Some(Key { code, ctrl })
+        Some(Key { code, ctrl, alt })
     }
 
     /// How help shows the key.
@@ -264,8 +312,14 @@ impl Key {
             KeyCode::F(n) => format!("F{n}"),
             other => format!("{other:?}"),
         };
-        if self.ctrl {
+        // Ctrl letters read the same either case; Alt ones do not (Alt-s, Alt-S).
+        let base = if self.ctrl {
             format!("Ctrl-{}", base.to_uppercase())
+        } else {
+            base
+        };
+        if self.alt {
+            format!("Alt-{base}")
         } else {
             base
         }
@@ -335,6 +389,26 @@ impl Default for Keymap {
                 b(Key::plain('a'), Addendum, Report),
                 b(Key::ctrl('s'), StopConsultation, Consultation),
                 b(Key::ctrl('x'), CancelConsultation, Consultation),
+                // The dialogs' and editors' keys; a dialog takes only these.
+                b(Key::code(KeyCode::Enter), Submit, Dialog),
+                b(Key::code(KeyCode::Esc), Dismiss, Dialog),
+                b(Key::code(KeyCode::Enter), Submit, StartDialog),
+                b(Key::code(KeyCode::Esc), Dismiss, StartDialog),
+                b(Key::code(KeyCode::Tab), NextChoice, StartDialog),
+                b(Key::code(KeyCode::BackTab), PreviousChoice, StartDialog),
+                b(Key::code(KeyCode::Enter), Submit, SignConfirm),
+                b(Key::code(KeyCode::Esc), Dismiss, SignConfirm),
+                b(Key::code(KeyCode::Right), NextChoice, SignConfirm),
+                b(Key::code(KeyCode::Tab), NextChoice, SignConfirm),
+                b(Key::code(KeyCode::Left), PreviousChoice, SignConfirm),
+                b(Key::code(KeyCode::BackTab), PreviousChoice, SignConfirm),
+                b(Key::plain('y'), Yes, SignConfirm),
+                b(Key::plain('Y'), Yes, SignConfirm),
+                b(Key::plain('n'), No, SignConfirm),
+                b(Key::plain('N'), No, SignConfirm),
+                b(Key::ctrl('s'), Save, ReportEditor),
+                b(Key::code(KeyCode::Tab), NextSection, ReportEditor),
+                b(Key::code(KeyCode::Esc), Dismiss, ReportEditor),
             ],
         }
     }
@@ -342,58 +416,88 @@ impl Default for Keymap {
 
 impl Keymap {
     /// The default keymap with the config file's overrides: `command = "key"` or
-    /// `command = ["key", "key"]`. Unknown commands or keys are reported, not ignored.
+    /// `command = ["key", "key"]`. The keys replace the command's default keys wherever those
+    /// worked (Esc closes every dialog; its override does too). Unknown commands or keys are
+    /// reported, not ignored.
     pub fn with_overrides(overrides: &HashMap<String, Vec<String>>) -> Result<Keymap, String> {
         let mut keymap = Keymap::default();
         for (name, keys) in overrides {
             let command = Command::from_name(name)
                 .ok_or_else(|| format!("[keys] has an unknown command {name:?}"))?;
-            let scope = keymap
-                .bindings
-                .iter()
-                .find(|b| b.command == command)
-                .map(|b| b.scope)
-                .unwrap_or(Scope::Global);
+            let mut scopes: Vec<Scope> = Vec::new();
+            for binding in keymap.bindings.iter().filter(|b| b.command == command) {
+                if !scopes.contains(&binding.scope) {
+                    scopes.push(binding.scope);
+                }
+            }
+            if scopes.is_empty() {
+                scopes.push(Scope::Global);
+            }
             keymap.bindings.retain(|b| b.command != command);
             for key in keys {
                 let key = Key::parse(key)
                     .ok_or_else(|| format!("[keys] {name} has a key it cannot read: {key:?}"))?;
-                keymap.bindings.push(Binding {
-                    key,
-                    command,
-                    scope,
-                });
+                for scope in &scopes {
+                    keymap.bindings.push(Binding {
+                        key,
+                        command,
+                        scope: *scope,
+                    });
+                }
             }
         }
         Ok(keymap)
     }
 
-    /// The command of a key on a screen: the screen's own bindings win over global ones.
+    /// The command of a key in a scope: the scope's own bindings win over its fallback's.
     pub fn command(&self, event: &KeyEvent, scope: Scope) -> Option<Command> {
-        let key = Key::from_event(event);
-        let find = |s: Scope| {
-            self.bindings
-                .iter()
-                .find(|b| b.key == key && b.scope == s)
-                .map(|b| b.command)
-        };
-        find(scope).or_else(|| find(Scope::Global))
+        self.own_command(event, scope).or_else(|| {
+            scope
+                .fallback()
+                .and_then(|fallback| self.own_command(event, fallback))
+        })
     }
 
-    /// The keys bound to a command, for hints.
+    /// The command a scope binds the key to itself, without its fallback: an editor asks this
+    /// first, so its command keys win over typing while every other key is text.
+    pub fn own_command(&self, event: &KeyEvent, scope: Scope) -> Option<Command> {
+        let key = Key::from_event(event);
+        self.bindings
+            .iter()
+            .find(|b| b.key == key && b.scope == scope)
+            .map(|b| b.command)
+    }
+
+    /// The keys bound to a command on the screens, for hints and help.
     pub fn keys_for(&self, command: Command) -> Vec<Key> {
         self.bindings
             .iter()
-            .filter(|b| b.command == command)
+            .filter(|b| b.command == command && b.scope.is_screen())
             .map(|b| b.key)
             .collect()
+    }
+
+    /// The keys bound to a command in one scope.
+    pub fn keys_in(&self, command: Command, scope: Scope) -> Vec<Key> {
+        self.bindings
+            .iter()
+            .filter(|b| b.command == command && b.scope == scope)
+            .map(|b| b.key)
+            .collect()
+    }
+
+    /// The first key of a command in a scope, as a dialog's hint line shows it.
+    pub fn hint_key(&self, command: Command, scope: Scope) -> String {
+        self.keys_in(command, scope)
+            .first()
+            .map(Key::label)
+            .unwrap_or_else(|| format!("({} unbound)", command.name()))
     }
 
     /// `key label, description` pairs for help, filtered by `filter` (case-insensitive).
     pub fn help_lines(&self, filter: &str) -> Vec<(String, &'static str)> {
         let filter = filter.to_lowercase();
-        Command::ALL
-            .into_iter()
+        Command::on_screens()
             .filter_map(|command| {
                 let keys = self.keys_for(command);
                 if keys.is_empty() {
@@ -449,6 +553,15 @@ mod tests {
     }
 
     #[test]
+    fn alt_with_a_key_is_not_the_bare_key() {
+        let keymap = Keymap::default();
+        let alt_sign = KeyEvent::new(KeyCode::Char('S'), KeyModifiers::ALT | KeyModifiers::SHIFT);
+        assert_eq!(keymap.command(&alt_sign, Scope::Report), None);
+        let alt_q = KeyEvent::new(KeyCode::Char('q'), KeyModifiers::ALT);
+        assert_eq!(keymap.command(&alt_q, Scope::Patients), None);
+    }
+
+    #[test]
     fn overrides_replace_a_commands_keys() {
         let mut overrides = HashMap::new();
         overrides.insert("lock".to_string(), vec!["ctrl-k".to_string()]);
@@ -456,6 +569,96 @@ mod tests {
         assert_eq!(keymap.keys_for(Command::Lock), vec![Key::ctrl('k')]);
         overrides.insert("teleport".to_string(), vec!["t".to_string()]);
         assert!(Keymap::with_overrides(&overrides).is_err());
+    }
+
+    #[test]
+    fn alt_keys_parse_label_and_bind() {
+        assert_eq!(Key::parse("alt-s"), Some(Key::alt('s')));
+        assert_eq!(Key::parse("alt-S"), Some(Key::alt('S')));
+        assert_eq!(Key::alt('s').label(), "Alt-s");
+        assert_eq!(
+            Key::parse("ctrl-alt-x").map(|k| k.label()),
+            Some("Alt-Ctrl-X".into())
+        );
+        let mut overrides = HashMap::new();
+        overrides.insert("sign".to_string(), vec!["alt-s".to_string()]);
+        let keymap = Keymap::with_overrides(&overrides).unwrap();
+        let alt_s = KeyEvent::new(KeyCode::Char('s'), KeyModifiers::ALT);
+        assert_eq!(keymap.command(&alt_s, Scope::Report), Some(Command::Sign));
+        let bare_s = KeyEvent::new(KeyCode::Char('S'), KeyModifiers::SHIFT);
+        assert_eq!(keymap.command(&bare_s, Scope::Report), None);
+    }
+
+    #[test]
+    fn command_names_are_the_config_files_and_read_back() {
+        let names: Vec<&str> = Command::all().map(Command::name).collect();
+        for name in [
+            "quit",
+            "back",
+            "page_up",
+            "patients",
+            "reports",
+            "stats",
+            "sort",
+            "status_filter",
+            "type_filter",
+            "date_filter",
+            "resume_consultation",
+            "stop_consultation",
+            "dismiss",
+            "save",
+        ] {
+            assert!(names.contains(&name), "{name} is missing");
+        }
+        for command in Command::all() {
+            assert_eq!(Command::from_name(command.name()), Some(command));
+            assert_ne!(command.description(), command.name(), "{command:?}");
+        }
+        let mut unique = names.clone();
+        unique.sort();
+        unique.dedup();
+        assert_eq!(unique.len(), names.len());
+    }
+
+    #[test]
+    fn dialog_keys_are_in_the_keymap_but_not_in_help() {
+        let keymap = Keymap::default();
+        let esc = KeyEvent::new(KeyCode::Esc, KeyModifiers::NONE);
+        let q = KeyEvent::new(KeyCode::Char('q'), KeyModifiers::NONE);
+        let ctrl_s = KeyEvent::new(KeyCode::Char('s'), KeyModifiers::CONTROL);
+        assert_eq!(keymap.command(&esc, Scope::Dialog), Some(Command::Dismiss));
+        // A dialog takes only its own keys: q is text there, not Back.
+        assert_eq!(keymap.command(&q, Scope::Dialog), None);
+        assert_eq!(
+            keymap.command(&ctrl_s, Scope::ReportEditor),
+            Some(Command::Save)
+        );
+        assert_eq!(
+            keymap.command(&ctrl_s, Scope::Consultation),
+            Some(Command::StopConsultation)
+        );
+        let help = keymap.help_lines("");
+        assert!(
+            help.iter()
+                .all(|(_, d)| *d != Command::Dismiss.description())
+        );
+        assert_eq!(help.len(), Command::on_screens().count());
+
+        // Overriding a dialog key moves it in every dialog that had it.
+        let mut overrides = HashMap::new();
+        overrides.insert("dismiss".to_string(), vec!["ctrl-g".to_string()]);
+        let keymap = Keymap::with_overrides(&overrides).unwrap();
+        let ctrl_g = KeyEvent::new(KeyCode::Char('g'), KeyModifiers::CONTROL);
+        for scope in [
+            Scope::Dialog,
+            Scope::StartDialog,
+            Scope::SignConfirm,
+            Scope::ReportEditor,
+        ] {
+            assert_eq!(keymap.command(&ctrl_g, scope), Some(Command::Dismiss));
+            assert_eq!(keymap.command(&esc, scope), None);
+            assert_eq!(keymap.hint_key(Command::Dismiss, scope), "Ctrl-G");
+        }
     }
 
     #[test]

@@ -4,9 +4,12 @@
 //! synchronized-output frames so SSH sessions do not flicker.
 
 pub mod action;
+pub mod components;
 pub mod effect;
 pub mod input;
 pub mod keymap;
+pub mod layout;
+pub mod screens;
 pub mod state;
 pub mod terminal;
 pub mod theme;

@@ -9,7 +9,7 @@ use ratatui::widgets::{Block, Borders, Clear, Paragraph, Wrap};
 
 use crate::model::patient::{AllergyStatus, Patient};
 use crate::model::text::printable;
-use crate::tui::keymap::Command;
+use crate::tui::keymap::{Command, Scope};
 use crate::tui::state::{Screen, State, Toast, ToastKind};
 
 /// Initials only, for the privacy mask: "Anna Smith" → "A. S.".
@@ -73,85 +73,30 @@ pub fn title_bar(frame: &mut Frame, area: Rect, state: &State) {
 /// The key hints of the current screen, generated from the keymap.
 pub fn hint_bar(frame: &mut Frame, area: Rect, state: &State) {
     let theme = &state.settings.theme;
-    let commands: &[Command] = match state.screen {
-        Screen::Login => &[],
-        Screen::Patients => &[
-            Command::Open,
-            Command::Search,
-            Command::CycleSort,
-            Command::GoReports,
-            Command::Help,
-            Command::Back,
-        ],
-        Screen::Chart => &[
-            Command::Open,
-            Command::StartConsultation,
-            Command::OpenConsultation,
-            Command::Search,
-            Command::Back,
-        ],
-        Screen::Reports => &[
-            Command::Open,
-            Command::CycleStatus,
-            Command::Search,
-            Command::Back,
-        ],
-        Screen::Report => &[
-            Command::NextReport,
-            Command::PreviousReport,
-            Command::Edit,
-            Command::Sign,
-            Command::Addendum,
-            Command::Back,
-        ],
-        Screen::Consultation => &[
-            Command::StopConsultation,
-            Command::CancelConsultation,
-            Command::Open,
-            Command::Back,
-        ],
-        Screen::Stats => &[Command::Refresh, Command::Back],
-    };
+    let commands = crate::tui::screens::hints(state.screen);
     let keymap = &state.settings.keymap;
     let mut spans = Vec::new();
     if state.screen == Screen::Login {
+        let submit = keymap.hint_key(Command::Submit, Scope::Dialog);
+        let quit = keymap
+            .keys_for(Command::Quit)
+            .first()
+            .map(|key| key.label())
+            .unwrap_or_else(|| "Ctrl-C".into());
         spans.push(Span::styled(" Tab ", theme.bar()));
         spans.push(Span::raw(" next field  "));
-        spans.push(Span::styled(" Enter ", theme.bar()));
+        spans.push(Span::styled(format!(" {submit} "), theme.bar()));
         spans.push(Span::raw(" log in  "));
-        spans.push(Span::styled(" Ctrl-C ", theme.bar()));
+        spans.push(Span::styled(format!(" {quit} "), theme.bar()));
         spans.push(Span::raw(" quit"));
     }
     for command in commands {
         if let Some(key) = keymap.keys_for(*command).first() {
             spans.push(Span::styled(format!(" {} ", key.label()), theme.bar()));
-            spans.push(Span::raw(format!(" {}  ", short(*command))));
+            spans.push(Span::raw(format!(" {}  ", command.hint())));
         }
     }
     frame.render_widget(Paragraph::new(Line::from(spans)), area);
-}
-
-fn short(command: Command) -> &'static str {
-    match command {
-        Command::Open => "open",
-        Command::Search => "search",
-        Command::CycleSort => "sort",
-        Command::GoReports => "reports",
-        Command::Help => "help",
-        Command::Back => "back",
-        Command::StartConsultation => "consult",
-        Command::OpenConsultation => "resume",
-        Command::CycleStatus => "status",
-        Command::NextReport => "next",
-        Command::PreviousReport => "prev",
-        Command::Edit => "edit",
-        Command::Sign => "sign",
-        Command::Addendum => "addendum",
-        Command::StopConsultation => "stop",
-        Command::CancelConsultation => "cancel",
-        Command::Refresh => "reload",
-        other => other.name(),
-    }
 }
 
 pub fn status_bar(frame: &mut Frame, area: Rect, state: &State) {

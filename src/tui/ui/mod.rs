@@ -1,29 +1,21 @@
-//! Rendering: a pure function of `State`. The frame is a title line, the screen, the key-hint
-//! bar and the status bar; overlays and dialogs draw above; the lock screen replaces it all.
-//! Every string from the server passes through `text::printable` first.
+//! Rendering: a pure function of `State`. The frame is a title line, the screen (drawn by its
+//! module in `tui/screens`), the key-hint bar and the status bar; overlays and dialogs (from
+//! `tui/components`) draw above; the lock screen replaces it all. Every string from the server
+//! passes through `text::printable` first.
 
-mod chart;
-mod common;
-mod consultation;
-mod dialogs;
-mod login;
-mod overlays;
-mod patients;
-mod report;
-mod reports;
-mod stats;
+pub(crate) mod common;
 
 use ratatui::Frame;
-use ratatui::layout::{Constraint, Layout, Rect};
+use ratatui::layout::Rect;
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Paragraph, Wrap};
 
-use super::state::{Screen, State};
+use super::layout::FrameAreas;
+use super::state::State;
+use super::{components, screens};
 pub use common::{mask_contact, mask_name};
 
-/// The smallest terminal the layout is made for.
-pub const MIN_WIDTH: u16 = 80;
-pub const MIN_HEIGHT: u16 = 24;
+pub use super::layout::{MIN_HEIGHT, MIN_WIDTH};
 
 pub fn draw(frame: &mut Frame, state: &State) {
     let area = frame.area();
@@ -43,51 +35,37 @@ pub fn draw(frame: &mut Frame, state: &State) {
         return;
     }
     if state.lock.locked {
-        overlays::lock(frame, area, state);
+        components::lock::draw(frame, area, state);
         return;
     }
-    let [title, body, hints, status] = Layout::vertical([
-        Constraint::Length(1),
-        Constraint::Min(1),
-        Constraint::Length(1),
-        Constraint::Length(1),
-    ])
-    .areas(area);
+    let FrameAreas {
+        title,
+        offline,
+        screen: body,
+        hints,
+        status,
+    } = FrameAreas::new(area, state.offline.is_some());
     common::title_bar(frame, title, state);
-    let body = match &state.offline {
-        Some(reason) => {
-            let [banner, rest] =
-                Layout::vertical([Constraint::Length(1), Constraint::Min(1)]).areas(body);
-            frame.render_widget(
-                Paragraph::new(Line::from(vec![
-                    Span::styled(" OFFLINE ", theme.error()),
-                    Span::raw(format!(
-                        " {} Showing what was loaded.",
-                        super::super::model::text::printable(reason, true)
-                    )),
-                ])),
-                banner,
-            );
-            rest
-        }
-        None => body,
-    };
-    match state.screen {
-        Screen::Login => login::draw(frame, body, state),
-        Screen::Patients => patients::draw(frame, body, state),
-        Screen::Chart => chart::draw(frame, body, state),
-        Screen::Reports => reports::draw(frame, body, state),
-        Screen::Report => report::draw(frame, body, state),
-        Screen::Consultation => consultation::draw(frame, body, state),
-        Screen::Stats => stats::draw(frame, body, state),
+    if let (Some(banner), Some(reason)) = (offline, &state.offline) {
+        frame.render_widget(
+            Paragraph::new(Line::from(vec![
+                Span::styled(" OFFLINE ", theme.error()),
+                Span::raw(format!(
+                    " {} Showing what was loaded.",
+                    super::super::model::text::printable(reason, true)
+                )),
+            ])),
+            banner,
+        );
     }
+    screens::draw(frame, body, state);
     common::hint_bar(frame, hints, state);
     common::status_bar(frame, status, state);
     if let Some(overlay) = &state.overlay {
-        overlays::draw(frame, body, state, overlay);
+        components::draw(frame, body, state, overlay);
     }
     if let Some(dialog) = &state.dialog {
-        dialogs::draw(frame, area, state, dialog);
+        components::dialogs::draw(frame, area, state, dialog);
     }
     if let Some(toast) = &state.toast {
         common::toast(frame, body, state, toast);

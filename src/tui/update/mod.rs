@@ -1,25 +1,22 @@
 //! `update`: the only place the workstation's state changes. An action in, state changed in
 //! place, effects out; it never waits and never touches the terminal or the network, so every
-//! behaviour can be tested with plain values.
+//! behaviour can be tested with plain values. Keys, pastes, the mouse and answers are handed to
+//! the screen or component they belong to (`tui/screens`, `tui/components`).
 
-mod dialogs;
 mod keys;
 mod responses;
 
-pub use keys::{palette_matches, patient_rows_visible};
+pub(crate) use keys::run_command;
 
 use uuid::Uuid;
 
 use super::action::{Action, Timer};
+use super::components::{lock, search};
 use super::effect::{Call, Effect};
+use super::screens::consultation;
 use super::state::*;
 use crate::client::{ApiError, ErrorKind};
-use crate::model::query::{PatientListParams, ReportListParams, ReportStatsParams};
 
-/// Rows fetched per page of the patient list.
-pub const PAGE_SIZE: u32 = 50;
-/// Fetch the next page when the selection comes this close to the end of what is loaded.
-pub const PREFETCH_MARGIN: usize = 15;
 const RECONNECT_MS: u64 = 2_000;
 const POLL_REPORT_MS: u64 = 400;
 const UNSIGNED_REFRESH_MS: u64 = 60_000;
@@ -85,7 +82,7 @@ fn tick(state: &mut State, now: u64) -> Vec<Effect> {
         && !state.lock.locked
         && now.saturating_sub(state.last_activity_ms) >= state.settings.lock_after_ms
     {
-        lock(state);
+        lock::lock(state);
     }
     // The consultation clock shows seconds.
     if state.screen == Screen::Consultation && previous / 1000 != now / 1000 {
@@ -102,19 +99,12 @@ fn tick(state: &mut State, now: u64) -> Vec<Effect> {
     effects
 }
 
-/// Hides everything behind the lock screen; drafts and place are kept.
-pub fn lock(state: &mut State) {
-    state.lock = LockState {
-        locked: true,
-        ..LockState::default()
-    };
-    state.dirty = true;
-}
-
 fn on_timer(state: &mut State, timer: Timer) -> Vec<Effect> {
     match timer {
-        Timer::Search(edits) if edits == state.search.edits => search_now(state),
-        Timer::SaveNotes(edits) if edits == state.consultation.edits => save_notes(state),
+        Timer::Search(edits) if edits == state.search.edits => search::search_now(state),
+        Timer::SaveNotes(edits) if edits == state.consultation.edits => {
+            consultation::save_notes(state)
+        }
         Timer::PollReport(id) => vec![call(state, Call::PollReport(id))],
         Timer::Reconnect if state.offline.is_some() => vec![call(state, Call::Unsigned)],
         _ => Vec::new(),
@@ -122,176 +112,16 @@ fn on_timer(state: &mut State, timer: Timer) -> Vec<Effect> {
 }
 
 /// A numbered API call.
-pub fn call(state: &mut State, call: Call) -> Effect {
+pub(crate) fn call(state: &mut State, call: Call) -> Effect {
     Effect::Call {
         request: state.request(),
         call,
     }
 }
 
-/// Runs the search for what is typed now; answers to earlier searches will be dropped.
-pub fn search_now(state: &mut State) -> Vec<Effect> {
-    let term = state.search.input.value.trim().to_string();
-    if term.is_empty() {
-        state.search.results.clear();
-        state.search.searched = None;
-        state.search.loading = false;
-        return Vec::new();
-    }
-    let request = state.request();
-    state.search.request = request;
-    state.search.loading = true;
-    vec![Effect::Call {
-        request,
-        call: Call::Search(term),
-    }]
-}
-
-/// Saves the notes if they changed since the last save.
-pub fn save_notes(state: &mut State) -> Vec<Effect> {
-    let c = &state.consultation;
-    let Some(consultation) = &c.consultation else {
-        return Vec::new();
-    };
-    if c.edits == c.saved_edits
-        || consultation.status != crate::model::consultation::ConsultationStatus::InProgress
-    {
-        return Vec::new();
-    }
-    let id = consultation.id;
-    let notes = c.notes.text();
-    state.consultation.saving = true;
-    state.consultation.saved_edits = state.consultation.edits;
-    vec![call(state, Call::SaveNotes { id, notes })]
-}
-
-/// Loads the first page of the patient list.
-pub fn load_patients(state: &mut State) -> Vec<Effect> {
-    let request = state.request();
-    let list = &mut state.patients;
-    list.request = request;
-    list.loading = true;
-    list.error = None;
-    list.next_cursor = None;
-    vec![Effect::Call {
-        request,
-        call: Call::ListPatients(PatientListParams {
-            limit: Some(PAGE_SIZE),
-            sort: Some(list.sort),
-            ..PatientListParams::default()
-        }),
-    }]
-}
-
-/// Loads the next page when the selection nears the end of what is loaded.
-pub fn prefetch_patients(state: &mut State) -> Vec<Effect> {
-    let list = &state.patients;
-    let near_end = list.selected + PREFETCH_MARGIN >= list.items.len();
-    let Some(cursor) = list.next_cursor.clone() else {
-        return Vec::new();
-    };
-    if !near_end || list.loading {
-        return Vec::new();
-    }
-    let request = state.request();
-    let sort = state.patients.sort;
-    state.patients.request = request;
-    state.patients.loading = true;
-    vec![Effect::Call {
-        request,
-        call: Call::ListPatients(PatientListParams {
-            limit: Some(PAGE_SIZE),
-            cursor: Some(cursor),
-            sort: Some(sort),
-            ..PatientListParams::default()
-        }),
-    }]
-}
-
-/// Opens a patient's chart: exactly one patient is in context from now on.
-pub fn open_chart(state: &mut State, patient_id: Uuid) -> Vec<Effect> {
-    state.chart = ChartState {
-        patient_id: Some(patient_id),
-        patient: Load::Loading,
-        history: Load::Loading,
-        reports: Load::Loading,
-        selected_report: 0,
-    };
-    state.overlay = None;
-    state.go(Screen::Chart);
-    vec![
-        call(state, Call::Patient(patient_id)),
-        call(state, Call::History(patient_id)),
-        call(state, Call::PatientReports(patient_id)),
-    ]
-}
-
-pub fn load_reports(state: &mut State) -> Vec<Effect> {
-    let request = state.request();
-    state.reports.request = request;
-    state.reports.items = Load::Loading;
-    state.reports.preview = None;
-    vec![Effect::Call {
-        request,
-        call: Call::Reports(ReportListParams {
-            status: state.reports.status,
-            session_type: state.reports.session_type,
-            patient_id: state.reports.patient.as_ref().map(|(id, _)| *id),
-            date_from: state.reports.within_days.map(|days| {
-                (state.wall_now.date_naive() - chrono::Duration::days(i64::from(days) - 1))
-                    .to_string()
-            }),
-            limit: Some(100),
-            ..ReportListParams::default()
-        }),
-    }]
-}
-
-pub fn preview_selected_report(state: &mut State) -> Vec<Effect> {
-    let Some(id) = state
-        .reports
-        .items
-        .ready()
-        .and_then(|items| items.get(state.reports.selected))
-        .map(|r| r.id)
-    else {
-        return Vec::new();
-    };
-    let request = state.request();
-    state.reports.preview_request = request;
-    vec![Effect::Call {
-        request,
-        call: Call::ReportPreview(id),
-    }]
-}
-
-pub fn load_stats(state: &mut State) -> Vec<Effect> {
-    state.stats.stats = Load::Loading;
-    vec![call(
-        state,
-        Call::Stats(ReportStatsParams {
-            patient_id: None,
-            days: Some(30),
-        }),
-    )]
-}
-
-/// Opens a report, remembering the list it came from for `n`/`p`.
-pub fn open_report(state: &mut State, id: Uuid, siblings: Vec<Uuid>) -> Vec<Effect> {
-    let position = siblings.iter().position(|s| *s == id).unwrap_or(0);
-    state.report = ReportView {
-        report: Load::Loading,
-        scroll: 0,
-        siblings,
-        position,
-    };
-    state.go(Screen::Report);
-    vec![call(state, Call::Report(id))]
-}
-
 /// What every failed call does first: an ended session asks for the password, a lost server
 /// shows the offline banner and retries; anything else is the caller's to show.
-pub fn handle_error(state: &mut State, error: &ApiError) -> Option<Vec<Effect>> {
+pub(crate) fn handle_error(state: &mut State, error: &ApiError) -> Option<Vec<Effect>> {
     if error.needs_login() && state.session.user.is_some() {
         if state.dialog.is_none() || !matches!(state.dialog, Some(Dialog::SessionExpired { .. })) {
             state.dialog = Some(Dialog::SessionExpired {
@@ -320,12 +150,7 @@ pub fn handle_error(state: &mut State, error: &ApiError) -> Option<Vec<Effect>> 
     None
 }
 
-/// After a successful answer while offline: back online.
-pub fn mark_online(state: &mut State) {
-    state.offline = None;
-}
-
-pub(super) fn poll_later(report_id: Uuid) -> Effect {
+pub(crate) fn poll_later(report_id: Uuid) -> Effect {
     Effect::After {
         delay_ms: POLL_REPORT_MS,
         timer: Timer::PollReport(report_id),

@@ -6,7 +6,7 @@ use chrono::{DateTime, NaiveDate, Utc};
 use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 use uuid::Uuid;
 
-use super::{PAGE_SIZE, PREFETCH_MARGIN, update};
+use super::update;
 use crate::client::{ApiError, ErrorKind};
 use crate::model::auth::{Role, User};
 use crate::model::consultation::{
@@ -22,6 +22,7 @@ use crate::model::report::{
 };
 use crate::tui::action::{Action, Response, Timer};
 use crate::tui::effect::{Call, Effect};
+use crate::tui::screens::patients::{PAGE_SIZE, PREFETCH_MARGIN};
 use crate::tui::state::*;
 
 // ---------------------------------------------------------------------------------------------
@@ -272,7 +273,7 @@ fn logged_in() -> State {
 /// Logged in with the first page of the patient list loaded.
 fn with_patients(rows: usize, cursor: Option<&str>) -> State {
     let mut state = logged_in();
-    let (request, _) = only_call(&super::load_patients(&mut state));
+    let (request, _) = only_call(&crate::tui::screens::patients::load(&mut state));
     let effects = respond(
         &mut state,
         request,
@@ -1570,6 +1571,94 @@ fn q_quits_from_the_top_screen_and_goes_back_elsewhere() {
     assert!(state.quit);
 }
 
+/// Alt with a key, as terminals report Meta: capitals come with SHIFT too.
+fn alt(c: char) -> Action {
+    let shift = if c.is_uppercase() {
+        KeyModifiers::SHIFT
+    } else {
+        KeyModifiers::NONE
+    };
+    Action::Key(KeyEvent::new(KeyCode::Char(c), KeyModifiers::ALT | shift))
+}
+
+#[test]
+fn alt_with_a_key_is_not_read_as_the_bare_key() {
+    // Alt+S on a completed report is not S: no sign dialog.
+    let mut state = on_report(ReportStatus::Completed);
+    assert!(update(&mut state, alt('S')).is_empty());
+    assert_eq!(state.dialog, None);
+
+    // Alt+q on the top screen does not quit, Alt+j does not move.
+    let mut state = with_patients(3, None);
+    assert!(update(&mut state, alt('q')).is_empty());
+    assert!(!state.quit);
+    update(&mut state, alt('j'));
+    assert_eq!(state.patients.selected, 0);
+
+    // Nor is it typed into the notes.
+    let mut state = in_consultation();
+    assert!(update(&mut state, alt('x')).is_empty());
+    assert_eq!(state.consultation.notes.text(), "");
+}
+
+#[test]
+fn the_editors_command_keys_follow_the_keymap() {
+    let overrides = [
+        ("save".to_string(), vec!["alt-s".to_string()]),
+        ("dismiss".to_string(), vec!["ctrl-g".to_string()]),
+        ("stop_consultation".to_string(), vec!["alt-t".to_string()]),
+    ]
+    .into_iter()
+    .collect();
+    let keymap = crate::tui::keymap::Keymap::with_overrides(&overrides).unwrap();
+
+    // The report editor saves on the chosen key; Ctrl-S is no longer save.
+    let mut state = on_report(ReportStatus::Completed);
+    state.settings.keymap = keymap.clone();
+    update(&mut state, chr('e'));
+    assert!(update(&mut state, ctrl('s')).is_empty());
+    assert!(matches!(state.dialog, Some(Dialog::EditReport { .. })));
+    let (_, call) = only_call(&update(&mut state, alt('s')));
+    assert!(matches!(call, Call::EditReport { .. }), "{call:?}");
+    assert_eq!(state.dialog, None);
+
+    // Esc is text-free in a dialog now: the chosen key closes it instead.
+    update(&mut state, chr('e'));
+    update(&mut state, key(KeyCode::Esc));
+    assert!(state.dialog.is_some());
+    update(&mut state, ctrl('g'));
+    assert_eq!(state.dialog, None);
+
+    // The notes editor stops on the chosen key, even an Alt one.
+    let mut state = in_consultation();
+    state.settings.keymap = keymap;
+    type_text(&mut state, "Plan: rest");
+    let (_, call) = only_call(&update(&mut state, alt('t')));
+    assert!(matches!(call, Call::Stop { .. }), "{call:?}");
+    assert_eq!(state.consultation.notes.text(), "Plan: rest");
+}
+
+#[test]
+fn the_login_submits_on_the_keymaps_submit_key() {
+    let overrides = [("submit".to_string(), vec!["ctrl-j".to_string()])]
+        .into_iter()
+        .collect();
+    let mut state = logged_out();
+    state.settings.keymap = crate::tui::keymap::Keymap::with_overrides(&overrides).unwrap();
+    type_text(&mut state, "maya@synapse.test");
+    update(&mut state, key(KeyCode::Enter));
+    assert_eq!(
+        state.login.focus,
+        LoginFocus::Email,
+        "Enter is not submit now"
+    );
+    update(&mut state, ctrl('j'));
+    assert_eq!(state.login.focus, LoginFocus::Password);
+    type_text(&mut state, "secret");
+    let (_, call) = only_call(&update(&mut state, ctrl('j')));
+    assert!(matches!(call, Call::Login { .. }), "{call:?}");
+}
+
 #[test]
 fn ctrl_c_quits_from_anywhere() {
     let quits = |mut state: State| {
@@ -1811,4 +1900,23 @@ fn the_wheel_moves_the_selection_and_a_click_selects_then_opens_a_patient() {
     );
     update(&mut state, mouse(MouseEventKind::ScrollDown, 10));
     assert_eq!(state.patients.selected, 0);
+}
+
+#[test]
+fn offline_a_click_on_the_lists_bottom_border_selects_nothing() {
+    use crossterm::event::{MouseButton, MouseEventKind};
+    let mut state = with_patients(30, None);
+    state.offline = Some("The server cannot be reached.".into());
+    // 24 lines offline: title, banner, the table's border and header, 17 rows (lines 4 to 20),
+    // its bottom border on line 21.
+    update(
+        &mut state,
+        mouse(MouseEventKind::Down(MouseButton::Left), 21),
+    );
+    assert_eq!(state.patients.selected, 0);
+    update(
+        &mut state,
+        mouse(MouseEventKind::Down(MouseButton::Left), 20),
+    );
+    assert_eq!(state.patients.selected, 16);
 }

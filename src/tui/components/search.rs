@@ -1,26 +1,141 @@
-//! Overlays: patient search (results as the doctor types, matches highlighted, enough to tell
-//! two namesakes apart), help generated from the keymap, the command palette, and the lock
-//! screen, which shows no patient data at all.
+//! Patient search, an overlay above any screen: results update as the doctor types (after a
+//! short pause), only the latest answer is drawn, matches are highlighted, and each row shows
+//! enough to tell two namesakes apart.
 
+use crossterm::event::{KeyCode, KeyEvent};
 use ratatui::Frame;
 use ratatui::layout::{Constraint, Layout, Rect};
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Cell, Clear, Paragraph, Row, Table, TableState};
 
-use super::centered;
-use super::common::{mask_name, notice};
+use crate::client::ApiError;
+use crate::model::page::SearchResults;
+use crate::model::patient::PatientSummary;
 use crate::model::search::SearchWords;
 use crate::model::text::printable;
-use crate::tui::state::{Overlay, State};
+use crate::tui::action::Timer;
+use crate::tui::effect::{Call, Effect};
+use crate::tui::input::Field;
+use crate::tui::keymap::{Command, Scope};
+use crate::tui::screens::chart::open as open_chart;
+use crate::tui::state::State;
 use crate::tui::theme::Theme;
-use crate::tui::update::palette_matches;
+use crate::tui::ui::centered;
+use crate::tui::ui::common::{mask_name, notice};
+use crate::tui::update::handle_error;
 
-pub fn draw(frame: &mut Frame, area: Rect, state: &State, overlay: &Overlay) {
-    match overlay {
-        Overlay::Search => search(frame, area, state),
-        Overlay::Help { filter } => help(frame, area, state, &filter.value),
-        Overlay::Palette { input, selected } => {
-            palette(frame, area, state, &input.value, *selected)
+/// Patient search: results update as the doctor types; only the latest answer is drawn.
+#[derive(Debug, Clone, Default)]
+pub struct SearchState {
+    pub input: Field,
+    /// Counts edits, so a debounce timer knows whether the doctor typed again.
+    pub edits: u64,
+    pub request: u64,
+    pub loading: bool,
+    pub results: Vec<PatientSummary>,
+    pub searched: Option<String>,
+    pub error: Option<String>,
+    pub selected: usize,
+}
+
+/// Runs the search for what is typed now; answers to earlier searches will be dropped.
+pub(crate) fn search_now(state: &mut State) -> Vec<Effect> {
+    let term = state.search.input.value.trim().to_string();
+    if term.is_empty() {
+        state.search.results.clear();
+        state.search.searched = None;
+        state.search.loading = false;
+        return Vec::new();
+    }
+    let request = state.request();
+    state.search.request = request;
+    state.search.loading = true;
+    vec![Effect::Call {
+        request,
+        call: Call::Search(term),
+    }]
+}
+
+fn edited(state: &mut State) -> Vec<Effect> {
+    state.search.edits += 1;
+    state.search.selected = 0;
+    vec![Effect::After {
+        delay_ms: state.settings.search_debounce_ms,
+        timer: Timer::Search(state.search.edits),
+    }]
+}
+
+pub(crate) fn key(state: &mut State, key: &KeyEvent) -> Vec<Effect> {
+    match state.settings.keymap.command(key, Scope::Dialog) {
+        Some(Command::Dismiss) => {
+            state.overlay = None;
+            return Vec::new();
+        }
+        Some(Command::Submit) => {
+            return match state.search.results.get(state.search.selected) {
+                Some(patient) => {
+                    let id = patient.id;
+                    open_chart(state, id)
+                }
+                // Enter before the debounce ran: search at once.
+                None => search_now(state),
+            };
+        }
+        _ => {}
+    }
+    match key.code {
+        KeyCode::Up => {
+            state.search.selected = state.search.selected.saturating_sub(1);
+            Vec::new()
+        }
+        KeyCode::Down => {
+            if state.search.selected + 1 < state.search.results.len() {
+                state.search.selected += 1;
+            }
+            Vec::new()
+        }
+        _ => {
+            if state.search.input.edit(key) {
+                edited(state)
+            } else {
+                Vec::new()
+            }
+        }
+    }
+}
+
+pub(crate) fn paste(state: &mut State, text: &str) -> Vec<Effect> {
+    state.search.input.insert(text);
+    edited(state)
+}
+
+/// The results; the answer to an older search is never drawn.
+pub(crate) fn on_results(
+    state: &mut State,
+    request: u64,
+    result: Result<SearchResults<PatientSummary>, ApiError>,
+) -> Vec<Effect> {
+    if request != state.search.request {
+        return Vec::new();
+    }
+    state.search.loading = false;
+    match result {
+        Ok(found) => {
+            state.search.results = found.items;
+            state.search.searched = Some(state.search.input.value.trim().to_string());
+            state.search.error = None;
+            state.search.selected = state
+                .search
+                .selected
+                .min(state.search.results.len().saturating_sub(1));
+            Vec::new()
+        }
+        Err(error) => {
+            if let Some(effects) = handle_error(state, &error) {
+                return effects;
+            }
+            state.search.error = Some(error.message);
+            Vec::new()
         }
     }
 }
@@ -72,7 +187,7 @@ fn highlighted(text: &str, term: &str, theme: &Theme) -> Line<'static> {
     Line::from(spans)
 }
 
-fn search(frame: &mut Frame, area: Rect, state: &State) {
+pub fn draw(frame: &mut Frame, area: Rect, state: &State) {
     let theme = &state.settings.theme;
     let s = &state.search;
     let rect = centered(
@@ -160,115 +275,4 @@ fn search(frame: &mut Frame, area: Rect, state: &State) {
     .row_highlight_style(theme.selected());
     let mut table_state = TableState::default().with_selected(Some(s.selected));
     frame.render_stateful_widget(table, results, &mut table_state);
-}
-
-fn help(frame: &mut Frame, area: Rect, state: &State, filter: &str) {
-    let theme = &state.settings.theme;
-    let lines = state.settings.keymap.help_lines(filter);
-    let rect = centered(area, 72, area.height.saturating_sub(2));
-    frame.render_widget(Clear, rect);
-    let mut text = vec![
-        Line::from(vec![
-            Span::styled("Filter: ", theme.muted()),
-            Span::raw(filter.to_string()),
-        ]),
-        Line::raw(""),
-    ];
-    // Say when the list goes on below the box, rather than cut it off silently.
-    let room = rect.height.saturating_sub(2 + 2) as usize;
-    let shown = if lines.len() > room {
-        room.saturating_sub(1)
-    } else {
-        lines.len()
-    };
-    let more = lines.len() - shown;
-    for (keys, description) in lines.into_iter().take(shown) {
-        text.push(Line::from(vec![
-            Span::styled(format!("{keys:>18}  "), theme.title()),
-            Span::raw(description),
-        ]));
-    }
-    if more > 0 {
-        text.push(Line::styled(
-            format!("{:>18}  … {more} more: type to filter", ""),
-            theme.muted(),
-        ));
-    }
-    frame.render_widget(
-        Paragraph::new(text).block(Block::bordered().title(Line::styled(
-            " Keys — type to filter, Esc closes ",
-            theme.title(),
-        ))),
-        rect,
-    );
-}
-
-fn palette(frame: &mut Frame, area: Rect, state: &State, input: &str, selected: usize) {
-    let theme = &state.settings.theme;
-    let matches = palette_matches(input);
-    let rect = centered(area, 60, 16);
-    frame.render_widget(Clear, rect);
-    let mut text = vec![
-        Line::from(vec![
-            Span::styled(": ", theme.title()),
-            Span::raw(input.to_string()),
-        ]),
-        Line::raw(""),
-    ];
-    for (i, command) in matches.iter().take(12).enumerate() {
-        let keys = state
-            .settings
-            .keymap
-            .keys_for(*command)
-            .iter()
-            .map(|k| k.label())
-            .collect::<Vec<_>>()
-            .join(" ");
-        let style = if i == selected {
-            theme.selected()
-        } else {
-            theme.base()
-        };
-        text.push(Line::from(vec![
-            Span::styled(format!(" {:<46}", command.description()), style),
-            Span::styled(format!(" {keys}"), theme.muted()),
-        ]));
-    }
-    frame.render_widget(
-        Paragraph::new(text)
-            .block(Block::bordered().title(Line::styled(" Command palette ", theme.title()))),
-        rect,
-    );
-    frame.set_cursor_position((rect.x + 3 + input.chars().count() as u16, rect.y + 1));
-}
-
-/// The lock screen: no names, no charts, nothing from the server except who is logged in.
-pub fn lock(frame: &mut Frame, area: Rect, state: &State) {
-    let theme = &state.settings.theme;
-    let who = state
-        .session
-        .user
-        .as_ref()
-        .map(|u| printable(&u.email, true))
-        .unwrap_or_default();
-    let masked = "•".repeat(state.lock.password.value.chars().count());
-    let mut lines = vec![
-        Line::styled("Synapse is locked", theme.title()),
-        Line::raw(""),
-        Line::raw(format!("Enter the password of {who} to continue.")),
-        Line::raw(""),
-        Line::from(vec![
-            Span::raw("Password "),
-            Span::styled(format!(" {masked:<30}"), theme.selected()),
-        ]),
-        Line::raw(""),
-    ];
-    if state.lock.busy {
-        lines.push(Line::styled("Checking…", theme.muted()));
-    } else if let Some(error) = &state.lock.error {
-        lines.push(Line::styled(printable(error, true), theme.error()));
-    }
-    let rect = centered(area, 60, 10);
-    frame.render_widget(Paragraph::new(lines).block(Block::bordered()), rect);
-    frame.set_cursor_position((rect.x + 11 + state.lock.password.cursor as u16, rect.y + 5));
 }

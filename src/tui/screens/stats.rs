@@ -5,9 +5,50 @@ use ratatui::layout::{Constraint, Layout, Rect};
 use ratatui::text::Line;
 use ratatui::widgets::{Bar, BarChart, BarGroup, Block, Paragraph, Sparkline};
 
-use super::common::notice;
-use crate::model::report::ReportStatus;
+use crate::client::ApiError;
+use crate::model::query::ReportStatsParams;
+use crate::model::report::{ReportStats, ReportStatus};
+use crate::tui::effect::{Call, Effect};
+use crate::tui::keymap::Command;
 use crate::tui::state::{Load, State};
+use crate::tui::ui::common::notice;
+use crate::tui::update::{call, handle_error};
+
+/// The commands the key-hint bar offers here.
+pub const HINTS: &[Command] = &[Command::Refresh, Command::Back];
+
+#[derive(Debug, Clone, Default)]
+pub struct StatsState {
+    pub stats: Load<ReportStats>,
+}
+
+/// Loads the last thirty days' statistics.
+pub(crate) fn load(state: &mut State) -> Vec<Effect> {
+    state.stats.stats = Load::Loading;
+    vec![call(
+        state,
+        Call::Stats(ReportStatsParams {
+            patient_id: None,
+            days: Some(30),
+        }),
+    )]
+}
+
+pub(crate) fn on_stats(state: &mut State, result: Result<ReportStats, ApiError>) -> Vec<Effect> {
+    match result {
+        Ok(stats) => {
+            state.unsigned = Some(stats.unsigned);
+            state.stats.stats = Load::Ready(stats);
+        }
+        Err(error) => {
+            if let Some(effects) = handle_error(state, &error) {
+                return effects;
+            }
+            state.stats.stats = Load::Failed(error.message);
+        }
+    }
+    Vec::new()
+}
 
 pub fn draw(frame: &mut Frame, area: Rect, state: &State) {
     let theme = &state.settings.theme;

@@ -1,0 +1,324 @@
+//! The patient chart: the banner, demographics and symptoms, the consultation history (newest
+//! first) and this patient's reports; a consultation starts or resumes from here.
+
+use ratatui::Frame;
+use ratatui::layout::{Constraint, Layout, Rect};
+use ratatui::text::{Line, Span};
+use ratatui::widgets::{Block, Cell, Paragraph, Row, Table, TableState, Wrap};
+use uuid::Uuid;
+
+use super::{is_motion, moved};
+use crate::client::ApiError;
+use crate::model::consultation::{Consultation, ConsultationHistory, SessionType};
+use crate::model::patient::Patient;
+use crate::model::report::{ReportPage, ReportSummary};
+use crate::model::text::printable;
+use crate::tui::effect::{Call, Effect};
+use crate::tui::keymap::Command;
+use crate::tui::state::{Dialog, Load, Screen, State, ToastKind};
+use crate::tui::ui::common::{banner_layout, contact, notice, patient_banner};
+use crate::tui::update::{call, handle_error};
+
+/// The commands the key-hint bar offers here.
+pub const HINTS: &[Command] = &[
+    Command::Open,
+    Command::StartConsultation,
+    Command::OpenConsultation,
+    Command::Search,
+    Command::Back,
+];
+
+/// The patient in context.
+#[derive(Debug, Clone, Default)]
+pub struct ChartState {
+    pub patient_id: Option<Uuid>,
+    pub patient: Load<Patient>,
+    pub history: Load<Vec<Consultation>>,
+    pub reports: Load<Vec<ReportSummary>>,
+    pub selected_report: usize,
+}
+
+/// Opens a patient's chart: exactly one patient is in context from now on.
+pub(crate) fn open(state: &mut State, patient_id: Uuid) -> Vec<Effect> {
+    state.chart = ChartState {
+        patient_id: Some(patient_id),
+        patient: Load::Loading,
+        history: Load::Loading,
+        reports: Load::Loading,
+        selected_report: 0,
+    };
+    state.overlay = None;
+    state.go(Screen::Chart);
+    vec![
+        call(state, Call::Patient(patient_id)),
+        call(state, Call::History(patient_id)),
+        call(state, Call::PatientReports(patient_id)),
+    ]
+}
+
+/// Opens the chart again, keeping where Esc goes back to.
+pub(crate) fn refresh(state: &mut State) -> Vec<Effect> {
+    let Some(id) = state.chart.patient_id else {
+        return Vec::new();
+    };
+    state.screen = Screen::Patients;
+    let previous = state.history.clone();
+    let effects = open(state, id);
+    state.history = previous;
+    effects
+}
+
+pub(crate) fn command(state: &mut State, command: Command, page: usize) -> Vec<Effect> {
+    let reports_len = state.chart.reports.ready().map_or(0, Vec::len);
+    if is_motion(command) {
+        state.chart.selected_report =
+            moved(state.chart.selected_report, reports_len, command, page);
+        return Vec::new();
+    }
+    match command {
+        Command::Open => {
+            let Some(reports) = state.chart.reports.ready() else {
+                return Vec::new();
+            };
+            let Some(selected) = reports.get(state.chart.selected_report) else {
+                return Vec::new();
+            };
+            let id = selected.id;
+            let siblings = reports.iter().map(|r| r.id).collect();
+            super::report::open(state, id, siblings)
+        }
+        Command::StartConsultation => start_or_resume(state),
+        Command::PatientReports => {
+            let Some(patient) = state.patient() else {
+                return Vec::new();
+            };
+            let chip = (patient.summary.id, patient.summary.full_name.clone());
+            state.reports.patient = Some(chip);
+            state.reports.selected = 0;
+            state.go(Screen::Reports);
+            super::reports::load(state)
+        }
+        Command::OpenConsultation => match state
+            .patient()
+            .and_then(|p| p.summary.active_consultation_id)
+        {
+            Some(id) => vec![call(state, Call::Consultation(id))],
+            None => {
+                state.toast(
+                    "No consultation is running for this patient.",
+                    ToastKind::Info,
+                );
+                Vec::new()
+            }
+        },
+        _ => Vec::new(),
+    }
+}
+
+fn start_or_resume(state: &mut State) -> Vec<Effect> {
+    let Some(patient) = state.patient() else {
+        return Vec::new();
+    };
+    if let Some(running) = patient.summary.active_consultation_id {
+        state.toast(
+            "A consultation is already running for this patient: resuming it.",
+            ToastKind::Info,
+        );
+        return vec![call(state, Call::Consultation(running))];
+    }
+    state.dialog = Some(Dialog::StartConsultation {
+        session_type: SessionType::FollowUp,
+        complaint: Default::default(),
+    });
+    Vec::new()
+}
+
+/// The patient's record; an answer for a patient no longer in context is dropped.
+pub(crate) fn on_patient(state: &mut State, result: Result<Patient, ApiError>) -> Vec<Effect> {
+    match result {
+        Ok(patient) if Some(patient.summary.id) == state.chart.patient_id => {
+            state.chart.patient = Load::Ready(patient);
+        }
+        Ok(_) => {}
+        Err(error) => {
+            if let Some(effects) = handle_error(state, &error) {
+                return effects;
+            }
+            state.chart.patient = Load::Failed(error.message);
+        }
+    }
+    Vec::new()
+}
+
+pub(crate) fn on_history(
+    state: &mut State,
+    result: Result<ConsultationHistory, ApiError>,
+) -> Vec<Effect> {
+    match result {
+        Ok(history) if Some(history.patient_id) == state.chart.patient_id => {
+            state.chart.history = Load::Ready(history.items);
+        }
+        Ok(_) => {}
+        Err(error) => {
+            if let Some(effects) = handle_error(state, &error) {
+                return effects;
+            }
+            state.chart.history = Load::Failed(error.message);
+        }
+    }
+    Vec::new()
+}
+
+pub(crate) fn on_reports(state: &mut State, result: Result<ReportPage, ApiError>) -> Vec<Effect> {
+    match result {
+        Ok(page) if page.filters_applied.patient_id == state.chart.patient_id => {
+            state.chart.reports = Load::Ready(page.items);
+        }
+        Ok(_) => {}
+        Err(error) => {
+            if let Some(effects) = handle_error(state, &error) {
+                return effects;
+            }
+            state.chart.reports = Load::Failed(error.message);
+        }
+    }
+    Vec::new()
+}
+
+pub fn draw(frame: &mut Frame, area: Rect, state: &State) {
+    let theme = &state.settings.theme;
+    let patient = match &state.chart.patient {
+        Load::Ready(p) => p,
+        Load::Failed(error) => return notice(frame, area, state, error, true),
+        _ => return notice(frame, area, state, "Loading the chart…", false),
+    };
+    let [banner, body] = banner_layout(area, state, patient);
+    patient_banner(frame, banner, state, patient);
+    let [left, right] =
+        Layout::horizontal([Constraint::Percentage(40), Constraint::Percentage(60)]).areas(body);
+    let s = &patient.summary;
+    let mut details = vec![
+        Line::from(vec![
+            Span::styled("Phone    ", theme.muted()),
+            Span::raw(contact(state, s.phone.as_ref())),
+        ]),
+        Line::from(vec![
+            Span::styled("Email    ", theme.muted()),
+            Span::raw(contact(state, s.email.as_ref())),
+        ]),
+        Line::from(vec![
+            Span::styled("Address  ", theme.muted()),
+            Span::raw(contact(state, patient.address.as_ref())),
+        ]),
+        Line::from(vec![
+            Span::styled("Referred ", theme.muted()),
+            Span::raw(
+                patient
+                    .referred_by
+                    .as_deref()
+                    .map(|r| printable(r, true))
+                    .unwrap_or_else(|| "—".into()),
+            ),
+        ]),
+        Line::raw(""),
+        Line::styled("Symptoms", theme.title()),
+    ];
+    if patient.symptoms.is_empty() {
+        details.push(Line::styled("none recorded", theme.muted()));
+    }
+    for symptom in &patient.symptoms {
+        let extra = [symptom.severity.as_deref(), symptom.frequency.as_deref()]
+            .into_iter()
+            .flatten()
+            .map(|x| printable(x, true))
+            .collect::<Vec<_>>()
+            .join(", ");
+        details.push(Line::raw(format!(
+            "• {}{}",
+            printable(&symptom.name, true),
+            if extra.is_empty() {
+                String::new()
+            } else {
+                format!(" ({extra})")
+            }
+        )));
+    }
+    details.push(Line::raw(""));
+    details.push(Line::styled("Consultations", theme.title()));
+    match &state.chart.history {
+        Load::Ready(items) if items.is_empty() => {
+            details.push(Line::styled("none yet", theme.muted()))
+        }
+        Load::Ready(items) => {
+            for c in items.iter().take(12) {
+                details.push(Line::raw(format!(
+                    "{}  {:<12} {:<10} {}",
+                    c.started_at.format("%Y-%m-%d"),
+                    c.session_type.as_str(),
+                    c.status.as_str(),
+                    c.chief_complaint
+                        .as_deref()
+                        .map(|x| printable(x, true))
+                        .unwrap_or_default()
+                )));
+            }
+        }
+        Load::Failed(error) => details.push(Line::styled(printable(error, true), theme.error())),
+        _ => details.push(Line::styled("loading…", theme.muted())),
+    }
+    frame.render_widget(
+        Paragraph::new(details)
+            .wrap(Wrap { trim: true })
+            .block(Block::bordered().title(" Patient ")),
+        left,
+    );
+    let block = Block::bordered().title(" Reports ");
+    match &state.chart.reports {
+        Load::Ready(items) if items.is_empty() => {
+            let inner = block.inner(right);
+            frame.render_widget(block, right);
+            notice(frame, inner, state, "No reports for this patient.", false);
+        }
+        Load::Ready(items) => {
+            let rows = items.iter().map(|r| {
+                Row::new(vec![
+                    Cell::from(r.created_at.format("%Y-%m-%d").to_string()),
+                    Cell::from(Span::styled(r.status.as_str(), theme.status(r.status))),
+                    Cell::from(r.consultation.session_type.as_str()),
+                    Cell::from(
+                        r.consultation
+                            .chief_complaint
+                            .as_deref()
+                            .map(|x| printable(x, true))
+                            .unwrap_or_default(),
+                    ),
+                ])
+            });
+            let table = Table::new(
+                rows,
+                [
+                    Constraint::Length(10),
+                    Constraint::Length(10),
+                    Constraint::Length(12),
+                    Constraint::Min(10),
+                ],
+            )
+            .header(Row::new(["Date", "Status", "Type", "Complaint"]).style(theme.muted()))
+            .row_highlight_style(theme.selected())
+            .block(block);
+            let mut table_state =
+                TableState::default().with_selected(Some(state.chart.selected_report));
+            frame.render_stateful_widget(table, right, &mut table_state);
+        }
+        Load::Failed(error) => {
+            let inner = block.inner(right);
+            frame.render_widget(block, right);
+            notice(frame, inner, state, error, true);
+        }
+        _ => {
+            let inner = block.inner(right);
+            frame.render_widget(block, right);
+            notice(frame, inner, state, "Loading reports…", false);
+        }
+    }
+}

@@ -1,0 +1,434 @@
+//! The running consultation: elapsed time, the notes editor (saved as the doctor types), and
+//! after stop the report's status live until it is ready to open.
+
+use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
+use ratatui::Frame;
+use ratatui::layout::{Constraint, Layout, Rect};
+use ratatui::text::{Line, Span};
+use ratatui::widgets::{Block, Paragraph};
+
+use crate::client::{ApiError, ErrorKind};
+use crate::model::consultation::{ActiveConsultations, Consultation, ConsultationStatus};
+use crate::model::report::{Report, ReportStatus};
+use crate::model::text::printable;
+use crate::tui::action::Timer;
+use crate::tui::effect::{Call, Effect};
+use crate::tui::input::Notes;
+use crate::tui::keymap::{Command, Scope};
+use crate::tui::state::{Dialog, Screen, State, ToastKind};
+use crate::tui::ui::common::{banner_layout, notice, patient_banner};
+use crate::tui::update::{call, handle_error, poll_later, run_command};
+
+/// The commands the key-hint bar offers here.
+pub const HINTS: &[Command] = &[
+    Command::StopConsultation,
+    Command::CancelConsultation,
+    Command::Open,
+    Command::Back,
+];
+
+/// The running (or just stopped) consultation.
+#[derive(Debug, Clone, Default)]
+pub struct ConsultationState {
+    pub consultation: Option<Consultation>,
+    pub notes: Notes,
+    /// Counts edits; the save timer carries the count it was set for.
+    pub edits: u64,
+    pub saved_edits: u64,
+    pub saving: bool,
+    pub save_error: Option<String>,
+    /// The report being generated after stop.
+    pub report_status: Option<ReportStatus>,
+    pub started_ms: u64,
+}
+
+/// Whether a consultation is running: the notes editor takes the keys then.
+pub(crate) fn running(state: &State) -> bool {
+    state
+        .consultation
+        .consultation
+        .as_ref()
+        .is_some_and(|c| c.status == ConsultationStatus::InProgress)
+}
+
+/// Saves the notes if they changed since the last save.
+pub(crate) fn save_notes(state: &mut State) -> Vec<Effect> {
+    let c = &state.consultation;
+    let Some(consultation) = &c.consultation else {
+        return Vec::new();
+    };
+    if c.edits == c.saved_edits || consultation.status != ConsultationStatus::InProgress {
+        return Vec::new();
+    }
+    let id = consultation.id;
+    let notes = c.notes.text();
+    state.consultation.saving = true;
+    state.consultation.saved_edits = state.consultation.edits;
+    vec![call(state, Call::SaveNotes { id, notes })]
+}
+
+fn notes_edited(state: &mut State) -> Vec<Effect> {
+    state.consultation.edits += 1;
+    vec![Effect::After {
+        delay_ms: state.settings.notes_debounce_ms,
+        timer: Timer::SaveNotes(state.consultation.edits),
+    }]
+}
+
+/// The notes editor takes text keys; returns `None` for keys it leaves to the keymap.
+pub(crate) fn notes_key(state: &mut State, key: &KeyEvent) -> Option<Vec<Effect>> {
+    // The consultation's own keys (stop, cancel) win over typing, whatever they are bound to.
+    if let Some(command) = state.settings.keymap.own_command(key, Scope::Consultation) {
+        return Some(run_command(state, command));
+    }
+    let ctrl = key.modifiers.contains(KeyModifiers::CONTROL);
+    let alt = key.modifiers.contains(KeyModifiers::ALT);
+    match key.code {
+        KeyCode::Esc | KeyCode::F(_) => None,
+        KeyCode::Char(_) if ctrl || alt => None,
+        KeyCode::PageUp | KeyCode::PageDown => None,
+        _ => {
+            if state.consultation.notes.edit(key) {
+                Some(notes_edited(state))
+            } else {
+                Some(Vec::new())
+            }
+        }
+    }
+}
+
+pub(crate) fn paste(state: &mut State, text: &str) -> Vec<Effect> {
+    if !running(state) {
+        return Vec::new();
+    }
+    state.consultation.notes.insert(text);
+    notes_edited(state)
+}
+
+pub(crate) fn command(state: &mut State, command: Command) -> Vec<Effect> {
+    match command {
+        Command::StopConsultation if running(state) => {
+            let Some(id) = state.consultation.consultation.as_ref().map(|c| c.id) else {
+                return Vec::new();
+            };
+            let notes = state.consultation.notes.text();
+            state.consultation.saved_edits = state.consultation.edits;
+            vec![call(state, Call::Stop { id, notes })]
+        }
+        Command::CancelConsultation if running(state) => {
+            state.dialog = Some(Dialog::CancelConsultation {
+                reason: Default::default(),
+            });
+            Vec::new()
+        }
+        Command::Open => {
+            let report = state
+                .consultation
+                .consultation
+                .as_ref()
+                .and_then(|c| c.report_id);
+            let ready = matches!(
+                state.consultation.report_status,
+                Some(ReportStatus::Completed) | Some(ReportStatus::Failed)
+            );
+            match report {
+                Some(id) if ready => super::report::open(state, id, vec![id]),
+                _ => Vec::new(),
+            }
+        }
+        _ => Vec::new(),
+    }
+}
+
+/// A consultation started or resumed: its screen opens with its notes.
+pub(crate) fn on_consultation(
+    state: &mut State,
+    result: Result<Consultation, ApiError>,
+) -> Vec<Effect> {
+    match result {
+        Ok(consultation) => {
+            let notes = consultation.notes.clone().unwrap_or_default();
+            state.consultation = ConsultationState {
+                report_status: consultation.report_status,
+                notes: Notes::from_text(&notes),
+                consultation: Some(consultation),
+                started_ms: state.now_ms,
+                ..ConsultationState::default()
+            };
+            state.go(Screen::Consultation);
+            Vec::new()
+        }
+        Err(error) => {
+            if let Some(effects) = handle_error(state, &error) {
+                return effects;
+            }
+            if let ErrorKind::ConsultationActive {
+                consultation_id: Some(id),
+            } = error.kind
+            {
+                state.toast(
+                    "A consultation is already running: resuming it.",
+                    ToastKind::Info,
+                );
+                return vec![call(state, Call::Consultation(id))];
+            }
+            state.toast(error.message, ToastKind::Error);
+            Vec::new()
+        }
+    }
+}
+
+pub(crate) fn on_notes_saved(
+    state: &mut State,
+    result: Result<Consultation, ApiError>,
+) -> Vec<Effect> {
+    state.consultation.saving = false;
+    match result {
+        Ok(_) => {
+            state.consultation.save_error = None;
+            Vec::new()
+        }
+        Err(error) => {
+            // Not saved: mark the notes unsaved and try again after a pause.
+            state.consultation.save_error = Some(error.message.clone());
+            state.consultation.saved_edits = state.consultation.edits.saturating_sub(1);
+            let mut effects = handle_error(state, &error).unwrap_or_default();
+            effects.push(Effect::After {
+                delay_ms: state.settings.notes_debounce_ms * 3,
+                timer: Timer::SaveNotes(state.consultation.edits),
+            });
+            effects
+        }
+    }
+}
+
+/// Stopped: the report is being generated and is followed until it is ready.
+pub(crate) fn on_stopped(state: &mut State, result: Result<Consultation, ApiError>) -> Vec<Effect> {
+    match result {
+        Ok(consultation) => {
+            let report = consultation.report_id;
+            state.consultation.report_status = consultation.report_status;
+            state.consultation.consultation = Some(consultation);
+            state.toast(
+                "Consultation stopped: the report is being generated.",
+                ToastKind::Info,
+            );
+            match report {
+                Some(id) => vec![poll_later(id)],
+                None => Vec::new(),
+            }
+        }
+        Err(error) => {
+            if let Some(effects) = handle_error(state, &error) {
+                return effects;
+            }
+            state.toast(error.message, ToastKind::Error);
+            Vec::new()
+        }
+    }
+}
+
+/// The report being generated, looked at again.
+pub(crate) fn on_polled(state: &mut State, result: Result<Report, ApiError>) -> Vec<Effect> {
+    match result {
+        Ok(report) => {
+            let status = report.summary.status;
+            let ours = state
+                .consultation
+                .consultation
+                .as_ref()
+                .and_then(|c| c.report_id)
+                == Some(report.summary.id);
+            if !ours {
+                return Vec::new();
+            }
+            state.consultation.report_status = Some(status);
+            match status {
+                ReportStatus::Pending | ReportStatus::Generating => {
+                    vec![poll_later(report.summary.id)]
+                }
+                ReportStatus::Completed => {
+                    state.toast("The report is ready: Enter opens it.", ToastKind::Info);
+                    state.unsigned = state.unsigned.map(|n| n + 1);
+                    Vec::new()
+                }
+                _ => Vec::new(),
+            }
+        }
+        Err(error) => {
+            if error.is_offline() {
+                // Keep following the report once the server is back.
+                let id = state
+                    .consultation
+                    .consultation
+                    .as_ref()
+                    .and_then(|c| c.report_id);
+                let mut effects = handle_error(state, &error).unwrap_or_default();
+                if let Some(id) = id {
+                    effects.push(poll_later(id));
+                }
+                return effects;
+            }
+            handle_error(state, &error).unwrap_or_default()
+        }
+    }
+}
+
+pub(crate) fn on_cancelled(
+    state: &mut State,
+    result: Result<Consultation, ApiError>,
+) -> Vec<Effect> {
+    match result {
+        Ok(consultation) => {
+            state.consultation.consultation = Some(consultation);
+            state.toast("Consultation cancelled.", ToastKind::Info);
+            if let Some(previous) = state.history.pop() {
+                state.screen = previous;
+            }
+            Vec::new()
+        }
+        Err(error) => {
+            if let Some(effects) = handle_error(state, &error) {
+                return effects;
+            }
+            state.toast(error.message, ToastKind::Error);
+            Vec::new()
+        }
+    }
+}
+
+/// After login: consultations left running are mentioned, so none is forgotten.
+pub(crate) fn on_active(
+    state: &mut State,
+    result: Result<ActiveConsultations, ApiError>,
+) -> Vec<Effect> {
+    if let Ok(active) = result
+        && !active.items.is_empty()
+        && state.consultation.consultation.is_none()
+    {
+        state.toast(
+            format!(
+                "{} consultation{} still running: open the patient and press o to resume.",
+                active.items.len(),
+                if active.items.len() == 1 {
+                    " is"
+                } else {
+                    "s are"
+                }
+            ),
+            ToastKind::Info,
+        );
+    }
+    Vec::new()
+}
+
+pub fn draw(frame: &mut Frame, area: Rect, state: &State) {
+    let theme = &state.settings.theme;
+    let c = &state.consultation;
+    let Some(consultation) = &c.consultation else {
+        return notice(frame, area, state, "No consultation.", false);
+    };
+    let area = match state.patient() {
+        Some(patient) if patient.summary.id == consultation.patient_id => {
+            let [banner, rest] = banner_layout(area, state, patient);
+            patient_banner(frame, banner, state, patient);
+            rest
+        }
+        _ => area,
+    };
+    let [header, editor] =
+        Layout::vertical([Constraint::Length(2), Constraint::Min(3)]).areas(area);
+    let elapsed = state.wall_now - consultation.started_at;
+    let seconds = elapsed.num_seconds().max(0);
+    let clock = format!(
+        "{:02}:{:02}:{:02}",
+        seconds / 3600,
+        seconds / 60 % 60,
+        seconds % 60
+    );
+    let save = if c.saving {
+        Span::styled("saving…", theme.muted())
+    } else if let Some(error) = &c.save_error {
+        Span::styled(
+            format!("not saved: {}", printable(error, true)),
+            theme.error(),
+        )
+    } else if c.edits != c.saved_edits {
+        Span::styled("unsaved changes", theme.warning())
+    } else {
+        Span::styled("saved", theme.ok())
+    };
+    let status = match consultation.status {
+        ConsultationStatus::InProgress => Line::from(vec![
+            Span::styled("● RUNNING ", theme.error()),
+            Span::raw(format!(
+                "{clock}  {}  {}  ",
+                consultation.session_code,
+                consultation.session_type.as_str()
+            )),
+            save,
+        ]),
+        ConsultationStatus::Cancelled => Line::styled("Cancelled.", theme.muted()),
+        ConsultationStatus::Completed => {
+            let report = match c.report_status {
+                Some(ReportStatus::Pending) | Some(ReportStatus::Generating) | None => {
+                    Span::styled("generating the report…", theme.muted())
+                }
+                Some(ReportStatus::Completed) => {
+                    Span::styled("report ready — Enter opens it", theme.ok())
+                }
+                Some(ReportStatus::Failed) => {
+                    Span::styled("report generation failed — Enter opens it", theme.error())
+                }
+                Some(ReportStatus::Signed) => Span::styled("report signed", theme.ok()),
+            };
+            Line::from(vec![
+                Span::raw(format!(
+                    "Stopped after {} min. ",
+                    consultation.duration_minutes.unwrap_or(0)
+                )),
+                report,
+            ])
+        }
+    };
+    let complaint = Line::styled(
+        format!(
+            "Complaint: {}",
+            consultation
+                .chief_complaint
+                .as_deref()
+                .map(|x| printable(x, true))
+                .unwrap_or_else(|| "—".into())
+        ),
+        theme.muted(),
+    );
+    frame.render_widget(Paragraph::new(vec![status, complaint]), header);
+    let block = Block::bordered().title(" Notes (History:, Assessment:, Plan:, Medications:…) ");
+    let inner = block.inner(editor);
+    // Keep the cursor line in view.
+    let height = inner.height as usize;
+    let top = c.notes.line.saturating_sub(height.saturating_sub(1));
+    let lines: Vec<Line> = c
+        .notes
+        .lines
+        .iter()
+        .skip(top)
+        .take(height)
+        .map(|l| Line::raw(l.replace('\t', "    ")))
+        .collect();
+    frame.render_widget(Paragraph::new(lines).block(block), editor);
+    if consultation.status == ConsultationStatus::InProgress
+        && state.dialog.is_none()
+        && state.overlay.is_none()
+    {
+        let line = &c.notes.lines[c.notes.line.min(c.notes.lines.len().saturating_sub(1))];
+        let column: usize = line
+            .chars()
+            .take(c.notes.column)
+            .map(|ch| if ch == '\t' { 4 } else { 1 })
+            .sum();
+        let x = inner.x + (column as u16).min(inner.width.saturating_sub(1));
+        let y = inner.y + (c.notes.line - top) as u16;
+        frame.set_cursor_position((x, y));
+    }
+}

@@ -1,0 +1,262 @@
+//! The patient list: the doctor's patients as a table, scrolled in a window over the rows
+//! loaded so far; the next page is fetched before the selection reaches the end.
+
+use ratatui::Frame;
+use ratatui::layout::{Constraint, Rect};
+use ratatui::text::Line;
+use ratatui::widgets::{Block, Cell, Row, Table, TableState};
+
+use super::{is_motion, moved};
+use crate::client::ApiError;
+use crate::model::page::Page;
+use crate::model::patient::{PatientSort, PatientSummary};
+use crate::model::query::PatientListParams;
+use crate::tui::effect::{Call, Effect};
+use crate::tui::keymap::Command;
+use crate::tui::layout::{self, table_rows};
+use crate::tui::state::State;
+use crate::tui::ui::common::{contact, name, notice};
+use crate::tui::update::{handle_error, run_command};
+
+/// Rows fetched per page of the patient list.
+pub const PAGE_SIZE: u32 = 50;
+/// Fetch the next page when the selection comes this close to the end of what is loaded.
+pub const PREFETCH_MARGIN: usize = 15;
+
+/// The commands the key-hint bar offers here.
+pub const HINTS: &[Command] = &[
+    Command::Open,
+    Command::Search,
+    Command::CycleSort,
+    Command::GoReports,
+    Command::Help,
+    Command::Back,
+];
+
+/// The doctor's patient list, paged from the server with cursors ahead of the viewport.
+#[derive(Debug, Clone, Default)]
+pub struct PatientList {
+    pub items: Vec<PatientSummary>,
+    pub total: u64,
+    pub next_cursor: Option<String>,
+    pub loading: bool,
+    pub error: Option<String>,
+    pub selected: usize,
+    /// The first row drawn: only the visible window is rendered, however many rows are loaded.
+    pub offset: usize,
+    pub sort: PatientSort,
+    /// The request whose answer is awaited; older answers are dropped.
+    pub request: u64,
+    pub loaded_once: bool,
+}
+
+/// Loads the first page of the patient list.
+pub(crate) fn load(state: &mut State) -> Vec<Effect> {
+    let request = state.request();
+    let list = &mut state.patients;
+    list.request = request;
+    list.loading = true;
+    list.error = None;
+    list.next_cursor = None;
+    vec![Effect::Call {
+        request,
+        call: Call::ListPatients(PatientListParams {
+            limit: Some(PAGE_SIZE),
+            sort: Some(list.sort),
+            ..PatientListParams::default()
+        }),
+    }]
+}
+
+/// Loads the next page when the selection nears the end of what is loaded.
+pub(crate) fn prefetch(state: &mut State) -> Vec<Effect> {
+    let list = &state.patients;
+    let near_end = list.selected + PREFETCH_MARGIN >= list.items.len();
+    let Some(cursor) = list.next_cursor.clone() else {
+        return Vec::new();
+    };
+    if !near_end || list.loading {
+        return Vec::new();
+    }
+    let request = state.request();
+    let sort = state.patients.sort;
+    state.patients.request = request;
+    state.patients.loading = true;
+    vec![Effect::Call {
+        request,
+        call: Call::ListPatients(PatientListParams {
+            limit: Some(PAGE_SIZE),
+            cursor: Some(cursor),
+            sort: Some(sort),
+            ..PatientListParams::default()
+        }),
+    }]
+}
+
+pub(crate) fn command(state: &mut State, command: Command, page: usize) -> Vec<Effect> {
+    if is_motion(command) {
+        let len = state.patients.items.len();
+        state.patients.selected = moved(state.patients.selected, len, command, page);
+        let visible = layout::list_rows(state);
+        let list = &mut state.patients;
+        if list.selected < list.offset {
+            list.offset = list.selected;
+        } else if list.selected >= list.offset + visible {
+            list.offset = list.selected + 1 - visible;
+        }
+        return prefetch(state);
+    }
+    match command {
+        Command::Open => match state.patients.items.get(state.patients.selected) {
+            Some(p) => {
+                let id = p.id;
+                super::chart::open(state, id)
+            }
+            None => Vec::new(),
+        },
+        Command::CycleSort => {
+            state.patients.sort = match state.patients.sort {
+                PatientSort::LastVisitDesc => PatientSort::Name,
+                PatientSort::Name => PatientSort::CreatedDesc,
+                PatientSort::CreatedDesc => PatientSort::LastVisitDesc,
+            };
+            state.patients.selected = 0;
+            state.patients.items.clear();
+            load(state)
+        }
+        _ => Vec::new(),
+    }
+}
+
+/// A click on a terminal line: a row is selected, a click on the selected row opens it.
+pub(crate) fn click(state: &mut State, line: u16) -> Vec<Effect> {
+    let Some(row) = layout::list_row_at(state, line) else {
+        return Vec::new();
+    };
+    let index = state.patients.offset + row;
+    if index >= state.patients.items.len() {
+        return Vec::new();
+    }
+    if index == state.patients.selected {
+        return run_command(state, Command::Open);
+    }
+    state.patients.selected = index;
+    prefetch(state)
+}
+
+/// A page of the list; an answer to an older request is dropped.
+pub(crate) fn on_page(
+    state: &mut State,
+    request: u64,
+    result: Result<Page<PatientSummary>, ApiError>,
+) -> Vec<Effect> {
+    if request != state.patients.request {
+        return Vec::new();
+    }
+    state.patients.loading = false;
+    match result {
+        Ok(page) => {
+            let appending = state.patients.loaded_once && state.patients.next_cursor.is_some();
+            if !appending {
+                state.patients.items.clear();
+            }
+            state.patients.items.extend(page.items);
+            state.patients.total = page.pagination.total;
+            state.patients.next_cursor = page.pagination.next_cursor;
+            state.patients.loaded_once = true;
+            state.patients.error = None;
+            prefetch(state)
+        }
+        Err(error) => {
+            if let Some(effects) = handle_error(state, &error) {
+                return effects;
+            }
+            state.patients.error = Some(error.message);
+            Vec::new()
+        }
+    }
+}
+
+pub fn draw(frame: &mut Frame, area: Rect, state: &State) {
+    let theme = &state.settings.theme;
+    let list = &state.patients;
+    let sort = match list.sort {
+        PatientSort::LastVisitDesc => "last visit",
+        PatientSort::Name => "name",
+        PatientSort::CreatedDesc => "newest",
+    };
+    let title = format!(
+        " Patients · {} of {} · sorted by {sort}{} ",
+        list.items.len(),
+        list.total,
+        if list.loading { " · loading…" } else { "" }
+    );
+    let block = Block::bordered().title(Line::styled(title, theme.title()));
+    if list.items.is_empty() {
+        let inner = block.inner(area);
+        frame.render_widget(block, area);
+        match (&list.error, list.loading, list.loaded_once) {
+            (Some(error), _, _) => notice(frame, inner, state, error, true),
+            (None, true, _) | (None, false, false) => {
+                notice(frame, inner, state, "Loading patients…", false)
+            }
+            (None, false, true) => notice(frame, inner, state, "No patients yet.", false),
+        }
+        return;
+    }
+    let today = state.wall_now.date_naive();
+    // The phone column needs room; below 100 columns it gives way so nothing else is cut.
+    let phone = area.width >= 100;
+    // Only the visible window becomes table rows: ten thousand loaded patients cost what a
+    // screenful does.
+    let visible = usize::from(table_rows(area).height).max(1);
+    let offset = list.offset.min(list.items.len().saturating_sub(1));
+    let rows = list.items.iter().skip(offset).take(visible).map(|p| {
+        let mut cells = vec![
+            Cell::from(name(state, &p.full_name)),
+            Cell::from(p.mrn.clone()),
+            Cell::from(if state.privacy {
+                format!("•••• ({})", p.age)
+            } else {
+                format!("{} ({})", p.date_of_birth, p.age)
+            }),
+            Cell::from(p.sex.as_str()),
+        ];
+        if phone {
+            cells.push(Cell::from(contact(state, p.phone.as_ref())));
+        }
+        cells.push(Cell::from(
+            p.last_visit_at
+                .map(|t| {
+                    let days = (today - t.date_naive()).num_days();
+                    match days {
+                        0 => "today".to_string(),
+                        1 => "yesterday".to_string(),
+                        d => format!("{} ({d} d)", t.format("%Y-%m-%d")),
+                    }
+                })
+                .unwrap_or_else(|| "—".into()),
+        ));
+        Row::new(cells)
+    });
+    let mut widths = vec![
+        Constraint::Min(20),
+        Constraint::Length(10),
+        Constraint::Length(15),
+        Constraint::Length(7),
+    ];
+    let mut header = vec!["Name", "MRN", "Born (age)", "Sex"];
+    if phone {
+        widths.push(Constraint::Length(17));
+        header.push("Phone");
+    }
+    widths.push(Constraint::Length(18));
+    header.push("Last visit");
+    let table = Table::new(rows, widths)
+        .header(Row::new(header).style(theme.muted()))
+        .row_highlight_style(theme.selected())
+        .block(block);
+    let mut table_state =
+        TableState::default().with_selected(Some(list.selected.saturating_sub(offset)));
+    frame.render_stateful_widget(table, area, &mut table_state);
+}
