@@ -8,6 +8,7 @@ pub mod bench;
 pub mod cli;
 pub mod client;
 pub mod config;
+pub mod console;
 pub mod credentials;
 pub mod model;
 pub mod reportgen;

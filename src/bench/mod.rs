@@ -26,9 +26,9 @@ use std::time::Duration;
 use clap::{Args, ValueEnum};
 use tokio::sync::watch;
 
-use crate::cli::Exit;
 use crate::client::{ApiClient, ApiError};
 use crate::config::{self, ConfigFile};
+use crate::console::Exit;
 use load::{PhasePlan, Shared, Workload};
 use progress::{Progress, ProgressLine};
 pub use report::BenchReport;

@@ -2,8 +2,6 @@
 //! as the workstation without the terminal UI. Human tables by default, `--json` for the API's
 //! `data` exactly; exit codes say what went wrong (see [`Exit`]).
 
-mod table;
-
 use std::io::{BufRead, IsTerminal, Write};
 use std::process::ExitCode;
 
@@ -12,28 +10,12 @@ use uuid::Uuid;
 
 use crate::client::{ApiClient, ApiError, ErrorKind, SessionEvent};
 use crate::config::ClientSettings;
+use crate::console::Exit;
+use crate::console::table::{fields, or_dash, table};
 use crate::credentials::{SavedLogin, TokenStore};
 use crate::model::patient::{PatientSummary, Sex};
 use crate::model::query::{PatientListParams, ReportListParams, ReportStatsParams};
 use crate::model::report::{Report, ReportStatus, ReportSummary};
-use table::{fields, or_dash, table};
-
-/// The CLI's exit codes.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Exit {
-    Ok = 0,
-    Failed = 1,
-    Usage = 2,
-    NotLoggedIn = 3,
-    NotFound = 4,
-    Unreachable = 5,
-}
-
-impl From<Exit> for ExitCode {
-    fn from(exit: Exit) -> ExitCode {
-        ExitCode::from(exit as u8)
-    }
-}
 
 #[derive(Debug, Subcommand)]
 pub enum PatientsCommand {
