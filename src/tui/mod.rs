@@ -7,6 +7,7 @@ pub mod action;
 pub mod effect;
 pub mod input;
 pub mod keymap;
+pub mod settings;
 pub mod state;
 pub mod terminal;
 pub mod theme;
