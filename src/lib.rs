@@ -12,6 +12,7 @@ pub mod client;
 pub mod config;
 pub mod console;
 pub mod credentials;
+pub mod logging;
 pub mod model;
 pub mod reportgen;
 pub mod server;

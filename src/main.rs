@@ -15,7 +15,7 @@ use synapse::server::settings::ServeFlags;
 use synapse::server::{self, AppState};
 use synapse::store::sqlite::SqliteStore;
 use synapse::store::{Store, demo};
-use synapse::{bench, cli, client, credentials, tui};
+use synapse::{bench, cli, client, credentials, logging, tui};
 
 #[derive(Parser)]
 #[command(
@@ -128,7 +128,10 @@ async fn workstation(
         );
     }
     // The terminal belongs to the screen; without a log the workstation could not be supported.
-    if let Err(error) = init_workstation_log(env) {
+    let level = env.get("SYNAPSE_LOG").unwrap_or("info");
+    if let Err(error) =
+        config::create_data_dir(env).and_then(|dir| logging::init_workstation(&dir, level))
+    {
         eprintln!("synapse: no log file ({error:#}); carrying on without one");
     }
     let client_settings = client::settings::resolve(&file.client, server, env)?;
@@ -225,48 +228,9 @@ async fn open_bulk_store(url: &str) -> anyhow::Result<Arc<dyn Store>> {
     open_store(url).await
 }
 
-/// Past this size the workstation's log is moved aside at start (to `synapse.log.1`, replacing
-/// the one before), so it never grows without bound.
-const WORKSTATION_LOG_BYTES: u64 = 10 * 1024 * 1024;
-
-/// The workstation logs to `synapse.log` in the data directory: its own lines and those of an
-/// embedded server, which name requests and ids but no patient data. `SYNAPSE_LOG` sets the
-/// level (info by default).
-fn init_workstation_log(env: &Environment) -> anyhow::Result<()> {
-    let dir = config::create_data_dir(env)?;
-    let path = dir.join("synapse.log");
-    if std::fs::metadata(&path).is_ok_and(|m| m.len() > WORKSTATION_LOG_BYTES) {
-        std::fs::rename(&path, dir.join("synapse.log.1"))?;
-    }
-    let log = std::fs::OpenOptions::new()
-        .create(true)
-        .append(true)
-        .open(&path)
-        .with_context(|| format!("cannot write {}", path.display()))?;
-    let level = env.get("SYNAPSE_LOG").unwrap_or("info");
-    let filter = tracing_subscriber::EnvFilter::try_new(level)
-        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
-    let _ = tracing_subscriber::fmt()
-        .with_env_filter(filter)
-        .with_ansi(false)
-        .with_writer(std::sync::Mutex::new(log))
-        .try_init();
-    tracing::info!(version = env!("CARGO_PKG_VERSION"), "workstation started");
-    Ok(())
-}
-
-fn init_logging(level: &str) {
-    let filter = tracing_subscriber::EnvFilter::try_new(level)
-        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
-    let _ = tracing_subscriber::fmt()
-        .with_env_filter(filter)
-        .with_writer(std::io::stderr)
-        .try_init();
-}
-
 async fn serve(file: &ConfigFile, flags: &ServeFlags, env: &Environment) -> anyhow::Result<()> {
     let settings = server::settings::resolve(file, flags, env)?;
-    init_logging(&settings.log_level);
+    logging::init_server(&settings.log_level);
     let store = open_store(&settings.database_url).await?;
     if settings.demo && demo::load_demo(store.as_ref()).await? {
         tracing::info!("demo data loaded");
