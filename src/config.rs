@@ -1,14 +1,20 @@
-//! Layered settings: built-in defaults < config file < `SYNAPSE_*` environment < flags.
-//! The config file is TOML (`~/.config/synapse/config.toml`, or `SYNAPSE_CONFIG`);
-//! config.example.toml lists every setting with its default.
+//! The config file and the rules every room resolves its settings by: built-in defaults <
+//! config file < `SYNAPSE_*` environment < flags. The file is TOML
+//! (`~/.config/synapse/config.toml`, or `SYNAPSE_CONFIG`); config.example.toml lists every
+//! setting with its default. This module holds the file's tables as plain data and the
+//! layering helpers; the server, the workstation and the client each turn them into their own
+//! settings (`server::settings`, `tui::settings`, `client::settings`), so it knows none of them.
+//!
+//! The environment is a parameter ([`Environment`]), never read here: `main` passes the
+//! process's, tests pass a map of their own.
 
-use std::net::SocketAddr;
+use std::collections::HashMap;
+use std::ffi::OsString;
 use std::path::{Path, PathBuf};
+use std::str::FromStr;
 
-use anyhow::{Context, bail};
+use anyhow::Context;
 use serde::Deserialize;
-
-use crate::server::ServerConfig;
 
 /// The `[server]` table of the config file. Every field is optional.
 #[derive(Debug, Default, Clone, Deserialize)]
@@ -66,7 +72,7 @@ pub struct TuiFile {
     pub mouse: Option<bool>,
     /// Command name → key or keys, overriding the defaults.
     #[serde(default)]
-    pub keys: std::collections::HashMap<String, KeyList>,
+    pub keys: HashMap<String, KeyList>,
 }
 
 /// The whole config file.
@@ -81,166 +87,73 @@ pub struct ConfigFile {
     pub tui: TuiFile,
 }
 
-/// The workstation's settings from the `[tui]` table and `NO_COLOR`.
-pub fn resolve_tui(file: &ConfigFile) -> anyhow::Result<crate::tui::state::Settings> {
-    use crate::tui::theme::{Theme, ThemeKind};
-    let t = &file.tui;
-    let mut settings = crate::tui::state::Settings::default();
-    if let Some(minutes) = parse_env("SYNAPSE_LOCK_MINUTES")?.or(t.lock_minutes) {
-        settings.lock_after_ms = minutes.max(1) * 60 * 1000;
+/// The environment settings are resolved against: variable name → value. An empty value
+/// counts as unset, so `SYNAPSE_SERVER= synapse …` falls back to the file.
+#[derive(Debug, Default, Clone)]
+pub struct Environment {
+    vars: HashMap<String, String>,
+}
+
+impl Environment {
+    /// The variables of this process. One whose name or value is not UTF-8 is left out (as if
+    /// unset) rather than stopping the program, which `std::env::vars` would do.
+    pub fn from_os(vars: impl IntoIterator<Item = (OsString, OsString)>) -> Environment {
+        vars.into_iter()
+            .filter_map(|(name, value)| Some((name.into_string().ok()?, value.into_string().ok()?)))
+            .collect()
     }
-    let theme = match t.theme.as_deref() {
-        Some(name) => ThemeKind::parse(name).with_context(|| {
-            format!("[tui] theme {name:?} is not one of terminal, light, dark, mono")
-        })?,
-        None => ThemeKind::Terminal,
-    };
-    // NO_COLOR (any value) asks for no colour: https://no-color.org
-    let theme = if std::env::var_os("NO_COLOR").is_some_and(|v| !v.is_empty()) {
-        ThemeKind::Mono
-    } else {
-        theme
-    };
-    settings.theme = Theme::new(theme);
-    settings.mouse = t.mouse.unwrap_or(false);
-    let overrides = t
-        .keys
-        .iter()
-        .map(|(command, keys)| (command.clone(), keys.keys()))
-        .collect();
-    settings.keymap = crate::tui::keymap::Keymap::with_overrides(&overrides)
-        .map_err(|e| anyhow::anyhow!("in the config file: {e}"))?;
-    Ok(settings)
-}
 
-/// What the client side needs, resolved: the server (if any is configured), the token store
-/// and the HTTP settings.
-#[derive(Debug, Clone)]
-pub struct ClientSettings {
-    pub server_url: Option<String>,
-    pub token_store: crate::credentials::TokenStoreChoice,
-    pub connect_timeout: std::time::Duration,
-    pub request_timeout: std::time::Duration,
-    pub ca_certificate: Option<PathBuf>,
-}
+    /// The variable's value, when it is set and not empty.
+    pub fn get(&self, name: &str) -> Option<&str> {
+        self.vars
+            .get(name)
+            .map(String::as_str)
+            .filter(|v| !v.is_empty())
+    }
 
-impl ClientSettings {
-    /// The client configuration for `server_url`.
-    pub fn client_config(&self, server_url: &str) -> crate::client::ClientConfig {
-        let mut config = crate::client::ClientConfig::new(server_url);
-        config.connect_timeout = self.connect_timeout;
-        config.request_timeout = self.request_timeout;
-        config.extra_ca_pem = self.ca_certificate.clone();
-        config
+    /// The variable's value as an owned string, when set.
+    pub fn string(&self, name: &str) -> Option<String> {
+        self.get(name).map(str::to_string)
+    }
+
+    /// The variable parsed as a number; set but not a number is an error that names it.
+    pub fn number<T: FromStr>(&self, name: &str) -> anyhow::Result<Option<T>> {
+        self.get(name)
+            .map(|v| {
+                v.trim()
+                    .parse::<T>()
+                    .map_err(|_| anyhow::anyhow!("{name} must be a number, not {v:?}"))
+            })
+            .transpose()
     }
 }
 
-/// Resolves the client settings: flags < `SYNAPSE_SERVER`/`SYNAPSE_TOKEN_STORE` < file, as the
-/// CLI documents (`--server`, then the environment, then the config file).
-pub fn resolve_client(
-    file: &ConfigFile,
-    server_flag: Option<String>,
-    token_store_flag: Option<String>,
-) -> anyhow::Result<ClientSettings> {
-    let f = &file.client;
-    let server_url = server_flag
-        .or_else(|| env("SYNAPSE_SERVER"))
-        .or_else(|| f.server.clone())
-        .map(|url| url.trim_end_matches('/').to_string());
-    if let Some(url) = &server_url
-        && !(url.starts_with("http://") || url.starts_with("https://"))
-    {
-        bail!("the server address {url:?} must start with http:// or https://");
+impl<N: Into<String>, V: Into<String>> FromIterator<(N, V)> for Environment {
+    fn from_iter<I: IntoIterator<Item = (N, V)>>(vars: I) -> Environment {
+        Environment {
+            vars: vars
+                .into_iter()
+                .map(|(name, value)| (name.into(), value.into()))
+                .collect(),
+        }
     }
-    let token_store = token_store_flag
-        .or_else(|| env("SYNAPSE_TOKEN_STORE"))
-        .or_else(|| f.token_store.clone())
-        .map(|name| name.parse::<crate::credentials::TokenStoreChoice>())
-        .transpose()?
-        .unwrap_or_default();
-    let seconds = |value: Option<u64>, default: u64| {
-        std::time::Duration::from_secs(value.unwrap_or(default).max(1))
-    };
-    Ok(ClientSettings {
-        server_url,
-        token_store,
-        connect_timeout: seconds(
-            parse_env("SYNAPSE_CONNECT_TIMEOUT_S")?.or(f.connect_timeout_s),
-            3,
-        ),
-        request_timeout: seconds(
-            parse_env("SYNAPSE_REQUEST_TIMEOUT_S")?.or(f.request_timeout_s),
-            15,
-        ),
-        ca_certificate: env("SYNAPSE_CA_CERTIFICATE")
-            .map(PathBuf::from)
-            .or_else(|| f.ca_certificate.clone()),
-    })
 }
 
-/// Where Synapse keeps its data (the SQLite file, the demo signing key): `SYNAPSE_DATA_DIR`, or
-/// the platform's data directory (`~/.local/share/synapse`).
-pub fn data_dir() -> anyhow::Result<PathBuf> {
-    if let Some(dir) = std::env::var_os("SYNAPSE_DATA_DIR") {
+/// The layering rule of every setting: the flag, else the environment, else the config file.
+/// `None` when none of them is set, and the caller's built-in default applies.
+pub fn layered<T>(flag: Option<T>, env: Option<T>, file: Option<T>) -> Option<T> {
+    flag.or(env).or(file)
+}
+
+/// Where Synapse keeps its data (the SQLite file, the demo signing key, the workstation's
+/// log): `SYNAPSE_DATA_DIR`, or the platform's data directory (`~/.local/share/synapse`).
+pub fn data_dir(env: &Environment) -> anyhow::Result<PathBuf> {
+    if let Some(dir) = env.get("SYNAPSE_DATA_DIR") {
         return Ok(PathBuf::from(dir));
     }
     directories::ProjectDirs::from("", "", "synapse")
         .map(|d| d.data_dir().to_path_buf())
         .context("cannot find a home directory for the data; set SYNAPSE_DATA_DIR")
-}
-
-fn config_path() -> Option<PathBuf> {
-    if let Some(path) = std::env::var_os("SYNAPSE_CONFIG") {
-        return Some(PathBuf::from(path));
-    }
-    directories::ProjectDirs::from("", "", "synapse").map(|d| d.config_dir().join("config.toml"))
-}
-
-/// Reads the config file; a missing default file is fine, a broken one is an error that says
-/// where and what.
-pub fn load_file(explicit: Option<&Path>) -> anyhow::Result<ConfigFile> {
-    let path = match explicit {
-        Some(p) => p.to_path_buf(),
-        None => match config_path() {
-            Some(p) if p.exists() => p,
-            _ => return Ok(ConfigFile::default()),
-        },
-    };
-    let text = std::fs::read_to_string(&path)
-        .with_context(|| format!("cannot read the config file {}", path.display()))?;
-    toml::from_str(&text)
-        .with_context(|| format!("the config file {} is not valid", path.display()))
-}
-
-/// Flags of `synapse serve` that override the file and environment.
-#[derive(Debug, Default, Clone)]
-pub struct ServeFlags {
-    pub listen: Option<String>,
-    pub database: Option<String>,
-    pub demo: bool,
-}
-
-/// Everything `synapse serve` needs, resolved.
-#[derive(Debug, Clone)]
-pub struct ServeSettings {
-    pub listen: SocketAddr,
-    pub database_url: String,
-    pub demo: bool,
-    pub log_level: String,
-    pub server: ServerConfig,
-}
-
-fn env(name: &str) -> Option<String> {
-    std::env::var(name).ok().filter(|v| !v.is_empty())
-}
-
-fn parse_env<T: std::str::FromStr>(name: &str) -> anyhow::Result<Option<T>> {
-    env(name)
-        .map(|v| {
-            v.parse::<T>()
-                .map_err(|_| anyhow::anyhow!("{name} must be a number, not {v:?}"))
-        })
-        .transpose()
 }
 
 /// Creates a directory that will hold patient data (the embedded database, the log), readable
@@ -260,142 +173,64 @@ pub fn create_private_dir(dir: &Path) -> anyhow::Result<()> {
 }
 
 /// Creates the data directory (see [`create_private_dir`]) and returns it.
-pub fn create_data_dir() -> anyhow::Result<PathBuf> {
-    let dir = data_dir()?;
+pub fn create_data_dir(env: &Environment) -> anyhow::Result<PathBuf> {
+    let dir = data_dir(env)?;
     create_private_dir(&dir)?;
     Ok(dir)
 }
 
-/// The default database: `synapse.db` in the data directory.
-pub fn default_database_url() -> anyhow::Result<String> {
-    Ok(format!(
-        "sqlite://{}",
-        data_dir()?.join("synapse.db").display()
-    ))
-}
-
-/// The directory of a `sqlite://` database file, where the demo signing key is kept.
-fn sqlite_dir(url: &str) -> Option<PathBuf> {
-    let path = url
-        .strip_prefix("sqlite://")
-        .or_else(|| url.strip_prefix("sqlite:"))?;
-    let path = path.split('?').next()?;
-    Path::new(path).parent().map(Path::to_path_buf)
-}
-
-/// Reads the demo signing key beside the database, creating it (mode 0600) on first use.
-fn demo_secret(dir: &Path) -> anyhow::Result<String> {
-    let path = dir.join("jwt-secret");
-    if let Ok(existing) = std::fs::read_to_string(&path) {
-        let existing = existing.trim().to_string();
-        if existing.len() >= 32 {
-            return Ok(existing);
-        }
-    }
-    std::fs::create_dir_all(dir).with_context(|| format!("cannot create {}", dir.display()))?;
-    let secret = crate::server::tokens::new_refresh_token();
-    let mut options = std::fs::OpenOptions::new();
-    options.write(true).create(true).truncate(true);
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::OpenOptionsExt;
-        options.mode(0o600);
-    }
-    use std::io::Write;
-    options
-        .open(&path)
-        .and_then(|mut f| f.write_all(secret.as_bytes()))
-        .with_context(|| format!("cannot write the demo signing key {}", path.display()))?;
-    Ok(secret)
-}
-
-/// Resolves the serve settings: defaults < file < environment < flags.
-pub fn resolve_serve(file: &ConfigFile, flags: &ServeFlags) -> anyhow::Result<ServeSettings> {
-    let f = &file.server;
-    let listen = flags
-        .listen
-        .clone()
-        .or_else(|| env("SYNAPSE_LISTEN"))
-        .or_else(|| f.listen.clone())
-        .unwrap_or_else(|| "127.0.0.1:8080".to_string());
-    let listen: SocketAddr = listen.parse().with_context(|| {
-        format!("the listen address {listen:?} is not host:port, like 127.0.0.1:8080")
-    })?;
-    let database_url = match flags
-        .database
-        .clone()
-        .or_else(|| env("SYNAPSE_DATABASE_URL"))
-        .or_else(|| f.database.clone())
-    {
-        Some(url) => url,
+/// The database of every command that opens one (`serve`, `seed`, the embedded server):
+/// `--database`, else `SYNAPSE_DATABASE_URL`, else `database` in the `[server]` table, else
+/// `synapse.db` in the data directory (which this then creates, owner-only).
+pub fn database_url(
+    flag: Option<String>,
+    file: &ConfigFile,
+    env: &Environment,
+) -> anyhow::Result<String> {
+    match layered(
+        flag,
+        env.string("SYNAPSE_DATABASE_URL"),
+        file.server.database.clone(),
+    ) {
+        Some(url) => Ok(url),
         None => {
-            create_data_dir()?;
-            default_database_url()?
+            let dir = create_data_dir(env)?;
+            Ok(format!("sqlite://{}", dir.join("synapse.db").display()))
         }
+    }
+}
+
+fn config_path(env: &Environment) -> Option<PathBuf> {
+    if let Some(path) = env.get("SYNAPSE_CONFIG") {
+        return Some(PathBuf::from(path));
+    }
+    directories::ProjectDirs::from("", "", "synapse").map(|d| d.config_dir().join("config.toml"))
+}
+
+/// Reads the config file: `explicit` (`--config`), else `SYNAPSE_CONFIG`, else the platform's
+/// default. A missing file is fine unless it was named by `--config`; a broken one is an error
+/// that says where and what.
+pub fn load_file(explicit: Option<&Path>, env: &Environment) -> anyhow::Result<ConfigFile> {
+    let path = match explicit {
+        Some(p) => p.to_path_buf(),
+        None => match config_path(env) {
+            Some(p) if p.exists() => p,
+            _ => return Ok(ConfigFile::default()),
+        },
     };
-    let secret = match env("SYNAPSE_JWT_SECRET").or_else(|| f.jwt_secret.clone()) {
-        Some(secret) => secret,
-        None if flags.demo => {
-            let dir = match sqlite_dir(&database_url) {
-                Some(dir) if !dir.as_os_str().is_empty() => dir,
-                _ => data_dir()?,
-            };
-            demo_secret(&dir)?
-        }
-        None => bail!(
-            "no signing key for access tokens. Set SYNAPSE_JWT_SECRET (at least 32 random characters, \
-             e.g. `openssl rand -base64 48`) or jwt_secret in the [server] table of the config file; \
-             or run with --demo to use a generated one"
-        ),
-    };
-    if secret.len() < 32 {
-        bail!(
-            "the signing key (SYNAPSE_JWT_SECRET / jwt_secret) must be at least 32 characters long"
-        );
-    }
-    let mut server = ServerConfig::with_secret(secret.into_bytes());
-    if let Some(v) = parse_env("SYNAPSE_ACCESS_TOKEN_TTL_S")?.or(f.access_token_ttl_s) {
-        server.access_token_ttl_s = v;
-    }
-    if let Some(v) = parse_env("SYNAPSE_REFRESH_TOKEN_TTL_S")?.or(f.refresh_token_ttl_s) {
-        server.refresh_token_ttl_s = v;
-    }
-    if let Some(v) = parse_env("SYNAPSE_LOCKOUT_THRESHOLD")?.or(f.lockout_threshold) {
-        server.lockout.threshold = v;
-    }
-    if let Some(v) = parse_env("SYNAPSE_LOCKOUT_MINUTES")?.or(f.lockout_minutes) {
-        server.lockout.duration = chrono::Duration::minutes(v);
-    }
-    if let Some(v) = parse_env("SYNAPSE_HASHING_CONCURRENCY")?.or(f.hashing_concurrency) {
-        server.hashing_concurrency = v;
-    }
-    if let Some(v) = parse_env("SYNAPSE_LOGIN_ATTEMPTS_PER_MINUTE")?.or(f.login_attempts_per_minute)
-    {
-        server.login_attempts_per_minute = v;
-    }
-    if server.access_token_ttl_s < 10 || server.refresh_token_ttl_s < server.access_token_ttl_s {
-        bail!(
-            "token lifetimes must be at least 10 s, and the refresh lifetime at least the access lifetime"
-        );
-    }
-    if server.lockout.threshold == 0 {
-        bail!("lockout_threshold must be at least 1");
-    }
-    let log_level = env("SYNAPSE_LOG")
-        .or_else(|| f.log_level.clone())
-        .unwrap_or_else(|| "info".to_string());
-    Ok(ServeSettings {
-        listen,
-        database_url,
-        demo: flags.demo,
-        log_level,
-        server,
-    })
+    let text = std::fs::read_to_string(&path)
+        .with_context(|| format!("cannot read the config file {}", path.display()))?;
+    toml::from_str(&text)
+        .with_context(|| format!("the config file {} is not valid", path.display()))
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn env(vars: &[(&str, &str)]) -> Environment {
+        vars.iter().copied().collect()
+    }
 
     #[cfg(unix)]
     #[test]
@@ -411,28 +246,97 @@ mod tests {
     }
 
     #[test]
-    fn file_values_are_used_and_flags_win() {
-        let file: ConfigFile = toml::from_str(
-            "[server]\nlisten = \"127.0.0.1:9000\"\njwt_secret = \"0123456789abcdef0123456789abcdef\"\nlockout_threshold = 3\ndatabase = \"sqlite:///tmp/x.db\"\n",
-        )
-        .unwrap();
-        let settings = resolve_serve(&file, &ServeFlags::default()).unwrap();
-        assert_eq!(settings.listen.port(), 9000);
-        assert_eq!(settings.server.lockout.threshold, 3);
-        let flags = ServeFlags {
-            listen: Some("127.0.0.1:9001".into()),
-            ..ServeFlags::default()
-        };
-        assert_eq!(resolve_serve(&file, &flags).unwrap().listen.port(), 9001);
+    fn the_flag_wins_over_the_environment_which_wins_over_the_file() {
+        assert_eq!(layered(Some(1), Some(2), Some(3)), Some(1));
+        assert_eq!(layered(None, Some(2), Some(3)), Some(2));
+        assert_eq!(layered(None, None, Some(3)), Some(3));
+        assert_eq!(layered::<u8>(None, None, None), None);
     }
 
     #[test]
-    fn unknown_settings_and_short_secrets_are_refused() {
-        assert!(toml::from_str::<ConfigFile>("[server]\nlisen = \"x\"\n").is_err());
+    fn empty_variables_are_unset_and_numbers_are_checked() {
+        let env = env(&[("A", ""), ("B", " 42 "), ("C", "many")]);
+        assert_eq!(env.get("A"), None);
+        assert_eq!(env.get("missing"), None);
+        assert_eq!(env.number::<u32>("B").unwrap(), Some(42));
+        assert_eq!(env.number::<u32>("A").unwrap(), None);
+        let error = env.number::<u32>("C").unwrap_err().to_string();
+        assert!(error.contains("C must be a number"), "{error}");
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn variables_that_are_not_utf8_are_left_out() {
+        use std::os::unix::ffi::OsStringExt;
+        let env = Environment::from_os([
+            (OsString::from("GOOD"), OsString::from("yes")),
+            (OsString::from("BAD"), OsString::from_vec(vec![0xff, 0xfe])),
+        ]);
+        assert_eq!(env.get("GOOD"), Some("yes"));
+        assert_eq!(env.get("BAD"), None);
+    }
+
+    #[test]
+    fn the_database_url_is_the_flag_then_the_environment_then_the_file_then_the_data_dir() {
+        let base = tempfile::tempdir().unwrap();
+        let data = base.path().join("data");
         let file: ConfigFile =
-            toml::from_str("[server]\njwt_secret = \"short\"\ndatabase = \"sqlite:///tmp/x.db\"\n")
-                .unwrap();
-        let error = resolve_serve(&file, &ServeFlags::default()).unwrap_err();
-        assert!(error.to_string().contains("32 characters"));
+            toml::from_str("[server]\ndatabase = \"sqlite:///from/file.db\"\n").unwrap();
+        let with_var = env(&[
+            ("SYNAPSE_DATABASE_URL", "sqlite:///from/env.db"),
+            ("SYNAPSE_DATA_DIR", data.to_str().unwrap()),
+        ]);
+        let without_var = env(&[("SYNAPSE_DATA_DIR", data.to_str().unwrap())]);
+        let flag = || Some("sqlite:///from/flag.db".to_string());
+
+        assert_eq!(
+            database_url(flag(), &file, &with_var).unwrap(),
+            "sqlite:///from/flag.db"
+        );
+        assert_eq!(
+            database_url(None, &file, &with_var).unwrap(),
+            "sqlite:///from/env.db"
+        );
+        assert_eq!(
+            database_url(None, &file, &without_var).unwrap(),
+            "sqlite:///from/file.db"
+        );
+        assert!(!data.exists(), "a configured database made the data dir");
+        assert_eq!(
+            database_url(None, &ConfigFile::default(), &without_var).unwrap(),
+            format!("sqlite://{}", data.join("synapse.db").display())
+        );
+        assert!(data.is_dir(), "the default database's directory is made");
+    }
+
+    #[test]
+    fn the_config_file_comes_from_the_flag_or_synapse_config() {
+        let base = tempfile::tempdir().unwrap();
+        let named = base.path().join("named.toml");
+        std::fs::write(&named, "[client]\nserver = \"http://named:1\"\n").unwrap();
+        let env = env(&[("SYNAPSE_CONFIG", named.to_str().unwrap())]);
+        let file = load_file(None, &env).unwrap();
+        assert_eq!(file.client.server.as_deref(), Some("http://named:1"));
+
+        let missing = base.path().join("missing.toml");
+        let missing_env: Environment = [("SYNAPSE_CONFIG", missing.to_str().unwrap())]
+            .into_iter()
+            .collect();
+        assert!(
+            load_file(None, &missing_env)
+                .unwrap()
+                .client
+                .server
+                .is_none()
+        );
+        let error = format!("{:#}", load_file(Some(&missing), &missing_env).unwrap_err());
+        assert!(error.contains("cannot read the config file"), "{error}");
+
+        std::fs::write(&named, "[server]\nlisen = \"x\"\n").unwrap();
+        let error = format!("{:#}", load_file(None, &env).unwrap_err());
+        assert!(
+            error.contains("is not valid") && error.contains("lisen"),
+            "{error}"
+        );
     }
 }

@@ -1,6 +1,8 @@
 //! Synapse: a keyboard-driven terminal workstation for doctors, and the clinical API it drives.
 //! The library holds both sides; `main.rs` wires them into one binary. See docs/DESIGN.md for
-//! the rooms and their one-way doors: `server` → `store` → `model`, `reportgen` → `model`.
+//! the rooms and their one-way doors: `tui` → `client` → `model`; `cli` and `bench` →
+//! `console`, `client`, `credentials`, `model`; `server` → `store` → `model`; `server` and
+//! `store` → `reportgen` → `model`; every room may read `config`, which reads none.
 
 #![forbid(unsafe_code)]
 
@@ -8,7 +10,9 @@ pub mod bench;
 pub mod cli;
 pub mod client;
 pub mod config;
+pub mod console;
 pub mod credentials;
+pub mod logging;
 pub mod model;
 pub mod reportgen;
 pub mod server;

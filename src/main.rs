@@ -1,5 +1,7 @@
-//! The `synapse` binary: the clinical API server (`serve`), data seeding (`seed`), and — with no
-//! subcommand — a demo server on this machine.
+//! The `synapse` binary: the workstation (no subcommand; with no server configured, over an
+//! embedded demo server), the scripting CLI and `bench`, the clinical API server (`serve`) and
+//! data seeding (`seed`). The only place that sees both sides: it parses the command line,
+//! reads the config file and the process's environment, and hands each room its settings.
 
 #![forbid(unsafe_code)]
 
@@ -7,12 +9,13 @@ use std::path::PathBuf;
 use std::sync::Arc;
 
 use anyhow::Context;
-use clap::{Parser, Subcommand};
-use synapse::cli;
-use synapse::config::{self, ServeFlags};
+use clap::{Args, Parser, Subcommand};
+use synapse::config::{self, ConfigFile, Environment};
+use synapse::server::settings::ServeFlags;
 use synapse::server::{self, AppState};
 use synapse::store::sqlite::SqliteStore;
 use synapse::store::{Store, demo};
+use synapse::{bench, cli, client, credentials, logging, tui};
 
 #[derive(Parser)]
 #[command(
@@ -39,59 +42,37 @@ struct Cli {
 
 #[derive(Subcommand)]
 enum Command {
-    /// Log in to a server and remember the session in the OS keyring.
-    Login {
-        /// Account email (prompted for when left out).
-        #[arg(long)]
-        email: Option<String>,
-        /// Read the password from the first line of standard input instead of prompting.
-        #[arg(long)]
-        password_stdin: bool,
-    },
-    /// End the session on the server and forget it here.
-    Logout,
-    /// Show who is logged in, where, and how the session is kept.
-    Whoami,
-    /// Your patients.
-    #[command(subcommand)]
-    Patients(cli::PatientsCommand),
-    /// Your reports.
-    #[command(subcommand)]
-    Reports(cli::ReportsCommand),
+    #[command(flatten)]
+    Client(cli::Command),
     /// Run the Synapse API server.
-    Serve {
-        /// Address to listen on [default: 127.0.0.1:8080].
-        #[arg(long)]
-        listen: Option<String>,
-        /// Database URL, e.g. sqlite:///var/lib/synapse/synapse.db [default: synapse.db in the data directory].
-        #[arg(long)]
-        database: Option<String>,
-        /// Load the demo accounts and synthetic patients (once), and generate a signing key if none is set.
-        #[arg(long)]
-        demo: bool,
-    },
+    Serve(ServeFlags),
     /// Add synthetic doctors, patients, consultations and reports (for benchmarks).
-    Seed {
-        /// How many patients to add.
-        #[arg(long)]
-        patients: usize,
-        /// How many synthetic doctor accounts to spread them over.
-        #[arg(long, default_value_t = 1)]
-        doctors: usize,
-        /// Database URL [default: synapse.db in the data directory].
-        #[arg(long)]
-        database: Option<String>,
-        /// Random seed; the same seed gives the same data.
-        #[arg(long, default_value_t = 1)]
-        seed: u64,
-    },
+    Seed(SeedArgs),
     /// Load-test a server over HTTP: per endpoint requests/s, latency percentiles and errors,
     /// measured beside the bare round trip of /health.
-    Bench(synapse::bench::BenchArgs),
+    Bench(bench::BenchArgs),
+}
+
+/// The flags of `synapse seed`.
+#[derive(Args)]
+struct SeedArgs {
+    /// How many patients to add.
+    #[arg(long)]
+    patients: usize,
+    /// How many synthetic doctor accounts to spread them over.
+    #[arg(long, default_value_t = 1)]
+    doctors: usize,
+    /// Database URL [default: synapse.db in the data directory].
+    #[arg(long)]
+    database: Option<String>,
+    /// Random seed; the same seed gives the same data.
+    #[arg(long, default_value_t = 1)]
+    seed: u64,
 }
 
 fn main() -> std::process::ExitCode {
     let cli = Cli::parse();
+    let env = Environment::from_os(std::env::vars_os());
     // The workstation does one thing at a time for one person: a single-threaded runtime keeps
     // it small (fewer threads, fewer allocator arenas). Servers and load tools use every core.
     let mut builder = if cli.command.is_none() {
@@ -106,7 +87,7 @@ fn main() -> std::process::ExitCode {
             return std::process::ExitCode::from(1);
         }
     };
-    match runtime.block_on(run(cli)) {
+    match runtime.block_on(run(cli, &env)) {
         Ok(code) => code,
         Err(error) => {
             eprintln!("synapse: {error:#}");
@@ -115,46 +96,30 @@ fn main() -> std::process::ExitCode {
     }
 }
 
-async fn run(cli: Cli) -> anyhow::Result<std::process::ExitCode> {
-    let file = config::load_file(cli.config.as_deref())?;
-    let client_command = match cli.command {
-        Some(Command::Login {
-            email,
-            password_stdin,
-        }) => Some(cli::Command::Login {
-            email,
-            password_stdin,
-        }),
-        Some(Command::Logout) => Some(cli::Command::Logout),
-        Some(Command::Whoami) => Some(cli::Command::Whoami),
-        Some(Command::Patients(command)) => Some(cli::Command::Patients(command)),
-        Some(Command::Reports(command)) => Some(cli::Command::Reports(command)),
+async fn run(cli: Cli, env: &Environment) -> anyhow::Result<std::process::ExitCode> {
+    let file = config::load_file(cli.config.as_deref(), env)?;
+    match cli.command {
+        None => workstation(&file, cli.server, cli.token_store, env).await?,
+        Some(Command::Client(command)) => {
+            let settings = client::settings::resolve(&file.client, cli.server, env)?;
+            let token_store = credentials::settings::resolve(&file.client, cli.token_store, env)?;
+            return Ok(cli::run(command, &settings, token_store, cli.json).await);
+        }
         Some(Command::Bench(args)) => {
-            return Ok(synapse::bench::run(args, &file, cli.server, cli.json).await);
+            return Ok(bench::run(args, &file.client, cli.server, env, cli.json).await);
         }
-        None => {
-            workstation(&file, cli.server, cli.token_store).await?;
-            return Ok(std::process::ExitCode::SUCCESS);
-        }
-        other => {
-            run_backend(other, &file).await?;
-            None
-        }
-    };
-    match client_command {
-        Some(command) => {
-            let settings = config::resolve_client(&file, cli.server, cli.token_store)?;
-            Ok(cli::run(command, &settings, cli.json).await)
-        }
-        None => Ok(std::process::ExitCode::SUCCESS),
+        Some(Command::Serve(flags)) => serve(&file, &flags, env).await?,
+        Some(Command::Seed(args)) => seed(&file, args, env).await?,
     }
+    Ok(std::process::ExitCode::SUCCESS)
 }
 
 /// The workstation: against the configured server, or an embedded one with demo data.
 async fn workstation(
-    file: &config::ConfigFile,
+    file: &ConfigFile,
     server: Option<String>,
     token_store: Option<String>,
+    env: &Environment,
 ) -> anyhow::Result<()> {
     use std::io::IsTerminal;
     if !std::io::stdout().is_terminal() || !std::io::stdin().is_terminal() {
@@ -163,15 +128,19 @@ async fn workstation(
         );
     }
     // The terminal belongs to the screen; without a log the workstation could not be supported.
-    if let Err(error) = init_workstation_log() {
+    let level = env.get("SYNAPSE_LOG").unwrap_or("info");
+    if let Err(error) =
+        config::create_data_dir(env).and_then(|dir| logging::init_workstation(&dir, level))
+    {
         eprintln!("synapse: no log file ({error:#}); carrying on without one");
     }
-    let client_settings = config::resolve_client(file, server, token_store)?;
-    let tui_settings = config::resolve_tui(file)?;
+    let client_settings = client::settings::resolve(&file.client, server, env)?;
+    let token_store = credentials::settings::resolve(&file.client, token_store, env)?;
+    let tui_settings = tui::settings::resolve(&file.tui, env)?;
     let (server_url, session_key, demo_accounts) = match &client_settings.server_url {
         Some(url) => (url.clone(), url.clone(), Vec::new()),
         None => {
-            let (url, database) = embedded_server(file).await?;
+            let (url, database) = embedded_server(file, env).await?;
             let accounts = demo::DEMO_ACCOUNTS
                 .iter()
                 .map(|(email, _, role)| format!("{email} ({})", role.as_str()))
@@ -179,9 +148,9 @@ async fn workstation(
             (url, format!("embedded:{database}"), accounts)
         }
     };
-    let client = synapse::client::ApiClient::new(&client_settings.client_config(&server_url))?;
-    let token_store = synapse::credentials::TokenStore::open(client_settings.token_store).await;
-    synapse::tui::run(synapse::tui::Launch {
+    let client = client::ApiClient::new(&client_settings.client_config(&server_url))?;
+    let token_store = credentials::TokenStore::open(token_store).await;
+    tui::run(tui::Launch {
         client,
         token_store,
         session_key,
@@ -191,17 +160,16 @@ async fn workstation(
     .await
 }
 
-/// Starts the API in this process on a free loopback port, over the SQLite file in the data
-/// directory with demo data loaded on first creation. Returns its URL and database.
-async fn embedded_server(file: &config::ConfigFile) -> anyhow::Result<(String, String)> {
-    let settings = config::resolve_serve(
-        file,
-        &ServeFlags {
-            listen: Some("127.0.0.1:0".to_string()),
-            database: None,
-            demo: true,
-        },
-    )?;
+/// Starts the API in this process on a free loopback port, over the configured database (by
+/// default the SQLite file in the data directory) with demo data loaded on first creation.
+/// Returns its URL and database.
+async fn embedded_server(file: &ConfigFile, env: &Environment) -> anyhow::Result<(String, String)> {
+    let flags = ServeFlags {
+        listen: Some("127.0.0.1:0".to_string()),
+        database: None,
+        demo: true,
+    };
+    let settings = server::settings::resolve(file, &flags, env)?;
     let store = open_store(&settings.database_url).await?;
     demo::load_demo(store.as_ref()).await?;
     let state = AppState::new(store, settings.server.clone())?;
@@ -214,52 +182,20 @@ async fn embedded_server(file: &config::ConfigFile) -> anyhow::Result<(String, S
     Ok((url, settings.database_url))
 }
 
-/// The backend side: `serve` and `seed`.
-async fn run_backend(command: Option<Command>, file: &config::ConfigFile) -> anyhow::Result<()> {
-    match command {
-        Some(Command::Serve {
-            listen,
-            database,
-            demo,
-        }) => {
-            serve(
-                file,
-                ServeFlags {
-                    listen,
-                    database,
-                    demo,
-                },
-            )
-            .await
-        }
-        Some(Command::Seed {
-            patients,
-            doctors,
-            database,
-            seed,
-        }) => {
-            let url = match database.or_else(|| file.server.database.clone()) {
-                Some(url) => url,
-                None => {
-                    config::create_data_dir()?;
-                    config::default_database_url()?
-                }
-            };
-            let store = open_bulk_store(&url).await?;
-            let summary = demo::seed(store.as_ref(), patients, doctors, seed).await?;
-            println!(
-                "Added {} patients in {:.1} s ({:.1} s of it building indexes) for {} (password {}).",
-                summary.patients,
-                summary.seconds,
-                summary.finishing_seconds,
-                summary.doctors.join(", "),
-                demo::DEMO_PASSWORD
-            );
-            Ok(())
-        }
-        Some(_) => Ok(()),
-        None => Ok(()),
-    }
+/// `synapse seed`: synthetic data into the database every command resolves alike.
+async fn seed(file: &ConfigFile, args: SeedArgs, env: &Environment) -> anyhow::Result<()> {
+    let url = config::database_url(args.database, file, env)?;
+    let store = open_bulk_store(&url).await?;
+    let summary = demo::seed(store.as_ref(), args.patients, args.doctors, args.seed).await?;
+    println!(
+        "Added {} patients in {:.1} s ({:.1} s of it building indexes) for {} (password {}).",
+        summary.patients,
+        summary.seconds,
+        summary.finishing_seconds,
+        summary.doctors.join(", "),
+        demo::DEMO_PASSWORD
+    );
+    Ok(())
 }
 
 async fn open_store(url: &str) -> anyhow::Result<Arc<dyn Store>> {
@@ -292,48 +228,9 @@ async fn open_bulk_store(url: &str) -> anyhow::Result<Arc<dyn Store>> {
     open_store(url).await
 }
 
-/// Past this size the workstation's log is moved aside at start (to `synapse.log.1`, replacing
-/// the one before), so it never grows without bound.
-const WORKSTATION_LOG_BYTES: u64 = 10 * 1024 * 1024;
-
-/// The workstation logs to `synapse.log` in the data directory: its own lines and those of an
-/// embedded server, which name requests and ids but no patient data. `SYNAPSE_LOG` sets the
-/// level (info by default).
-fn init_workstation_log() -> anyhow::Result<()> {
-    let dir = config::create_data_dir()?;
-    let path = dir.join("synapse.log");
-    if std::fs::metadata(&path).is_ok_and(|m| m.len() > WORKSTATION_LOG_BYTES) {
-        std::fs::rename(&path, dir.join("synapse.log.1"))?;
-    }
-    let log = std::fs::OpenOptions::new()
-        .create(true)
-        .append(true)
-        .open(&path)
-        .with_context(|| format!("cannot write {}", path.display()))?;
-    let level = std::env::var("SYNAPSE_LOG").unwrap_or_else(|_| "info".to_string());
-    let filter = tracing_subscriber::EnvFilter::try_new(level)
-        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
-    let _ = tracing_subscriber::fmt()
-        .with_env_filter(filter)
-        .with_ansi(false)
-        .with_writer(std::sync::Mutex::new(log))
-        .try_init();
-    tracing::info!(version = env!("CARGO_PKG_VERSION"), "workstation started");
-    Ok(())
-}
-
-fn init_logging(level: &str) {
-    let filter = tracing_subscriber::EnvFilter::try_new(level)
-        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
-    let _ = tracing_subscriber::fmt()
-        .with_env_filter(filter)
-        .with_writer(std::io::stderr)
-        .try_init();
-}
-
-async fn serve(file: &config::ConfigFile, flags: ServeFlags) -> anyhow::Result<()> {
-    let settings = config::resolve_serve(file, &flags)?;
-    init_logging(&settings.log_level);
+async fn serve(file: &ConfigFile, flags: &ServeFlags, env: &Environment) -> anyhow::Result<()> {
+    let settings = server::settings::resolve(file, flags, env)?;
+    logging::init_server(&settings.log_level);
     let store = open_store(&settings.database_url).await?;
     if settings.demo && demo::load_demo(store.as_ref()).await? {
         tracing::info!("demo data loaded");

@@ -326,3 +326,60 @@ async fn seed_fills_a_database_with_synthetic_patients() {
         "seed wrote to the default database instead of --database"
     );
 }
+
+/// Runs `synapse seed --patients N` with `envs` and extra `args`, and fails with its output
+/// unless it succeeds.
+fn seed_with(dir: &std::path::Path, patients: u32, envs: &[(&str, String)], args: &[&str]) {
+    let mut command = synapse(dir);
+    command
+        .env("SYNAPSE_DATA_DIR", dir.join("data"))
+        .args(["seed", "--patients", &patients.to_string()])
+        .args(args)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped());
+    for (name, value) in envs {
+        command.env(name, value);
+    }
+    let mut child = command.spawn().expect("spawn synapse seed");
+    let status = wait_bounded(&mut child, Duration::from_secs(300));
+    let output = child.wait_with_output().unwrap();
+    assert!(
+        status.success(),
+        "seed failed ({status}): {}{}",
+        String::from_utf8_lossy(&output.stdout),
+        String::from_utf8_lossy(&output.stderr)
+    );
+}
+
+async fn patient_count(db: &std::path::Path) -> i64 {
+    let pool = sqlx::SqlitePool::connect(&format!("sqlite://{}", db.display()))
+        .await
+        .unwrap();
+    let patients: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM patients")
+        .fetch_one(&pool)
+        .await
+        .unwrap();
+    pool.close().await;
+    patients
+}
+
+#[tokio::test]
+async fn seed_honours_synapse_database_url_and_the_flag_wins_over_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let from_env = dir.path().join("from-env.db");
+    let env_url = format!("sqlite://{}", from_env.display());
+    let envs = [("SYNAPSE_DATABASE_URL", env_url)];
+    seed_with(dir.path(), 20, &envs, &[]);
+    assert!(
+        !dir.path().join("data").join("synapse.db").exists(),
+        "seed filled the default database instead of SYNAPSE_DATABASE_URL's"
+    );
+    assert_eq!(patient_count(&from_env).await, 20);
+
+    // --database is above the environment.
+    let from_flag = dir.path().join("from-flag.db");
+    let flag_url = format!("sqlite://{}", from_flag.display());
+    seed_with(dir.path(), 10, &envs, &["--database", &flag_url]);
+    assert_eq!(patient_count(&from_flag).await, 10);
+    assert_eq!(patient_count(&from_env).await, 20, "the flag did not win");
+}

@@ -26,9 +26,9 @@ use std::time::Duration;
 use clap::{Args, ValueEnum};
 use tokio::sync::watch;
 
-use crate::cli::Exit;
 use crate::client::{ApiClient, ApiError};
-use crate::config::{self, ConfigFile};
+use crate::config::{ClientFile, Environment};
+use crate::console::Exit;
 use load::{PhasePlan, Shared, Workload};
 use progress::{Progress, ProgressLine};
 pub use report::BenchReport;
@@ -216,11 +216,12 @@ impl Failure {
 /// resolved like every client command (flag, `SYNAPSE_SERVER`, config `[client] server`).
 pub async fn run(
     args: BenchArgs,
-    file: &ConfigFile,
+    file: &ClientFile,
     server: Option<String>,
+    env: &Environment,
     json: bool,
 ) -> ExitCode {
-    match run_inner(args, file, server, json).await {
+    match run_inner(args, file, server, env, json).await {
         Ok(Finished::Completed) => Exit::Ok.into(),
         Ok(Finished::Interrupted) => ExitCode::from(INTERRUPTED),
         Err(failure) => {
@@ -232,13 +233,14 @@ pub async fn run(
 
 async fn run_inner(
     args: BenchArgs,
-    file: &ConfigFile,
+    file: &ClientFile,
     server: Option<String>,
+    env: &Environment,
     json: bool,
 ) -> Result<Finished, Failure> {
     // The token store is not used: the session lives only in this process.
-    let settings =
-        config::resolve_client(file, server, None).map_err(|e| Failure::usage(format!("{e:#}")))?;
+    let settings = crate::client::settings::resolve(file, server, env)
+        .map_err(|e| Failure::usage(format!("{e:#}")))?;
     let server_url = settings.server_url.clone().ok_or_else(|| {
         Failure::usage(
             "no server to benchmark: pass --server URL, set SYNAPSE_SERVER, or set server in the [client] table of the config file",

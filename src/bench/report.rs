@@ -4,6 +4,7 @@
 use serde::Serialize;
 
 use super::samples::{Latency, Summary};
+use crate::console::table::{Align, Table};
 
 /// Everything a finished run reports.
 #[derive(Debug, Clone, Serialize)]
@@ -51,7 +52,7 @@ impl BenchReport {
                 ""
             },
         );
-        let headings = [
+        let mut table = Table::new(&[
             "endpoint",
             "requests",
             "req/s",
@@ -61,63 +62,34 @@ impl BenchReport {
             "p99 ms",
             "max ms",
             "errors",
-        ];
-        let rows: Vec<[String; 9]> = self
-            .endpoints
-            .iter()
-            .chain(std::iter::once(&self.total))
-            .map(|s| {
-                let latency = |pick: fn(&Latency) -> f64| {
-                    s.latency_ms
-                        .as_ref()
-                        .map_or_else(|| "-".to_string(), |l| format!("{:.2}", pick(l)))
-                };
-                [
-                    if s.endpoint == "total" {
-                        "total".to_string()
-                    } else {
-                        s.route.to_string()
-                    },
-                    thousands(s.requests),
-                    format!("{:.1}", s.requests_per_s),
-                    s.vs_health
-                        .map_or_else(|| "-".to_string(), |v| format!("{v:.3}")),
-                    latency(|l| l.p50),
-                    latency(|l| l.p90),
-                    latency(|l| l.p99),
-                    latency(|l| l.max),
-                    thousands(s.errors),
-                ]
-            })
-            .collect();
-        let mut widths = headings.map(str::len);
-        for row in &rows {
-            for (width, cell) in widths.iter_mut().zip(row) {
-                *width = (*width).max(cell.chars().count());
-            }
-        }
-        let line = |cells: &[String]| {
-            let mut text = String::new();
-            for (i, (cell, width)) in cells.iter().zip(widths).enumerate() {
-                if i == 0 {
-                    text.push_str(&format!("{cell:<width$}"));
-                } else {
-                    // Numbers right-aligned, so their digits line up.
-                    text.push_str(&format!("  {cell:>width$}"));
-                }
-            }
-            text.trim_end().to_string() + "\n"
+        ])
+        .align_from(1, Align::Right);
+        let cells = |s: &Summary, name: String| {
+            let latency = |pick: fn(&Latency) -> f64| {
+                s.latency_ms
+                    .as_ref()
+                    .map_or_else(|| "-".to_string(), |l| format!("{:.2}", pick(l)))
+            };
+            vec![
+                name,
+                thousands(s.requests),
+                format!("{:.1}", s.requests_per_s),
+                s.vs_health
+                    .map_or_else(|| "-".to_string(), |v| format!("{v:.3}")),
+                latency(|l| l.p50),
+                latency(|l| l.p90),
+                latency(|l| l.p99),
+                latency(|l| l.max),
+                thousands(s.errors),
+            ]
         };
-        out.push_str(&line(&headings.map(String::from)));
-        for (i, row) in rows.iter().enumerate() {
-            // A rule above the total, which sums the rows over it.
-            if i + 1 == rows.len() {
-                let total_width = widths.iter().sum::<usize>() + 2 * (widths.len() - 1);
-                out.push_str(&"-".repeat(total_width));
-                out.push('\n');
-            }
-            out.push_str(&line(row));
+        for s in &self.endpoints {
+            table.row(cells(s, s.route.to_string()));
         }
+        // A rule above the total, which sums the rows over it.
+        table.rule();
+        table.row(cells(&self.total, "total".to_string()));
+        out.push_str(&table.render());
         out.push_str(
             "\nvs /health: the endpoint's requests/s over /health's at the same concurrency (no think time).\n",
         );

@@ -2,38 +2,20 @@
 //! as the workstation without the terminal UI. Human tables by default, `--json` for the API's
 //! `data` exactly; exit codes say what went wrong (see [`Exit`]).
 
-mod table;
-
 use std::io::{BufRead, IsTerminal, Write};
 use std::process::ExitCode;
 
 use clap::Subcommand;
 use uuid::Uuid;
 
+use crate::client::settings::ClientSettings;
 use crate::client::{ApiClient, ApiError, ErrorKind, SessionEvent};
-use crate::config::ClientSettings;
-use crate::credentials::{SavedLogin, TokenStore};
+use crate::console::Exit;
+use crate::console::table::{fields, or_dash, table};
+use crate::credentials::{SavedLogin, TokenStore, TokenStoreChoice};
 use crate::model::patient::{PatientSummary, Sex};
 use crate::model::query::{PatientListParams, ReportListParams, ReportStatsParams};
 use crate::model::report::{Report, ReportStatus, ReportSummary};
-use table::{fields, or_dash, table};
-
-/// The CLI's exit codes.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Exit {
-    Ok = 0,
-    Failed = 1,
-    Usage = 2,
-    NotLoggedIn = 3,
-    NotFound = 4,
-    Unreachable = 5,
-}
-
-impl From<Exit> for ExitCode {
-    fn from(exit: Exit) -> ExitCode {
-        ExitCode::from(exit as u8)
-    }
-}
 
 #[derive(Debug, Subcommand)]
 pub enum PatientsCommand {
@@ -81,15 +63,27 @@ pub enum ReportsCommand {
     Stats,
 }
 
-/// A CLI command with what it needs.
+/// The CLI's commands, as `synapse` parses them (main.rs flattens them into its own).
+#[derive(Debug, Subcommand)]
 pub enum Command {
+    /// Log in to a server and remember the session in the OS keyring.
     Login {
+        /// Account email (prompted for when left out).
+        #[arg(long)]
         email: Option<String>,
+        /// Read the password from the first line of standard input instead of prompting.
+        #[arg(long)]
         password_stdin: bool,
     },
+    /// End the session on the server and forget it here.
     Logout,
+    /// Show who is logged in, where, and how the session is kept.
     Whoami,
+    /// Your patients.
+    #[command(subcommand)]
     Patients(PatientsCommand),
+    /// Your reports.
+    #[command(subcommand)]
     Reports(ReportsCommand),
 }
 
@@ -126,8 +120,13 @@ fn usage(message: impl Into<String>) -> Failure {
 }
 
 /// Runs one command and returns its exit code.
-pub async fn run(command: Command, settings: &ClientSettings, json: bool) -> ExitCode {
-    match run_inner(command, settings, json).await {
+pub async fn run(
+    command: Command,
+    settings: &ClientSettings,
+    token_store: TokenStoreChoice,
+    json: bool,
+) -> ExitCode {
+    match run_inner(command, settings, token_store, json).await {
         Ok(()) => Exit::Ok.into(),
         Err(failure) => {
             eprintln!("synapse: {}", failure.message);
@@ -136,12 +135,17 @@ pub async fn run(command: Command, settings: &ClientSettings, json: bool) -> Exi
     }
 }
 
-async fn run_inner(command: Command, settings: &ClientSettings, json: bool) -> Result<(), Failure> {
+async fn run_inner(
+    command: Command,
+    settings: &ClientSettings,
+    token_store: TokenStoreChoice,
+    json: bool,
+) -> Result<(), Failure> {
     let server = settings.server_url.clone().ok_or_else(|| {
         usage("no server configured: pass --server URL, set SYNAPSE_SERVER, or set server in the [client] table of the config file")
     })?;
     let client = ApiClient::new(&settings.client_config(&server))?;
-    let store = TokenStore::open(settings.token_store).await;
+    let store = TokenStore::open(token_store).await;
     match command {
         Command::Login {
             email,

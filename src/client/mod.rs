@@ -5,6 +5,7 @@
 
 mod endpoints;
 pub mod error;
+pub mod settings;
 
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex};

@@ -15,6 +15,7 @@
 
 mod backend;
 mod native;
+pub mod settings;
 
 use std::fmt;
 use std::str::FromStr;

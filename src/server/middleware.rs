@@ -1,18 +1,19 @@
 //! Cross-cutting request handling: the request id (accepted from the client when well-formed),
 //! one log line and metrics per request with the route pattern (never the raw path or query,
 //! which can hold patient names), an envelope for errors produced outside handlers, panics turned
-//! into 500s, and the per-address login rate limit.
+//! into 500s, and the per-address login rate limit (governor).
 
-use std::collections::HashMap;
 use std::net::{IpAddr, SocketAddr};
-use std::sync::Mutex;
-use std::time::{Duration, Instant};
+use std::num::NonZeroU32;
+use std::time::Instant;
 
 use axum::body::Body;
 use axum::extract::{ConnectInfo, MatchedPath, Request};
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
+use governor::clock::Clock;
+use governor::{DefaultKeyedRateLimiter, Quota, RateLimiter};
 
 use super::error::{ApiError, REQUEST_ID};
 
@@ -116,42 +117,40 @@ pub fn panic_response(_panic: Box<dyn std::any::Any + Send + 'static>) -> Respon
     response
 }
 
-/// Fixed one-minute windows of login attempts per client address. Per process: good enough
-/// to blunt guessing, while the lockout (in the database) is the real defence.
+/// Login attempts per client address, on governor's GCRA: `per_minute` may come at once, then
+/// one more each `60 / per_minute` seconds. Per process: good enough to blunt guessing, while
+/// the lockout (in the database) is the real defence. It holds no lock of its own, so no
+/// failed request elsewhere can switch it off.
 pub struct LoginLimiter {
-    per_minute: u32,
-    windows: Mutex<HashMap<IpAddr, (Instant, u32)>>,
+    limiter: DefaultKeyedRateLimiter<IpAddr>,
 }
 
+/// Past this many addresses, those whose state is back to fresh are forgotten, so a spray of
+/// addresses cannot grow the map without bound.
+const REMEMBERED_ADDRESSES: usize = 10_000;
+
 impl LoginLimiter {
+    /// A limit of `per_minute` attempts per address; 0 is taken as 1 (the settings refuse 0).
     pub fn new(per_minute: u32) -> LoginLimiter {
+        let burst = NonZeroU32::new(per_minute).unwrap_or(NonZeroU32::MIN);
         LoginLimiter {
-            per_minute,
-            windows: Mutex::new(HashMap::new()),
+            limiter: RateLimiter::keyed(Quota::per_minute(burst)),
         }
     }
 
-    /// Counts an attempt; `Err(seconds)` says how long to wait when over the limit.
+    /// Counts an attempt; `Err(seconds)` says how long to wait when over the limit, rounded
+    /// up so that a client that waits that long is let in.
     pub fn attempt(&self, ip: Option<IpAddr>) -> Result<(), u64> {
         let Some(ip) = ip else { return Ok(()) };
-        let now = Instant::now();
-        let window = Duration::from_secs(60);
-        let Ok(mut windows) = self.windows.lock() else {
-            return Ok(());
-        };
-        if windows.len() > 10_000 {
-            windows.retain(|_, (start, _)| now.duration_since(*start) < window);
+        if self.limiter.len() > REMEMBERED_ADDRESSES {
+            self.limiter.retain_recent();
+            self.limiter.shrink_to_fit();
         }
-        let entry = windows.entry(ip).or_insert((now, 0));
-        if now.duration_since(entry.0) >= window {
-            *entry = (now, 0);
-        }
-        entry.1 += 1;
-        if entry.1 > self.per_minute {
-            let wait = window.saturating_sub(now.duration_since(entry.0));
-            return Err(wait.as_secs().max(1));
-        }
-        Ok(())
+        self.limiter.check_key(&ip).map_err(|not_until| {
+            let wait = not_until.wait_time_from(self.limiter.clock().now());
+            let seconds = wait.as_secs() + u64::from(wait.subsec_nanos() > 0);
+            seconds.max(1)
+        })
     }
 }
 
@@ -168,12 +167,56 @@ mod tests {
     }
 
     #[test]
-    fn limiter_refuses_past_the_limit() {
+    fn limiter_refuses_past_the_limit_per_address() {
         let limiter = LoginLimiter::new(2);
         let ip = Some(IpAddr::from([127, 0, 0, 1]));
         assert!(limiter.attempt(ip).is_ok());
         assert!(limiter.attempt(ip).is_ok());
-        assert!(limiter.attempt(ip).unwrap_err() >= 1);
+        // Two a minute: the next is allowed 30 s after the first, rounded up to whole seconds.
+        let wait = limiter.attempt(ip).unwrap_err();
+        assert!((29..=30).contains(&wait), "{wait}");
         assert!(limiter.attempt(Some(IpAddr::from([127, 0, 0, 2]))).is_ok());
+        // Requests without an address (not over TCP) are not limited.
+        for _ in 0..5 {
+            assert!(limiter.attempt(None).is_ok());
+        }
+    }
+
+    #[test]
+    fn a_refused_address_is_let_in_once_it_has_waited() {
+        // 60 a minute: one more each second once the burst is spent.
+        let limiter = LoginLimiter::new(60);
+        let ip = Some(IpAddr::from([10, 0, 0, 1]));
+        for _ in 0..60 {
+            assert!(limiter.attempt(ip).is_ok());
+        }
+        let wait = limiter.attempt(ip).unwrap_err();
+        assert_eq!(wait, 1);
+        std::thread::sleep(std::time::Duration::from_millis(1100));
+        assert!(limiter.attempt(ip).is_ok());
+    }
+
+    #[test]
+    fn a_limit_of_zero_still_lets_one_attempt_a_minute_through() {
+        let limiter = LoginLimiter::new(0);
+        let ip = Some(IpAddr::from([10, 0, 0, 2]));
+        assert!(limiter.attempt(ip).is_ok());
+        assert!(limiter.attempt(ip).unwrap_err() >= 59);
+    }
+
+    #[test]
+    fn many_addresses_are_forgotten_once_fresh_again() {
+        let limiter = LoginLimiter::new(1_000_000);
+        for i in 0..=(REMEMBERED_ADDRESSES as u32 + 10) {
+            assert!(limiter.attempt(Some(IpAddr::from(i.to_be_bytes()))).is_ok());
+        }
+        // With a million a minute every address is fresh again within a millisecond or so.
+        std::thread::sleep(std::time::Duration::from_millis(20));
+        assert!(limiter.attempt(Some(IpAddr::from([10, 9, 9, 9]))).is_ok());
+        assert!(
+            limiter.limiter.len() < REMEMBERED_ADDRESSES,
+            "{} addresses kept",
+            limiter.limiter.len()
+        );
     }
 }

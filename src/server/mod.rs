@@ -14,6 +14,7 @@ mod ops;
 mod params;
 mod patients;
 mod reports;
+pub mod settings;
 pub mod tokens;
 
 use std::net::SocketAddr;

@@ -10,6 +10,7 @@ pub mod input;
 pub mod keymap;
 pub mod layout;
 pub mod screens;
+pub mod settings;
 pub mod state;
 pub mod terminal;
 pub mod theme;

@@ -1,0 +1,273 @@
+//! The server's settings: the flags of `synapse serve` over the `[server]` table of the config
+//! file and the `SYNAPSE_*` environment, resolved into what the server runs with (the listen
+//! address, the database, the signing key and the `ServerConfig`), by config's layering rule.
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+
+use anyhow::{Context, bail};
+
+use super::ServerConfig;
+use crate::config::{self, ConfigFile, Environment, layered};
+
+/// The flags of `synapse serve`, above the environment and the config file.
+#[derive(Debug, Default, Clone, clap::Args)]
+pub struct ServeFlags {
+    /// Address to listen on [default: 127.0.0.1:8080].
+    #[arg(long)]
+    pub listen: Option<String>,
+    /// Database URL, e.g. sqlite:///var/lib/synapse/synapse.db [default: synapse.db in the data directory].
+    #[arg(long)]
+    pub database: Option<String>,
+    /// Load the demo accounts and synthetic patients (once), and generate a signing key if none is set.
+    #[arg(long)]
+    pub demo: bool,
+}
+
+/// Everything `synapse serve` needs, resolved.
+#[derive(Debug, Clone)]
+pub struct ServeSettings {
+    pub listen: SocketAddr,
+    pub database_url: String,
+    pub demo: bool,
+    pub log_level: String,
+    pub server: ServerConfig,
+}
+
+/// Resolves the serve settings: defaults < file < environment < flags.
+pub fn resolve(
+    file: &ConfigFile,
+    flags: &ServeFlags,
+    env: &Environment,
+) -> anyhow::Result<ServeSettings> {
+    let f = &file.server;
+    let listen = layered(
+        flags.listen.clone(),
+        env.string("SYNAPSE_LISTEN"),
+        f.listen.clone(),
+    )
+    .unwrap_or_else(|| "127.0.0.1:8080".to_string());
+    let listen: SocketAddr = listen.parse().with_context(|| {
+        format!("the listen address {listen:?} is not host:port, like 127.0.0.1:8080")
+    })?;
+    let database_url = config::database_url(flags.database.clone(), file, env)?;
+    let secret = match layered(None, env.string("SYNAPSE_JWT_SECRET"), f.jwt_secret.clone()) {
+        Some(secret) => secret,
+        None if flags.demo => {
+            let dir = match sqlite_dir(&database_url) {
+                Some(dir) if !dir.as_os_str().is_empty() => dir,
+                _ => config::data_dir(env)?,
+            };
+            demo_secret(&dir)?
+        }
+        None => bail!(
+            "no signing key for access tokens. Set SYNAPSE_JWT_SECRET (at least 32 random characters, \
+             e.g. `openssl rand -base64 48`) or jwt_secret in the [server] table of the config file; \
+             or run with --demo to use a generated one"
+        ),
+    };
+    if secret.len() < 32 {
+        bail!(
+            "the signing key (SYNAPSE_JWT_SECRET / jwt_secret) must be at least 32 characters long"
+        );
+    }
+    let mut server = ServerConfig::with_secret(secret.into_bytes());
+    let number = |name: &str, file: Option<i64>| -> anyhow::Result<Option<i64>> {
+        Ok(layered(None, env.number(name)?, file))
+    };
+    if let Some(v) = number("SYNAPSE_ACCESS_TOKEN_TTL_S", f.access_token_ttl_s)? {
+        server.access_token_ttl_s = v;
+    }
+    if let Some(v) = number("SYNAPSE_REFRESH_TOKEN_TTL_S", f.refresh_token_ttl_s)? {
+        server.refresh_token_ttl_s = v;
+    }
+    if let Some(v) = number("SYNAPSE_LOCKOUT_MINUTES", f.lockout_minutes)? {
+        server.lockout.duration = chrono::Duration::minutes(v);
+    }
+    if let Some(v) = layered(
+        None,
+        env.number("SYNAPSE_LOCKOUT_THRESHOLD")?,
+        f.lockout_threshold,
+    ) {
+        server.lockout.threshold = v;
+    }
+    if let Some(v) = layered(
+        None,
+        env.number("SYNAPSE_HASHING_CONCURRENCY")?,
+        f.hashing_concurrency,
+    ) {
+        server.hashing_concurrency = v;
+    }
+    if let Some(v) = layered(
+        None,
+        env.number("SYNAPSE_LOGIN_ATTEMPTS_PER_MINUTE")?,
+        f.login_attempts_per_minute,
+    ) {
+        server.login_attempts_per_minute = v;
+    }
+    if server.access_token_ttl_s < 10 || server.refresh_token_ttl_s < server.access_token_ttl_s {
+        bail!(
+            "token lifetimes must be at least 10 s, and the refresh lifetime at least the access lifetime"
+        );
+    }
+    if server.lockout.threshold == 0 {
+        bail!("lockout_threshold must be at least 1");
+    }
+    if server.login_attempts_per_minute == 0 {
+        bail!(
+            "login_attempts_per_minute (SYNAPSE_LOGIN_ATTEMPTS_PER_MINUTE) must be at least 1: with 0 nobody could log in"
+        );
+    }
+    let log_level = layered(None, env.string("SYNAPSE_LOG"), f.log_level.clone())
+        .unwrap_or_else(|| "info".to_string());
+    Ok(ServeSettings {
+        listen,
+        database_url,
+        demo: flags.demo,
+        log_level,
+        server,
+    })
+}
+
+/// The directory of a `sqlite://` database file, where the demo signing key is kept.
+fn sqlite_dir(url: &str) -> Option<PathBuf> {
+    let path = url
+        .strip_prefix("sqlite://")
+        .or_else(|| url.strip_prefix("sqlite:"))?;
+    let path = path.split('?').next()?;
+    Path::new(path).parent().map(Path::to_path_buf)
+}
+
+/// Reads the demo signing key beside the database, creating it (mode 0600) on first use.
+fn demo_secret(dir: &Path) -> anyhow::Result<String> {
+    let path = dir.join("jwt-secret");
+    if let Ok(existing) = std::fs::read_to_string(&path) {
+        let existing = existing.trim().to_string();
+        if existing.len() >= 32 {
+            return Ok(existing);
+        }
+    }
+    std::fs::create_dir_all(dir).with_context(|| format!("cannot create {}", dir.display()))?;
+    let secret = super::tokens::new_refresh_token();
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create(true).truncate(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        options.mode(0o600);
+    }
+    use std::io::Write;
+    options
+        .open(&path)
+        .and_then(|mut f| f.write_all(secret.as_bytes()))
+        .with_context(|| format!("cannot write the demo signing key {}", path.display()))?;
+    Ok(secret)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const SECRET: &str = "0123456789abcdef0123456789abcdef";
+
+    fn file(text: &str) -> ConfigFile {
+        toml::from_str(text).unwrap()
+    }
+
+    fn env(vars: &[(&str, &str)]) -> Environment {
+        vars.iter().copied().collect()
+    }
+
+    #[test]
+    fn file_values_are_used_and_flags_win() {
+        let file = file(&format!(
+            "[server]\nlisten = \"127.0.0.1:9000\"\njwt_secret = \"{SECRET}\"\nlockout_threshold = 3\ndatabase = \"sqlite:///tmp/x.db\"\n"
+        ));
+        let settings = resolve(&file, &ServeFlags::default(), &env(&[])).unwrap();
+        assert_eq!(settings.listen.port(), 9000);
+        assert_eq!(settings.server.lockout.threshold, 3);
+        assert_eq!(settings.database_url, "sqlite:///tmp/x.db");
+        let flags = ServeFlags {
+            listen: Some("127.0.0.1:9001".into()),
+            ..ServeFlags::default()
+        };
+        let settings = resolve(&file, &flags, &env(&[])).unwrap();
+        assert_eq!(settings.listen.port(), 9001);
+    }
+
+    #[test]
+    fn the_environment_is_between_the_file_and_the_flags() {
+        let file = file(&format!(
+            "[server]\nlisten = \"127.0.0.1:9000\"\njwt_secret = \"{SECRET}\"\nlockout_threshold = 3\ndatabase = \"sqlite:///tmp/x.db\"\nlog_level = \"warn\"\n"
+        ));
+        let env = env(&[
+            ("SYNAPSE_LISTEN", "127.0.0.1:9002"),
+            ("SYNAPSE_DATABASE_URL", "sqlite:///tmp/env.db"),
+            ("SYNAPSE_LOCKOUT_THRESHOLD", "7"),
+            ("SYNAPSE_LOG", "debug"),
+        ]);
+        let settings = resolve(&file, &ServeFlags::default(), &env).unwrap();
+        assert_eq!(settings.listen.port(), 9002);
+        assert_eq!(settings.database_url, "sqlite:///tmp/env.db");
+        assert_eq!(settings.server.lockout.threshold, 7);
+        assert_eq!(settings.log_level, "debug");
+        let flags = ServeFlags {
+            listen: Some("127.0.0.1:9003".into()),
+            database: Some("sqlite:///tmp/flag.db".into()),
+            demo: false,
+        };
+        let settings = resolve(&file, &flags, &env).unwrap();
+        assert_eq!(settings.listen.port(), 9003);
+        assert_eq!(settings.database_url, "sqlite:///tmp/flag.db");
+    }
+
+    #[test]
+    fn unknown_settings_short_secrets_and_bad_numbers_are_refused() {
+        assert!(toml::from_str::<ConfigFile>("[server]\nlisen = \"x\"\n").is_err());
+        let short = file("[server]\njwt_secret = \"short\"\ndatabase = \"sqlite:///tmp/x.db\"\n");
+        let error = resolve(&short, &ServeFlags::default(), &env(&[])).unwrap_err();
+        assert!(error.to_string().contains("32 characters"), "{error}");
+
+        let good = file(&format!(
+            "[server]\njwt_secret = \"{SECRET}\"\ndatabase = \"sqlite:///tmp/x.db\"\n"
+        ));
+        let error = resolve(
+            &good,
+            &ServeFlags::default(),
+            &env(&[("SYNAPSE_LOCKOUT_MINUTES", "soon")]),
+        )
+        .unwrap_err();
+        assert!(
+            error.to_string().contains("SYNAPSE_LOCKOUT_MINUTES"),
+            "{error}"
+        );
+        let error = resolve(
+            &good,
+            &ServeFlags::default(),
+            &env(&[("SYNAPSE_LOGIN_ATTEMPTS_PER_MINUTE", "0")]),
+        )
+        .unwrap_err();
+        assert!(error.to_string().contains("at least 1"), "{error}");
+    }
+
+    #[test]
+    fn without_a_key_serve_says_how_to_set_one_and_demo_keeps_one_beside_the_database() {
+        let base = tempfile::tempdir().unwrap();
+        let db = format!("sqlite://{}", base.path().join("db").join("s.db").display());
+        let flags = ServeFlags {
+            database: Some(db),
+            ..ServeFlags::default()
+        };
+        let error = resolve(&ConfigFile::default(), &flags, &env(&[])).unwrap_err();
+        assert!(error.to_string().contains("SYNAPSE_JWT_SECRET"), "{error}");
+
+        let demo = ServeFlags {
+            demo: true,
+            ..flags
+        };
+        let first = resolve(&ConfigFile::default(), &demo, &env(&[])).unwrap();
+        let again = resolve(&ConfigFile::default(), &demo, &env(&[])).unwrap();
+        assert_eq!(first.server.jwt_secret, again.server.jwt_secret);
+        assert!(base.path().join("db").join("jwt-secret").is_file());
+    }
+}
