@@ -6,7 +6,7 @@
 //! operation is the `#[utoipa::path]` of its handler, gathered from the one table of routes
 //! (`server::table`) that also builds the router. What every operation of a kind shares is
 //! added here by rule (`conventions`), so a handler's attribute lists only what is particular
-//! to it: every response carries `X-Request-ID`; a secured operation answers 401 and 403; an
+//! to it: every operation takes and every response carries `X-Request-ID`; a secured operation answers 401 and 403; an
 //! API operation answers 422 (each reads its query string, refusing unknown parameters); one
 //! with a body answers 413 and 415; one with a path id answers 404; and every operation has the
 //! `default` error envelope (405, 500, 503).
@@ -131,6 +131,10 @@ fn error_envelope() -> Value {
 fn conventions(doc: &mut Value) {
     if let Some(components) = doc["components"].as_object_mut() {
         components.insert("headers".into(), shared_headers());
+        components.insert(
+            "parameters".into(),
+            json!({ "RequestId": request_id_parameter() }),
+        );
     }
     let Some(paths) = doc["paths"].as_object_mut() else {
         return;
@@ -158,6 +162,17 @@ fn shared_headers() -> Value {
             "description": "Seconds to wait before retrying.",
             "schema": { "type": "integer", "minimum": 0 }
         }
+    })
+}
+
+/// The `X-Request-ID` a caller may send; the server echoes it (or makes its own).
+fn request_id_parameter() -> Value {
+    json!({
+        "name": "X-Request-ID",
+        "in": "header",
+        "required": false,
+        "description": "The caller's own request id (1–64 of `[A-Za-z0-9._-]`); otherwise the server makes a UUID. Echoed in the response, every log line and audit row.",
+        "schema": { "type": "string", "pattern": "^[A-Za-z0-9._-]{1,64}$" }
     })
 }
 
@@ -250,6 +265,11 @@ fn operation_conventions(path: &str, operation: &mut Value) {
         }
     }
     operation["responses"] = Value::Object(responses);
+    let parameter = json!({ "$ref": "#/components/parameters/RequestId" });
+    match operation["parameters"].as_array_mut() {
+        Some(parameters) => parameters.push(parameter),
+        None => operation["parameters"] = json!([parameter]),
+    }
 }
 
 /// Every (method, path) the document describes, methods lower-case, paths as in the document.
@@ -371,6 +391,11 @@ mod tests {
                 "{method} {path} has no 2xx"
             );
             assert!(responses.contains_key("default"), "{method} {path}");
+            let parameters = op["parameters"].as_array().unwrap();
+            assert!(
+                parameters.contains(&json!({ "$ref": "#/components/parameters/RequestId" })),
+                "{method} {path}"
+            );
             for (status, response) in responses {
                 assert!(
                     response["description"].is_string(),
