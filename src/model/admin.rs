@@ -2,13 +2,15 @@
 
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
 use uuid::Uuid;
 
 use super::auth::Role;
 
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
 pub struct AdminUser {
     pub id: Uuid,
+    #[schema(schema_with = super::schema::email)]
     pub email: String,
     pub full_name: String,
     pub role: Role,
@@ -20,16 +22,19 @@ pub struct AdminUser {
     pub disabled: bool,
 }
 
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct NewUser {
+    #[schema(schema_with = super::schema::email)]
     pub email: String,
+    #[schema(schema_with = super::schema::name)]
     pub full_name: String,
     pub role: Role,
+    #[schema(schema_with = super::schema::password)]
     pub password: String,
 }
 
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
 pub struct AuditEvent {
     pub id: Uuid,
     #[serde(with = "crate::model::time::millis")]

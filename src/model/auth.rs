@@ -2,38 +2,39 @@
 
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
+use strum::{EnumString, IntoStaticStr, VariantArray};
+use utoipa::ToSchema;
 use uuid::Uuid;
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+/// A user's role: what the API lets them do.
+#[derive(
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    Hash,
+    Serialize,
+    Deserialize,
+    ToSchema,
+    EnumString,
+    IntoStaticStr,
+    VariantArray,
+)]
 #[serde(rename_all = "snake_case")]
+#[strum(serialize_all = "snake_case")]
 pub enum Role {
     Doctor,
     Admin,
     Receptionist,
 }
 
-impl Role {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Role::Doctor => "doctor",
-            Role::Admin => "admin",
-            Role::Receptionist => "receptionist",
-        }
-    }
+super::string_enum!(Role);
 
-    pub fn parse(text: &str) -> Option<Role> {
-        match text {
-            "doctor" => Some(Role::Doctor),
-            "admin" => Some(Role::Admin),
-            "receptionist" => Some(Role::Receptionist),
-            _ => None,
-        }
-    }
-}
-
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
 pub struct User {
     pub id: Uuid,
+    #[schema(schema_with = super::schema::email)]
     pub email: String,
     pub full_name: String,
     pub role: Role,
@@ -41,57 +42,64 @@ pub struct User {
     pub created_at: DateTime<Utc>,
 }
 
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
 pub struct Tokens {
+    /// JWT HS256; send as `Authorization: Bearer …`.
     pub access_token: String,
+    /// Opaque and single use.
     pub refresh_token: String,
+    /// Always `bearer`.
+    #[schema(example = "bearer")]
     pub token_type: String,
+    /// Seconds.
     pub expires_in: i64,
+    /// Seconds.
     pub refresh_expires_in: i64,
     pub user_id: Uuid,
     pub role: Role,
     pub user: User,
 }
 
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct LoginRequest {
     pub email: String,
     pub password: String,
 }
 
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct RefreshRequest {
     pub refresh_token: String,
 }
 
-#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, Serialize, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct LogoutRequest {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub refresh_token: Option<String>,
 }
 
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ChangePasswordRequest {
     pub current_password: String,
+    #[schema(schema_with = super::schema::password)]
     pub new_password: String,
 }
 
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
 pub struct LoggedOut {
     pub logged_out: bool,
 }
 
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
 pub struct PasswordChanged {
     pub changed: bool,
 }
 
 /// The claims of an access token (JWT HS256).
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
 pub struct AccessClaims {
     pub sub: Uuid,
     pub role: Role,
@@ -100,4 +108,16 @@ pub struct AccessClaims {
     pub exp: i64,
     pub jti: Uuid,
     pub typ: String,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn role_names_are_the_wire_names() {
+        crate::model::string_enum_agrees_with_serde(Role::VARIANTS, Role::as_str);
+        assert_eq!(Role::parse("receptionist"), Some(Role::Receptionist));
+        assert_eq!(Role::parse("root"), None);
+    }
 }

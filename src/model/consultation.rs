@@ -2,70 +2,14 @@
 
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
 use uuid::Uuid;
 
 use super::page::Pagination;
-use super::report::ReportStatus;
+use super::status::ReportStatus;
+pub use super::status::{ConsultationStatus, SessionType};
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum SessionType {
-    NewPatient,
-    FollowUp,
-    Consultation,
-    Emergency,
-}
-
-impl SessionType {
-    pub const ALL: [SessionType; 4] = [
-        SessionType::NewPatient,
-        SessionType::FollowUp,
-        SessionType::Consultation,
-        SessionType::Emergency,
-    ];
-
-    pub fn as_str(self) -> &'static str {
-        match self {
-            SessionType::NewPatient => "new_patient",
-            SessionType::FollowUp => "follow_up",
-            SessionType::Consultation => "consultation",
-            SessionType::Emergency => "emergency",
-        }
-    }
-
-    pub fn parse(text: &str) -> Option<SessionType> {
-        Self::ALL.into_iter().find(|t| t.as_str() == text)
-    }
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum ConsultationStatus {
-    InProgress,
-    Completed,
-    Cancelled,
-}
-
-impl ConsultationStatus {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            ConsultationStatus::InProgress => "in_progress",
-            ConsultationStatus::Completed => "completed",
-            ConsultationStatus::Cancelled => "cancelled",
-        }
-    }
-
-    pub fn parse(text: &str) -> Option<ConsultationStatus> {
-        match text {
-            "in_progress" => Some(ConsultationStatus::InProgress),
-            "completed" => Some(ConsultationStatus::Completed),
-            "cancelled" => Some(ConsultationStatus::Cancelled),
-            _ => None,
-        }
-    }
-}
-
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
 pub struct Consultation {
     pub id: Uuid,
     pub session_code: String,
@@ -73,9 +17,11 @@ pub struct Consultation {
     pub doctor_id: Uuid,
     pub session_type: SessionType,
     pub status: ConsultationStatus,
+    #[schema(schema_with = super::schema::opt_short_text)]
     pub chief_complaint: Option<String>,
     /// Left out of history listings, which never carry notes.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schema(schema_with = super::schema::opt_notes)]
     pub notes: Option<String>,
     #[serde(with = "crate::model::time::millis")]
     pub started_at: DateTime<Utc>,
@@ -86,40 +32,44 @@ pub struct Consultation {
     pub report_status: Option<ReportStatus>,
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct StartConsultation {
     pub patient_id: Uuid,
     pub session_type: SessionType,
     #[serde(default)]
+    #[schema(schema_with = super::schema::opt_short_text)]
     pub chief_complaint: Option<String>,
 }
 
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct NotesUpdate {
+    #[schema(schema_with = super::schema::notes)]
     pub notes: String,
 }
 
-#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, Serialize, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct StopConsultation {
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schema(schema_with = super::schema::opt_notes)]
     pub notes: Option<String>,
 }
 
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct CancelConsultation {
+    #[schema(schema_with = super::schema::short_text)]
     pub reason: String,
 }
 
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
 pub struct ActiveConsultations {
     pub items: Vec<Consultation>,
 }
 
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
 pub struct ConsultationHistory {
     pub patient_id: Uuid,
     pub patient_name: String,

@@ -9,7 +9,9 @@ pub mod page;
 pub mod patient;
 pub mod query;
 pub mod report;
+pub mod schema;
 pub mod search;
+pub mod status;
 pub mod text;
 pub mod time;
 pub mod validate;
@@ -40,5 +42,46 @@ where
     match Option::<T>::deserialize(deserializer)? {
         Some(value) => Ok(Some(value)),
         None => Err(D::Error::custom(NOT_NULL)),
+    }
+}
+
+/// The string methods every closed vocabulary of the API has, over its strum derives
+/// (`EnumString`, `IntoStaticStr`, `VariantArray`): `as_str()` gives the wire name, `parse()`
+/// reads one (exactly, case and all), and with `ALL` every variant in declaration order.
+macro_rules! string_enum {
+    ($name:ident) => {
+        impl $name {
+            /// The wire name, as serde writes it.
+            pub fn as_str(self) -> &'static str {
+                self.into()
+            }
+
+            /// The variant of a wire name, or `None` for any other text.
+            pub fn parse(text: &str) -> Option<$name> {
+                text.parse().ok()
+            }
+        }
+    };
+    ($name:ident, ALL) => {
+        $crate::model::string_enum!($name);
+
+        impl $name {
+            /// Every variant, in declaration order.
+            pub const ALL: &'static [$name] = <$name as strum::VariantArray>::VARIANTS;
+        }
+    };
+}
+pub(crate) use string_enum;
+
+/// Checks that strum's names of `variants` are serde's, so `as_str`/`parse` and the JSON agree.
+#[cfg(test)]
+pub(crate) fn string_enum_agrees_with_serde<T: serde::Serialize + Copy + std::fmt::Debug>(
+    variants: &[T],
+    as_str: fn(T) -> &'static str,
+) {
+    assert!(!variants.is_empty());
+    for variant in variants {
+        let json = serde_json::to_value(variant).expect("serialises");
+        assert_eq!(json, serde_json::json!(as_str(*variant)), "{variant:?}");
     }
 }

@@ -3,47 +3,19 @@
 
 use chrono::{DateTime, NaiveDate, Utc};
 use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
 use uuid::Uuid;
 
-use super::consultation::SessionType;
 use super::page::Pagination;
 use super::patient::Sex;
+pub use super::status::ReportStatus;
+use super::status::SessionType;
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum ReportStatus {
-    Pending,
-    Generating,
-    Completed,
-    Signed,
-    Failed,
-}
+/// The days of the `daily` series of `GET /reports/stats` (`days`), ending today.
+pub const DEFAULT_STATS_DAYS: u32 = 30;
+pub const MAX_STATS_DAYS: u32 = 366;
 
-impl ReportStatus {
-    pub const ALL: [ReportStatus; 5] = [
-        ReportStatus::Pending,
-        ReportStatus::Generating,
-        ReportStatus::Completed,
-        ReportStatus::Signed,
-        ReportStatus::Failed,
-    ];
-
-    pub fn as_str(self) -> &'static str {
-        match self {
-            ReportStatus::Pending => "pending",
-            ReportStatus::Generating => "generating",
-            ReportStatus::Completed => "completed",
-            ReportStatus::Signed => "signed",
-            ReportStatus::Failed => "failed",
-        }
-    }
-
-    pub fn parse(text: &str) -> Option<ReportStatus> {
-        Self::ALL.into_iter().find(|s| s.as_str() == text)
-    }
-}
-
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
 pub struct ReportPatient {
     pub id: Uuid,
     pub mrn: String,
@@ -52,7 +24,7 @@ pub struct ReportPatient {
     pub sex: Sex,
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
 pub struct ReportConsultation {
     pub id: Uuid,
     pub session_code: String,
@@ -63,11 +35,13 @@ pub struct ReportConsultation {
     pub duration_minutes: Option<u32>,
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
 pub struct ReportSummary {
     pub id: Uuid,
     pub status: ReportStatus,
     pub report_type: String,
+    /// 0.0 to 1.0.
+    #[schema(minimum = 0.0, maximum = 1.0)]
     pub confidence: Option<f64>,
     #[serde(with = "crate::model::time::millis")]
     pub created_at: DateTime<Utc>,
@@ -79,55 +53,69 @@ pub struct ReportSummary {
     pub consultation: ReportConsultation,
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Default)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Default, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Diagnosis {
     #[serde(default)]
+    #[schema(schema_with = super::schema::opt_code)]
     pub code: Option<String>,
+    #[schema(schema_with = super::schema::short_text)]
     pub description: String,
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Default)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Default, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Medication {
+    #[schema(schema_with = super::schema::name)]
     pub drug: String,
     #[serde(default)]
+    #[schema(schema_with = super::schema::opt_name)]
     pub dosage: Option<String>,
     #[serde(default)]
+    #[schema(schema_with = super::schema::opt_name)]
     pub frequency: Option<String>,
     #[serde(default)]
+    #[schema(schema_with = super::schema::opt_name)]
     pub duration: Option<String>,
     #[serde(default)]
+    #[schema(schema_with = super::schema::opt_short_text)]
     pub instructions: Option<String>,
 }
 
 /// The sections of a report. A section nobody wrote is `null` (or an empty list).
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Default)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Default, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ReportContent {
     #[serde(default)]
+    #[schema(schema_with = super::schema::opt_long_text)]
     pub history: Option<String>,
     #[serde(default)]
+    #[schema(schema_with = super::schema::opt_long_text)]
     pub mental_status: Option<String>,
     #[serde(default)]
+    #[schema(schema_with = super::schema::opt_long_text)]
     pub assessment: Option<String>,
     #[serde(default)]
+    #[schema(schema_with = super::schema::diagnosis_list)]
     pub diagnoses: Vec<Diagnosis>,
     #[serde(default)]
+    #[schema(schema_with = super::schema::medication_list)]
     pub medication_plan: Vec<Medication>,
     #[serde(default)]
+    #[schema(schema_with = super::schema::short_texts)]
     pub recommendations: Vec<String>,
     #[serde(default)]
+    #[schema(schema_with = super::schema::opt_long_text)]
     pub follow_up: Option<String>,
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
 pub struct PersonRef {
     pub id: Uuid,
     pub full_name: String,
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
 pub struct Addendum {
     pub id: Uuid,
     pub text: String,
@@ -136,7 +124,7 @@ pub struct Addendum {
     pub created_at: DateTime<Utc>,
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
 pub struct Report {
     #[serde(flatten)]
     pub summary: ReportSummary,
@@ -149,7 +137,7 @@ pub struct Report {
 }
 
 /// `PATCH /reports/{id}`.
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ReportEdit {
     pub content: ReportContent,
@@ -157,21 +145,22 @@ pub struct ReportEdit {
 }
 
 /// `POST /reports/{id}/sign`.
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct SignReport {
     pub password: String,
 }
 
 /// `POST /reports/{id}/addenda`.
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct NewAddendum {
+    #[schema(schema_with = super::schema::long_text)]
     pub text: String,
 }
 
 /// The filters of `GET /reports/list`, echoed back as `filters_applied`.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, ToSchema)]
 pub struct ReportFilter {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub patient_id: Option<Uuid>,
@@ -193,14 +182,14 @@ pub struct ReportFilter {
     pub date_to: Option<DateTime<Utc>>,
 }
 
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
 pub struct ReportPage {
     pub items: Vec<ReportSummary>,
     pub pagination: Pagination,
     pub filters_applied: ReportFilter,
 }
 
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 pub struct StatusCounts {
     pub pending: u64,
     pub generating: u64,
@@ -221,13 +210,13 @@ impl StatusCounts {
     }
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 pub struct DailyCount {
     pub date: NaiveDate,
     pub count: u64,
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
 pub struct ReportStats {
     pub total: u64,
     pub by_status: StatusCounts,

@@ -16,7 +16,14 @@ pub const MAX_NOTES: usize = 100_000;
 pub const MAX_SEARCH: usize = 100;
 pub const MIN_PASSWORD: usize = 8;
 pub const MAX_PASSWORD: usize = 128;
-const MAX_LIST_ITEMS: usize = 100;
+pub const MAX_LIST_ITEMS: usize = 100;
+pub const MAX_EMAIL: usize = 254;
+pub const MAX_PHONE: usize = 40;
+/// A diagnosis code (ICD-10 and the like).
+pub const MAX_CODE: usize = 40;
+/// The number of a time span ("3 weeks").
+pub const MIN_SPAN_VALUE: u32 = 1;
+pub const MAX_SPAN_VALUE: u32 = 1000;
 
 /// Collects every rejected field of one request, so the answer names them all at once.
 #[derive(Debug, Default)]
@@ -72,7 +79,7 @@ impl Checker {
     }
 
     pub fn email(&mut self, field: &str, value: Option<&str>) -> Option<String> {
-        let value = self.optional(field, value, 254)?;
+        let value = self.optional(field, value, MAX_EMAIL)?;
         let valid = match value.split_once('@') {
             Some((local, domain)) => {
                 !local.is_empty()
@@ -91,7 +98,7 @@ impl Checker {
     }
 
     pub fn phone(&mut self, field: &str, value: Option<&str>) -> Option<String> {
-        let value = self.optional(field, value, 40)?;
+        let value = self.optional(field, value, MAX_PHONE)?;
         let digits = digits_of(&value).len();
         let allowed = value
             .chars()
@@ -125,8 +132,11 @@ impl Checker {
     }
 
     fn time_span(&mut self, field: &str, span: &TimeSpan) {
-        if span.value == 0 || span.value > 1000 {
-            self.fail(field, "value must be between 1 and 1000");
+        if !(MIN_SPAN_VALUE..=MAX_SPAN_VALUE).contains(&span.value) {
+            self.fail(
+                field,
+                format!("value must be between {MIN_SPAN_VALUE} and {MAX_SPAN_VALUE}"),
+            );
         }
     }
 
@@ -310,7 +320,7 @@ pub fn report_content(input: ReportContent) -> Result<ReportContent, Vec<FieldEr
             code: c.optional(
                 &format!("content.diagnoses[{i}].code"),
                 d.code.as_deref(),
-                40,
+                MAX_CODE,
             ),
             description: c.required(
                 &format!("content.diagnoses[{i}].description"),

@@ -7,15 +7,30 @@ use super::AppState;
 use super::auth::Caller;
 use super::error::{ApiError, ApiResult, Created, Success};
 use super::extract::{Json, NoQuery, PathId, Query};
+use super::openapi;
 use super::params;
 use crate::model::admin::{AdminUser, AuditEvent, NewUser};
 use crate::model::auth::Role;
-use crate::model::envelope::code;
+use crate::model::envelope::{ErrorEnvelope, SuccessEnvelope, code};
 use crate::model::page::Page;
 use crate::model::query::{AuditParams, PageParams};
 use crate::model::validate;
 use crate::store::AuditQuery;
 
+/// A page of user accounts
+///
+/// Roles: admin.
+#[utoipa::path(
+    get,
+    path = "/api/v1/admin/users",
+    tag = "admin",
+    operation_id = "listUsers",
+    security(("bearer" = [])),
+    params(PageParams),
+    responses(
+        (status = 200, description = "OK.", body = SuccessEnvelope<Page<AdminUser>>),
+    ),
+)]
 pub async fn list_users(
     State(app): State<AppState>,
     caller: Caller,
@@ -27,6 +42,22 @@ pub async fn list_users(
     Ok(Success(app.store.list_users(&actor, limit, offset).await?))
 }
 
+/// Create a user account
+///
+/// An email already in use answers 422 naming `email`.
+///
+/// Roles: admin.
+#[utoipa::path(
+    post,
+    path = "/api/v1/admin/users",
+    tag = "admin",
+    operation_id = "createUser",
+    security(("bearer" = [])),
+    request_body = NewUser,
+    responses(
+        (status = 201, description = "Created.", body = SuccessEnvelope<AdminUser>),
+    ),
+)]
 pub async fn create_user(
     State(app): State<AppState>,
     caller: Caller,
@@ -45,6 +76,22 @@ pub async fn create_user(
     ))
 }
 
+/// Unlock a locked account
+///
+/// Clears `locked_until` and `failed_logins`.
+///
+/// Roles: admin.
+#[utoipa::path(
+    post,
+    path = "/api/v1/admin/users/{id}/unlock",
+    tag = "admin",
+    operation_id = "unlockUser",
+    security(("bearer" = [])),
+    params(("id" = Uuid, Path, description = "The id of the user.")),
+    responses(
+        (status = 200, description = "OK.", body = SuccessEnvelope<AdminUser>),
+    ),
+)]
 pub async fn unlock_user(
     State(app): State<AppState>,
     caller: Caller,
@@ -55,6 +102,24 @@ pub async fn unlock_user(
     Ok(Success(app.store.unlock_user(&actor, id).await?))
 }
 
+/// Disable an account
+///
+/// Its sessions are revoked at once and it can no longer log in. Disabling yourself answers 409
+/// `INVALID_STATE`.
+///
+/// Roles: admin.
+#[utoipa::path(
+    post,
+    path = "/api/v1/admin/users/{id}/disable",
+    tag = "admin",
+    operation_id = "disableUser",
+    security(("bearer" = [])),
+    params(("id" = Uuid, Path, description = "The id of the user.")),
+    responses(
+        (status = 200, description = "OK.", body = SuccessEnvelope<AdminUser>),
+        (status = 409, description = openapi::errors("Conflict with the resource's current state", &[code::INVALID_STATE]), body = ErrorEnvelope),
+    ),
+)]
 pub async fn disable_user(
     State(app): State<AppState>,
     caller: Caller,
@@ -72,6 +137,20 @@ pub async fn disable_user(
     Ok(Success(app.store.disable_user(&actor, id).await?))
 }
 
+/// A page of audit events, newest first
+///
+/// Roles: admin.
+#[utoipa::path(
+    get,
+    path = "/api/v1/admin/audit",
+    tag = "admin",
+    operation_id = "listAuditEvents",
+    security(("bearer" = [])),
+    params(AuditParams),
+    responses(
+        (status = 200, description = "OK.", body = SuccessEnvelope<Page<AuditEvent>>),
+    ),
+)]
 pub async fn audit(
     State(app): State<AppState>,
     caller: Caller,

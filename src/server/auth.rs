@@ -12,11 +12,12 @@ use super::AppState;
 use super::error::{ApiError, ApiResult, Success};
 use super::extract::{Json, NoQuery, OptionalJson};
 use super::middleware::RequestMeta;
+use super::openapi;
 use super::tokens::{TokenProblem, new_refresh_token, refresh_token_hash};
 use crate::model::auth::*;
-use crate::model::envelope::code;
+use crate::model::envelope::{ErrorEnvelope, SuccessEnvelope, code};
 use crate::model::time::{format_timestamp, now};
-use crate::model::validate::Checker;
+use crate::model::validate::{Checker, MAX_EMAIL};
 use crate::store::{
     Actor, AuditEntry, NewRefreshToken, RefreshOutcome, RequestContext, SessionState,
 };
@@ -204,6 +205,25 @@ fn locked(until: chrono::DateTime<chrono::Utc>) -> ApiError {
     .with_details(json!({ "locked_until": format_timestamp(until) }))
 }
 
+/// Log in with email and password
+///
+/// Answers an access token (JWT HS256, 15 minutes by default) and a single-use refresh token
+/// (7 days). A wrong password and an unknown email answer the same 401. After 5 consecutive
+/// failures the account locks for 15 minutes (423, even with the right password).
+#[utoipa::path(
+    post,
+    path = "/api/v1/auth/login",
+    tag = "auth",
+    operation_id = "login",
+    request_body = LoginRequest,
+    responses(
+        (status = 200, description = "OK.", body = SuccessEnvelope<Tokens>),
+        (status = 401, description = openapi::errors("Not authenticated", &[code::INVALID_CREDENTIALS]), body = ErrorEnvelope),
+        (status = 403, description = openapi::errors("Forbidden", &[code::ACCOUNT_DISABLED]), body = ErrorEnvelope),
+        (status = 423, description = openapi::errors("Account locked", &[code::ACCOUNT_LOCKED]), body = ErrorEnvelope),
+        (status = 429, description = openapi::errors("Too many requests", &[code::RATE_LIMITED]), body = ErrorEnvelope),
+    ),
+)]
 pub async fn login(
     State(app): State<AppState>,
     Meta(meta): Meta,
@@ -211,7 +231,9 @@ pub async fn login(
     Json(body): Json<LoginRequest>,
 ) -> ApiResult<Tokens> {
     let mut check = Checker::new();
-    let email = check.required("email", &body.email, 254).to_lowercase();
+    let email = check
+        .required("email", &body.email, MAX_EMAIL)
+        .to_lowercase();
     if body.password.is_empty() {
         check.fail("password", "must not be empty");
     } else if body.password.len() > 1024 {
@@ -299,6 +321,22 @@ pub async fn login(
     ))
 }
 
+/// Exchange a refresh token for new tokens
+///
+/// Rotates: every call answers a new refresh token and the old one stops working. Presenting an
+/// already-used refresh token revokes the whole session (401 `SESSION_REVOKED`).
+#[utoipa::path(
+    post,
+    path = "/api/v1/auth/refresh",
+    tag = "auth",
+    operation_id = "refreshTokens",
+    request_body = RefreshRequest,
+    responses(
+        (status = 200, description = "OK.", body = SuccessEnvelope<Tokens>),
+        (status = 401, description = openapi::errors("Not authenticated", &[code::UNAUTHENTICATED, code::SESSION_REVOKED]), body = ErrorEnvelope),
+        (status = 403, description = openapi::errors("Forbidden", &[code::ACCOUNT_DISABLED]), body = ErrorEnvelope),
+    ),
+)]
 pub async fn refresh(
     State(app): State<AppState>,
     Meta(meta): Meta,
@@ -341,6 +379,21 @@ pub async fn refresh(
 }
 
 /// Ends the session of the bearer token, or of the refresh token in the body.
+/// Log out: revoke the session
+///
+/// The session's access and refresh tokens stop working at once. The body is optional: without a
+/// bearer token, the session of its `refresh_token` ends.
+#[utoipa::path(
+    post,
+    path = "/api/v1/auth/logout",
+    tag = "auth",
+    operation_id = "logout",
+    request_body = Option<LogoutRequest>,
+    responses(
+        (status = 200, description = "OK.", body = SuccessEnvelope<LoggedOut>),
+        (status = 401, description = openapi::errors("Not authenticated", &[code::UNAUTHENTICATED, code::TOKEN_EXPIRED, code::SESSION_REVOKED]), body = ErrorEnvelope),
+    ),
+)]
 pub async fn logout(
     State(app): State<AppState>,
     _: NoQuery,
@@ -383,6 +436,17 @@ pub async fn logout(
     Ok(Success(LoggedOut { logged_out: true }))
 }
 
+/// The caller's account
+#[utoipa::path(
+    get,
+    path = "/api/v1/auth/me",
+    tag = "auth",
+    operation_id = "getMe",
+    security(("bearer" = [])),
+    responses(
+        (status = 200, description = "OK.", body = SuccessEnvelope<User>),
+    ),
+)]
 pub async fn me(State(app): State<AppState>, caller: Caller, _: NoQuery) -> ApiResult<User> {
     let record = app
         .store
@@ -392,6 +456,23 @@ pub async fn me(State(app): State<AppState>, caller: Caller, _: NoQuery) -> ApiR
     Ok(Success(record.user))
 }
 
+/// Change the caller's password
+///
+/// Needs the current password (a wrong one answers 401 `INVALID_CREDENTIALS`). The user's other
+/// sessions are revoked.
+#[utoipa::path(
+    post,
+    path = "/api/v1/auth/change-password",
+    tag = "auth",
+    operation_id = "changePassword",
+    security(("bearer" = [])),
+    request_body = ChangePasswordRequest,
+    responses(
+        (status = 200, description = "OK.", body = SuccessEnvelope<PasswordChanged>),
+        (status = 401, description = openapi::errors("Not authenticated", &[code::INVALID_CREDENTIALS]), body = ErrorEnvelope),
+        (status = 423, description = openapi::errors("Account locked", &[code::ACCOUNT_LOCKED]), body = ErrorEnvelope),
+    ),
+)]
 pub async fn change_password(
     State(app): State<AppState>,
     caller: Caller,

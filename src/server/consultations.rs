@@ -7,12 +7,32 @@ use super::AppState;
 use super::auth::Caller;
 use super::error::{ApiError, ApiResult, Created, Success};
 use super::extract::{Json, NoQuery, OptionalJson, PathId, Query};
+use super::openapi;
 use super::params;
 use crate::model::auth::Role;
 use crate::model::consultation::*;
+use crate::model::envelope::{ErrorEnvelope, SuccessEnvelope, code};
 use crate::model::query::PageParams;
 use crate::model::validate::{Checker, MAX_NOTES, MAX_SHORT_TEXT};
 
+/// Start a consultation
+///
+/// The doctor is the caller. One consultation in progress per patient.
+///
+/// Roles: doctor.
+#[utoipa::path(
+    post,
+    path = "/api/v1/consultation/start",
+    tag = "consultations",
+    operation_id = "startConsultation",
+    security(("bearer" = [])),
+    request_body = StartConsultation,
+    responses(
+        (status = 201, description = "Created.", body = SuccessEnvelope<Consultation>),
+        (status = 404, description = openapi::errors("Not found", &[code::NOT_FOUND]), body = ErrorEnvelope),
+        (status = 409, description = openapi::errors("Conflict with the resource's current state", &[code::CONSULTATION_ACTIVE]), body = ErrorEnvelope),
+    ),
+)]
 pub async fn start(
     State(app): State<AppState>,
     caller: Caller,
@@ -34,6 +54,19 @@ pub async fn start(
     Ok(Created(app.store.start_consultation(&actor, &start).await?))
 }
 
+/// The caller's consultations in progress
+///
+/// Roles: doctor.
+#[utoipa::path(
+    get,
+    path = "/api/v1/consultation/active",
+    tag = "consultations",
+    operation_id = "listActiveConsultations",
+    security(("bearer" = [])),
+    responses(
+        (status = 200, description = "OK.", body = SuccessEnvelope<ActiveConsultations>),
+    ),
+)]
 pub async fn active(
     State(app): State<AppState>,
     caller: Caller,
@@ -45,6 +78,20 @@ pub async fn active(
     }))
 }
 
+/// A consultation
+///
+/// Roles: doctor.
+#[utoipa::path(
+    get,
+    path = "/api/v1/consultation/{id}",
+    tag = "consultations",
+    operation_id = "getConsultation",
+    security(("bearer" = [])),
+    params(("id" = Uuid, Path, description = "The id of the consultation.")),
+    responses(
+        (status = 200, description = "OK.", body = SuccessEnvelope<Consultation>),
+    ),
+)]
 pub async fn get(
     State(app): State<AppState>,
     caller: Caller,
@@ -61,6 +108,24 @@ fn check_notes(notes: &str) -> Result<String, ApiError> {
     check.finish(notes).map_err(ApiError::validation)
 }
 
+/// Save a consultation's notes
+///
+/// A consultation no longer in progress answers 409 `INVALID_STATE`.
+///
+/// Roles: doctor.
+#[utoipa::path(
+    patch,
+    path = "/api/v1/consultation/{id}",
+    tag = "consultations",
+    operation_id = "updateConsultationNotes",
+    security(("bearer" = [])),
+    params(("id" = Uuid, Path, description = "The id of the consultation.")),
+    request_body = NotesUpdate,
+    responses(
+        (status = 200, description = "OK.", body = SuccessEnvelope<Consultation>),
+        (status = 409, description = openapi::errors("Conflict with the resource's current state", &[code::INVALID_STATE]), body = ErrorEnvelope),
+    ),
+)]
 pub async fn update_notes(
     State(app): State<AppState>,
     caller: Caller,
@@ -73,6 +138,28 @@ pub async fn update_notes(
     Ok(Success(app.store.update_notes(&actor, id, &notes).await?))
 }
 
+/// Complete a consultation
+///
+/// Answers the completed consultation with the `report_id` of the draft report it produces; the
+/// report is generated asynchronously (`pending → generating → completed`, or `failed`). The body
+/// is optional.
+///
+/// A consultation no longer in progress answers 409 `INVALID_STATE`.
+///
+/// Roles: doctor.
+#[utoipa::path(
+    post,
+    path = "/api/v1/consultation/{id}/stop",
+    tag = "consultations",
+    operation_id = "stopConsultation",
+    security(("bearer" = [])),
+    params(("id" = Uuid, Path, description = "The id of the consultation.")),
+    request_body = Option<StopConsultation>,
+    responses(
+        (status = 200, description = "OK.", body = SuccessEnvelope<Consultation>),
+        (status = 409, description = openapi::errors("Conflict with the resource's current state", &[code::INVALID_STATE]), body = ErrorEnvelope),
+    ),
+)]
 pub async fn stop(
     State(app): State<AppState>,
     caller: Caller,
@@ -95,6 +182,24 @@ pub async fn stop(
     Ok(Success(stopped))
 }
 
+/// Cancel a consultation
+///
+/// A consultation no longer in progress answers 409 `INVALID_STATE`.
+///
+/// Roles: doctor.
+#[utoipa::path(
+    post,
+    path = "/api/v1/consultation/{id}/cancel",
+    tag = "consultations",
+    operation_id = "cancelConsultation",
+    security(("bearer" = [])),
+    params(("id" = Uuid, Path, description = "The id of the consultation.")),
+    request_body = CancelConsultation,
+    responses(
+        (status = 200, description = "OK.", body = SuccessEnvelope<Consultation>),
+        (status = 409, description = openapi::errors("Conflict with the resource's current state", &[code::INVALID_STATE]), body = ErrorEnvelope),
+    ),
+)]
 pub async fn cancel(
     State(app): State<AppState>,
     caller: Caller,
@@ -111,6 +216,22 @@ pub async fn cancel(
     ))
 }
 
+/// A patient's consultations, newest first
+///
+/// Items carry no `notes`.
+///
+/// Roles: doctor.
+#[utoipa::path(
+    get,
+    path = "/api/v1/consultation/history/{patient_id}",
+    tag = "consultations",
+    operation_id = "getConsultationHistory",
+    security(("bearer" = [])),
+    params(("patient_id" = Uuid, Path, description = "The id of the patient."), PageParams),
+    responses(
+        (status = 200, description = "OK.", body = SuccessEnvelope<ConsultationHistory>),
+    ),
+)]
 pub async fn history(
     State(app): State<AppState>,
     caller: Caller,

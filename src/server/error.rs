@@ -105,11 +105,11 @@ impl ApiError {
         let (code, message) = match status {
             StatusCode::NOT_FOUND => (
                 code::NOT_FOUND,
-                "There is no such endpoint. See /api/v1/openapi.json for the ones there are.",
+                "There is no such endpoint. See /docs (or /api/v1/openapi.json) for the ones there are.",
             ),
             StatusCode::METHOD_NOT_ALLOWED => (
                 code::METHOD_NOT_ALLOWED,
-                "This endpoint does not accept that method. See /api/v1/openapi.json.",
+                "This endpoint does not accept that method. See /docs for the ones it does.",
             ),
             StatusCode::PAYLOAD_TOO_LARGE => (
                 code::PAYLOAD_TOO_LARGE,
@@ -129,7 +129,7 @@ impl ApiError {
             ),
             s if s.is_client_error() => (
                 code::VALIDATION_ERROR,
-                "The request could not be understood. Check it against /api/v1/openapi.json.",
+                "The request could not be understood. Check it against the reference at /docs.",
             ),
             _ => (
                 code::INTERNAL,

@@ -23,11 +23,13 @@ use std::sync::Arc;
 use axum::Router;
 use axum::extract::DefaultBodyLimit;
 use axum::http::Method;
-use axum::routing::{MethodRouter, get, patch, post};
+use axum::routing::{MethodRouter, get};
 use tokio::net::TcpListener;
 use tower::Layer;
 use tower_http::catch_panic::CatchPanicLayer;
 use tower_http::normalize_path::NormalizePathLayer;
+use utoipa_axum::router::{OpenApiRouter, UtoipaMethodRouter};
+use utoipa_axum::routes;
 
 use crate::store::{LockoutPolicy, Store};
 
@@ -104,119 +106,87 @@ impl AppState {
     }
 }
 
-/// Every route of the API: method, path, handler. The router is built from this list only, so a
-/// test that walks it sees every route there is.
-pub fn routes() -> Vec<(Method, &'static str, MethodRouter<AppState>)> {
+/// Every operation of the API, one row each: the handler and, from its `#[utoipa::path]`,
+/// its method, path and OpenAPI operation. The router and the document are both built from
+/// this table only, so a route cannot exist without its operation, and a test that walks
+/// `routes()` sees every route there is.
+pub fn table() -> Vec<UtoipaMethodRouter<AppState>> {
     vec![
-        (Method::POST, "/api/v1/auth/login", post(auth::login)),
-        (Method::POST, "/api/v1/auth/refresh", post(auth::refresh)),
-        (Method::POST, "/api/v1/auth/logout", post(auth::logout)),
-        (Method::GET, "/api/v1/auth/me", get(auth::me)),
-        (
-            Method::POST,
-            "/api/v1/auth/change-password",
-            post(auth::change_password),
-        ),
-        (Method::GET, "/api/v1/patients/list", get(patients::list)),
-        (
-            Method::GET,
-            "/api/v1/patients/search",
-            get(patients::search),
-        ),
-        (Method::POST, "/api/v1/patients", post(patients::create)),
-        (Method::GET, "/api/v1/patients/{id}", get(patients::get)),
-        (
-            Method::PATCH,
-            "/api/v1/patients/{id}",
-            patch(patients::update),
-        ),
-        (
-            Method::POST,
-            "/api/v1/consultation/start",
-            post(consultations::start),
-        ),
-        (
-            Method::GET,
-            "/api/v1/consultation/active",
-            get(consultations::active),
-        ),
-        (
-            Method::GET,
-            "/api/v1/consultation/{id}",
-            get(consultations::get),
-        ),
-        (
-            Method::PATCH,
-            "/api/v1/consultation/{id}",
-            patch(consultations::update_notes),
-        ),
-        (
-            Method::POST,
-            "/api/v1/consultation/{id}/stop",
-            post(consultations::stop),
-        ),
-        (
-            Method::POST,
-            "/api/v1/consultation/{id}/cancel",
-            post(consultations::cancel),
-        ),
-        (
-            Method::GET,
-            "/api/v1/consultation/history/{patient_id}",
-            get(consultations::history),
-        ),
-        (Method::GET, "/api/v1/reports/list", get(reports::list)),
-        (Method::GET, "/api/v1/reports/stats", get(reports::stats)),
-        (Method::GET, "/api/v1/reports/{id}", get(reports::get)),
-        (Method::PATCH, "/api/v1/reports/{id}", patch(reports::edit)),
-        (
-            Method::POST,
-            "/api/v1/reports/{id}/sign",
-            post(reports::sign),
-        ),
-        (
-            Method::POST,
-            "/api/v1/reports/{id}/addenda",
-            post(reports::add_addendum),
-        ),
-        (Method::GET, "/api/v1/admin/users", get(admin::list_users)),
-        (
-            Method::POST,
-            "/api/v1/admin/users",
-            post(admin::create_user),
-        ),
-        (
-            Method::POST,
-            "/api/v1/admin/users/{id}/unlock",
-            post(admin::unlock_user),
-        ),
-        (
-            Method::POST,
-            "/api/v1/admin/users/{id}/disable",
-            post(admin::disable_user),
-        ),
-        (Method::GET, "/api/v1/admin/audit", get(admin::audit)),
-        (Method::GET, "/api/v1/openapi.json", get(ops::openapi)),
-        (Method::GET, "/health", get(ops::health)),
-        (Method::GET, "/ready", get(ops::ready)),
-        (Method::GET, "/metrics", get(ops::metrics)),
+        routes!(auth::login),
+        routes!(auth::refresh),
+        routes!(auth::logout),
+        routes!(auth::me),
+        routes!(auth::change_password),
+        routes!(patients::list),
+        routes!(patients::search),
+        routes!(patients::create),
+        routes!(patients::get),
+        routes!(patients::update),
+        routes!(consultations::start),
+        routes!(consultations::active),
+        routes!(consultations::get),
+        routes!(consultations::update_notes),
+        routes!(consultations::stop),
+        routes!(consultations::cancel),
+        routes!(consultations::history),
+        routes!(reports::list),
+        routes!(reports::stats),
+        routes!(reports::get),
+        routes!(reports::edit),
+        routes!(reports::sign),
+        routes!(reports::add_addendum),
+        routes!(admin::list_users),
+        routes!(admin::create_user),
+        routes!(admin::unlock_user),
+        routes!(admin::disable_user),
+        routes!(admin::audit),
+        routes!(ops::openapi),
+        routes!(ops::health),
+        routes!(ops::ready),
+        routes!(ops::metrics),
     ]
 }
 
-/// The router with every route and layer, before trailing-slash normalisation.
+/// Every route of the API as method, path template and handler, read from `table()`.
+pub fn routes() -> Vec<(Method, String, MethodRouter<AppState>)> {
+    table()
+        .into_iter()
+        .flat_map(|(_, paths, handler)| {
+            paths
+                .paths
+                .into_iter()
+                .flat_map(|(path, item)| {
+                    [
+                        (Method::GET, item.get.is_some()),
+                        (Method::PUT, item.put.is_some()),
+                        (Method::POST, item.post.is_some()),
+                        (Method::DELETE, item.delete.is_some()),
+                        (Method::PATCH, item.patch.is_some()),
+                    ]
+                    .into_iter()
+                    .filter(|(_, present)| *present)
+                    .map(move |(method, _)| (method, path.clone()))
+                    .collect::<Vec<_>>()
+                })
+                .map(move |(method, path)| (method, path, handler.clone()))
+                .collect::<Vec<_>>()
+        })
+        .collect()
+}
+
+/// The router with every route and layer, before trailing-slash normalisation. Besides the
+/// operations of `table()` it serves the browsable reference at `/docs` (static files, not
+/// API operations).
 pub fn router(state: AppState) -> Router {
-    let mut by_path: Vec<(&'static str, MethodRouter<AppState>)> = Vec::new();
-    for (_, path, handler) in routes() {
-        match by_path.iter_mut().find(|(p, _)| *p == path) {
-            Some((_, existing)) => *existing = std::mem::take(existing).merge(handler),
-            None => by_path.push((path, handler)),
-        }
-    }
-    let mut router = Router::new();
-    for (path, handler) in by_path {
-        router = router.route(path, handler);
-    }
-    router
+    let (api, _) = table()
+        .into_iter()
+        .fold(OpenApiRouter::new(), |router, route| router.routes(route))
+        .split_for_parts();
+    api.route(ops::DOCS_PATH, get(ops::docs))
+        .route(
+            &format!("{}/{{*file}}", ops::DOCS_PATH),
+            get(ops::docs_asset),
+        )
         .fallback(ops::not_found)
         .layer(DefaultBodyLimit::max(BODY_LIMIT))
         .layer(axum::middleware::from_fn(middleware::request_context))

@@ -4,7 +4,7 @@
 use chrono::{DateTime, Utc};
 
 use super::error::ApiError;
-use crate::model::page::{DEFAULT_LIMIT, MAX_LIMIT};
+use crate::model::page::{DEFAULT_LIMIT, MAX_LIMIT, MAX_OFFSET};
 use crate::model::time::{parse_date, parse_timestamp};
 use crate::store::PageStart;
 
@@ -37,7 +37,7 @@ pub fn page_start(offset: Option<u64>, cursor: Option<String>) -> Result<PageSta
             "is empty; leave it out for the first page",
         )),
         (_, Some(cursor)) => Ok(PageStart::Cursor(cursor)),
-        (Some(offset), None) if offset > 10_000_000 => Err(ApiError::field(
+        (Some(offset), None) if offset > MAX_OFFSET => Err(ApiError::field(
             "offset",
             "is too large; use the cursor to page deep",
         )),

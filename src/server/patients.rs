@@ -9,13 +9,30 @@ use super::error::{ApiError, ApiResult, Created, Success};
 use super::extract::{Json, NoQuery, PathId, Query};
 use super::params;
 use crate::model::auth::Role;
-use crate::model::page::{Page, SearchResults};
+use crate::model::envelope::SuccessEnvelope;
+use crate::model::page::{DEFAULT_SEARCH_LIMIT, MAX_SEARCH_LIMIT, Page, SearchResults};
 use crate::model::patient::*;
 use crate::model::query::{PatientListParams, PatientSearchParams};
 use crate::model::time::now;
 use crate::model::validate;
 use crate::store::PatientListQuery;
 
+/// A page of patients
+///
+/// A doctor sees their own patients; a receptionist sees every doctor's.
+///
+/// Roles: doctor, receptionist.
+#[utoipa::path(
+    get,
+    path = "/api/v1/patients/list",
+    tag = "patients",
+    operation_id = "listPatients",
+    security(("bearer" = [])),
+    params(PatientListParams),
+    responses(
+        (status = 200, description = "OK.", body = SuccessEnvelope<Page<PatientSummary>>),
+    ),
+)]
 pub async fn list(
     State(app): State<AppState>,
     caller: Caller,
@@ -35,6 +52,23 @@ pub async fn list(
     Ok(Success(app.store.list_patients(&actor, &query).await?))
 }
 
+/// Search patients (autocomplete)
+///
+/// Matches, case-insensitively, the start of any word of the name, the MRN, phone digits
+/// (formatting ignored) and the email. Ranked exact > prefix > substring, then most recent visit.
+///
+/// Roles: doctor, receptionist.
+#[utoipa::path(
+    get,
+    path = "/api/v1/patients/search",
+    tag = "patients",
+    operation_id = "searchPatients",
+    security(("bearer" = [])),
+    params(PatientSearchParams),
+    responses(
+        (status = 200, description = "OK.", body = SuccessEnvelope<SearchResults<PatientSummary>>),
+    ),
+)]
 pub async fn search(
     State(app): State<AppState>,
     caller: Caller,
@@ -43,7 +77,7 @@ pub async fn search(
     let actor = caller.require(&[Role::Doctor, Role::Receptionist])?;
     let term = validate::search_term("q", params.q.as_deref().unwrap_or_default())
         .map_err(ApiError::validation)?;
-    let limit = params::limit(params.limit, 10, 50)?;
+    let limit = params::limit(params.limit, DEFAULT_SEARCH_LIMIT, MAX_SEARCH_LIMIT)?;
     let items = app.store.search_patients(&actor, &term, limit).await?;
     Ok(Success(SearchResults {
         count: items.len(),
@@ -51,6 +85,20 @@ pub async fn search(
     }))
 }
 
+/// A patient's chart
+///
+/// Roles: doctor.
+#[utoipa::path(
+    get,
+    path = "/api/v1/patients/{id}",
+    tag = "patients",
+    operation_id = "getPatient",
+    security(("bearer" = [])),
+    params(("id" = Uuid, Path, description = "The id of the patient.")),
+    responses(
+        (status = 200, description = "OK.", body = SuccessEnvelope<Patient>),
+    ),
+)]
 pub async fn get(
     State(app): State<AppState>,
     caller: Caller,
@@ -61,6 +109,22 @@ pub async fn get(
     Ok(Success(app.store.get_patient(&actor, id).await?))
 }
 
+/// Register a patient
+///
+/// A doctor registers a patient of their own; a receptionist names the doctor with `doctor_id`.
+///
+/// Roles: doctor, receptionist.
+#[utoipa::path(
+    post,
+    path = "/api/v1/patients",
+    tag = "patients",
+    operation_id = "createPatient",
+    security(("bearer" = [])),
+    request_body = NewPatient,
+    responses(
+        (status = 201, description = "Created.", body = SuccessEnvelope<Patient>),
+    ),
+)]
 pub async fn create(
     State(app): State<AppState>,
     caller: Caller,
@@ -93,6 +157,23 @@ pub async fn create(
     ))
 }
 
+/// Change a patient's chart
+///
+/// An omitted field is left alone; `null` clears an optional one. An empty body answers 422.
+///
+/// Roles: doctor.
+#[utoipa::path(
+    patch,
+    path = "/api/v1/patients/{id}",
+    tag = "patients",
+    operation_id = "updatePatient",
+    security(("bearer" = [])),
+    params(("id" = Uuid, Path, description = "The id of the patient.")),
+    request_body = PatientUpdate,
+    responses(
+        (status = 200, description = "OK.", body = SuccessEnvelope<Patient>),
+    ),
+)]
 pub async fn update(
     State(app): State<AppState>,
     caller: Caller,

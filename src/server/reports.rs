@@ -7,14 +7,29 @@ use super::AppState;
 use super::auth::{Caller, verify_password};
 use super::error::{ApiError, ApiResult, Success};
 use super::extract::{Json, NoQuery, PathId, Query};
+use super::openapi;
 use super::params;
 use crate::model::auth::Role;
-use crate::model::envelope::code;
+use crate::model::envelope::{ErrorEnvelope, SuccessEnvelope, code};
 use crate::model::query::{ReportListParams, ReportStatsParams};
 use crate::model::report::*;
 use crate::model::validate::{self, Checker, MAX_LONG_TEXT};
 use crate::store::ReportListQuery;
 
+/// A page of reports, newest first
+///
+/// Roles: doctor.
+#[utoipa::path(
+    get,
+    path = "/api/v1/reports/list",
+    tag = "reports",
+    operation_id = "listReports",
+    security(("bearer" = [])),
+    params(ReportListParams),
+    responses(
+        (status = 200, description = "OK.", body = SuccessEnvelope<ReportPage>),
+    ),
+)]
 pub async fn list(
     State(app): State<AppState>,
     caller: Caller,
@@ -42,6 +57,24 @@ pub async fn list(
     Ok(Success(app.store.list_reports(&actor, &query).await?))
 }
 
+/// Report statistics
+///
+/// `total`, `by_status`, `recent_7d` and `average_confidence` cover all time; `days` shapes only
+/// the `daily` series.
+///
+/// Roles: doctor.
+#[utoipa::path(
+    get,
+    path = "/api/v1/reports/stats",
+    tag = "reports",
+    operation_id = "getReportStats",
+    security(("bearer" = [])),
+    params(ReportStatsParams),
+    responses(
+        (status = 200, description = "OK.", body = SuccessEnvelope<ReportStats>),
+        (status = 404, description = openapi::errors("Not found", &[code::NOT_FOUND]), body = ErrorEnvelope),
+    ),
+)]
 pub async fn stats(
     State(app): State<AppState>,
     caller: Caller,
@@ -49,9 +82,14 @@ pub async fn stats(
 ) -> ApiResult<ReportStats> {
     let actor = caller.require(&[Role::Doctor])?;
     let days = match params.days {
-        None => 30,
-        Some(d) if (1..=366).contains(&d) => d,
-        Some(_) => return Err(ApiError::field("days", "must be between 1 and 366")),
+        None => DEFAULT_STATS_DAYS,
+        Some(d) if (1..=MAX_STATS_DAYS).contains(&d) => d,
+        Some(_) => {
+            return Err(ApiError::field(
+                "days",
+                format!("must be between 1 and {MAX_STATS_DAYS}"),
+            ));
+        }
     };
     Ok(Success(
         app.store
@@ -60,6 +98,20 @@ pub async fn stats(
     ))
 }
 
+/// A report
+///
+/// Roles: doctor.
+#[utoipa::path(
+    get,
+    path = "/api/v1/reports/{id}",
+    tag = "reports",
+    operation_id = "getReport",
+    security(("bearer" = [])),
+    params(("id" = Uuid, Path, description = "The id of the report.")),
+    responses(
+        (status = 200, description = "OK.", body = SuccessEnvelope<Report>),
+    ),
+)]
 pub async fn get(
     State(app): State<AppState>,
     caller: Caller,
@@ -70,6 +122,25 @@ pub async fn get(
     Ok(Success(app.store.get_report(&actor, id).await?))
 }
 
+/// Edit a report's content
+///
+/// Only `completed` reports. `version` is the version read: a stale one answers 409
+/// `VERSION_CONFLICT`, a signed report 409 `REPORT_SIGNED`, any other status 409 `INVALID_STATE`.
+///
+/// Roles: doctor.
+#[utoipa::path(
+    patch,
+    path = "/api/v1/reports/{id}",
+    tag = "reports",
+    operation_id = "updateReport",
+    security(("bearer" = [])),
+    params(("id" = Uuid, Path, description = "The id of the report.")),
+    request_body = ReportEdit,
+    responses(
+        (status = 200, description = "OK.", body = SuccessEnvelope<Report>),
+        (status = 409, description = openapi::errors("Conflict with the resource's current state", &[code::VERSION_CONFLICT, code::REPORT_SIGNED, code::INVALID_STATE]), body = ErrorEnvelope),
+    ),
+)]
 pub async fn edit(
     State(app): State<AppState>,
     caller: Caller,
@@ -86,6 +157,27 @@ pub async fn edit(
     ))
 }
 
+/// Sign a report
+///
+/// Re-authenticates with the caller's password (a wrong one answers 401 `INVALID_CREDENTIALS`).
+/// Only `completed` reports; afterwards the content is immutable.
+///
+/// Roles: doctor.
+#[utoipa::path(
+    post,
+    path = "/api/v1/reports/{id}/sign",
+    tag = "reports",
+    operation_id = "signReport",
+    security(("bearer" = [])),
+    params(("id" = Uuid, Path, description = "The id of the report.")),
+    request_body = SignReport,
+    responses(
+        (status = 200, description = "OK.", body = SuccessEnvelope<Report>),
+        (status = 401, description = openapi::errors("Not authenticated", &[code::INVALID_CREDENTIALS]), body = ErrorEnvelope),
+        (status = 409, description = openapi::errors("Conflict with the resource's current state", &[code::REPORT_SIGNED, code::INVALID_STATE]), body = ErrorEnvelope),
+        (status = 423, description = openapi::errors("Account locked", &[code::ACCOUNT_LOCKED]), body = ErrorEnvelope),
+    ),
+)]
 pub async fn sign(
     State(app): State<AppState>,
     caller: Caller,
@@ -115,6 +207,24 @@ pub async fn sign(
     Ok(Success(app.store.sign_report(&actor, id).await?))
 }
 
+/// Add an addendum to a signed report
+///
+/// Only signed reports (any other status answers 409 `INVALID_STATE`).
+///
+/// Roles: doctor.
+#[utoipa::path(
+    post,
+    path = "/api/v1/reports/{id}/addenda",
+    tag = "reports",
+    operation_id = "addReportAddendum",
+    security(("bearer" = [])),
+    params(("id" = Uuid, Path, description = "The id of the report.")),
+    request_body = NewAddendum,
+    responses(
+        (status = 200, description = "OK.", body = SuccessEnvelope<Report>),
+        (status = 409, description = openapi::errors("Conflict with the resource's current state", &[code::INVALID_STATE]), body = ErrorEnvelope),
+    ),
+)]
 pub async fn add_addendum(
     State(app): State<AppState>,
     caller: Caller,

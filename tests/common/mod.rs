@@ -1,6 +1,7 @@
 //! The test harness shared by the API tests: a real server on 127.0.0.1:0 over a temporary
 //! database, accounts made straight in the store, and a small HTTP helper that returns the
-//! status and the parsed envelope of every call.
+//! status and the parsed envelope of every call, each checked against the response schema the
+//! OpenAPI document declares for it (`contract`).
 //!
 //! The database is a temporary SQLite file, or with `SYNAPSE_TEST_ENGINE=postgres` a PostgreSQL
 //! database of its own on `SYNAPSE_TEST_POSTGRES_URL`, created for the server and dropped (with
@@ -8,6 +9,7 @@
 
 #![allow(dead_code)]
 
+pub mod contract;
 #[cfg(target_os = "linux")]
 pub mod keyring;
 pub mod served;
@@ -634,14 +636,16 @@ impl TestServer {
         token: Option<&str>,
         body: Option<Value>,
     ) -> Reply {
-        let mut request = self.http.request(method, format!("{}{}", self.base, path));
+        let mut request = self
+            .http
+            .request(method.clone(), format!("{}{}", self.base, path));
         if let Some(token) = token {
             request = request.bearer_auth(token);
         }
         if let Some(body) = body {
             request = request.json(&body);
         }
-        Self::read(request.send().await.expect("request sent")).await
+        Self::read(&method, path, request.send().await.expect("request sent")).await
     }
 
     /// A call with a raw body and content type, for malformed input.
@@ -655,7 +659,7 @@ impl TestServer {
     ) -> Reply {
         let mut request = self
             .http
-            .request(method, format!("{}{}", self.base, path))
+            .request(method.clone(), format!("{}{}", self.base, path))
             .body(body);
         if let Some(token) = token {
             request = request.bearer_auth(token);
@@ -663,10 +667,12 @@ impl TestServer {
         if let Some(content_type) = content_type {
             request = request.header("content-type", content_type);
         }
-        Self::read(request.send().await.expect("request sent")).await
+        Self::read(&method, path, request.send().await.expect("request sent")).await
     }
 
-    async fn read(response: reqwest::Response) -> Reply {
+    /// Reads a reply and checks it against the OpenAPI document (see `contract`): a body that
+    /// disagrees with the declared schema, or an undeclared status, fails the test here.
+    async fn read(method: &Method, path: &str, response: reqwest::Response) -> Reply {
         let status = response.status();
         let headers = response.headers().clone();
         let request_id = headers
@@ -675,6 +681,15 @@ impl TestServer {
             .map(str::to_string);
         let text = response.text().await.expect("body");
         let body = serde_json::from_str(&text).unwrap_or(Value::String(text));
+        let content_type = headers
+            .get(reqwest::header::CONTENT_TYPE)
+            .and_then(|v| v.to_str().ok());
+        if let Err(mismatch) = contract::check(method, path, status.as_u16(), content_type, &body) {
+            panic!(
+                "{method} {path} answered {status}, which disagrees with the OpenAPI document:\n\
+                 {mismatch}\nbody: {body:#}"
+            );
+        }
         Reply {
             status,
             body,
