@@ -617,6 +617,329 @@ async fn lists_searches_and_cursors_match_the_sqlite_engine_on_the_same_data() {
     }
 }
 
+/// Ids and times differ between two stores; everything else must not. Each id (a string that
+/// reads as a UUID) becomes `id<n>` in the order ids first appear, each time becomes `<time>`.
+fn normalized(value: Value, ids: &mut Vec<String>) -> Value {
+    match value {
+        Value::String(text) if Uuid::parse_str(&text).is_ok() => {
+            let n = ids.iter().position(|id| *id == text).unwrap_or_else(|| {
+                ids.push(text);
+                ids.len() - 1
+            });
+            Value::String(format!("id{n}"))
+        }
+        Value::String(text) if synapse::model::time::parse_timestamp(&text).is_some() => {
+            Value::String("<time>".into())
+        }
+        Value::Array(items) => {
+            Value::Array(items.into_iter().map(|v| normalized(v, ids)).collect())
+        }
+        Value::Object(fields) => Value::Object(
+            fields
+                .into_iter()
+                .map(|(k, v)| (k, normalized(v, ids)))
+                .collect(),
+        ),
+        other => other,
+    }
+}
+
+fn refresh_outcome(outcome: synapse::store::RefreshOutcome) -> Value {
+    use synapse::store::RefreshOutcome;
+    match outcome {
+        RefreshOutcome::Rotated { user, session_id } => {
+            json!({"rotated": {"user": user, "session_id": session_id}})
+        }
+        other => json!(format!("{other:?}")),
+    }
+}
+
+/// Sign-ins, lockout, refresh rotation and reuse, logout, password change, administration,
+/// settings and the audit query, step by step on `store`: what each step answered.
+async fn auth_transcript(store: &dyn Store) -> Vec<Value> {
+    use synapse::store::{AuditQuery, LockoutPolicy, NewRefreshToken, RequestContext};
+    let started = now();
+    let mut out = Vec::new();
+    let new_user = |email: &str, role| NewUser {
+        email: email.into(),
+        full_name: format!("Person {email}"),
+        role,
+        password: String::new(),
+    };
+    let admin = store
+        .create_user(None, &new_user("admin@clinic.test", Role::Admin), "hash-a")
+        .await
+        .expect("admin");
+    let admin = actor(admin.id, Role::Admin);
+    let doctor = store
+        .create_user(
+            Some(&admin),
+            &new_user("doc@clinic.test", Role::Doctor),
+            "hash-d",
+        )
+        .await
+        .expect("doctor");
+    out.push(json!(doctor));
+    let taken = store
+        .create_user(
+            Some(&admin),
+            &new_user("doc@clinic.test", Role::Receptionist),
+            "hash-x",
+        )
+        .await;
+    out.push(json!(format!("{:?}", taken.err())));
+    store
+        .create_user(
+            Some(&admin),
+            &new_user("desk@clinic.test", Role::Receptionist),
+            "hash-r",
+        )
+        .await
+        .expect("receptionist");
+    let doctor_actor = actor(doctor.id, Role::Doctor);
+    let record = |found: Option<synapse::store::UserRecord>| {
+        found.map(|r| {
+            json!({"user": r.user, "hash": r.password_hash, "failed": r.failed_logins,
+                   "locked_until": r.locked_until, "disabled": r.disabled})
+        })
+    };
+    out.push(json!(record(
+        store
+            .user_by_email("doc@clinic.test")
+            .await
+            .expect("by email")
+    )));
+    out.push(json!(record(
+        store
+            .user_by_email("DOC@clinic.test")
+            .await
+            .expect("by email")
+    )));
+    out.push(json!(record(
+        store.user_by_id(doctor.id).await.expect("by id")
+    )));
+    out.push(json!(record(
+        store.user_by_id(Uuid::now_v7()).await.expect("by id")
+    )));
+
+    // Three failures lock the account; an administrator unlocks it.
+    let ctx = RequestContext {
+        request_id: "store-postgres-test".into(),
+        ip: Some("10.0.0.9".into()),
+    };
+    let policy = LockoutPolicy {
+        threshold: 3,
+        duration: chrono::Duration::minutes(15),
+    };
+    for _ in 0..4 {
+        let failure = store
+            .record_login_failure(&ctx, doctor.id, policy)
+            .await
+            .expect("failure");
+        out.push(json!([failure.failed_logins, failure.locked_until]));
+    }
+    for (limit, offset) in [(2, 0), (2, 2), (10, 5)] {
+        let page = store
+            .list_users(&admin, limit, offset)
+            .await
+            .expect("users");
+        out.push(json!(page));
+    }
+    out.push(json!(
+        store.unlock_user(&admin, doctor.id).await.expect("unlock")
+    ));
+    out.push(json!(format!(
+        "{:?}",
+        store.unlock_user(&admin, Uuid::now_v7()).await.err()
+    )));
+
+    // Sessions and refresh tokens.
+    let token = |hash: &str, seconds: i64| NewRefreshToken {
+        token_hash: hash.into(),
+        expires_at: now() + chrono::Duration::seconds(seconds),
+    };
+    let first = store
+        .open_session(&ctx, doctor.id, &token("t1", 3600))
+        .await
+        .expect("session");
+    out.push(json!(first));
+    out.push(json!(format!(
+        "{:?}",
+        store.session_state(first, doctor.id).await.expect("state")
+    )));
+    out.push(json!(
+        store
+            .session_of_refresh_token("t1")
+            .await
+            .expect("token session")
+    ));
+    out.push(json!(
+        store
+            .session_of_refresh_token("none")
+            .await
+            .expect("token session")
+    ));
+    for (presented, next) in [("t1", "t2"), ("t1", "t3"), ("t2", "t4"), ("none", "t5")] {
+        let outcome = store
+            .rotate_refresh_token(&ctx, presented, &token(next, 3600))
+            .await
+            .expect("rotate");
+        out.push(refresh_outcome(outcome));
+    }
+    out.push(json!(format!(
+        "{:?}",
+        store.session_state(first, doctor.id).await.expect("state")
+    )));
+    let expiring = store
+        .open_session(&ctx, doctor.id, &token("t6", -1))
+        .await
+        .expect("session");
+    out.push(json!(expiring));
+    out.push(refresh_outcome(
+        store
+            .rotate_refresh_token(&ctx, "t6", &token("t7", 3600))
+            .await
+            .expect("rotate"),
+    ));
+    let kept = store
+        .open_session(&ctx, doctor.id, &token("t8", 3600))
+        .await
+        .expect("session");
+    let other = store
+        .open_session(&ctx, doctor.id, &token("t9", 3600))
+        .await
+        .expect("session");
+    let logged_out = store
+        .open_session(&ctx, doctor.id, &token("t10", 3600))
+        .await
+        .expect("session");
+    store
+        .revoke_session(&doctor_actor, logged_out, "logout")
+        .await
+        .expect("logout");
+    store
+        .change_password(&doctor_actor, kept, "hash-new")
+        .await
+        .expect("change password");
+    for session in [kept, other, logged_out] {
+        out.push(json!(format!(
+            "{:?}",
+            store
+                .session_state(session, doctor.id)
+                .await
+                .expect("state")
+        )));
+    }
+    out.push(json!(format!(
+        "{:?}",
+        store
+            .session_state(kept, admin.user_id)
+            .await
+            .expect("state")
+    )));
+    out.push(json!(record(
+        store.user_by_id(doctor.id).await.expect("by id")
+    )));
+    out.push(json!(
+        store
+            .disable_user(&admin, doctor.id)
+            .await
+            .expect("disable")
+    ));
+    out.push(json!(format!(
+        "{:?}",
+        store.session_state(kept, doctor.id).await.expect("state")
+    )));
+    out.push(refresh_outcome(
+        store
+            .rotate_refresh_token(&ctx, "t8", &token("t11", 3600))
+            .await
+            .expect("rotate"),
+    ));
+
+    // Settings and the store's own numbers.
+    store.ping().await.expect("ping");
+    out.push(json!(store.setting("marker").await.expect("setting")));
+    out.push(json!(
+        store.claim_setting("marker", "a").await.expect("claim")
+    ));
+    out.push(json!(
+        store.claim_setting("marker", "b").await.expect("claim")
+    ));
+    out.push(json!(store.setting("marker").await.expect("setting")));
+    store.set_setting("marker", "c").await.expect("set");
+    store.set_setting("other", "d").await.expect("set");
+    out.push(json!(store.setting("marker").await.expect("setting")));
+    out.push(json!(store.next_mrn_seq().await.expect("mrn")));
+
+    // The audit trail: writes' rows and the queued rows of reads and sign-ins, as one.
+    let queries = [
+        AuditQuery {
+            limit: 100,
+            ..AuditQuery::default()
+        },
+        AuditQuery {
+            limit: 4,
+            offset: 3,
+            ..AuditQuery::default()
+        },
+        AuditQuery {
+            user_id: Some(doctor.id),
+            limit: 100,
+            ..AuditQuery::default()
+        },
+        AuditQuery {
+            action: Some("auth.refresh".into()),
+            since: Some(started),
+            until: Some(now() + chrono::Duration::minutes(1)),
+            limit: 100,
+            ..AuditQuery::default()
+        },
+        AuditQuery {
+            until: Some(started),
+            limit: 100,
+            ..AuditQuery::default()
+        },
+        AuditQuery {
+            patient_id: Some(Uuid::now_v7()),
+            limit: 100,
+            ..AuditQuery::default()
+        },
+    ];
+    for query in &queries {
+        out.push(json!(
+            store.query_audit(&admin, query).await.expect("audit")
+        ));
+    }
+    out
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn auth_admin_settings_and_audit_answer_the_same_on_both_engines() {
+    let Some(url) =
+        postgres_or_skip("auth_admin_settings_and_audit_answer_the_same_on_both_engines")
+    else {
+        return;
+    };
+    let database = TestDatabase::create(&url).await;
+    let pg = PgStore::open(&database.url).await.expect("open");
+    let dir = tempfile::tempdir().unwrap();
+    let lite = SqliteStore::open(&format!("sqlite://{}", dir.path().join("a.db").display()))
+        .await
+        .expect("open sqlite");
+    let on_pg = auth_transcript(&pg).await;
+    let on_lite = auth_transcript(&lite).await;
+    assert_eq!(on_pg.len(), on_lite.len());
+    let (mut pg_ids, mut lite_ids) = (Vec::new(), Vec::new());
+    for (step, (pg_answer, lite_answer)) in on_pg.into_iter().zip(on_lite).enumerate() {
+        assert_eq!(
+            normalized(pg_answer, &mut pg_ids),
+            normalized(lite_answer, &mut lite_ids),
+            "step {step}"
+        );
+    }
+}
+
 // ---------------------------------------------------------------------------------------------
 // Plans
 // ---------------------------------------------------------------------------------------------

@@ -2,7 +2,9 @@
 //! the demo and synthetic data sets. Ownership (`doctor_id = caller`) is part of every statement,
 //! and every read or write of patient data leaves an audit row.
 
+pub mod admin;
 pub mod audit_queue;
+pub mod auth;
 pub mod bulk_load;
 pub mod consultations;
 pub mod cursor;
@@ -11,6 +13,7 @@ pub mod engine;
 pub mod paging;
 pub mod password;
 pub mod postgres;
+pub mod settings;
 pub mod sql;
 pub mod sqlite;
 pub mod synth;

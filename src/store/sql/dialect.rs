@@ -54,3 +54,16 @@ impl Dialect {
         }
     }
 }
+
+// Auth and admin.
+impl Dialect {
+    /// The tables the audit query reads as one. On SQLite the audit rows of writes are in the
+    /// data file and the rest in the audit log file, which the read connections attach as
+    /// `audit_log` (`sqlite::audit_log`).
+    pub fn audit_tables(self) -> &'static [&'static str] {
+        match self {
+            Dialect::Sqlite => &["main.audit_events", "audit_log.audit_events"],
+            Dialect::Postgres => &["audit_events"],
+        }
+    }
+}

@@ -4,9 +4,7 @@
 //! so writers queue in the process instead of failing when a read snapshot would have to be
 //! upgraded.
 
-mod admin;
 mod audit_log;
-mod auth;
 mod bulk;
 mod bulk_load;
 mod conn;
@@ -329,15 +327,14 @@ pub(super) fn owner_scope(actor: &Actor) -> Option<String> {
 #[async_trait]
 impl Store for SqliteStore {
     async fn ping(&self) -> StoreResult<()> {
-        sqlx::query("SELECT 1").execute(&self.pool).await?;
-        Ok(())
+        crate::store::settings::ping(self).await
     }
 
     async fn user_by_email(&self, email: &str) -> StoreResult<Option<UserRecord>> {
-        auth::user_by_email(self, email).await
+        crate::store::auth::user_by_email(self, email).await
     }
     async fn user_by_id(&self, id: Uuid) -> StoreResult<Option<UserRecord>> {
-        auth::user_by_id(self, id).await
+        crate::store::auth::user_by_id(self, id).await
     }
     async fn create_user(
         &self,
@@ -345,7 +342,7 @@ impl Store for SqliteStore {
         user: &NewUser,
         password_hash: &str,
     ) -> StoreResult<AdminUser> {
-        admin::create_user(self, actor, user, password_hash).await
+        crate::store::admin::create_user(self, actor, user, password_hash).await
     }
     async fn record_login_failure(
         &self,
@@ -353,7 +350,7 @@ impl Store for SqliteStore {
         user_id: Uuid,
         policy: LockoutPolicy,
     ) -> StoreResult<LoginFailure> {
-        auth::record_login_failure(self, ctx, user_id, policy).await
+        crate::store::auth::record_login_failure(self, ctx, user_id, policy).await
     }
     async fn open_session(
         &self,
@@ -361,7 +358,7 @@ impl Store for SqliteStore {
         user_id: Uuid,
         refresh: &NewRefreshToken,
     ) -> StoreResult<Uuid> {
-        auth::open_session(self, ctx, user_id, refresh).await
+        crate::store::auth::open_session(self, ctx, user_id, refresh).await
     }
     async fn rotate_refresh_token(
         &self,
@@ -369,16 +366,16 @@ impl Store for SqliteStore {
         presented_hash: &str,
         next: &NewRefreshToken,
     ) -> StoreResult<RefreshOutcome> {
-        auth::rotate_refresh_token(self, ctx, presented_hash, next).await
+        crate::store::auth::rotate_refresh_token(self, ctx, presented_hash, next).await
     }
     async fn session_state(&self, session_id: Uuid, user_id: Uuid) -> StoreResult<SessionState> {
-        auth::session_state(self, session_id, user_id).await
+        crate::store::auth::session_state(self, session_id, user_id).await
     }
     async fn session_of_refresh_token(
         &self,
         token_hash: &str,
     ) -> StoreResult<Option<(Uuid, Uuid)>> {
-        auth::session_of_refresh_token(self, token_hash).await
+        crate::store::auth::session_of_refresh_token(self, token_hash).await
     }
     async fn revoke_session(
         &self,
@@ -386,7 +383,7 @@ impl Store for SqliteStore {
         session_id: Uuid,
         reason: &str,
     ) -> StoreResult<()> {
-        auth::revoke_session(self, actor, session_id, reason).await
+        crate::store::auth::revoke_session(self, actor, session_id, reason).await
     }
     async fn change_password(
         &self,
@@ -394,7 +391,7 @@ impl Store for SqliteStore {
         keep_session: Uuid,
         password_hash: &str,
     ) -> StoreResult<()> {
-        auth::change_password(self, actor, keep_session, password_hash).await
+        crate::store::auth::change_password(self, actor, keep_session, password_hash).await
     }
     async fn audit(&self, ctx: &RequestContext, entry: AuditEntry<'_>) -> StoreResult<()> {
         self.audit
@@ -408,20 +405,20 @@ impl Store for SqliteStore {
         limit: u32,
         offset: u64,
     ) -> StoreResult<Page<AdminUser>> {
-        admin::list_users(self, actor, limit, offset).await
+        crate::store::admin::list_users(self, actor, limit, offset).await
     }
     async fn unlock_user(&self, actor: &Actor, user_id: Uuid) -> StoreResult<AdminUser> {
-        admin::unlock_user(self, actor, user_id).await
+        crate::store::admin::unlock_user(self, actor, user_id).await
     }
     async fn disable_user(&self, actor: &Actor, user_id: Uuid) -> StoreResult<AdminUser> {
-        admin::disable_user(self, actor, user_id).await
+        crate::store::admin::disable_user(self, actor, user_id).await
     }
     async fn query_audit(
         &self,
         actor: &Actor,
         query: &AuditQuery,
     ) -> StoreResult<Page<AuditEvent>> {
-        admin::query_audit(self, actor, query).await
+        crate::store::admin::query_audit(self, actor, query).await
     }
 
     async fn list_patients(
@@ -575,40 +572,15 @@ impl Store for SqliteStore {
         Ok(built)
     }
     async fn next_mrn_seq(&self) -> StoreResult<i64> {
-        let next: i64 = sqlx::query_scalar("SELECT COALESCE(MAX(mrn_seq), 0) + 1 FROM patients")
-            .fetch_one(&self.pool)
-            .await?;
-        Ok(next)
+        crate::store::settings::next_mrn_seq(self).await
     }
     async fn setting(&self, key: &str) -> StoreResult<Option<String>> {
-        Ok(
-            sqlx::query_scalar("SELECT value FROM settings WHERE key = $1")
-                .bind(key)
-                .fetch_optional(&self.pool)
-                .await?,
-        )
+        crate::store::settings::setting(self, key).await
     }
     async fn claim_setting(&self, key: &str, value: &str) -> StoreResult<bool> {
-        let _turn = self.writer.lock().await;
-        let inserted = sqlx::query(
-            "INSERT INTO settings (key, value) VALUES ($1, $2) ON CONFLICT (key) DO NOTHING",
-        )
-        .bind(key)
-        .bind(value)
-        .execute(&self.pool)
-        .await?;
-        Ok(inserted.rows_affected() == 1)
+        crate::store::settings::claim_setting(self, key, value).await
     }
     async fn set_setting(&self, key: &str, value: &str) -> StoreResult<()> {
-        let _turn = self.writer.lock().await;
-        sqlx::query(
-            "INSERT INTO settings (key, value) VALUES ($1, $2)
-             ON CONFLICT (key) DO UPDATE SET value = excluded.value",
-        )
-        .bind(key)
-        .bind(value)
-        .execute(&self.pool)
-        .await?;
-        Ok(())
+        crate::store::settings::set_setting(self, key, value).await
     }
 }

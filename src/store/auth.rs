@@ -1,0 +1,411 @@
+//! Users, sessions, refresh tokens and lockout, on either engine. All of it lives in the
+//! database, so every server instance on one PostgreSQL database sees the same lockouts,
+//! logouts and token rotations.
+//!
+//! Concurrent changes of one row queue on it: the lockout `UPDATE … RETURNING` locks the user
+//! row, and a refresh first reads its token with the dialect's row lock, so a second
+//! presentation of the same token (on any instance) waits for the first, then finds it used.
+//! SQLite has one writer at a time.
+
+use chrono::{DateTime, SubsecRound, Utc};
+use uuid::Uuid;
+
+use super::engine::{Engine, audit_actor, insert_audit};
+use super::sql::{self, Conn, Row, Statement, WriteTx};
+use super::{
+    Actor, AuditEntry, LockoutPolicy, LoginFailure, NewRefreshToken, RefreshOutcome,
+    RequestContext, SessionState, StoreError, StoreResult, UserRecord,
+};
+use crate::model::auth::{Role, User};
+use crate::model::time::now;
+
+/// The columns [`user_record`] reads, of the `users` table.
+pub(super) const USER_COLUMNS: &str =
+    "id, email, full_name, role, password_hash, failed_logins, locked_until, disabled, created_at";
+
+/// [`USER_COLUMNS`] of the table alias `u`, for joins.
+const USER_COLUMNS_OF_U: &str = "u.id, u.email, u.full_name, u.role, u.password_hash, \
+     u.failed_logins, u.locked_until, u.disabled, u.created_at";
+
+pub(super) fn user_record(row: &dyn Row) -> StoreResult<UserRecord> {
+    Ok(UserRecord {
+        user: User {
+            id: sql::uuid(row, "id")?,
+            email: sql::text(row, "email")?,
+            full_name: sql::text(row, "full_name")?,
+            role: sql::parsed(row, "role", Role::parse)?,
+            created_at: sql::time(row, "created_at")?,
+        },
+        password_hash: sql::text(row, "password_hash")?,
+        failed_logins: sql::int(row, "failed_logins")?.clamp(0, i64::from(u32::MAX)) as u32,
+        locked_until: sql::opt_time(row, "locked_until")?,
+        disabled: sql::boolean(row, "disabled")?,
+    })
+}
+
+/// A time cut to milliseconds, as SQLite's text keeps it: a time that did not come from
+/// [`now`] (a token's expiry, an audit filter's bound) is stored and compared alike on both
+/// engines.
+pub(super) fn millis(at: DateTime<Utc>) -> DateTime<Utc> {
+    at.trunc_subsecs(3)
+}
+
+async fn user_where(
+    engine: &impl Engine,
+    column: &str,
+    value: sql::Value,
+) -> StoreResult<Option<UserRecord>> {
+    let select = Statement::new(format!(
+        "SELECT {USER_COLUMNS} FROM users WHERE {column} = $1"
+    ))
+    .arg(value);
+    engine
+        .read(move |conn| Box::pin(async move { conn.first(&select, user_record).await }))
+        .await
+}
+
+pub async fn user_by_email(engine: &impl Engine, email: &str) -> StoreResult<Option<UserRecord>> {
+    user_where(engine, "email", email.into()).await
+}
+
+pub async fn user_by_id(engine: &impl Engine, id: Uuid) -> StoreResult<Option<UserRecord>> {
+    user_where(engine, "id", id.into()).await
+}
+
+/// The audit row of an event about `user_id` before anyone is authenticated.
+fn entry<'a>(
+    user_id: Uuid,
+    resource: (&'a str, Uuid),
+    action: &'a str,
+    outcome: &'a str,
+) -> AuditEntry<'a> {
+    AuditEntry {
+        user_id: Some(user_id),
+        action,
+        resource_type: Some(resource.0),
+        resource_id: Some(resource.1.to_string()),
+        patient_id: None,
+        outcome,
+    }
+}
+
+pub async fn record_login_failure(
+    engine: &impl Engine,
+    ctx: &RequestContext,
+    user_id: Uuid,
+    policy: LockoutPolicy,
+) -> StoreResult<LoginFailure> {
+    let at = now();
+    let mut tx = engine.write_tx().await?;
+    // The UPDATE locks the user row, so failures arriving at once on several instances count
+    // one after another. An expired lock starts the count again; all SET expressions see the
+    // old row.
+    let count = Statement::new(
+        "UPDATE users SET
+             failed_logins = CASE WHEN locked_until IS NOT NULL AND locked_until <= $2 THEN 1 ELSE failed_logins + 1 END,
+             locked_until = CASE WHEN locked_until IS NOT NULL AND locked_until <= $2 THEN NULL ELSE locked_until END,
+             updated_at = $2
+         WHERE id = $1
+         RETURNING failed_logins, locked_until",
+    )
+    .arg(user_id)
+    .arg(at);
+    let (failed, mut locked_until) = tx
+        .first(&count, |row| {
+            Ok((
+                sql::int(row, "failed_logins")?,
+                sql::opt_time(row, "locked_until")?,
+            ))
+        })
+        .await?
+        // As a missing row has always answered here: the caller has just read the user.
+        .ok_or(StoreError::Database(sqlx::Error::RowNotFound))?;
+    let user = ("user", user_id);
+    insert_audit(
+        &mut tx,
+        &ctx.request_id,
+        ctx.ip.as_deref(),
+        &entry(user_id, user, "auth.login", "failure"),
+    )
+    .await?;
+    if failed >= i64::from(policy.threshold) && locked_until.is_none() {
+        let until = at + policy.duration;
+        let lock = Statement::new("UPDATE users SET locked_until = $2 WHERE id = $1")
+            .arg(user_id)
+            .arg(until);
+        tx.execute(&lock).await?;
+        insert_audit(
+            &mut tx,
+            &ctx.request_id,
+            ctx.ip.as_deref(),
+            &entry(user_id, user, "auth.lockout", "locked"),
+        )
+        .await?;
+        locked_until = Some(until);
+    }
+    tx.commit().await?;
+    Ok(LoginFailure {
+        failed_logins: failed.clamp(0, i64::from(u32::MAX)) as u32,
+        locked_until,
+    })
+}
+
+async fn insert_refresh_token(
+    conn: &mut impl Conn,
+    session_id: Uuid,
+    token: &NewRefreshToken,
+    at: DateTime<Utc>,
+) -> StoreResult<()> {
+    let insert = Statement::new(
+        "INSERT INTO refresh_tokens (token_hash, session_id, created_at, expires_at) \
+         VALUES ($1, $2, $3, $4)",
+    )
+    .arg(token.token_hash.as_str())
+    .arg(session_id)
+    .arg(at)
+    .arg(millis(token.expires_at));
+    conn.execute(&insert).await?;
+    Ok(())
+}
+
+pub async fn open_session(
+    engine: &impl Engine,
+    ctx: &RequestContext,
+    user_id: Uuid,
+    refresh: &NewRefreshToken,
+) -> StoreResult<Uuid> {
+    let at = now();
+    let session_id = Uuid::now_v7();
+    let mut tx = engine.write_tx().await?;
+    let reset = Statement::new(
+        "UPDATE users SET failed_logins = 0, locked_until = NULL, updated_at = $2 WHERE id = $1",
+    )
+    .arg(user_id)
+    .arg(at);
+    tx.execute(&reset).await?;
+    let session =
+        Statement::new("INSERT INTO sessions (id, user_id, created_at) VALUES ($1, $2, $3)")
+            .arg(session_id)
+            .arg(user_id)
+            .arg(at);
+    tx.execute(&session).await?;
+    insert_refresh_token(&mut tx, session_id, refresh, at).await?;
+    insert_audit(
+        &mut tx,
+        &ctx.request_id,
+        ctx.ip.as_deref(),
+        &entry(user_id, ("session", session_id), "auth.login", "success"),
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(session_id)
+}
+
+/// What a presented refresh token is, with its session and account.
+struct PresentedToken {
+    session_id: Uuid,
+    expires_at: DateTime<Utc>,
+    used: bool,
+    revoked: bool,
+    record: UserRecord,
+}
+
+fn presented_token(row: &dyn Row) -> StoreResult<PresentedToken> {
+    Ok(PresentedToken {
+        session_id: sql::uuid(row, "session_id")?,
+        expires_at: sql::time(row, "expires_at")?,
+        used: sql::opt_time(row, "used_at")?.is_some(),
+        revoked: sql::opt_time(row, "revoked_at")?.is_some(),
+        record: user_record(row)?,
+    })
+}
+
+pub async fn rotate_refresh_token(
+    engine: &impl Engine,
+    ctx: &RequestContext,
+    presented_hash: &str,
+    next: &NewRefreshToken,
+) -> StoreResult<RefreshOutcome> {
+    let at = now();
+    let mut tx = engine.write_tx().await?;
+    // The token row is locked: a second presentation of the same token waits for this one,
+    // then finds it used and is treated as reuse.
+    let select = Statement::new(format!(
+        "SELECT rt.session_id, rt.expires_at, rt.used_at, s.revoked_at, {USER_COLUMNS_OF_U}
+         FROM refresh_tokens rt
+         JOIN sessions s ON s.id = rt.session_id
+         JOIN users u ON u.id = s.user_id
+         WHERE rt.token_hash = $1{}",
+        tx.dialect().lock_rows_of("rt")
+    ))
+    .arg(presented_hash);
+    let Some(token) = tx.first(&select, presented_token).await? else {
+        return Ok(RefreshOutcome::Unknown);
+    };
+    let session_id = token.session_id;
+    // A disabled account says so (API.md), even though disabling also revoked its sessions.
+    let outcome = if token.record.disabled {
+        RefreshOutcome::Disabled
+    } else if token.revoked {
+        RefreshOutcome::Revoked
+    } else if token.used {
+        // Someone replayed a spent token: whoever holds the session, it can no longer be trusted.
+        let revoke = Statement::new(
+            "UPDATE sessions SET revoked_at = $2, revoke_reason = 'refresh token reuse' WHERE id = $1",
+        )
+        .arg(session_id)
+        .arg(at);
+        tx.execute(&revoke).await?;
+        RefreshOutcome::Reused
+    } else if token.expires_at <= at {
+        RefreshOutcome::Expired
+    } else {
+        let spend = Statement::new("UPDATE refresh_tokens SET used_at = $2 WHERE token_hash = $1")
+            .arg(presented_hash)
+            .arg(at);
+        tx.execute(&spend).await?;
+        insert_refresh_token(&mut tx, session_id, next, at).await?;
+        RefreshOutcome::Rotated {
+            user: token.record.user.clone(),
+            session_id,
+        }
+    };
+    let (action, result) = match &outcome {
+        RefreshOutcome::Rotated { .. } => ("auth.refresh", "success"),
+        RefreshOutcome::Reused => ("auth.refresh_reuse", "revoked"),
+        _ => ("auth.refresh", "failure"),
+    };
+    insert_audit(
+        &mut tx,
+        &ctx.request_id,
+        ctx.ip.as_deref(),
+        &entry(
+            token.record.user.id,
+            ("session", session_id),
+            action,
+            result,
+        ),
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(outcome)
+}
+
+pub async fn session_state(
+    engine: &impl Engine,
+    session_id: Uuid,
+    user_id: Uuid,
+) -> StoreResult<SessionState> {
+    let select = Statement::new(
+        "SELECT s.revoked_at IS NOT NULL AS revoked, u.disabled
+         FROM sessions s JOIN users u ON u.id = s.user_id
+         WHERE s.id = $1 AND s.user_id = $2",
+    )
+    .arg(session_id)
+    .arg(user_id);
+    let found = engine
+        .read(move |conn| {
+            Box::pin(async move {
+                conn.first(&select, |row| {
+                    Ok((
+                        sql::boolean(row, "revoked")?,
+                        sql::boolean(row, "disabled")?,
+                    ))
+                })
+                .await
+            })
+        })
+        .await?;
+    Ok(match found {
+        None => SessionState::Revoked,
+        // Checked before the revocation that disabling also did: the caller learns why.
+        Some((_, true)) => SessionState::Disabled,
+        Some((true, false)) => SessionState::Revoked,
+        Some((false, false)) => SessionState::Active,
+    })
+}
+
+pub async fn session_of_refresh_token(
+    engine: &impl Engine,
+    token_hash: &str,
+) -> StoreResult<Option<(Uuid, Uuid)>> {
+    let select = Statement::new(
+        "SELECT s.id, s.user_id FROM refresh_tokens rt JOIN sessions s ON s.id = rt.session_id
+         WHERE rt.token_hash = $1",
+    )
+    .arg(token_hash);
+    engine
+        .read(move |conn| {
+            Box::pin(async move {
+                conn.first(&select, |row| {
+                    Ok((sql::uuid(row, "id")?, sql::uuid(row, "user_id")?))
+                })
+                .await
+            })
+        })
+        .await
+}
+
+pub async fn revoke_session(
+    engine: &impl Engine,
+    actor: &Actor,
+    session_id: Uuid,
+    reason: &str,
+) -> StoreResult<()> {
+    let mut tx = engine.write_tx().await?;
+    let revoke = Statement::new(
+        "UPDATE sessions SET revoked_at = $3, revoke_reason = $4
+         WHERE id = $1 AND user_id = $2 AND revoked_at IS NULL",
+    )
+    .arg(session_id)
+    .arg(actor.user_id)
+    .arg(now())
+    .arg(reason);
+    tx.execute(&revoke).await?;
+    audit_actor(
+        &mut tx,
+        actor,
+        "auth.logout",
+        ("session", Some(session_id.to_string())),
+        None,
+        "success",
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(())
+}
+
+pub async fn change_password(
+    engine: &impl Engine,
+    actor: &Actor,
+    keep_session: Uuid,
+    password_hash: &str,
+) -> StoreResult<()> {
+    let at = now();
+    let mut tx = engine.write_tx().await?;
+    let update =
+        Statement::new("UPDATE users SET password_hash = $2, updated_at = $3 WHERE id = $1")
+            .arg(actor.user_id)
+            .arg(password_hash)
+            .arg(at);
+    tx.execute(&update).await?;
+    let revoke_others = Statement::new(
+        "UPDATE sessions SET revoked_at = $3, revoke_reason = 'password changed'
+         WHERE user_id = $1 AND id <> $2 AND revoked_at IS NULL",
+    )
+    .arg(actor.user_id)
+    .arg(keep_session)
+    .arg(at);
+    tx.execute(&revoke_others).await?;
+    audit_actor(
+        &mut tx,
+        actor,
+        "auth.change_password",
+        ("user", Some(actor.user_id.to_string())),
+        None,
+        "success",
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(())
+}
