@@ -11,6 +11,7 @@ pub mod engine;
 pub mod paging;
 pub mod password;
 pub mod postgres;
+pub mod reports;
 pub mod sql;
 pub mod sqlite;
 pub mod synth;
