@@ -17,11 +17,13 @@ use serde_json::{Value, json};
 use sqlx::PgConnection;
 use synapse::model::admin::NewUser;
 use synapse::model::auth::Role;
+use synapse::model::consultation::SessionType;
 use synapse::model::patient::PatientSort;
-use synapse::model::report::{ReportFilter, ReportStatus};
+use synapse::model::report::{ReportContent, ReportFilter, ReportStatus};
 use synapse::model::time::now;
 use synapse::store::postgres::PgStore;
 use synapse::store::postgres::statements::{self, Statement};
+use synapse::store::sql::Dialect;
 use synapse::store::sqlite::SqliteStore;
 use synapse::store::synth::{self, SynthPlan};
 use synapse::store::{Actor, PageStart, PatientListQuery, ReportListQuery, Store};
@@ -397,6 +399,45 @@ async fn pages(
     }
 }
 
+/// An answer of either store, to compare across the two: the value as JSON with each user id of
+/// the PostgreSQL store replaced by its twin of the SQLite store (`users`), or the error.
+fn comparable<T: serde::Serialize>(
+    answer: synapse::store::StoreResult<T>,
+    users: &[(String, String)],
+) -> Result<Value, String> {
+    match answer {
+        Ok(value) => {
+            let mut text = serde_json::to_string(&value).unwrap();
+            for (on_pg, on_lite) in users {
+                text = text.replace(on_pg, on_lite);
+            }
+            Ok(serde_json::from_str(&text).unwrap())
+        }
+        Err(e) => Err(format!("{e:?}")),
+    }
+}
+
+/// A report without what a write stamps with the time it ran or a fresh id (which differ
+/// between two stores doing the same).
+fn without_write_times(mut report: Value) -> Value {
+    if let Some(report) = report.as_object_mut() {
+        report.remove("updated_at");
+        report.remove("signed_at");
+        for addendum in report
+            .get_mut("addenda")
+            .and_then(Value::as_array_mut)
+            .into_iter()
+            .flatten()
+        {
+            if let Some(addendum) = addendum.as_object_mut() {
+                addendum.remove("id");
+                addendum.remove("created_at");
+            }
+        }
+    }
+    report
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn lists_searches_and_cursors_match_the_sqlite_engine_on_the_same_data() {
     let Some(url) =
@@ -550,8 +591,16 @@ async fn lists_searches_and_cursors_match_the_sqlite_engine_on_the_same_data() {
         }
     }
 
+    let users: Vec<(String, String)> = pg_doctors
+        .iter()
+        .chain([&pg_desk])
+        .zip(lite_doctors.iter().chain([&lite_desk]))
+        .map(|(on_pg, on_lite)| (on_pg.to_string(), on_lite.to_string()))
+        .collect();
+
     // Reports of a doctor, page by page with the same cursors, plain and filtered.
     let (pg_doc, lite_doc) = &who[0];
+    let mut listed = Vec::new();
     for filter in [
         ReportFilter::default(),
         ReportFilter {
@@ -561,6 +610,15 @@ async fn lists_searches_and_cursors_match_the_sqlite_engine_on_the_same_data() {
         ReportFilter {
             date_from: Some(at - chrono::Duration::days(60)),
             date_to: Some(at - chrono::Duration::days(5)),
+            ..ReportFilter::default()
+        },
+        ReportFilter {
+            status: Some(ReportStatus::Completed),
+            session_type: Some(SessionType::FollowUp),
+            ..ReportFilter::default()
+        },
+        ReportFilter {
+            patient_id: Some(sample[0].id),
             ..ReportFilter::default()
         },
     ] {
@@ -581,18 +639,169 @@ async fn lists_searches_and_cursors_match_the_sqlite_engine_on_the_same_data() {
                 serde_json::to_value(&on_lite).unwrap(),
             );
             assert_eq!(pg_json, lite_json, "reports {filter:?} from {start:?}");
+            listed.extend(on_lite.items.iter().map(|r| r.id));
             match on_pg.pagination.next_cursor {
                 Some(cursor) => start = PageStart::Cursor(cursor),
                 None => break,
             }
         }
     }
-    let on_pg = pg.report_stats(pg_doc, None, 90).await.expect("pg stats");
-    let on_lite = lite
-        .report_stats(lite_doc, None, 90)
+    // Statistics of the doctor and of single patients (one of them another doctor's).
+    let first_of = |status: Option<ReportStatus>| ReportListQuery {
+        filter: ReportFilter {
+            status,
+            ..ReportFilter::default()
+        },
+        limit: 1,
+        start: PageStart::Offset(0),
+    };
+    let (_, other_lite_doc) = &who[1];
+    let others = lite
+        .list_reports(other_lite_doc, &first_of(None))
         .await
-        .expect("sqlite stats");
-    assert_eq!(on_pg, on_lite);
+        .expect("another doctor's reports");
+    let (other_report, other_patient) = (others.items[0].id, others.items[0].patient.id);
+    for patient in [None, Some(sample[0].id), Some(other_patient)] {
+        for days in [1, 7, 30, 90] {
+            let on_pg = pg.report_stats(pg_doc, patient, days).await;
+            let on_lite = lite.report_stats(lite_doc, patient, days).await;
+            assert_eq!(
+                comparable(on_pg, &users),
+                comparable(on_lite, &users),
+                "stats of {patient:?} over {days} days"
+            );
+        }
+    }
+
+    // Every listed report read whole, and one of another doctor's.
+    listed.push(other_report);
+    listed.sort();
+    listed.dedup();
+    for id in &listed {
+        assert_eq!(
+            comparable(pg.get_report(pg_doc, *id).await, &users),
+            comparable(lite.get_report(lite_doc, *id).await, &users),
+            "report {id}"
+        );
+    }
+
+    // Review on both engines, step by step: the same answers and the same refusals.
+    let draft = lite
+        .list_reports(lite_doc, &first_of(Some(ReportStatus::Completed)))
+        .await
+        .expect("a completed report")
+        .items[0]
+        .clone();
+    let pending = lite
+        .list_reports(lite_doc, &first_of(Some(ReportStatus::Pending)))
+        .await
+        .expect("pending reports")
+        .items
+        .first()
+        .map(|r| r.id);
+    let version = lite
+        .get_report(lite_doc, draft.id)
+        .await
+        .expect("the draft")
+        .version;
+    let edited: ReportContent =
+        serde_json::from_value(json!({"assessment": "Reviewed on both engines"})).unwrap();
+    let draft = draft.id;
+    for step in 0..10 {
+        let on = async |store: &dyn Store, doctor: &Actor| match step {
+            0 => store.edit_report(doctor, draft, &edited, version).await,
+            1 => store.edit_report(doctor, draft, &edited, version).await,
+            2 => store.add_addendum(doctor, draft, "Too early.").await,
+            3 => store.sign_report(doctor, draft).await,
+            4 => store.edit_report(doctor, draft, &edited, version + 1).await,
+            5 => store.sign_report(doctor, draft).await,
+            6 => {
+                store
+                    .add_addendum(doctor, draft, "Called the patient.")
+                    .await
+            }
+            7 => store.get_report(doctor, draft).await,
+            8 => store.sign_report(doctor, other_report).await,
+            _ => match pending {
+                Some(pending) => store.sign_report(doctor, pending).await,
+                None => store.get_report(doctor, draft).await,
+            },
+        };
+        let on_pg = on(&pg, pg_doc).await;
+        let on_lite = on(&lite, lite_doc).await;
+        assert_eq!(
+            comparable(on_pg, &users).map(without_write_times),
+            comparable(on_lite, &users).map(without_write_times),
+            "review step {step}"
+        );
+    }
+
+    // The generation queue: the doctor's unfinished reports queued, two claimed and
+    // finished (one drafted, one failed), then no longer queued.
+    let queue = format!(
+        "UPDATE reports SET queued_at = created_at \
+         WHERE status IN ('pending', 'generating') AND doctor_id = '{}'",
+        pg_doc.user_id
+    );
+    sqlx::raw_sql(sqlx::AssertSqlSafe(queue))
+        .execute(pg.pool())
+        .await
+        .expect("queue on PostgreSQL");
+    let queue = format!(
+        "UPDATE reports SET queued_at = created_at \
+         WHERE status IN ('pending', 'generating') AND doctor_id = '{}'",
+        lite_doc.user_id
+    );
+    sqlx::raw_sql(sqlx::AssertSqlSafe(queue))
+        .execute(lite.pool())
+        .await
+        .expect("queue on SQLite");
+    let queued = lite.queued_reports().await.expect("sqlite queue");
+    assert_eq!(pg.queued_reports().await.expect("pg queue"), queued);
+    assert!(queued.len() >= 2, "{} queued", queued.len());
+    let drafted: ReportContent =
+        serde_json::from_value(json!({"history": "Drafted on both engines"})).unwrap();
+    for (n, id) in queued.iter().take(2).enumerate() {
+        let jobs = (
+            pg.claim_generation(*id).await.expect("pg claim"),
+            lite.claim_generation(*id).await.expect("sqlite claim"),
+        );
+        let job = |job: Option<synapse::store::GenerationJob>| {
+            job.map(|job| (job.report_id, job.notes, job.chief_complaint))
+        };
+        let (on_pg, on_lite) = (job(jobs.0), job(jobs.1));
+        assert!(on_lite.is_some(), "report {id} claimed");
+        assert_eq!(on_pg, on_lite, "claim of {id}");
+        let result = if n == 0 {
+            Ok((&drafted, 0.825, "test-generator"))
+        } else {
+            Err("the generator stopped")
+        };
+        pg.finish_generation(*id, result).await.expect("pg finish");
+        lite.finish_generation(*id, result)
+            .await
+            .expect("sqlite finish");
+        assert_eq!(
+            comparable(pg.get_report(pg_doc, *id).await, &users).map(without_write_times),
+            comparable(lite.get_report(lite_doc, *id).await, &users).map(without_write_times),
+            "report {id} after generation"
+        );
+        assert!(pg.claim_generation(*id).await.expect("pg claim").is_none());
+        assert!(
+            lite.claim_generation(*id)
+                .await
+                .expect("sqlite claim")
+                .is_none()
+        );
+    }
+    assert_eq!(
+        pg.queued_reports().await.expect("pg queue"),
+        lite.queued_reports().await.expect("sqlite queue")
+    );
+    assert_eq!(
+        lite.queued_reports().await.expect("sqlite queue").len(),
+        queued.len() - 2
+    );
 
     // A patient's history, page by page.
     let patient = sample[0].id;
@@ -1142,7 +1351,9 @@ async fn every_list_and_search_statement_uses_an_index_under_a_generic_plan() {
                 start,
                 ..first.clone()
             };
-            let (page, count) = statements::report_list(&doctor, &query).expect("statements");
+            let (page, count) =
+                statements::report_list(Dialect::Postgres, &doctor, &query).expect("statements");
+            let (page, count) = (Statement::from(page), Statement::from(count));
             for (name, statement) in [("report page", &page), ("report count", &count)] {
                 let plan = generic_plan(&mut conn, statement).await;
                 assert_indexed(&plan, &format!("{name} {:?}", query.filter), statement);
@@ -1152,7 +1363,9 @@ async fn every_list_and_search_statement_uses_an_index_under_a_generic_plan() {
     }
     for patient in [None, Some(sample_patient)] {
         let window = synapse::store::values::StatsWindow::new(at, 30);
-        let [by_status, recent, daily] = statements::report_stats(&doctor, patient, window);
+        let [by_status, recent, daily] =
+            statements::report_stats(Dialect::Postgres, &doctor, patient, window)
+                .map(Statement::from);
         for (name, statement) in [
             ("stats by status", &by_status),
             ("stats recent", &recent),

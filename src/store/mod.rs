@@ -13,6 +13,7 @@ pub mod engine;
 pub mod paging;
 pub mod password;
 pub mod postgres;
+pub mod reports;
 pub mod settings;
 pub mod sql;
 pub mod sqlite;

@@ -14,7 +14,6 @@ mod bulk_load;
 mod conn;
 mod paging;
 mod patients;
-mod reports;
 mod rows;
 pub mod statement;
 
@@ -61,9 +60,11 @@ pub mod statements {
     pub use super::patients::{
         list_statements as patient_list, search_statements as patient_search,
     };
-    pub use super::reports::{list_statements as report_list, stats_statements as report_stats};
     pub use super::statement::{Arg, Statement};
     pub use crate::store::consultations::history_statements as consultation_history;
+    pub use crate::store::reports::{
+        list_statements as report_list, stats_statements as report_stats,
+    };
 }
 
 #[derive(Clone)]
@@ -466,7 +467,7 @@ impl Store for PgStore {
         actor: &Actor,
         query: &ReportListQuery,
     ) -> StoreResult<ReportPage> {
-        reports::list(self, actor, query).await
+        crate::store::reports::list(self, actor, query).await
     }
     async fn report_stats(
         &self,
@@ -474,10 +475,10 @@ impl Store for PgStore {
         patient_id: Option<Uuid>,
         days: u32,
     ) -> StoreResult<ReportStats> {
-        reports::stats(self, actor, patient_id, days).await
+        crate::store::reports::stats(self, actor, patient_id, days).await
     }
     async fn get_report(&self, actor: &Actor, id: Uuid) -> StoreResult<Report> {
-        reports::get(self, actor, id).await
+        crate::store::reports::get(self, actor, id).await
     }
     async fn edit_report(
         &self,
@@ -486,27 +487,27 @@ impl Store for PgStore {
         content: &ReportContent,
         version: u32,
     ) -> StoreResult<Report> {
-        reports::edit(self, actor, id, content, version).await
+        crate::store::reports::edit(self, actor, id, content, version).await
     }
     async fn sign_report(&self, actor: &Actor, id: Uuid) -> StoreResult<Report> {
-        reports::sign(self, actor, id).await
+        crate::store::reports::sign(self, actor, id).await
     }
     async fn add_addendum(&self, actor: &Actor, id: Uuid, text: &str) -> StoreResult<Report> {
-        reports::add_addendum(self, actor, id, text).await
+        crate::store::reports::add_addendum(self, actor, id, text).await
     }
 
     async fn queued_reports(&self) -> StoreResult<Vec<Uuid>> {
-        reports::queued(self).await
+        crate::store::reports::queued(self).await
     }
     async fn claim_generation(&self, report_id: Uuid) -> StoreResult<Option<GenerationJob>> {
-        reports::claim_generation(self, report_id).await
+        crate::store::reports::claim_generation(self, report_id).await
     }
     async fn finish_generation(
         &self,
         report_id: Uuid,
         result: Result<(&ReportContent, f64, &str), &str>,
     ) -> StoreResult<()> {
-        reports::finish_generation(self, report_id, result).await
+        crate::store::reports::finish_generation(self, report_id, result).await
     }
 
     async fn insert_synthetic(

@@ -53,6 +53,17 @@ impl Dialect {
             Dialect::Postgres => " COLLATE \"C\"",
         }
     }
+
+    // Reports.
+
+    /// The UTC day of a time column, as a date (`sql::date` reads it): SQLite's fixed-width
+    /// text starts with it; PostgreSQL converts the timestamptz.
+    pub fn utc_day(self, column: &str) -> String {
+        match self {
+            Dialect::Sqlite => format!("substr({column}, 1, 10)"),
+            Dialect::Postgres => format!("({column} AT TIME ZONE 'UTC')::date"),
+        }
+    }
 }
 
 // Auth and admin.

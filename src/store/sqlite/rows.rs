@@ -19,7 +19,6 @@ fn corrupt(column: &str) -> StoreError {
 pub trait Columns {
     fn opt_text(&self, column: &str) -> StoreResult<Option<String>>;
     fn int(&self, column: &str) -> StoreResult<i64>;
-    fn opt_real(&self, column: &str) -> StoreResult<Option<f64>>;
 }
 
 impl Columns for SqliteRow {
@@ -29,9 +28,6 @@ impl Columns for SqliteRow {
     fn int(&self, column: &str) -> StoreResult<i64> {
         Ok(self.try_get::<i64, _>(column)?)
     }
-    fn opt_real(&self, column: &str) -> StoreResult<Option<f64>> {
-        Ok(self.try_get::<Option<f64>, _>(column)?)
-    }
 }
 
 impl Columns for rusqlite::Row<'_> {
@@ -40,9 +36,6 @@ impl Columns for rusqlite::Row<'_> {
     }
     fn int(&self, column: &str) -> StoreResult<i64> {
         Ok(self.get::<_, i64>(column)?)
-    }
-    fn opt_real(&self, column: &str) -> StoreResult<Option<f64>> {
-        Ok(self.get::<_, Option<f64>>(column)?)
     }
 }
 
@@ -56,14 +49,6 @@ pub fn opt_text(row: &(impl Columns + ?Sized), column: &str) -> StoreResult<Opti
 
 pub fn int(row: &(impl Columns + ?Sized), column: &str) -> StoreResult<i64> {
     row.int(column)
-}
-
-pub fn opt_real(row: &(impl Columns + ?Sized), column: &str) -> StoreResult<Option<f64>> {
-    row.opt_real(column)
-}
-
-pub fn real(row: &(impl Columns + ?Sized), column: &str) -> StoreResult<f64> {
-    opt_real(row, column)?.ok_or_else(|| corrupt(column))
 }
 
 pub fn uuid(row: &(impl Columns + ?Sized), column: &str) -> StoreResult<Uuid> {

@@ -73,16 +73,6 @@ impl Statement {
         Ok(prepared.query_row(params_from_iter(self.values.iter()), |row| row.get(0))?)
     }
 
-    /// Every row, read inside a sqlx transaction (a write that answers with what it stored).
-    pub async fn rows_in<T>(
-        &self,
-        connection: &mut SqliteConnection,
-        read: impl FnMut(&SqliteRow) -> StoreResult<T>,
-    ) -> StoreResult<Vec<T>> {
-        let found = self.sqlx_query()?.fetch_all(connection).await?;
-        found.iter().map(read).collect()
-    }
-
     /// The first row, if any, read inside a sqlx transaction.
     pub async fn first_in<T>(
         &self,
