@@ -10,6 +10,7 @@ pub mod demo;
 pub mod engine;
 pub mod paging;
 pub mod password;
+pub mod patients;
 pub mod postgres;
 pub mod sql;
 pub mod sqlite;

@@ -15,10 +15,10 @@ mod bulk;
 mod bulk_load;
 mod conn;
 mod paging;
-mod patients;
 mod reports;
 mod rows;
 pub mod statement;
+mod substring;
 
 use std::str::FromStr;
 use std::time::Duration;
@@ -32,6 +32,7 @@ use uuid::Uuid;
 use super::audit_queue::{AuditQueue, AuditRow, AuditSink, audit_row};
 use super::*;
 use crate::model::time::now;
+use crate::store::patients;
 
 /// The embedded migrations, in order: version, description, SQL.
 const MIGRATIONS: [(i64, &str, &str); 4] = [
@@ -60,11 +61,11 @@ const MIGRATIONS: [(i64, &str, &str); 4] = [
 /// The SQL of the list and search statements, built exactly as the engine runs them, so tests
 /// can check their plans with `EXPLAIN` (every one must use an index under a generic plan).
 pub mod statements {
-    pub use super::patients::{
-        list_statements as patient_list, search_statements as patient_search,
-    };
     pub use super::reports::{list_statements as report_list, stats_statements as report_stats};
     pub use super::statement::{Arg, Statement};
+    pub use super::substring::{
+        SearchStatements, list_statements as patient_list, search_statements as patient_search,
+    };
     pub use crate::store::consultations::history_statements as consultation_history;
 }
 
@@ -176,6 +177,18 @@ impl crate::store::engine::Engine for PgStore {
     fn audit_queue(&self) -> &AuditQueue {
         &self.audit
     }
+
+    fn dense_prefix_candidates(&self) -> u64 {
+        self.dense_prefix_candidates
+    }
+
+    fn patient_substrings<'c>(
+        conn: &'c mut PgConnection,
+        search: &'c patients::Search,
+        rest: u32,
+    ) -> impl std::future::Future<Output = StoreResult<Vec<PatientSummary>>> + Send + 'c {
+        substring::substring_matches(conn, search, rest)
+    }
 }
 
 /// The embedded migrations of the PostgreSQL engine.
@@ -268,14 +281,6 @@ pub(super) async fn deny(
     resource: (&str, Uuid),
 ) -> StoreError {
     store.audit.deny(actor, action, resource).await
-}
-
-/// `doctor_id = caller` for doctors; receptionists see every doctor's patient rows.
-pub(super) fn owner_scope(actor: &Actor) -> Option<Uuid> {
-    match actor.role {
-        crate::model::auth::Role::Doctor => Some(actor.user_id),
-        _ => None,
-    }
 }
 
 /// A time as the SQLite engine compares it: its text keeps milliseconds, so a filter bound is

@@ -19,8 +19,6 @@ use crate::store::{PageStart, StoreError, StoreResult};
 /// What the sort column holds, which decides how its cursor key is read and bound.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(super) enum KeyKind {
-    /// Text in `COLLATE "C"`, bound as it is.
-    Text,
     /// A `timestamptz`, selected as the row's time (NULL for `-infinity` when `never` is set).
     Time { never: bool },
 }
@@ -63,12 +61,10 @@ impl Keyset {
     /// The cursor key as the text bound for the sort column (cast to timestamptz for times).
     fn key_literal(&self, key: &str) -> StoreResult<String> {
         match self.kind {
-            KeyKind::Text if !key.contains('\0') => Ok(key.to_string()),
             KeyKind::Time { never: true } if key.is_empty() => Ok("-infinity".to_string()),
             KeyKind::Time { .. } => parse_timestamp(key)
                 .map(format_timestamp)
                 .ok_or_else(invalid_cursor),
-            KeyKind::Text => Err(invalid_cursor()),
         }
     }
 
@@ -110,7 +106,6 @@ impl Keyset {
     /// The cursor key of a row: what the SQLite engine would have stored in the sort column.
     fn key_of(&self, row: &PgRow) -> StoreResult<String> {
         match self.kind {
-            KeyKind::Text => rows::get::<String>(row, self.selected_as),
             KeyKind::Time { .. } => Ok(rows::get::<Option<DateTime<Utc>>>(row, self.selected_as)?
                 .map(format_timestamp)
                 .unwrap_or_default()),

@@ -31,12 +31,6 @@ pub fn json<T: DeserializeOwned>(row: &PgRow, column: &str) -> StoreResult<T> {
         .map_err(|_| corrupt(column))
 }
 
-pub fn opt_json<T: DeserializeOwned>(row: &PgRow, column: &str) -> StoreResult<Option<T>> {
-    row.try_get::<Option<Json<T>>, _>(column)
-        .map(|value| value.map(|Json(value)| value))
-        .map_err(|_| corrupt(column))
-}
-
 /// Parses a stored enum value with its `parse` function.
 pub fn parsed<T>(row: &PgRow, column: &str, parse: fn(&str) -> Option<T>) -> StoreResult<T> {
     parse(&get::<String>(row, column)?).ok_or_else(|| corrupt(column))

@@ -158,6 +158,7 @@ impl From<crate::store::sql::Statement> for Statement {
                 Value::Int(Some(n)) => Arg::Int(*n),
                 Value::Time(Some(at)) => Arg::Time(*at),
                 Value::Date(day) => Arg::Date(*day),
+                Value::Text(Some(text)) => Arg::Text(text.clone()),
                 other => Arg::Text(other.literal()),
             })
             .collect();

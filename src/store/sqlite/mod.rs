@@ -11,11 +11,11 @@ mod bulk;
 mod bulk_load;
 mod conn;
 mod paging;
-mod patients;
 mod reader;
 mod reports;
 mod rows;
 mod statement;
+mod substring;
 
 use std::str::FromStr;
 use std::sync::Arc;
@@ -32,6 +32,7 @@ use uuid::Uuid;
 use super::audit_queue::{AuditQueue, audit_row};
 use super::*;
 use crate::model::time::{format_timestamp, now};
+use crate::store::patients;
 
 /// The embedded migrations, in order: version, description, SQL.
 const MIGRATIONS: [(i64, &str, &str); 6] = [
@@ -247,6 +248,18 @@ impl crate::store::engine::Engine for SqliteStore {
     fn audit_queue(&self) -> &AuditQueue {
         &self.audit
     }
+
+    fn dense_prefix_candidates(&self) -> u64 {
+        self.dense_prefix_candidates.max(1) as u64
+    }
+
+    fn patient_substrings<'c>(
+        conn: &'c mut conn::ReadConnection,
+        search: &'c patients::Search,
+        rest: u32,
+    ) -> impl std::future::Future<Output = StoreResult<Vec<PatientSummary>>> + Send + 'c {
+        substring::substring_matches(conn, search, rest)
+    }
 }
 
 /// The embedded migrations of the SQLite engine.
@@ -316,14 +329,6 @@ pub(super) async fn deny(
     resource: (&str, Uuid),
 ) -> StoreError {
     store.audit.deny(actor, action, resource).await
-}
-
-/// `doctor_id = caller` for doctors; receptionists see every doctor's patient rows.
-pub(super) fn owner_scope(actor: &Actor) -> Option<String> {
-    match actor.role {
-        crate::model::auth::Role::Doctor => Some(actor.user_id.to_string()),
-        _ => None,
-    }
 }
 
 #[async_trait]

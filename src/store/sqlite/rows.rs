@@ -97,15 +97,6 @@ pub fn json<T: DeserializeOwned>(row: &(impl Columns + ?Sized), column: &str) ->
     serde_json::from_str(&text(row, column)?).map_err(|_| corrupt(column))
 }
 
-pub fn opt_json<T: DeserializeOwned>(
-    row: &(impl Columns + ?Sized),
-    column: &str,
-) -> StoreResult<Option<T>> {
-    opt_text(row, column)?
-        .map(|t| serde_json::from_str(&t).map_err(|_| corrupt(column)))
-        .transpose()
-}
-
 /// Parses a stored enum value with its `parse` function.
 pub fn parsed<T>(
     row: &(impl Columns + ?Sized),
