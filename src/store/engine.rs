@@ -8,8 +8,10 @@ use futures_util::future::BoxFuture;
 use uuid::Uuid;
 
 use super::audit_queue::AuditQueue;
+use super::patients::Search;
 use super::sql::{Conn, Dialect, Statement, WriteTx};
 use super::{Actor, AuditEntry, StoreError, StoreResult};
+use crate::model::patient::PatientSummary;
 use crate::model::time::now;
 
 /// A read: given a connection, the future that runs its statements on it.
@@ -42,6 +44,22 @@ pub trait Engine: Send + Sync + 'static {
 
     /// The group-committed audit rows of reads, refusals and sign-ins.
     fn audit_queue(&self) -> &AuditQueue;
+
+    // Patients (`store::patients`).
+
+    /// From how many prefix candidates a search reads patients in last-visit order rather
+    /// than ranking every candidate (`set_dense_prefix_candidates` lowers it in tests).
+    fn dense_prefix_candidates(&self) -> u64;
+
+    /// The substring step of a search, for a term that takes substrings: up to `rest` of the
+    /// caller's patients matching the term anywhere but not as a prefix, in last-visit order,
+    /// found through the engine's own trigram index (FTS5 on SQLite, pg_trgm on PostgreSQL),
+    /// on the search's read connection.
+    fn patient_substrings<'c>(
+        conn: &'c mut Self::Reader,
+        search: &'c Search,
+        rest: u32,
+    ) -> impl Future<Output = StoreResult<Vec<PatientSummary>>> + Send + 'c;
 }
 
 /// Writes one audit row on `conn`, inside whatever transaction the caller holds.

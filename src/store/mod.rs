@@ -12,6 +12,7 @@ pub mod demo;
 pub mod engine;
 pub mod paging;
 pub mod password;
+pub mod patients;
 pub mod postgres;
 pub mod reports;
 pub mod settings;

@@ -12,10 +12,7 @@
 mod bulk;
 mod bulk_load;
 mod conn;
-mod paging;
-mod patients;
-mod rows;
-pub mod statement;
+mod substring;
 
 use std::str::FromStr;
 use std::time::Duration;
@@ -28,7 +25,7 @@ use uuid::Uuid;
 
 use super::audit_queue::{AuditQueue, AuditRow, AuditSink, audit_row};
 use super::*;
-use crate::model::time::now;
+use crate::store::patients;
 
 /// The embedded migrations, in order: version, description, SQL.
 const MIGRATIONS: [(i64, &str, &str); 4] = [
@@ -57,14 +54,14 @@ const MIGRATIONS: [(i64, &str, &str); 4] = [
 /// The SQL of the list and search statements, built exactly as the engine runs them, so tests
 /// can check their plans with `EXPLAIN` (every one must use an index under a generic plan).
 pub mod statements {
-    pub use super::patients::{
-        list_statements as patient_list, search_statements as patient_search,
+    pub use super::substring::{
+        SearchStatements, list_statements as patient_list, search_statements as patient_search,
     };
-    pub use super::statement::{Arg, Statement};
     pub use crate::store::consultations::history_statements as consultation_history;
     pub use crate::store::reports::{
         list_statements as report_list, stats_statements as report_stats,
     };
+    pub use crate::store::sql::{Statement, Value};
 }
 
 #[derive(Clone)]
@@ -175,6 +172,18 @@ impl crate::store::engine::Engine for PgStore {
     fn audit_queue(&self) -> &AuditQueue {
         &self.audit
     }
+
+    fn dense_prefix_candidates(&self) -> u64 {
+        self.dense_prefix_candidates
+    }
+
+    fn patient_substrings<'c>(
+        conn: &'c mut PgConnection,
+        search: &'c patients::Search,
+        rest: u32,
+    ) -> impl std::future::Future<Output = StoreResult<Vec<PatientSummary>>> + Send + 'c {
+        substring::substring_matches(conn, search, rest)
+    }
 }
 
 /// The embedded migrations of the PostgreSQL engine.
@@ -192,95 +201,6 @@ pub fn migrator() -> Migrator {
 /// Applies the pending migrations under the migrator's advisory lock.
 pub async fn migrate(pool: &PgPool) -> Result<(), MigrateError> {
     migrator().run(pool).await
-}
-
-/// Writes one audit row on `conn`, inside whatever transaction the caller holds.
-pub(super) async fn insert_audit(
-    conn: &mut PgConnection,
-    request_id: &str,
-    ip: Option<&str>,
-    entry: &AuditEntry<'_>,
-) -> StoreResult<()> {
-    sqlx::query(
-        "INSERT INTO audit_events (id, at, user_id, action, resource_type, resource_id, patient_id, outcome, request_id, ip)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
-    )
-    .bind(Uuid::now_v7())
-    .bind(now())
-    .bind(entry.user_id)
-    .bind(entry.action)
-    .bind(entry.resource_type)
-    .bind(entry.resource_id.as_deref())
-    .bind(entry.patient_id)
-    .bind(entry.outcome)
-    .bind(request_id)
-    .bind(ip)
-    .execute(conn)
-    .await?;
-    Ok(())
-}
-
-/// Audits an action by an authenticated actor.
-pub(super) async fn audit_actor(
-    conn: &mut PgConnection,
-    actor: &Actor,
-    action: &str,
-    resource: (&str, Option<String>),
-    patient_id: Option<Uuid>,
-    outcome: &str,
-) -> StoreResult<()> {
-    insert_audit(
-        conn,
-        &actor.request_id,
-        actor.ip.as_deref(),
-        &AuditEntry {
-            user_id: Some(actor.user_id),
-            action,
-            resource_type: Some(resource.0),
-            resource_id: resource.1,
-            patient_id,
-            outcome,
-        },
-    )
-    .await
-}
-
-/// Audits a read right after it happened; the data is only returned once the row is stored.
-pub(super) async fn audit_read(
-    store: &PgStore,
-    actor: &Actor,
-    action: &str,
-    resource: (&str, Option<String>),
-    patient_id: Option<Uuid>,
-) -> StoreResult<()> {
-    store
-        .audit
-        .record_read(actor, action, resource, patient_id, "success")
-        .await
-}
-
-/// Audits a refused access, then answers `NotFound` like a missing record.
-pub(super) async fn deny(
-    store: &PgStore,
-    actor: &Actor,
-    action: &str,
-    resource: (&str, Uuid),
-) -> StoreError {
-    store.audit.deny(actor, action, resource).await
-}
-
-/// `doctor_id = caller` for doctors; receptionists see every doctor's patient rows.
-pub(super) fn owner_scope(actor: &Actor) -> Option<Uuid> {
-    match actor.role {
-        crate::model::auth::Role::Doctor => Some(actor.user_id),
-        _ => None,
-    }
-}
-
-/// A time as the SQLite engine compares it: its text keeps milliseconds, so a filter bound is
-/// cut to milliseconds too (stored times have no finer part).
-pub(super) fn millis(at: chrono::DateTime<chrono::Utc>) -> chrono::DateTime<chrono::Utc> {
-    chrono::SubsecRound::trunc_subsecs(at, 3)
 }
 
 #[async_trait]

@@ -78,3 +78,75 @@ impl Dialect {
         }
     }
 }
+
+// Patients (`store::patients`): how the search's conditions read the columns.
+impl Dialect {
+    /// The patient's MRN folded for search: SQLite indexes `lower(mrn)`, PostgreSQL keeps a
+    /// generated `mrn_folded` column.
+    pub fn folded_mrn(self, alias: &str) -> String {
+        match self {
+            Dialect::Sqlite => format!("lower({alias}.mrn)"),
+            Dialect::Postgres => format!("{alias}.mrn_folded"),
+        }
+    }
+
+    /// Follows a `LIKE` whose pattern was escaped with `values::escape_like`: SQLite has no
+    /// escape character unless told; backslash is PostgreSQL's default.
+    pub fn like_escape(self) -> &'static str {
+        match self {
+            Dialect::Sqlite => " ESCAPE '\\'",
+            Dialect::Postgres => "",
+        }
+    }
+
+    /// The text around a bound prefix for "`column` starts with it", where no end of the
+    /// prefix's index range exists (`values::prefix_end`).
+    pub fn starts_with(self, column: &str) -> (String, &'static str) {
+        match self {
+            Dialect::Sqlite => (format!(" AND instr({column}, "), ") = 1"),
+            Dialect::Postgres => (format!(" AND starts_with({column}, "), ")"),
+        }
+    }
+
+    /// `column` in a condition SQLite must not answer from an index: the unary `+` keeps it on
+    /// the rows a `p.id IN (…)` already found rather than the doctor's whole index range.
+    /// PostgreSQL's planner weighs both and needs no hint.
+    pub fn not_indexed(self, column: &str) -> String {
+        match self {
+            Dialect::Sqlite => format!("+{column}"),
+            Dialect::Postgres => column.to_string(),
+        }
+    }
+
+    /// A text `column` in a condition of a statement that reads in last-visit order: on
+    /// PostgreSQL written so that no index serves it, so its one generic plan for every term
+    /// cannot pick a trigram index instead of that order; SQLite plans each term as it runs.
+    pub fn in_visit_order(self, column: &str) -> String {
+        match self {
+            Dialect::Sqlite => column.to_string(),
+            Dialect::Postgres => format!("({column} || '')"),
+        }
+    }
+
+    /// Whether a search step selects the page's ids first and then their summaries: SQLite
+    /// would otherwise evaluate the summary's subquery for every row it sorts, PostgreSQL
+    /// evaluates it after the sort and limit anyway.
+    pub fn summaries_after_the_page(self) -> bool {
+        self == Dialect::Sqlite
+    }
+
+    /// Whether a list page selects its total in each row (PostgreSQL: one round trip fewer);
+    /// on SQLite the count runs on the same read connection right after.
+    pub fn total_in_each_row(self) -> bool {
+        self == Dialect::Postgres
+    }
+
+    /// The statement (with the lock key as `$1`) that serializes MRN allocation across
+    /// transactions and server instances, so numbers stay dense; SQLite's writers queue anyway.
+    pub fn mrn_lock(self) -> Option<&'static str> {
+        match self {
+            Dialect::Sqlite => None,
+            Dialect::Postgres => Some("SELECT pg_advisory_xact_lock($1)"),
+        }
+    }
+}

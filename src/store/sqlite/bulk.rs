@@ -6,7 +6,7 @@ use sqlx::QueryBuilder;
 use sqlx::sqlite::Sqlite;
 use uuid::Uuid;
 
-use super::{SqliteStore, rows};
+use super::SqliteStore;
 use crate::model::time::format_timestamp;
 use crate::model::validate::digits_of;
 use crate::store::synth::{SynthConsultation, SynthPatient, SynthReport};
@@ -51,10 +51,10 @@ pub(super) async fn insert_synthetic(
                 p,
                 doctor_of(p)?,
                 last_visit,
-                p.illness_duration.as_ref().map(rows::to_json).transpose()?,
-                rows::to_json(&p.allergies)?,
-                rows::to_json(&p.alerts)?,
-                rows::to_json(&p.symptoms)?,
+                p.illness_duration.as_ref().map(json_text).transpose()?,
+                json_text(&p.allergies)?,
+                json_text(&p.alerts)?,
+                json_text(&p.symptoms)?,
             ));
         }
         sql.push_values(
@@ -133,7 +133,7 @@ pub(super) async fn insert_synthetic(
         );
         let mut values = Vec::with_capacity(chunk.len());
         for (p, c, r) in chunk {
-            values.push((*p, *c, *r, doctor_of(p)?, rows::to_json(&r.content)?));
+            values.push((*p, *c, *r, doctor_of(p)?, json_text(&r.content)?));
         }
         sql.push_values(values, |mut row, (p, c, r, doctor, content)| {
             let signer = r.signed_at.map(|_| doctor.to_string());
@@ -181,4 +181,9 @@ pub(super) async fn insert_synthetic(
 
     tx.commit().await?;
     Ok(())
+}
+
+/// A value as the text of a JSON column.
+fn json_text<T: serde::Serialize>(value: &T) -> StoreResult<String> {
+    serde_json::to_string(value).map_err(|e| StoreError::Corrupt(e.to_string()))
 }

@@ -8,11 +8,8 @@ mod audit_log;
 mod bulk;
 mod bulk_load;
 mod conn;
-mod paging;
-mod patients;
 mod reader;
-mod rows;
-mod statement;
+mod substring;
 
 use std::str::FromStr;
 use std::sync::Arc;
@@ -28,7 +25,8 @@ use uuid::Uuid;
 
 use super::audit_queue::{AuditQueue, audit_row};
 use super::*;
-use crate::model::time::{format_timestamp, now};
+
+use crate::store::patients;
 
 /// The embedded migrations, in order: version, description, SQL.
 const MIGRATIONS: [(i64, &str, &str); 6] = [
@@ -205,21 +203,6 @@ impl SqliteStore {
             _turn: turn,
         })
     }
-
-    /// Audits a read after it happened (reads run concurrently, outside any transaction); the
-    /// data is only returned once this row is written.
-    async fn audit_read(
-        &self,
-        actor: &Actor,
-        action: &str,
-        resource: (&str, Option<String>),
-        patient_id: Option<Uuid>,
-        outcome: &str,
-    ) -> StoreResult<()> {
-        self.audit
-            .record_read(actor, action, resource, patient_id, outcome)
-            .await
-    }
 }
 
 impl crate::store::engine::Engine for SqliteStore {
@@ -244,6 +227,18 @@ impl crate::store::engine::Engine for SqliteStore {
     fn audit_queue(&self) -> &AuditQueue {
         &self.audit
     }
+
+    fn dense_prefix_candidates(&self) -> u64 {
+        self.dense_prefix_candidates.max(1) as u64
+    }
+
+    fn patient_substrings<'c>(
+        conn: &'c mut conn::ReadConnection,
+        search: &'c patients::Search,
+        rest: u32,
+    ) -> impl std::future::Future<Output = StoreResult<Vec<PatientSummary>>> + Send + 'c {
+        substring::substring_matches(conn, search, rest)
+    }
 }
 
 /// The embedded migrations of the SQLite engine.
@@ -251,75 +246,6 @@ fn migrator() -> Migrator {
     Migrator {
         migrations: embedded_migrations(&MIGRATIONS),
         ..Migrator::DEFAULT
-    }
-}
-
-/// Writes one audit row on `conn`, inside whatever transaction the caller holds.
-pub(super) async fn insert_audit(
-    conn: &mut SqliteConnection,
-    request_id: &str,
-    ip: Option<&str>,
-    entry: &AuditEntry<'_>,
-) -> StoreResult<()> {
-    sqlx::query(
-        "INSERT INTO audit_events (id, at, user_id, action, resource_type, resource_id, patient_id, outcome, request_id, ip)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
-    )
-    .bind(Uuid::now_v7().to_string())
-    .bind(format_timestamp(now()))
-    .bind(entry.user_id.map(|u| u.to_string()))
-    .bind(entry.action)
-    .bind(entry.resource_type)
-    .bind(entry.resource_id.as_deref())
-    .bind(entry.patient_id.map(|p| p.to_string()))
-    .bind(entry.outcome)
-    .bind(request_id)
-    .bind(ip)
-    .execute(conn)
-    .await?;
-    Ok(())
-}
-
-/// Audits an action by an authenticated actor.
-pub(super) async fn audit_actor(
-    conn: &mut SqliteConnection,
-    actor: &Actor,
-    action: &str,
-    resource: (&str, Option<String>),
-    patient_id: Option<Uuid>,
-    outcome: &str,
-) -> StoreResult<()> {
-    insert_audit(
-        conn,
-        &actor.request_id,
-        actor.ip.as_deref(),
-        &AuditEntry {
-            user_id: Some(actor.user_id),
-            action,
-            resource_type: Some(resource.0),
-            resource_id: resource.1,
-            patient_id,
-            outcome,
-        },
-    )
-    .await
-}
-
-/// Audits a refused access, then answers `NotFound` like a missing record.
-pub(super) async fn deny(
-    store: &SqliteStore,
-    actor: &Actor,
-    action: &str,
-    resource: (&str, Uuid),
-) -> StoreError {
-    store.audit.deny(actor, action, resource).await
-}
-
-/// `doctor_id = caller` for doctors; receptionists see every doctor's patient rows.
-pub(super) fn owner_scope(actor: &Actor) -> Option<String> {
-    match actor.role {
-        crate::model::auth::Role::Doctor => Some(actor.user_id.to_string()),
-        _ => None,
     }
 }
 

@@ -51,16 +51,6 @@ impl Readers {
         })
     }
 
-    /// Runs `read` on an idle connection in a blocking task, waiting for one if all are busy.
-    pub async fn read<T, F>(self: &Arc<Self>, read: F) -> StoreResult<T>
-    where
-        T: Send + 'static,
-        F: FnOnce(&Connection) -> StoreResult<T> + Send + 'static,
-    {
-        self.with_connection(move |connection| read(&connection.0))
-            .await
-    }
-
     /// Runs a read of the shared store code (`store::engine::Engine::read`) on an idle
     /// connection. Its statements complete when first polled (`ReadConnection`), so the whole
     /// read runs in one blocking task without an executor.
