@@ -10,6 +10,7 @@ use uuid::Uuid;
 use super::audit_queue::AuditQueue;
 use super::patients::Search;
 use super::sql::{Conn, Dialect, Statement, WriteTx};
+use super::synth::SynthPatient;
 use super::{Actor, AuditEntry, StoreError, StoreResult};
 use crate::model::patient::PatientSummary;
 use crate::model::time::now;
@@ -60,6 +61,21 @@ pub trait Engine: Send + Sync + 'static {
         search: &'c Search,
         rest: u32,
     ) -> impl Future<Output = StoreResult<Vec<PatientSummary>>> + Send + 'c;
+
+    // Loading a data set (`synapse seed`): each engine has its own fastest path.
+
+    /// Inserts synthetic patients with everything hanging off them, in one transaction.
+    fn bulk_insert(
+        &self,
+        doctor_ids: &[Uuid],
+        patients: &[SynthPatient],
+    ) -> impl Future<Output = StoreResult<()>> + Send;
+
+    /// `Store::prepare_bulk_load` on this engine.
+    fn bulk_prepare(&self) -> impl Future<Output = StoreResult<bool>> + Send;
+
+    /// `Store::finish_bulk_load` on this engine.
+    fn bulk_finish(&self) -> impl Future<Output = StoreResult<usize>> + Send;
 }
 
 /// Writes one audit row on `conn`, inside whatever transaction the caller holds.

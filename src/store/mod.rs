@@ -9,6 +9,7 @@ pub mod bulk_load;
 pub mod consultations;
 pub mod cursor;
 pub mod demo;
+mod dispatch;
 pub mod engine;
 pub mod paging;
 pub mod password;

@@ -23,7 +23,7 @@ use sqlx::migrate::{MigrateError, Migrator};
 use sqlx::postgres::{PgConnectOptions, PgPool, PgPoolOptions};
 use uuid::Uuid;
 
-use super::audit_queue::{AuditQueue, AuditRow, AuditSink, audit_row};
+use super::audit_queue::{AuditQueue, AuditRow, AuditSink};
 use super::*;
 use crate::store::patients;
 
@@ -173,6 +173,22 @@ impl crate::store::engine::Engine for PgStore {
         &self.audit
     }
 
+    async fn bulk_insert(
+        &self,
+        doctor_ids: &[Uuid],
+        patients: &[synth::SynthPatient],
+    ) -> StoreResult<()> {
+        bulk::insert_synthetic(self, doctor_ids, patients).await
+    }
+
+    async fn bulk_prepare(&self) -> StoreResult<bool> {
+        bulk_load::prepare(&self.pool).await
+    }
+
+    async fn bulk_finish(&self) -> StoreResult<usize> {
+        bulk_load::finish(&self.pool).await
+    }
+
     fn dense_prefix_candidates(&self) -> u64 {
         self.dense_prefix_candidates
     }
@@ -201,258 +217,4 @@ pub fn migrator() -> Migrator {
 /// Applies the pending migrations under the migrator's advisory lock.
 pub async fn migrate(pool: &PgPool) -> Result<(), MigrateError> {
     migrator().run(pool).await
-}
-
-#[async_trait]
-impl Store for PgStore {
-    async fn ping(&self) -> StoreResult<()> {
-        crate::store::settings::ping(self).await
-    }
-
-    async fn user_by_email(&self, email: &str) -> StoreResult<Option<UserRecord>> {
-        crate::store::auth::user_by_email(self, email).await
-    }
-    async fn user_by_id(&self, id: Uuid) -> StoreResult<Option<UserRecord>> {
-        crate::store::auth::user_by_id(self, id).await
-    }
-    async fn create_user(
-        &self,
-        actor: Option<&Actor>,
-        user: &NewUser,
-        password_hash: &str,
-    ) -> StoreResult<AdminUser> {
-        crate::store::admin::create_user(self, actor, user, password_hash).await
-    }
-    async fn record_login_failure(
-        &self,
-        ctx: &RequestContext,
-        user_id: Uuid,
-        policy: LockoutPolicy,
-    ) -> StoreResult<LoginFailure> {
-        crate::store::auth::record_login_failure(self, ctx, user_id, policy).await
-    }
-    async fn open_session(
-        &self,
-        ctx: &RequestContext,
-        user_id: Uuid,
-        refresh: &NewRefreshToken,
-    ) -> StoreResult<Uuid> {
-        crate::store::auth::open_session(self, ctx, user_id, refresh).await
-    }
-    async fn rotate_refresh_token(
-        &self,
-        ctx: &RequestContext,
-        presented_hash: &str,
-        next: &NewRefreshToken,
-    ) -> StoreResult<RefreshOutcome> {
-        crate::store::auth::rotate_refresh_token(self, ctx, presented_hash, next).await
-    }
-    async fn session_state(&self, session_id: Uuid, user_id: Uuid) -> StoreResult<SessionState> {
-        crate::store::auth::session_state(self, session_id, user_id).await
-    }
-    async fn session_of_refresh_token(
-        &self,
-        token_hash: &str,
-    ) -> StoreResult<Option<(Uuid, Uuid)>> {
-        crate::store::auth::session_of_refresh_token(self, token_hash).await
-    }
-    async fn revoke_session(
-        &self,
-        actor: &Actor,
-        session_id: Uuid,
-        reason: &str,
-    ) -> StoreResult<()> {
-        crate::store::auth::revoke_session(self, actor, session_id, reason).await
-    }
-    async fn change_password(
-        &self,
-        actor: &Actor,
-        keep_session: Uuid,
-        password_hash: &str,
-    ) -> StoreResult<()> {
-        crate::store::auth::change_password(self, actor, keep_session, password_hash).await
-    }
-    async fn audit(&self, ctx: &RequestContext, entry: AuditEntry<'_>) -> StoreResult<()> {
-        self.audit
-            .record(audit_row(&ctx.request_id, ctx.ip.as_deref(), &entry))
-            .await
-    }
-
-    async fn list_users(
-        &self,
-        actor: &Actor,
-        limit: u32,
-        offset: u64,
-    ) -> StoreResult<Page<AdminUser>> {
-        crate::store::admin::list_users(self, actor, limit, offset).await
-    }
-    async fn unlock_user(&self, actor: &Actor, user_id: Uuid) -> StoreResult<AdminUser> {
-        crate::store::admin::unlock_user(self, actor, user_id).await
-    }
-    async fn disable_user(&self, actor: &Actor, user_id: Uuid) -> StoreResult<AdminUser> {
-        crate::store::admin::disable_user(self, actor, user_id).await
-    }
-    async fn query_audit(
-        &self,
-        actor: &Actor,
-        query: &AuditQuery,
-    ) -> StoreResult<Page<AuditEvent>> {
-        crate::store::admin::query_audit(self, actor, query).await
-    }
-
-    async fn list_patients(
-        &self,
-        actor: &Actor,
-        query: &PatientListQuery,
-    ) -> StoreResult<Page<PatientSummary>> {
-        patients::list(self, actor, query).await
-    }
-    async fn search_patients(
-        &self,
-        actor: &Actor,
-        term: &str,
-        limit: u32,
-    ) -> StoreResult<Vec<PatientSummary>> {
-        patients::search(self, actor, term, limit).await
-    }
-    async fn get_patient(&self, actor: &Actor, id: Uuid) -> StoreResult<Patient> {
-        patients::get(self, actor, id).await
-    }
-    async fn create_patient(
-        &self,
-        actor: &Actor,
-        doctor_id: Uuid,
-        patient: &NewPatient,
-    ) -> StoreResult<Patient> {
-        patients::create(self, actor, doctor_id, patient).await
-    }
-    async fn update_patient(
-        &self,
-        actor: &Actor,
-        id: Uuid,
-        update: &PatientUpdate,
-    ) -> StoreResult<Patient> {
-        patients::update(self, actor, id, update).await
-    }
-
-    async fn start_consultation(
-        &self,
-        actor: &Actor,
-        start: &StartConsultation,
-    ) -> StoreResult<Consultation> {
-        crate::store::consultations::start(self, actor, start).await
-    }
-    async fn active_consultations(&self, actor: &Actor) -> StoreResult<Vec<Consultation>> {
-        crate::store::consultations::active(self, actor).await
-    }
-    async fn get_consultation(&self, actor: &Actor, id: Uuid) -> StoreResult<Consultation> {
-        crate::store::consultations::get(self, actor, id).await
-    }
-    async fn update_notes(
-        &self,
-        actor: &Actor,
-        id: Uuid,
-        notes: &str,
-    ) -> StoreResult<Consultation> {
-        crate::store::consultations::update_notes(self, actor, id, notes).await
-    }
-    async fn stop_consultation(
-        &self,
-        actor: &Actor,
-        id: Uuid,
-        notes: Option<&str>,
-    ) -> StoreResult<Consultation> {
-        crate::store::consultations::stop(self, actor, id, notes).await
-    }
-    async fn cancel_consultation(
-        &self,
-        actor: &Actor,
-        id: Uuid,
-        reason: &str,
-    ) -> StoreResult<Consultation> {
-        crate::store::consultations::cancel(self, actor, id, reason).await
-    }
-    async fn consultation_history(
-        &self,
-        actor: &Actor,
-        patient_id: Uuid,
-        limit: u32,
-        offset: u64,
-    ) -> StoreResult<ConsultationHistory> {
-        crate::store::consultations::history(self, actor, patient_id, limit, offset).await
-    }
-
-    async fn list_reports(
-        &self,
-        actor: &Actor,
-        query: &ReportListQuery,
-    ) -> StoreResult<ReportPage> {
-        crate::store::reports::list(self, actor, query).await
-    }
-    async fn report_stats(
-        &self,
-        actor: &Actor,
-        patient_id: Option<Uuid>,
-        days: u32,
-    ) -> StoreResult<ReportStats> {
-        crate::store::reports::stats(self, actor, patient_id, days).await
-    }
-    async fn get_report(&self, actor: &Actor, id: Uuid) -> StoreResult<Report> {
-        crate::store::reports::get(self, actor, id).await
-    }
-    async fn edit_report(
-        &self,
-        actor: &Actor,
-        id: Uuid,
-        content: &ReportContent,
-        version: u32,
-    ) -> StoreResult<Report> {
-        crate::store::reports::edit(self, actor, id, content, version).await
-    }
-    async fn sign_report(&self, actor: &Actor, id: Uuid) -> StoreResult<Report> {
-        crate::store::reports::sign(self, actor, id).await
-    }
-    async fn add_addendum(&self, actor: &Actor, id: Uuid, text: &str) -> StoreResult<Report> {
-        crate::store::reports::add_addendum(self, actor, id, text).await
-    }
-
-    async fn queued_reports(&self) -> StoreResult<Vec<Uuid>> {
-        crate::store::reports::queued(self).await
-    }
-    async fn claim_generation(&self, report_id: Uuid) -> StoreResult<Option<GenerationJob>> {
-        crate::store::reports::claim_generation(self, report_id).await
-    }
-    async fn finish_generation(
-        &self,
-        report_id: Uuid,
-        result: Result<(&ReportContent, f64, &str), &str>,
-    ) -> StoreResult<()> {
-        crate::store::reports::finish_generation(self, report_id, result).await
-    }
-
-    async fn insert_synthetic(
-        &self,
-        doctor_ids: &[Uuid],
-        patients: &[synth::SynthPatient],
-    ) -> StoreResult<()> {
-        bulk::insert_synthetic(self, doctor_ids, patients).await
-    }
-    async fn prepare_bulk_load(&self) -> StoreResult<bool> {
-        bulk_load::prepare(&self.pool).await
-    }
-    async fn finish_bulk_load(&self) -> StoreResult<usize> {
-        bulk_load::finish(&self.pool).await
-    }
-    async fn next_mrn_seq(&self) -> StoreResult<i64> {
-        crate::store::settings::next_mrn_seq(self).await
-    }
-    async fn setting(&self, key: &str) -> StoreResult<Option<String>> {
-        crate::store::settings::setting(self, key).await
-    }
-    async fn set_setting(&self, key: &str, value: &str) -> StoreResult<()> {
-        crate::store::settings::set_setting(self, key, value).await
-    }
-    async fn claim_setting(&self, key: &str, value: &str) -> StoreResult<bool> {
-        crate::store::settings::claim_setting(self, key, value).await
-    }
 }

@@ -1,0 +1,273 @@
+//! The one `impl Store`: every engine that implements `Engine` is a `Store`, each method handed
+//! to the resource module that implements it once for both engines (`auth`, `admin`,
+//! `settings`, `patients`, `consultations`, `reports`), and loading to the engine's own bulk
+//! path.
+
+use async_trait::async_trait;
+use uuid::Uuid;
+
+use super::engine::Engine;
+use super::*;
+use crate::model::admin::{AdminUser, AuditEvent, NewUser};
+use crate::model::consultation::{Consultation, ConsultationHistory, StartConsultation};
+use crate::model::page::Page;
+use crate::model::patient::{NewPatient, Patient, PatientSummary, PatientUpdate};
+use crate::model::report::{Report, ReportContent, ReportPage, ReportStats};
+
+#[async_trait]
+impl<E: Engine> Store for E {
+    async fn ping(&self) -> StoreResult<()> {
+        super::settings::ping(self).await
+    }
+
+    async fn user_by_email(&self, email: &str) -> StoreResult<Option<UserRecord>> {
+        super::auth::user_by_email(self, email).await
+    }
+    async fn user_by_id(&self, id: Uuid) -> StoreResult<Option<UserRecord>> {
+        super::auth::user_by_id(self, id).await
+    }
+    async fn create_user(
+        &self,
+        actor: Option<&Actor>,
+        user: &NewUser,
+        password_hash: &str,
+    ) -> StoreResult<AdminUser> {
+        super::admin::create_user(self, actor, user, password_hash).await
+    }
+    async fn record_login_failure(
+        &self,
+        ctx: &RequestContext,
+        user_id: Uuid,
+        policy: LockoutPolicy,
+    ) -> StoreResult<LoginFailure> {
+        super::auth::record_login_failure(self, ctx, user_id, policy).await
+    }
+    async fn open_session(
+        &self,
+        ctx: &RequestContext,
+        user_id: Uuid,
+        refresh: &NewRefreshToken,
+    ) -> StoreResult<Uuid> {
+        super::auth::open_session(self, ctx, user_id, refresh).await
+    }
+    async fn rotate_refresh_token(
+        &self,
+        ctx: &RequestContext,
+        presented_hash: &str,
+        next: &NewRefreshToken,
+    ) -> StoreResult<RefreshOutcome> {
+        super::auth::rotate_refresh_token(self, ctx, presented_hash, next).await
+    }
+    async fn session_state(&self, session_id: Uuid, user_id: Uuid) -> StoreResult<SessionState> {
+        super::auth::session_state(self, session_id, user_id).await
+    }
+    async fn session_of_refresh_token(
+        &self,
+        token_hash: &str,
+    ) -> StoreResult<Option<(Uuid, Uuid)>> {
+        super::auth::session_of_refresh_token(self, token_hash).await
+    }
+    async fn revoke_session(
+        &self,
+        actor: &Actor,
+        session_id: Uuid,
+        reason: &str,
+    ) -> StoreResult<()> {
+        super::auth::revoke_session(self, actor, session_id, reason).await
+    }
+    async fn change_password(
+        &self,
+        actor: &Actor,
+        keep_session: Uuid,
+        password_hash: &str,
+    ) -> StoreResult<()> {
+        super::auth::change_password(self, actor, keep_session, password_hash).await
+    }
+    async fn audit(&self, ctx: &RequestContext, entry: AuditEntry<'_>) -> StoreResult<()> {
+        self.audit_queue()
+            .record(super::audit_queue::audit_row(
+                &ctx.request_id,
+                ctx.ip.as_deref(),
+                &entry,
+            ))
+            .await
+    }
+
+    async fn list_users(
+        &self,
+        actor: &Actor,
+        limit: u32,
+        offset: u64,
+    ) -> StoreResult<Page<AdminUser>> {
+        super::admin::list_users(self, actor, limit, offset).await
+    }
+    async fn unlock_user(&self, actor: &Actor, user_id: Uuid) -> StoreResult<AdminUser> {
+        super::admin::unlock_user(self, actor, user_id).await
+    }
+    async fn disable_user(&self, actor: &Actor, user_id: Uuid) -> StoreResult<AdminUser> {
+        super::admin::disable_user(self, actor, user_id).await
+    }
+    async fn query_audit(
+        &self,
+        actor: &Actor,
+        query: &AuditQuery,
+    ) -> StoreResult<Page<AuditEvent>> {
+        super::admin::query_audit(self, actor, query).await
+    }
+
+    async fn list_patients(
+        &self,
+        actor: &Actor,
+        query: &PatientListQuery,
+    ) -> StoreResult<Page<PatientSummary>> {
+        patients::list(self, actor, query).await
+    }
+    async fn search_patients(
+        &self,
+        actor: &Actor,
+        term: &str,
+        limit: u32,
+    ) -> StoreResult<Vec<PatientSummary>> {
+        patients::search(self, actor, term, limit).await
+    }
+    async fn get_patient(&self, actor: &Actor, id: Uuid) -> StoreResult<Patient> {
+        patients::get(self, actor, id).await
+    }
+    async fn create_patient(
+        &self,
+        actor: &Actor,
+        doctor_id: Uuid,
+        patient: &NewPatient,
+    ) -> StoreResult<Patient> {
+        patients::create(self, actor, doctor_id, patient).await
+    }
+    async fn update_patient(
+        &self,
+        actor: &Actor,
+        id: Uuid,
+        update: &PatientUpdate,
+    ) -> StoreResult<Patient> {
+        patients::update(self, actor, id, update).await
+    }
+
+    async fn start_consultation(
+        &self,
+        actor: &Actor,
+        start: &StartConsultation,
+    ) -> StoreResult<Consultation> {
+        super::consultations::start(self, actor, start).await
+    }
+    async fn active_consultations(&self, actor: &Actor) -> StoreResult<Vec<Consultation>> {
+        super::consultations::active(self, actor).await
+    }
+    async fn get_consultation(&self, actor: &Actor, id: Uuid) -> StoreResult<Consultation> {
+        super::consultations::get(self, actor, id).await
+    }
+    async fn update_notes(
+        &self,
+        actor: &Actor,
+        id: Uuid,
+        notes: &str,
+    ) -> StoreResult<Consultation> {
+        super::consultations::update_notes(self, actor, id, notes).await
+    }
+    async fn stop_consultation(
+        &self,
+        actor: &Actor,
+        id: Uuid,
+        notes: Option<&str>,
+    ) -> StoreResult<Consultation> {
+        super::consultations::stop(self, actor, id, notes).await
+    }
+    async fn cancel_consultation(
+        &self,
+        actor: &Actor,
+        id: Uuid,
+        reason: &str,
+    ) -> StoreResult<Consultation> {
+        super::consultations::cancel(self, actor, id, reason).await
+    }
+    async fn consultation_history(
+        &self,
+        actor: &Actor,
+        patient_id: Uuid,
+        limit: u32,
+        offset: u64,
+    ) -> StoreResult<ConsultationHistory> {
+        super::consultations::history(self, actor, patient_id, limit, offset).await
+    }
+
+    async fn list_reports(
+        &self,
+        actor: &Actor,
+        query: &ReportListQuery,
+    ) -> StoreResult<ReportPage> {
+        super::reports::list(self, actor, query).await
+    }
+    async fn report_stats(
+        &self,
+        actor: &Actor,
+        patient_id: Option<Uuid>,
+        days: u32,
+    ) -> StoreResult<ReportStats> {
+        super::reports::stats(self, actor, patient_id, days).await
+    }
+    async fn get_report(&self, actor: &Actor, id: Uuid) -> StoreResult<Report> {
+        super::reports::get(self, actor, id).await
+    }
+    async fn edit_report(
+        &self,
+        actor: &Actor,
+        id: Uuid,
+        content: &ReportContent,
+        version: u32,
+    ) -> StoreResult<Report> {
+        super::reports::edit(self, actor, id, content, version).await
+    }
+    async fn sign_report(&self, actor: &Actor, id: Uuid) -> StoreResult<Report> {
+        super::reports::sign(self, actor, id).await
+    }
+    async fn add_addendum(&self, actor: &Actor, id: Uuid, text: &str) -> StoreResult<Report> {
+        super::reports::add_addendum(self, actor, id, text).await
+    }
+
+    async fn queued_reports(&self) -> StoreResult<Vec<Uuid>> {
+        super::reports::queued(self).await
+    }
+    async fn claim_generation(&self, report_id: Uuid) -> StoreResult<Option<GenerationJob>> {
+        super::reports::claim_generation(self, report_id).await
+    }
+    async fn finish_generation(
+        &self,
+        report_id: Uuid,
+        result: Result<(&ReportContent, f64, &str), &str>,
+    ) -> StoreResult<()> {
+        super::reports::finish_generation(self, report_id, result).await
+    }
+
+    async fn insert_synthetic(
+        &self,
+        doctor_ids: &[Uuid],
+        patients: &[synth::SynthPatient],
+    ) -> StoreResult<()> {
+        self.bulk_insert(doctor_ids, patients).await
+    }
+    async fn prepare_bulk_load(&self) -> StoreResult<bool> {
+        self.bulk_prepare().await
+    }
+    async fn finish_bulk_load(&self) -> StoreResult<usize> {
+        self.bulk_finish().await
+    }
+    async fn next_mrn_seq(&self) -> StoreResult<i64> {
+        super::settings::next_mrn_seq(self).await
+    }
+    async fn setting(&self, key: &str) -> StoreResult<Option<String>> {
+        super::settings::setting(self, key).await
+    }
+    async fn set_setting(&self, key: &str, value: &str) -> StoreResult<()> {
+        super::settings::set_setting(self, key, value).await
+    }
+    async fn claim_setting(&self, key: &str, value: &str) -> StoreResult<bool> {
+        super::settings::claim_setting(self, key, value).await
+    }
+}
