@@ -929,6 +929,121 @@ async fn lists_searches_and_cursors_match_the_sqlite_engine_on_the_same_data() {
         };
         assert_eq!(without_doctor(&on_pg), without_doctor(&on_lite));
     }
+
+    // A consultation's life on both: start, a second start, in progress, notes, stop (which
+    // queues its report), a cancelled one, another doctor's attempts, and the history after.
+    let (pg_other, lite_other) = &who[1];
+    let mut pg_ids = Vec::new();
+    let mut lite_ids = Vec::new();
+    let on_pg = consultation_transcript(&pg, pg_doc, pg_other).await;
+    let on_lite = consultation_transcript(&lite, lite_doc, lite_other).await;
+    assert_eq!(on_pg.len(), on_lite.len());
+    for (step, (on_pg, on_lite)) in on_pg.into_iter().zip(on_lite).enumerate() {
+        assert_eq!(
+            normalized(on_pg, &mut pg_ids),
+            normalized(on_lite, &mut lite_ids),
+            "consultation step {step}"
+        );
+    }
+}
+
+/// Consultations step by step on `store`, for the first of `doctor`'s patients by name that has
+/// none running: what each step answered.
+async fn consultation_transcript(store: &dyn Store, doctor: &Actor, other: &Actor) -> Vec<Value> {
+    use synapse::model::consultation::{Consultation, StartConsultation};
+    let running: Vec<Uuid> = store
+        .active_consultations(doctor)
+        .await
+        .expect("running consultations")
+        .iter()
+        .map(|c| c.patient_id)
+        .collect();
+    let listed = store
+        .list_patients(
+            doctor,
+            &PatientListQuery {
+                search: None,
+                sort: PatientSort::Name,
+                limit: 50,
+                start: PageStart::Offset(0),
+            },
+        )
+        .await
+        .expect("patients");
+    let patient = listed
+        .items
+        .iter()
+        .find(|p| !running.contains(&p.id))
+        .expect("a patient without a running consultation")
+        .id;
+    // The session code carries random digits of the new id; everything else must agree.
+    let record = |answer: synapse::store::StoreResult<Consultation>| match answer {
+        Ok(consultation) => {
+            let mut value = serde_json::to_value(consultation).unwrap();
+            value.as_object_mut().unwrap().remove("session_code");
+            value
+        }
+        Err(e) => json!({ "error": e.to_string() }),
+    };
+    let start = StartConsultation {
+        patient_id: patient,
+        session_type: SessionType::FollowUp,
+        chief_complaint: Some("A dry cough".into()),
+    };
+    let mut steps = Vec::new();
+    let started = store.start_consultation(doctor, &start).await;
+    let id = started
+        .as_ref()
+        .map(|c| c.id)
+        .expect("a consultation starts");
+    steps.push(record(started));
+    steps.push(record(store.start_consultation(doctor, &start).await));
+    steps.push(record(store.start_consultation(other, &start).await));
+    let active = store.active_consultations(doctor).await.expect("active");
+    steps.push(json!(active.iter().any(|c| c.id == id)));
+    steps.push(record(store.get_consultation(doctor, id).await));
+    steps.push(record(store.get_consultation(other, id).await));
+    steps.push(record(
+        store
+            .update_notes(doctor, id, "History: a dry cough.\nPlan: fluids.")
+            .await,
+    ));
+    steps.push(record(store.update_notes(other, id, "taken over").await));
+    steps.push(record(store.stop_consultation(doctor, id, None).await));
+    steps.push(record(store.stop_consultation(doctor, id, None).await));
+    steps.push(record(store.update_notes(doctor, id, "too late").await));
+    let second = store
+        .start_consultation(doctor, &start)
+        .await
+        .expect("a second consultation starts once the first stopped");
+    steps.push(record(
+        store
+            .cancel_consultation(doctor, second.id, "Patient left")
+            .await,
+    ));
+    steps.push(record(
+        store.cancel_consultation(other, second.id, "no").await,
+    ));
+    let history = store
+        .consultation_history(doctor, patient, 3, 0)
+        .await
+        .map(|history| {
+            let mut value = serde_json::to_value(history).unwrap();
+            for item in value["items"].as_array_mut().unwrap() {
+                item.as_object_mut().unwrap().remove("session_code");
+            }
+            value
+        })
+        .unwrap_or_else(|e| json!({ "error": e.to_string() }));
+    steps.push(history);
+    steps.push(
+        store
+            .consultation_history(other, patient, 3, 0)
+            .await
+            .map(|_| json!("answered"))
+            .unwrap_or_else(|e| json!({ "error": e.to_string() })),
+    );
+    steps
 }
 
 /// Ids and times differ between two stores; everything else must not. Each id (a string that
