@@ -6,9 +6,14 @@ import json, pathlib, statistics, sys
 from collections import defaultdict
 
 runs = defaultdict(list)  # (engine, scenario, endpoint, build) -> [(req/s, share, p99)]
+health = defaultdict(list)  # (engine, build) -> [/health req/s of every run]
 for path in sorted(pathlib.Path(sys.argv[1]).glob("*.json")):
     engine, build, _round, scenario = path.stem.split("-", 3)
-    report = json.loads(path.read_text())
+    try:
+        report = json.loads(path.read_text())
+    except json.JSONDecodeError:  # a run still being written, or one that failed
+        continue
+    health[(engine, build)].append(report["endpoints"][0]["requests_per_s"])
     for row in report["endpoints"][1:]:
         if not row["requests"]:
             continue
@@ -28,3 +33,7 @@ for (engine, scenario, endpoint, build) in sorted(k for k in runs if k[3] == "ol
     cell = lambda r: f"{med(r,0):,.0f} ({med(r,1)*100:.1f} %, {med(r,2):.1f})"
     change = (med(new, 1) / med(old, 1) - 1) * 100 if med(old, 1) else float("nan")
     print(f"| {engine} | {scenario} | {endpoint} | {cell(old)} | {cell(new)} | {change:+.1f} % |")
+
+print()
+for (engine, build), values in sorted(health.items()):
+    print(f"/health on {engine}, {build} build: median {statistics.median(values):,.0f} req/s over {len(values)} runs")
