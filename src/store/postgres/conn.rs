@@ -118,39 +118,7 @@ impl Conn for PgConnection {
 /// A write transaction on PostgreSQL.
 pub struct PgTx(pub(super) sqlx::Transaction<'static, Postgres>);
 
-impl Conn for PgTx {
-    fn dialect(&self) -> Dialect {
-        Dialect::Postgres
-    }
-
-    fn rows<T, F>(
-        &mut self,
-        statement: &Statement,
-        read: F,
-    ) -> impl Future<Output = StoreResult<Vec<T>>> + Send
-    where
-        T: Send,
-        F: FnMut(&dyn Row) -> StoreResult<T> + Send,
-    {
-        (*self.0).rows(statement, read)
-    }
-
-    fn first<T, F>(
-        &mut self,
-        statement: &Statement,
-        read: F,
-    ) -> impl Future<Output = StoreResult<Option<T>>> + Send
-    where
-        T: Send,
-        F: FnOnce(&dyn Row) -> StoreResult<T> + Send,
-    {
-        (*self.0).first(statement, read)
-    }
-
-    fn execute(&mut self, statement: &Statement) -> impl Future<Output = StoreResult<u64>> + Send {
-        (*self.0).execute(statement)
-    }
-}
+crate::store::sql::conn_through!(PgTx, Dialect::Postgres, |tx| (&mut *tx.0));
 
 impl WriteTx for PgTx {
     async fn commit(self) -> StoreResult<()> {

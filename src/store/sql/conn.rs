@@ -61,3 +61,51 @@ pub trait WriteTx: Conn {
     fn commit(self) -> impl Future<Output = StoreResult<()>> + Send;
     fn rollback(self) -> impl Future<Output = StoreResult<()>> + Send;
 }
+
+/// `Conn` for a write transaction that runs every statement on the connection it holds:
+/// `conn_through!(Type, dialect, |tx| expression giving &mut connection)`.
+macro_rules! conn_through {
+    ($wrapper:ty, $dialect:expr, |$this:ident| $inner:expr) => {
+        impl $crate::store::sql::Conn for $wrapper {
+            fn dialect(&self) -> $crate::store::sql::Dialect {
+                $dialect
+            }
+
+            fn rows<T, F>(
+                &mut self,
+                statement: &$crate::store::sql::Statement,
+                read: F,
+            ) -> impl ::std::future::Future<Output = $crate::store::StoreResult<Vec<T>>> + Send
+            where
+                T: Send,
+                F: FnMut(&dyn $crate::store::sql::Row) -> $crate::store::StoreResult<T> + Send,
+            {
+                let $this = self;
+                $inner.rows(statement, read)
+            }
+
+            fn first<T, F>(
+                &mut self,
+                statement: &$crate::store::sql::Statement,
+                read: F,
+            ) -> impl ::std::future::Future<Output = $crate::store::StoreResult<Option<T>>> + Send
+            where
+                T: Send,
+                F: FnOnce(&dyn $crate::store::sql::Row) -> $crate::store::StoreResult<T> + Send,
+            {
+                let $this = self;
+                $inner.first(statement, read)
+            }
+
+            fn execute(
+                &mut self,
+                statement: &$crate::store::sql::Statement,
+            ) -> impl ::std::future::Future<Output = $crate::store::StoreResult<u64>> + Send {
+                let $this = self;
+                $inner.execute(statement)
+            }
+        }
+    };
+}
+
+pub(crate) use conn_through;

@@ -9,6 +9,7 @@ mod dialect;
 mod row;
 mod statement;
 
+pub(crate) use conn::conn_through;
 pub use conn::{Conn, WriteTx};
 pub use dialect::Dialect;
 pub use row::*;

@@ -201,39 +201,7 @@ impl Conn for ReadConnection {
     }
 }
 
-impl Conn for super::WriteTx {
-    fn dialect(&self) -> Dialect {
-        Dialect::Sqlite
-    }
-
-    fn rows<T, F>(
-        &mut self,
-        statement: &Statement,
-        read: F,
-    ) -> impl Future<Output = StoreResult<Vec<T>>> + Send
-    where
-        T: Send,
-        F: FnMut(&dyn Row) -> StoreResult<T> + Send,
-    {
-        (**self).rows(statement, read)
-    }
-
-    fn first<T, F>(
-        &mut self,
-        statement: &Statement,
-        read: F,
-    ) -> impl Future<Output = StoreResult<Option<T>>> + Send
-    where
-        T: Send,
-        F: FnOnce(&dyn Row) -> StoreResult<T> + Send,
-    {
-        (**self).first(statement, read)
-    }
-
-    fn execute(&mut self, statement: &Statement) -> impl Future<Output = StoreResult<u64>> + Send {
-        (**self).execute(statement)
-    }
-}
+crate::store::sql::conn_through!(super::WriteTx, Dialect::Sqlite, |tx| (&mut **tx));
 
 impl WriteTx for super::WriteTx {
     async fn commit(self) -> StoreResult<()> {
