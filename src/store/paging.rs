@@ -49,14 +49,6 @@ fn invalid_cursor() -> StoreError {
     )])
 }
 
-/// A row of a page with the sort key and id it was read at, for the next page's cursor.
-struct Keyed<T> {
-    item: T,
-    key: String,
-    id: Uuid,
-    total: Option<i64>,
-}
-
 impl Keyset {
     /// Decodes where the page starts: the cursor (if any) and the offset of its first row.
     pub fn start(&self, start: &PageStart) -> StoreResult<(Option<Cursor>, u64)> {
@@ -157,39 +149,42 @@ impl Keyset {
         offset: u64,
         mut read: impl FnMut(&dyn Row) -> StoreResult<T> + Send,
     ) -> StoreResult<Page<T>> {
-        let mut found = conn
+        // Only the page's last row gives the next cursor, and only the first the total: the
+        // others are read as items alone (formatting every row's key was a tenth of a list).
+        let last = limit as usize;
+        let mut index = 0usize;
+        let mut total_in_first = None;
+        let mut end_key = None;
+        let mut items = conn
             .rows(select, |row| {
-                Ok(Keyed {
-                    item: read(row)?,
-                    key: self.key_of(row)?,
-                    id: sql::uuid(row, "id")?,
-                    total: if total_in_rows {
-                        sql::opt_int(row, TOTAL_COLUMN)?
-                    } else {
-                        None
-                    },
-                })
+                index += 1;
+                if index == 1 && total_in_rows {
+                    total_in_first = sql::opt_int(row, TOTAL_COLUMN)?;
+                }
+                if index == last {
+                    end_key = Some((self.key_of(row)?, sql::uuid(row, "id")?));
+                }
+                read(row)
             })
             .await?;
-        let total = match found.first().and_then(|row| row.total) {
+        let total = match total_in_first {
             Some(total) => total,
             None => conn.scalar(count).await?.unwrap_or(0),
         };
-        let has_more = found.len() > limit as usize;
-        found.truncate(limit as usize);
-        let next_cursor = match found.last() {
-            Some(last) if has_more => Some(
+        let has_more = items.len() > last;
+        items.truncate(last);
+        let next_cursor = match end_key {
+            Some((key, id)) if has_more => Some(
                 Cursor {
                     scope: self.scope.to_string(),
-                    key: last.key.clone(),
-                    id: last.id.to_string(),
-                    offset: offset + found.len() as u64,
+                    key,
+                    id: id.to_string(),
+                    offset: offset + items.len() as u64,
                 }
                 .encode(),
             ),
             _ => None,
         };
-        let items: Vec<T> = found.into_iter().map(|row| row.item).collect();
         let mut pagination = offset_pagination(total, limit, offset, items.len());
         pagination.has_more = has_more;
         pagination.next_cursor = next_cursor;
