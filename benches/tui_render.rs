@@ -53,6 +53,7 @@ fn report() -> Report {
                 id: s.id,
                 mrn: s.mrn,
                 full_name: s.full_name,
+                date_of_birth: s.date_of_birth,
                 age: s.age,
                 sex: s.sex,
             },

@@ -1025,7 +1025,7 @@ async fn unknown_query_parameters_are_refused_by_name() {
         (
             Method::POST,
             format!("/api/v1/reports/{report_id}/sign?password=x"),
-            Some(json!({"password": common::PASSWORD})),
+            Some(json!({"password": common::PASSWORD, "version": 1})),
             "password",
         ),
     ] {

@@ -350,7 +350,7 @@ fn table() -> Vec<Row> {
             T::FreshReport,
             OWN_RECORD,
         )
-        .body(|_| Some(json!({"password": PASSWORD}))),
+        .body(|c| Some(json!({"password": PASSWORD, "version": c.version}))),
         row(
             M::POST,
             "/api/v1/reports/{id}/addenda",
@@ -522,7 +522,7 @@ async fn target(server: &TestServer, fx: &Fixtures, target: Target) -> (String, 
                     .post(
                         &format!("/api/v1/reports/{id}/sign"),
                         owner,
-                        json!({"password": PASSWORD}),
+                        json!({"password": PASSWORD, "version": version}),
                     )
                     .await;
                 signed.expect(200);
@@ -741,7 +741,7 @@ async fn refused_calls_leave_the_records_as_they_were() {
         .post(
             &format!("{report}/sign"),
             &fx.other,
-            json!({"password": PASSWORD}),
+            json!({"password": PASSWORD, "version": 1}),
         )
         .await
         .expect_error(404, "NOT_FOUND");

@@ -152,13 +152,29 @@ async fn report_of_type(
     server.wait_for_report(session, &report_id).await
 }
 
+/// Signs the report as it is now (its version read first), as a doctor who just read it.
 async fn sign(server: &TestServer, session: &Session, report: &str, password: &str) -> Reply {
+    let read = server
+        .get(&format!("/api/v1/reports/{report}"), session)
+        .await;
+    let version = read.body["data"]["version"].as_u64().unwrap_or(1);
+    sign_version(server, session, report, password, Some(version)).await
+}
+
+/// Signs `version` of the report; `None` sends no version at all.
+async fn sign_version(
+    server: &TestServer,
+    session: &Session,
+    report: &str,
+    password: &str,
+    version: Option<u64>,
+) -> Reply {
+    let mut body = json!({ "password": password });
+    if let Some(version) = version {
+        body["version"] = json!(version);
+    }
     server
-        .post(
-            &format!("/api/v1/reports/{report}/sign"),
-            session,
-            json!({ "password": password }),
-        )
+        .post(&format!("/api/v1/reports/{report}/sign"), session, body)
         .await
 }
 
@@ -1153,6 +1169,20 @@ async fn a_report_goes_from_generated_draft_through_edits_to_signature_and_adden
         "completed"
     );
     expect_field(&sign(&server, &doctor, &report_id, "").await, "password");
+
+    // The version read is part of what is signed: without it nothing is signed, and a version
+    // older than the stored one (2, after the edit) is a conflict, not a signature.
+    expect_field(
+        &sign_version(&server, &doctor, &report_id, common::PASSWORD, None).await,
+        "version",
+    );
+    let stale = sign_version(&server, &doctor, &report_id, common::PASSWORD, Some(1)).await;
+    stale.expect_error(409, "VERSION_CONFLICT");
+    assert_eq!(stale.body["error"]["details"]["current_version"], 2);
+    let unsigned = server.get(&path, &doctor).await;
+    assert_eq!(unsigned.data()["status"], "completed");
+    assert_eq!(unsigned.data()["signed_at"], Value::Null);
+    assert_eq!(unsigned.data()["version"], 2);
 
     // The right one does.
     let before = Utc::now() - Duration::seconds(1);

@@ -31,7 +31,7 @@ async fn a_consultation_produces_a_report_that_can_be_signed() {
         .post(
             &format!("/api/v1/reports/{id}/sign"),
             &doctor,
-            json!({"password": common::PASSWORD}),
+            json!({"password": common::PASSWORD, "version": report["version"]}),
         )
         .await;
     signed.expect(200);

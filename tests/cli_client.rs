@@ -438,6 +438,67 @@ fn json_output_is_the_api_data() {
     stats_text.expect(0);
     assert!(stats_text.stdout.contains("total"), "{}", stats_text.stdout);
 
+    // Signing names the version read: an older one signs nothing and says what to do.
+    let version = report_json["version"].as_u64().unwrap();
+    assert!(
+        report_text.stdout.contains("version"),
+        "{}",
+        report_text.stdout
+    );
+    let password = format!("{PASSWORD}\n");
+    let stale = world.synapse_with(
+        Some(world.base()),
+        &[
+            "reports",
+            "sign",
+            &report_id,
+            "--version",
+            &(version - 1).to_string(),
+            "--password-stdin",
+        ],
+        Some(&password),
+    );
+    stale.expect(1);
+    assert!(
+        stale.stderr.contains("nothing was signed"),
+        "{}",
+        stale.stderr
+    );
+    assert!(
+        stale.stderr.contains("synapse reports show"),
+        "{}",
+        stale.stderr
+    );
+    assert_eq!(
+        world.api_data(&format!("/api/v1/reports/{report_id}"))["status"],
+        "completed"
+    );
+    let signed = world.synapse_with(
+        Some(world.base()),
+        &[
+            "reports",
+            "sign",
+            &report_id,
+            "--version",
+            &version.to_string(),
+            "--password-stdin",
+        ],
+        Some(&password),
+    );
+    signed.expect(0);
+    assert!(
+        signed.stdout.contains("Signed version"),
+        "{}",
+        signed.stdout
+    );
+    assert_eq!(
+        world.api_data(&format!("/api/v1/reports/{report_id}"))["status"],
+        "signed"
+    );
+    world
+        .synapse(&["reports", "sign", &report_id, "--password-stdin"])
+        .expect(2);
+
     let whoami = world.synapse(&["whoami", "--json"]).json();
     assert_eq!(whoami, world.api_data("/api/v1/auth/me"));
 }

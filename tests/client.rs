@@ -455,18 +455,35 @@ async fn a_consultation_runs_to_a_signed_report_with_an_addendum() {
     assert_eq!(edited.version, 2);
 
     let wrong = doctor
-        .sign_report(report_id, "not-the-password")
+        .sign_report(report_id, edited.version, "not-the-password")
         .await
         .unwrap_err();
     assert_eq!(wrong.kind, ErrorKind::InvalidCredentials);
-    let signed = doctor.sign_report(report_id, PASSWORD).await.unwrap();
+    let stale = doctor
+        .sign_report(report_id, report.version, PASSWORD)
+        .await
+        .unwrap_err();
+    assert_eq!(
+        stale.kind,
+        ErrorKind::VersionConflict {
+            current_version: Some(edited.version)
+        },
+        "{stale}"
+    );
+    let signed = doctor
+        .sign_report(report_id, edited.version, PASSWORD)
+        .await
+        .unwrap();
     assert_eq!(signed.summary.status, ReportStatus::Signed);
     assert!(signed.summary.signed_at.is_some());
     assert_eq!(
         signed.signed_by.as_ref().map(|s| s.full_name.as_str()),
         Some("Test doc@example.org")
     );
-    let again = doctor.sign_report(report_id, PASSWORD).await.unwrap_err();
+    let again = doctor
+        .sign_report(report_id, signed.version, PASSWORD)
+        .await
+        .unwrap_err();
     assert_eq!(again.kind, ErrorKind::ReportSigned);
     let locked = doctor
         .edit_report(report_id, &content, signed.version)

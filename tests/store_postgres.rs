@@ -817,18 +817,19 @@ async fn lists_searches_and_cursors_match_the_sqlite_engine_on_the_same_data() {
             0 => store.edit_report(doctor, draft, &edited, version).await,
             1 => store.edit_report(doctor, draft, &edited, version).await,
             2 => store.add_addendum(doctor, draft, "Too early.").await,
-            3 => store.sign_report(doctor, draft).await,
+            // Stale since step 0's edit: refused on both.
+            3 => store.sign_report(doctor, draft, version).await,
             4 => store.edit_report(doctor, draft, &edited, version + 1).await,
-            5 => store.sign_report(doctor, draft).await,
+            5 => store.sign_report(doctor, draft, version + 2).await,
             6 => {
                 store
                     .add_addendum(doctor, draft, "Called the patient.")
                     .await
             }
             7 => store.get_report(doctor, draft).await,
-            8 => store.sign_report(doctor, other_report).await,
+            8 => store.sign_report(doctor, other_report, 1).await,
             _ => match pending {
-                Some(pending) => store.sign_report(doctor, pending).await,
+                Some(pending) => store.sign_report(doctor, pending, 1).await,
                 None => store.get_report(doctor, draft).await,
             },
         };

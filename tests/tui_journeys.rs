@@ -8,7 +8,9 @@
 //! MRN, allergy state); a consultation from start to a signed report (checked through the API);
 //! lock and unlock; quitting with `q` and with Ctrl-C from a dialog leaves the terminal
 //! restored; SIGTERM exits, restores the terminal and logs the session out (checked in the audit
-//! trail).
+//! trail); Ctrl-L locks from inside the draft editor and the sign dialog and brings them back; a
+//! report changed through the API while the doctor reads it is not signed unseen; SIGHUP sends
+//! the notes typed since the last save.
 #![cfg(unix)]
 
 use std::io::{Read, Write};
@@ -301,7 +303,7 @@ fn banner_shows(screen: &str, name: &str, mrn: &str) -> bool {
     let identity = screen
         .lines()
         .any(|l| l.contains(name) && l.contains("born") && l.contains(mrn));
-    let allergies = ["Allergies not recorded", "No known allergies", "ALLERGIES:"]
+    let allergies = ["Allergies not recorded", "No known allergies", "ALLERGY "]
         .iter()
         .any(|state| screen.contains(state));
     identity && allergies
@@ -472,16 +474,16 @@ async fn a_consultation_ends_in_a_signed_report_and_ctrl_c_leaves_from_a_dialog(
 
     // `S`, Yes, the password: signed.
     ws.send("S");
-    ws.wait_text("Sign this report?");
+    ws.wait_text("of this report?");
     ws.send(RIGHT);
     ws.send(ENTER);
-    ws.wait_text("Enter your password to sign.");
+    ws.wait_text("Enter your password to sign");
     ws.type_text(PASSWORD);
     ws.send(ENTER);
     ws.wait_for("the signed report", |s| {
         s.contains("SIGNED")
             && s.contains("Signed by")
-            && !s.contains("Enter your password to sign.")
+            && !s.contains("Enter your password to sign")
     });
 
     // The server agrees: the patient's one report is signed, by the doctor, from these notes.
@@ -591,4 +593,211 @@ async fn sigterm_restores_the_terminal_and_logs_the_session_out() {
         );
         tokio::time::sleep(Duration::from_millis(200)).await;
     }
+}
+
+/// A patient of the demo doctor's with one completed draft report (version 1), made through
+/// the API: the patient's name, MRN and the report's id.
+async fn patient_with_a_draft(api: &Api, name: &str) -> (String, String, String) {
+    let created = api
+        .post(
+            "/patients",
+            json!({
+                "full_name": name,
+                "date_of_birth": "1968-07-02",
+                "sex": "female",
+                "allergies": {"status": "known", "items": [
+                    {"substance": "Penicillin", "reaction": "hives", "severity": "severe"}
+                ]},
+            }),
+        )
+        .await;
+    let patient_id = created["id"].as_str().unwrap().to_string();
+    let mrn = created["mrn"].as_str().unwrap().to_string();
+    let started = api
+        .post(
+            "/consultation/start",
+            json!({"patient_id": patient_id, "session_type": "follow_up"}),
+        )
+        .await;
+    let consultation = started["id"].as_str().unwrap().to_string();
+    let stopped = api
+        .post(
+            &format!("/consultation/{consultation}/stop"),
+            json!({"notes": "History: poor sleep\nAssessment: stable mood\nPlan: review in 4 weeks"}),
+        )
+        .await;
+    let report_id = stopped["report_id"].as_str().unwrap().to_string();
+    let waited = Instant::now();
+    loop {
+        let report = api.get(&format!("/reports/{report_id}")).await;
+        if report["status"] == "completed" {
+            break;
+        }
+        assert!(
+            waited.elapsed() < WAIT,
+            "the report never completed: {report:#}"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    (patient_id, mrn, report_id)
+}
+
+#[tokio::test]
+async fn ctrl_l_locks_inside_dialogs_and_a_report_changed_under_the_doctor_is_not_signed_unseen() {
+    let dir = tempfile::tempdir().unwrap();
+    let served = Served::demo_async(dir.path(), SERVE_WAIT).await;
+    let api = Api::login(&served, DOCTOR).await;
+    let name = "Ysolde Quarrington";
+    let (_, mrn, report_id) = patient_with_a_draft(&api, name).await;
+
+    let mut ws = Workstation::start(dir.path(), &served);
+    ws.log_in();
+    ws.send("/");
+    ws.wait_text("Find a patient");
+    ws.type_text("quarringt");
+    // The results' own row: the list below the overlay has the patient too, as "born (age)".
+    ws.wait_for("the patient in the results", |s| {
+        s.lines()
+            .any(|l| l.contains(name) && l.contains(&mrn) && !l.contains("1968-07-02 ("))
+    });
+    ws.send(ENTER);
+    ws.wait_for("the chart", |s| banner_shows(s, name, &mrn));
+    ws.send(ENTER);
+    ws.wait_for("the draft, version 1, with the banner", |s| {
+        s.contains("COMPLETED")
+            && s.contains("v1")
+            && s.contains("ALLERGY Penicillin (hives, severe)")
+    });
+
+    // Ctrl-L in the draft editor locks; the password goes to the lock, not the assessment.
+    ws.send("e");
+    ws.wait_text("Edit draft");
+    ws.type_text(" Seen again");
+    ws.wait_text("Seen again");
+    ws.send(CTRL_L);
+    let locked = ws.wait_text("Synapse is locked");
+    assert!(
+        !locked.contains(name),
+        "the lock screen shows the patient:\n{locked}"
+    );
+    ws.type_text(PASSWORD);
+    ws.send(ENTER);
+    let screen = ws.wait_for("the editor again", |s| {
+        s.contains("Edit draft") && !s.contains("Synapse is locked")
+    });
+    assert!(screen.contains("Seen again"), "{screen}");
+    assert!(
+        !screen.contains(PASSWORD),
+        "the password reached the editor:\n{screen}"
+    );
+    // Esc with changes asks; y discards.
+    ws.send(ESC);
+    ws.wait_text("Discard your changes?");
+    ws.send("y");
+    ws.wait_for("the report again", |s| !s.contains("Edit draft"));
+
+    // A colleague's edit lands while the doctor reads version 1.
+    let mut content = api.get(&format!("/reports/{report_id}")).await["content"].clone();
+    content["assessment"] = json!("Mood lower; risk reviewed by the registrar.");
+    api.send(
+        reqwest::Method::PATCH,
+        &format!("/reports/{report_id}"),
+        Some(json!({"content": content, "version": 1})),
+    )
+    .await;
+
+    ws.send("S");
+    ws.wait_text("Sign version 1 of this report?");
+    // Ctrl-L in the sign dialog too; unlocking brings the question back.
+    ws.send(CTRL_L);
+    ws.wait_text("Synapse is locked");
+    ws.type_text(PASSWORD);
+    ws.send(ENTER);
+    ws.wait_text("Sign version 1 of this report?");
+    ws.send("y");
+    ws.wait_text("Enter your password to sign version 1.");
+    ws.type_text(PASSWORD);
+    ws.send(ENTER);
+    let screen = ws.wait_for("what changed, and the question again", |s| {
+        s.contains("Changed since you read it (version 1 → 2)")
+            && s.contains("Sign version 2 of this report?")
+    });
+    assert!(screen.contains("Assessment"), "{screen}");
+    assert!(
+        screen.contains("Mood lower; risk reviewed by the registrar."),
+        "{screen}"
+    );
+    assert!(!screen.contains("Report signed"), "{screen}");
+    let report = api.get(&format!("/reports/{report_id}")).await;
+    assert_eq!(report["status"], "completed", "signed unseen: {report:#}");
+
+    // Asked again and answered, version 2 is signed.
+    ws.send("y");
+    ws.wait_text("Enter your password to sign version 2.");
+    ws.type_text(PASSWORD);
+    ws.send(ENTER);
+    ws.wait_for("the signed report", |s| {
+        s.contains("SIGNED") && s.contains("Signed by")
+    });
+    let report = api.get(&format!("/reports/{report_id}")).await;
+    assert_eq!(report["status"], "signed", "{report:#}");
+    assert_eq!(report["version"], 2, "{report:#}");
+    assert_eq!(
+        report["content"]["assessment"],
+        "Mood lower; risk reviewed by the registrar."
+    );
+}
+
+#[tokio::test]
+async fn sighup_sends_the_notes_typed_since_the_last_save_before_leaving() {
+    let dir = tempfile::tempdir().unwrap();
+    let served = Served::demo_async(dir.path(), SERVE_WAIT).await;
+    let api = Api::login(&served, DOCTOR).await;
+    let name = "Perpetua Vandermolen";
+    let created = api
+        .post(
+            "/patients",
+            json!({"full_name": name, "date_of_birth": "1990-01-20", "sex": "female"}),
+        )
+        .await;
+    let patient_id = created["id"].as_str().unwrap().to_string();
+    let mrn = created["mrn"].as_str().unwrap().to_string();
+
+    let mut ws = Workstation::start(dir.path(), &served);
+    ws.log_in();
+    ws.send("/");
+    ws.wait_text("Find a patient");
+    ws.type_text("vandermol");
+    ws.wait_for("the patient in the results", |s| {
+        s.lines().any(|l| l.contains(name) && l.contains(&mrn))
+    });
+    ws.send(ENTER);
+    ws.wait_for("the chart", |s| banner_shows(s, name, &mrn));
+    ws.send("c");
+    ws.wait_text("Start a consultation");
+    ws.send(ENTER);
+    ws.wait_text("● RUNNING");
+    // Typed, and the link drops before the pause that saves them.
+    let notes = "Typed just before the link dropped";
+    ws.type_text(notes);
+    ws.wait_text(notes);
+    let pid = libc::pid_t::try_from(ws.pid()).unwrap();
+    // SAFETY: kill(2) with a pid this test spawned and still waits for; it reads no memory.
+    #[allow(unsafe_code)]
+    let sent = unsafe { libc::kill(pid, libc::SIGHUP) };
+    assert_eq!(sent, 0, "kill: {}", std::io::Error::last_os_error());
+    let status = ws.wait_exit();
+    assert!(status.success(), "the workstation exited with {status:?}");
+
+    let active = api.get("/consultation/active").await;
+    let running = active["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["patient_id"] == patient_id.as_str())
+        .unwrap_or_else(|| panic!("no running consultation: {active:#}"))
+        .clone();
+    let id = running["id"].as_str().unwrap();
+    let consultation = api.get(&format!("/consultation/{id}")).await;
+    assert_eq!(consultation["notes"], notes, "{consultation:#}");
 }

@@ -23,6 +23,9 @@ use synapse::model::report::{
     Addendum, DailyCount, Diagnosis, Medication, PersonRef, Report, ReportConsultation,
     ReportContent, ReportPatient, ReportStats, ReportStatus, ReportSummary, StatusCounts,
 };
+use synapse::tui::components::dialogs::{
+    AddendumDialog, AddendumStep, Changed, EditDialog, SignDialog, changes,
+};
 use synapse::tui::input::{Field, Notes};
 use synapse::tui::state::{
     Dialog, Load, Overlay, Screen, Section, SessionInfo, Settings, State, Toast, ToastKind,
@@ -465,6 +468,7 @@ fn report_summary(
             id: who.id,
             mrn: who.mrn.clone(),
             full_name: who.full_name.clone(),
+            date_of_birth: who.date_of_birth,
             age: who.age,
             sex: who.sex,
         },
@@ -654,6 +658,8 @@ fn report_state(report: Report) -> State {
         .position(|r| r.id == report.summary.id)
         .unwrap_or(0);
     state.report.report = Load::Ready(report);
+    // Opened from the chart, the banner has the chart's patient at once.
+    state.report.patient = Some(amelia_chart());
     state
 }
 
@@ -963,8 +969,9 @@ fn chart_allergies_known_with_alerts() {
         assert_banner(
             &rendered,
             state.patient().unwrap(),
-            "ALLERGIES: Penicillin, Latex",
+            "ALLERGY Penicillin (rash, moderate)",
         );
+        assert_shows(&rendered, "ALLERGY Latex");
         assert_shows(&rendered, "ALERTS: Lives alone; Fall risk");
     }
     // Masked, the banner still says the allergies (safety first), but not who.
@@ -972,7 +979,7 @@ fn chart_allergies_known_with_alerts() {
     masked.privacy = true;
     let rendered = text(&masked, 80, 24);
     assert_shows(&rendered, "A. H.");
-    assert_shows(&rendered, "ALLERGIES: Penicillin, Latex");
+    assert_shows(&rendered, "ALLERGY Penicillin (rash, moderate)");
     snap_all("chart-allergies-known", &state);
 }
 
@@ -1273,15 +1280,9 @@ fn dialog_start_consultation() {
 
 #[test]
 fn dialog_sign_confirm_defaults_to_no() {
-    let mut state = report_state(completed_report());
-    state.dialog = Some(Dialog::Sign {
-        report_id: id(301),
-        confirmed: false,
-        yes: false,
-        password: Field::default(),
-        error: None,
-        busy: false,
-    });
+    let report = completed_report();
+    let mut state = report_state(report.clone());
+    state.dialog = Some(Dialog::Sign(SignDialog::new(&report)));
     let buffer = render(&state, 80, 24);
     let (column, row) = find(&buffer, "[ No ]").expect("No button");
     assert!(
@@ -1295,19 +1296,113 @@ fn dialog_sign_confirm_defaults_to_no() {
 
 #[test]
 fn dialog_sign_password_with_error() {
-    let mut state = report_state(completed_report());
-    state.dialog = Some(Dialog::Sign {
-        report_id: id(301),
+    let report = completed_report();
+    let mut state = report_state(report.clone());
+    state.dialog = Some(Dialog::Sign(SignDialog {
         confirmed: true,
         yes: true,
         password: Field::with("hunter22"),
         error: Some("Wrong password; the report is not signed.".into()),
-        busy: false,
-    });
+        ..SignDialog::new(&report)
+    }));
     let rendered = text(&state, 80, 24);
     assert!(!rendered.contains("hunter22"));
     assert_shows(&rendered, "Wrong password; the report is not signed.");
     snap_sizes("dialog-sign-password-error", &state);
+}
+
+#[test]
+fn dialog_sign_names_the_patient_and_the_version() {
+    let report = completed_report();
+    let mut state = report_state(report.clone());
+    state.dialog = Some(Dialog::Sign(SignDialog::new(&report)));
+    let rendered = text(&state, 80, 24);
+    let patient = &report.summary.patient;
+    assert_shows(&rendered, &patient.full_name);
+    assert_shows(&rendered, &patient.date_of_birth.to_string());
+    assert_shows(&rendered, &patient.mrn);
+    assert_shows(
+        &rendered,
+        &format!("Sign version {} of this report?", report.version),
+    );
+}
+
+#[test]
+fn dialog_sign_after_a_change_shows_what_changed_and_asks_about_the_new_version() {
+    let read = completed_report();
+    let mut now = read.clone();
+    now.version += 1;
+    now.content.assessment = Some("Worse since the weekend; sleeping four hours.".into());
+    let mut state = report_state(now.clone());
+    state.dialog = Some(Dialog::Sign(SignDialog {
+        changed: Some(Changed {
+            from_version: read.version,
+            sections: changes(&read, &now),
+        }),
+        ..SignDialog::new(&now)
+    }));
+    for (width, height) in SIZES {
+        let rendered = text(&state, width, height);
+        assert_shows(
+            &rendered,
+            &format!("version {} → {}", read.version, now.version),
+        );
+        assert_shows(
+            &rendered,
+            &format!("Sign version {} of this report?", now.version),
+        );
+        assert_shows(&rendered, "[ No ]");
+    }
+    let rendered = text(&state, 120, 40);
+    assert_shows(&rendered, "+ Worse since the weekend; sleeping four hours.");
+    snap_sizes("dialog-sign-changed", &state);
+}
+
+#[test]
+fn the_report_pins_the_patients_banner_however_far_it_scrolls() {
+    let mut state = report_state(completed_report());
+    state.report.scroll = 200;
+    for (w, h) in SIZES {
+        let rendered = text(&state, w, h);
+        assert_banner(
+            &rendered,
+            state.patient().unwrap(),
+            "ALLERGY Penicillin (rash, moderate)",
+        );
+        assert_shows(&rendered, "ALERTS: Lives alone; Fall risk");
+    }
+    // Before the patient's record has loaded: who it is, from the report, and that the
+    // allergies are on their way (not that there are none).
+    state.report.patient = None;
+    let rendered = text(&state, 80, 24);
+    let p = &completed_report().summary.patient;
+    assert_shows(&rendered, &p.full_name);
+    assert_shows(&rendered, &p.date_of_birth.to_string());
+    assert_shows(&rendered, &p.mrn);
+    assert_shows(&rendered, "Loading allergies and alerts…");
+    snap_sizes("report-banner-loading", &state);
+}
+
+#[test]
+fn the_sign_and_edit_dialogs_open_below_the_banner() {
+    let report = completed_report();
+    let mut state = report_state(report.clone());
+    let mut edit = EditDialog::new(&report, Section::Assessment);
+    edit.editor = Notes::from_text(&"A long assessment line.\n".repeat(30));
+    for dialog in [
+        Dialog::Sign(SignDialog::new(&report)),
+        Dialog::EditReport(Box::new(edit)),
+    ] {
+        state.dialog = Some(dialog);
+        for (w, h) in SIZES {
+            let rendered = text(&state, w, h);
+            assert_banner(
+                &rendered,
+                state.patient().unwrap(),
+                "ALLERGY Penicillin (rash, moderate)",
+            );
+        }
+    }
 }
 
 #[test]
@@ -1322,24 +1417,29 @@ fn dialog_cancel_reason() {
 #[test]
 fn dialog_addendum() {
     let mut state = report_state(signed_report());
-    state.dialog = Some(Dialog::Addendum {
-        report_id: id(300),
-        text: Field::with("Dose raised to 100 mg on 12 Mar."),
-    });
+    let mut addendum = AddendumDialog::new(id(300));
+    addendum.editor = Notes::from_text("Dose raised to 100 mg on 12 Mar.\nReview in two weeks.");
+    state.dialog = Some(Dialog::Addendum(addendum.clone()));
     snap_sizes("dialog-addendum", &state);
+    // The preview shows every line and the question above them.
+    addendum.step = AddendumStep::Preview { yes: false };
+    state.dialog = Some(Dialog::Addendum(addendum));
+    let rendered = text(&state, 80, 24);
+    assert_shows(&rendered, "Add this addendum?");
+    assert_shows(&rendered, "[ No ]");
+    assert_shows(&rendered, "Review in two weeks.");
+    snap_sizes("dialog-addendum-preview", &state);
 }
 
 #[test]
 fn dialog_edit_draft() {
-    let mut state = report_state(completed_report());
-    state.dialog = Some(Dialog::EditReport {
-        report_id: id(301),
-        version: 2,
-        section: Section::Assessment,
-        editor: Notes::from_text(
-            "Moderate depressive episode with insomnia.\nRisk: low; protective factors: daughter.",
-        ),
-    });
+    let report = completed_report();
+    let mut state = report_state(report.clone());
+    let mut edit = EditDialog::new(&report, Section::Assessment);
+    edit.editor = Notes::from_text(
+        "Moderate depressive episode with insomnia.\nRisk: low; protective factors: daughter.",
+    );
+    state.dialog = Some(Dialog::EditReport(Box::new(edit)));
     snap_sizes("dialog-edit-draft", &state);
 }
 
@@ -1354,14 +1454,12 @@ fn a_dialogs_hints_name_the_keys_the_config_file_chose() {
     .collect();
     state.settings.keymap =
         synapse::tui::keymap::Keymap::with_overrides(&overrides).expect("the overrides are valid");
-    state.dialog = Some(Dialog::EditReport {
-        report_id: id(301),
-        version: 2,
-        section: Section::Assessment,
-        editor: Notes::from_text("Moderate depressive episode."),
-    });
+    let report = completed_report();
+    let mut edit = EditDialog::new(&report, Section::Assessment);
+    edit.editor = Notes::from_text("Moderate depressive episode.");
+    state.dialog = Some(Dialog::EditReport(Box::new(edit)));
     let shown = text(&state, 80, 24);
-    assert_shows(&shown, "Alt-s saves · Ctrl-G discards");
+    assert_shows(&shown, "Alt-s saves · Ctrl-G closes");
     state.dialog = Some(Dialog::CancelConsultation {
         reason: Field::default(),
     });

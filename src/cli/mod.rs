@@ -59,6 +59,17 @@ pub enum ReportsCommand {
     },
     /// Show a report.
     Show { id: Uuid },
+    /// Sign a completed report: the version you read (`reports show` prints it) and your
+    /// password. A report changed since that version is not signed.
+    Sign {
+        id: Uuid,
+        /// The version you read and are signing.
+        #[arg(long)]
+        version: u32,
+        /// Read the password from the first line of standard input instead of prompting.
+        #[arg(long)]
+        password_stdin: bool,
+    },
     /// Report counts by status, and the last 30 days.
     Stats,
 }
@@ -242,6 +253,21 @@ fn read_line(prompt: &str) -> Result<String, Failure> {
     Ok(line.trim_end_matches(['\r', '\n']).to_string())
 }
 
+/// The password: from standard input's first line with `--password-stdin`, else prompted for
+/// without echo on a terminal.
+fn read_password(password_stdin: bool) -> Result<String, Failure> {
+    if password_stdin {
+        read_line("")
+    } else if std::io::stdin().is_terminal() {
+        rpassword::prompt_password("Password: ")
+            .map_err(|e| usage(format!("cannot read the password: {e}")))
+    } else {
+        Err(usage(
+            "pass --password-stdin to read the password from standard input",
+        ))
+    }
+}
+
 async fn login(
     client: &ApiClient,
     store: &TokenStore,
@@ -253,16 +279,7 @@ async fn login(
         None if std::io::stdin().is_terminal() => read_line("Email: ")?,
         None => return Err(usage("pass --email when standard input is not a terminal")),
     };
-    let password = if password_stdin {
-        read_line("")?
-    } else if std::io::stdin().is_terminal() {
-        rpassword::prompt_password("Password: ")
-            .map_err(|e| usage(format!("cannot read the password: {e}")))?
-    } else {
-        return Err(usage(
-            "pass --password-stdin to read the password from standard input",
-        ));
-    };
+    let password = read_password(password_stdin)?;
     let user = client.login(email.trim(), &password).await?;
     persist(client, store).await;
     let remembered = if store.remembers() {
@@ -522,6 +539,7 @@ fn report_text(r: &Report) -> String {
             ),
         ),
         ("status", s.status.as_str().to_string()),
+        ("version", r.version.to_string()),
         (
             "session",
             format!(
@@ -645,6 +663,36 @@ async fn reports(client: &ApiClient, command: ReportsCommand, json: bool) -> Res
                 return print_json(&report);
             }
             print!("{}", report_text(&report));
+            Ok(())
+        }
+        ReportsCommand::Sign {
+            id,
+            version,
+            password_stdin,
+        } => {
+            let password = read_password(password_stdin)?;
+            let report = match client.sign_report(id, version, &password).await {
+                Ok(report) => report,
+                Err(error) => {
+                    if let ErrorKind::VersionConflict { current_version } = error.kind {
+                        return Err(Failure {
+                            exit: Exit::Failed,
+                            message: format!(
+                                "Report {id} changed since version {version} (it is at version {}); nothing was signed. Read it again with `synapse reports show {id}` and sign the version you read.",
+                                current_version.map_or("a later".to_string(), |v| v.to_string())
+                            ),
+                        });
+                    }
+                    return Err(error.into());
+                }
+            };
+            if json {
+                return print_json(&report);
+            }
+            println!(
+                "Signed version {} of report {id} ({}, {}).",
+                report.version, report.summary.patient.full_name, report.summary.patient.mrn
+            );
             Ok(())
         }
         ReportsCommand::Stats => {

@@ -224,9 +224,17 @@ impl ApiClient {
             .await
     }
 
-    pub async fn sign_report(&self, id: Uuid, password: &str) -> Result<Report, ApiError> {
+    /// Signs `version` of the report, the version the doctor was shown; a report changed
+    /// since answers `ErrorKind::VersionConflict` and is not signed.
+    pub async fn sign_report(
+        &self,
+        id: Uuid,
+        version: u32,
+        password: &str,
+    ) -> Result<Report, ApiError> {
         let body = SignReport {
             password: password.to_string(),
+            version,
         };
         self.write(
             Method::POST,

@@ -20,6 +20,8 @@ pub struct ReportPatient {
     pub id: Uuid,
     pub mrn: String,
     pub full_name: String,
+    /// Shown wherever a report is signed, so the doctor can tell two patients of one name apart.
+    pub date_of_birth: NaiveDate,
     pub age: u32,
     pub sex: Sex,
 }
@@ -149,6 +151,8 @@ pub struct ReportEdit {
 #[serde(deny_unknown_fields)]
 pub struct SignReport {
     pub password: String,
+    /// The version the doctor read and is signing (`Report::version`).
+    pub version: u32,
 }
 
 /// `POST /reports/{id}/addenda`.

@@ -160,7 +160,9 @@ pub async fn edit(
 /// Sign a report
 ///
 /// Re-authenticates with the caller's password (a wrong one answers 401 `INVALID_CREDENTIALS`).
-/// Only `completed` reports; afterwards the content is immutable.
+/// `version` is the version the doctor read and is signing: a report changed since answers 409
+/// `VERSION_CONFLICT` (with `current_version`) and nothing is signed. Only `completed` reports;
+/// afterwards the content is immutable.
 ///
 /// Roles: doctor.
 #[utoipa::path(
@@ -174,7 +176,7 @@ pub async fn edit(
     responses(
         (status = 200, description = "OK.", body = SuccessEnvelope<Report>),
         (status = 401, description = openapi::errors("Not authenticated", &[code::INVALID_CREDENTIALS]), body = ErrorEnvelope),
-        (status = 409, description = openapi::errors("Conflict with the resource's current state", &[code::REPORT_SIGNED, code::INVALID_STATE]), body = ErrorEnvelope),
+        (status = 409, description = openapi::errors("Conflict with the resource's current state", &[code::VERSION_CONFLICT, code::REPORT_SIGNED, code::INVALID_STATE]), body = ErrorEnvelope),
         (status = 423, description = openapi::errors("Account locked", &[code::ACCOUNT_LOCKED]), body = ErrorEnvelope),
     ),
 )]
@@ -204,7 +206,9 @@ pub async fn sign(
             "The password is not correct; the report was not signed.",
         ));
     }
-    Ok(Success(app.store.sign_report(&actor, id).await?))
+    Ok(Success(
+        app.store.sign_report(&actor, id, body.version).await?,
+    ))
 }
 
 /// Add an addendum to a signed report

@@ -224,8 +224,8 @@ impl<E: Engine> Store for E {
     ) -> StoreResult<Report> {
         super::reports::edit(self, actor, id, content, version).await
     }
-    async fn sign_report(&self, actor: &Actor, id: Uuid) -> StoreResult<Report> {
-        super::reports::sign(self, actor, id).await
+    async fn sign_report(&self, actor: &Actor, id: Uuid, version: u32) -> StoreResult<Report> {
+        super::reports::sign(self, actor, id, version).await
     }
     async fn add_addendum(&self, actor: &Actor, id: Uuid, text: &str) -> StoreResult<Report> {
         super::reports::add_addendum(self, actor, id, text).await

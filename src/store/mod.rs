@@ -359,7 +359,9 @@ pub trait Store: Send + Sync + 'static {
         content: &ReportContent,
         version: u32,
     ) -> StoreResult<Report>;
-    async fn sign_report(&self, actor: &Actor, id: Uuid) -> StoreResult<Report>;
+    /// Signs the `completed` report `id` if it is still at `version`, the version the doctor
+    /// read: a report changed since answers `VERSION_CONFLICT` and stays unsigned.
+    async fn sign_report(&self, actor: &Actor, id: Uuid, version: u32) -> StoreResult<Report>;
     async fn add_addendum(&self, actor: &Actor, id: Uuid, text: &str) -> StoreResult<Report>;
 
     // --- report generation (the reportgen worker)

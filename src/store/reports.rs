@@ -61,6 +61,7 @@ fn summary(row: &dyn Row, today: NaiveDate) -> StoreResult<ReportSummary> {
             id: sql::uuid(row, "patient_id")?,
             mrn: sql::text(row, "mrn")?,
             full_name: sql::text(row, "full_name")?,
+            date_of_birth: sql::date(row, "date_of_birth")?,
             age: age_on(sql::date(row, "date_of_birth")?, today),
             sex: sql::parsed(row, "sex", Sex::parse)?,
         },
@@ -494,16 +495,7 @@ pub async fn edit(
         "report.edit",
         ReportStatus::Completed,
         async |tx, current| {
-            if current.version != version {
-                return Err(StoreError::Conflict {
-                    code: code::VERSION_CONFLICT,
-                    message: format!(
-                        "Someone saved this report since you opened it (version {} now, yours {version}); reload it and make your change again.",
-                        current.version
-                    ),
-                    details: serde_json::json!({ "current_version": current.version }),
-                });
-            }
+            still_at(current.version, version, "make your change again")?;
             let update = Statement::new(
                 "UPDATE reports SET content = $2, version = version + 1, updated_at = $3 WHERE id = $1",
             )
@@ -517,14 +509,37 @@ pub async fn edit(
     .await
 }
 
-pub async fn sign(engine: &impl Engine, actor: &Actor, id: Uuid) -> StoreResult<Report> {
+/// `VERSION_CONFLICT` unless the report is still at the `version` the caller read; `then` says
+/// what to do after reloading.
+fn still_at(current: u32, read: u32, then: &str) -> StoreResult<()> {
+    if current == read {
+        return Ok(());
+    }
+    Err(StoreError::Conflict {
+        code: code::VERSION_CONFLICT,
+        message: format!(
+            "Someone saved this report since you opened it (version {current} now, yours {read}); reload it and {then}."
+        ),
+        details: serde_json::json!({ "current_version": current }),
+    })
+}
+
+/// Signs what the doctor read: the version is checked in the same transaction that signs, so
+/// an edit in between can't slip under the signature.
+pub async fn sign(
+    engine: &impl Engine,
+    actor: &Actor,
+    id: Uuid,
+    version: u32,
+) -> StoreResult<Report> {
     change_report(
         engine,
         actor,
         id,
         "report.sign",
         ReportStatus::Completed,
-        async |tx, _| {
+        async |tx, current| {
+            still_at(current.version, version, "read it again before signing")?;
             let update = Statement::new(
                 "UPDATE reports SET status = 'signed', signed_at = $2, signed_by = $3, updated_at = $2
                  WHERE id = $1",

@@ -58,6 +58,7 @@ pub enum Response {
     Patients(Result<Page<PatientSummary>, ApiError>),
     Search(Result<SearchResults<PatientSummary>, ApiError>),
     Patient(Result<Patient, ApiError>),
+    BannerPatient(Result<Patient, ApiError>),
     History(Result<ConsultationHistory, ApiError>),
     PatientReports(Result<ReportPage, ApiError>),
     Reports(Result<ReportPage, ApiError>),
@@ -66,6 +67,7 @@ pub enum Response {
     Polled(Result<Report, ApiError>),
     ReportSaved(Result<Report, ApiError>),
     Signed(Result<Report, ApiError>),
+    AddendumAdded(Result<Report, ApiError>),
     Consultation(Result<Consultation, ApiError>),
     NotesSaved(Result<Consultation, ApiError>),
     Stopped(Result<Consultation, ApiError>),
@@ -83,14 +85,15 @@ impl Response {
             Response::LoggedOut => true,
             Response::Patients(r) => r.is_ok(),
             Response::Search(r) => r.is_ok(),
-            Response::Patient(r) => r.is_ok(),
+            Response::Patient(r) | Response::BannerPatient(r) => r.is_ok(),
             Response::History(r) => r.is_ok(),
             Response::PatientReports(r) | Response::Reports(r) => r.is_ok(),
             Response::Report(r)
             | Response::ReportPreview(r)
             | Response::Polled(r)
             | Response::ReportSaved(r)
-            | Response::Signed(r) => r.is_ok(),
+            | Response::Signed(r)
+            | Response::AddendumAdded(r) => r.is_ok(),
             Response::Consultation(r)
             | Response::NotesSaved(r)
             | Response::Stopped(r)

@@ -38,6 +38,8 @@ pub enum Call {
     ListPatients(PatientListParams),
     Search(String),
     Patient(Uuid),
+    /// The patient a report is about, for the banner pinned above it.
+    BannerPatient(Uuid),
     History(Uuid),
     PatientReports(Uuid),
     Reports(ReportListParams),
@@ -51,6 +53,8 @@ pub enum Call {
     },
     Sign {
         id: Uuid,
+        /// The version the doctor was shown.
+        version: u32,
         password: String,
     },
     Addendum {
@@ -124,6 +128,7 @@ async fn perform(client: &ApiClient, call: Call) -> Response {
         Call::ListPatients(params) => Response::Patients(client.list_patients(&params).await),
         Call::Search(q) => Response::Search(client.search_patients(&q, Some(20)).await),
         Call::Patient(id) => Response::Patient(client.get_patient(id).await),
+        Call::BannerPatient(id) => Response::BannerPatient(client.get_patient(id).await),
         Call::History(id) => Response::History(
             client
                 .consultation_history(
@@ -153,8 +158,14 @@ async fn perform(client: &ApiClient, call: Call) -> Response {
             content,
             version,
         } => Response::ReportSaved(client.edit_report(id, &content, version).await),
-        Call::Sign { id, password } => Response::Signed(client.sign_report(id, &password).await),
-        Call::Addendum { id, text } => Response::ReportSaved(client.add_addendum(id, &text).await),
+        Call::Sign {
+            id,
+            version,
+            password,
+        } => Response::Signed(client.sign_report(id, version, &password).await),
+        Call::Addendum { id, text } => {
+            Response::AddendumAdded(client.add_addendum(id, &text).await)
+        }
         Call::Start(start) => Response::Consultation(client.start_consultation(&start).await),
         Call::Consultation(id) => Response::Consultation(client.get_consultation(id).await),
         Call::SaveNotes { id, notes } => {

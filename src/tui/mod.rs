@@ -173,6 +173,12 @@ pub async fn run(launch: Launch) -> anyhow::Result<()> {
         }
     }
     if signalled {
+        // Notes typed since the last save go first, if the server answers in time: the doctor
+        // whose link dropped finds them in the consultation.
+        if let Some((id, notes)) = screens::consultation::pending_notes(&state) {
+            let _ =
+                tokio::time::timeout(Duration::from_secs(2), client.update_notes(id, &notes)).await;
+        }
         // A lost SSH link or a shutdown logs out: the session must not outlive the terminal.
         let _ = tokio::time::timeout(Duration::from_secs(2), client.logout()).await;
     }

@@ -8,7 +8,7 @@ use crate::model::auth::User;
 use crate::model::patient::Patient;
 
 pub use super::components::Overlay;
-pub use super::components::dialogs::{Dialog, Section};
+pub use super::components::dialogs::{Dialog, Section, SignDialog};
 pub use super::components::lock::LockState;
 pub use super::components::search::SearchState;
 pub use super::screens::chart::ChartState;
@@ -135,6 +135,8 @@ pub struct State {
     /// Whether something visible changed since the last frame.
     pub dirty: bool,
     pub quit: bool,
+    /// Quitting was asked for with typed text not saved: the question is up.
+    pub quit_asked: bool,
 }
 
 impl State {
@@ -168,6 +170,7 @@ impl State {
             next_request: 1,
             dirty: true,
             quit: false,
+            quit_asked: false,
         }
     }
 

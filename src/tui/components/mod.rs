@@ -5,6 +5,7 @@ pub mod dialogs;
 pub mod help;
 pub mod lock;
 pub mod palette;
+pub mod quit;
 pub mod search;
 
 use ratatui::Frame;

@@ -6,6 +6,7 @@ use ratatui::Frame;
 use ratatui::layout::{Constraint, Layout, Rect};
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Paragraph};
+use uuid::Uuid;
 
 use crate::client::{ApiError, ErrorKind};
 use crate::model::consultation::{ActiveConsultations, Consultation, ConsultationStatus};
@@ -49,6 +50,19 @@ pub(crate) fn running(state: &State) -> bool {
         .consultation
         .as_ref()
         .is_some_and(|c| c.status == ConsultationStatus::InProgress)
+}
+
+/// Whether the running consultation's notes hold text the server has not confirmed.
+pub(crate) fn notes_unsaved(state: &State) -> bool {
+    let c = &state.consultation;
+    running(state) && (c.edits != c.saved_edits || c.saving)
+}
+
+/// The running consultation and its notes, when they hold text the server has not confirmed:
+/// what the workstation sends before it leaves on a signal.
+pub fn pending_notes(state: &State) -> Option<(Uuid, String)> {
+    let consultation = state.consultation.consultation.as_ref()?;
+    notes_unsaved(state).then(|| (consultation.id, state.consultation.notes.text()))
 }
 
 /// Saves the notes if they changed since the last save.

@@ -16,6 +16,7 @@ use ratatui::layout::Rect;
 use super::effect::Effect;
 use super::keymap::{Command, Scope};
 use super::state::{Screen, State};
+use crate::model::patient::Patient;
 
 /// The keymap scope of a screen's bindings.
 pub fn scope(screen: Screen) -> Scope {
@@ -26,6 +27,23 @@ pub fn scope(screen: Screen) -> Scope {
         Screen::Report => Scope::Report,
         Screen::Consultation => Scope::Consultation,
         Screen::Stats => Scope::Stats,
+    }
+}
+
+/// The patient whose banner the current screen pins at its top, if it is about one patient:
+/// dialogs open below it, so who they are about stays in view.
+pub fn pinned_patient(state: &State) -> Option<&Patient> {
+    match state.screen {
+        Screen::Chart => state.chart.patient.ready(),
+        Screen::Consultation => state.patient().filter(|p| {
+            state
+                .consultation
+                .consultation
+                .as_ref()
+                .is_some_and(|c| c.patient_id == p.summary.id)
+        }),
+        Screen::Report => report::banner(state),
+        _ => None,
     }
 }
 

@@ -3,19 +3,20 @@
 //! addenda start here and run in their dialogs.
 
 use ratatui::Frame;
-use ratatui::layout::Rect;
+use ratatui::layout::{Constraint, Layout, Rect};
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Paragraph, Wrap};
 use uuid::Uuid;
 
-use crate::client::{ApiError, ErrorKind};
-use crate::model::report::{Report, ReportStatus};
+use crate::client::ApiError;
+use crate::model::patient::Patient;
+use crate::model::report::{Report, ReportContent, ReportStatus};
 use crate::model::text::printable;
+use crate::tui::components::dialogs::{self, AddendumDialog, EditDialog, SignDialog};
 use crate::tui::effect::{Call, Effect};
-use crate::tui::input::Notes;
 use crate::tui::keymap::Command;
 use crate::tui::state::{Dialog, Load, Screen, Section, State, ToastKind};
-use crate::tui::ui::common::{name, notice};
+use crate::tui::ui::common::{banner_layout, name, notice, patient_banner};
 use crate::tui::update::{call, handle_error};
 
 /// The commands the key-hint bar offers here.
@@ -32,6 +33,8 @@ pub const HINTS: &[Command] = &[
 #[derive(Debug, Clone, Default)]
 pub struct ReportView {
     pub report: Load<Report>,
+    /// The patient the report is about, for the banner pinned above it (allergies, alerts).
+    pub patient: Option<Patient>,
     pub scroll: u16,
     /// Ids of the list the report was opened from, and its position there.
     pub siblings: Vec<Uuid>,
@@ -43,6 +46,7 @@ pub(crate) fn open(state: &mut State, id: Uuid, siblings: Vec<Uuid>) -> Vec<Effe
     let position = siblings.iter().position(|s| *s == id).unwrap_or(0);
     state.report = ReportView {
         report: Load::Loading,
+        patient: state.report.patient.take(),
         scroll: 0,
         siblings,
         position,
@@ -92,14 +96,7 @@ pub(crate) fn command(state: &mut State, command: Command, page: usize) -> Vec<E
             };
             match report.summary.status {
                 ReportStatus::Completed => {
-                    state.dialog = Some(Dialog::Sign {
-                        report_id: report.summary.id,
-                        confirmed: false,
-                        yes: false,
-                        password: Default::default(),
-                        error: None,
-                        busy: false,
-                    });
+                    state.dialog = Some(Dialog::Sign(SignDialog::new(report)));
                 }
                 ReportStatus::Signed => state.toast(
                     "This report is already signed; add an addendum with a.",
@@ -119,14 +116,10 @@ pub(crate) fn command(state: &mut State, command: Command, page: usize) -> Vec<E
                 state.toast("Only a completed draft can be edited.", ToastKind::Info);
                 return Vec::new();
             }
-            let section = Section::Assessment;
-            let text = section.get(&report.content).cloned().unwrap_or_default();
-            state.dialog = Some(Dialog::EditReport {
-                report_id: report.summary.id,
-                version: report.version,
-                section,
-                editor: Notes::from_text(&text),
-            });
+            state.dialog = Some(Dialog::EditReport(Box::new(EditDialog::new(
+                report,
+                Section::Assessment,
+            ))));
         }
         Command::Addendum => {
             let Some(report) = state.report.report.ready() else {
@@ -139,10 +132,7 @@ pub(crate) fn command(state: &mut State, command: Command, page: usize) -> Vec<E
                 );
                 return Vec::new();
             }
-            state.dialog = Some(Dialog::Addendum {
-                report_id: report.summary.id,
-                text: Default::default(),
-            });
+            state.dialog = Some(Dialog::Addendum(AddendumDialog::new(report.summary.id)));
         }
         _ => {}
     }
@@ -159,7 +149,12 @@ pub(crate) fn on_report(state: &mut State, result: Result<Report, ApiError>) -> 
                 .get(state.report.position)
                 .is_none_or(|wanted| *wanted == report.summary.id) =>
         {
-            state.report.report = Load::Ready(report)
+            let patient_id = report.summary.patient.id;
+            // The sign dialog may be waiting for it, to show what changed.
+            if let Some(report) = dialogs::on_reloaded(state, report) {
+                state.report.report = Load::Ready(report);
+            }
+            return banner_patient(state, patient_id);
         }
         Ok(_) => {}
         Err(error) => {
@@ -172,64 +167,140 @@ pub(crate) fn on_report(state: &mut State, result: Result<Report, ApiError>) -> 
     Vec::new()
 }
 
-/// An edit or an addendum saved; a conflicting edit reloads the report.
-pub(crate) fn on_saved(state: &mut State, result: Result<Report, ApiError>) -> Vec<Effect> {
-    match result {
-        Ok(report) => {
-            state.report.report = Load::Ready(report);
-            state.toast("Saved.", ToastKind::Info);
+/// Makes sure the banner shows `patient_id`: the chart's copy when it is that patient's, else
+/// fetched. Until then the banner says what the report itself knows.
+fn banner_patient(state: &mut State, patient_id: Uuid) -> Vec<Effect> {
+    if state.report.patient.as_ref().map(|p| p.summary.id) == Some(patient_id) {
+        return Vec::new();
+    }
+    state.report.patient = None;
+    match state.chart.patient.ready() {
+        Some(patient) if patient.summary.id == patient_id => {
+            state.report.patient = Some(patient.clone());
             Vec::new()
         }
-        Err(error) => {
-            if let Some(effects) = handle_error(state, &error) {
-                return effects;
-            }
-            match error.kind {
-                ErrorKind::VersionConflict { .. } => {
-                    state.toast(
-                        "Someone changed this report while you edited it: reloaded. Make your change again.",
-                        ToastKind::Error,
-                    );
-                    refresh(state)
-                }
-                _ => {
-                    state.toast(error.message, ToastKind::Error);
-                    Vec::new()
-                }
-            }
-        }
+        _ => vec![call(state, Call::BannerPatient(patient_id))],
     }
 }
 
-/// The report as lines of text, shared by the reader and the browser's preview.
+/// The banner's patient arrived; only the one the report on screen is about is kept.
+pub(crate) fn on_banner_patient(
+    state: &mut State,
+    result: Result<Patient, ApiError>,
+) -> Vec<Effect> {
+    match result {
+        Ok(patient)
+            if state.report.report.ready().map(|r| r.summary.patient.id)
+                == Some(patient.summary.id) =>
+        {
+            state.report.patient = Some(patient);
+            Vec::new()
+        }
+        Ok(_) => Vec::new(),
+        Err(error) => handle_error(state, &error).unwrap_or_default(),
+    }
+}
+
+/// The patient whose banner is pinned above the report on screen, when known.
+pub fn banner(state: &State) -> Option<&Patient> {
+    let report = state.report.report.ready()?;
+    state
+        .report
+        .patient
+        .as_ref()
+        .filter(|p| p.summary.id == report.summary.patient.id)
+}
+
+/// The sections of a report in reading order, each as its title and its entries as text: what
+/// the reader shows, and what the sign dialog compares when the report changed under it.
+pub fn sections(content: &ReportContent) -> Vec<(&'static str, Vec<String>)> {
+    let text = |t: &Option<String>| t.iter().cloned().collect::<Vec<_>>();
+    vec![
+        ("History", text(&content.history)),
+        ("Mental status", text(&content.mental_status)),
+        ("Assessment", text(&content.assessment)),
+        (
+            "Diagnoses",
+            content
+                .diagnoses
+                .iter()
+                .map(|d| match &d.code {
+                    Some(code) => format!("{code}  {}", d.description),
+                    None => d.description.clone(),
+                })
+                .collect(),
+        ),
+        (
+            "Medication plan",
+            content
+                .medication_plan
+                .iter()
+                .map(|m| {
+                    [
+                        Some(m.drug.clone()),
+                        m.dosage.clone(),
+                        m.frequency.clone(),
+                        m.duration.clone(),
+                        m.instructions.clone(),
+                    ]
+                    .into_iter()
+                    .flatten()
+                    .collect::<Vec<_>>()
+                    .join(" · ")
+                })
+                .collect(),
+        ),
+        (
+            "Recommendations",
+            content
+                .recommendations
+                .iter()
+                .map(|r| format!("• {r}"))
+                .collect(),
+        ),
+        ("Follow-up", text(&content.follow_up)),
+    ]
+}
+
+/// Who the report is about, as the report itself says: the browser's preview leads with it,
+/// and the reader pins it until the patient's banner (allergies, alerts) has loaded.
+pub fn patient_line(state: &State, report: &Report) -> Line<'static> {
+    let theme = &state.settings.theme;
+    let p = &report.summary.patient;
+    let born = if state.privacy {
+        "••••-••-••".to_string()
+    } else {
+        p.date_of_birth.to_string()
+    };
+    Line::from(vec![
+        Span::styled(name(state, &p.full_name), theme.title()),
+        Span::raw(format!(
+            "   born {born} ({} y)   {}   {}",
+            p.age,
+            p.sex.as_str(),
+            p.mrn
+        )),
+    ])
+}
+
+/// The report as lines of text below who it is about, shared by the reader and the browser's
+/// preview.
 pub fn report_lines(state: &State, report: &Report) -> Vec<Line<'static>> {
     let theme = &state.settings.theme;
     let s = &report.summary;
-    let c = &report.content;
-    let mut lines = vec![
-        Line::from(vec![
-            Span::styled(name(state, &s.patient.full_name), theme.title()),
-            Span::raw(format!(
-                "  {}  {} y  {}",
-                s.patient.mrn,
-                s.patient.age,
-                s.patient.sex.as_str()
-            )),
-        ]),
-        Line::from(vec![
-            Span::styled(s.status.as_str().to_uppercase(), theme.status(s.status)),
-            Span::raw(format!(
-                "  {}  {}  {}  v{}{}",
-                s.consultation.session_code,
-                s.consultation.session_type.as_str(),
-                s.created_at.format("%Y-%m-%d %H:%M"),
-                report.version,
-                s.confidence
-                    .map(|c| format!("  confidence {:.0}%", c * 100.0))
-                    .unwrap_or_default()
-            )),
-        ]),
-    ];
+    let mut lines = vec![Line::from(vec![
+        Span::styled(s.status.as_str().to_uppercase(), theme.status(s.status)),
+        Span::raw(format!(
+            "  {}  {}  {}  v{}{}",
+            s.consultation.session_code,
+            s.consultation.session_type.as_str(),
+            s.created_at.format("%Y-%m-%d %H:%M"),
+            report.version,
+            s.confidence
+                .map(|c| format!("  confidence {:.0}%", c * 100.0))
+                .unwrap_or_default()
+        )),
+    ])];
     if let Some(complaint) = &s.consultation.chief_complaint {
         lines.push(Line::raw(format!(
             "Complaint: {}",
@@ -243,7 +314,7 @@ pub fn report_lines(state: &State, report: &Report) -> Vec<Line<'static>> {
             theme.error(),
         ));
     }
-    let mut section = |title: &str, body: Vec<String>| {
+    for (title, body) in sections(&report.content) {
         lines.push(Line::raw(""));
         lines.push(Line::styled(title.to_string(), theme.title()));
         if body.is_empty() {
@@ -254,45 +325,7 @@ pub fn report_lines(state: &State, report: &Report) -> Vec<Line<'static>> {
                 lines.push(Line::raw(line.to_string()));
             }
         }
-    };
-    let text = |t: &Option<String>| t.iter().cloned().collect::<Vec<_>>();
-    section("History", text(&c.history));
-    section("Mental status", text(&c.mental_status));
-    section("Assessment", text(&c.assessment));
-    section(
-        "Diagnoses",
-        c.diagnoses
-            .iter()
-            .map(|d| match &d.code {
-                Some(code) => format!("{code}  {}", d.description),
-                None => d.description.clone(),
-            })
-            .collect(),
-    );
-    section(
-        "Medication plan",
-        c.medication_plan
-            .iter()
-            .map(|m| {
-                [
-                    Some(m.drug.clone()),
-                    m.dosage.clone(),
-                    m.frequency.clone(),
-                    m.duration.clone(),
-                    m.instructions.clone(),
-                ]
-                .into_iter()
-                .flatten()
-                .collect::<Vec<_>>()
-                .join(" · ")
-            })
-            .collect(),
-    );
-    section(
-        "Recommendations",
-        c.recommendations.iter().map(|r| format!("• {r}")).collect(),
-    );
-    section("Follow-up", text(&c.follow_up));
+    }
     if let Some(signer) = &report.signed_by {
         lines.push(Line::raw(""));
         lines.push(Line::styled(
@@ -334,6 +367,26 @@ pub fn draw(frame: &mut Frame, area: Rect, state: &State) {
         .title(Line::raw(position).right_aligned());
     match &view.report {
         Load::Ready(report) => {
+            // The patient stays in view however far the report scrolls.
+            let area = match banner(state) {
+                Some(patient) => {
+                    let [top, rest] = banner_layout(area, state, patient);
+                    patient_banner(frame, top, state, patient);
+                    rest
+                }
+                None => {
+                    let [top, rest] =
+                        Layout::vertical([Constraint::Length(2), Constraint::Min(1)]).areas(area);
+                    frame.render_widget(
+                        Paragraph::new(vec![
+                            patient_line(state, report),
+                            Line::styled("Loading allergies and alerts…", theme.muted()),
+                        ]),
+                        top,
+                    );
+                    rest
+                }
+            };
             let lines = report_lines(state, report);
             frame.render_widget(
                 Paragraph::new(lines)

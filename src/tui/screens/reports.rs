@@ -7,7 +7,7 @@ use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Cell, Paragraph, Row, Table, TableState, Wrap};
 use uuid::Uuid;
 
-use super::report::report_lines;
+use super::report::{patient_line, report_lines};
 use super::{is_motion, moved};
 use crate::client::ApiError;
 use crate::model::consultation::SessionType;
@@ -298,9 +298,13 @@ pub fn draw(frame: &mut Frame, area: Rect, state: &State) {
     let preview_block = Block::bordered().title(" Preview ");
     match &browser.preview {
         Some(report) => frame.render_widget(
-            Paragraph::new(report_lines(state, report))
-                .wrap(Wrap { trim: false })
-                .block(preview_block),
+            Paragraph::new(
+                std::iter::once(patient_line(state, report))
+                    .chain(report_lines(state, report))
+                    .collect::<Vec<_>>(),
+            )
+            .wrap(Wrap { trim: false })
+            .block(preview_block),
             preview,
         ),
         None => frame.render_widget(preview_block, preview),

@@ -193,22 +193,34 @@ pub fn patient_banner(frame: &mut Frame, area: Rect, state: &State, patient: &Pa
 fn banner_lines(state: &State, patient: &Patient, width: u16) -> Vec<Line<'static>> {
     let theme = &state.settings.theme;
     let s = &patient.summary;
-    let allergies = match patient.allergies.status {
-        AllergyStatus::Known => Span::styled(
-            format!(
-                "ALLERGIES: {}",
-                patient
-                    .allergies
-                    .items
-                    .iter()
-                    .map(|a| printable(&a.substance, true))
-                    .collect::<Vec<_>>()
-                    .join(", ")
-            ),
-            theme.error(),
-        ),
-        AllergyStatus::NoneKnown => Span::styled("No known allergies", theme.ok()),
-        AllergyStatus::NotRecorded => Span::styled("Allergies not recorded", theme.warning()),
+    // Each allergy with its reaction and severity, one fact each, so they flow onto further
+    // lines rather than being cut.
+    let allergies: Vec<Span<'static>> = match patient.allergies.status {
+        AllergyStatus::Known => patient
+            .allergies
+            .items
+            .iter()
+            .map(|a| {
+                let detail: Vec<String> = [&a.reaction, &a.severity]
+                    .into_iter()
+                    .flatten()
+                    .map(|d| printable(d, true))
+                    .collect();
+                let detail = if detail.is_empty() {
+                    String::new()
+                } else {
+                    format!(" ({})", detail.join(", "))
+                };
+                Span::styled(
+                    format!("ALLERGY {}{detail}", printable(&a.substance, true)),
+                    theme.error(),
+                )
+            })
+            .collect(),
+        AllergyStatus::NoneKnown => vec![Span::styled("No known allergies", theme.ok())],
+        AllergyStatus::NotRecorded => {
+            vec![Span::styled("Allergies not recorded", theme.warning())]
+        }
     };
     let first = Line::from(vec![
         Span::styled(name(state, &s.full_name), theme.title()),
@@ -224,7 +236,7 @@ fn banner_lines(state: &State, patient: &Patient, width: u16) -> Vec<Line<'stati
             s.mrn
         )),
     ]);
-    let mut facts = vec![allergies];
+    let mut facts = allergies;
     if !patient.alerts.is_empty() {
         facts.push(Span::styled(
             format!(
@@ -263,7 +275,7 @@ fn banner_lines(state: &State, patient: &Patient, width: u16) -> Vec<Line<'stati
 }
 
 /// How many rows `text` takes wrapped at word boundaries to `width` columns.
-fn wrapped_rows(text: &str, width: usize) -> u16 {
+pub(crate) fn wrapped_rows(text: &str, width: usize) -> u16 {
     let width = width.max(1);
     let mut rows = 1u16;
     let mut used = 0usize;

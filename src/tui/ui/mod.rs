@@ -36,6 +36,9 @@ pub fn draw(frame: &mut Frame, state: &State) {
     }
     if state.lock.locked {
         components::lock::draw(frame, area, state);
+        if state.quit_asked {
+            components::quit::draw(frame, area, state);
+        }
         return;
     }
     let FrameAreas {
@@ -65,10 +68,26 @@ pub fn draw(frame: &mut Frame, state: &State) {
         components::draw(frame, body, state, overlay);
     }
     if let Some(dialog) = &state.dialog {
-        components::dialogs::draw(frame, area, state, dialog);
+        // Below the patient's banner, when the screen pins one: a dialog about a patient
+        // (signing, editing) must not hide who it is about or their allergies.
+        let dialog_area = match screens::pinned_patient(state) {
+            Some(patient) => {
+                let [_, rest] = common::banner_layout(body, state, patient);
+                Rect {
+                    y: rest.y,
+                    height: area.bottom().saturating_sub(rest.y),
+                    ..area
+                }
+            }
+            None => area,
+        };
+        components::dialogs::draw(frame, dialog_area, state, dialog);
     }
     if let Some(toast) = &state.toast {
         common::toast(frame, body, state, toast);
+    }
+    if state.quit_asked {
+        components::quit::draw(frame, area, state);
     }
 }
 

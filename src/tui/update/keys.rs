@@ -6,9 +6,9 @@ use crossterm::event::{
     KeyCode, KeyEvent, KeyEventKind, KeyModifiers, MouseButton, MouseEvent, MouseEventKind,
 };
 
-use crate::tui::components::{dialogs, help, lock, palette, search};
+use crate::tui::components::{dialogs, help, lock, palette, quit, search};
 use crate::tui::effect::Effect;
-use crate::tui::keymap::Command;
+use crate::tui::keymap::{Command, Scope};
 use crate::tui::layout;
 use crate::tui::screens::{self, consultation, login, patients, reports, stats};
 use crate::tui::state::{Overlay, Screen, State};
@@ -18,12 +18,27 @@ pub fn key(state: &mut State, key: KeyEvent) -> Vec<Effect> {
         return Vec::new();
     }
     let ctrl = key.modifiers.contains(KeyModifiers::CONTROL);
+    // Ctrl-C quits from anywhere, asking first when typed text would be lost; a second
+    // Ctrl-C is the answer yes.
     if ctrl && key.code == KeyCode::Char('c') {
-        state.quit = true;
-        return vec![Effect::Quit];
+        if state.quit_asked {
+            return quit::quit(state);
+        }
+        return quit::request(state);
+    }
+    if state.quit_asked {
+        return quit::key(state, &key);
     }
     if state.lock.locked {
         return lock::key(state, &key);
+    }
+    // The lock works from every state, above dialogs, overlays and editors, whose keys would
+    // otherwise take it as text; what was open stays open beneath it.
+    if state.session.user.is_some()
+        && state.settings.keymap.own_command(&key, Scope::Global) == Some(Command::Lock)
+    {
+        lock::lock(state);
+        return Vec::new();
     }
     if state.dialog.is_some() {
         return dialogs::key(state, &key);
@@ -51,8 +66,7 @@ pub fn key(state: &mut State, key: KeyEvent) -> Vec<Effect> {
                 && key.code == KeyCode::Char('q')
                 && state.history.is_empty()
             {
-                state.quit = true;
-                return vec![Effect::Quit];
+                return quit::request(state);
             }
             run_command(state, command)
         }
@@ -105,10 +119,7 @@ pub fn paste(state: &mut State, text: &str) -> Vec<Effect> {
 pub fn run_command(state: &mut State, command: Command) -> Vec<Effect> {
     let page = layout::page_rows(state);
     match command {
-        Command::Quit => {
-            state.quit = true;
-            vec![Effect::Quit]
-        }
+        Command::Quit => quit::request(state),
         Command::Back => back(state),
         Command::Search => {
             state.overlay = Some(Overlay::Search);

@@ -11,7 +11,7 @@ pub(crate) use keys::run_command;
 use uuid::Uuid;
 
 use super::action::{Action, Timer};
-use super::components::{lock, search};
+use super::components::{lock, quit, search};
 use super::effect::{Call, Effect};
 use super::screens::consultation;
 use super::state::*;
@@ -22,6 +22,12 @@ const POLL_REPORT_MS: u64 = 400;
 const UNSIGNED_REFRESH_MS: u64 = 60_000;
 
 pub fn update(state: &mut State, action: Action) -> Vec<Effect> {
+    let mut effects = handle(state, action);
+    effects.extend(quit::settle(state));
+    effects
+}
+
+fn handle(state: &mut State, action: Action) -> Vec<Effect> {
     match action {
         Action::Tick(now) => tick(state, now),
         Action::Resize(width, height) => {

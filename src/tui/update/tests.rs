@@ -21,6 +21,7 @@ use crate::model::report::{
     ReportStats, ReportStatus, ReportSummary,
 };
 use crate::tui::action::{Action, Response, Timer};
+use crate::tui::components::dialogs::{AddendumStep, EditDialog, EditStep, SectionChange};
 use crate::tui::effect::{Call, Effect};
 use crate::tui::screens::patients::{PAGE_SIZE, PREFETCH_MARGIN};
 use crate::tui::state::*;
@@ -179,6 +180,7 @@ fn report_summary(n: usize, status: ReportStatus) -> ReportSummary {
             id: patient_id(0),
             mrn: "MRN-00000".into(),
             full_name: "Patient Number0".into(),
+            date_of_birth: chrono::NaiveDate::from_ymd_opt(1980, 3, 14).unwrap(),
             age: 45,
             sex: Sex::Female,
         },
@@ -977,11 +979,11 @@ fn sign_defaults_to_no_and_enter_closes_without_signing() {
     assert!(update(&mut state, chr('S')).is_empty());
     assert!(matches!(
         state.dialog,
-        Some(Dialog::Sign {
+        Some(Dialog::Sign(SignDialog {
             confirmed: false,
             yes: false,
             ..
-        })
+        }))
     ));
     let effects = update(&mut state, key(KeyCode::Enter));
     assert!(effects.is_empty());
@@ -1003,14 +1005,17 @@ fn sign_asks_the_password_and_a_wrong_one_keeps_the_dialog() {
     // → then Enter confirms …
     update(&mut state, chr('S'));
     update(&mut state, key(KeyCode::Right));
-    assert!(matches!(state.dialog, Some(Dialog::Sign { yes: true, .. })));
+    assert!(matches!(
+        state.dialog,
+        Some(Dialog::Sign(SignDialog { yes: true, .. }))
+    ));
     update(&mut state, key(KeyCode::Enter));
     assert!(matches!(
         state.dialog,
-        Some(Dialog::Sign {
+        Some(Dialog::Sign(SignDialog {
             confirmed: true,
             ..
-        })
+        }))
     ));
     update(&mut state, key(KeyCode::Esc));
     assert_eq!(state.dialog, None);
@@ -1020,10 +1025,10 @@ fn sign_asks_the_password_and_a_wrong_one_keeps_the_dialog() {
     assert!(update(&mut state, chr('y')).is_empty());
     assert!(matches!(
         state.dialog,
-        Some(Dialog::Sign {
+        Some(Dialog::Sign(SignDialog {
             confirmed: true,
             ..
-        })
+        }))
     ));
     assert!(
         update(&mut state, key(KeyCode::Enter)).is_empty(),
@@ -1035,12 +1040,13 @@ fn sign_asks_the_password_and_a_wrong_one_keeps_the_dialog() {
         call,
         Call::Sign {
             id: report_id(0),
+            version: 3,
             password: "wrong".into(),
         }
     );
     assert!(matches!(
         state.dialog,
-        Some(Dialog::Sign { busy: true, .. })
+        Some(Dialog::Sign(SignDialog { busy: true, .. }))
     ));
 
     let effects = respond(
@@ -1053,13 +1059,13 @@ fn sign_asks_the_password_and_a_wrong_one_keeps_the_dialog() {
     );
     assert!(effects.is_empty());
     match &state.dialog {
-        Some(Dialog::Sign {
+        Some(Dialog::Sign(SignDialog {
             confirmed,
             busy,
             error,
             password,
             ..
-        }) => {
+        })) => {
             assert!(*confirmed);
             assert!(!*busy);
             assert!(error.is_some());
@@ -1075,6 +1081,7 @@ fn sign_asks_the_password_and_a_wrong_one_keeps_the_dialog() {
         call,
         Call::Sign {
             id: report_id(0),
+            version: 3,
             password: "right".into(),
         }
     );
@@ -1101,24 +1108,22 @@ fn a_signed_report_cannot_be_signed_or_edited_again() {
     assert!(state.toast.is_some());
 }
 
-#[test]
-fn edit_saves_the_changed_section_and_a_version_conflict_reloads() {
-    let mut state = on_report(ReportStatus::Completed);
-    assert!(update(&mut state, chr('e')).is_empty());
+fn edit_dialog(state: &State) -> EditDialog {
     match &state.dialog {
-        Some(Dialog::EditReport {
-            report_id: id,
-            version,
-            section,
-            editor,
-        }) => {
-            assert_eq!(*id, report_id(0));
-            assert_eq!(*version, 3);
-            assert_eq!(*section, Section::Assessment);
-            assert_eq!(editor.text(), "Stable.");
-        }
+        Some(Dialog::EditReport(edit)) => (**edit).clone(),
         other => panic!("expected the edit dialog, got {other:?}"),
     }
+}
+
+#[test]
+fn edit_saves_the_changed_section_and_a_version_conflict_keeps_the_doctors_text() {
+    let mut state = on_report(ReportStatus::Completed);
+    assert!(update(&mut state, chr('e')).is_empty());
+    let edit = edit_dialog(&state);
+    assert_eq!(edit.report_id, report_id(0));
+    assert_eq!(edit.version, 3);
+    assert_eq!(edit.section, Section::Assessment);
+    assert_eq!(edit.editor.text(), "Stable.");
     // Keys are text in the editor, not commands.
     type_text(&mut state, " Sleeping better, no risk.");
     assert_eq!(state.screen, Screen::Report);
@@ -1129,11 +1134,12 @@ fn edit_saves_the_changed_section_and_a_version_conflict_reloads() {
         call,
         Call::EditReport {
             id: report_id(0),
-            content: expected,
+            content: expected.clone(),
             version: 3,
         }
     );
-    assert_eq!(state.dialog, None);
+    // The editor stays until the server answers.
+    assert_eq!(edit_dialog(&state).step, EditStep::Saving);
 
     let effects = respond(
         &mut state,
@@ -1145,35 +1151,72 @@ fn edit_saves_the_changed_section_and_a_version_conflict_reloads() {
             "The report changed.",
         ))),
     );
-    let (_, call) = only_call(&effects);
+    let (request, call) = only_call(&effects);
     assert_eq!(call, Call::Report(report_id(0)));
-    assert_eq!(state.toast.as_ref().map(|t| t.kind), Some(ToastKind::Error));
+    assert_eq!(edit_dialog(&state).step, EditStep::Reloading);
+
+    // A colleague changed the assessment and the history: the doctor's assessment stays in
+    // the editor beside theirs, and their history is kept.
+    let mut theirs = report(0, ReportStatus::Completed);
+    theirs.version = 4;
+    theirs.content.assessment = Some("Stable; reviewed by the registrar.".into());
+    theirs.content.history = Some("Low mood for four weeks.".into());
+    respond(&mut state, request, Response::Report(Ok(theirs.clone())));
+    assert_eq!(state.report.report, Load::Ready(theirs));
+    let edit = edit_dialog(&state);
+    assert_eq!(edit.step, EditStep::Editing);
+    assert_eq!(edit.theirs, Some(4));
+    assert_eq!(edit.editor.text(), "Stable. Sleeping better, no risk.");
+
+    let (_, call) = only_call(&update(&mut state, ctrl('s')));
+    let mut rebased = expected;
+    rebased.history = Some("Low mood for four weeks.".into());
+    assert_eq!(
+        call,
+        Call::EditReport {
+            id: report_id(0),
+            content: rebased,
+            version: 4,
+        }
+    );
 }
 
 #[test]
-fn edit_tab_moves_to_the_next_section() {
+fn edit_tab_moves_to_the_next_section_keeping_what_was_typed() {
     let mut state = on_report(ReportStatus::Completed);
     update(&mut state, chr('e'));
+    type_text(&mut state, " Better.");
     update(&mut state, key(KeyCode::Tab));
-    match &state.dialog {
-        Some(Dialog::EditReport {
-            section, editor, ..
-        }) => {
-            assert_eq!(*section, Section::FollowUp);
-            assert_eq!(editor.text(), "");
-        }
-        other => panic!("expected the edit dialog, got {other:?}"),
-    }
+    let edit = edit_dialog(&state);
+    assert_eq!(edit.section, Section::FollowUp);
+    assert_eq!(edit.editor.text(), "");
     update(&mut state, key(KeyCode::Tab));
-    match &state.dialog {
-        Some(Dialog::EditReport {
-            section, editor, ..
-        }) => {
-            assert_eq!(*section, Section::History);
-            assert_eq!(editor.text(), "Low mood for three weeks.");
-        }
-        other => panic!("expected the edit dialog, got {other:?}"),
-    }
+    let edit = edit_dialog(&state);
+    assert_eq!(edit.section, Section::History);
+    assert_eq!(edit.editor.text(), "Low mood for three weeks.");
+    update(&mut state, key(KeyCode::Tab));
+    update(&mut state, key(KeyCode::Tab));
+    assert_eq!(edit_dialog(&state).editor.text(), "Stable. Better.");
+}
+
+#[test]
+fn esc_in_the_draft_editor_asks_before_discarding_changes() {
+    let mut state = on_report(ReportStatus::Completed);
+    update(&mut state, chr('e'));
+    update(&mut state, key(KeyCode::Esc));
+    assert_eq!(state.dialog, None, "nothing changed: Esc just closes");
+
+    update(&mut state, chr('e'));
+    type_text(&mut state, " Better.");
+    update(&mut state, key(KeyCode::Esc));
+    assert_eq!(edit_dialog(&state).step, EditStep::Discard);
+    update(&mut state, key(KeyCode::Enter));
+    let edit = edit_dialog(&state);
+    assert_eq!(edit.step, EditStep::Editing);
+    assert_eq!(edit.editor.text(), "Stable. Better.");
+    update(&mut state, key(KeyCode::Esc));
+    update(&mut state, chr('y'));
+    assert_eq!(state.dialog, None);
 }
 
 #[test]
@@ -1185,25 +1228,101 @@ fn addenda_are_only_for_signed_reports() {
 
     let mut state = on_report(ReportStatus::Signed);
     assert!(update(&mut state, chr('a')).is_empty());
-    assert!(matches!(state.dialog, Some(Dialog::Addendum { .. })));
+    assert!(matches!(state.dialog, Some(Dialog::Addendum(_))));
+    // Enter is a new line, not "send"; nothing typed leaves the dialog as a report command.
     type_text(&mut state, "Lab result normal.");
-    let (request, call) = only_call(&update(&mut state, key(KeyCode::Enter)));
+    assert!(update(&mut state, key(KeyCode::Enter)).is_empty());
+    type_text(&mut state, "Sent to the GP; next review e");
+    assert_eq!(state.screen, Screen::Report);
+    let addendum = |state: &State| match &state.dialog {
+        Some(Dialog::Addendum(addendum)) => addendum.clone(),
+        other => panic!("expected the addendum dialog, got {other:?}"),
+    };
+    assert_eq!(
+        addendum(&state).editor.text(),
+        "Lab result normal.\nSent to the GP; next review e"
+    );
+
+    // Ctrl-S previews; the default is No, and No goes back to the text as it was.
+    assert!(update(&mut state, ctrl('s')).is_empty());
+    assert_eq!(addendum(&state).step, AddendumStep::Preview { yes: false });
+    assert!(update(&mut state, key(KeyCode::Enter)).is_empty());
+    assert_eq!(addendum(&state).step, AddendumStep::Writing);
+    assert_eq!(
+        addendum(&state).editor.text(),
+        "Lab result normal.\nSent to the GP; next review e"
+    );
+
+    // Only an explicit yes sends it, all lines; the dialog waits for the answer.
+    update(&mut state, ctrl('s'));
+    let (request, call) = only_call(&update(&mut state, chr('y')));
     assert_eq!(
         call,
         Call::Addendum {
             id: report_id(0),
-            text: "Lab result normal.".into(),
+            text: "Lab result normal.\nSent to the GP; next review e".into(),
         }
     );
-    assert_eq!(state.dialog, None);
+    assert_eq!(addendum(&state).step, AddendumStep::Sending);
+    assert!(
+        type_text(&mut state, "nS").is_empty(),
+        "keys wait, run nothing"
+    );
+    assert_eq!(state.screen, Screen::Report);
+
+    // A failure keeps the text to send again.
+    respond(
+        &mut state,
+        request,
+        Response::AddendumAdded(Err(error(ErrorKind::InvalidState, "The report changed."))),
+    );
+    assert_eq!(addendum(&state).step, AddendumStep::Writing);
+    assert!(addendum(&state).error.is_some());
+    assert_eq!(
+        addendum(&state).editor.text(),
+        "Lab result normal.\nSent to the GP; next review e"
+    );
+
+    update(&mut state, ctrl('s'));
+    update(&mut state, key(KeyCode::Right));
+    let (request, _) = only_call(&update(&mut state, key(KeyCode::Enter)));
     let mut with_addendum = report(0, ReportStatus::Signed);
     with_addendum.version = 4;
     respond(
         &mut state,
         request,
-        Response::ReportSaved(Ok(with_addendum)),
+        Response::AddendumAdded(Ok(with_addendum)),
     );
+    assert_eq!(state.dialog, None);
     assert_eq!(state.report.report.ready().map(|r| r.version), Some(4));
+}
+
+#[test]
+fn esc_in_the_addendum_asks_before_discarding_typed_text() {
+    let mut state = on_report(ReportStatus::Signed);
+    update(&mut state, chr('a'));
+    update(&mut state, key(KeyCode::Esc));
+    assert_eq!(state.dialog, None, "nothing typed: Esc just closes");
+
+    update(&mut state, chr('a'));
+    type_text(&mut state, "Called the patient");
+    update(&mut state, key(KeyCode::Esc));
+    assert!(matches!(
+        &state.dialog,
+        Some(Dialog::Addendum(a)) if a.step == AddendumStep::Discard
+    ));
+    // Any key but y keeps the text.
+    update(&mut state, chr('n'));
+    match &state.dialog {
+        Some(Dialog::Addendum(a)) => {
+            assert_eq!(a.step, AddendumStep::Writing);
+            assert_eq!(a.editor.text(), "Called the patient");
+        }
+        other => panic!("expected the addendum dialog, got {other:?}"),
+    }
+    update(&mut state, key(KeyCode::Esc));
+    update(&mut state, chr('y'));
+    assert_eq!(state.dialog, None);
 }
 
 #[test]
@@ -1617,9 +1736,15 @@ fn the_editors_command_keys_follow_the_keymap() {
     state.settings.keymap = keymap.clone();
     update(&mut state, chr('e'));
     assert!(update(&mut state, ctrl('s')).is_empty());
-    assert!(matches!(state.dialog, Some(Dialog::EditReport { .. })));
-    let (_, call) = only_call(&update(&mut state, alt('s')));
+    assert!(matches!(state.dialog, Some(Dialog::EditReport(_))));
+    let (request, call) = only_call(&update(&mut state, alt('s')));
     assert!(matches!(call, Call::EditReport { .. }), "{call:?}");
+    assert_eq!(edit_dialog(&state).step, EditStep::Saving);
+    respond(
+        &mut state,
+        request,
+        Response::ReportSaved(Ok(report(0, ReportStatus::Completed))),
+    );
     assert_eq!(state.dialog, None);
 
     // Esc is text-free in a dialog now: the chosen key closes it instead.
@@ -1737,7 +1862,7 @@ fn paste_into_password_fields_drops_control_characters() {
     update(&mut sign, chr('y'));
     update(&mut sign, Action::Paste("secret\n".into()));
     match &sign.dialog {
-        Some(Dialog::Sign { password, .. }) => assert_eq!(password.value, "secret"),
+        Some(Dialog::Sign(sign)) => assert_eq!(sign.password.value, "secret"),
         other => panic!("expected the sign dialog, got {other:?}"),
     }
 
@@ -1919,4 +2044,227 @@ fn offline_a_click_on_the_lists_bottom_border_selects_nothing() {
         mouse(MouseEventKind::Down(MouseButton::Left), 20),
     );
     assert_eq!(state.patients.selected, 16);
+}
+
+#[test]
+fn signing_sends_the_version_on_screen_and_a_change_since_shows_what_changed_and_asks_again() {
+    let mut state = on_report(ReportStatus::Completed);
+    update(&mut state, chr('S'));
+    match &state.dialog {
+        Some(Dialog::Sign(sign)) => {
+            assert_eq!(sign.version, 3);
+            assert_eq!(sign.patient.mrn, "MRN-00000");
+        }
+        other => panic!("expected the sign dialog, got {other:?}"),
+    }
+    update(&mut state, chr('y'));
+    type_text(&mut state, "right");
+    let (request, call) = only_call(&update(&mut state, key(KeyCode::Enter)));
+    assert_eq!(
+        call,
+        Call::Sign {
+            id: report_id(0),
+            version: 3,
+            password: "right".into(),
+        }
+    );
+
+    // A colleague saved version 4 in between: nothing is signed, the report is fetched again.
+    let (request, call) = only_call(&respond(
+        &mut state,
+        request,
+        Response::Signed(Err(error(
+            ErrorKind::VersionConflict {
+                current_version: Some(4),
+            },
+            "Someone saved this report since you opened it.",
+        ))),
+    ));
+    assert_eq!(call, Call::Report(report_id(0)));
+    assert!(matches!(
+        state.dialog,
+        Some(Dialog::Sign(SignDialog {
+            reloading: true,
+            ..
+        }))
+    ));
+    assert_eq!(state.unsigned, None, "nothing was signed");
+    assert!(state.toast.is_none(), "no 'Report signed'");
+
+    let mut changed = report(0, ReportStatus::Completed);
+    changed.version = 4;
+    changed.content.assessment = Some("Worse since the weekend.".into());
+    assert!(respond(&mut state, request, Response::Report(Ok(changed.clone()))).is_empty());
+    assert_eq!(state.report.report, Load::Ready(changed));
+    match &state.dialog {
+        Some(Dialog::Sign(sign)) => {
+            assert_eq!(sign.version, 4);
+            assert!(!sign.confirmed, "asked again from the start");
+            assert!(!sign.yes, "and the default is No again");
+            let changed = sign.changed.as_ref().expect("what changed");
+            assert_eq!(changed.from_version, 3);
+            assert_eq!(
+                changed.sections,
+                vec![SectionChange {
+                    title: "Assessment",
+                    before: vec!["Stable.".into()],
+                    after: vec!["Worse since the weekend.".into()],
+                }]
+            );
+        }
+        other => panic!("the sign dialog should ask again, got {other:?}"),
+    }
+
+    // Confirmed again, it signs version 4.
+    update(&mut state, chr('y'));
+    type_text(&mut state, "right");
+    let (_, call) = only_call(&update(&mut state, key(KeyCode::Enter)));
+    assert_eq!(
+        call,
+        Call::Sign {
+            id: report_id(0),
+            version: 4,
+            password: "right".into(),
+        }
+    );
+}
+
+/// Ctrl-L locks whatever is open; keys then reach only the password, and unlocking brings back
+/// exactly what was open.
+fn locks_and_restores(mut state: State, what: &str) {
+    let dialog = state.dialog.clone();
+    let overlay = state.overlay.clone();
+    let notes = state.consultation.notes.text();
+    let searched = state.search.input.value.clone();
+    assert!(
+        dialog.is_some() || overlay.is_some(),
+        "{what}: nothing is open"
+    );
+    assert!(update(&mut state, ctrl('l')).is_empty(), "{what}");
+    assert!(state.lock.locked, "{what}: Ctrl-L did not lock");
+    assert!(type_text(&mut state, "pass word").is_empty(), "{what}");
+    assert_eq!(state.lock.password.value, "pass word", "{what}");
+    assert_eq!(state.dialog, dialog, "{what}: a key reached the dialog");
+    assert_eq!(state.overlay, overlay, "{what}: a key reached the overlay");
+    assert_eq!(state.consultation.notes.text(), notes, "{what}");
+    assert_eq!(state.search.input.value, searched, "{what}");
+    let (request, call) = only_call(&update(&mut state, key(KeyCode::Enter)));
+    assert!(matches!(call, Call::Unlock { .. }), "{what}: {call:?}");
+    respond(&mut state, request, Response::Unlock(Ok(user())));
+    assert!(!state.lock.locked, "{what}");
+    assert_eq!(state.dialog, dialog, "{what}: not restored");
+    assert_eq!(state.overlay, overlay, "{what}: not restored");
+}
+
+#[test]
+fn ctrl_l_locks_from_every_dialog_and_overlay_and_restores_it() {
+    let mut start = on_chart();
+    update(&mut start, chr('c'));
+    type_text(&mut start, "Poor sleep");
+    locks_and_restores(start, "start consultation");
+
+    let mut sign = on_report(ReportStatus::Completed);
+    update(&mut sign, chr('S'));
+    locks_and_restores(sign.clone(), "sign confirmation");
+    update(&mut sign, chr('y'));
+    type_text(&mut sign, "half");
+    locks_and_restores(sign, "sign password");
+
+    let mut edit = on_report(ReportStatus::Completed);
+    update(&mut edit, chr('e'));
+    type_text(&mut edit, " More.");
+    locks_and_restores(edit, "report editor");
+
+    let mut addendum = on_report(ReportStatus::Signed);
+    update(&mut addendum, chr('a'));
+    type_text(&mut addendum, "Called the patient");
+    locks_and_restores(addendum, "addendum");
+
+    let mut cancel = in_consultation();
+    type_text(&mut cancel, "Notes so far");
+    update(&mut cancel, ctrl('x'));
+    type_text(&mut cancel, "Left early");
+    locks_and_restores(cancel, "cancel consultation");
+
+    for (open, what) in [('/', "search"), ('?', "help"), (':', "palette")] {
+        let mut state = with_patients(3, None);
+        update(&mut state, chr(open));
+        type_text(&mut state, "ab");
+        locks_and_restores(state, what);
+    }
+}
+
+#[test]
+fn ctrl_c_with_notes_the_server_has_not_confirmed_asks_first() {
+    let mut state = in_consultation();
+    state.offline = Some("The server does not answer.".into());
+    type_text(&mut state, "Sleeps four hours");
+    let effects = update(&mut state, ctrl('c'));
+    assert!(!state.quit, "quit without asking");
+    assert!(state.quit_asked);
+    assert!(!effects.contains(&Effect::Quit));
+    // The notes are sent at once; offline, the answer is an error and the question stays.
+    let request = request_of(&effects, |c| matches!(c, Call::SaveNotes { .. }));
+    respond(
+        &mut state,
+        request,
+        Response::NotesSaved(Err(error(ErrorKind::Unreachable, "No answer."))),
+    );
+    assert!(state.quit_asked && !state.quit);
+    // Any key but y goes back, notes intact; then y (or a second Ctrl-C) quits.
+    assert!(update(&mut state, chr('n')).is_empty());
+    assert!(!state.quit_asked && !state.quit);
+    assert_eq!(state.consultation.notes.text(), "Sleeps four hours");
+    update(&mut state, ctrl('c'));
+    assert_eq!(update(&mut state, chr('y')), vec![Effect::Quit]);
+    assert!(state.quit);
+
+    let mut twice = in_consultation();
+    twice.offline = Some("The server does not answer.".into());
+    type_text(&mut twice, "Notes");
+    update(&mut twice, ctrl('c'));
+    assert_eq!(update(&mut twice, ctrl('c')), vec![Effect::Quit]);
+}
+
+#[test]
+fn quitting_with_unsaved_notes_online_saves_them_then_leaves() {
+    let mut state = in_consultation();
+    type_text(&mut state, "Sleeps four hours");
+    let effects = update(&mut state, ctrl('c'));
+    assert!(state.quit_asked && !state.quit);
+    let (request, call) = only_call(&effects);
+    assert!(
+        matches!(&call, Call::SaveNotes { notes, .. } if notes == "Sleeps four hours"),
+        "{call:?}"
+    );
+    let effects = respond(
+        &mut state,
+        request,
+        Response::NotesSaved(Ok(consultation(ConsultationStatus::InProgress))),
+    );
+    assert!(effects.contains(&Effect::Quit), "{effects:?}");
+    assert!(state.quit);
+}
+
+#[test]
+fn quitting_from_the_draft_editor_or_the_addendum_with_text_asks_first() {
+    let mut edit = on_report(ReportStatus::Completed);
+    update(&mut edit, chr('e'));
+    type_text(&mut edit, " Better.");
+    assert!(update(&mut edit, ctrl('c')).is_empty());
+    assert!(edit.quit_asked && !edit.quit);
+    update(&mut edit, key(KeyCode::Esc));
+    assert_eq!(edit_dialog(&edit).editor.text(), "Stable. Better.");
+
+    let mut addendum = on_report(ReportStatus::Signed);
+    update(&mut addendum, chr('a'));
+    type_text(&mut addendum, "Phoned the GP");
+    assert!(update(&mut addendum, ctrl('c')).is_empty());
+    assert!(addendum.quit_asked);
+    assert_eq!(update(&mut addendum, chr('y')), vec![Effect::Quit]);
+
+    // Nothing typed: Ctrl-C quits at once.
+    let mut idle = on_report(ReportStatus::Completed);
+    update(&mut idle, chr('e'));
+    assert_eq!(update(&mut idle, ctrl('c')), vec![Effect::Quit]);
 }

@@ -9,21 +9,29 @@ mod session_expired;
 mod sign;
 mod start_consultation;
 
-pub use edit_report::Section;
+pub(crate) use addendum::on_added;
+pub use addendum::{AddendumDialog, AddendumStep};
+pub(crate) use edit_report::on_saved;
+pub use edit_report::{EditDialog, EditStep, Section};
 pub(crate) use sign::on_signed;
+pub use sign::{Changed, SectionChange, SignDialog, changes};
 
 use crossterm::event::KeyEvent;
 use ratatui::Frame;
 use ratatui::layout::Rect;
 use ratatui::text::Line;
 use ratatui::widgets::{Block, Clear, Paragraph, Wrap};
-use uuid::Uuid;
 
 use crate::model::consultation::SessionType;
+use crate::model::report::Report;
 use crate::tui::effect::Effect;
-use crate::tui::input::{Field, Notes};
+use crate::tui::input::Field;
 use crate::tui::state::State;
 use crate::tui::ui::centered;
+use crate::tui::ui::common::wrapped_rows;
+
+/// How wide a dialog's box is, borders included (narrower terminals get their width).
+const DIALOG_WIDTH: u16 = 66;
 
 /// Modal dialogs. A dialog takes every key until it closes.
 #[derive(Debug, Clone, PartialEq)]
@@ -33,28 +41,15 @@ pub enum Dialog {
         complaint: Field,
     },
     /// Signing: first a confirmation that defaults to No, then the password.
-    Sign {
-        report_id: Uuid,
-        confirmed: bool,
-        yes: bool,
-        password: Field,
-        error: Option<String>,
-        busy: bool,
-    },
+    Sign(SignDialog),
     CancelConsultation {
         reason: Field,
     },
-    Addendum {
-        report_id: Uuid,
-        text: Field,
-    },
-    /// Editing one text section of a draft; Tab moves to the next section.
-    EditReport {
-        report_id: Uuid,
-        version: u32,
-        section: Section,
-        editor: Notes,
-    },
+    /// An addendum: written, previewed, confirmed, then sent.
+    Addendum(AddendumDialog),
+    /// Editing the text sections of a draft; Tab moves to the next section.
+    /// Boxed: two copies of a report's content make it the largest dialog by far.
+    EditReport(Box<EditDialog>),
     /// The session ended: the password continues where the doctor was.
     SessionExpired {
         password: Field,
@@ -78,6 +73,12 @@ struct View {
     height: u16,
 }
 
+/// The report fetched again because a dialog found it changed on the server (signing or
+/// saving an edit): that dialog takes it. Returns the report back when no dialog waits for it.
+pub(crate) fn on_reloaded(state: &mut State, report: Report) -> Option<Report> {
+    sign::on_reloaded(state, report).and_then(|report| edit_report::on_reloaded(state, report))
+}
+
 /// Hands a key to the open dialog.
 pub(crate) fn key(state: &mut State, key: &KeyEvent) -> Vec<Effect> {
     let Some(mut dialog) = state.dialog.take() else {
@@ -85,10 +86,10 @@ pub(crate) fn key(state: &mut State, key: &KeyEvent) -> Vec<Effect> {
     };
     let step = match &dialog {
         Dialog::StartConsultation { .. } => start_consultation::key(state, &mut dialog, key),
-        Dialog::Sign { .. } => sign::key(state, &mut dialog, key),
+        Dialog::Sign(_) => sign::key(state, &mut dialog, key),
         Dialog::CancelConsultation { .. } => cancel_consultation::key(state, &mut dialog, key),
-        Dialog::Addendum { .. } => addendum::key(state, &mut dialog, key),
-        Dialog::EditReport { .. } => edit_report::key(state, &mut dialog, key),
+        Dialog::Addendum(_) => addendum::key(state, &mut dialog, key),
+        Dialog::EditReport(_) => edit_report::key(state, &mut dialog, key),
         Dialog::SessionExpired { .. } => session_expired::key(state, &mut dialog, key),
     };
     match step {
@@ -104,12 +105,19 @@ pub(crate) fn key(state: &mut State, key: &KeyEvent) -> Vec<Effect> {
 pub(crate) fn paste(dialog: &mut Dialog, text: &str) {
     match dialog {
         Dialog::StartConsultation { complaint, .. } => complaint.insert(text),
-        Dialog::Sign { password, .. } | Dialog::SessionExpired { password, .. } => {
-            password.insert(text)
-        }
+        Dialog::Sign(sign) => sign.password.insert(text),
+        Dialog::SessionExpired { password, .. } => password.insert(text),
         Dialog::CancelConsultation { reason } => reason.insert(text),
-        Dialog::Addendum { text: field, .. } => field.insert(text),
-        Dialog::EditReport { editor, .. } => editor.insert(text),
+        Dialog::Addendum(addendum) => {
+            if addendum.step == AddendumStep::Writing {
+                addendum.editor.insert(text)
+            }
+        }
+        Dialog::EditReport(edit) => {
+            if edit.step == EditStep::Editing {
+                edit.editor.insert(text)
+            }
+        }
     }
 }
 
@@ -124,26 +132,24 @@ pub fn draw(frame: &mut Frame, area: Rect, state: &State, dialog: &Dialog) {
             session_type,
             complaint,
         } => start_consultation::view(state, *session_type, complaint),
-        Dialog::Sign {
-            confirmed,
-            yes,
-            password,
-            error,
-            busy,
-            ..
-        } => sign::view(state, *confirmed, *yes, password, error.as_deref(), *busy),
+        Dialog::Sign(sign) => sign::view(state, sign),
         Dialog::CancelConsultation { reason } => cancel_consultation::view(state, reason),
-        Dialog::Addendum { text, .. } => addendum::view(state, text),
-        Dialog::EditReport {
-            section, editor, ..
-        } => edit_report::view(state, area, *section, editor),
+        Dialog::Addendum(addendum) => addendum::view(state, area, addendum),
+        Dialog::EditReport(edit) => edit_report::view(state, area, edit),
         Dialog::SessionExpired {
             password,
             error,
             busy,
         } => session_expired::view(state, password, error.as_deref(), *busy),
     };
-    let rect = centered(area, 66, height);
+    // As tall as the wrapped lines need (the view's height is the least), within the area.
+    let inner_width = usize::from(DIALOG_WIDTH.min(area.width).saturating_sub(2));
+    let needed: u16 = lines
+        .iter()
+        .map(|line| wrapped_rows(&line.to_string(), inner_width))
+        .sum::<u16>()
+        .saturating_add(2);
+    let rect = centered(area, DIALOG_WIDTH, height.max(needed));
     frame.render_widget(Clear, rect);
     frame.render_widget(
         Paragraph::new(lines)

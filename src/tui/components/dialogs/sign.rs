@@ -1,49 +1,121 @@
-//! Signing a report: first a confirmation that defaults to No, then the doctor's password.
+//! Signing a report: first a confirmation that defaults to No, naming the patient and the
+//! version, then the doctor's password. The version signed is the one on screen: if the report
+//! changed since, the server refuses, the dialog shows what changed, section by section, and
+//! asks again about the new version.
 
 use crossterm::event::KeyEvent;
 use ratatui::text::{Line, Span};
+use uuid::Uuid;
 
 use super::{Dialog, Step, View};
 use crate::client::{ApiError, ErrorKind};
-use crate::model::report::Report;
+use crate::model::report::{Report, ReportPatient};
 use crate::model::text::printable;
 use crate::tui::effect::{Call, Effect};
 use crate::tui::input::Field;
 use crate::tui::keymap::{Command, Scope};
+use crate::tui::screens::report::sections;
 use crate::tui::state::{Load, State, ToastKind};
+use crate::tui::theme::Theme;
 use crate::tui::update::{call, handle_error};
 
+/// At most this many lines of a changed section's old and new text each; the report screen
+/// behind the dialog shows the whole new version.
+const CHANGE_LINES: usize = 3;
+
+/// The sign dialog.
+#[derive(Debug, Clone, PartialEq)]
+pub struct SignDialog {
+    pub report_id: Uuid,
+    /// The version on screen: the one the doctor is asked about and signs.
+    pub version: u32,
+    /// Who the report is about, named in the question.
+    pub patient: ReportPatient,
+    /// After a conflict: the version the doctor had read, and what changed since.
+    pub changed: Option<Changed>,
+    /// Waiting for the report again after the server said it changed.
+    pub reloading: bool,
+    pub confirmed: bool,
+    pub yes: bool,
+    pub password: Field,
+    pub error: Option<String>,
+    pub busy: bool,
+}
+
+/// What changed between the version the doctor read and the one now stored.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Changed {
+    pub from_version: u32,
+    pub sections: Vec<SectionChange>,
+}
+
+/// One section that differs, as the reader shows it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct SectionChange {
+    pub title: &'static str,
+    pub before: Vec<String>,
+    pub after: Vec<String>,
+}
+
+impl SignDialog {
+    /// Asks about `report` as it is on screen.
+    pub fn new(report: &Report) -> SignDialog {
+        SignDialog {
+            report_id: report.summary.id,
+            version: report.version,
+            patient: report.summary.patient.clone(),
+            changed: None,
+            reloading: false,
+            confirmed: false,
+            yes: false,
+            password: Field::default(),
+            error: None,
+            busy: false,
+        }
+    }
+}
+
+/// The sections that differ between what the doctor read and what is stored now.
+pub fn changes(read: &Report, now: &Report) -> Vec<SectionChange> {
+    sections(&read.content)
+        .into_iter()
+        .zip(sections(&now.content))
+        .filter(|((_, before), (_, after))| before != after)
+        .map(|((title, before), (_, after))| SectionChange {
+            title,
+            before,
+            after,
+        })
+        .collect()
+}
+
 pub(super) fn key(state: &mut State, dialog: &mut Dialog, key: &KeyEvent) -> Step {
-    let Dialog::Sign {
-        report_id,
-        confirmed,
-        yes,
-        password,
-        error,
-        busy,
-    } = dialog
-    else {
+    let Dialog::Sign(sign) = dialog else {
         return Step::Stay(Vec::new());
     };
-    if *busy {
-        return Step::Stay(Vec::new());
+    if sign.busy || sign.reloading {
+        // Esc still closes: the doctor may give up while the server is slow.
+        return match state.settings.keymap.command(key, Scope::Dialog) {
+            Some(Command::Dismiss) if sign.reloading => Step::Close(Vec::new()),
+            _ => Step::Stay(Vec::new()),
+        };
     }
     let keymap = &state.settings.keymap;
-    if !*confirmed {
+    if !sign.confirmed {
         return match keymap.command(key, Scope::SignConfirm) {
             Some(Command::Dismiss | Command::No) => Step::Close(Vec::new()),
             // Two choices: either direction moves to the other.
             Some(Command::NextChoice | Command::PreviousChoice) => {
-                *yes = !*yes;
+                sign.yes = !sign.yes;
                 Step::Stay(Vec::new())
             }
             Some(Command::Yes) => {
-                *confirmed = true;
-                *yes = true;
+                sign.confirmed = true;
+                sign.yes = true;
                 Step::Stay(Vec::new())
             }
-            Some(Command::Submit) if *yes => {
-                *confirmed = true;
+            Some(Command::Submit) if sign.yes => {
+                sign.confirmed = true;
                 Step::Stay(Vec::new())
             }
             // Enter on the default (No) closes without signing.
@@ -53,27 +125,29 @@ pub(super) fn key(state: &mut State, dialog: &mut Dialog, key: &KeyEvent) -> Ste
     }
     match keymap.command(key, Scope::Dialog) {
         Some(Command::Dismiss) => Step::Close(Vec::new()),
-        Some(Command::Submit) if !password.value.is_empty() => {
-            let secret = std::mem::take(password).value;
-            let id = *report_id;
-            *error = None;
-            *busy = true;
+        Some(Command::Submit) if !sign.password.value.is_empty() => {
+            let password = std::mem::take(&mut sign.password).value;
+            let (id, version) = (sign.report_id, sign.version);
+            sign.error = None;
+            sign.busy = true;
             Step::Stay(vec![call(
                 state,
                 Call::Sign {
                     id,
-                    password: secret,
+                    version,
+                    password,
                 },
             )])
         }
         _ => {
-            password.edit(key);
+            sign.password.edit(key);
             Step::Stay(Vec::new())
         }
     }
 }
 
-/// The answer: signed, or a wrong password asked again, or the dialog closes on an error.
+/// The answer: signed; a wrong password asked again; a report changed since it was read
+/// fetched again to show what changed; any other error closes the dialog.
 pub(crate) fn on_signed(state: &mut State, result: Result<Report, ApiError>) -> Vec<Effect> {
     match result {
         Ok(report) => {
@@ -84,12 +158,23 @@ pub(crate) fn on_signed(state: &mut State, result: Result<Report, ApiError>) -> 
             Vec::new()
         }
         Err(error) => {
-            if error.kind == ErrorKind::InvalidCredentials {
-                if let Some(Dialog::Sign { error: e, busy, .. }) = &mut state.dialog {
-                    *busy = false;
-                    *e = Some("The password is not correct. Try again, or Esc to cancel.".into());
+            if let Some(Dialog::Sign(sign)) = &mut state.dialog {
+                match error.kind {
+                    ErrorKind::InvalidCredentials => {
+                        sign.busy = false;
+                        sign.error = Some(
+                            "The password is not correct. Try again, or Esc to cancel.".into(),
+                        );
+                        return Vec::new();
+                    }
+                    ErrorKind::VersionConflict { .. } => {
+                        sign.busy = false;
+                        sign.reloading = true;
+                        let id = sign.report_id;
+                        return vec![call(state, Call::Report(id))];
+                    }
+                    _ => {}
                 }
-                return Vec::new();
             }
             state.dialog = None;
             if let Some(effects) = handle_error(state, &error) {
@@ -101,24 +186,96 @@ pub(crate) fn on_signed(state: &mut State, result: Result<Report, ApiError>) -> 
     }
 }
 
-pub(super) fn view(
-    state: &State,
-    confirmed: bool,
-    yes: bool,
-    password: &Field,
-    error: Option<&str>,
-    busy: bool,
-) -> View {
+/// The report fetched again after a conflict: the screen shows the new version and the dialog
+/// asks again, from the start, about it. Returns the report back when no dialog waits for it.
+pub(crate) fn on_reloaded(state: &mut State, report: Report) -> Option<Report> {
+    let Some(Dialog::Sign(sign)) = &mut state.dialog else {
+        return Some(report);
+    };
+    if !sign.reloading || sign.report_id != report.summary.id {
+        return Some(report);
+    }
+    let read_version = sign.version;
+    let sections = match state.report.report.ready() {
+        Some(read) => changes(read, &report),
+        None => Vec::new(),
+    };
+    *sign = SignDialog {
+        changed: Some(Changed {
+            from_version: read_version,
+            sections,
+        }),
+        ..SignDialog::new(&report)
+    };
+    state.report.report = Load::Ready(report);
+    None
+}
+
+pub(super) fn view(state: &State, sign: &SignDialog) -> View {
     let theme = &state.settings.theme;
     let key = |command| state.settings.keymap.hint_key(command, Scope::SignConfirm);
-    let mut lines = if !confirmed {
-        let (no_style, yes_style) = if yes {
+    let patient = &sign.patient;
+    let born = if state.privacy {
+        "••••-••-••".to_string()
+    } else {
+        patient.date_of_birth.to_string()
+    };
+    let mut lines = vec![Line::from(vec![
+        Span::styled(
+            crate::tui::ui::common::name(state, &patient.full_name),
+            theme.title(),
+        ),
+        Span::raw(format!(
+            "   born {born} ({} y)   {}",
+            patient.age, patient.mrn
+        )),
+    ])];
+    if sign.reloading {
+        lines.push(Line::raw(""));
+        lines.push(Line::styled(
+            "This report changed since you read it; loading the new version…",
+            theme.warning(),
+        ));
+        return View {
+            title: " Sign report ",
+            lines,
+            height: 6,
+        };
+    }
+    // What changed is said first and shown last, so the question stays in the box however
+    // much changed.
+    if let Some(changed) = &sign.changed {
+        lines.push(Line::styled(
+            format!(
+                "Changed since you read it (version {} → {}): {}",
+                changed.from_version,
+                sign.version,
+                if changed.sections.is_empty() {
+                    "no section's text".to_string()
+                } else {
+                    changed
+                        .sections
+                        .iter()
+                        .map(|s| s.title)
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                }
+            ),
+            theme.warning(),
+        ));
+    }
+    lines.push(Line::raw(""));
+    if !sign.confirmed {
+        let (no_style, yes_style) = if sign.yes {
             (theme.base(), theme.selected())
         } else {
             (theme.selected(), theme.base())
         };
-        vec![
-            Line::raw("Sign this report? Signed reports can no longer change."),
+        lines.extend([
+            Line::raw(format!(
+                "Sign version {} of this report? Signed reports can no longer change.",
+                sign.version
+            )),
             Line::raw(""),
             Line::from(vec![
                 Span::styled("  [ No ]  ", no_style),
@@ -136,29 +293,72 @@ pub(super) fn view(
                 ),
                 theme.muted(),
             ),
-        ]
+        ]);
     } else {
-        vec![
-            Line::raw("Enter your password to sign."),
+        lines.extend([
+            Line::raw(format!(
+                "Enter your password to sign version {}.",
+                sign.version
+            )),
             Line::raw(""),
             Line::from(vec![
                 Span::raw("Password "),
                 Span::styled(
-                    format!(" {:<30}", "•".repeat(password.value.chars().count())),
+                    format!(" {:<30}", "•".repeat(sign.password.value.chars().count())),
                     theme.selected(),
                 ),
             ]),
             Line::raw(""),
-        ]
-    };
-    if busy {
+        ]);
+    }
+    if sign.busy {
         lines.push(Line::styled("Signing…", theme.muted()));
-    } else if let Some(error) = error {
+    } else if let Some(error) = &sign.error {
         lines.push(Line::styled(printable(error, true), theme.error()));
     }
+    if let Some(changed) = &sign.changed {
+        lines.extend(changed_lines(theme, changed));
+    }
+    let height = (lines.len() as u16).saturating_add(2).max(8);
     View {
         title: " Sign report ",
         lines,
-        height: 8,
+        height,
     }
+}
+
+/// What changed, section by section: the old lines marked `-`, the new ones `+`.
+fn changed_lines(theme: &Theme, changed: &Changed) -> Vec<Line<'static>> {
+    let mut lines = Vec::new();
+    for section in &changed.sections {
+        lines.push(Line::raw(""));
+        lines.push(Line::styled(section.title.to_string(), theme.title()));
+        for (mark, text, style) in [
+            ("-", &section.before, theme.error()),
+            ("+", &section.after, theme.ok()),
+        ] {
+            let all: Vec<String> = text
+                .iter()
+                .flat_map(|entry| {
+                    printable(entry, false)
+                        .lines()
+                        .map(str::to_string)
+                        .collect::<Vec<_>>()
+                })
+                .collect();
+            if all.is_empty() {
+                lines.push(Line::styled(format!("{mark} —"), style));
+            }
+            for line in all.iter().take(CHANGE_LINES) {
+                lines.push(Line::styled(format!("{mark} {line}"), style));
+            }
+            if all.len() > CHANGE_LINES {
+                lines.push(Line::styled(
+                    format!("{mark} … {} more lines", all.len() - CHANGE_LINES),
+                    theme.muted(),
+                ));
+            }
+        }
+    }
+    lines
 }
