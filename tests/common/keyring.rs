@@ -46,6 +46,21 @@ pub fn join_user_session_keyring() -> i64 {
         "could not join the user-session keyring: {}",
         std::io::Error::last_os_error()
     );
+    const KEYCTL_GET_KEYRING_ID: libc::c_long = 0;
+    const KEY_SPEC_USER_SESSION_KEYRING: libc::c_long = -5;
+    // SAFETY: keyctl(KEYCTL_GET_KEYRING_ID, id, 0) reads no memory and creates nothing.
+    let user_session = unsafe {
+        libc::syscall(
+            libc::SYS_keyctl,
+            KEYCTL_GET_KEYRING_ID,
+            KEY_SPEC_USER_SESSION_KEYRING,
+            0 as libc::c_long,
+        )
+    };
+    assert_eq!(
+        id, user_session,
+        "joining {name:?} gave another keyring than the user-session one on this kernel"
+    );
     id
 }
 
