@@ -16,7 +16,9 @@ use std::path::Path;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-use common::keyring::{KEYUTILS_HINT, join_fresh_session_keyring, kernel_key};
+use common::keyring::{
+    KEYUTILS_HINT, join_fresh_session_keyring, join_user_session_keyring, kernel_key, keyctl,
+};
 use common::{PASSWORD, Session, TestServer};
 use serde_json::{Value, json};
 use synapse::model::auth::Role;
@@ -57,8 +59,14 @@ impl Drop for World {
 }
 
 impl World {
+    /// In a fresh session keyring of its own.
     fn start() -> World {
-        join_fresh_session_keyring();
+        World::start_with(join_fresh_session_keyring)
+    }
+
+    /// With the session keyring `join` gives this thread (and every command it runs).
+    fn start_with(join: fn()) -> World {
+        join();
         assert!(
             Command::new("keyctl")
                 .args(["show", "@s"])
@@ -265,7 +273,7 @@ fn login_list_show_and_logout_then_commands_need_a_login() {
     let login = world.login();
     login.expect(0);
     assert!(
-        login.stdout.contains("the kernel keyring"),
+        login.stdout.contains("the kernel session keyring"),
         "{}",
         login.stdout
     );
@@ -342,6 +350,42 @@ fn login_list_show_and_logout_then_commands_need_a_login() {
     assert!(after.stderr.contains("not logged in"), "{}", after.stderr);
     assert!(after.stderr.contains("synapse login"), "{}", after.stderr);
     world.synapse(&["whoami"]).expect(3);
+}
+
+#[test]
+fn without_a_session_keyring_of_its_own_a_login_is_kept_for_the_next_command() {
+    // As over SSH without `pam_keyinit`: the kernel lends the process the user-session keyring.
+    let world = World::start_with(|| {
+        join_user_session_keyring();
+    });
+    let login = world.login();
+    login.expect(0);
+    assert!(
+        login
+            .stdout
+            .contains("Session kept in the kernel user keyring."),
+        "{}",
+        login.stdout
+    );
+    assert!(world.kernel_token().is_some(), "the token is a kernel key");
+
+    let whoami = world.synapse(&["whoami"]);
+    whoami.expect(0);
+    assert!(
+        whoami
+            .stdout
+            .contains("session kept in the kernel user keyring"),
+        "{}",
+        whoami.stdout
+    );
+    let listing = keyctl(&["show", "@s"]).expect("keyctl show @s");
+    assert!(
+        !listing.contains("synapse:probe"),
+        "probe keys were left behind:\n{listing}"
+    );
+
+    world.synapse(&["logout"]).expect(0);
+    assert_eq!(world.kernel_token(), None, "the kernel key is gone");
 }
 
 #[test]

@@ -1,9 +1,12 @@
 //! The token store against the real Linux kernel keyring (keyutils).
 //!
-//! Each test first joins a fresh anonymous session keyring on its own thread (the runtime's and
-//! the keyring calls' threads are started afterwards and inherit it), so the tests never touch the
-//! session keyring of the user running them. The `keyctl` program (Debian package `keyutils`)
-//! reads the kernel's side independently.
+//! Each test first sets up the session keyring of its own thread (the runtime's threads and the
+//! `keyctl` processes are started afterwards and inherit it): a fresh anonymous session keyring,
+//! as a `pam_keyinit` login has, so the tests never touch the session keyring of the user running
+//! them; or the user's shared user-session keyring, as a process has that never got a session
+//! keyring of its own (an SSH login without `pam_keyinit`, many containers). Those keep their
+//! test entries in the user keyring under server names of their own and remove them. The
+//! `keyctl` program (Debian package `keyutils`) reads the kernel's side independently.
 #![cfg(target_os = "linux")]
 
 use std::time::{SystemTime, UNIX_EPOCH};
@@ -12,11 +15,21 @@ use synapse::credentials::{SavedLogin, StoreKind, TokenStore, TokenStoreChoice};
 
 mod common;
 
-use common::keyring::{join_fresh_session_keyring, kernel_key};
+use common::keyring::{join_fresh_session_keyring, join_user_session_keyring, kernel_key, keyctl};
 
 /// Runs `test` in a fresh session keyring on a runtime started after joining it.
 fn in_fresh_session<F: Future>(test: F) -> F::Output {
     join_fresh_session_keyring();
+    tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .expect("a runtime")
+        .block_on(test)
+}
+
+/// Runs `test` with the user-session keyring as its session keyring, on a runtime started after.
+fn in_user_session<F: Future>(test: F) -> F::Output {
+    join_user_session_keyring();
     tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
@@ -51,7 +64,8 @@ fn keyutils_keeps_the_session_in_the_kernel_keyring() {
             store.fallback_reason()
         );
         assert!(store.remembers());
-        assert_eq!(store.status(), "session kept in the kernel keyring");
+        assert_eq!(store.status(), "session kept in the kernel session keyring");
+        assert_eq!(store.place(), "the kernel session keyring");
         assert_eq!(store.fallback_reason(), None);
 
         let server = unique_server("keyutils");
@@ -145,6 +159,131 @@ fn auto_picks_a_real_keyring_and_leaves_no_probe_behind() {
         }
         assert_no_probe_key_left();
     });
+}
+
+#[test]
+fn without_a_session_keyring_of_its_own_the_user_keyring_keeps_the_session() {
+    in_user_session(async {
+        let store = TokenStore::open(TokenStoreChoice::Keyutils).await;
+        assert_eq!(
+            store.kind(),
+            StoreKind::Keyutils,
+            "fell back: {:?}",
+            store.fallback_reason()
+        );
+        assert_eq!(store.status(), "session kept in the kernel user keyring");
+        if std::env::var_os("DBUS_SESSION_BUS_ADDRESS").is_none() {
+            let auto = TokenStore::open(TokenStoreChoice::Auto).await;
+            assert_eq!(auto.status(), "session kept in the kernel user keyring");
+        }
+
+        let server = unique_server("user-keyring");
+        store
+            .save(&server, &login("ada@example.org", "refresh-user-1"))
+            .await
+            .expect("save");
+        // Another process (`keyctl`, as the next start would be) reads the kernel's key.
+        assert_eq!(
+            kernel_key(&server, "ada@example.org").as_deref(),
+            Some("refresh-user-1"),
+            "the token is a key of the user keyring"
+        );
+        let reopened = TokenStore::open(TokenStoreChoice::Keyutils).await;
+        assert_eq!(
+            reopened.load(&server).await.expect("load"),
+            Some(login("ada@example.org", "refresh-user-1"))
+        );
+        reopened.forget(&server).await.expect("forget");
+        assert_eq!(store.load(&server).await.expect("load"), None);
+        assert_eq!(kernel_key(&server, "ada@example.org"), None);
+        assert_eq!(kernel_key(&server, "last-login"), None);
+        assert_no_probe_key_left();
+    });
+}
+
+#[test]
+fn a_session_keyring_that_refuses_writes_gives_way_to_the_user_keyring() {
+    in_fresh_session(async {
+        // The user keyring hangs from the session keyring, as `pam_keyinit` links it; then the
+        // session keyring stops taking keys (view, read, search, link and setattr only).
+        keyctl(&["link", "@u", "@s"]).expect("keyctl link @u @s");
+        keyctl(&["setperm", "@s", "0x3b1b0000"]).expect("keyctl setperm @s");
+
+        let store = TokenStore::open(TokenStoreChoice::Keyutils).await;
+        assert_eq!(
+            store.kind(),
+            StoreKind::Keyutils,
+            "fell back: {:?}",
+            store.fallback_reason()
+        );
+        assert_eq!(store.status(), "session kept in the kernel user keyring");
+        let server = unique_server("read-only-session");
+        store
+            .save(&server, &login("ada@example.org", "refresh-ro-1"))
+            .await
+            .expect("save");
+        assert_eq!(
+            TokenStore::open(TokenStoreChoice::Keyutils)
+                .await
+                .load(&server)
+                .await
+                .expect("load"),
+            Some(login("ada@example.org", "refresh-ro-1"))
+        );
+        store.forget(&server).await.expect("forget");
+        assert_eq!(kernel_key(&server, "ada@example.org"), None);
+        assert_no_probe_key_left();
+    });
+}
+
+#[test]
+fn with_no_usable_kernel_keyring_the_status_says_why_and_no_probe_is_left() {
+    in_fresh_session(async {
+        // A session keyring revoked at logout (pam_keyinit's `revoke`, under a surviving tmux):
+        // it cannot be used, and the user keyring's keys are not reachable from it, so the
+        // process can write a key there but never read it back.
+        keyctl(&["revoke", "@s"]).expect("keyctl revoke @s");
+
+        let store = TokenStore::open(TokenStoreChoice::Keyutils).await;
+        assert_eq!(store.kind(), StoreKind::Memory);
+        assert!(!store.remembers());
+        assert_eq!(store.status(), "session not kept: keyring access denied");
+        let reason = store.fallback_reason().expect("a reason");
+        assert!(
+            reason.contains("the kernel session keyring: ") && reason.contains("keyring revoked"),
+            "{reason}"
+        );
+        assert!(
+            reason.contains("the kernel user keyring: probe read failed"),
+            "{reason}"
+        );
+        assert_no_probe_key_left();
+    });
+}
+
+#[test]
+fn probe_keys_an_earlier_release_left_in_the_user_session_keyring_are_removed() {
+    let ring = join_user_session_keyring().to_string();
+    let nanos = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .expect("a clock after 1970")
+        .as_nanos();
+    // What an earlier release left at each start: a probe key it could neither read nor remove.
+    let stale = format!("keyring:probe-1-{nanos:032x}@synapse:probe");
+    keyctl(&["add", "user", &stale, "x", &ring]).expect("a stale probe key");
+    assert!(keyctl(&["search", &ring, "user", &stale]).is_some());
+
+    let store = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .expect("a runtime")
+        .block_on(TokenStore::open(TokenStoreChoice::Keyutils));
+    assert_eq!(store.kind(), StoreKind::Keyutils);
+    assert_eq!(
+        keyctl(&["search", &ring, "user", &stale]),
+        None,
+        "the stale probe key is still there"
+    );
 }
 
 /// No live probe key of this process is visible. Other tests probe at the same time, so a live

@@ -215,7 +215,7 @@ fn secret_service_keeps_the_session_in_a_real_keyring() {
     let fallback = runtime.block_on(TokenStore::open(TokenStoreChoice::SecretService));
     assert_eq!(fallback.kind(), StoreKind::Memory);
     assert!(!fallback.remembers());
-    assert_eq!(fallback.status(), "session not remembered: no OS keyring");
+    assert_eq!(fallback.status(), "session not kept: no Secret Service");
     let reason = fallback.fallback_reason().expect("a reason").to_string();
     assert!(reason.contains("Secret Service"), "{reason}");
     drop(runtime);

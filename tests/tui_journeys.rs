@@ -8,9 +8,10 @@
 //! MRN, allergy state); a consultation from start to a signed report (checked through the API);
 //! lock and unlock; quitting with `q` and with Ctrl-C from a dialog leaves the terminal
 //! restored; SIGTERM exits, restores the terminal and logs the session out (checked in the audit
-//! trail); Ctrl-L locks from inside the draft editor and the sign dialog and brings them back; a
-//! report changed through the API while the doctor reads it is not signed unseen; SIGHUP sends
-//! the notes typed since the last save.
+//! trail); SIGHUP signs out too, and `synapse whoami` then says what happened and what to run;
+//! Ctrl-L locks from inside the draft editor and the sign dialog and brings them back; a report
+//! changed through the API while the doctor reads it is not signed unseen; SIGHUP sends the notes
+//! typed since the last save.
 #![cfg(unix)]
 
 use std::io::{Read, Write};
@@ -135,6 +136,11 @@ impl Drop for Workstation {
 impl Workstation {
     /// `synapse --server <served> --token-store memory`, with a home and config of its own.
     fn start(dir: &Path, served: &Served) -> Workstation {
+        Workstation::start_with_store(dir, served, "memory")
+    }
+
+    /// `synapse --server <served> --token-store <store>`, with a home and config of its own.
+    fn start_with_store(dir: &Path, served: &Served, store: &str) -> Workstation {
         let pty = native_pty_system();
         let pair = pty
             .openpty(PtySize {
@@ -145,7 +151,7 @@ impl Workstation {
             })
             .expect("open a pty");
         let mut command = CommandBuilder::new(BIN);
-        command.args(["--server", &served.base, "--token-store", "memory"]);
+        command.args(["--server", &served.base, "--token-store", store]);
         for (name, _) in std::env::vars_os() {
             if is_synapse_var(&name) {
                 command.env_remove(&name);
@@ -800,4 +806,88 @@ async fn sighup_sends_the_notes_typed_since_the_last_save_before_leaving() {
     let id = running["id"].as_str().unwrap();
     let consultation = api.get(&format!("/consultation/{id}")).await;
     assert_eq!(consultation["notes"], notes, "{consultation:#}");
+}
+
+#[cfg(target_os = "linux")]
+#[tokio::test]
+async fn sighup_signs_out_and_whoami_says_what_happened_and_what_to_run() {
+    // The session is kept in a fresh session keyring of this thread's own, which the
+    // workstation and the `whoami` after it inherit.
+    common::keyring::join_fresh_session_keyring();
+    let dir = tempfile::tempdir().unwrap();
+    let served = Served::demo_async(dir.path(), SERVE_WAIT).await;
+    let mut ws = Workstation::start_with_store(dir.path(), &served, "keyutils");
+    ws.log_in();
+    ws.wait_text("session kept in the kernel session keyring");
+    let whoami = || {
+        common::served::synapse(dir.path())
+            .args([
+                "--server",
+                &served.base,
+                "--token-store",
+                "keyutils",
+                "whoami",
+            ])
+            .output()
+            .expect("run synapse whoami")
+    };
+    let before = whoami();
+    assert!(
+        before.status.success(),
+        "whoami before the hangup: {}",
+        String::from_utf8_lossy(&before.stderr)
+    );
+
+    let pid = libc::pid_t::try_from(ws.pid()).unwrap();
+    // SAFETY: kill(2) with a pid this test spawned and still waits for; it reads no memory.
+    #[allow(unsafe_code)]
+    let sent = unsafe { libc::kill(pid, libc::SIGHUP) };
+    assert_eq!(sent, 0, "kill: {}", std::io::Error::last_os_error());
+    let status = ws.wait_exit();
+    assert!(status.success(), "the workstation exited with {status:?}");
+
+    let after = whoami();
+    assert_eq!(
+        after.status.code(),
+        Some(3),
+        "whoami after the hangup: {after:?}"
+    );
+    let said = String::from_utf8_lossy(&after.stderr);
+    for part in [
+        format!("signed out of {} at ", served.base),
+        "the workstation's terminal closed (SIGHUP)".to_string(),
+        "the session of doc@demo.com".to_string(),
+        "the server ended it".to_string(),
+        "Run `synapse login`".to_string(),
+    ] {
+        assert!(said.contains(&part), "{part:?} missing from: {said}");
+    }
+    assert_eq!(
+        common::keyring::kernel_key(&served.base, DOCTOR),
+        None,
+        "the refresh token outlived the terminal"
+    );
+
+    // The next start says it too, on the login screen, with the email filled in.
+    let ws = Workstation::start_with_store(dir.path(), &served, "keyutils");
+    let screen = ws.wait_text("Signed out at ");
+    assert!(screen.contains("the terminal closed."), "{screen}");
+    assert!(screen.contains(DOCTOR), "{screen}");
+    drop(ws);
+
+    // `synapse logout` clears the record (it is linked into the user's persistent keyring).
+    let logout = common::served::synapse(dir.path())
+        .args([
+            "--server",
+            &served.base,
+            "--token-store",
+            "keyutils",
+            "logout",
+        ])
+        .output()
+        .expect("run synapse logout");
+    assert!(logout.status.success(), "logout: {logout:?}");
+    assert!(whoami().status.code() == Some(3));
+    let said = String::from_utf8_lossy(&whoami().stderr).into_owned();
+    assert!(!said.contains("signed out of"), "{said}");
 }

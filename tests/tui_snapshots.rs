@@ -820,6 +820,19 @@ fn patients_loaded_list() {
 }
 
 #[test]
+fn the_status_bar_says_why_the_session_is_not_kept() {
+    let mut state = patients_loaded();
+    state.session.remembered = false;
+    state.session.token_store = "session not kept: keyring access denied".into();
+    for (width, height) in [(80, 24), (120, 40)] {
+        let rendered = text(&state, width, height);
+        let bar = rendered.lines().last().unwrap();
+        assert_shows(bar, "session not kept: keyring access denied");
+        assert_shows(bar, "3 unsigned");
+    }
+}
+
+#[test]
 fn patients_loading() {
     let mut state = base();
     state.patients.loading = true;

@@ -191,17 +191,9 @@ async fn resume(client: &ApiClient, store: &TokenStore) -> Result<(), Failure> {
         message: format!("cannot read the token store: {e:#}"),
     })?;
     let Some(saved) = saved else {
-        let hint = if store.remembers() {
-            String::new()
-        } else {
-            format!(" ({})", store.status())
-        };
         return Err(Failure {
             exit: Exit::NotLoggedIn,
-            message: format!(
-                "not logged in to {}{hint}. Run `synapse login` first.",
-                client.server_url()
-            ),
+            message: not_logged_in(client.server_url(), store).await,
         });
     };
     match client.resume(&saved.refresh_token).await {
@@ -209,9 +201,37 @@ async fn resume(client: &ApiClient, store: &TokenStore) -> Result<(), Failure> {
         Err(error) => {
             if error.needs_login() {
                 let _ = store.forget(client.server_url()).await;
+                // The workstation ended this session when its terminal went away: say that.
+                if let Some(sign_out) = store
+                    .last_sign_out(client.server_url())
+                    .await
+                    .ok()
+                    .flatten()
+                {
+                    return Err(Failure {
+                        exit: Exit::NotLoggedIn,
+                        message: sign_out.explain(client.server_url()),
+                    });
+                }
             }
             Err(error.into())
         }
+    }
+}
+
+/// Why there is no saved session, and what to run: the workstation signed out when its terminal
+/// went away, or nothing can be kept here (and why), or nobody logged in.
+async fn not_logged_in(server_url: &str, store: &TokenStore) -> String {
+    if let Some(sign_out) = store.last_sign_out(server_url).await.ok().flatten() {
+        return sign_out.explain(server_url);
+    }
+    match store.not_kept_because() {
+        Some(why) => format!(
+            "not logged in to {server_url}, and no login can be kept for the next command \
+             here ({why}). Make a keyring usable (or pass --token-store), then run \
+             `synapse login`."
+        ),
+        None => format!("not logged in to {server_url}. Run `synapse login` first."),
     }
 }
 
@@ -283,7 +303,7 @@ async fn login(
     let user = client.login(email.trim(), &password).await?;
     persist(client, store).await;
     let remembered = if store.remembers() {
-        format!("Session kept in {}.", store.kind().place())
+        format!("Session kept in {}.", store.place())
     } else {
         format!("{}: log in again next time.", store.status())
     };
@@ -304,13 +324,14 @@ async fn logout(client: &ApiClient, store: &TokenStore) -> Result<(), Failure> {
         // The server ends the session at once; a failure here still forgets it locally.
         let _ = client.logout().await;
     }
-    store
-        .forget(client.server_url())
-        .await
-        .map_err(|e| Failure {
-            exit: Exit::Failed,
-            message: format!("cannot clear the token store: {e:#}"),
-        })?;
+    let forgotten = match store.forget(client.server_url()).await {
+        Ok(()) => store.clear_sign_out(client.server_url()).await,
+        Err(error) => Err(error),
+    };
+    forgotten.map_err(|e| Failure {
+        exit: Exit::Failed,
+        message: format!("cannot clear the token store: {e:#}"),
+    })?;
     println!("Logged out of {}.", client.server_url());
     Ok(())
 }

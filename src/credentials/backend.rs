@@ -1,6 +1,7 @@
-//! Slots of text keyed by (service, user): a keyring-core store, or a map in process memory.
-//! Keyring calls run on a thread of their own under a timeout, so a keyring that hangs on an
-//! unlock prompt can neither stall the async executor nor hold up the process at exit.
+//! Slots of text keyed by (service, user): a keyring-core store, the Linux kernel keyring, or a
+//! map in process memory. Keyring-core calls run on a thread of their own under a timeout, so a
+//! keyring that hangs on an unlock prompt can neither stall the async executor nor hold up the
+//! process at exit; the kernel keyring answers at once and is called directly.
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
@@ -9,8 +10,14 @@ use std::time::Duration;
 use anyhow::{anyhow, bail};
 use keyring_core::{CredentialPersistence, CredentialStore, Entry, Error};
 
+#[cfg(target_os = "linux")]
+use super::kernel::Kernel;
+
 pub(super) enum Slots {
     Keyring(Arc<CredentialStore>),
+    /// The Linux kernel keyring: the session keyring or the user keyring.
+    #[cfg(target_os = "linux")]
+    Kernel(Kernel),
     /// Process memory only: gone when the process ends.
     Memory(Mutex<HashMap<(String, String), String>>),
 }
@@ -43,6 +50,15 @@ impl Slots {
             Slots::Memory(map) => Ok(lock(map)
                 .get(&(service.to_string(), user.to_string()))
                 .cloned()),
+            #[cfg(target_os = "linux")]
+            Slots::Kernel(kernel) => {
+                match kernel.get(service, user).map_err(anyhow::Error::new)? {
+                    None => Ok(None),
+                    Some(bytes) => String::from_utf8(bytes)
+                        .map(Some)
+                        .map_err(|_| anyhow!("a saved entry is not text (read)")),
+                }
+            }
             Slots::Keyring(store) => {
                 let (store, service, user) = (store.clone(), service.to_string(), user.to_string());
                 off_executor("read", limit, move || {
@@ -70,6 +86,16 @@ impl Slots {
             Slots::Memory(map) => {
                 lock(map).insert((service.to_string(), user.to_string()), text.to_string());
                 Ok(())
+            }
+            #[cfg(target_os = "linux")]
+            Slots::Kernel(kernel) => {
+                if text.is_empty() {
+                    // A kernel key cannot be empty; nothing the store writes ever is.
+                    bail!("the keyring refused the secret: cannot be empty (write)");
+                }
+                kernel
+                    .set(service, user, text.as_bytes())
+                    .map_err(anyhow::Error::new)
             }
             Slots::Keyring(store) => {
                 let (store, service, user) = (store.clone(), service.to_string(), user.to_string());
@@ -102,6 +128,8 @@ impl Slots {
                 lock(map).remove(&(service.to_string(), user.to_string()));
                 Ok(())
             }
+            #[cfg(target_os = "linux")]
+            Slots::Kernel(kernel) => kernel.delete(service, user).map_err(anyhow::Error::new),
             Slots::Keyring(store) => {
                 let (store, service, user) = (store.clone(), service.to_string(), user.to_string());
                 off_executor("delete", limit, move || {

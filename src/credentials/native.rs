@@ -36,21 +36,14 @@ pub(super) fn auto_candidates() -> Vec<StoreKind> {
     }
 }
 
-/// Opens the store of `kind`, waiting at most `limit` (connecting to D-Bus can hang).
+/// Opens the keyring-core store of `kind`, waiting at most `limit` (connecting to D-Bus can
+/// hang). The kernel keyring is not one: `super::kernel` opens it.
 pub(super) async fn open(kind: StoreKind, limit: Duration) -> anyhow::Result<Arc<CredentialStore>> {
     match kind {
         #[cfg(target_os = "linux")]
         StoreKind::SecretService => {
             off_executor("connect", limit, || {
                 let store: Arc<CredentialStore> = zbus_secret_service_keyring_store::Store::new()?;
-                Ok(store)
-            })
-            .await
-        }
-        #[cfg(target_os = "linux")]
-        StoreKind::Keyutils => {
-            off_executor("open", limit, || {
-                let store: Arc<CredentialStore> = linux_keyutils_keyring_store::Store::new()?;
                 Ok(store)
             })
             .await
@@ -73,6 +66,8 @@ pub(super) async fn open(kind: StoreKind, limit: Duration) -> anyhow::Result<Arc
             .await
         }
         StoreKind::Memory => bail!("memory is not an OS keyring"),
+        #[cfg(target_os = "linux")]
+        StoreKind::Keyutils => bail!("the kernel keyring is opened by its own module"),
         _ => {
             let _ = limit;
             bail!("not available on this system")

@@ -298,7 +298,11 @@ async fn the_memory_store_keeps_logins_in_this_process_only() {
     assert!(!store.remembers());
     assert_eq!(
         store.status(),
-        "session not remembered: token store set to memory"
+        "session not kept: token store set to memory"
+    );
+    assert_eq!(
+        store.not_kept_because().as_deref(),
+        Some("session not kept: token store set to memory")
     );
     assert_eq!(store.fallback_reason(), None);
 
@@ -343,13 +347,56 @@ fn the_status_says_where_the_session_is_kept() {
         "session kept in Windows Credential Manager"
     );
 
-    let fallback = TokenStore::memory_fallback("the kernel keyring: no session".to_string());
+    let fallback = TokenStore::memory_fallback(Unusable {
+        short: "keyring access denied".to_string(),
+        detail: "the kernel user keyring: probe write failed: keyring access denied \
+                 (write: AccessDenied)"
+            .to_string(),
+    });
     assert!(!fallback.remembers());
-    assert_eq!(fallback.status(), "session not remembered: no OS keyring");
-    assert_eq!(
-        fallback.fallback_reason(),
-        Some("the kernel keyring: no session")
+    assert_eq!(fallback.status(), "session not kept: keyring access denied");
+    assert!(
+        fallback
+            .fallback_reason()
+            .is_some_and(|r| r.starts_with("the kernel user keyring: probe write failed")),
+        "{:?}",
+        fallback.fallback_reason()
     );
+    let why = fallback.not_kept_because().expect("not kept");
+    assert!(
+        why.starts_with("session not kept: keyring access denied: the kernel user keyring"),
+        "{why}"
+    );
+    assert_eq!(
+        kept(StoreKind::Keyutils).as_str(),
+        "session kept in the kernel keyring"
+    );
+}
+
+#[cfg(target_os = "linux")]
+#[test]
+fn a_kernel_failure_gives_the_status_bar_a_few_words_and_the_log_the_whole_story() {
+    use linux_keyutils::KeyError;
+    let failure = kernel::KernelError::Call {
+        op: "write",
+        error: KeyError::AccessDenied,
+    };
+    let error = anyhow::Error::new(failure).context("probe write failed");
+    let why = Unusable::new(StoreKind::Keyutils, &error);
+    assert_eq!(why.short, "keyring access denied");
+    assert!(
+        why.detail
+            .starts_with("the kernel keyring: probe write failed: "),
+        "{why:?}"
+    );
+    assert!(why.detail.contains("(write: AccessDenied)"), "{why:?}");
+
+    let blocked = kernel::KernelError::Call {
+        op: "find the session keyring",
+        error: KeyError::PermissionDenied,
+    };
+    assert_eq!(blocked.short(), "keyring calls blocked");
+    assert!(blocked.to_string().contains("seccomp"), "{blocked}");
 }
 
 #[test]
@@ -379,6 +426,91 @@ async fn the_probe_writes_reads_and_deletes_a_throwaway_entry() {
         .await
         .expect_err("a locked store fails the probe");
     assert!(format!("{err:#}").contains("probe write failed"), "{err:#}");
+}
+
+#[tokio::test]
+async fn a_probe_whose_write_fails_half_done_still_removes_its_entry() {
+    let mock = mock_store();
+    let user = "probe-half-written";
+    let slots = Slots::keyring_unchecked(mock.clone());
+    // A write that fails half done, as the kernel keyring's did: the key was made, then linking
+    // it was refused. The entry is there and the probe's write reports a failure.
+    slots
+        .set(PROBE_SERVICE, user, "x", Duration::from_secs(1))
+        .await
+        .expect("the half of the write that worked");
+    fail_next(
+        &mock,
+        PROBE_SERVICE,
+        user,
+        Error::NoStorageAccess("denied".into()),
+    );
+    let err = probe(&slots, user).await.expect_err("the probe fails");
+    assert!(format!("{err:#}").contains("probe write failed"), "{err:#}");
+    assert_eq!(raw(&mock, PROBE_SERVICE, user), None, "nothing left behind");
+}
+
+#[tokio::test]
+async fn a_sign_out_is_kept_until_the_next_login_and_says_what_to_run() {
+    let mock = mock_store();
+    let store = TokenStore::from_store_unchecked(StoreKind::Keyutils, mock.clone());
+    store
+        .save(SERVER, &login("ada@example.org", "refresh-1"))
+        .await
+        .expect("save");
+    assert_eq!(store.last_sign_out(SERVER).await.expect("read"), None);
+
+    let at = chrono::DateTime::parse_from_rfc3339("2026-12-01T23:50:00Z")
+        .expect("a time")
+        .with_timezone(&chrono::Utc);
+    let sign_out = SignOut {
+        at,
+        cause: SignOutCause::Hangup,
+        email: "ada@example.org".to_string(),
+        server_confirmed: true,
+    };
+    store.forget(SERVER).await.expect("forget");
+    store
+        .record_sign_out(SERVER, &sign_out)
+        .await
+        .expect("record");
+    // Forgetting the session (as the workstation's logout does, in any order) keeps the record.
+    store.forget(SERVER).await.expect("forget");
+    assert_eq!(
+        store.last_sign_out(SERVER).await.expect("read"),
+        Some(sign_out.clone())
+    );
+    let service = format!("synapse:{SERVER}");
+    let text = raw(&mock, &service, SIGNED_OUT_USER).expect("a record");
+    assert!(!text.contains("refresh"), "no token in the record: {text}");
+
+    let said = sign_out.explain(SERVER);
+    assert!(
+        said.starts_with(&format!("signed out of {SERVER} at 2026-12-01 23:50 UTC: ")),
+        "{said}"
+    );
+    assert!(said.contains("terminal closed (SIGHUP)"), "{said}");
+    assert!(said.contains("ada@example.org"), "{said}");
+    assert!(said.contains("the server ended it"), "{said}");
+    assert!(said.contains("Run `synapse login`"), "{said}");
+    let unconfirmed = SignOut {
+        server_confirmed: false,
+        ..sign_out.clone()
+    };
+    assert!(unconfirmed.explain(SERVER).contains("did not answer"));
+
+    // The next login clears it; so does an explicit clear.
+    store
+        .save(SERVER, &login("ada@example.org", "refresh-2"))
+        .await
+        .expect("save");
+    assert_eq!(store.last_sign_out(SERVER).await.expect("read"), None);
+    store
+        .record_sign_out(SERVER, &sign_out)
+        .await
+        .expect("record");
+    store.clear_sign_out(SERVER).await.expect("clear");
+    assert_eq!(store.last_sign_out(SERVER).await.expect("read"), None);
 }
 
 #[tokio::test]

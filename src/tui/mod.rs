@@ -25,7 +25,7 @@ use futures_util::StreamExt;
 use tokio::sync::mpsc;
 
 use crate::client::{ApiClient, SessionEvent};
-use crate::credentials::{SavedLogin, TokenStore};
+use crate::credentials::{SavedLogin, SignOut, SignOutCause, TokenStore};
 use action::{Action, Response};
 use effect::{Effect, Runner};
 use state::{SessionInfo, Settings, State};
@@ -83,6 +83,11 @@ pub async fn run(launch: Launch) -> anyhow::Result<()> {
         demo_accounts,
     } = launch;
     let saved = token_store.load(&session_key).await.ok().flatten();
+    // Nothing to resume because the last run ended the session itself: the login screen says so.
+    let signed_out = match saved {
+        Some(_) => None,
+        None => token_store.last_sign_out(&session_key).await.ok().flatten(),
+    };
     keep_session(&client, token_store.clone(), session_key.clone());
 
     let session = SessionInfo {
@@ -100,6 +105,11 @@ pub async fn run(launch: Launch) -> anyhow::Result<()> {
         actions: actions.clone(),
     };
 
+    if let Some(signed_out) = signed_out {
+        state.login.email = input::Field::with(&signed_out.email);
+        state.login.focus = screens::login::LoginFocus::Password;
+        state.login.error = Some(signed_out.headline());
+    }
     // A remembered session skips the login screen.
     if let Some(saved) = saved {
         state.login.email = input::Field::with(&saved.email);
@@ -129,7 +139,8 @@ pub async fn run(launch: Launch) -> anyhow::Result<()> {
     let mut terminate = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())?;
     #[cfg(unix)]
     let mut hangup = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::hangup())?;
-    let mut signalled = false;
+    // Why the loop ended on its own, when the terminal went away or the process was told to stop.
+    let mut ended_by: Option<SignOutCause> = None;
 
     loop {
         if state.dirty {
@@ -143,12 +154,12 @@ pub async fn run(launch: Launch) -> anyhow::Result<()> {
         #[cfg(unix)]
         let signal = async {
             tokio::select! {
-                _ = terminate.recv() => {},
-                _ = hangup.recv() => {},
+                _ = terminate.recv() => SignOutCause::Terminated,
+                _ = hangup.recv() => SignOutCause::Hangup,
             }
         };
         #[cfg(not(unix))]
-        let signal = std::future::pending::<()>();
+        let signal = std::future::pending::<SignOutCause>();
         let action = tokio::select! {
             event = events.next() => match event {
                 Some(Ok(Event::Key(key))) => Action::Key(key),
@@ -157,11 +168,11 @@ pub async fn run(launch: Launch) -> anyhow::Result<()> {
                 Some(Ok(Event::Resize(w, h))) => Action::Resize(w, h),
                 Some(Ok(_)) => continue,
                 // The terminal is gone: leave as if signalled.
-                Some(Err(_)) | None => { signalled = true; Action::Terminate }
+                Some(Err(_)) | None => { ended_by = Some(SignOutCause::TerminalLost); Action::Terminate }
             },
             Some(action) = incoming.recv() => action,
             _ = ticker.tick() => Action::Tick(started.elapsed().as_millis() as u64),
-            _ = signal => { signalled = true; Action::Terminate }
+            cause = signal => { ended_by = Some(cause); Action::Terminate }
         };
         for effect in update::update(&mut state, action) {
             if effect != Effect::Quit {
@@ -172,7 +183,7 @@ pub async fn run(launch: Launch) -> anyhow::Result<()> {
             break;
         }
     }
-    if signalled {
+    if let Some(cause) = ended_by {
         // Notes typed since the last save go first, if the server answers in time: the doctor
         // whose link dropped finds them in the consultation.
         if let Some((id, notes)) = screens::consultation::pending_notes(&state) {
@@ -180,8 +191,38 @@ pub async fn run(launch: Launch) -> anyhow::Result<()> {
                 tokio::time::timeout(Duration::from_secs(2), client.update_notes(id, &notes)).await;
         }
         // A lost SSH link or a shutdown logs out: the session must not outlive the terminal.
-        let _ = tokio::time::timeout(Duration::from_secs(2), client.logout()).await;
+        sign_out(&client, &token_store, &session_key, cause).await;
     }
     drop(guard);
     Ok(())
+}
+
+/// Ends the session because the terminal went away or the process was told to stop: logs out
+/// at the server, removes the saved session and records why, so `synapse whoami` (and the next
+/// start) can say what happened. Bounded: the process is on its way out.
+async fn sign_out(client: &ApiClient, store: &TokenStore, key: &str, cause: SignOutCause) {
+    let user = client.user();
+    let confirmed = matches!(
+        tokio::time::timeout(Duration::from_secs(2), client.logout()).await,
+        Ok(Ok(_))
+    );
+    // Nobody was logged in: there is no session to end, and a saved one stays for the next start.
+    let Some(user) = user else { return };
+    let record = SignOut {
+        at: chrono::Utc::now(),
+        cause,
+        email: user.email,
+        server_confirmed: confirmed,
+    };
+    let kept = async {
+        store.forget(key).await?;
+        store.record_sign_out(key, &record).await
+    };
+    match tokio::time::timeout(Duration::from_secs(2), kept).await {
+        Ok(Ok(())) => tracing::info!(?cause, "signed out: the terminal went away"),
+        Ok(Err(error)) => {
+            tracing::warn!(error = %format!("{error:#}"), "could not record the sign-out")
+        }
+        Err(_) => tracing::warn!("the keyring did not answer while recording the sign-out"),
+    }
 }

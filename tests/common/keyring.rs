@@ -28,10 +28,57 @@ pub fn join_fresh_session_keyring() {
     );
 }
 
+/// Makes the calling thread's session keyring the user's shared user-session keyring
+/// (`_uid_ses.<uid>`), as for a process that never got a session keyring of its own (an SSH
+/// login without `pam_keyinit`, many containers): the kernel lends such a process that keyring.
+/// Threads and processes started later inherit it. Returns the keyring's serial number.
+#[allow(unsafe_code)]
+pub fn join_user_session_keyring() -> i64 {
+    const KEYCTL_JOIN_SESSION_KEYRING: libc::c_long = 1;
+    // SAFETY: getuid(2) cannot fail and touches no memory.
+    let uid = unsafe { libc::getuid() };
+    let name = std::ffi::CString::new(format!("_uid_ses.{uid}")).expect("a keyring name");
+    // SAFETY: keyctl(KEYCTL_JOIN_SESSION_KEYRING, name) reads the NUL-terminated name, which
+    // lives until the call returns. It changes only this thread's credentials.
+    let id = unsafe { libc::syscall(libc::SYS_keyctl, KEYCTL_JOIN_SESSION_KEYRING, name.as_ptr()) };
+    assert!(
+        id >= 0,
+        "could not join the user-session keyring: {}",
+        std::io::Error::last_os_error()
+    );
+    const KEYCTL_GET_KEYRING_ID: libc::c_long = 0;
+    const KEY_SPEC_USER_SESSION_KEYRING: libc::c_long = -5;
+    // SAFETY: keyctl(KEYCTL_GET_KEYRING_ID, id, 0) reads no memory and creates nothing.
+    let user_session = unsafe {
+        libc::syscall(
+            libc::SYS_keyctl,
+            KEYCTL_GET_KEYRING_ID,
+            KEY_SPEC_USER_SESSION_KEYRING,
+            0 as libc::c_long,
+        )
+    };
+    assert_eq!(
+        id, user_session,
+        "joining {name:?} gave another keyring than the user-session one on this kernel"
+    );
+    id
+}
+
+/// Runs `keyctl` with these arguments; its standard output when it succeeds, `None` when not.
+pub fn keyctl(args: &[&str]) -> Option<String> {
+    let run = Command::new("keyctl")
+        .args(args)
+        .output()
+        .unwrap_or_else(|err| panic!("could not run keyctl ({err}): {KEYUTILS_HINT}"));
+    run.status
+        .success()
+        .then(|| String::from_utf8_lossy(&run.stdout).into_owned())
+}
+
 /// What the kernel holds for (server, user) in the session keyring, read with `keyctl`, not
 /// through the store.
 pub fn kernel_key(server: &str, user: &str) -> Option<String> {
-    // linux-keyutils-keyring-store's default description: `keyring:{user}@{service}`.
+    // keyring-rs's description of an entry, which the store keeps: `keyring:{user}@{service}`.
     let description = format!("keyring:{user}@synapse:{server}");
     let search = Command::new("keyctl")
         .args(["search", "@s", "user", &description])

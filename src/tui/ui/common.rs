@@ -107,11 +107,11 @@ pub fn status_bar(frame: &mut Frame, area: Rect, state: &State) {
         .as_ref()
         .map(|u| printable(&u.full_name, true))
         .unwrap_or_else(|| "not logged in".to_string());
-    let store = if session.remembered {
-        session.token_store.clone()
-    } else {
-        "session not remembered".to_string()
-    };
+    // A session that is not kept means logging in at every start: the bar says so and why
+    // (the token store's own short line), and keeps that longer than the server's address
+    // when the bar is narrow.
+    let store_priority = if session.remembered { 2 } else { 4 };
+    let store = session.token_store.clone();
     let expiry = session
         .expires_at
         .and_then(|t| chrono::DateTime::from_timestamp(t, 0))
@@ -140,7 +140,7 @@ pub fn status_bar(frame: &mut Frame, area: Rect, state: &State) {
     let mut segments: Vec<(u8, String)> = vec![
         (6, user),
         (3, printable(&session.server, true)),
-        (2, store),
+        (store_priority, store),
         (1, expiry),
         (5, connection.to_string()),
         (4, unsigned),
