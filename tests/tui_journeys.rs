@@ -6,7 +6,8 @@
 //!
 //! Journeys: log in; search by part of a name and open the chart (banner with name, birth date,
 //! MRN, allergy state); a consultation from start to a signed report (checked through the API);
-//! lock and unlock; `G` pages the report browser to the last of its reports; quitting with `q` and with Ctrl-C from a dialog leaves the terminal
+//! lock and unlock; `G` pages the report browser to the last of its reports, End the patient
+//! list to its last patient; quitting with `q` and with Ctrl-C from a dialog leaves the terminal
 //! restored; SIGTERM exits, restores the terminal and logs the session out (checked in the audit
 //! trail).
 #![cfg(unix)]
@@ -592,8 +593,15 @@ async fn g_pages_the_report_browser_to_the_last_of_its_reports() {
     ws.wait_for("the newest report previewed again", |s| {
         s.contains(newest["consultation"]["session_code"].as_str().unwrap())
     });
+    // The patient list's End reaches its true last row too.
+    let patients = api.get("/patients/list/?limit=1").await;
+    let patients = patients["pagination"]["total"].as_u64().unwrap();
     ws.send("q");
     ws.wait_text("Patients ·");
+    ws.send("\x1b[F");
+    ws.wait_text(&format!(
+        "Patients · {patients} of {patients} · sorted by last visit "
+    ));
     ws.send("q");
     assert!(ws.wait_exit().success());
 }
