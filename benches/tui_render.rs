@@ -110,11 +110,12 @@ fn state(screen: Screen) -> State {
     let mut state = State::new(session, Settings::default());
     state.wall_now = Utc.with_ymd_and_hms(2026, 11, 26, 12, 0, 0).unwrap();
     state.screen = screen;
-    state.patients.items = (0..200).map(summary).collect();
-    state.patients.total = 100_000;
-    state.patients.loaded_once = true;
+    state.patients.rows.items = (0..200).map(summary).collect();
+    state.patients.rows.total = 100_000;
+    state.patients.rows.loaded_once = true;
     state.report.report = Load::Ready(report());
-    state.reports.items = Load::Ready((0..100).map(|_| report().summary).collect());
+    state.reports.rows.items = (0..100).map(|_| report().summary).collect();
+    state.reports.rows.loaded_once = true;
     state.reports.preview = Some(report());
     state
 }

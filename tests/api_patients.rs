@@ -738,13 +738,13 @@ async fn the_list_sorts_by_last_visit_by_default_and_by_name_or_creation_on_requ
     assert_eq!(
         names(&by_name.data()["items"]),
         [
-            "alan Brooks",
-            "Ana Lima",
             "Beth Adams",
+            "alan Brooks",
             "Carla Diaz",
+            "Ana Lima",
             "Zoe Quinn"
         ],
-        "name order ignores case"
+        "name order is by surname, then given names, and ignores case"
     );
 
     let by_created = server
@@ -822,11 +822,14 @@ async fn cursor_pages_visit_every_patient_exactly_once_in_each_sort() {
 
         let expected: Vec<String> = match sort {
             "&sort=name" => {
+                // Surname, then given names, then id.
                 let mut rows: Vec<(String, String)> = patients
                     .iter()
                     .map(|p| {
+                        let name = p["full_name"].as_str().unwrap().to_lowercase();
+                        let (given, surname) = name.rsplit_once(' ').unwrap();
                         (
-                            p["full_name"].as_str().unwrap().to_lowercase(),
+                            format!("{surname} {given}"),
                             p["id"].as_str().unwrap().to_string(),
                         )
                     })
@@ -1060,7 +1063,8 @@ async fn the_list_search_filters_with_the_search_matching_and_counts_only_matche
     }
 
     for (term, expected) in [
-        ("smi", vec!["Anna Smith", "John Smithers", "Kasmir Patel"]),
+        // In the list's name order: surname, then given names.
+        ("smi", vec!["Kasmir Patel", "Anna Smith", "John Smithers"]),
         ("SMITH", vec!["Anna Smith", "John Smithers"]),
         ("98765", vec!["Anna Smith"]),
         ("js@example", vec!["John Smithers"]),
@@ -1081,7 +1085,11 @@ async fn the_list_search_filters_with_the_search_matching_and_counts_only_matche
             "total of search {term:?}"
         );
         let mut from_search = search(&server, &doctor, term).await;
-        from_search.sort_by_key(|n| n.to_lowercase());
+        from_search.sort_by_key(|n| {
+            let n = n.to_lowercase();
+            let (given, surname) = n.rsplit_once(' ').unwrap_or(("", &n));
+            format!("{surname} {given}")
+        });
         assert_eq!(from_search, expected, "search endpoint for {term:?}");
     }
 

@@ -326,7 +326,8 @@ async fn a_doctor_registers_reads_updates_pages_and_searches_patients() {
     ] {
         doctor.create_patient(&new_patient(name)).await.unwrap();
     }
-    // Cursor pages of two, by name, cover every patient exactly once.
+    // Cursor pages of two, by name (surname first; the renamed patient moved to the end), cover
+    // every patient exactly once.
     let mut params = PatientListParams {
         limit: Some(2),
         sort: Some(PatientSort::Name),
@@ -349,11 +350,11 @@ async fn a_doctor_registers_reads_updates_pages_and_searches_patients() {
     assert_eq!(
         names,
         [
-            "Amelia Zorander-Smith",
             "Bruno Aalto",
             "Chloe Brandt",
             "Dmitri Castell",
-            "Eve Dunmore"
+            "Eve Dunmore",
+            "Amelia Zorander-Smith"
         ]
     );
     let offset_page = doctor
@@ -366,7 +367,7 @@ async fn a_doctor_registers_reads_updates_pages_and_searches_patients() {
         .await
         .unwrap();
     assert_eq!(offset_page.items.len(), 1);
-    assert_eq!(offset_page.items[0].full_name, "Eve Dunmore");
+    assert_eq!(offset_page.items[0].full_name, "Amelia Zorander-Smith");
 
     let found = doctor.search_patients("zor", None).await.expect("search");
     assert_eq!(found.count, 1);

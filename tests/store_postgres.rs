@@ -1631,10 +1631,93 @@ async fn migrations_run_concurrently_and_again_without_error() {
             .fetch_all(again.pool())
             .await
             .expect("migrations table");
-    assert_eq!(applied, vec![(1, true), (2, true), (3, true), (4, true)]);
+    assert_eq!(
+        applied,
+        vec![(1, true), (2, true), (3, true), (4, true), (5, true)]
+    );
     for store in &stores {
         store.ping().await.expect("usable");
     }
+}
+
+/// Names whose sort key the migrations must derive from `name_folded` exactly as
+/// `name_sort_key` derives it when the store writes a patient.
+const SORT_NAMES: [&str; 6] = [
+    "Anna Maria Smith",
+    "alan  Brooks",
+    "Madonna",
+    "José García López",
+    "Zoë O'Neil",
+    "Li Wei",
+];
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_name_sort_migrations_fill_stored_rows_as_the_store_writes_them() {
+    use synapse::store::values::{fold_name, name_sort_key};
+    let expected: Vec<String> = SORT_NAMES.iter().map(|n| name_sort_key(n)).collect();
+    assert_eq!(expected[0], " smith anna maria");
+
+    // SQLite: rows stored before the migration, then the migration.
+    let lite = sqlx::sqlite::SqlitePoolOptions::new()
+        .max_connections(1)
+        .connect("sqlite::memory:")
+        .await
+        .expect("an in-memory SQLite database");
+    sqlx::raw_sql("CREATE TABLE patients (n INTEGER, id TEXT, doctor_id TEXT, name_folded TEXT)")
+        .execute(&lite)
+        .await
+        .expect("table");
+    for (n, name) in SORT_NAMES.iter().enumerate() {
+        sqlx::query("INSERT INTO patients (n, name_folded) VALUES ($1, $2)")
+            .bind(n as i64)
+            .bind(fold_name(name))
+            .execute(&lite)
+            .await
+            .expect("row");
+    }
+    sqlx::raw_sql(include_str!(
+        "../migrations/sqlite/0007_patient_name_sort.sql"
+    ))
+    .execute(&lite)
+    .await
+    .expect("the SQLite migration");
+    let filled: Vec<String> = sqlx::query_scalar("SELECT name_sort FROM patients ORDER BY n")
+        .fetch_all(&lite)
+        .await
+        .expect("keys");
+    assert_eq!(filled, expected, "SQLite");
+
+    let Some(url) = postgres_or_skip("the_name_sort_migrations_fill_stored_rows") else {
+        return;
+    };
+    use sqlx::Connection;
+    let database = TestDatabase::create(&url).await;
+    let mut pg = PgConnection::connect(&database.url).await.expect("connect");
+    sqlx::raw_sql(
+        "CREATE TABLE patients (n bigint, id uuid, doctor_id uuid, name_folded text COLLATE \"C\")",
+    )
+    .execute(&mut pg)
+    .await
+    .expect("table");
+    for (n, name) in SORT_NAMES.iter().enumerate() {
+        sqlx::query("INSERT INTO patients (n, name_folded) VALUES ($1, $2)")
+            .bind(n as i64)
+            .bind(fold_name(name))
+            .execute(&mut pg)
+            .await
+            .expect("row");
+    }
+    sqlx::raw_sql(include_str!(
+        "../migrations/postgres/0005_patient_name_sort.sql"
+    ))
+    .execute(&mut pg)
+    .await
+    .expect("the PostgreSQL migration");
+    let filled: Vec<String> = sqlx::query_scalar("SELECT name_sort FROM patients ORDER BY n")
+        .fetch_all(&mut pg)
+        .await
+        .expect("keys");
+    assert_eq!(filled, expected, "PostgreSQL");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

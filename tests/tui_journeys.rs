@@ -6,7 +6,8 @@
 //!
 //! Journeys: log in; search by part of a name and open the chart (banner with name, birth date,
 //! MRN, allergy state); a consultation from start to a signed report (checked through the API);
-//! lock and unlock; quitting with `q` and with Ctrl-C from a dialog leaves the terminal
+//! lock and unlock; `G` pages the report browser to the last of its reports, End the patient
+//! list to its last patient; quitting with `q` and with Ctrl-C from a dialog leaves the terminal
 //! restored; SIGTERM exits, restores the terminal and logs the session out (checked in the audit
 //! trail); SIGHUP signs out too, and `synapse whoami` then says what happened and what to run;
 //! Ctrl-L locks from inside the draft editor and the sign dialog and brings them back; a report
@@ -540,6 +541,77 @@ async fn a_consultation_ends_in_a_signed_report_and_ctrl_c_leaves_from_a_dialog(
             .all(|c| c["patient_id"] != patient_id.as_str()),
         "{active:#}"
     );
+}
+
+/// Every report of the caller, newest first, walked with the API's cursors.
+async fn all_reports(api: &Api) -> Vec<Value> {
+    let mut items = Vec::new();
+    let mut cursor: Option<String> = None;
+    loop {
+        let path = match &cursor {
+            Some(c) => format!("/reports/list?limit=100&cursor={c}"),
+            None => "/reports/list?limit=100".to_string(),
+        };
+        let page = api.get(&path).await;
+        items.extend(page["items"].as_array().expect("items").iter().cloned());
+        match page["pagination"]["next_cursor"].as_str() {
+            Some(next) => cursor = Some(next.to_string()),
+            None => return items,
+        }
+    }
+}
+
+#[tokio::test]
+async fn g_pages_the_report_browser_to_the_last_of_its_reports() {
+    let dir = tempfile::tempdir().unwrap();
+    let served = Served::demo_async(dir.path(), SERVE_WAIT).await;
+    let api = Api::login(&served, DOCTOR).await;
+    // The browser's first page holds 50; the demo doctor has many more than 150.
+    let reports = all_reports(&api).await;
+    assert!(
+        reports.len() > 150,
+        "the demo doctor has only {} reports",
+        reports.len()
+    );
+    let total = reports.len();
+    let last = reports.last().unwrap();
+    let last_mrn = last["patient"]["mrn"].as_str().unwrap().to_string();
+    let last_date = last["created_at"].as_str().unwrap()[..10].to_string();
+    let last_code = last["consultation"]["session_code"]
+        .as_str()
+        .unwrap()
+        .to_string();
+
+    let mut ws = Workstation::start(dir.path(), &served);
+    ws.log_in();
+    ws.send("2");
+    ws.wait_text(&format!("Reports · 50 of {total}"));
+    // `G` walks the pages to the true last report: it is selected, drawn and previewed.
+    ws.send("G");
+    let screen = ws.wait_for("the last report selected and previewed", |s| {
+        s.contains(&format!("Reports · {total} of {total}"))
+            && s.lines()
+                .any(|l| l.contains(&last_date) && l.contains(&last_mrn))
+            && s.contains(&last_code)
+    });
+    assert!(!screen.contains("to end…"), "{screen}");
+    // `k` from there is the report before it, `g` the newest again.
+    ws.send("g");
+    let newest = &reports[0];
+    ws.wait_for("the newest report previewed again", |s| {
+        s.contains(newest["consultation"]["session_code"].as_str().unwrap())
+    });
+    // The patient list's End reaches its true last row too.
+    let patients = api.get("/patients/list/?limit=1").await;
+    let patients = patients["pagination"]["total"].as_u64().unwrap();
+    ws.send("q");
+    ws.wait_text("Patients ·");
+    ws.send("\x1b[F");
+    ws.wait_text(&format!(
+        "Patients · {patients} of {patients} · sorted by last visit "
+    ));
+    ws.send("q");
+    assert!(ws.wait_exit().success());
 }
 
 #[tokio::test]

@@ -103,16 +103,21 @@ fn private_values(state: &State) -> Vec<String> {
         values.extend(p.email.clone());
         values.push(p.date_of_birth.to_string());
     };
-    state.patients.items.iter().for_each(&mut summary);
+    state.patients.rows.items.iter().for_each(&mut summary);
     state.search.results.iter().for_each(&mut summary);
     if let Some(p) = state.chart.patient.ready() {
         summary(&p.summary);
         values.extend(p.address.clone());
     }
     let mut report_names = Vec::new();
-    if let Some(items) = state.reports.items.ready() {
-        report_names.extend(items.iter().map(|r| r.patient.full_name.clone()));
-    }
+    report_names.extend(
+        state
+            .reports
+            .rows
+            .items
+            .iter()
+            .map(|r| r.patient.full_name.clone()),
+    );
     if let Some(items) = state.chart.reports.ready() {
         report_names.extend(items.iter().map(|r| r.patient.full_name.clone()));
     }
@@ -625,10 +630,10 @@ fn failed_report() -> Report {
 
 fn patients_loaded() -> State {
     let mut state = base();
-    state.patients.items = vec![amelia(), jonas(), priya(), tomas(), grace()];
-    state.patients.total = 5;
-    state.patients.loaded_once = true;
-    state.patients.selected = 1;
+    state.patients.rows.items = vec![amelia(), jonas(), priya(), tomas(), grace()];
+    state.patients.rows.total = 5;
+    state.patients.rows.loaded_once = true;
+    state.patients.rows.selected = 1;
     state
 }
 
@@ -667,9 +672,10 @@ fn reports_state() -> State {
     let mut state = patients_loaded();
     state.screen = Screen::Reports;
     state.history = vec![Screen::Patients];
-    state.reports.items = Load::Ready(all_reports());
-    state.reports.total = 5;
-    state.reports.selected = 0;
+    state.reports.rows.items = all_reports();
+    state.reports.rows.total = 5;
+    state.reports.rows.loaded_once = true;
+    state.reports.rows.selected = 0;
     state.reports.preview = Some(completed_report());
     state
 }
@@ -835,7 +841,7 @@ fn the_status_bar_says_why_the_session_is_not_kept() {
 #[test]
 fn patients_loading() {
     let mut state = base();
-    state.patients.loading = true;
+    state.patients.rows.loading = true;
     let rendered = text(&state, 80, 24);
     assert_shows(&rendered, "Loading patients…");
     snap_sizes("patients-loading", &state);
@@ -844,16 +850,29 @@ fn patients_loading() {
 #[test]
 fn patients_loading_more() {
     let mut state = patients_loaded();
-    state.patients.total = 230;
-    state.patients.next_cursor = Some("cursor-2".into());
-    state.patients.loading = true;
+    state.patients.rows.total = 230;
+    state.patients.rows.next_cursor = Some("cursor-2".into());
+    state.patients.rows.loading = true;
     snap_sizes("patients-loading-more", &state);
+}
+
+#[test]
+fn patients_walking_to_the_last_row() {
+    let mut state = patients_loaded();
+    state.patients.rows.total = 2300;
+    state.patients.rows.next_cursor = Some("cursor-12".into());
+    state.patients.rows.loading = true;
+    state.patients.rows.jump_until = Some(20_000);
+    let rendered = text(&state, 80, 24);
+    assert_shows(&rendered, "5 of 2300");
+    assert_shows(&rendered, "to end… Esc stops");
+    snap_sizes("patients-walking", &state);
 }
 
 #[test]
 fn patients_empty() {
     let mut state = base();
-    state.patients.loaded_once = true;
+    state.patients.rows.loaded_once = true;
     let rendered = text(&state, 80, 24);
     assert_shows(&rendered, "No patients yet.");
     snap_sizes("patients-empty", &state);
@@ -862,8 +881,9 @@ fn patients_empty() {
 #[test]
 fn patients_error() {
     let mut state = base();
-    state.patients.loaded_once = true;
-    state.patients.error = Some("The server answered 500: internal error (req 7f3a9c).".into());
+    state.patients.rows.loaded_once = true;
+    state.patients.rows.error =
+        Some("The server answered 500: internal error (req 7f3a9c).".into());
     snap_sizes("patients-error", &state);
 }
 
@@ -1142,8 +1162,8 @@ fn reports_loaded_with_preview() {
 fn reports_filtered_empty() {
     let mut state = reports_state();
     state.reports.status = Some(ReportStatus::Pending);
-    state.reports.items = Load::Ready(Vec::new());
-    state.reports.total = 0;
+    state.reports.rows.items = Vec::new();
+    state.reports.rows.total = 0;
     state.reports.preview = None;
     let rendered = text(&state, 80, 24);
     assert_shows(&rendered, "status: pending");
@@ -1154,8 +1174,9 @@ fn reports_filtered_empty() {
 #[test]
 fn reports_loading() {
     let mut state = reports_state();
-    state.reports.items = Load::Loading;
-    state.reports.total = 0;
+    state.reports.rows.items = Vec::new();
+    state.reports.rows.loading = true;
+    state.reports.rows.total = 0;
     state.reports.preview = None;
     snap_sizes("reports-loading", &state);
 }
@@ -1163,8 +1184,9 @@ fn reports_loading() {
 #[test]
 fn reports_error() {
     let mut state = reports_state();
-    state.reports.items = Load::Failed("Could not load reports: 503 service unavailable.".into());
-    state.reports.total = 0;
+    state.reports.rows.items = Vec::new();
+    state.reports.rows.error = Some("Could not load reports: 503 service unavailable.".into());
+    state.reports.rows.total = 0;
     state.reports.preview = None;
     snap_sizes("reports-error", &state);
 }
@@ -1266,6 +1288,47 @@ fn stats_loaded() {
     assert_shows(&rendered, "Total 128");
     assert_shows(&rendered, "average confidence 84%");
     snap_sizes("stats-loaded", &state);
+}
+
+/// Statistics whose daily series covers `days` days ending 12 March 2026, with a weekly
+/// rhythm and a busier stretch, so the chart has something to show.
+fn stats_over(days: u32) -> ReportStats {
+    let last = date(2026, 3, 12);
+    let mut stats = stats();
+    stats.daily = (0..i64::from(days))
+        .map(|i| DailyCount {
+            date: last - chrono::Duration::days(i64::from(days) - 1 - i),
+            count: [2, 4, 3, 5, 1, 0, 0][(i % 7) as usize] + u64::from(i % 30 > 20) * 3,
+        })
+        .collect();
+    stats
+}
+
+#[test]
+fn stats_daily_series_in_each_window() {
+    for days in [7, 30, 90, 365] {
+        let mut state = base();
+        state.screen = Screen::Stats;
+        state.history = vec![Screen::Patients];
+        state.stats.days = days;
+        let stats = stats_over(days);
+        let format = if days > 120 { "%b %Y" } else { "%d %b" };
+        let first = stats.daily[0].date.format(format).to_string();
+        let last = stats.daily[days as usize - 1]
+            .date
+            .format(format)
+            .to_string();
+        state.stats.stats = Load::Ready(stats);
+        for (w, h) in SIZES {
+            let rendered = text(&state, w, h);
+            assert_shows(&rendered, &format!("Reports per day, last {days} days"));
+            // The first and last days under the series.
+            assert_shows(&rendered, &first);
+            assert_shows(&rendered, &last);
+            assert_shows(&rendered, "7/30/90/365");
+            insta::assert_snapshot!(format!("stats-window-{days}-{w}x{h}"), rendered);
+        }
+    }
 }
 
 #[test]
@@ -1533,7 +1596,8 @@ fn lock_screen_shows_no_patient() {
     // Everything loaded underneath: list, chart, a report, a running consultation, a search.
     let mut state = consultation_state();
     state.search.results = vec![amelia(), amelia_hart()];
-    state.reports.items = Load::Ready(all_reports());
+    state.reports.rows.items = all_reports();
+    state.reports.rows.loaded_once = true;
     state.reports.preview = Some(completed_report());
     state.report.report = Load::Ready(signed_report());
     state.overlay = Some(Overlay::Search);

@@ -31,7 +31,8 @@ pub struct PatientListParams {
     #[param(inline, value_type = super::schema::SearchTerm)]
     pub search: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    /// The order: by name, most recent visit first (the default), or newest patient first.
+    /// The order: by name (surname, then given names), most recent visit first (the default),
+    /// or newest patient first.
     pub sort: Option<PatientSort>,
 }
 

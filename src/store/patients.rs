@@ -24,7 +24,7 @@ use uuid::Uuid;
 use super::engine::{Engine, audit_actor, audit_read, deny, owner_scope};
 use super::paging::{KeyKind, Keyset};
 use super::sql::{self, Conn, Dialect, Row, Statement, WriteTx};
-use super::values::{escape_like, fold_name, prefix_by_visit, prefix_end, today};
+use super::values::{escape_like, fold_name, name_sort_key, prefix_by_visit, prefix_end, today};
 use super::{Actor, PatientListQuery, StoreError, StoreResult};
 use crate::model::auth::Role;
 use crate::model::envelope::FieldError;
@@ -53,7 +53,7 @@ pub(crate) fn last_visit(at: Option<DateTime<Utc>>) -> String {
 /// The summary's columns; `last_visit_at` reads as NULL for "never".
 fn summary_columns(dialect: Dialect) -> String {
     format!(
-        "p.id, p.mrn, p.full_name, p.name_folded, p.date_of_birth, p.sex, p.phone, p.email, \
+        "p.id, p.mrn, p.full_name, p.name_folded, p.name_sort, p.date_of_birth, p.sex, p.phone, p.email, \
          {} AS last_visit_at, p.created_at, \
          (SELECT c.id FROM consultations c WHERE c.patient_id = p.id AND c.status = 'in_progress') \
          AS active_consultation_id",
@@ -534,10 +534,11 @@ pub async fn search<E: Engine>(
 
 fn keyset(sort: PatientSort) -> Keyset {
     let (scope, column, selected_as, ascending, kind) = match sort {
+        // Surname first, then the given names (`values::name_sort_key`).
         PatientSort::Name => (
             "patients:name",
-            "p.name_folded",
-            "name_folded",
+            "p.name_sort",
+            "name_sort",
             true,
             KeyKind::Text,
         ),
@@ -713,12 +714,20 @@ pub async fn get(engine: &impl Engine, actor: &Actor, id: Uuid) -> StoreResult<P
 }
 
 /// Columns derived from what the doctor typed, kept in step on create and update.
-fn derived(full_name: &str, phone: Option<&str>, email: Option<&str>) -> (String, String, String) {
-    (
-        fold_name(full_name),
-        phone.map(digits_of).unwrap_or_default(),
-        email.map(str::to_lowercase).unwrap_or_default(),
-    )
+struct Derived {
+    name_folded: String,
+    name_sort: String,
+    phone_digits: String,
+    email_folded: String,
+}
+
+fn derived(full_name: &str, phone: Option<&str>, email: Option<&str>) -> Derived {
+    Derived {
+        name_folded: fold_name(full_name),
+        name_sort: name_sort_key(full_name),
+        phone_digits: phone.map(digits_of).unwrap_or_default(),
+        email_folded: email.map(str::to_lowercase).unwrap_or_default(),
+    }
 }
 
 /// The next MRN number, allocated under the dialect's lock where it has one.
@@ -753,7 +762,7 @@ pub async fn create(
         )]));
     }
     let mrn_seq = next_mrn_seq(&mut tx).await?;
-    let (name_folded, phone_digits, email_folded) = derived(
+    let derived = derived(
         &patient.full_name,
         patient.phone.as_deref(),
         patient.email.as_deref(),
@@ -761,28 +770,29 @@ pub async fn create(
     let insert = Statement::new(
         "INSERT INTO patients (id, doctor_id, mrn_seq, mrn, full_name, name_folded, date_of_birth, sex,
              phone, phone_digits, email, email_folded, address, referred_by, illness_duration,
-             allergies, alerts, symptoms, created_at, updated_at)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $19)",
+             allergies, alerts, symptoms, created_at, updated_at, name_sort)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $19, $20)",
     )
     .arg(id)
     .arg(doctor_id)
     .arg(mrn_seq)
     .arg(format!("MRN-{mrn_seq:06}"))
     .arg(patient.full_name.as_str())
-    .arg(name_folded)
+    .arg(derived.name_folded)
     .arg(patient.date_of_birth)
     .arg(patient.sex.as_str())
     .arg(patient.phone.as_deref())
-    .arg(phone_digits)
+    .arg(derived.phone_digits)
     .arg(patient.email.as_deref())
-    .arg(email_folded)
+    .arg(derived.email_folded)
     .arg(patient.address.as_deref())
     .arg(patient.referred_by.as_deref())
     .arg(patient.illness_duration.as_ref().map(sql::to_json).transpose()?)
     .arg(sql::to_json(&patient.allergies.clone().unwrap_or_default())?)
     .arg(sql::to_json(&patient.alerts)?)
     .arg(sql::to_json(&patient.symptoms)?)
-    .arg(at);
+    .arg(at)
+    .arg(derived.name_sort);
     tx.execute(&insert).await?;
     audit_actor(
         &mut tx,
@@ -819,8 +829,7 @@ pub async fn update(
         .unwrap_or(current.summary.full_name);
     let phone = update.phone.clone().unwrap_or(current.summary.phone);
     let email = update.email.clone().unwrap_or(current.summary.email);
-    let (name_folded, phone_digits, email_folded) =
-        derived(&full_name, phone.as_deref(), email.as_deref());
+    let derived = derived(&full_name, phone.as_deref(), email.as_deref());
     let illness_duration = update
         .illness_duration
         .clone()
@@ -829,13 +838,13 @@ pub async fn update(
         "UPDATE patients SET full_name = $3, name_folded = $4, date_of_birth = $5, sex = $6,
              phone = $7, phone_digits = $8, email = $9, email_folded = $10, address = $11,
              referred_by = $12, illness_duration = $13, allergies = $14, alerts = $15,
-             symptoms = $16, updated_at = $17
+             symptoms = $16, updated_at = $17, name_sort = $18
          WHERE id = $1 AND doctor_id = $2",
     )
     .arg(id)
     .arg(actor.user_id)
     .arg(full_name)
-    .arg(name_folded)
+    .arg(derived.name_folded)
     .arg(
         update
             .date_of_birth
@@ -843,9 +852,9 @@ pub async fn update(
     )
     .arg(update.sex.unwrap_or(current.summary.sex).as_str())
     .arg(phone)
-    .arg(phone_digits)
+    .arg(derived.phone_digits)
     .arg(email)
-    .arg(email_folded)
+    .arg(derived.email_folded)
     .arg(update.address.clone().unwrap_or(current.address))
     .arg(update.referred_by.clone().unwrap_or(current.referred_by))
     .arg(illness_duration.as_ref().map(sql::to_json).transpose()?)
@@ -858,7 +867,8 @@ pub async fn update(
     .arg(sql::to_json(
         update.symptoms.as_ref().unwrap_or(&current.symptoms),
     )?)
-    .arg(now());
+    .arg(now())
+    .arg(derived.name_sort);
     tx.execute(&change).await?;
     audit_actor(
         &mut tx,
@@ -879,6 +889,15 @@ pub async fn update(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_name_sorts_by_surname_then_given_names() {
+        assert_eq!(name_sort_key("Anna Maria Smith"), " smith anna maria");
+        assert_eq!(name_sort_key("alan  Brooks"), " brooks alan");
+        assert_eq!(name_sort_key("Madonna"), " madonna");
+        // A shorter surname comes before a longer one it begins.
+        assert!(name_sort_key("Zoe Smith") < name_sort_key("Anna Smithers"));
+    }
 
     #[test]
     fn search_terms_fold_and_escape_like() {

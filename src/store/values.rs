@@ -16,6 +16,18 @@ pub fn fold_name(name: &str) -> String {
     format!(" {}", name.to_lowercase())
 }
 
+/// The name as the patient list sorts it: the surname (the last word) first, then the given
+/// names, folded as search folds them (" smith anna maria"). The migrations that fill it for
+/// stored rows rearrange `name_folded` the same way.
+pub fn name_sort_key(name: &str) -> String {
+    let folded = fold_name(name);
+    let words = folded.trim_matches(' ');
+    match words.rsplit_once(' ') {
+        Some((given, surname)) => format!(" {surname} {}", given.trim_end_matches(' ')),
+        None => format!(" {words}"),
+    }
+}
+
 /// Escapes `\`, `%` and `_` so a search term matches them literally in `LIKE … ESCAPE '\'`.
 pub fn escape_like(text: &str) -> String {
     let mut out = String::with_capacity(text.len());

@@ -89,6 +89,12 @@ pub enum Command {
     CycleDateRange,
     #[strum(message = "Clear the filters")]
     ClearFilters,
+    #[strum(
+        serialize = "stats_window",
+        message = "Change the days the daily series covers",
+        props(hint = "days")
+    )]
+    CycleStatsWindow,
     #[strum(message = "This patient's reports in the browser")]
     PatientReports,
     #[strum(message = "Reload", props(hint = "reload"))]
@@ -381,6 +387,7 @@ impl Default for Keymap {
                 b(Key::plain('t'), CycleSessionType, Reports),
                 b(Key::plain('d'), CycleDateRange, Reports),
                 b(Key::plain('x'), ClearFilters, Reports),
+                b(Key::plain('d'), CycleStatsWindow, Stats),
                 b(Key::plain('R'), PatientReports, Chart),
                 b(Key::plain('n'), NextReport, Report),
                 b(Key::plain('p'), PreviousReport, Report),

@@ -80,6 +80,60 @@ pub fn page_rows(state: &State) -> usize {
     list_rows(state).saturating_sub(PAGE_OVERLAP).max(1)
 }
 
+/// The report browser's parts: the filter chips' line, the list, and the preview beside it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ReportBrowserAreas {
+    pub chips: Rect,
+    pub list: Rect,
+    pub preview: Rect,
+}
+
+impl ReportBrowserAreas {
+    pub fn new(screen: Rect) -> ReportBrowserAreas {
+        let [chips, body] =
+            Layout::vertical([Constraint::Length(1), Constraint::Min(1)]).areas(screen);
+        let [list, preview] =
+            Layout::horizontal([Constraint::Percentage(55), Constraint::Percentage(45)])
+                .areas(body);
+        ReportBrowserAreas {
+            chips,
+            list,
+            preview,
+        }
+    }
+}
+
+/// How many rows the report browser's list shows (at least one).
+pub fn report_list_rows(state: &State) -> usize {
+    let areas = ReportBrowserAreas::new(FrameAreas::of(state).screen);
+    usize::from(table_rows(areas.list).height).max(1)
+}
+
+/// The statistics screen's parts: the summary line, the bars by status, the daily series.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct StatsAreas {
+    pub summary: Rect,
+    pub by_status: Rect,
+    pub daily: Rect,
+}
+
+impl StatsAreas {
+    pub fn new(screen: Rect) -> StatsAreas {
+        // The daily series gets the most room: it is the one with dates to read.
+        let [summary, by_status, daily] = Layout::vertical([
+            Constraint::Length(3),
+            Constraint::Percentage(35),
+            Constraint::Min(8),
+        ])
+        .areas(screen);
+        StatsAreas {
+            summary,
+            by_status,
+            daily,
+        }
+    }
+}
+
 /// The list row under a terminal line, if the line is one of the rows the list shows.
 pub fn list_row_at(state: &State, line: u16) -> Option<usize> {
     let rows = table_rows(FrameAreas::of(state).screen);
@@ -101,5 +155,15 @@ mod tests {
         assert_eq!(offline.offline, Some(Rect::new(0, 1, 80, 1)));
         assert_eq!(offline.screen, Rect::new(0, 2, 80, 20));
         assert_eq!(table_rows(offline.screen), Rect::new(1, 4, 78, 17));
+    }
+
+    #[test]
+    fn the_report_list_sits_below_the_chips_beside_the_preview() {
+        let screen = FrameAreas::new(Rect::new(0, 0, 80, 24), false).screen;
+        let areas = ReportBrowserAreas::new(screen);
+        assert_eq!(areas.chips, Rect::new(0, 1, 80, 1));
+        assert_eq!(areas.list, Rect::new(0, 2, 44, 20));
+        assert_eq!(areas.preview.x, 44);
+        assert_eq!(table_rows(areas.list).height, 17);
     }
 }

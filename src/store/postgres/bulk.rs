@@ -4,7 +4,7 @@
 //! foreign keys and derived data aside first (`bulk_load`), so most of the time is the rows
 //! themselves, and batches go in side by side on several connections.
 
-use crate::store::values::fold_name;
+use crate::store::values::{fold_name, name_sort_key};
 use std::fmt::Write as _;
 
 use sqlx::PgConnection;
@@ -141,13 +141,15 @@ pub(super) async fn insert_synthetic(
             .text(&last_visit(visited))
             .text(&stamp(p.created_at))
             .text(&stamp(p.created_at))
+            .text(&name_sort_key(&p.full_name))
             .end_row();
     }
     copy(
         &mut tx,
         "COPY patients (id, doctor_id, mrn_seq, mrn, full_name, name_folded, date_of_birth, sex,
              phone, phone_digits, email, email_folded, address, referred_by, illness_duration,
-             allergies, alerts, symptoms, last_visit_at, created_at, updated_at) FROM STDIN",
+             allergies, alerts, symptoms, last_visit_at, created_at, updated_at, name_sort)
+         FROM STDIN",
         rows,
     )
     .await?;

@@ -28,7 +28,7 @@ use super::*;
 use crate::store::patients;
 
 /// The embedded migrations, in order: version, description, SQL.
-const MIGRATIONS: [(i64, &str, &str); 4] = [
+const MIGRATIONS: [(i64, &str, &str); 5] = [
     (
         1,
         "schema",
@@ -48,6 +48,11 @@ const MIGRATIONS: [(i64, &str, &str); 4] = [
         4,
         "derived data rebuild",
         include_str!("../../../migrations/postgres/0004_derived_data_rebuild.sql"),
+    ),
+    (
+        5,
+        "patient name sort",
+        include_str!("../../../migrations/postgres/0005_patient_name_sort.sql"),
     ),
 ];
 

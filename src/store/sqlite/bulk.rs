@@ -1,7 +1,7 @@
 //! Bulk loading of synthetic data on SQLite: multi-row inserts inside one transaction per batch,
 //! so a hundred thousand patients load in seconds.
 
-use crate::store::values::fold_name;
+use crate::store::values::{fold_name, name_sort_key};
 use sqlx::QueryBuilder;
 use sqlx::sqlite::Sqlite;
 use uuid::Uuid;
@@ -36,7 +36,7 @@ pub(super) async fn insert_synthetic(
         let mut sql = QueryBuilder::<Sqlite>::new(
             "INSERT INTO patients (id, doctor_id, mrn_seq, mrn, full_name, name_folded, date_of_birth,
                  sex, phone, phone_digits, email, email_folded, address, referred_by, illness_duration,
-                 allergies, alerts, symptoms, last_visit_at, created_at, updated_at) ",
+                 allergies, alerts, symptoms, last_visit_at, created_at, updated_at, name_sort) ",
         );
         let mut values = Vec::with_capacity(chunk.len());
         for p in chunk {
@@ -85,7 +85,8 @@ pub(super) async fn insert_synthetic(
                     .push_bind(symptoms)
                     .push_bind(last_visit)
                     .push_bind(stamp(p.created_at))
-                    .push_bind(stamp(p.created_at));
+                    .push_bind(stamp(p.created_at))
+                    .push_bind(name_sort_key(&p.full_name));
             },
         );
         sql.build().execute(&mut *tx).await?;

@@ -28,7 +28,7 @@ use super::*;
 use crate::store::patients;
 
 /// The embedded migrations, in order: version, description, SQL.
-const MIGRATIONS: [(i64, &str, &str); 6] = [
+const MIGRATIONS: [(i64, &str, &str); 7] = [
     (
         1,
         "schema",
@@ -58,6 +58,11 @@ const MIGRATIONS: [(i64, &str, &str); 6] = [
         6,
         "search covering indexes",
         include_str!("../../../migrations/sqlite/0006_search_covering_indexes.sql"),
+    ),
+    (
+        7,
+        "patient name sort",
+        include_str!("../../../migrations/sqlite/0007_patient_name_sort.sql"),
     ),
 ];
 

@@ -94,7 +94,6 @@ pub(crate) fn command(state: &mut State, command: Command, page: usize) -> Vec<E
             };
             let chip = (patient.summary.id, patient.summary.full_name.clone());
             state.reports.patient = Some(chip);
-            state.reports.selected = 0;
             state.go(Screen::Reports);
             super::reports::load(state)
         }

@@ -5,6 +5,7 @@
 pub mod chart;
 pub mod consultation;
 pub mod login;
+pub mod paged;
 pub mod patients;
 pub mod report;
 pub mod reports;
@@ -68,7 +69,18 @@ pub(crate) fn command(state: &mut State, command: Command, page: usize) -> Vec<E
         Screen::Reports => reports::command(state, command, page),
         Screen::Report => report::command(state, command, page),
         Screen::Consultation => consultation::command(state, command),
-        Screen::Stats | Screen::Login => Vec::new(),
+        Screen::Stats => stats::command(state, command),
+        Screen::Login => Vec::new(),
+    }
+}
+
+/// Stops the current list's walk to its last row (`G`/End), if one is under way: Back does
+/// that first, and only then goes back.
+pub(crate) fn stop_walk(state: &mut State) -> bool {
+    match state.screen {
+        Screen::Patients => state.patients.rows.stop_jump(),
+        Screen::Reports => state.reports.rows.stop_jump(),
+        _ => false,
     }
 }
 

@@ -6,7 +6,8 @@ use ratatui::layout::{Constraint, Rect};
 use ratatui::text::Line;
 use ratatui::widgets::{Block, Cell, Row, Table, TableState};
 
-use super::{is_motion, moved};
+use super::is_motion;
+use super::paged::{Paged, stop_key};
 use crate::client::ApiError;
 use crate::model::page::Page;
 use crate::model::patient::{PatientSort, PatientSummary};
@@ -20,8 +21,7 @@ use crate::tui::update::{handle_error, run_command};
 
 /// Rows fetched per page of the patient list.
 pub const PAGE_SIZE: u32 = 50;
-/// Fetch the next page when the selection comes this close to the end of what is loaded.
-pub const PREFETCH_MARGIN: usize = 15;
+pub use super::paged::PREFETCH_MARGIN;
 
 /// The commands the key-hint bar offers here.
 pub const HINTS: &[Command] = &[
@@ -36,78 +36,50 @@ pub const HINTS: &[Command] = &[
 /// The doctor's patient list, paged from the server with cursors ahead of the viewport.
 #[derive(Debug, Clone, Default)]
 pub struct PatientList {
-    pub items: Vec<PatientSummary>,
-    pub total: u64,
-    pub next_cursor: Option<String>,
-    pub loading: bool,
-    pub error: Option<String>,
-    pub selected: usize,
-    /// The first row drawn: only the visible window is rendered, however many rows are loaded.
-    pub offset: usize,
+    pub rows: Paged<PatientSummary>,
     pub sort: PatientSort,
-    /// The request whose answer is awaited; older answers are dropped.
-    pub request: u64,
-    pub loaded_once: bool,
+}
+
+/// The call for a page of the list in its current order.
+fn page_call(state: &State, request: u64, cursor: Option<String>, limit: u32) -> Effect {
+    Effect::Call {
+        request,
+        call: Call::ListPatients(PatientListParams {
+            limit: Some(limit),
+            cursor,
+            sort: Some(state.patients.sort),
+            ..PatientListParams::default()
+        }),
+    }
 }
 
 /// Loads the first page of the patient list.
 pub(crate) fn load(state: &mut State) -> Vec<Effect> {
     let request = state.request();
-    let list = &mut state.patients;
-    list.request = request;
-    list.loading = true;
-    list.error = None;
-    list.next_cursor = None;
-    vec![Effect::Call {
-        request,
-        call: Call::ListPatients(PatientListParams {
-            limit: Some(PAGE_SIZE),
-            sort: Some(list.sort),
-            ..PatientListParams::default()
-        }),
-    }]
+    state.patients.rows.restart(request);
+    vec![page_call(state, request, None, PAGE_SIZE)]
 }
 
-/// Loads the next page when the selection nears the end of what is loaded.
+/// Loads the next page when the selection nears the end of what is loaded, or while `G`
+/// walks to the last row.
 pub(crate) fn prefetch(state: &mut State) -> Vec<Effect> {
-    let list = &state.patients;
-    let near_end = list.selected + PREFETCH_MARGIN >= list.items.len();
-    let Some(cursor) = list.next_cursor.clone() else {
+    let Some(next) = state.patients.rows.next_page() else {
         return Vec::new();
     };
-    if !near_end || list.loading {
-        return Vec::new();
-    }
     let request = state.request();
-    let sort = state.patients.sort;
-    state.patients.request = request;
-    state.patients.loading = true;
-    vec![Effect::Call {
-        request,
-        call: Call::ListPatients(PatientListParams {
-            limit: Some(PAGE_SIZE),
-            cursor: Some(cursor),
-            sort: Some(sort),
-            ..PatientListParams::default()
-        }),
-    }]
+    state.patients.rows.asked(request);
+    let limit = next.limit(PAGE_SIZE);
+    vec![page_call(state, request, Some(next.cursor), limit)]
 }
 
 pub(crate) fn command(state: &mut State, command: Command, page: usize) -> Vec<Effect> {
     if is_motion(command) {
-        let len = state.patients.items.len();
-        state.patients.selected = moved(state.patients.selected, len, command, page);
         let visible = layout::list_rows(state);
-        let list = &mut state.patients;
-        if list.selected < list.offset {
-            list.offset = list.selected;
-        } else if list.selected >= list.offset + visible {
-            list.offset = list.selected + 1 - visible;
-        }
+        state.patients.rows.motion(command, page, visible);
         return prefetch(state);
     }
     match command {
-        Command::Open => match state.patients.items.get(state.patients.selected) {
+        Command::Open => match state.patients.rows.items.get(state.patients.rows.selected) {
             Some(p) => {
                 let id = p.id;
                 super::chart::open(state, id)
@@ -120,9 +92,10 @@ pub(crate) fn command(state: &mut State, command: Command, page: usize) -> Vec<E
                 PatientSort::Name => PatientSort::CreatedDesc,
                 PatientSort::CreatedDesc => PatientSort::LastVisitDesc,
             };
-            state.patients.selected = 0;
-            state.patients.items.clear();
-            load(state)
+            // Another order: the list starts again at its first row.
+            let request = state.request();
+            state.patients.rows.restart_empty(request);
+            vec![page_call(state, request, None, PAGE_SIZE)]
         }
         _ => Vec::new(),
     }
@@ -133,14 +106,15 @@ pub(crate) fn click(state: &mut State, line: u16) -> Vec<Effect> {
     let Some(row) = layout::list_row_at(state, line) else {
         return Vec::new();
     };
-    let index = state.patients.offset + row;
-    if index >= state.patients.items.len() {
+    let index = state.patients.rows.offset + row;
+    if index >= state.patients.rows.items.len() {
         return Vec::new();
     }
-    if index == state.patients.selected {
+    if index == state.patients.rows.selected {
         return run_command(state, Command::Open);
     }
-    state.patients.selected = index;
+    let visible = layout::list_rows(state);
+    state.patients.rows.select(index, visible);
     prefetch(state)
 }
 
@@ -150,28 +124,24 @@ pub(crate) fn on_page(
     request: u64,
     result: Result<Page<PatientSummary>, ApiError>,
 ) -> Vec<Effect> {
-    if request != state.patients.request {
+    if request != state.patients.rows.request {
         return Vec::new();
     }
-    state.patients.loading = false;
     match result {
         Ok(page) => {
-            let appending = state.patients.loaded_once && state.patients.next_cursor.is_some();
-            if !appending {
-                state.patients.items.clear();
-            }
-            state.patients.items.extend(page.items);
-            state.patients.total = page.pagination.total;
-            state.patients.next_cursor = page.pagination.next_cursor;
-            state.patients.loaded_once = true;
-            state.patients.error = None;
+            let visible = layout::list_rows(state);
+            state
+                .patients
+                .rows
+                .on_page(page.items, page.pagination, visible);
             prefetch(state)
         }
         Err(error) => {
+            state.patients.rows.failed();
             if let Some(effects) = handle_error(state, &error) {
                 return effects;
             }
-            state.patients.error = Some(error.message);
+            state.patients.rows.error = Some(error.message);
             Vec::new()
         }
     }
@@ -179,17 +149,16 @@ pub(crate) fn on_page(
 
 pub fn draw(frame: &mut Frame, area: Rect, state: &State) {
     let theme = &state.settings.theme;
-    let list = &state.patients;
-    let sort = match list.sort {
+    let sort = match state.patients.sort {
         PatientSort::LastVisitDesc => "last visit",
         PatientSort::Name => "name",
         PatientSort::CreatedDesc => "newest",
     };
+    let list = &state.patients.rows;
     let title = format!(
-        " Patients · {} of {} · sorted by {sort}{} ",
-        list.items.len(),
-        list.total,
-        if list.loading { " · loading…" } else { "" }
+        " Patients · {} · sorted by {sort}{} ",
+        list.counts(),
+        list.activity(&stop_key(state))
     );
     let block = Block::bordered().title(Line::styled(title, theme.title()));
     if list.items.is_empty() {

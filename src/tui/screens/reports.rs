@@ -2,20 +2,22 @@
 //! preview of the selected report.
 
 use ratatui::Frame;
-use ratatui::layout::{Constraint, Layout, Rect};
+use ratatui::layout::{Constraint, Rect};
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Cell, Paragraph, Row, Table, TableState, Wrap};
 use uuid::Uuid;
 
+use super::is_motion;
+use super::paged::{Paged, stop_key};
 use super::report::{patient_line, report_lines};
-use super::{is_motion, moved};
 use crate::client::ApiError;
 use crate::model::consultation::SessionType;
 use crate::model::query::ReportListParams;
 use crate::model::report::{Report, ReportPage, ReportStatus, ReportSummary};
 use crate::tui::effect::{Call, Effect};
 use crate::tui::keymap::Command;
-use crate::tui::state::{Load, State};
+use crate::tui::layout::{self, ReportBrowserAreas, table_rows};
+use crate::tui::state::State;
 use crate::tui::ui::common::{name, notice};
 use crate::tui::update::handle_error;
 
@@ -27,6 +29,9 @@ pub const HINTS: &[Command] = &[
     Command::Back,
 ];
 
+/// Rows fetched per page of the report list.
+pub const PAGE_SIZE: u32 = 50;
+
 /// The report browser: filters and the list with a preview.
 #[derive(Debug, Clone, Default)]
 pub struct ReportBrowser {
@@ -36,33 +41,54 @@ pub struct ReportBrowser {
     pub within_days: Option<u32>,
     /// Only this patient's reports: id and name, for the chip.
     pub patient: Option<(Uuid, String)>,
-    pub items: Load<Vec<ReportSummary>>,
-    pub total: u64,
-    pub selected: usize,
+    /// The reports, paged from the server with cursors like the patient list.
+    pub rows: Paged<ReportSummary>,
     pub preview: Option<Report>,
-    pub request: u64,
     pub preview_request: u64,
+    /// The report whose preview was asked last, so it is asked once.
+    pub previewing: Option<Uuid>,
 }
 
-/// Loads the list for the filters as they are now.
+/// The list's query for the filters as they are now.
+fn params(state: &State, cursor: Option<String>, limit: u32) -> ReportListParams {
+    let reports = &state.reports;
+    ReportListParams {
+        status: reports.status,
+        session_type: reports.session_type,
+        patient_id: reports.patient.as_ref().map(|(id, _)| *id),
+        date_from: reports.within_days.map(|days| {
+            (state.wall_now.date_naive() - chrono::Duration::days(i64::from(days) - 1)).to_string()
+        }),
+        limit: Some(limit),
+        cursor,
+        ..ReportListParams::default()
+    }
+}
+
+/// Loads the list for the filters as they are now, from its first row.
 pub(crate) fn load(state: &mut State) -> Vec<Effect> {
     let request = state.request();
-    state.reports.request = request;
-    state.reports.items = Load::Loading;
+    state.reports.rows.restart_empty(request);
     state.reports.preview = None;
+    state.reports.previewing = None;
     vec![Effect::Call {
         request,
-        call: Call::Reports(ReportListParams {
-            status: state.reports.status,
-            session_type: state.reports.session_type,
-            patient_id: state.reports.patient.as_ref().map(|(id, _)| *id),
-            date_from: state.reports.within_days.map(|days| {
-                (state.wall_now.date_naive() - chrono::Duration::days(i64::from(days) - 1))
-                    .to_string()
-            }),
-            limit: Some(100),
-            ..ReportListParams::default()
-        }),
+        call: Call::Reports(params(state, None, PAGE_SIZE)),
+    }]
+}
+
+/// Loads the next page when the selection nears the end of what is loaded, or while `G`
+/// walks to the last row.
+fn prefetch(state: &mut State) -> Vec<Effect> {
+    let Some(next) = state.reports.rows.next_page() else {
+        return Vec::new();
+    };
+    let request = state.request();
+    state.reports.rows.asked(request);
+    let limit = next.limit(PAGE_SIZE);
+    vec![Effect::Call {
+        request,
+        call: Call::Reports(params(state, Some(next.cursor), limit)),
     }]
 }
 
@@ -70,15 +96,19 @@ pub(crate) fn load(state: &mut State) -> Vec<Effect> {
 pub(crate) fn preview_selected(state: &mut State) -> Vec<Effect> {
     let Some(id) = state
         .reports
+        .rows
         .items
-        .ready()
-        .and_then(|items| items.get(state.reports.selected))
+        .get(state.reports.rows.selected)
         .map(|r| r.id)
     else {
         return Vec::new();
     };
+    if state.reports.previewing == Some(id) {
+        return Vec::new();
+    }
     let request = state.request();
     state.reports.preview_request = request;
+    state.reports.previewing = Some(id);
     vec![Effect::Call {
         request,
         call: Call::ReportPreview(id),
@@ -86,25 +116,24 @@ pub(crate) fn preview_selected(state: &mut State) -> Vec<Effect> {
 }
 
 pub(crate) fn command(state: &mut State, command: Command, page: usize) -> Vec<Effect> {
-    let len = state.reports.items.ready().map_or(0, Vec::len);
     if is_motion(command) {
-        let before = state.reports.selected;
-        state.reports.selected = moved(before, len, command, page);
-        if state.reports.selected != before || state.reports.preview.is_none() {
-            return preview_selected(state);
+        let visible = layout::report_list_rows(state);
+        state.reports.rows.motion(command, page, visible);
+        let mut effects = prefetch(state);
+        // While walking to the last row the preview waits for the row the walk ends on.
+        if !state.reports.rows.jumping() {
+            effects.extend(preview_selected(state));
         }
-        return Vec::new();
+        return effects;
     }
     match command {
         Command::Open => {
-            let Some(items) = state.reports.items.ready() else {
-                return Vec::new();
-            };
-            let Some(selected) = items.get(state.reports.selected) else {
+            let rows = &state.reports.rows;
+            let Some(selected) = rows.items.get(rows.selected) else {
                 return Vec::new();
             };
             let id = selected.id;
-            let siblings = items.iter().map(|r| r.id).collect();
+            let siblings = rows.items.iter().map(|r| r.id).collect();
             super::report::open(state, id, siblings)
         }
         Command::CycleSessionType => {
@@ -117,7 +146,6 @@ pub(crate) fn command(state: &mut State, command: Command, page: usize) -> Vec<E
                     .and_then(|i| all.get(i + 1))
                     .copied(),
             };
-            state.reports.selected = 0;
             load(state)
         }
         Command::CycleDateRange => {
@@ -128,7 +156,6 @@ pub(crate) fn command(state: &mut State, command: Command, page: usize) -> Vec<E
                 Some(90) => Some(365),
                 Some(_) => None,
             };
-            state.reports.selected = 0;
             load(state)
         }
         Command::ClearFilters => {
@@ -137,7 +164,6 @@ pub(crate) fn command(state: &mut State, command: Command, page: usize) -> Vec<E
             reports.session_type = None;
             reports.within_days = None;
             reports.patient = None;
-            reports.selected = 0;
             load(state)
         }
         Command::CycleStatus => {
@@ -150,34 +176,40 @@ pub(crate) fn command(state: &mut State, command: Command, page: usize) -> Vec<E
                 Some(Generating) => Some(Failed),
                 Some(Failed) => None,
             };
-            state.reports.selected = 0;
             load(state)
         }
         _ => Vec::new(),
     }
 }
 
-/// The list; an answer to an older request (the filters changed since) is dropped.
+/// A page of the list; an answer to an older request (the filters changed since) is dropped.
 pub(crate) fn on_list(
     state: &mut State,
     request: u64,
     result: Result<ReportPage, ApiError>,
 ) -> Vec<Effect> {
-    if request != state.reports.request {
+    if request != state.reports.rows.request {
         return Vec::new();
     }
     match result {
         Ok(page) => {
-            state.reports.total = page.pagination.total;
-            state.reports.items = Load::Ready(page.items);
-            state.reports.selected = 0;
-            preview_selected(state)
+            let visible = layout::report_list_rows(state);
+            state
+                .reports
+                .rows
+                .on_page(page.items, page.pagination, visible);
+            let mut effects = prefetch(state);
+            if !state.reports.rows.jumping() {
+                effects.extend(preview_selected(state));
+            }
+            effects
         }
         Err(error) => {
+            state.reports.rows.failed();
             if let Some(effects) = handle_error(state, &error) {
                 return effects;
             }
-            state.reports.items = Load::Failed(error.message);
+            state.reports.rows.error = Some(error.message);
             Vec::new()
         }
     }
@@ -188,10 +220,13 @@ pub(crate) fn on_preview(
     request: u64,
     result: Result<Report, ApiError>,
 ) -> Vec<Effect> {
-    if request == state.reports.preview_request
-        && let Ok(report) = result
-    {
-        state.reports.preview = Some(report);
+    if request != state.reports.preview_request {
+        return Vec::new();
+    }
+    match result {
+        Ok(report) => state.reports.preview = Some(report),
+        // Asked again when the row is selected again.
+        Err(_) => state.reports.previewing = None,
     }
     Vec::new()
 }
@@ -199,7 +234,11 @@ pub(crate) fn on_preview(
 pub fn draw(frame: &mut Frame, area: Rect, state: &State) {
     let theme = &state.settings.theme;
     let browser = &state.reports;
-    let [chips, body] = Layout::vertical([Constraint::Length(1), Constraint::Min(1)]).areas(area);
+    let ReportBrowserAreas {
+        chips,
+        list,
+        preview,
+    } = ReportBrowserAreas::new(area);
     // Each filter is a chip; its key changes it, `x` clears them all.
     let chip = |label: String| Span::styled(format!(" {label} "), theme.bar());
     let mut spans = vec![
@@ -225,15 +264,30 @@ pub fn draw(frame: &mut Frame, area: Rect, state: &State) {
     }
     spans.push(Span::styled("  x clears", theme.muted()));
     frame.render_widget(Paragraph::new(Line::from(spans)), chips);
-    let [list, preview] =
-        Layout::horizontal([Constraint::Percentage(55), Constraint::Percentage(45)]).areas(body);
+    let rows = &browser.rows;
     let block = Block::bordered().title(Line::styled(
-        format!(" Reports · {} ", browser.total),
+        format!(
+            " Reports · {}{} ",
+            rows.counts(),
+            rows.activity(&stop_key(state))
+        ),
         theme.title(),
     ));
-    match &browser.items {
-        Load::Ready(items) if items.is_empty() => {
-            let inner = block.inner(list);
+    let inner = block.inner(list);
+    match (
+        &rows.error,
+        rows.items.is_empty(),
+        rows.loading || !rows.loaded_once,
+    ) {
+        (Some(error), true, _) => {
+            frame.render_widget(block, list);
+            notice(frame, inner, state, error, true);
+        }
+        (None, true, true) => {
+            frame.render_widget(block, list);
+            notice(frame, inner, state, "Loading reports…", false);
+        }
+        (None, true, false) => {
             frame.render_widget(block, list);
             notice(
                 frame,
@@ -243,13 +297,16 @@ pub fn draw(frame: &mut Frame, area: Rect, state: &State) {
                 false,
             );
         }
-        Load::Ready(items) => {
+        (_, false, _) => {
             // Narrow lists drop the type, then the MRN (both are in the preview) rather than
             // cutting the status words and dates.
-            let inner = list.width.saturating_sub(2);
-            let with_mrn = inner >= 45;
-            let with_type = inner >= 58;
-            let rows = items.iter().map(|r| {
+            let width = list.width.saturating_sub(2);
+            let with_mrn = width >= 45;
+            let with_type = width >= 58;
+            // Only the visible window becomes table rows.
+            let visible = usize::from(table_rows(list).height).max(1);
+            let offset = rows.offset.min(rows.items.len().saturating_sub(1));
+            let lines = rows.items.iter().skip(offset).take(visible).map(|r| {
                 let mut cells = vec![
                     Cell::from(r.created_at.format("%Y-%m-%d").to_string()),
                     Cell::from(Span::styled(r.status.as_str(), theme.status(r.status))),
@@ -277,22 +334,13 @@ pub fn draw(frame: &mut Frame, area: Rect, state: &State) {
                 widths.push(Constraint::Length(12));
                 header.push("Type");
             }
-            let table = Table::new(rows, widths)
+            let table = Table::new(lines, widths)
                 .header(Row::new(header).style(theme.muted()))
                 .row_highlight_style(theme.selected())
                 .block(block);
-            let mut table_state = TableState::default().with_selected(Some(browser.selected));
+            let mut table_state =
+                TableState::default().with_selected(Some(rows.selected.saturating_sub(offset)));
             frame.render_stateful_widget(table, list, &mut table_state);
-        }
-        Load::Failed(error) => {
-            let inner = block.inner(list);
-            frame.render_widget(block, list);
-            notice(frame, inner, state, error, true);
-        }
-        _ => {
-            let inner = block.inner(list);
-            frame.render_widget(block, list);
-            notice(frame, inner, state, "Loading reports…", false);
         }
     }
     let preview_block = Block::bordered().title(" Preview ");

@@ -141,7 +141,7 @@ pub fn run_command(state: &mut State, command: Command) -> Vec<Effect> {
         Command::GoPatients => {
             state.history.clear();
             state.screen = Screen::Patients;
-            if state.patients.items.is_empty() && !state.patients.loading {
+            if state.patients.rows.items.is_empty() && !state.patients.rows.loading {
                 return patients::load(state);
             }
             Vec::new()
@@ -168,6 +168,9 @@ pub fn run_command(state: &mut State, command: Command) -> Vec<Effect> {
 }
 
 fn back(state: &mut State) -> Vec<Effect> {
+    if screens::stop_walk(state) {
+        return Vec::new();
+    }
     let mut effects = Vec::new();
     if state.screen == Screen::Consultation {
         // Leaving the notes saves them now rather than after the pause.

@@ -36,7 +36,7 @@ pub fn response(state: &mut State, request: u64, response: Response) -> Vec<Effe
         Response::Polled(result) => consultation::on_polled(state, result),
         Response::Cancelled(result) => consultation::on_cancelled(state, result),
         Response::Active(result) => consultation::on_active(state, result),
-        Response::Stats(result) => stats::on_stats(state, result),
+        Response::Stats(result) => stats::on_stats(state, request, result),
         Response::Unsigned(result) => match result {
             // The status bar's count.
             Ok(stats) => {

@@ -13,6 +13,7 @@ use crate::model::consultation::{
     ActiveConsultations, Consultation, ConsultationHistory, ConsultationStatus, SessionType,
     StartConsultation,
 };
+use crate::model::page::MAX_LIMIT;
 use crate::model::page::{Page, Pagination, SearchResults};
 use crate::model::patient::{Allergies, Patient, PatientSort, PatientSummary, Sex};
 use crate::model::query::{PatientListParams, ReportListParams, ReportStatsParams};
@@ -24,6 +25,7 @@ use crate::tui::action::{Action, Response, Timer};
 use crate::tui::components::dialogs::{AddendumStep, EditDialog, EditStep, SectionChange};
 use crate::tui::effect::{Call, Effect};
 use crate::tui::screens::patients::{PAGE_SIZE, PREFETCH_MARGIN};
+use crate::tui::screens::reports::PAGE_SIZE as REPORT_PAGE;
 use crate::tui::state::*;
 
 // ---------------------------------------------------------------------------------------------
@@ -441,7 +443,7 @@ fn login_submits_shows_errors_and_opens_the_patient_list() {
         ..PatientListParams::default()
     })));
     assert!(asked.contains(&Call::Unsigned));
-    assert!(state.patients.loading);
+    assert!(state.patients.rows.loading);
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -451,35 +453,35 @@ fn login_submits_shows_errors_and_opens_the_patient_list() {
 fn patient_list_moves_with_j_k_arrows_g_and_page_keys() {
     let mut state = with_patients(40, None);
     let page = state.height as usize - 8;
-    assert_eq!(state.patients.selected, 0);
+    assert_eq!(state.patients.rows.selected, 0);
     update(&mut state, chr('j'));
     update(&mut state, key(KeyCode::Down));
-    assert_eq!(state.patients.selected, 2);
+    assert_eq!(state.patients.rows.selected, 2);
     update(&mut state, chr('k'));
-    assert_eq!(state.patients.selected, 1);
+    assert_eq!(state.patients.rows.selected, 1);
     update(&mut state, key(KeyCode::Up));
     update(&mut state, key(KeyCode::Up));
-    assert_eq!(state.patients.selected, 0, "stops at the top");
+    assert_eq!(state.patients.rows.selected, 0, "stops at the top");
     update(&mut state, chr('G'));
-    assert_eq!(state.patients.selected, 39);
+    assert_eq!(state.patients.rows.selected, 39);
     update(&mut state, chr('j'));
-    assert_eq!(state.patients.selected, 39, "stops at the bottom");
+    assert_eq!(state.patients.rows.selected, 39, "stops at the bottom");
     update(&mut state, chr('g'));
-    assert_eq!(state.patients.selected, 0);
+    assert_eq!(state.patients.rows.selected, 0);
     update(&mut state, key(KeyCode::PageDown));
-    assert_eq!(state.patients.selected, page);
+    assert_eq!(state.patients.rows.selected, page);
     update(&mut state, key(KeyCode::PageUp));
-    assert_eq!(state.patients.selected, 0);
+    assert_eq!(state.patients.rows.selected, 0);
     update(&mut state, key(KeyCode::End));
-    assert_eq!(state.patients.selected, 39);
+    assert_eq!(state.patients.rows.selected, 39);
     update(&mut state, key(KeyCode::Home));
-    assert_eq!(state.patients.selected, 0);
+    assert_eq!(state.patients.rows.selected, 0);
 }
 
 #[test]
 fn the_next_page_is_fetched_with_the_cursor_when_the_selection_nears_the_end() {
     let mut state = with_patients(50, Some("cursor-2"));
-    state.patients.selected = 50 - PREFETCH_MARGIN - 2;
+    state.patients.rows.selected = 50 - PREFETCH_MARGIN - 2;
     assert!(update(&mut state, chr('j')).is_empty(), "not near yet");
 
     let (request, call) = only_call(&update(&mut state, chr('j')));
@@ -492,10 +494,10 @@ fn the_next_page_is_fetched_with_the_cursor_when_the_selection_nears_the_end() {
             ..PatientListParams::default()
         })
     );
-    assert!(state.patients.loading);
+    assert!(state.patients.rows.loading);
     // Moving on while the page is on its way does not ask again.
     assert!(update(&mut state, chr('j')).is_empty());
-    let selected = state.patients.selected;
+    let selected = state.patients.rows.selected;
 
     let effects = respond(
         &mut state,
@@ -503,11 +505,14 @@ fn the_next_page_is_fetched_with_the_cursor_when_the_selection_nears_the_end() {
         Response::Patients(Ok(patient_page(50..100, None))),
     );
     assert!(effects.is_empty(), "no further page: {effects:?}");
-    assert_eq!(state.patients.items.len(), 100);
-    assert_eq!(state.patients.items[50].id, patient_id(50));
-    assert_eq!(state.patients.selected, selected, "the selection stays put");
-    assert_eq!(state.patients.next_cursor, None);
-    assert!(!state.patients.loading);
+    assert_eq!(state.patients.rows.items.len(), 100);
+    assert_eq!(state.patients.rows.items[50].id, patient_id(50));
+    assert_eq!(
+        state.patients.rows.selected, selected,
+        "the selection stays put"
+    );
+    assert_eq!(state.patients.rows.next_cursor, None);
+    assert!(!state.patients.rows.loading);
     // At the very end with no cursor left: nothing more to fetch.
     assert!(update(&mut state, chr('G')).is_empty());
 }
@@ -528,26 +533,29 @@ fn a_stale_page_answer_is_dropped() {
     );
     assert!(effects.is_empty());
     assert_eq!(
-        state.patients.items.len(),
+        state.patients.rows.items.len(),
         50,
         "the old page was not appended"
     );
-    assert!(state.patients.loading, "still waiting for the reload");
+    assert!(state.patients.rows.loading, "still waiting for the reload");
 
     respond(
         &mut state,
         new,
         Response::Patients(Ok(patient_page(0..50, Some("cursor-2b")))),
     );
-    assert_eq!(state.patients.items.len(), 50);
-    assert_eq!(state.patients.next_cursor.as_deref(), Some("cursor-2b"));
-    assert!(!state.patients.loading);
+    assert_eq!(state.patients.rows.items.len(), 50);
+    assert_eq!(
+        state.patients.rows.next_cursor.as_deref(),
+        Some("cursor-2b")
+    );
+    assert!(!state.patients.rows.loading);
 }
 
 #[test]
 fn sort_cycles_and_reloads_from_the_first_page() {
     let mut state = with_patients(50, Some("cursor-2"));
-    state.patients.selected = 7;
+    state.patients.rows.selected = 7;
     for expected in [
         PatientSort::Name,
         PatientSort::CreatedDesc,
@@ -555,8 +563,8 @@ fn sort_cycles_and_reloads_from_the_first_page() {
     ] {
         let (_, call) = only_call(&update(&mut state, chr('s')));
         assert_eq!(state.patients.sort, expected);
-        assert_eq!(state.patients.selected, 0);
-        assert!(state.patients.items.is_empty());
+        assert_eq!(state.patients.rows.selected, 0);
+        assert!(state.patients.rows.items.is_empty());
         assert_eq!(
             call,
             Call::ListPatients(PatientListParams {
@@ -1333,7 +1341,7 @@ fn the_report_browser_filters_by_status_and_previews_the_selection() {
     assert_eq!(
         call,
         Call::Reports(ReportListParams {
-            limit: Some(100),
+            limit: Some(REPORT_PAGE),
             ..ReportListParams::default()
         })
     );
@@ -1362,7 +1370,7 @@ fn the_report_browser_filters_by_status_and_previews_the_selection() {
         call,
         Call::Reports(ReportListParams {
             status: Some(ReportStatus::Completed),
-            limit: Some(100),
+            limit: Some(REPORT_PAGE),
             ..ReportListParams::default()
         })
     );
@@ -1375,13 +1383,188 @@ fn the_report_browser_filters_by_status_and_previews_the_selection() {
         )
         .is_empty()
     );
-    assert_eq!(state.reports.items, Load::Loading);
+    assert!(state.reports.rows.loading);
+    assert!(state.reports.rows.items.is_empty());
     respond(
         &mut state,
         filtered,
         Response::Reports(Ok(report_page(vec![], None))),
     );
-    assert_eq!(state.reports.items, Load::Ready(vec![]));
+    assert!(!state.reports.rows.loading);
+    assert!(state.reports.rows.loaded_once);
+    assert!(state.reports.rows.items.is_empty());
+}
+
+/// The report browser with reports `rows` loaded as its first page, `total` in all.
+fn with_reports(rows: std::ops::Range<usize>, total: u64, cursor: Option<&str>) -> State {
+    let mut state = with_patients(3, None);
+    let (request, _) = only_call(&update(&mut state, chr('2')));
+    let effects = respond(
+        &mut state,
+        request,
+        Response::Reports(Ok(reports_page(rows, total, cursor))),
+    );
+    assert!(
+        calls(&effects)
+            .iter()
+            .all(|(_, c)| matches!(c, Call::ReportPreview(_))),
+        "{effects:?}"
+    );
+    state
+}
+
+fn reports_page(rows: std::ops::Range<usize>, total: u64, cursor: Option<&str>) -> ReportPage {
+    ReportPage {
+        items: rows
+            .map(|n| report_summary(n, ReportStatus::Completed))
+            .collect(),
+        pagination: pagination(total, cursor),
+        filters_applied: ReportFilter::default(),
+    }
+}
+
+/// The one list call among the effects.
+fn list_call(effects: &[Effect]) -> (u64, Call) {
+    let mut lists: Vec<(u64, Call)> = calls(effects)
+        .into_iter()
+        .filter(|(_, c)| matches!(c, Call::Reports(_) | Call::ListPatients(_)))
+        .collect();
+    assert_eq!(lists.len(), 1, "expected one list call in {effects:?}");
+    lists.pop().expect("a list call")
+}
+
+#[test]
+fn the_report_browser_pages_with_cursors_beyond_its_first_page() {
+    // 588 reports: the first page is not all the browser can show.
+    let mut state = with_reports(0..50, 588, Some("r-2"));
+    assert_eq!(state.reports.rows.items.len(), 50);
+    state.reports.rows.selected = 50 - PREFETCH_MARGIN - 1;
+    let (_, call) = list_call(&update(&mut state, chr('j')));
+    assert_eq!(
+        call,
+        Call::Reports(ReportListParams {
+            limit: Some(REPORT_PAGE),
+            cursor: Some("r-2".into()),
+            ..ReportListParams::default()
+        }),
+        "the next page follows the cursor"
+    );
+}
+
+#[test]
+fn g_in_the_report_browser_reaches_the_true_last_report() {
+    let mut state = with_reports(0..50, 160, Some("r-2"));
+    let effects = update(&mut state, chr('G'));
+    let (request, call) = list_call(&effects);
+    assert_eq!(
+        call,
+        Call::Reports(ReportListParams {
+            limit: Some(MAX_LIMIT),
+            cursor: Some("r-2".into()),
+            ..ReportListParams::default()
+        })
+    );
+    assert!(state.reports.rows.jumping());
+    let (request, call) = list_call(&respond(
+        &mut state,
+        request,
+        Response::Reports(Ok(reports_page(50..150, 160, Some("r-3")))),
+    ));
+    assert!(matches!(call, Call::Reports(ReportListParams { cursor: Some(c), .. }) if c == "r-3"));
+    assert_eq!(
+        state.reports.rows.selected, 149,
+        "the selection follows the walk"
+    );
+    let effects = respond(
+        &mut state,
+        request,
+        Response::Reports(Ok(reports_page(150..160, 160, None))),
+    );
+    assert_eq!(state.reports.rows.items.len(), 160);
+    assert_eq!(state.reports.rows.selected, 159, "the true last report");
+    assert!(!state.reports.rows.jumping());
+    let visible = crate::tui::layout::report_list_rows(&state);
+    assert_eq!(
+        state.reports.rows.offset,
+        160 - visible,
+        "the last rows are drawn"
+    );
+    // The walk done, the last report is previewed.
+    assert_eq!(only_call(&effects).1, Call::ReportPreview(report_id(159)));
+
+    // A filter after scrolling shows its reports from the first row.
+    let (request, _) = list_call(&update(&mut state, chr('f')));
+    respond(
+        &mut state,
+        request,
+        Response::Reports(Ok(reports_page(0..20, 20, None))),
+    );
+    assert_eq!(state.reports.rows.selected, 0);
+    assert_eq!(state.reports.rows.offset, 0);
+}
+
+#[test]
+fn g_on_the_patient_list_reaches_the_true_last_row_and_esc_stops_the_walk() {
+    let mut state = with_patients(50, Some("cursor-2"));
+    let (request, call) = list_call(&update(&mut state, key(KeyCode::End)));
+    assert_eq!(
+        call,
+        Call::ListPatients(PatientListParams {
+            limit: Some(MAX_LIMIT),
+            cursor: Some("cursor-2".into()),
+            sort: Some(PatientSort::LastVisitDesc),
+            ..PatientListParams::default()
+        })
+    );
+    let (request, _) = list_call(&respond(
+        &mut state,
+        request,
+        Response::Patients(Ok(patient_page(50..150, Some("cursor-3")))),
+    ));
+    let effects = respond(
+        &mut state,
+        request,
+        Response::Patients(Ok(patient_page(150..200, None))),
+    );
+    assert!(effects.is_empty(), "{effects:?}");
+    assert_eq!(state.patients.rows.selected, 199, "the true last row");
+    assert_eq!(state.patients.rows.items[199].id, patient_id(199));
+
+    // Esc stops a walk and keeps what it loaded, without leaving the screen.
+    let mut state = with_patients(50, Some("cursor-2"));
+    state.history = vec![Screen::Chart];
+    let (request, _) = list_call(&update(&mut state, chr('G')));
+    assert!(update(&mut state, key(KeyCode::Esc)).is_empty());
+    assert_eq!(state.screen, Screen::Patients, "Esc stopped the walk first");
+    assert!(!state.patients.rows.jumping());
+    let effects = respond(
+        &mut state,
+        request,
+        Response::Patients(Ok(patient_page(50..150, Some("cursor-3")))),
+    );
+    assert!(effects.is_empty(), "no further page: {effects:?}");
+    assert_eq!(state.patients.rows.items.len(), 150);
+    assert_eq!(state.patients.rows.selected, 49, "the selection stayed");
+}
+
+#[test]
+fn sorting_after_scrolling_shows_the_new_order_from_its_first_row() {
+    let mut state = with_patients(50, Some("cursor-2"));
+    let (request, _) = list_call(&update(&mut state, chr('G')));
+    respond(
+        &mut state,
+        request,
+        Response::Patients(Ok(patient_page(50..200, None))),
+    );
+    assert!(state.patients.rows.offset > 0);
+    let (request, _) = only_call(&update(&mut state, chr('s')));
+    respond(
+        &mut state,
+        request,
+        Response::Patients(Ok(patient_page(0..50, Some("n-2")))),
+    );
+    assert_eq!(state.patients.rows.selected, 0);
+    assert_eq!(state.patients.rows.offset, 0, "drawn from the first row");
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -1471,7 +1654,7 @@ fn inactivity_locks_on_tick() {
     update(&mut state, Action::Tick(6_000));
     assert!(state.lock.locked);
     assert_eq!(state.screen, Screen::Patients);
-    assert_eq!(state.patients.items.len(), 3);
+    assert_eq!(state.patients.rows.items.len(), 3);
 }
 
 #[test]
@@ -1498,13 +1681,13 @@ fn an_ended_session_asks_the_password_and_keeps_the_screen() {
     assert!(effects.is_empty());
     assert!(matches!(state.dialog, Some(Dialog::SessionExpired { .. })));
     assert_eq!(state.screen, Screen::Patients);
-    assert_eq!(state.patients.items.len(), 3);
-    assert_eq!(state.patients.selected, 1);
-    assert_eq!(state.patients.error, None);
+    assert_eq!(state.patients.rows.items.len(), 3);
+    assert_eq!(state.patients.rows.selected, 1);
+    assert_eq!(state.patients.rows.error, None);
 
     // Keys go to the password, not the list.
     type_text(&mut state, "jk");
-    assert_eq!(state.patients.selected, 1);
+    assert_eq!(state.patients.rows.selected, 1);
     let (request, call) = only_call(&update(&mut state, key(KeyCode::Enter)));
     assert_eq!(
         call,
@@ -1535,7 +1718,7 @@ fn an_ended_session_asks_the_password_and_keeps_the_screen() {
     respond(&mut state, request, Response::Unlock(Ok(user())));
     assert_eq!(state.dialog, None);
     assert_eq!(state.screen, Screen::Patients);
-    assert_eq!(state.patients.items.len(), 3);
+    assert_eq!(state.patients.rows.items.len(), 3);
 }
 
 #[test]
@@ -1555,7 +1738,7 @@ fn an_unreachable_server_shows_offline_and_retries_until_an_answer() {
             ..
         }]
     ));
-    assert_eq!(state.patients.items.len(), 3, "the list is kept");
+    assert_eq!(state.patients.rows.items.len(), 3, "the list is kept");
 
     // A second failure does not start a second retry loop.
     let effects = update(&mut state, chr('2'));
@@ -1675,6 +1858,38 @@ fn the_palette_filters_and_runs_the_chosen_command() {
 }
 
 #[test]
+fn the_statistics_window_steps_through_7_30_90_and_365_days() {
+    let mut state = with_patients(3, None);
+    let (first, _) = only_call(&update(&mut state, chr('3')));
+    respond(&mut state, first, Response::Stats(Ok(stats(1))));
+    let mut asked = Vec::new();
+    let mut requests = Vec::new();
+    for _ in 0..4 {
+        let (request, call) = only_call(&update(&mut state, chr('d')));
+        asked.push(call);
+        requests.push(request);
+    }
+    let days = |d| {
+        Call::Stats(ReportStatsParams {
+            patient_id: None,
+            days: Some(d),
+        })
+    };
+    assert_eq!(asked, vec![days(90), days(365), days(7), days(30)]);
+    assert_eq!(state.stats.days, 30);
+    // The figures shown stay while a window loads; an answer for an older window is dropped.
+    assert!(state.stats.stats.ready().is_some());
+    let mut older = stats(7);
+    older.daily = vec![];
+    respond(&mut state, requests[0], Response::Stats(Ok(older)));
+    assert_eq!(state.unsigned, Some(1), "the older answer was dropped");
+    assert!(state.stats.loading);
+    respond(&mut state, requests[3], Response::Stats(Ok(stats(2))));
+    assert_eq!(state.unsigned, Some(2));
+    assert!(!state.stats.loading);
+}
+
+#[test]
 fn q_quits_from_the_top_screen_and_goes_back_elsewhere() {
     let mut state = on_chart();
     assert!(update(&mut state, chr('q')).is_empty());
@@ -1712,7 +1927,7 @@ fn alt_with_a_key_is_not_read_as_the_bare_key() {
     assert!(update(&mut state, alt('q')).is_empty());
     assert!(!state.quit);
     update(&mut state, alt('j'));
-    assert_eq!(state.patients.selected, 0);
+    assert_eq!(state.patients.rows.selected, 0);
 
     // Nor is it typed into the notes.
     let mut state = in_consultation();
@@ -1993,23 +2208,26 @@ fn the_wheel_moves_the_selection_and_a_click_selects_then_opens_a_patient() {
     let mut state = with_patients(30, None);
     update(&mut state, mouse(MouseEventKind::ScrollDown, 10));
     update(&mut state, mouse(MouseEventKind::ScrollDown, 10));
-    assert_eq!(state.patients.selected, 2);
+    assert_eq!(state.patients.rows.selected, 2);
     update(&mut state, mouse(MouseEventKind::ScrollUp, 10));
-    assert_eq!(state.patients.selected, 1);
+    assert_eq!(state.patients.rows.selected, 1);
 
     // The first row is drawn on line 3: below the title, the border and the header.
     let effects = update(
         &mut state,
         mouse(MouseEventKind::Down(MouseButton::Left), 8),
     );
-    assert_eq!(state.patients.selected, 5);
+    assert_eq!(state.patients.rows.selected, 5);
     assert!(calls(&effects).is_empty());
     let effects = update(
         &mut state,
         mouse(MouseEventKind::Down(MouseButton::Left), 8),
     );
     assert_eq!(state.screen, Screen::Chart);
-    assert_eq!(state.chart.patient_id, Some(state.patients.items[5].id));
+    assert_eq!(
+        state.chart.patient_id,
+        Some(state.patients.rows.items[5].id)
+    );
     assert_eq!(calls(&effects).len(), 3);
 
     // A click above the rows or while locked does nothing.
@@ -2018,13 +2236,13 @@ fn the_wheel_moves_the_selection_and_a_click_selects_then_opens_a_patient() {
         &mut state,
         mouse(MouseEventKind::Down(MouseButton::Left), 1),
     );
-    assert_eq!(state.patients.selected, 0);
+    assert_eq!(state.patients.rows.selected, 0);
     update(
         &mut state,
         Action::Key(KeyEvent::new(KeyCode::Char('l'), KeyModifiers::CONTROL)),
     );
     update(&mut state, mouse(MouseEventKind::ScrollDown, 10));
-    assert_eq!(state.patients.selected, 0);
+    assert_eq!(state.patients.rows.selected, 0);
 }
 
 #[test]
@@ -2038,12 +2256,12 @@ fn offline_a_click_on_the_lists_bottom_border_selects_nothing() {
         &mut state,
         mouse(MouseEventKind::Down(MouseButton::Left), 21),
     );
-    assert_eq!(state.patients.selected, 0);
+    assert_eq!(state.patients.rows.selected, 0);
     update(
         &mut state,
         mouse(MouseEventKind::Down(MouseButton::Left), 20),
     );
-    assert_eq!(state.patients.selected, 16);
+    assert_eq!(state.patients.rows.selected, 16);
 }
 
 #[test]
