@@ -9,6 +9,7 @@
 //! `keyctl` program (Debian package `keyutils`) reads the kernel's side independently.
 #![cfg(target_os = "linux")]
 
+use std::sync::{Mutex, MutexGuard};
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use synapse::credentials::{SavedLogin, StoreKind, TokenStore, TokenStoreChoice};
@@ -17,8 +18,18 @@ mod common;
 
 use common::keyring::{join_fresh_session_keyring, join_user_session_keyring, kernel_key, keyctl};
 
+/// One test at a time: opening a store sweeps stale probe keys from the shared user-session
+/// keyring, so a test that plants one there would race with any other test opening a store.
+fn one_at_a_time() -> MutexGuard<'static, ()> {
+    static KEYRINGS: Mutex<()> = Mutex::new(());
+    KEYRINGS
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner())
+}
+
 /// Runs `test` in a fresh session keyring on a runtime started after joining it.
 fn in_fresh_session<F: Future>(test: F) -> F::Output {
+    let _one = one_at_a_time();
     join_fresh_session_keyring();
     tokio::runtime::Builder::new_current_thread()
         .enable_all()
@@ -29,6 +40,7 @@ fn in_fresh_session<F: Future>(test: F) -> F::Output {
 
 /// Runs `test` with the user-session keyring as its session keyring, on a runtime started after.
 fn in_user_session<F: Future>(test: F) -> F::Output {
+    let _one = one_at_a_time();
     join_user_session_keyring();
     tokio::runtime::Builder::new_current_thread()
         .enable_all()
@@ -263,6 +275,7 @@ fn with_no_usable_kernel_keyring_the_status_says_why_and_no_probe_is_left() {
 
 #[test]
 fn probe_keys_an_earlier_release_left_in_the_user_session_keyring_are_removed() {
+    let _one = one_at_a_time();
     let ring = join_user_session_keyring().to_string();
     let nanos = SystemTime::now()
         .duration_since(UNIX_EPOCH)
