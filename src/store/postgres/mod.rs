@@ -12,9 +12,12 @@
 mod bulk;
 mod bulk_load;
 mod conn;
+mod listen;
 mod substring;
 
 use std::str::FromStr;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
 use async_trait::async_trait;
@@ -24,11 +27,12 @@ use sqlx::postgres::{PgConnectOptions, PgPool, PgPoolOptions};
 use uuid::Uuid;
 
 use super::audit_queue::{AuditQueue, AuditRow, AuditSink};
+use super::events::EventSignal;
 use super::*;
 use crate::store::patients;
 
 /// The embedded migrations, in order: version, description, SQL.
-const MIGRATIONS: [(i64, &str, &str); 4] = [
+const MIGRATIONS: [(i64, &str, &str); 5] = [
     (
         1,
         "schema",
@@ -48,6 +52,11 @@ const MIGRATIONS: [(i64, &str, &str); 4] = [
         4,
         "derived data rebuild",
         include_str!("../../../migrations/postgres/0004_derived_data_rebuild.sql"),
+    ),
+    (
+        5,
+        "events",
+        include_str!("../../../migrations/postgres/0005_events.sql"),
     ),
 ];
 
@@ -71,6 +80,9 @@ pub struct PgStore {
     audit: AuditQueue,
     /// From how many prefix candidates a search reads in last-visit order (see `patients`).
     dense_prefix_candidates: u64,
+    /// Wakes the server's event reader; fed by the listener (`listen`), started on first use.
+    events: EventSignal,
+    listening: Arc<AtomicBool>,
 }
 
 /// Stores a batch of audit rows with one statement: the columns go as arrays and `UNNEST`
@@ -130,6 +142,8 @@ impl PgStore {
             pool,
             audit,
             dense_prefix_candidates: patients::DENSE_PREFIX_CANDIDATES as u64,
+            events: EventSignal::default(),
+            listening: Arc::new(AtomicBool::new(false)),
         })
     }
 
@@ -171,6 +185,17 @@ impl crate::store::engine::Engine for PgStore {
 
     fn audit_queue(&self) -> &AuditQueue {
         &self.audit
+    }
+
+    fn event_signal(&self) -> tokio::sync::watch::Receiver<u64> {
+        // Only a server listens (not `seed` or the scripting tools), so on first use.
+        if !self.listening.swap(true, Ordering::SeqCst) {
+            tokio::spawn(listen::listen_for_events(
+                self.pool.clone(),
+                self.events.clone(),
+            ));
+        }
+        self.events.subscribe()
     }
 
     async fn bulk_insert(
