@@ -370,18 +370,22 @@ struct Streaming {
     session_check: tokio::time::Interval,
 }
 
+/// Queues a stream's replay and the `ready` (or `reset`) that gives it its position; what the
+/// channel brings at or below that position was replayed.
+fn queue_start(pending: &mut VecDeque<Event>, sent: &mut i64, replay: EventReplay) {
+    let opened = if replay.reset {
+        EventKind::Reset
+    } else {
+        pending.extend(replay.events);
+        EventKind::Ready
+    };
+    pending.push_back(Event::about_stream(opened, replay.position, now()));
+    *sent = replay.position;
+}
+
 impl Streaming {
-    /// Queues the replay and the `ready` (or `reset`) that give the stream its position.
     fn start(&mut self, replay: EventReplay) {
-        let opened = if replay.reset {
-            EventKind::Reset
-        } else {
-            self.pending.extend(replay.events);
-            EventKind::Ready
-        };
-        self.pending
-            .push_back(Event::about_stream(opened, replay.position, now()));
-        self.sent = replay.position;
+        queue_start(&mut self.pending, &mut self.sent, replay);
     }
 
     /// After the stream fell behind its channel: what it missed, from the table.
@@ -449,6 +453,101 @@ async fn next_message(mut s: Streaming) -> Option<(Result<SseEvent, Infallible>,
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn hub(streams_per_user: usize) -> EventHub {
+        EventHub {
+            inner: Arc::new(HubInner {
+                channels: Mutex::new(Channels::default()),
+                settings: EventSettings {
+                    streams_per_user,
+                    ..EventSettings::default()
+                },
+            }),
+        }
+    }
+
+    fn owned(owner_id: Uuid, id: i64) -> OwnedEvent {
+        OwnedEvent {
+            owner_id,
+            event: Event::about_stream(EventKind::PatientUpdated, id, now()),
+        }
+    }
+
+    #[test]
+    fn events_reach_their_owners_streams_only() {
+        let hub = hub(2);
+        let (doctor, other) = (Uuid::now_v7(), Uuid::now_v7());
+        let mut first = hub.open(doctor).ok().unwrap();
+        let mut second = hub.open(doctor).ok().unwrap();
+        let mut theirs = hub.open(other).ok().unwrap();
+        hub.inner.deliver(owned(doctor, 1));
+        hub.inner.deliver(owned(Uuid::now_v7(), 2));
+        assert_eq!(first.receiver.try_recv().unwrap().id, 1);
+        assert_eq!(second.receiver.try_recv().unwrap().id, 1);
+        assert!(first.receiver.try_recv().is_err());
+        assert!(theirs.receiver.try_recv().is_err());
+        assert_eq!(hub.open_streams(), 3);
+    }
+
+    #[test]
+    fn streams_per_user_are_bounded_and_places_come_free() {
+        let hub = hub(2);
+        let doctor = Uuid::now_v7();
+        let first = hub.open(doctor).ok().unwrap();
+        let second = hub.open(doctor).ok().unwrap();
+        assert!(matches!(hub.open(doctor), Err(Refused::TooMany)));
+        drop(first);
+        let third = hub.open(doctor).ok().unwrap();
+        drop(third);
+        drop(second);
+        // The last stream of a doctor takes the channel with it.
+        assert!(hub.inner.channels().by_owner.is_empty());
+    }
+
+    #[test]
+    fn closing_ends_every_stream_and_refuses_new_ones() {
+        let hub = hub(2);
+        let mut open = hub.open(Uuid::now_v7()).ok().unwrap();
+        hub.close();
+        assert!(matches!(
+            open.receiver.try_recv(),
+            Err(broadcast::error::TryRecvError::Closed)
+        ));
+        assert!(matches!(
+            hub.open(Uuid::now_v7()),
+            Err(Refused::ShuttingDown)
+        ));
+    }
+
+    #[test]
+    fn a_stream_starts_with_its_replay_and_drops_what_it_replayed() {
+        let at = now();
+        let replayed = Event::about_stream(EventKind::PatientUpdated, 5, at);
+        let replay = EventReplay {
+            events: vec![replayed.clone()],
+            position: 7,
+            reset: false,
+        };
+        let mut pending = VecDeque::new();
+        let mut sent = 0;
+        queue_start(&mut pending, &mut sent, replay);
+        assert_eq!(sent, 7);
+        assert_eq!(pending[0], replayed);
+        assert_eq!((pending[1].kind, pending[1].id), (EventKind::Ready, 7));
+
+        let mut pending = VecDeque::new();
+        queue_start(
+            &mut pending,
+            &mut sent,
+            EventReplay {
+                events: Vec::new(),
+                position: 9,
+                reset: true,
+            },
+        );
+        assert_eq!(pending.len(), 1);
+        assert_eq!((pending[0].kind, pending[0].id), (EventKind::Reset, 9));
+    }
 
     fn headers(value: &str) -> HeaderMap {
         let mut headers = HeaderMap::new();

@@ -125,6 +125,11 @@ impl EventSignal {
     pub fn subscribe(&self) -> watch::Receiver<u64> {
         self.0.subscribe()
     }
+
+    /// Whether no reader listens any more (the server shut down).
+    pub fn is_unwatched(&self) -> bool {
+        self.0.receiver_count() == 0
+    }
 }
 
 /// Writes `events` in the caller's transaction; call it after every other change of the

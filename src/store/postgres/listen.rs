@@ -12,9 +12,9 @@ use crate::store::events::{CHANNEL, EventSignal};
 /// How long to wait before connecting again after the listener could not connect.
 const RECONNECT_AFTER: Duration = Duration::from_secs(1);
 
-/// Listens until the process ends, reconnecting as needed.
+/// Listens until no reader is left (the server shut down), reconnecting as needed.
 pub async fn listen_for_events(pool: PgPool, signal: EventSignal) {
-    loop {
+    while !signal.is_unwatched() {
         match listen_once(&pool, &signal).await {
             Ok(()) => {}
             Err(error) => {
@@ -29,9 +29,10 @@ async fn listen_once(pool: &PgPool, signal: &EventSignal) -> Result<(), sqlx::Er
     let mut listener = PgListener::connect_with(pool).await?;
     listener.listen(CHANNEL).await?;
     signal.notify();
-    loop {
+    while !signal.is_unwatched() {
         // `None`: the connection was lost and made again; what was sent meanwhile is lost.
         listener.try_recv().await?;
         signal.notify();
     }
+    Ok(())
 }

@@ -189,13 +189,14 @@ impl crate::store::engine::Engine for PgStore {
 
     fn event_signal(&self) -> tokio::sync::watch::Receiver<u64> {
         // Only a server listens (not `seed` or the scripting tools), so on first use.
+        let signal = self.events.subscribe();
         if !self.listening.swap(true, Ordering::SeqCst) {
             tokio::spawn(listen::listen_for_events(
                 self.pool.clone(),
                 self.events.clone(),
             ));
         }
-        self.events.subscribe()
+        signal
     }
 
     async fn bulk_insert(
