@@ -306,32 +306,33 @@ pub async fn stream(
     let last_event_id = last_event_id(&headers)?;
     let settings = &app.config.events;
     // Into the channel before reading the replay: nothing committed after the read is missed.
-    let subscription = app.events.open(actor.user_id).map_err(|refused| match refused {
-        Refused::TooMany => {
-            let wait = settings.heartbeat.as_secs().max(1);
-            let mut error = ApiError::new(
-                StatusCode::TOO_MANY_REQUESTS,
-                code::RATE_LIMITED,
-                format!(
-                    "This account already has {} live event streams open on this server. Close \
+    let subscription = app
+        .events
+        .open(actor.user_id)
+        .map_err(|refused| match refused {
+            Refused::TooMany => {
+                let wait = settings.heartbeat.as_secs().max(1);
+                let mut error = ApiError::new(
+                    StatusCode::TOO_MANY_REQUESTS,
+                    code::RATE_LIMITED,
+                    format!(
+                        "This account already has {} live event streams open on this server. Close \
                      one (another workstation?), or retry in a moment: a dropped one is noticed \
                      within {wait} s.",
-                    settings.streams_per_user
-                ),
-            )
-            .with_details(json!({ "retry_after_s": wait }));
-            error.retry_after = Some(wait);
-            error
-        }
-        Refused::ShuttingDown => ApiError::from_status(StatusCode::SERVICE_UNAVAILABLE),
-    })?;
+                        settings.streams_per_user
+                    ),
+                )
+                .with_details(json!({ "retry_after_s": wait }));
+                error.retry_after = Some(wait);
+                error
+            }
+            Refused::ShuttingDown => ApiError::from_status(StatusCode::SERVICE_UNAVAILABLE),
+        })?;
     let replay = app.store.subscribe_events(&actor, last_event_id).await?;
 
     let remaining = (caller.expires_at - chrono::Utc::now().timestamp()).max(0);
-    let mut session_check = tokio::time::interval_at(
-        Instant::now() + settings.heartbeat,
-        settings.heartbeat,
-    );
+    let mut session_check =
+        tokio::time::interval_at(Instant::now() + settings.heartbeat, settings.heartbeat);
     session_check.set_missed_tick_behavior(MissedTickBehavior::Delay);
     let mut streaming = Streaming {
         store: app.store.clone(),
@@ -391,8 +392,11 @@ impl Streaming {
     /// After the stream fell behind its channel: what it missed, from the table.
     fn caught_up(&mut self, replay: EventReplay) {
         if replay.reset {
-            self.pending
-                .push_back(Event::about_stream(EventKind::Reset, replay.position, now()));
+            self.pending.push_back(Event::about_stream(
+                EventKind::Reset,
+                replay.position,
+                now(),
+            ));
         } else {
             self.pending.extend(replay.events);
         }

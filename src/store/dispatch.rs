@@ -255,11 +255,7 @@ impl<E: Engine> Store for E {
     ) -> StoreResult<events::EventReplay> {
         events::subscribe(self, actor, last_event_id).await
     }
-    async fn catch_up_events(
-        &self,
-        actor: &Actor,
-        after: i64,
-    ) -> StoreResult<events::EventReplay> {
+    async fn catch_up_events(&self, actor: &Actor, after: i64) -> StoreResult<events::EventReplay> {
         events::catch_up(self, actor, after).await
     }
     async fn prune_events(&self, keep: u64) -> StoreResult<u64> {

@@ -386,8 +386,7 @@ pub trait Store: Send + Sync + 'static {
         last_event_id: Option<i64>,
     ) -> StoreResult<events::EventReplay>;
     /// The caller's events after `after`, for a stream that fell behind (not audited again).
-    async fn catch_up_events(&self, actor: &Actor, after: i64)
-    -> StoreResult<events::EventReplay>;
+    async fn catch_up_events(&self, actor: &Actor, after: i64) -> StoreResult<events::EventReplay>;
     /// Deletes all but the newest `keep` events; answers how many it deleted.
     async fn prune_events(&self, keep: u64) -> StoreResult<u64>;
     /// Changes after each commit that wrote events (of every instance, on PostgreSQL).

@@ -879,7 +879,11 @@ pub async fn update(
     .await?;
     events::record(
         &mut tx,
-        &[NewEvent::patient(EventKind::PatientUpdated, actor.user_id, id)],
+        &[NewEvent::patient(
+            EventKind::PatientUpdated,
+            actor.user_id,
+            id,
+        )],
     )
     .await?;
     let updated = fetch_chart(&mut tx, actor.user_id, id, false)
