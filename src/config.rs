@@ -29,6 +29,9 @@ pub struct ServerFile {
     pub lockout_minutes: Option<i64>,
     pub hashing_concurrency: Option<usize>,
     pub login_attempts_per_minute: Option<u32>,
+    pub event_heartbeat_s: Option<u64>,
+    pub event_replay: Option<u64>,
+    pub event_streams_per_user: Option<usize>,
     pub log_level: Option<String>,
 }
 

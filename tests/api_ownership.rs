@@ -358,6 +358,20 @@ fn table() -> Vec<Row> {
             OWN_RECORD,
         )
         .body(|_| Some(json!({"text": "Phoned: sleeping better."}))),
+        // Live events: a doctor's stream opens with its `ready` event and carries nothing of
+        // another doctor's.
+        row(
+            M::GET,
+            "/api/v1/events",
+            T::None,
+            [
+                Allowed(200),
+                AllowedNoLeak(200),
+                Forbidden,
+                Forbidden,
+                Unauthenticated,
+            ],
+        ),
         // Admin.
         row(M::GET, "/api/v1/admin/users", T::None, ADMIN_ONLY),
         row(

@@ -932,7 +932,8 @@ async fn lists_searches_and_cursors_match_the_sqlite_engine_on_the_same_data() {
     }
 
     // A consultation's life on both: start, a second start, in progress, notes, stop (which
-    // queues its report), a cancelled one, another doctor's attempts, and the history after.
+    // queues its report), a cancelled one, another doctor's attempts, the history after, and
+    // the live events all that wrote.
     let (pg_other, lite_other) = &who[1];
     let mut pg_ids = Vec::new();
     let mut lite_ids = Vec::new();
@@ -1044,6 +1045,34 @@ async fn consultation_transcript(store: &dyn Store, doctor: &Actor, other: &Acto
             .map(|_| json!("answered"))
             .unwrap_or_else(|e| json!({ "error": e.to_string() })),
     );
+    // The live events of those steps, as each doctor's stream replays them from the start
+    // (their ids are stream positions: numbers, the same on both only by chance).
+    for who in [doctor, other] {
+        let replay = store
+            .subscribe_events(who, Some(0))
+            .await
+            .expect("the events replay");
+        if std::ptr::eq(who, doctor) {
+            use synapse::model::event::EventKind as K;
+            let kinds: Vec<K> = replay.events.iter().map(|e| e.kind).collect();
+            assert!(
+                kinds.ends_with(&[
+                    K::ConsultationStarted,
+                    K::ConsultationNotesSaved,
+                    K::ConsultationStopped,
+                    K::ReportCreated,
+                    K::ConsultationStarted,
+                    K::ConsultationCancelled,
+                ]),
+                "{kinds:?}"
+            );
+        }
+        let mut events = serde_json::to_value(&replay.events).unwrap();
+        for event in events.as_array_mut().unwrap() {
+            event.as_object_mut().unwrap().remove("id");
+        }
+        steps.push(json!({ "reset": replay.reset, "events": events }));
+    }
     steps
 }
 

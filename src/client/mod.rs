@@ -1,10 +1,11 @@
 //! The typed API client the workstation and the scripting CLI use: one async method per
-//! endpoint of API.md (in `endpoints`), `ApiError` for every failure, an `X-Request-ID` on every
-//! call, proactive and on-401 token refresh shared by concurrent calls (single flight), and
-//! retries for reads only.
+//! endpoint of API.md (in `endpoints`; the live event stream in `events`), `ApiError` for every
+//! failure, an `X-Request-ID` on every call, proactive and on-401 token refresh shared by
+//! concurrent calls (single flight), and retries for reads only.
 
 mod endpoints;
 pub mod error;
+pub mod events;
 pub mod settings;
 
 use std::path::PathBuf;
@@ -17,6 +18,7 @@ use serde::de::DeserializeOwned;
 use tokio::sync::watch;
 
 pub use error::{ApiError, ErrorKind};
+pub use events::EventStream;
 
 use crate::model::auth::{AccessClaims, RefreshRequest, Tokens, User};
 use crate::model::envelope::{ErrorEnvelope, SuccessEnvelope};

@@ -5,6 +5,7 @@ pub mod admin;
 pub mod auth;
 pub mod consultation;
 pub mod envelope;
+pub mod event;
 pub mod page;
 pub mod patient;
 pub mod query;

@@ -28,6 +28,9 @@ pub struct Caller {
     pub user_id: Uuid,
     pub role: Role,
     pub session_id: Uuid,
+    /// When the access token expires (seconds since the epoch): a long-lived answer (the
+    /// event stream) ends then, so the client must show a fresh token to go on.
+    pub expires_at: i64,
     pub meta: RequestMeta,
 }
 
@@ -127,6 +130,7 @@ pub async fn authenticate(app: &AppState, parts: &Parts) -> Result<Caller, ApiEr
         user_id: claims.sub,
         role: claims.role,
         session_id: claims.sid,
+        expires_at: claims.exp,
         meta: request_meta(parts),
     })
 }

@@ -6,6 +6,7 @@ mod admin;
 mod auth;
 mod consultations;
 pub mod error;
+pub mod events;
 mod extract;
 pub mod generation;
 mod middleware;
@@ -47,6 +48,8 @@ pub struct ServerConfig {
     pub hashing_concurrency: usize,
     /// Login attempts allowed per client address per minute before 429.
     pub login_attempts_per_minute: u32,
+    /// The live event streams: heartbeat, replay, streams per user.
+    pub events: events::EventSettings,
 }
 
 impl ServerConfig {
@@ -64,6 +67,7 @@ impl ServerConfig {
                 .map(|n| n.get())
                 .unwrap_or(2),
             login_attempts_per_minute: 60,
+            events: events::EventSettings::default(),
         }
     }
 }
@@ -77,10 +81,11 @@ pub struct AppState {
     pub passwords: tokens::PasswordGate,
     pub generation: generation::GenerationQueue,
     pub login_limiter: Arc<middleware::LoginLimiter>,
+    pub events: events::EventHub,
 }
 
 impl AppState {
-    /// Builds the state and starts the report generation worker.
+    /// Builds the state and starts the report generation worker and the live events reader.
     pub fn new(store: Arc<dyn Store>, config: ServerConfig) -> anyhow::Result<AppState> {
         // Install the metrics recorder now: counters recorded before it exists are lost, so
         // waiting for the first scrape would drop every request before it.
@@ -92,6 +97,7 @@ impl AppState {
         );
         let passwords = tokens::PasswordGate::new(config.hashing_concurrency)?;
         let generation = generation::GenerationQueue::start(store.clone());
+        let events = events::EventHub::start(store.clone(), config.events.clone());
         let login_limiter = Arc::new(middleware::LoginLimiter::new(
             config.login_attempts_per_minute,
         ));
@@ -102,6 +108,7 @@ impl AppState {
             passwords,
             generation,
             login_limiter,
+            events,
         })
     }
 }
@@ -135,6 +142,7 @@ pub fn table() -> Vec<UtoipaMethodRouter<AppState>> {
         routes!(reports::edit),
         routes!(reports::sign),
         routes!(reports::add_addendum),
+        routes!(events::stream),
         routes!(admin::list_users),
         routes!(admin::create_user),
         routes!(admin::unlock_user),
@@ -200,6 +208,13 @@ pub async fn serve(
     state: AppState,
     shutdown: impl std::future::Future<Output = ()> + Send + 'static,
 ) -> anyhow::Result<()> {
+    // Open event streams never finish on their own: end them when shutting down, so the
+    // graceful shutdown does not wait for them.
+    let events = state.events.clone();
+    let shutdown = async move {
+        shutdown.await;
+        events.close();
+    };
     // Paths answer with and without a trailing slash, so normalise before routing.
     let app = NormalizePathLayer::trim_trailing_slash().layer(router(state));
     let service = axum::ServiceExt::<axum::extract::Request>::into_make_service_with_connect_info::<

@@ -16,6 +16,7 @@ use utoipa::openapi::security::{Http, HttpAuthScheme, SecurityScheme};
 use utoipa::{Modify, OpenApi};
 
 use crate::model::envelope::{ErrorEnvelope, FieldError, code};
+use crate::model::event::{Event, EventKind};
 use crate::model::patient::{Allergy, PatientSort, Symptom};
 use crate::model::report::{Diagnosis, Medication};
 
@@ -61,12 +62,14 @@ const METHODS: [&str; 8] = [
         (name = "patients", description = "Patient lists, search and charts (doctors; receptionists list, search and create)."),
         (name = "consultations", description = "A doctor's sessions with a patient, from start to stop or cancel."),
         (name = "reports", description = "Reports generated from consultations: review, edit, sign, addenda, statistics."),
+        (name = "events", description = "Live events: what changed in the caller's records, as Server-Sent Events."),
         (name = "admin", description = "User accounts and the audit trail (role admin)."),
         (name = "ops", description = "Health, readiness, metrics and this document (no auth)."),
     ),
     // Schemas named only through `model::schema` or a query parameter, which do not register them.
     components(schemas(
-        ErrorEnvelope, FieldError, Allergy, Symptom, Diagnosis, Medication, PatientSort
+        ErrorEnvelope, FieldError, Allergy, Symptom, Diagnosis, Medication, PatientSort, Event,
+        EventKind
     )),
     modifiers(&BearerScheme),
 )]
@@ -368,7 +371,7 @@ mod tests {
             .map(|(method, path, _)| (method.as_str().to_lowercase(), path))
             .collect();
         assert_eq!(documented, routed);
-        assert_eq!(operations(&doc).len(), 32);
+        assert_eq!(operations(&doc).len(), 33);
         assert!(operations(&json!({})).is_empty());
     }
 

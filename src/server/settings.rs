@@ -105,6 +105,34 @@ pub fn resolve(
     ) {
         server.login_attempts_per_minute = v;
     }
+    if let Some(v) = layered(
+        None,
+        env.number("SYNAPSE_EVENT_HEARTBEAT_S")?,
+        f.event_heartbeat_s,
+    ) {
+        if v == 0 {
+            bail!("event_heartbeat_s (SYNAPSE_EVENT_HEARTBEAT_S) must be at least 1");
+        }
+        server.events.heartbeat = std::time::Duration::from_secs(v);
+    }
+    if let Some(v) = layered(None, env.number("SYNAPSE_EVENT_REPLAY")?, f.event_replay) {
+        if v == 0 {
+            bail!("event_replay (SYNAPSE_EVENT_REPLAY) must be at least 1");
+        }
+        server.events.replay_keep = v;
+    }
+    if let Some(v) = layered(
+        None,
+        env.number("SYNAPSE_EVENT_STREAMS_PER_USER")?,
+        f.event_streams_per_user,
+    ) {
+        if v == 0 {
+            bail!(
+                "event_streams_per_user (SYNAPSE_EVENT_STREAMS_PER_USER) must be at least 1: with 0 no workstation could follow events"
+            );
+        }
+        server.events.streams_per_user = v;
+    }
     if server.access_token_ttl_s < 10 || server.refresh_token_ttl_s < server.access_token_ttl_s {
         bail!(
             "token lifetimes must be at least 10 s, and the refresh lifetime at least the access lifetime"
@@ -248,6 +276,40 @@ mod tests {
         )
         .unwrap_err();
         assert!(error.to_string().contains("at least 1"), "{error}");
+        for name in [
+            "SYNAPSE_EVENT_HEARTBEAT_S",
+            "SYNAPSE_EVENT_REPLAY",
+            "SYNAPSE_EVENT_STREAMS_PER_USER",
+        ] {
+            let error = resolve(&good, &ServeFlags::default(), &env(&[(name, "0")])).unwrap_err();
+            assert!(error.to_string().contains(name), "{error}");
+        }
+    }
+
+    #[test]
+    fn event_stream_settings_come_from_the_file_and_the_environment() {
+        let file = file(&format!(
+            "[server]\njwt_secret = \"{SECRET}\"\ndatabase = \"sqlite:///tmp/x.db\"\nevent_heartbeat_s = 5\nevent_replay = 50\n"
+        ));
+        let settings = resolve(
+            &file,
+            &ServeFlags::default(),
+            &env(&[("SYNAPSE_EVENT_STREAMS_PER_USER", "3")]),
+        )
+        .unwrap();
+        let events = &settings.server.events;
+        assert_eq!(events.heartbeat, std::time::Duration::from_secs(5));
+        assert_eq!(events.replay_keep, 50);
+        assert_eq!(events.streams_per_user, 3);
+        let defaults = resolve(&good_file(), &ServeFlags::default(), &env(&[])).unwrap();
+        assert_eq!(defaults.server.events.streams_per_user, 8);
+        assert_eq!(defaults.server.events.replay_keep, 10_000);
+    }
+
+    fn good_file() -> ConfigFile {
+        file(&format!(
+            "[server]\njwt_secret = \"{SECRET}\"\ndatabase = \"sqlite:///tmp/x.db\"\n"
+        ))
     }
 
     #[test]

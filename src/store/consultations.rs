@@ -10,6 +10,7 @@
 use uuid::Uuid;
 
 use super::engine::{Engine, audit_actor, audit_read, deny};
+use super::events::{self, NewEvent};
 use super::sql::{self, Conn, Row, Statement, WriteTx};
 use super::values::{duration_minutes, offset_pagination, session_code};
 use super::{Actor, StoreError, StoreResult};
@@ -17,6 +18,7 @@ use crate::model::consultation::{
     Consultation, ConsultationHistory, ConsultationStatus, SessionType, StartConsultation,
 };
 use crate::model::envelope::code;
+use crate::model::event::EventKind;
 use crate::model::report::ReportStatus;
 use crate::model::time::now;
 
@@ -142,6 +144,16 @@ pub async fn start(
         "success",
     )
     .await?;
+    events::record(
+        &mut tx,
+        &[NewEvent::consultation(
+            EventKind::ConsultationStarted,
+            actor.user_id,
+            start.patient_id,
+            id,
+        )],
+    )
+    .await?;
     let created = fetch_owned(&mut tx, actor, id, false)
         .await?
         .ok_or(StoreError::NotFound)?;
@@ -189,13 +201,14 @@ pub async fn get(engine: &impl Engine, actor: &Actor, id: Uuid) -> StoreResult<C
     Ok(found)
 }
 
-/// Runs `change` on a consultation of the caller that is still in progress, audited as `action`.
+/// Runs `change` on a consultation of the caller that is still in progress, audited as `action`
+/// and announced as a `kind` event, followed by the further events `change` answers.
 async fn change_running<E: Engine>(
     engine: &E,
     actor: &Actor,
     id: Uuid,
-    action: &str,
-    change: impl AsyncFnOnce(&mut E::Tx, &Consultation) -> StoreResult<()>,
+    (action, kind): (&str, EventKind),
+    change: impl AsyncFnOnce(&mut E::Tx, &Consultation) -> StoreResult<Vec<NewEvent>>,
 ) -> StoreResult<Consultation> {
     let mut tx = engine.write_tx().await?;
     let Some(current) = fetch_owned(&mut tx, actor, id, true).await? else {
@@ -211,7 +224,7 @@ async fn change_running<E: Engine>(
             ),
         ));
     }
-    change(&mut tx, &current).await?;
+    let further = change(&mut tx, &current).await?;
     audit_actor(
         &mut tx,
         actor,
@@ -221,6 +234,14 @@ async fn change_running<E: Engine>(
         "success",
     )
     .await?;
+    let mut announced = vec![NewEvent::consultation(
+        kind,
+        actor.user_id,
+        current.patient_id,
+        id,
+    )];
+    announced.extend(further);
+    events::record(&mut tx, &announced).await?;
     let changed = fetch_owned(&mut tx, actor, id, false)
         .await?
         .ok_or(StoreError::NotFound)?;
@@ -234,15 +255,22 @@ pub async fn update_notes(
     id: Uuid,
     notes: &str,
 ) -> StoreResult<Consultation> {
-    change_running(engine, actor, id, "consultation.notes", async |tx, _| {
-        let update =
-            Statement::new("UPDATE consultations SET notes = $2, updated_at = $3 WHERE id = $1")
-                .arg(id)
-                .arg(notes)
-                .arg(now());
-        tx.execute(&update).await?;
-        Ok(())
-    })
+    change_running(
+        engine,
+        actor,
+        id,
+        ("consultation.notes", EventKind::ConsultationNotesSaved),
+        async |tx, _| {
+            let update = Statement::new(
+                "UPDATE consultations SET notes = $2, updated_at = $3 WHERE id = $1",
+            )
+            .arg(id)
+            .arg(notes)
+            .arg(now());
+            tx.execute(&update).await?;
+            Ok(Vec::new())
+        },
+    )
     .await
 }
 
@@ -256,9 +284,10 @@ pub async fn stop(
         engine,
         actor,
         id,
-        "consultation.stop",
+        ("consultation.stop", EventKind::ConsultationStopped),
         async |tx, current| {
             let at = now();
+            let report_id = Uuid::now_v7();
             let update = Statement::new(
                 "UPDATE consultations SET status = 'completed', ended_at = $2, updated_at = $2,
                  notes = COALESCE($3, notes)
@@ -273,14 +302,20 @@ pub async fn stop(
                  report_type, queued_at, created_at, updated_at)
              VALUES ($1, $2, $3, $4, $5, 'pending', 'consultation', $6, $6, $6)",
         )
-        .arg(Uuid::now_v7())
+        .arg(report_id)
         .arg(id)
         .arg(current.patient_id)
         .arg(actor.user_id)
         .arg(current.session_type.as_str())
         .arg(at);
             tx.execute(&report).await?;
-            Ok(())
+            Ok(vec![NewEvent::report(
+                EventKind::ReportCreated,
+                actor.user_id,
+                (current.patient_id, Some(id)),
+                report_id,
+                ReportStatus::Pending,
+            )])
         },
     )
     .await
@@ -292,18 +327,24 @@ pub async fn cancel(
     id: Uuid,
     reason: &str,
 ) -> StoreResult<Consultation> {
-    change_running(engine, actor, id, "consultation.cancel", async |tx, _| {
-        let update = Statement::new(
-            "UPDATE consultations SET status = 'cancelled', ended_at = $2, updated_at = $2,
+    change_running(
+        engine,
+        actor,
+        id,
+        ("consultation.cancel", EventKind::ConsultationCancelled),
+        async |tx, _| {
+            let update = Statement::new(
+                "UPDATE consultations SET status = 'cancelled', ended_at = $2, updated_at = $2,
                  cancel_reason = $3
              WHERE id = $1",
-        )
-        .arg(id)
-        .arg(now())
-        .arg(reason);
-        tx.execute(&update).await?;
-        Ok(())
-    })
+            )
+            .arg(id)
+            .arg(now())
+            .arg(reason);
+            tx.execute(&update).await?;
+            Ok(Vec::new())
+        },
+    )
     .await
 }
 

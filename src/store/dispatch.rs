@@ -1,7 +1,7 @@
 //! The one `impl Store`: every engine that implements `Engine` is a `Store`, each method handed
 //! to the resource module that implements it once for both engines (`auth`, `admin`,
-//! `settings`, `patients`, `consultations`, `reports`), and loading to the engine's own bulk
-//! path.
+//! `settings`, `patients`, `consultations`, `reports`, `events`), and loading to the engine's
+//! own bulk path.
 
 use async_trait::async_trait;
 use uuid::Uuid;
@@ -243,6 +243,26 @@ impl<E: Engine> Store for E {
         result: Result<(&ReportContent, f64, &str), &str>,
     ) -> StoreResult<()> {
         super::reports::finish_generation(self, report_id, result).await
+    }
+
+    async fn events_after(&self, after: i64, limit: u32) -> StoreResult<Vec<events::OwnedEvent>> {
+        events::after(self, after, limit).await
+    }
+    async fn subscribe_events(
+        &self,
+        actor: &Actor,
+        last_event_id: Option<i64>,
+    ) -> StoreResult<events::EventReplay> {
+        events::subscribe(self, actor, last_event_id).await
+    }
+    async fn catch_up_events(&self, actor: &Actor, after: i64) -> StoreResult<events::EventReplay> {
+        events::catch_up(self, actor, after).await
+    }
+    async fn prune_events(&self, keep: u64) -> StoreResult<u64> {
+        events::prune(self, keep).await
+    }
+    fn event_signal(&self) -> tokio::sync::watch::Receiver<u64> {
+        Engine::event_signal(self)
     }
 
     async fn insert_synthetic(

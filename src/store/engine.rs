@@ -46,6 +46,10 @@ pub trait Engine: Send + Sync + 'static {
     /// The group-committed audit rows of reads, refusals and sign-ins.
     fn audit_queue(&self) -> &AuditQueue;
 
+    /// Changes after every commit that wrote live events (`store::events`): of this process
+    /// on SQLite, of every instance on the database on PostgreSQL.
+    fn event_signal(&self) -> tokio::sync::watch::Receiver<u64>;
+
     // Patients (`store::patients`).
 
     /// From how many prefix candidates a search reads patients in last-visit order rather

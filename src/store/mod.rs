@@ -11,6 +11,7 @@ pub mod cursor;
 pub mod demo;
 mod dispatch;
 pub mod engine;
+pub mod events;
 pub mod paging;
 pub mod password;
 pub mod patients;
@@ -374,6 +375,24 @@ pub trait Store: Send + Sync + 'static {
         report_id: Uuid,
         result: Result<(&ReportContent, f64, &str), &str>,
     ) -> StoreResult<()>;
+
+    // --- live events (`events`)
+    /// Every owner's events after `after`, oldest first, at most `limit`: the server's fan-out
+    /// reads these and hands each to its owner's streams only.
+    async fn events_after(&self, after: i64, limit: u32) -> StoreResult<Vec<events::OwnedEvent>>;
+    /// Opens the caller's event stream, audited like a read: their events after
+    /// `last_event_id`, or a reset when those are no longer kept.
+    async fn subscribe_events(
+        &self,
+        actor: &Actor,
+        last_event_id: Option<i64>,
+    ) -> StoreResult<events::EventReplay>;
+    /// The caller's events after `after`, for a stream that fell behind (not audited again).
+    async fn catch_up_events(&self, actor: &Actor, after: i64) -> StoreResult<events::EventReplay>;
+    /// Deletes all but the newest `keep` events; answers how many it deleted.
+    async fn prune_events(&self, keep: u64) -> StoreResult<u64>;
+    /// Changes after each commit that wrote events (of every instance, on PostgreSQL).
+    fn event_signal(&self) -> tokio::sync::watch::Receiver<u64>;
 
     // --- data sets
     /// Inserts synthetic patients with everything hanging off them, in one transaction.

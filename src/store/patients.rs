@@ -22,12 +22,14 @@ use chrono::{DateTime, NaiveDate, Utc};
 use uuid::Uuid;
 
 use super::engine::{Engine, audit_actor, audit_read, deny, owner_scope};
+use super::events::{self, NewEvent};
 use super::paging::{KeyKind, Keyset};
 use super::sql::{self, Conn, Dialect, Row, Statement, WriteTx};
 use super::values::{escape_like, fold_name, name_sort_key, prefix_by_visit, prefix_end, today};
 use super::{Actor, PatientListQuery, StoreError, StoreResult};
 use crate::model::auth::Role;
 use crate::model::envelope::FieldError;
+use crate::model::event::EventKind;
 use crate::model::page::Page;
 use crate::model::patient::{NewPatient, Patient, PatientSort, PatientSummary, PatientUpdate, Sex};
 use crate::model::search::SearchWords;
@@ -803,6 +805,12 @@ pub async fn create(
         "success",
     )
     .await?;
+    // The patient's doctor hears of it, also when a receptionist registered the patient.
+    events::record(
+        &mut tx,
+        &[NewEvent::patient(EventKind::PatientCreated, doctor_id, id)],
+    )
+    .await?;
     let created = fetch_chart(&mut tx, doctor_id, id, false)
         .await?
         .ok_or(StoreError::NotFound)?;
@@ -877,6 +885,15 @@ pub async fn update(
         ("patient", Some(id.to_string())),
         Some(id),
         "success",
+    )
+    .await?;
+    events::record(
+        &mut tx,
+        &[NewEvent::patient(
+            EventKind::PatientUpdated,
+            actor.user_id,
+            id,
+        )],
     )
     .await?;
     let updated = fetch_chart(&mut tx, actor.user_id, id, false)

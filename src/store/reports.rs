@@ -14,6 +14,7 @@ use uuid::Uuid;
 
 use super::cursor::Cursor;
 use super::engine::{Engine, audit_actor, audit_read, deny, insert_audit};
+use super::events::{self, NewEvent};
 use super::paging::{KeyKind, Keyset, TOTAL_COLUMN};
 use super::sql::{self, Conn, Dialect, Row, Statement, WriteTx};
 use super::values::{
@@ -22,6 +23,7 @@ use super::values::{
 use super::{Actor, AuditEntry, GenerationJob, ReportListQuery, StoreError, StoreResult};
 use crate::model::consultation::SessionType;
 use crate::model::envelope::code;
+use crate::model::event::EventKind;
 use crate::model::patient::Sex;
 use crate::model::report::{
     Addendum, PersonRef, Report, ReportConsultation, ReportContent, ReportFilter, ReportPage,
@@ -441,12 +443,13 @@ fn wrong_state(status: ReportStatus, allowed: ReportStatus) -> StoreError {
     }
 }
 
-/// Runs `change` on a report of the caller in the `allowed` state, audited as `action`.
+/// Runs `change` on a report of the caller in the `allowed` state, audited as `action` and
+/// announced as a `kind` event with the report's status after the change.
 async fn change_report<E: Engine>(
     engine: &E,
     actor: &Actor,
     id: Uuid,
-    action: &str,
+    (action, kind): (&str, EventKind),
     allowed: ReportStatus,
     change: impl AsyncFnOnce(&mut E::Tx, &Report) -> StoreResult<()>,
 ) -> StoreResult<Report> {
@@ -476,6 +479,18 @@ async fn change_report<E: Engine>(
         .read(&mut tx)
         .await?
         .ok_or(StoreError::NotFound)?;
+    let summary = &changed.summary;
+    events::record(
+        &mut tx,
+        &[NewEvent::report(
+            kind,
+            actor.user_id,
+            (summary.patient.id, Some(summary.consultation.id)),
+            id,
+            summary.status,
+        )],
+    )
+    .await?;
     tx.commit().await?;
     Ok(changed)
 }
@@ -492,7 +507,7 @@ pub async fn edit(
         engine,
         actor,
         id,
-        "report.edit",
+        ("report.edit", EventKind::ReportUpdated),
         ReportStatus::Completed,
         async |tx, current| {
             still_at(current.version, version, "make your change again")?;
@@ -536,7 +551,7 @@ pub async fn sign(
         engine,
         actor,
         id,
-        "report.sign",
+        ("report.sign", EventKind::ReportSigned),
         ReportStatus::Completed,
         async |tx, current| {
             still_at(current.version, version, "read it again before signing")?;
@@ -564,7 +579,7 @@ pub async fn add_addendum(
         engine,
         actor,
         id,
-        "report.addendum",
+        ("report.addendum", EventKind::ReportUpdated),
         ReportStatus::Signed,
         async |tx, _| {
             let at = now();
@@ -616,12 +631,18 @@ pub async fn claim_generation(
     let claim = Statement::new(
         "UPDATE reports SET status = 'generating', updated_at = $2
          WHERE id = $1 AND queued_at IS NOT NULL AND status IN ('pending', 'generating')
-         RETURNING consultation_id",
+         RETURNING consultation_id, patient_id, doctor_id",
     )
     .arg(report_id)
     .arg(now());
-    let Some(consultation_id) = tx
-        .first(&claim, |r| sql::uuid(r, "consultation_id"))
+    let Some((consultation_id, patient_id, doctor_id)) = tx
+        .first(&claim, |r| {
+            Ok((
+                sql::uuid(r, "consultation_id")?,
+                sql::uuid(r, "patient_id")?,
+                sql::uuid(r, "doctor_id")?,
+            ))
+        })
         .await?
     else {
         return Ok(None);
@@ -634,6 +655,17 @@ pub async fn claim_generation(
         })
         .await?
         .ok_or(StoreError::NotFound)?;
+    events::record(
+        &mut tx,
+        &[NewEvent::report(
+            EventKind::ReportStatusChanged,
+            doctor_id,
+            (patient_id, Some(consultation_id)),
+            report_id,
+            ReportStatus::Generating,
+        )],
+    )
+    .await?;
     tx.commit().await?;
     Ok(Some(GenerationJob {
         report_id,
@@ -654,7 +686,8 @@ pub async fn finish_generation(
         Ok((content, confidence, generator)) => Statement::new(
             "UPDATE reports SET status = 'completed', content = $2, confidence = $3, generator = $4,
                  failure_reason = NULL, queued_at = NULL, updated_at = $5
-             WHERE id = $1 AND status = 'generating' RETURNING patient_id",
+             WHERE id = $1 AND status = 'generating'
+             RETURNING patient_id, consultation_id, doctor_id",
         )
         .arg(report_id)
         .arg(sql::to_json(content)?)
@@ -663,17 +696,24 @@ pub async fn finish_generation(
         .arg(at),
         Err(reason) => Statement::new(
             "UPDATE reports SET status = 'failed', failure_reason = $2, queued_at = NULL, updated_at = $3
-             WHERE id = $1 AND status = 'generating' RETURNING patient_id",
+             WHERE id = $1 AND status = 'generating'
+             RETURNING patient_id, consultation_id, doctor_id",
         )
         .arg(report_id)
         .arg(reason)
         .arg(at),
     };
     let mut tx = engine.write_tx().await?;
-    let patient_id = tx
-        .first(&update, |r| Ok(r.opt_uuid("patient_id").ok().flatten()))
-        .await?
-        .flatten();
+    let finished = tx
+        .first(&update, |r| {
+            Ok((
+                sql::uuid(r, "patient_id")?,
+                sql::uuid(r, "consultation_id")?,
+                sql::uuid(r, "doctor_id")?,
+            ))
+        })
+        .await?;
+    let patient_id = finished.map(|(patient_id, _, _)| patient_id);
     insert_audit(
         &mut tx,
         "reportgen",
@@ -688,6 +728,23 @@ pub async fn finish_generation(
         },
     )
     .await?;
+    if let Some((patient_id, consultation_id, doctor_id)) = finished {
+        let status = match result {
+            Ok(_) => ReportStatus::Completed,
+            Err(_) => ReportStatus::Failed,
+        };
+        events::record(
+            &mut tx,
+            &[NewEvent::report(
+                EventKind::ReportStatusChanged,
+                doctor_id,
+                (patient_id, Some(consultation_id)),
+                report_id,
+                status,
+            )],
+        )
+        .await?;
+    }
     tx.commit().await?;
     Ok(())
 }

@@ -363,6 +363,20 @@ impl Reply {
     }
 }
 
+/// The start of an event stream, up to the end of its first message (the stream itself does
+/// not end): what a reply of `GET /api/v1/events` holds for the checks every call gets.
+async fn stream_start(mut response: reqwest::Response) -> String {
+    let mut text = String::new();
+    let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(10);
+    while !text.contains("\n\n") {
+        match tokio::time::timeout_at(deadline, response.chunk()).await {
+            Ok(Ok(Some(bytes))) => text.push_str(&String::from_utf8_lossy(&bytes)),
+            _ => break,
+        }
+    }
+    text
+}
+
 /// A logged-in user of the test server.
 #[derive(Debug, Clone)]
 pub struct Session {
@@ -679,11 +693,15 @@ impl TestServer {
             .get("x-request-id")
             .and_then(|v| v.to_str().ok())
             .map(str::to_string);
-        let text = response.text().await.expect("body");
-        let body = serde_json::from_str(&text).unwrap_or(Value::String(text));
         let content_type = headers
             .get(reqwest::header::CONTENT_TYPE)
             .and_then(|v| v.to_str().ok());
+        let text = if content_type.is_some_and(|t| t.starts_with("text/event-stream")) {
+            stream_start(response).await
+        } else {
+            response.text().await.expect("body")
+        };
+        let body = serde_json::from_str(&text).unwrap_or(Value::String(text));
         if let Err(mismatch) = contract::check(method, path, status.as_u16(), content_type, &body) {
             panic!(
                 "{method} {path} answered {status}, which disagrees with the OpenAPI document:\n\

@@ -12,9 +12,12 @@
 mod bulk;
 mod bulk_load;
 mod conn;
+mod listen;
 mod substring;
 
 use std::str::FromStr;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
 use async_trait::async_trait;
@@ -24,11 +27,12 @@ use sqlx::postgres::{PgConnectOptions, PgPool, PgPoolOptions};
 use uuid::Uuid;
 
 use super::audit_queue::{AuditQueue, AuditRow, AuditSink};
+use super::events::EventSignal;
 use super::*;
 use crate::store::patients;
 
 /// The embedded migrations, in order: version, description, SQL.
-const MIGRATIONS: [(i64, &str, &str); 5] = [
+const MIGRATIONS: [(i64, &str, &str); 6] = [
     (
         1,
         "schema",
@@ -54,6 +58,11 @@ const MIGRATIONS: [(i64, &str, &str); 5] = [
         "patient name sort",
         include_str!("../../../migrations/postgres/0005_patient_name_sort.sql"),
     ),
+    (
+        7,
+        "events",
+        include_str!("../../../migrations/postgres/0007_events.sql"),
+    ),
 ];
 
 /// The SQL of the list and search statements, built exactly as the engine runs them, so tests
@@ -76,6 +85,9 @@ pub struct PgStore {
     audit: AuditQueue,
     /// From how many prefix candidates a search reads in last-visit order (see `patients`).
     dense_prefix_candidates: u64,
+    /// Wakes the server's event reader; fed by the listener (`listen`), started on first use.
+    events: EventSignal,
+    listening: Arc<AtomicBool>,
 }
 
 /// Stores a batch of audit rows with one statement: the columns go as arrays and `UNNEST`
@@ -135,6 +147,8 @@ impl PgStore {
             pool,
             audit,
             dense_prefix_candidates: patients::DENSE_PREFIX_CANDIDATES as u64,
+            events: EventSignal::default(),
+            listening: Arc::new(AtomicBool::new(false)),
         })
     }
 
@@ -176,6 +190,18 @@ impl crate::store::engine::Engine for PgStore {
 
     fn audit_queue(&self) -> &AuditQueue {
         &self.audit
+    }
+
+    fn event_signal(&self) -> tokio::sync::watch::Receiver<u64> {
+        // Only a server listens (not `seed` or the scripting tools), so on first use.
+        let signal = self.events.subscribe();
+        if !self.listening.swap(true, Ordering::SeqCst) {
+            tokio::spawn(listen::listen_for_events(
+                self.pool.clone(),
+                self.events.clone(),
+            ));
+        }
+        signal
     }
 
     async fn bulk_insert(

@@ -60,6 +60,11 @@ fn row_first_int(row: &dyn Row) -> StoreResult<Option<i64>> {
 pub trait WriteTx: Conn {
     fn commit(self) -> impl Future<Output = StoreResult<()>> + Send;
     fn rollback(self) -> impl Future<Output = StoreResult<()>> + Send;
+
+    /// Marks that this transaction wrote live events (`store::events::record`), for an
+    /// engine that wakes the event reader itself once the commit is done (SQLite). On
+    /// PostgreSQL the transaction's `pg_notify` does that at commit.
+    fn events_written(&mut self) {}
 }
 
 /// `Conn` for a write transaction that runs every statement on the connection it holds:

@@ -150,3 +150,26 @@ impl Dialect {
         }
     }
 }
+
+// Live events (`store::events`).
+impl Dialect {
+    /// The statement (with the lock key as `$1`) taken before inserting events and held until
+    /// the commit, so event ids become visible in increasing order across transactions and
+    /// server instances; SQLite's writers queue anyway.
+    pub fn event_lock(self) -> Option<&'static str> {
+        match self {
+            Dialect::Sqlite => None,
+            Dialect::Postgres => Some("SELECT pg_advisory_xact_lock($1)"),
+        }
+    }
+
+    /// The statement (with the channel as `$1`) that tells the listeners of every instance,
+    /// at commit, that events were written. SQLite's write transaction wakes the process's
+    /// reader itself after its commit.
+    pub fn event_notify(self) -> Option<&'static str> {
+        match self {
+            Dialect::Sqlite => None,
+            Dialect::Postgres => Some("SELECT pg_notify($1, '')"),
+        }
+    }
+}

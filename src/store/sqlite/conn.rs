@@ -211,4 +211,8 @@ impl WriteTx for super::WriteTx {
     async fn rollback(self) -> StoreResult<()> {
         super::WriteTx::rollback(self).await
     }
+
+    fn events_written(&mut self) {
+        self.wrote_events = true;
+    }
 }

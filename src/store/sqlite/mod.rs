@@ -23,12 +23,13 @@ use sqlx::sqlite::{
 use uuid::Uuid;
 
 use super::audit_queue::AuditQueue;
+use super::events::EventSignal;
 use super::*;
 
 use crate::store::patients;
 
 /// The embedded migrations, in order: version, description, SQL.
-const MIGRATIONS: [(i64, &str, &str); 7] = [
+const MIGRATIONS: [(i64, &str, &str); 8] = [
     (
         1,
         "schema",
@@ -64,6 +65,11 @@ const MIGRATIONS: [(i64, &str, &str); 7] = [
         "patient name sort",
         include_str!("../../../migrations/sqlite/0007_patient_name_sort.sql"),
     ),
+    (
+        9,
+        "events",
+        include_str!("../../../migrations/sqlite/0009_events.sql"),
+    ),
 ];
 
 #[derive(Clone)]
@@ -83,6 +89,9 @@ pub struct SqliteStore {
     dense_prefix_candidates: i64,
     /// The audit log file beside the data file.
     audit_log_path: Arc<std::path::Path>,
+    /// Wakes the server's event reader after a commit that wrote events: every writer is in
+    /// this process.
+    events: EventSignal,
 }
 
 /// Connections for reads: enough that a read waiting on the disk leaves others running.
@@ -92,11 +101,18 @@ const READ_CONNECTIONS: usize = 8;
 pub struct WriteTx {
     tx: sqlx::Transaction<'static, sqlx::Sqlite>,
     _turn: tokio::sync::OwnedMutexGuard<()>,
+    events: EventSignal,
+    /// Set by `store::events::record`: the commit then wakes the event reader.
+    wrote_events: bool,
 }
 
 impl WriteTx {
     pub async fn commit(self) -> StoreResult<()> {
-        Ok(self.tx.commit().await?)
+        self.tx.commit().await?;
+        if self.wrote_events {
+            self.events.notify();
+        }
+        Ok(())
     }
 
     pub async fn rollback(self) -> StoreResult<()> {
@@ -173,6 +189,7 @@ impl SqliteStore {
             audit,
             dense_prefix_candidates: patients::DENSE_PREFIX_CANDIDATES,
             audit_log_path: audit_log_path.into(),
+            events: EventSignal::default(),
         };
         let built = bulk_load::finish(&store).await?;
         if built > 0 {
@@ -205,6 +222,8 @@ impl SqliteStore {
         Ok(WriteTx {
             tx: self.pool.begin_with("BEGIN IMMEDIATE").await?,
             _turn: turn,
+            events: self.events.clone(),
+            wrote_events: false,
         })
     }
 }
@@ -230,6 +249,10 @@ impl crate::store::engine::Engine for SqliteStore {
 
     fn audit_queue(&self) -> &AuditQueue {
         &self.audit
+    }
+
+    fn event_signal(&self) -> tokio::sync::watch::Receiver<u64> {
+        self.events.subscribe()
     }
 
     async fn bulk_insert(
