@@ -28,7 +28,7 @@ use super::*;
 use crate::store::patients;
 
 /// The embedded migrations, in order: version, description, SQL.
-const MIGRATIONS: [(i64, &str, &str); 5] = [
+const MIGRATIONS: [(i64, &str, &str); 6] = [
     (
         1,
         "schema",
@@ -53,6 +53,11 @@ const MIGRATIONS: [(i64, &str, &str); 5] = [
         5,
         "patient name sort",
         include_str!("../../../migrations/postgres/0005_patient_name_sort.sql"),
+    ),
+    (
+        6,
+        "search fold",
+        include_str!("../../../migrations/postgres/0006_search_fold.sql"),
     ),
 ];
 
@@ -131,11 +136,13 @@ impl PgStore {
             );
         }
         let audit = AuditQueue::start(PgAuditSink { pool: pool.clone() });
-        Ok(PgStore {
+        let store = PgStore {
             pool,
             audit,
             dense_prefix_candidates: patients::DENSE_PREFIX_CANDIDATES as u64,
-        })
+        };
+        log_refold(refold::run_if_due(&store).await?);
+        Ok(store)
     }
 
     pub fn pool(&self) -> &PgPool {
