@@ -1285,6 +1285,103 @@ async fn search_matches_mrn_phone_digits_and_email_case_insensitively() {
 }
 
 #[tokio::test]
+async fn search_ignores_diacritics_and_case_in_names_and_in_the_term() {
+    let server = TestServer::start().await;
+    let doctor = server.login_new("doc@clinic.test", Role::Doctor).await;
+    for name in [
+        "Hans Müller",
+        "Ana Gómez",
+        "Luis Gomez",
+        "Rosa GÓMEZ",
+        "Inés Fernández",
+        "Pablo Martínez",
+        "Mia Lee",
+    ] {
+        register(&server, &doctor, name, json!({})).await;
+    }
+    let gomez = vec!["Ana Gómez", "Luis Gomez", "Rosa GÓMEZ"];
+    for (q, expected) in [
+        // Word starts (the exact and prefix ranks, through the name words).
+        ("muller", vec!["Hans Müller"]),
+        ("MULLER", vec!["Hans Müller"]),
+        ("Müller", vec!["Hans Müller"]),
+        ("MÜLLER", vec!["Hans Müller"]),
+        ("mu", vec!["Hans Müller"]),
+        ("hans mul", vec!["Hans Müller"]),
+        ("gomez", gomez.clone()),
+        ("Gómez", gomez.clone()),
+        ("GOMEZ", gomez.clone()),
+        ("gó", gomez.clone()),
+        ("ana gomez", vec!["Ana Gómez"]),
+        ("rosa gómez", vec!["Rosa GÓMEZ"]),
+        ("fernandez", vec!["Inés Fernández"]),
+        ("ines fern", vec!["Inés Fernández"]),
+        ("martinez", vec!["Pablo Martínez"]),
+        ("MARTÍNEZ", vec!["Pablo Martínez"]),
+        // Inside a word (the substring rank, through each engine's trigram index).
+        ("uller", vec!["Hans Müller"]),
+        ("üll", vec!["Hans Müller"]),
+        ("omez", gomez.clone()),
+        ("ÓMEZ", gomez.clone()),
+        ("ernandez", vec!["Inés Fernández"]),
+        ("nández", vec!["Inés Fernández"]),
+        ("artinez", vec!["Pablo Martínez"]),
+        ("tíne", vec!["Pablo Martínez"]),
+        // Diacritics are ignored, letters are not.
+        ("mullar", vec![]),
+        ("gamez", vec![]),
+    ] {
+        let mut found = search(&server, &doctor, q).await;
+        found.sort();
+        assert_eq!(found, expected, "q={q:?}");
+    }
+    // Accents alone leave nothing to search for: refused, never read as "every patient".
+    for path in [
+        "/api/v1/patients/search/?q=%CC%81",
+        "/api/v1/patients/list/?search=%C2%B4",
+    ] {
+        let reply = server.get(path, &doctor).await;
+        let field = if path.contains("q=") { "q" } else { "search" };
+        expect_field_error(&reply, field);
+    }
+
+    // The exact name first, then word starts: "Gomez" typed plainly ranks no spelling above
+    // another, but a whole name still beats a part.
+    register(&server, &doctor, "Gómez", json!({})).await;
+    assert_eq!(search(&server, &doctor, "GOMEZ").await[0], "Gómez");
+
+    // The list's search matches alike, counts alike, and sorting by name uses the folded
+    // name: "Müller" between "Mueller" and "Munro", not after every "mu…" name.
+    for (term, total) in [("gomez", 4), ("MULLER", 1), ("nández", 1)] {
+        let reply = server
+            .get(
+                &format!("/api/v1/patients/list/?sort=name&search={}", enc(term)),
+                &doctor,
+            )
+            .await;
+        reply.expect(200);
+        assert_eq!(
+            reply.data()["pagination"]["total"],
+            total,
+            "list search {term:?}"
+        );
+    }
+    let server = TestServer::start().await;
+    let doctor = server.login_new("doc@clinic.test", Role::Doctor).await;
+    for name in ["Munro", "Müller", "Mueller", "Mylo"] {
+        register(&server, &doctor, name, json!({})).await;
+    }
+    let reply = server
+        .get("/api/v1/patients/list/?sort=name", &doctor)
+        .await;
+    reply.expect(200);
+    assert_eq!(
+        names(&reply.data()["items"]),
+        ["Mueller", "Müller", "Munro", "Mylo"]
+    );
+}
+
+#[tokio::test]
 async fn percent_underscore_and_backslash_are_literal_in_search() {
     let server = TestServer::start().await;
     let doctor = server.login_new("doc@clinic.test", Role::Doctor).await;

@@ -402,6 +402,22 @@ pub fn search_term(field: &str, value: &str) -> Result<String, Vec<FieldError>> 
     c.finish(value)
 }
 
+/// A patient search term (`search_term`) with something left to match once folded as search
+/// folds it (`model::search::fold`): a term of accents alone would match every patient.
+pub fn patient_search_term(field: &str, value: &str) -> Result<String, Vec<FieldError>> {
+    let value = search_term(field, value)?;
+    if crate::model::search::SearchWords::new(&value)
+        .folded
+        .is_empty()
+    {
+        return Err(vec![FieldError::new(
+            field,
+            "holds only accents or other marks: type a letter, digit or symbol to search for",
+        )]);
+    }
+    Ok(value)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -458,5 +474,16 @@ mod tests {
     #[test]
     fn phone_digits_ignore_formatting() {
         assert_eq!(digits_of("+91 (98765) 43-210"), "919876543210");
+    }
+
+    #[test]
+    fn a_patient_search_term_needs_more_than_accents() {
+        assert_eq!(patient_search_term("q", " Müller ").unwrap(), "Müller");
+        assert_eq!(patient_search_term("q", "%").unwrap(), "%");
+        for marks in ["\u{301}", " \u{301}\u{308} ", "¨", "´"] {
+            let errors = patient_search_term("q", marks).unwrap_err();
+            assert_eq!(errors[0].field, "q", "{marks:?}");
+        }
+        assert!(patient_search_term("q", "   ").is_err());
     }
 }

@@ -42,7 +42,7 @@ pub async fn list(
     let query = PatientListQuery {
         search: params
             .search
-            .map(|s| validate::search_term("search", &s))
+            .map(|s| validate::patient_search_term("search", &s))
             .transpose()
             .map_err(ApiError::validation)?,
         sort: params.sort.unwrap_or_default(),
@@ -54,8 +54,9 @@ pub async fn list(
 
 /// Search patients (autocomplete)
 ///
-/// Matches, case-insensitively, the start of any word of the name, the MRN, phone digits
-/// (formatting ignored) and the email. Ranked exact > prefix > substring, then most recent visit.
+/// Matches, ignoring case and diacritics, the start of any word of the name, the MRN, phone
+/// digits (formatting ignored) and the email. Ranked exact > prefix > substring, then most
+/// recent visit.
 ///
 /// Roles: doctor, receptionist.
 #[utoipa::path(
@@ -75,7 +76,7 @@ pub async fn search(
     Query(params): Query<PatientSearchParams>,
 ) -> ApiResult<SearchResults<PatientSummary>> {
     let actor = caller.require(&[Role::Doctor, Role::Receptionist])?;
-    let term = validate::search_term("q", params.q.as_deref().unwrap_or_default())
+    let term = validate::patient_search_term("q", params.q.as_deref().unwrap_or_default())
         .map_err(ApiError::validation)?;
     let limit = params::limit(params.limit, DEFAULT_SEARCH_LIMIT, MAX_SEARCH_LIMIT)?;
     let items = app.store.search_patients(&actor, &term, limit).await?;

@@ -16,6 +16,7 @@ pub mod paging;
 pub mod password;
 pub mod patients;
 pub mod postgres;
+pub mod refold;
 pub mod reports;
 pub mod settings;
 pub mod sql;
@@ -210,6 +211,16 @@ fn embedded_migrations(
             )
         })
         .collect()
+}
+
+/// Says at start how many patients a due refold (`refold`) brought up to date.
+fn log_refold(refolded: u64) {
+    if refolded > 0 {
+        tracing::info!(
+            patients = refolded,
+            "derived the search columns of existing patients again"
+        );
+    }
 }
 
 /// An audit row to write for an event outside a store transaction (logins, denials).

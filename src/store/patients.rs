@@ -3,7 +3,9 @@
 //!
 //! The search matches and ranks alike on both engines (see [`SearchTerm`]): every word of the
 //! term inside the name, or the whole term inside the MRN or email, or its digits inside the
-//! phone digits; ranked exact > prefix > substring, then the most recent visit. It runs in two
+//! phone digits; ranked exact > prefix > substring, then the most recent visit. Case and
+//! diacritics never matter: the term and the stored name and email are folded by the same
+//! function (`model::search::fold`; the stored forms are `values::SearchColumns`). It runs in two
 //! steps on one read connection, each using an index:
 //! 1. the exact and prefix ranks. When the term's index ranges (a word of the name in
 //!    `patient_name_words`, the folded MRN, email and phone digits, compared byte by byte) hold
@@ -25,7 +27,7 @@ use super::engine::{Engine, audit_actor, audit_read, deny, owner_scope};
 use super::events::{self, NewEvent};
 use super::paging::{KeyKind, Keyset};
 use super::sql::{self, Conn, Dialect, Row, Statement, WriteTx};
-use super::values::{escape_like, fold_name, name_sort_key, prefix_by_visit, prefix_end, today};
+use super::values::{SearchColumns, escape_like, prefix_by_visit, prefix_end, today};
 use super::{Actor, PatientListQuery, StoreError, StoreResult};
 use crate::model::auth::Role;
 use crate::model::envelope::FieldError;
@@ -34,7 +36,6 @@ use crate::model::page::Page;
 use crate::model::patient::{NewPatient, Patient, PatientSort, PatientSummary, PatientUpdate, Sex};
 use crate::model::search::SearchWords;
 use crate::model::time::{age_on, format_timestamp, now};
-use crate::model::validate::digits_of;
 
 /// From this many prefix candidates a search reads the patients in last-visit order instead
 /// of ranking every candidate: with so many, the first page of matches comes early in that
@@ -111,7 +112,7 @@ pub(crate) enum Reading {
 
 /// A search term prepared for SQL: folded, split into words, LIKE-escaped where LIKE needs it.
 pub struct SearchTerm {
-    /// The whole term, trimmed and lower-cased, for the exact comparisons and index ranges.
+    /// The whole term, folded and trimmed, for the exact comparisons and index ranges.
     pub(crate) folded: String,
     /// The same, LIKE-escaped.
     folded_like: String,
@@ -130,7 +131,7 @@ pub struct SearchTerm {
 /// index range, compared byte by byte. (Neither engine's `LIKE 'x%'` can use these indexes:
 /// SQLite's LIKE ignores ASCII case, the indexes are BINARY; a bound pattern on PostgreSQL
 /// cannot under a generic plan.) The range finds the same rows as the prefix LIKE because the
-/// term and the columns searched are all lower-cased.
+/// term and the columns searched are all folded (lower-case).
 fn push_prefix_range(sql: &mut Statement, dialect: Dialect, column: &str, prefix: &str) {
     sql.push(format!(" AND {column} >= ")).bind(prefix);
     match prefix_end(prefix) {
@@ -715,23 +716,6 @@ pub async fn get(engine: &impl Engine, actor: &Actor, id: Uuid) -> StoreResult<P
     Ok(patient)
 }
 
-/// Columns derived from what the doctor typed, kept in step on create and update.
-struct Derived {
-    name_folded: String,
-    name_sort: String,
-    phone_digits: String,
-    email_folded: String,
-}
-
-fn derived(full_name: &str, phone: Option<&str>, email: Option<&str>) -> Derived {
-    Derived {
-        name_folded: fold_name(full_name),
-        name_sort: name_sort_key(full_name),
-        phone_digits: phone.map(digits_of).unwrap_or_default(),
-        email_folded: email.map(str::to_lowercase).unwrap_or_default(),
-    }
-}
-
 /// The next MRN number, allocated under the dialect's lock where it has one.
 async fn next_mrn_seq(tx: &mut impl Conn) -> StoreResult<i64> {
     if let Some(lock) = tx.dialect().mrn_lock() {
@@ -764,7 +748,7 @@ pub async fn create(
         )]));
     }
     let mrn_seq = next_mrn_seq(&mut tx).await?;
-    let derived = derived(
+    let derived = SearchColumns::of(
         &patient.full_name,
         patient.phone.as_deref(),
         patient.email.as_deref(),
@@ -837,7 +821,7 @@ pub async fn update(
         .unwrap_or(current.summary.full_name);
     let phone = update.phone.clone().unwrap_or(current.summary.phone);
     let email = update.email.clone().unwrap_or(current.summary.email);
-    let derived = derived(&full_name, phone.as_deref(), email.as_deref());
+    let derived = SearchColumns::of(&full_name, phone.as_deref(), email.as_deref());
     let illness_duration = update
         .illness_duration
         .clone()
@@ -906,6 +890,7 @@ pub async fn update(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::store::values::name_sort_key;
 
     #[test]
     fn the_name_sorts_by_surname_then_given_names() {
@@ -918,6 +903,9 @@ mod tests {
 
     #[test]
     fn search_terms_fold_and_escape_like() {
+        let term = SearchTerm::new(" Gómez MÜLLER ");
+        assert_eq!(term.folded, "gomez muller");
+        assert_eq!(term.words, ["gomez", "muller"]);
         let term = SearchTerm::new("  Anna 50%_\\ ");
         assert_eq!(term.folded, "anna 50%_\\");
         assert_eq!(term.words, ["anna", "50%_\\"]);

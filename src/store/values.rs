@@ -1,4 +1,4 @@
-//! Values both engines compute the same way from what they store: folded names for search,
+//! Values both engines compute the same way from what they store: the columns search reads,
 //! LIKE escaping, consultation codes and durations, offset pagination, today's date, and the
 //! report statistics assembled from the counts an engine read.
 
@@ -9,11 +9,36 @@ use uuid::Uuid;
 
 use crate::model::page::Pagination;
 use crate::model::report::{DailyCount, ReportFilter, ReportStats, ReportStatus, StatusCounts};
+use crate::model::search::fold;
 use crate::model::time::now;
+use crate::model::validate::digits_of;
 
-/// The name as search sees it: lower-cased, with a leading space so " smi" marks a word start.
+/// The name as search sees it: folded as the term is (`model::search::fold`: case and
+/// diacritics ignored), with a leading space so " smi" marks a word start.
 pub fn fold_name(name: &str) -> String {
-    format!(" {}", name.to_lowercase())
+    format!(" {}", fold(name))
+}
+
+/// The columns of a patient that search and the name order read, derived from what was typed.
+/// Every path that writes a patient (create, update, both engines' bulk loads, the refold of
+/// `store::refold`) derives them here, so they are never derived two ways.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SearchColumns {
+    pub name_folded: String,
+    pub name_sort: String,
+    pub phone_digits: String,
+    pub email_folded: String,
+}
+
+impl SearchColumns {
+    pub fn of(full_name: &str, phone: Option<&str>, email: Option<&str>) -> SearchColumns {
+        SearchColumns {
+            name_folded: fold_name(full_name),
+            name_sort: name_sort_key(full_name),
+            phone_digits: phone.map(digits_of).unwrap_or_default(),
+            email_folded: email.map(fold).unwrap_or_default(),
+        }
+    }
 }
 
 /// The name as the patient list sorts it: the surname (the last word) first, then the given
@@ -234,6 +259,33 @@ mod tests {
     fn like_wildcards_are_escaped_and_names_folded() {
         assert_eq!(escape_like(r"50%_a\b"), r"50\%\_a\\b");
         assert_eq!(fold_name("Anna SMITH"), " anna smith");
+        assert_eq!(fold_name("Hans MÜLLER"), " hans muller");
+    }
+
+    #[test]
+    fn search_columns_fold_the_name_and_email_and_keep_the_phone_digits() {
+        assert_eq!(
+            SearchColumns::of(
+                "Inés Fernández",
+                Some("+34 (91) 555-0101"),
+                Some("Inés@Example.ES")
+            ),
+            SearchColumns {
+                name_folded: " ines fernandez".into(),
+                name_sort: " fernandez ines".into(),
+                phone_digits: "34915550101".into(),
+                email_folded: "ines@example.es".into(),
+            }
+        );
+        assert_eq!(
+            SearchColumns::of("Ann", None, None),
+            SearchColumns {
+                name_folded: " ann".into(),
+                name_sort: " ann".into(),
+                phone_digits: String::new(),
+                email_folded: String::new(),
+            }
+        );
     }
 
     #[test]

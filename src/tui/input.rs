@@ -8,6 +8,10 @@ use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 pub struct Field {
     pub value: String,
     pub cursor: usize,
+    /// The whole value is selected (a field offered again with what was typed before): typed
+    /// or pasted text replaces it and Backspace or Delete removes it, while a movement key
+    /// keeps it and only ends the selection.
+    pub selected: bool,
 }
 
 impl Field {
@@ -15,7 +19,14 @@ impl Field {
         Field {
             value: value.to_string(),
             cursor: value.chars().count(),
+            selected: false,
         }
+    }
+
+    /// Selects the whole value, the cursor at its end; an empty field has nothing to select.
+    pub fn select_all(&mut self) {
+        self.cursor = self.value.chars().count();
+        self.selected = !self.value.is_empty();
     }
 
     fn byte_at(&self, chars: usize) -> usize {
@@ -29,6 +40,9 @@ impl Field {
     pub fn insert(&mut self, text: &str) {
         // Only printable text enters a field; a pasted newline or escape is dropped.
         let clean: String = text.chars().filter(|c| !c.is_control()).collect();
+        if self.selected && !clean.is_empty() {
+            self.clear();
+        }
         let at = self.byte_at(self.cursor);
         self.value.insert_str(at, &clean);
         self.cursor += clean.chars().count();
@@ -37,6 +51,7 @@ impl Field {
     pub fn clear(&mut self) {
         self.value.clear();
         self.cursor = 0;
+        self.selected = false;
     }
 
     /// Applies an editing key; returns whether the value changed.
@@ -44,6 +59,32 @@ impl Field {
         let ctrl = key.modifiers.contains(KeyModifiers::CONTROL);
         // Alt+letter is a command key (or nothing), never the letter typed.
         let alt = key.modifiers.contains(KeyModifiers::ALT);
+        if self.selected {
+            match key.code {
+                // Deleting, or deleting a word, removes the selection.
+                KeyCode::Backspace | KeyCode::Delete => {
+                    self.clear();
+                    return true;
+                }
+                KeyCode::Char('w' | 'u') if ctrl => {
+                    self.clear();
+                    return true;
+                }
+                // Typing replaces it (`insert`).
+                KeyCode::Char(_) if !ctrl && !alt => {}
+                // Moving keeps the text and ends the selection at the side moved to.
+                KeyCode::Left | KeyCode::Home => {
+                    self.selected = false;
+                    self.cursor = 0;
+                    return false;
+                }
+                KeyCode::Right | KeyCode::End => {
+                    self.selected = false;
+                    return false;
+                }
+                _ => return false,
+            }
+        }
         match key.code {
             KeyCode::Char('u') if ctrl => {
                 let changed = !self.value.is_empty();
@@ -274,6 +315,73 @@ mod tests {
         assert_eq!(f.value, "Zoe[31m");
         f.edit(&KeyEvent::new(KeyCode::Char('u'), KeyModifiers::CONTROL));
         assert_eq!(f.value, "");
+    }
+
+    #[test]
+    fn a_selected_value_is_replaced_by_typing_and_kept_by_moving() {
+        let typed = |f: &mut Field, c: char| f.edit(&key(KeyCode::Char(c)));
+        let mut f = Field::with("müller");
+        f.select_all();
+        assert!(typed(&mut f, 'g'));
+        assert_eq!((f.value.as_str(), f.cursor, f.selected), ("g", 1, false));
+
+        for (moved, cursor) in [
+            (KeyCode::End, 6),
+            (KeyCode::Right, 6),
+            (KeyCode::Left, 0),
+            (KeyCode::Home, 0),
+        ] {
+            let mut f = Field::with("müller");
+            f.select_all();
+            assert!(!f.edit(&key(moved)), "{moved:?}");
+            assert_eq!(
+                (f.value.as_str(), f.cursor, f.selected),
+                ("müller", cursor, false)
+            );
+            typed(&mut f, 'x');
+            assert_eq!(
+                f.value.chars().filter(|c| *c == 'x').count(),
+                1,
+                "{moved:?}"
+            );
+            assert_eq!(
+                f.value.chars().count(),
+                7,
+                "{moved:?}: typed after moving adds"
+            );
+        }
+
+        for deleting in [
+            key(KeyCode::Backspace),
+            key(KeyCode::Delete),
+            KeyEvent::new(KeyCode::Char('w'), KeyModifiers::CONTROL),
+        ] {
+            let mut f = Field::with("gomez");
+            f.select_all();
+            assert!(f.edit(&deleting), "{deleting:?}");
+            assert_eq!((f.value.as_str(), f.cursor, f.selected), ("", 0, false));
+        }
+
+        // Alt+letter and other keys leave the selection as it was; a paste replaces it.
+        let mut f = Field::with("ana");
+        f.select_all();
+        assert!(!f.edit(&KeyEvent::new(KeyCode::Char('s'), KeyModifiers::ALT)));
+        assert!(f.selected);
+        f.insert("\u{1b}");
+        assert_eq!(
+            (f.value.as_str(), f.selected),
+            ("ana", true),
+            "nothing printable"
+        );
+        f.insert("Gómez");
+        assert_eq!(
+            (f.value.as_str(), f.cursor, f.selected),
+            ("Gómez", 5, false)
+        );
+        // An empty field selects nothing.
+        let mut f = Field::default();
+        f.select_all();
+        assert!(!f.selected);
     }
 
     #[test]

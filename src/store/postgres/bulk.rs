@@ -4,7 +4,6 @@
 //! foreign keys and derived data aside first (`bulk_load`), so most of the time is the rows
 //! themselves, and batches go in side by side on several connections.
 
-use crate::store::values::{fold_name, name_sort_key};
 use std::fmt::Write as _;
 
 use sqlx::PgConnection;
@@ -13,8 +12,8 @@ use uuid::Uuid;
 use super::PgStore;
 use super::patients::{MRN_LOCK, last_visit};
 use crate::model::time::format_timestamp;
-use crate::model::validate::digits_of;
 use crate::store::synth::{SynthConsultation, SynthPatient, SynthReport};
+use crate::store::values::SearchColumns;
 use crate::store::{StoreError, StoreResult};
 
 /// One row of COPY text: fields separated by tabs, `\N` for NULL, and backslash, tab, newline
@@ -109,23 +108,19 @@ pub(super) async fn insert_synthetic(
     for p in patients {
         let doctor = doctor_of(p)?;
         let visited = p.consultations.iter().map(|c| c.started_at).max();
+        let search = SearchColumns::of(&p.full_name, p.phone.as_deref(), p.email.as_deref());
         rows.display(p.id)
             .display(doctor)
             .display(p.mrn_seq)
             .text(&format!("MRN-{:06}", p.mrn_seq))
             .text(&p.full_name)
-            .text(&fold_name(&p.full_name))
+            .text(&search.name_folded)
             .display(p.date_of_birth)
             .text(p.sex.as_str())
             .field(p.phone.as_deref())
-            .text(&p.phone.as_deref().map(digits_of).unwrap_or_default())
+            .text(&search.phone_digits)
             .field(p.email.as_deref())
-            .text(
-                &p.email
-                    .as_deref()
-                    .map(str::to_lowercase)
-                    .unwrap_or_default(),
-            )
+            .text(&search.email_folded)
             .field(p.address.as_deref())
             .field(p.referred_by.as_deref())
             .field(
@@ -141,7 +136,7 @@ pub(super) async fn insert_synthetic(
             .text(&last_visit(visited))
             .text(&stamp(p.created_at))
             .text(&stamp(p.created_at))
-            .text(&name_sort_key(&p.full_name))
+            .text(&search.name_sort)
             .end_row();
     }
     copy(

@@ -32,7 +32,7 @@ use super::*;
 use crate::store::patients;
 
 /// The embedded migrations, in order: version, description, SQL.
-const MIGRATIONS: [(i64, &str, &str); 6] = [
+const MIGRATIONS: [(i64, &str, &str); 7] = [
     (
         1,
         "schema",
@@ -57,6 +57,11 @@ const MIGRATIONS: [(i64, &str, &str); 6] = [
         5,
         "patient name sort",
         include_str!("../../../migrations/postgres/0005_patient_name_sort.sql"),
+    ),
+    (
+        6,
+        "search fold",
+        include_str!("../../../migrations/postgres/0006_search_fold.sql"),
     ),
     (
         7,
@@ -143,13 +148,15 @@ impl PgStore {
             );
         }
         let audit = AuditQueue::start(PgAuditSink { pool: pool.clone() });
-        Ok(PgStore {
+        let store = PgStore {
             pool,
             audit,
             dense_prefix_candidates: patients::DENSE_PREFIX_CANDIDATES as u64,
             events: EventSignal::default(),
             listening: Arc::new(AtomicBool::new(false)),
-        })
+        };
+        log_refold(refold::run_if_due(&store).await?);
+        Ok(store)
     }
 
     pub fn pool(&self) -> &PgPool {

@@ -1,15 +1,14 @@
 //! Bulk loading of synthetic data on SQLite: multi-row inserts inside one transaction per batch,
 //! so a hundred thousand patients load in seconds.
 
-use crate::store::values::{fold_name, name_sort_key};
 use sqlx::QueryBuilder;
 use sqlx::sqlite::Sqlite;
 use uuid::Uuid;
 
 use super::SqliteStore;
 use crate::model::time::format_timestamp;
-use crate::model::validate::digits_of;
 use crate::store::synth::{SynthConsultation, SynthPatient, SynthReport};
+use crate::store::values::SearchColumns;
 use crate::store::{StoreError, StoreResult};
 
 /// Rows per INSERT statement: well under SQLite's limit of 32,766 bound values.
@@ -49,6 +48,7 @@ pub(super) async fn insert_synthetic(
                 .unwrap_or_default();
             values.push((
                 p,
+                SearchColumns::of(&p.full_name, p.phone.as_deref(), p.email.as_deref()),
                 doctor_of(p)?,
                 last_visit,
                 p.illness_duration.as_ref().map(json_text).transpose()?,
@@ -59,24 +59,19 @@ pub(super) async fn insert_synthetic(
         }
         sql.push_values(
             values,
-            |mut row, (p, doctor, last_visit, illness, allergies, alerts, symptoms)| {
+            |mut row, (p, search, doctor, last_visit, illness, allergies, alerts, symptoms)| {
                 row.push_bind(p.id.to_string())
                     .push_bind(doctor.to_string())
                     .push_bind(p.mrn_seq)
                     .push_bind(format!("MRN-{:06}", p.mrn_seq))
                     .push_bind(p.full_name.clone())
-                    .push_bind(fold_name(&p.full_name))
+                    .push_bind(search.name_folded)
                     .push_bind(p.date_of_birth.to_string())
                     .push_bind(p.sex.as_str())
                     .push_bind(p.phone.clone())
-                    .push_bind(p.phone.as_deref().map(digits_of).unwrap_or_default())
+                    .push_bind(search.phone_digits)
                     .push_bind(p.email.clone())
-                    .push_bind(
-                        p.email
-                            .as_deref()
-                            .map(str::to_lowercase)
-                            .unwrap_or_default(),
-                    )
+                    .push_bind(search.email_folded)
                     .push_bind(p.address.clone())
                     .push_bind(p.referred_by.clone())
                     .push_bind(illness)
@@ -86,7 +81,7 @@ pub(super) async fn insert_synthetic(
                     .push_bind(last_visit)
                     .push_bind(stamp(p.created_at))
                     .push_bind(stamp(p.created_at))
-                    .push_bind(name_sort_key(&p.full_name));
+                    .push_bind(search.name_sort);
             },
         );
         sql.build().execute(&mut *tx).await?;

@@ -29,7 +29,7 @@ use super::*;
 use crate::store::patients;
 
 /// The embedded migrations, in order: version, description, SQL.
-const MIGRATIONS: [(i64, &str, &str); 8] = [
+const MIGRATIONS: [(i64, &str, &str); 9] = [
     (
         1,
         "schema",
@@ -64,6 +64,11 @@ const MIGRATIONS: [(i64, &str, &str); 8] = [
         7,
         "patient name sort",
         include_str!("../../../migrations/sqlite/0007_patient_name_sort.sql"),
+    ),
+    (
+        8,
+        "search fold",
+        include_str!("../../../migrations/sqlite/0008_search_fold.sql"),
     ),
     (
         9,
@@ -198,6 +203,7 @@ impl SqliteStore {
                 "built the indexes an interrupted load set aside"
             );
         }
+        log_refold(refold::run_if_due(&store).await?);
         Ok(store)
     }
 
@@ -291,8 +297,9 @@ impl crate::store::engine::Engine for SqliteStore {
     }
 }
 
-/// The embedded migrations of the SQLite engine.
-fn migrator() -> Migrator {
+/// The embedded migrations of the SQLite engine (`open` runs them; tests run them up to a
+/// version, to make a database as an earlier release left it).
+pub fn migrator() -> Migrator {
     Migrator {
         migrations: embedded_migrations(&MIGRATIONS),
         ..Migrator::DEFAULT

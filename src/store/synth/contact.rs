@@ -8,6 +8,7 @@ use rand::rngs::StdRng;
 use super::patient::initial;
 use super::random::pick;
 use super::tables::tables;
+use crate::model::search::fold;
 
 fn digits(rng: &mut StdRng, out: &mut String, count: usize) {
     for _ in 0..count {
@@ -60,29 +61,14 @@ pub(super) fn phone(rng: &mut StdRng) -> String {
     p
 }
 
-/// Lower-case ASCII for an email's local part: accents folded, other marks dropped.
+/// Lower-case ASCII for an email's local part: the name folded as search folds it (accents
+/// and case dropped), keeping only ASCII letters and digits.
 fn push_ascii(out: &mut String, name: &str) {
-    for c in name.chars() {
-        let folded = match c {
-            'a'..='z' | '0'..='9' => c,
-            'A'..='Z' => c.to_ascii_lowercase(),
-            'á' | 'à' | 'â' | 'ä' | 'ã' | 'å' | 'ā' | 'ą' => 'a',
-            'é' | 'è' | 'ê' | 'ë' | 'ę' | 'ễ' | 'ė' => 'e',
-            'í' | 'ì' | 'î' | 'ï' | 'ı' | 'İ' => 'i',
-            'ó' | 'ò' | 'ô' | 'ö' | 'õ' | 'ø' | 'Ö' | 'Ø' => 'o',
-            'ú' | 'ù' | 'û' | 'ü' | 'Ü' => 'u',
-            'ñ' | 'ń' => 'n',
-            'ç' | 'ć' => 'c',
-            'ł' | 'Ł' => 'l',
-            'ś' | 'ş' | 'Ş' | 'Ś' => 's',
-            'ź' | 'ż' => 'z',
-            'ğ' => 'g',
-            'Å' | 'Á' => 'a',
-            'É' => 'e',
-            _ => continue,
-        };
-        out.push(folded);
-    }
+    out.extend(
+        fold(name)
+            .chars()
+            .filter(|c| c.is_ascii_lowercase() || c.is_ascii_digit()),
+    );
 }
 
 pub(super) fn email(rng: &mut StdRng, first: &str, full_name: &str, born: NaiveDate) -> String {

@@ -1,6 +1,7 @@
 //! Patient search, an overlay above any screen: results update as the doctor types (after a
-//! short pause), only the latest answer is drawn, matches are highlighted, and each row shows
-//! enough to tell two namesakes apart.
+//! short pause), only the latest answer is drawn, matches are highlighted (ignoring case and
+//! diacritics, as the server matches), and each row shows enough to tell two namesakes apart.
+//! Opened again, it shows the last search with its text selected, so typing starts a new one.
 
 use crossterm::event::{KeyCode, KeyEvent};
 use ratatui::Frame;
@@ -11,14 +12,14 @@ use ratatui::widgets::{Block, Cell, Clear, Paragraph, Row, Table, TableState};
 use crate::client::ApiError;
 use crate::model::page::SearchResults;
 use crate::model::patient::PatientSummary;
-use crate::model::search::SearchWords;
+use crate::model::search::{SearchWords, fold};
 use crate::model::text::printable;
 use crate::tui::action::Timer;
 use crate::tui::effect::{Call, Effect};
 use crate::tui::input::Field;
 use crate::tui::keymap::{Command, Scope};
 use crate::tui::screens::chart::open as open_chart;
-use crate::tui::state::State;
+use crate::tui::state::{Overlay, State};
 use crate::tui::theme::Theme;
 use crate::tui::ui::centered;
 use crate::tui::ui::common::{mask_name, notice};
@@ -38,10 +39,19 @@ pub struct SearchState {
     pub selected: usize,
 }
 
+/// Opens the overlay. The last search is still there, its text selected: the first key typed
+/// replaces it, while an arrow or End keeps it to edit.
+pub(crate) fn open(state: &mut State) -> Vec<Effect> {
+    state.overlay = Some(Overlay::Search);
+    state.search.input.select_all();
+    Vec::new()
+}
+
 /// Runs the search for what is typed now; answers to earlier searches will be dropped.
 pub(crate) fn search_now(state: &mut State) -> Vec<Effect> {
     let term = state.search.input.value.trim().to_string();
-    if term.is_empty() {
+    // Accents alone fold to nothing: there is nothing to search for yet.
+    if SearchWords::new(&term).folded.is_empty() {
         state.search.results.clear();
         state.search.searched = None;
         state.search.loading = false;
@@ -140,33 +150,44 @@ pub(crate) fn on_results(
     }
 }
 
-/// Splits `text` into spans with the parts matching any word of `term` highlighted.
+/// Splits `text` into spans with the parts matching any word of `term` highlighted, compared
+/// folded as the server compares them ("mull" marks "Müll" in "Müller").
 fn highlighted(text: &str, term: &str, theme: &Theme) -> Line<'static> {
-    let lower = text.to_lowercase();
-    let mut marks = vec![false; text.len()];
-    for word in term.split_whitespace() {
-        let word = word.to_lowercase();
-        if word.is_empty() {
-            continue;
-        }
+    // The text folded character by character, each folded byte knowing the character it came
+    // from, so a match in the folded text marks whole characters of the text as shown.
+    let chars: Vec<char> = text.chars().collect();
+    let mut folded = String::with_capacity(text.len());
+    let mut source = Vec::with_capacity(text.len());
+    let mut folds_away = Vec::with_capacity(chars.len());
+    for (n, c) in chars.iter().enumerate() {
+        let piece = fold(c.encode_utf8(&mut [0; 4]));
+        source.extend(std::iter::repeat_n(n, piece.len()));
+        folds_away.push(piece.is_empty());
+        folded.push_str(&piece);
+    }
+    let mut marks = vec![false; chars.len()];
+    for word in SearchWords::new(term).words {
         let mut from = 0;
-        while let Some(found) = lower[from..].find(&word) {
+        while let Some(found) = folded[from..].find(&word) {
             let start = from + found;
-            for m in marks.iter_mut().skip(start).take(word.len()) {
-                *m = true;
+            for &n in &source[start..start + word.len()] {
+                marks[n] = true;
             }
             from = start + word.len();
         }
     }
-    // Lower-casing can change byte lengths; then highlight nothing rather than split a char.
-    if lower.len() != text.len() {
-        return Line::raw(text.to_string());
+    // A combining mark folds to nothing; it goes with the letter before it.
+    let mut before = false;
+    for (mark, away) in marks.iter_mut().zip(folds_away) {
+        if away {
+            *mark = before;
+        }
+        before = *mark;
     }
     let mut spans = Vec::new();
     let mut current = String::new();
     let mut marked = false;
-    for (i, c) in text.char_indices() {
-        let m = marks[i];
+    for (c, m) in chars.into_iter().zip(marks) {
         if m != marked && !current.is_empty() {
             spans.push(if marked {
                 Span::styled(std::mem::take(&mut current), theme.highlight())
@@ -206,7 +227,11 @@ pub fn draw(frame: &mut Frame, area: Rect, state: &State) {
         Paragraph::new(vec![
             Line::from(vec![
                 Span::raw("/ "),
-                Span::raw(s.input.value.clone()),
+                if s.input.selected {
+                    Span::styled(s.input.value.clone(), theme.selected())
+                } else {
+                    Span::raw(s.input.value.clone())
+                },
                 Span::styled(status, theme.muted()),
             ]),
             Line::styled(
@@ -275,4 +300,39 @@ pub fn draw(frame: &mut Frame, area: Rect, state: &State) {
     .row_highlight_style(theme.selected());
     let mut table_state = TableState::default().with_selected(Some(s.selected));
     frame.render_stateful_widget(table, results, &mut table_state);
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::tui::theme::ThemeKind;
+
+    /// The spans of a highlighted line, the highlighted ones in brackets.
+    fn marked(text: &str, term: &str) -> String {
+        let theme = Theme::new(ThemeKind::Dark);
+        highlighted(text, term, &theme)
+            .spans
+            .iter()
+            .map(|span| {
+                if span.style == theme.highlight() {
+                    format!("[{}]", span.content)
+                } else {
+                    span.content.to_string()
+                }
+            })
+            .collect()
+    }
+
+    #[test]
+    fn matches_are_highlighted_ignoring_case_and_diacritics() {
+        assert_eq!(marked("Hans Müller", "mull"), "Hans [Müll]er");
+        assert_eq!(marked("Hans Müller", "MÜLLER hans"), "[Hans] [Müller]");
+        assert_eq!(marked("Ana Gómez", "gomez"), "Ana [Gómez]");
+        assert_eq!(marked("Rosa GÓMEZ", "óme"), "Rosa G[ÓME]Z");
+        // A name stored decomposed keeps each mark with its letter.
+        assert_eq!(marked("Mu\u{308}ller", "mu"), "[Mu\u{308}]ller");
+        assert_eq!(marked("Straße", "strass"), "[Straß]e");
+        assert_eq!(marked("MRN-000060", "mrn-0000"), "[MRN-0000]60");
+        assert_eq!(marked("Mia Lee", "gomez"), "Mia Lee");
+    }
 }

@@ -121,10 +121,7 @@ pub fn run_command(state: &mut State, command: Command) -> Vec<Effect> {
     match command {
         Command::Quit => quit::request(state),
         Command::Back => back(state),
-        Command::Search => {
-            state.overlay = Some(Overlay::Search);
-            Vec::new()
-        }
+        Command::Search => search::open(state),
         Command::Help => {
             state.overlay = Some(Overlay::Help {
                 filter: Default::default(),

@@ -693,6 +693,58 @@ fn esc_closes_search_and_leaves_the_screen_as_it_was() {
     assert!(!state.quit);
 }
 
+#[test]
+fn reopening_search_selects_the_last_text_so_typing_replaces_it() {
+    let mut state = with_patients(3, None);
+    update(&mut state, chr('/'));
+    type_text(&mut state, "gomez");
+    update(&mut state, key(KeyCode::Esc));
+
+    // Open again: the last text is there, selected.
+    assert!(update(&mut state, chr('/')).is_empty());
+    assert_eq!(state.overlay, Some(Overlay::Search));
+    assert_eq!(state.search.input.value, "gomez");
+    assert!(state.search.input.selected);
+    // The first key typed replaces it, and searches (after the pause) for what it typed.
+    let (edits, debounce) = (state.search.edits, state.settings.search_debounce_ms);
+    assert_eq!(
+        update(&mut state, chr('m')),
+        vec![Effect::After {
+            delay_ms: debounce,
+            timer: Timer::Search(edits + 1),
+        }]
+    );
+    type_text(&mut state, "ul");
+    assert_eq!(state.search.input.value, "mul");
+    assert!(!state.search.input.selected);
+    let (_, call) = only_call(&update(&mut state, Action::Timer(Timer::Search(edits + 3))));
+    assert_eq!(call, Call::Search("mul".into()));
+
+    // End (or an arrow) keeps the text to edit: typing then adds to it.
+    update(&mut state, key(KeyCode::Esc));
+    update(&mut state, chr('/'));
+    assert!(state.search.input.selected);
+    assert!(update(&mut state, key(KeyCode::End)).is_empty());
+    assert!(!state.search.input.selected);
+    type_text(&mut state, "ler");
+    assert_eq!(state.search.input.value, "muller");
+    update(&mut state, key(KeyCode::Esc));
+    update(&mut state, chr('/'));
+    update(&mut state, key(KeyCode::Left));
+    type_text(&mut state, "x");
+    assert_eq!(state.search.input.value, "xmuller");
+
+    // A paste replaces the selected text too; Backspace removes it.
+    update(&mut state, key(KeyCode::Esc));
+    update(&mut state, chr('/'));
+    update(&mut state, Action::Paste("Fernández".into()));
+    assert_eq!(state.search.input.value, "Fernández");
+    update(&mut state, key(KeyCode::Esc));
+    update(&mut state, chr('/'));
+    update(&mut state, key(KeyCode::Backspace));
+    assert_eq!(state.search.input.value, "");
+}
+
 // ---------------------------------------------------------------------------------------------
 // Chart and consultation
 
