@@ -215,7 +215,7 @@ async fn a_doctor_hears_of_every_change_to_their_records_and_nothing_of_anothers
         .post(
             &format!("/api/v1/reports/{report_id}/sign"),
             &session,
-            json!({"password": PASSWORD}),
+            json!({"password": PASSWORD, "version": report["version"].as_u64().unwrap() + 1}),
         )
         .await
         .expect(200);

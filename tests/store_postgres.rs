@@ -1715,7 +1715,8 @@ async fn migrations_run_concurrently_and_again_without_error() {
             (3, true),
             (4, true),
             (5, true),
-            (6, true)
+            (6, true),
+            (7, true)
         ]
     );
     for store in &stores {
