@@ -12,7 +12,8 @@
 //! trail); SIGHUP signs out too, and `synapse whoami` then says what happened and what to run;
 //! Ctrl-L locks from inside the draft editor and the sign dialog and brings them back; a report
 //! changed through the API while the doctor reads it is not signed unseen; SIGHUP sends the notes
-//! typed since the last save.
+//! typed since the last save; two workstations as the same doctor: when one stops a
+//! consultation, the other's report list shows the new report within 2 s, no key pressed.
 #![cfg(unix)]
 
 use std::io::{Read, Write};
@@ -237,16 +238,21 @@ impl Workstation {
     /// Waits (at most `WAIT`) until the screen's text satisfies `check`; returns that text.
     /// Fails with the screen when it never does.
     fn wait_for(&self, what: &str, check: impl Fn(&str) -> bool) -> String {
+        self.wait_within(WAIT, what, check)
+    }
+
+    /// Like `wait_for`, within `within` rather than `WAIT`.
+    fn wait_within(&self, within: Duration, what: &str, check: impl Fn(&str) -> bool) -> String {
         let started = Instant::now();
         loop {
             let screen = self.screen();
             if check(&screen) {
                 return screen;
             }
-            if started.elapsed() > WAIT {
-                panic!("the screen never showed {what} within {WAIT:?}; it shows:\n{screen}");
+            if started.elapsed() > within {
+                panic!("the screen never showed {what} within {within:?}; it shows:\n{screen}");
             }
-            std::thread::sleep(Duration::from_millis(50));
+            std::thread::sleep(Duration::from_millis(20));
         }
     }
 
@@ -962,4 +968,71 @@ async fn sighup_signs_out_and_whoami_says_what_happened_and_what_to_run() {
     assert!(whoami().status.code() == Some(3));
     let said = String::from_utf8_lossy(&whoami().stderr).into_owned();
     assert!(!said.contains("signed out of"), "{said}");
+}
+
+#[tokio::test]
+async fn a_report_made_at_one_workstation_appears_at_the_other_within_two_seconds() {
+    let dir = tempfile::tempdir().unwrap();
+    let served = Served::demo_async(dir.path(), SERVE_WAIT).await;
+    let api = Api::login(&served, DOCTOR).await;
+    let name = "Wendeline Quarrastone";
+    let created = api
+        .post(
+            "/patients",
+            json!({
+                "full_name": name,
+                "date_of_birth": "1984-09-21",
+                "sex": "female",
+                "allergies": {"status": "none_known", "items": []},
+            }),
+        )
+        .await;
+    let mrn = created["mrn"].as_str().unwrap().to_string();
+    let total = all_reports(&api).await.len();
+
+    // The doctor's desk: the consultation runs here.
+    let desk_dir = dir.path().join("desk");
+    let mut desk = Workstation::start(&desk_dir, &served);
+    desk.log_in();
+    desk.send("/");
+    desk.wait_text("Find a patient");
+    desk.type_text("quarrast");
+    desk.wait_for("the patient in the results", |s| {
+        s.lines().any(|l| l.contains(name) && l.contains(&mrn))
+    });
+    desk.send(ENTER);
+    desk.wait_for("the chart", |s| banner_shows(s, name, &mrn));
+    desk.send("c");
+    desk.wait_text("Start a consultation");
+    desk.send(ENTER);
+    desk.wait_text("● RUNNING");
+    desk.type_text("Plan: review in a week");
+
+    // The same doctor's other terminal, on the report browser; nobody touches it from now on.
+    let other_dir = dir.path().join("other");
+    let mut other = Workstation::start(&other_dir, &served);
+    other.log_in();
+    other.send("2");
+    other.wait_text(&format!("Reports · 50 of {total}"));
+    // The stream is open once the browser shows; a moment for its first answer.
+    std::thread::sleep(Duration::from_millis(500));
+
+    desk.send(CTRL_S);
+    let stopped = Instant::now();
+    let screen = other.wait_within(Duration::from_secs(2), "the new report", |s| {
+        s.contains(&format!("Reports · 50 of {}", total + 1)) && s.lines().any(|l| l.contains(&mrn))
+    });
+    let shown_after = stopped.elapsed();
+    assert!(line_with(&screen, &mrn).is_some(), "{screen}");
+    eprintln!("the other workstation showed the new report {shown_after:?} after the stop");
+    // And it follows the report to its end, still with no key pressed.
+    other.wait_for("the new report completed", |s| {
+        line_with(s, &mrn).is_some_and(|l| !l.contains("pending") && !l.contains("generating"))
+    });
+    desk.wait_text("report ready");
+    desk.send(CTRL_C);
+    desk.wait_exit();
+    other.send("q");
+    other.send("q");
+    other.wait_exit();
 }

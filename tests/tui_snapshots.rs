@@ -1659,6 +1659,7 @@ fn toast_over_report() {
         text: "Someone else changed this report; reloaded.".into(),
         kind: ToastKind::Error,
         until_ms: state.now_ms + 4000,
+        open: None,
     });
     snap_sizes("toast-report", &state);
 }

@@ -7,6 +7,7 @@ use uuid::Uuid;
 use crate::client::ApiError;
 use crate::model::auth::User;
 use crate::model::consultation::{ActiveConsultations, Consultation, ConsultationHistory};
+use crate::model::event::Event;
 use crate::model::page::{Page, SearchResults};
 use crate::model::patient::{Patient, PatientSummary};
 use crate::model::report::{Report, ReportPage, ReportStats};
@@ -31,6 +32,14 @@ pub enum Action {
     Timer(Timer),
     /// The connection came back after being offline.
     Online,
+    /// The server said something changed in the doctor's records (the live event stream).
+    ServerEvent(Event),
+    /// The live event stream broke. `lasting` when it will not come back by itself (the
+    /// session ended, or the server has no event stream): then it is opened again only
+    /// after the next sign-in.
+    EventsDown {
+        lasting: bool,
+    },
     /// SIGTERM or SIGHUP (the SSH link dropped): log out and leave.
     Terminate,
 }
@@ -46,6 +55,8 @@ pub enum Timer {
     PollReport(Uuid),
     /// Try the server again while offline.
     Reconnect,
+    /// Reload what live events marked as changed (a burst of events is one reload).
+    LiveRefresh,
 }
 
 /// The typed answers of the API calls the workstation makes.
@@ -69,6 +80,7 @@ pub enum Response {
     Signed(Result<Report, ApiError>),
     AddendumAdded(Result<Report, ApiError>),
     Consultation(Result<Consultation, ApiError>),
+    ConsultationChanged(Result<Consultation, ApiError>),
     NotesSaved(Result<Consultation, ApiError>),
     Stopped(Result<Consultation, ApiError>),
     Cancelled(Result<Consultation, ApiError>),
@@ -95,6 +107,7 @@ impl Response {
             | Response::Signed(r)
             | Response::AddendumAdded(r) => r.is_ok(),
             Response::Consultation(r)
+            | Response::ConsultationChanged(r)
             | Response::NotesSaved(r)
             | Response::Stopped(r)
             | Response::Cancelled(r) => r.is_ok(),

@@ -2,13 +2,15 @@
 //! task and sends the outcome back as an `Action` tagged with the request number, so `update`
 //! never waits and a superseded answer can be recognised and dropped.
 
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use tokio::sync::mpsc::UnboundedSender;
+use tokio::task::JoinHandle;
 use uuid::Uuid;
 
 use super::action::{Action, Response, Timer};
-use crate::client::ApiClient;
+use crate::client::{ApiClient, ErrorKind, EventStream};
 use crate::model::consultation::StartConsultation;
 use crate::model::query::{PageParams, PatientListParams, ReportListParams, ReportStatsParams};
 use crate::model::report::ReportContent;
@@ -19,6 +21,9 @@ pub enum Effect {
     Call { request: u64, call: Call },
     /// Send `Action::Timer(timer)` after a delay.
     After { delay_ms: u64, timer: Timer },
+    /// Open the live event stream for the signed-in user, unless it is open already; its
+    /// events come back as `Action::ServerEvent`.
+    Subscribe,
     /// Leave the program.
     Quit,
 }
@@ -63,6 +68,8 @@ pub enum Call {
     },
     Start(StartConsultation),
     Consultation(Uuid),
+    /// The open consultation looked at again after an event, keeping the notes on screen.
+    ConsultationChanged(Uuid),
     SaveNotes {
         id: Uuid,
         notes: String,
@@ -85,9 +92,19 @@ pub enum Call {
 pub struct Runner {
     pub client: ApiClient,
     pub actions: UnboundedSender<Action>,
+    /// The task reading the live event stream, while one runs.
+    events: Arc<Mutex<Option<JoinHandle<()>>>>,
 }
 
 impl Runner {
+    pub fn new(client: ApiClient, actions: UnboundedSender<Action>) -> Runner {
+        Runner {
+            client,
+            actions,
+            events: Arc::default(),
+        }
+    }
+
     pub fn run(&self, effect: Effect) {
         match effect {
             Effect::Call { request, call } => {
@@ -111,8 +128,46 @@ impl Runner {
                     let _ = actions.send(Action::Timer(timer));
                 });
             }
+            Effect::Subscribe => self.subscribe(),
             // The event loop handles quitting itself.
             Effect::Quit => {}
+        }
+    }
+
+    /// Starts the task that reads the live event stream, unless one runs already (it keeps
+    /// its place in the stream across dropped connections by itself).
+    fn subscribe(&self) {
+        let Ok(mut events) = self.events.lock() else {
+            return;
+        };
+        if events.as_ref().is_some_and(|task| !task.is_finished()) {
+            return;
+        }
+        let stream = self.client.events(None);
+        let actions = self.actions.clone();
+        *events = Some(tokio::spawn(follow_events(stream, actions)));
+    }
+}
+
+/// Passes each live event to `update`. Passing failures (the server unreachable or
+/// restarting) are reported and the stream is read again, which waits a little longer each
+/// time and resumes where it was; a lasting one (the session ended, no event stream on this
+/// server) ends the task until the next sign-in subscribes again.
+async fn follow_events(mut stream: EventStream, actions: UnboundedSender<Action>) {
+    loop {
+        let action = match stream.next().await {
+            Ok(event) => Action::ServerEvent(event),
+            Err(error) => {
+                let lasting =
+                    !error.is_offline() && !matches!(error.kind, ErrorKind::RateLimited { .. });
+                if actions.send(Action::EventsDown { lasting }).is_err() || lasting {
+                    return;
+                }
+                continue;
+            }
+        };
+        if actions.send(action).is_err() {
+            return;
         }
     }
 }
@@ -168,6 +223,9 @@ async fn perform(client: &ApiClient, call: Call) -> Response {
         }
         Call::Start(start) => Response::Consultation(client.start_consultation(&start).await),
         Call::Consultation(id) => Response::Consultation(client.get_consultation(id).await),
+        Call::ConsultationChanged(id) => {
+            Response::ConsultationChanged(client.get_consultation(id).await)
+        }
         Call::SaveNotes { id, notes } => {
             Response::NotesSaved(client.update_notes(id, &notes).await)
         }

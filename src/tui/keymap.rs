@@ -99,6 +99,12 @@ pub enum Command {
     PatientReports,
     #[strum(message = "Reload", props(hint = "reload"))]
     Refresh,
+    #[strum(
+        serialize = "open_notice",
+        message = "Open the report a notice names",
+        props(hint = "open it")
+    )]
+    OpenNotice,
     #[strum(message = "Lock the screen now")]
     Lock,
     #[strum(message = "Mask names and contacts")]
@@ -380,6 +386,7 @@ impl Default for Keymap {
                 b(Key::ctrl('l'), Lock, Global),
                 b(Key::ctrl('p'), Privacy, Global),
                 b(Key::plain('r'), Refresh, Global),
+                b(Key::ctrl('o'), OpenNotice, Global),
                 b(Key::plain('s'), CycleSort, Patients),
                 b(Key::plain('c'), StartConsultation, Chart),
                 b(Key::plain('o'), OpenConsultation, Chart),

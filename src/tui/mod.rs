@@ -9,6 +9,7 @@ pub mod effect;
 pub mod input;
 pub mod keymap;
 pub mod layout;
+pub mod live;
 pub mod screens;
 pub mod settings;
 pub mod state;
@@ -100,10 +101,7 @@ pub async fn run(launch: Launch) -> anyhow::Result<()> {
     };
     let mut state = State::new(session, settings);
     let (actions, mut incoming) = mpsc::unbounded_channel::<Action>();
-    let runner = Runner {
-        client: client.clone(),
-        actions: actions.clone(),
-    };
+    let runner = Runner::new(client.clone(), actions.clone());
 
     if let Some(signed_out) = signed_out {
         state.login.email = input::Field::with(&signed_out.email);

@@ -6,11 +6,13 @@ use super::keymap::Keymap;
 use super::theme::Theme;
 use crate::model::auth::User;
 use crate::model::patient::Patient;
+use uuid::Uuid;
 
 pub use super::components::Overlay;
 pub use super::components::dialogs::{Dialog, Section, SignDialog};
 pub use super::components::lock::LockState;
 pub use super::components::search::SearchState;
+pub use super::live::LiveState;
 pub use super::screens::chart::ChartState;
 pub use super::screens::consultation::ConsultationState;
 pub use super::screens::login::{LoginFocus, LoginState};
@@ -50,6 +52,11 @@ impl<T> Load<T> {
     }
 }
 
+/// How long a notice shows.
+const TOAST_MS: u64 = 4_000;
+/// How long a notice with something to open shows.
+const NOTICE_MS: u64 = 10_000;
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ToastKind {
     Info,
@@ -61,6 +68,15 @@ pub struct Toast {
     pub text: String,
     pub kind: ToastKind,
     pub until_ms: u64,
+    /// What the notice's key (`open_notice`) opens: the object the notice is about, never
+    /// whatever happens to be selected on the screen.
+    pub open: Option<Jump>,
+}
+
+/// An object a notice can open.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Jump {
+    Report(Uuid),
 }
 
 /// Facts about the session shown in the status bar.
@@ -116,6 +132,10 @@ pub struct State {
     pub consultation: ConsultationState,
     pub stats: StatsState,
     pub lock: LockState,
+    /// The live event stream and what its events marked as changed.
+    pub live: LiveState,
+    /// Failed tries to reach the server since it went away, for the wait before the next.
+    pub reconnects: u32,
     pub session: SessionInfo,
     pub settings: Settings,
     pub privacy: bool,
@@ -155,6 +175,8 @@ impl State {
             consultation: ConsultationState::default(),
             stats: StatsState::default(),
             lock: LockState::default(),
+            live: LiveState::default(),
+            reconnects: 0,
             session,
             settings,
             privacy: false,
@@ -185,7 +207,19 @@ impl State {
         self.toast = Some(Toast {
             text: text.into(),
             kind,
-            until_ms: self.now_ms + 4000,
+            until_ms: self.now_ms + TOAST_MS,
+            open: None,
+        });
+    }
+
+    /// A notice about one object, which its key opens while it shows (a little longer than
+    /// other notices, so there is time to reach for the key).
+    pub fn notice(&mut self, text: impl Into<String>, kind: ToastKind, open: Jump) {
+        self.toast = Some(Toast {
+            text: text.into(),
+            kind,
+            until_ms: self.now_ms + NOTICE_MS,
+            open: Some(open),
         });
     }
 

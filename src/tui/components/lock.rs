@@ -69,6 +69,8 @@ pub(crate) fn on_unlock(state: &mut State, result: Result<User, ApiError>) -> Ve
                 state.dialog = None;
             }
             state.last_activity_ms = state.now_ms;
+            // The stream ended with the session it belonged to; this one gets its own.
+            return vec![Effect::Subscribe];
         }
         Err(error) => {
             let message = error.message.clone();

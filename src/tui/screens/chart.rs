@@ -68,6 +68,19 @@ pub(crate) fn refresh(state: &mut State) -> Vec<Effect> {
     effects
 }
 
+/// Loads the chart's record, consultations and reports again because something changed on
+/// the server; what is shown stays until each answer replaces it.
+pub(crate) fn reload(state: &mut State) -> Vec<Effect> {
+    let Some(id) = state.chart.patient_id else {
+        return Vec::new();
+    };
+    vec![
+        call(state, Call::Patient(id)),
+        call(state, Call::History(id)),
+        call(state, Call::PatientReports(id)),
+    ]
+}
+
 pub(crate) fn command(state: &mut State, command: Command, page: usize) -> Vec<Effect> {
     let reports_len = state.chart.reports.ready().map_or(0, Vec::len);
     if is_motion(command) {
@@ -171,6 +184,17 @@ pub(crate) fn on_history(
 pub(crate) fn on_reports(state: &mut State, result: Result<ReportPage, ApiError>) -> Vec<Effect> {
     match result {
         Ok(page) if page.filters_applied.patient_id == state.chart.patient_id => {
+            // A reload keeps the selected report selected, wherever it moved.
+            let selected = state
+                .chart
+                .reports
+                .ready()
+                .and_then(|reports| reports.get(state.chart.selected_report))
+                .map(|r| r.id);
+            let position = selected.and_then(|id| page.items.iter().position(|r| r.id == id));
+            state.chart.selected_report = position
+                .unwrap_or(state.chart.selected_report)
+                .min(page.items.len().saturating_sub(1));
             state.chart.reports = Load::Ready(page.items);
         }
         Ok(_) => {}

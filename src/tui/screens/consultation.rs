@@ -16,7 +16,7 @@ use crate::tui::action::Timer;
 use crate::tui::effect::{Call, Effect};
 use crate::tui::input::Notes;
 use crate::tui::keymap::{Command, Scope};
-use crate::tui::state::{Dialog, Screen, State, ToastKind};
+use crate::tui::state::{Dialog, Jump, Screen, State, ToastKind};
 use crate::tui::ui::common::{banner_layout, notice, patient_banner};
 use crate::tui::update::{call, handle_error, poll_later, run_command};
 
@@ -228,7 +228,7 @@ pub(crate) fn on_stopped(state: &mut State, result: Result<Consultation, ApiErro
                 ToastKind::Info,
             );
             match report {
-                Some(id) => vec![poll_later(id)],
+                Some(id) => follow_report(state, id),
                 None => Vec::new(),
             }
         }
@@ -242,41 +242,70 @@ pub(crate) fn on_stopped(state: &mut State, result: Result<Consultation, ApiErro
     }
 }
 
+/// The report this workstation's stopped consultation is generating, while it is not ready.
+pub(crate) fn followed_report(state: &State) -> Option<Uuid> {
+    let c = &state.consultation;
+    let id = c.consultation.as_ref()?.report_id?;
+    matches!(
+        c.report_status,
+        None | Some(ReportStatus::Pending | ReportStatus::Generating)
+    )
+    .then_some(id)
+}
+
+/// Waits for the report being generated: live events say when it is ready; only while the
+/// event stream is down is it looked at again every little while.
+pub(crate) fn follow_report(state: &State, id: Uuid) -> Vec<Effect> {
+    if state.live.connected {
+        Vec::new()
+    } else {
+        vec![poll_later(id)]
+    }
+}
+
+/// The followed report moved on (an event, or a look at it): its status is shown, and when
+/// it is ready (or failed) a notice says so wherever the doctor is, with a key that opens
+/// this report, whatever screen is open then.
+pub(crate) fn on_report_status(state: &mut State, id: Uuid, status: ReportStatus) -> Vec<Effect> {
+    if followed_report(state) != Some(id) {
+        return Vec::new();
+    }
+    state.consultation.report_status = Some(status);
+    let key = state
+        .settings
+        .keymap
+        .hint_key(Command::OpenNotice, Scope::Global);
+    match status {
+        ReportStatus::Pending | ReportStatus::Generating => follow_report(state, id),
+        ReportStatus::Completed => {
+            state.notice(
+                format!("The report is ready: {key} opens it."),
+                ToastKind::Info,
+                Jump::Report(id),
+            );
+            state.unsigned = state.unsigned.map(|n| n + 1);
+            Vec::new()
+        }
+        ReportStatus::Failed => {
+            state.notice(
+                format!("The report could not be generated: {key} opens it to write it by hand."),
+                ToastKind::Error,
+                Jump::Report(id),
+            );
+            Vec::new()
+        }
+        ReportStatus::Signed => Vec::new(),
+    }
+}
+
 /// The report being generated, looked at again.
 pub(crate) fn on_polled(state: &mut State, result: Result<Report, ApiError>) -> Vec<Effect> {
     match result {
-        Ok(report) => {
-            let status = report.summary.status;
-            let ours = state
-                .consultation
-                .consultation
-                .as_ref()
-                .and_then(|c| c.report_id)
-                == Some(report.summary.id);
-            if !ours {
-                return Vec::new();
-            }
-            state.consultation.report_status = Some(status);
-            match status {
-                ReportStatus::Pending | ReportStatus::Generating => {
-                    vec![poll_later(report.summary.id)]
-                }
-                ReportStatus::Completed => {
-                    state.toast("The report is ready: Enter opens it.", ToastKind::Info);
-                    state.unsigned = state.unsigned.map(|n| n + 1);
-                    Vec::new()
-                }
-                _ => Vec::new(),
-            }
-        }
+        Ok(report) => on_report_status(state, report.summary.id, report.summary.status),
         Err(error) => {
             if error.is_offline() {
                 // Keep following the report once the server is back.
-                let id = state
-                    .consultation
-                    .consultation
-                    .as_ref()
-                    .and_then(|c| c.report_id);
+                let id = followed_report(state);
                 let mut effects = handle_error(state, &error).unwrap_or_default();
                 if let Some(id) = id {
                     effects.push(poll_later(id));
@@ -285,6 +314,42 @@ pub(crate) fn on_polled(state: &mut State, result: Result<Report, ApiError>) -> 
             }
             handle_error(state, &error).unwrap_or_default()
         }
+    }
+}
+
+/// The open consultation, looked at again because an event said it changed (stopped or
+/// cancelled at another workstation): its status follows, the notes on screen stay as typed.
+pub(crate) fn on_changed(state: &mut State, result: Result<Consultation, ApiError>) -> Vec<Effect> {
+    match result {
+        Ok(changed) => {
+            let Some(open) = &mut state.consultation.consultation else {
+                return Vec::new();
+            };
+            if open.id != changed.id {
+                return Vec::new();
+            }
+            let was_running = open.status == ConsultationStatus::InProgress;
+            let status = changed.status;
+            let notes = open.notes.take();
+            *open = Consultation { notes, ..changed };
+            if let Some(report_status) = open.report_status {
+                state.consultation.report_status = Some(report_status);
+            }
+            if was_running && status != ConsultationStatus::InProgress {
+                let how = match status {
+                    ConsultationStatus::Cancelled => "cancelled",
+                    _ => "stopped",
+                };
+                state.toast(
+                    format!(
+                        "This consultation was {how} at another workstation; the notes stay on screen."
+                    ),
+                    ToastKind::Info,
+                );
+            }
+            Vec::new()
+        }
+        Err(error) => handle_error(state, &error).unwrap_or_default(),
     }
 }
 

@@ -102,6 +102,7 @@ pub(crate) fn on_login(state: &mut State, result: Result<User, ApiError>) -> Vec
             let mut effects = super::patients::load(state);
             effects.push(call(state, Call::Unsigned));
             effects.push(call(state, Call::Active));
+            effects.push(Effect::Subscribe);
             effects
         }
         Err(error) => {
@@ -119,6 +120,7 @@ pub(crate) fn on_resumed(state: &mut State, result: Result<User, ApiError>) -> V
             state.screen = Screen::Patients;
             let mut effects = super::patients::load(state);
             effects.push(call(state, Call::Unsigned));
+            effects.push(Effect::Subscribe);
             effects
         }
         Err(error) => {

@@ -95,6 +95,33 @@ impl<T> Paged<T> {
         self.offset = 0;
     }
 
+    /// Like `restart`, for a reload the doctor did not ask for (something changed on the
+    /// server): as many rows as are loaded now are asked again (up to the largest page), so
+    /// the place in the list survives. Returns the page size to ask.
+    pub fn reload(&mut self, request: u64, page_size: u32) -> u32 {
+        self.restart(request);
+        u32::try_from(self.items.len())
+            .unwrap_or(JUMP_PAGE)
+            .clamp(page_size, JUMP_PAGE)
+    }
+
+    /// The row selected now, if any.
+    pub fn selected_item(&self) -> Option<&T> {
+        self.items.get(self.selected)
+    }
+
+    /// After the rows were replaced: selects the row `is_it` names again where it still is, so
+    /// a row added above it does not move the selection onto another row.
+    pub fn reselect(&mut self, is_it: impl Fn(&T) -> bool, visible: usize) {
+        if self.jumping() {
+            return;
+        }
+        if let Some(index) = self.items.iter().position(is_it) {
+            self.selected = index;
+            self.scroll_into_view(visible);
+        }
+    }
+
     /// The page `next_page` named was asked for under `request`.
     pub fn asked(&mut self, request: u64) {
         self.request = request;
@@ -161,7 +188,8 @@ impl<T> Paged<T> {
     /// selection stays where it was, within the rows now there), a next page follows them. A
     /// walk to the last row selects the last row loaded and goes on, or stops at the end or at
     /// its bound.
-    pub fn on_page(&mut self, items: Vec<T>, pagination: Pagination, visible: usize) {
+    /// Whether the page replaced the rows (a first page) rather than followed them.
+    pub fn on_page(&mut self, items: Vec<T>, pagination: Pagination, visible: usize) -> bool {
         self.loading = false;
         let appending = self.loaded_once && self.next_cursor.is_some();
         if !appending {
@@ -181,6 +209,7 @@ impl<T> Paged<T> {
         }
         self.selected = self.selected.min(last);
         self.scroll_into_view(visible);
+        !appending
     }
 
     /// The awaited page failed: the rows loaded stay, a walk to the last row stops. The screen

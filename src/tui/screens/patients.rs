@@ -60,6 +60,14 @@ pub(crate) fn load(state: &mut State) -> Vec<Effect> {
     vec![page_call(state, request, None, PAGE_SIZE)]
 }
 
+/// Loads the list again because something changed on the server, keeping the rows shown
+/// until the answer comes and the place in the list.
+pub(crate) fn reload(state: &mut State) -> Vec<Effect> {
+    let request = state.request();
+    let limit = state.patients.rows.reload(request, PAGE_SIZE);
+    vec![page_call(state, request, None, limit)]
+}
+
 /// Loads the next page when the selection nears the end of what is loaded, or while `G`
 /// walks to the last row.
 pub(crate) fn prefetch(state: &mut State) -> Vec<Effect> {
@@ -130,10 +138,12 @@ pub(crate) fn on_page(
     match result {
         Ok(page) => {
             let visible = layout::list_rows(state);
-            state
-                .patients
-                .rows
-                .on_page(page.items, page.pagination, visible);
+            let rows = &mut state.patients.rows;
+            let selected = rows.selected_item().map(|p| p.id);
+            let replaced = rows.on_page(page.items, page.pagination, visible);
+            if let Some(id) = selected.filter(|_| replaced) {
+                rows.reselect(|p| p.id == id, visible);
+            }
             prefetch(state)
         }
         Err(error) => {

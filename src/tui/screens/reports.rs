@@ -77,6 +77,19 @@ pub(crate) fn load(state: &mut State) -> Vec<Effect> {
     }]
 }
 
+/// Loads the list again because something changed on the server: the rows shown stay until
+/// the answer comes, the place in the list and the selected row are kept, and the selected
+/// report's preview is asked again.
+pub(crate) fn reload(state: &mut State) -> Vec<Effect> {
+    let request = state.request();
+    let limit = state.reports.rows.reload(request, PAGE_SIZE);
+    state.reports.previewing = None;
+    vec![Effect::Call {
+        request,
+        call: Call::Reports(params(state, None, limit)),
+    }]
+}
+
 /// Loads the next page when the selection nears the end of what is loaded, or while `G`
 /// walks to the last row.
 fn prefetch(state: &mut State) -> Vec<Effect> {
@@ -194,10 +207,12 @@ pub(crate) fn on_list(
     match result {
         Ok(page) => {
             let visible = layout::report_list_rows(state);
-            state
-                .reports
-                .rows
-                .on_page(page.items, page.pagination, visible);
+            let rows = &mut state.reports.rows;
+            let selected = rows.selected_item().map(|r| r.id);
+            let replaced = rows.on_page(page.items, page.pagination, visible);
+            if let Some(id) = selected.filter(|_| replaced) {
+                rows.reselect(|r| r.id == id, visible);
+            }
             let mut effects = prefetch(state);
             if !state.reports.rows.jumping() {
                 effects.extend(preview_selected(state));

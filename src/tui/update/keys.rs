@@ -11,7 +11,7 @@ use crate::tui::effect::Effect;
 use crate::tui::keymap::{Command, Scope};
 use crate::tui::layout;
 use crate::tui::screens::{self, consultation, login, patients, reports, stats};
-use crate::tui::state::{Overlay, Screen, State};
+use crate::tui::state::{Jump, Overlay, Screen, State};
 
 pub fn key(state: &mut State, key: KeyEvent) -> Vec<Effect> {
     if key.kind == KeyEventKind::Release {
@@ -160,7 +160,16 @@ pub fn run_command(state: &mut State, command: Command) -> Vec<Effect> {
             Vec::new()
         }
         Command::Refresh => screens::refresh(state),
+        Command::OpenNotice => open_notice(state),
         _ => screens::command(state, command, page),
+    }
+}
+
+/// Opens what the notice on screen is about, if it names something.
+fn open_notice(state: &mut State) -> Vec<Effect> {
+    match state.toast.take().and_then(|toast| toast.open) {
+        Some(Jump::Report(id)) => screens::report::open(state, id, vec![id]),
+        None => Vec::new(),
     }
 }
 

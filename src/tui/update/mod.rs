@@ -13,16 +13,22 @@ use uuid::Uuid;
 use super::action::{Action, Timer};
 use super::components::{lock, quit, search};
 use super::effect::{Call, Effect};
+use super::live;
 use super::screens::consultation;
 use super::state::*;
 use crate::client::{ApiError, ErrorKind};
 
+/// The first wait before trying an unreachable server again; it doubles with each failed try
+/// up to `MAX_RECONNECT_MS`.
 const RECONNECT_MS: u64 = 2_000;
+const MAX_RECONNECT_MS: u64 = 30_000;
 const POLL_REPORT_MS: u64 = 400;
 const UNSIGNED_REFRESH_MS: u64 = 60_000;
 
 pub fn update(state: &mut State, action: Action) -> Vec<Effect> {
+    let in_view = (state.screen, state.dialog.is_some(), state.lock.locked);
     let mut effects = handle(state, action);
+    effects.extend(live::settle(state, in_view));
     effects.extend(quit::settle(state));
     effects
 }
@@ -62,10 +68,14 @@ fn handle(state: &mut State, action: Action) -> Vec<Effect> {
         }
         Action::Timer(timer) => on_timer(state, timer),
         Action::Online => {
-            state.offline = None;
             state.dirty = true;
-            Vec::new()
+            live::back_online(state)
         }
+        Action::ServerEvent(event) => {
+            state.dirty = true;
+            live::on_event(state, event)
+        }
+        Action::EventsDown { lasting } => live::on_down(state, lasting),
         Action::Terminate => {
             state.quit = true;
             vec![Effect::Quit]
@@ -113,6 +123,7 @@ fn on_timer(state: &mut State, timer: Timer) -> Vec<Effect> {
         }
         Timer::PollReport(id) => vec![call(state, Call::PollReport(id))],
         Timer::Reconnect if state.offline.is_some() => vec![call(state, Call::Unsigned)],
+        Timer::LiveRefresh => live::on_gathered(state),
         _ => Vec::new(),
     }
 }
@@ -142,10 +153,8 @@ pub(crate) fn handle_error(state: &mut State, error: &ApiError) -> Option<Vec<Ef
         let first = state.offline.is_none();
         state.offline = Some(error.message.clone());
         if first {
-            return Some(vec![Effect::After {
-                delay_ms: RECONNECT_MS,
-                timer: Timer::Reconnect,
-            }]);
+            state.reconnects = 0;
+            return Some(vec![reconnect_later(state)]);
         }
         return Some(Vec::new());
     }
@@ -163,9 +172,14 @@ pub(crate) fn poll_later(report_id: Uuid) -> Effect {
     }
 }
 
-pub(super) fn reconnect_later() -> Effect {
+/// The next try to reach the server, each a little later than the one before.
+pub(super) fn reconnect_later(state: &mut State) -> Effect {
+    let delay_ms = RECONNECT_MS
+        .saturating_mul(1 << state.reconnects.min(8))
+        .min(MAX_RECONNECT_MS);
+    state.reconnects = state.reconnects.saturating_add(1);
     Effect::After {
-        delay_ms: RECONNECT_MS,
+        delay_ms,
         timer: Timer::Reconnect,
     }
 }

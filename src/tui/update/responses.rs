@@ -1,18 +1,26 @@
 //! Answers from the server, handed to the screen or component that asked: each updates its
 //! part of the state, drops stale answers (a newer request of the same kind was sent) and lets
-//! `handle_error` see failures first. Any successful answer while offline means online again.
+//! `handle_error` see failures first. Any successful answer while offline means online again,
+//! and what failed to load meanwhile is loaded again.
 
 use super::{handle_error, reconnect_later};
 use crate::tui::action::Response;
 use crate::tui::components::{dialogs, lock, search};
 use crate::tui::effect::Effect;
+use crate::tui::live;
 use crate::tui::screens::{chart, consultation, login, patients, report, reports, stats};
 use crate::tui::state::State;
 
 pub fn response(state: &mut State, request: u64, response: Response) -> Vec<Effect> {
+    let mut effects = Vec::new();
     if response.is_ok() && state.offline.is_some() {
-        state.offline = None;
+        effects = live::back_online(state);
     }
+    effects.extend(answer(state, request, response));
+    effects
+}
+
+fn answer(state: &mut State, request: u64, response: Response) -> Vec<Effect> {
     match response {
         Response::Login(result) => login::on_login(state, result),
         Response::Resumed(result) => login::on_resumed(state, result),
@@ -31,6 +39,7 @@ pub fn response(state: &mut State, request: u64, response: Response) -> Vec<Effe
         Response::Signed(result) => dialogs::on_signed(state, result),
         Response::AddendumAdded(result) => dialogs::on_added(state, result),
         Response::Consultation(result) => consultation::on_consultation(state, result),
+        Response::ConsultationChanged(result) => consultation::on_changed(state, result),
         Response::NotesSaved(result) => consultation::on_notes_saved(state, result),
         Response::Stopped(result) => consultation::on_stopped(state, result),
         Response::Polled(result) => consultation::on_polled(state, result),
@@ -48,7 +57,7 @@ pub fn response(state: &mut State, request: u64, response: Response) -> Vec<Effe
                 let effects = handle_error(state, &error).unwrap_or_default();
                 if was_offline && error.is_offline() {
                     // Still offline: try again later.
-                    return vec![reconnect_later()];
+                    return vec![reconnect_later(state)];
                 }
                 effects
             }

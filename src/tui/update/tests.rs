@@ -28,6 +28,9 @@ use crate::tui::screens::patients::{PAGE_SIZE, PREFETCH_MARGIN};
 use crate::tui::screens::reports::PAGE_SIZE as REPORT_PAGE;
 use crate::tui::state::*;
 
+/// Live events and the reloads they cause.
+mod live;
+
 // ---------------------------------------------------------------------------------------------
 // Keys and plumbing
 
