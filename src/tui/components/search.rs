@@ -34,9 +34,15 @@ pub struct SearchState {
     pub request: u64,
     pub loading: bool,
     pub results: Vec<PatientSummary>,
+    /// The term the results are for.
     pub searched: Option<String>,
+    /// The term of the search on its way.
+    pub asked: String,
     pub error: Option<String>,
     pub selected: usize,
+    /// Enter was pressed before the results of what is typed came: the first of them opens
+    /// when they do.
+    pub open_when_found: bool,
 }
 
 /// Opens the overlay. The last search is still there, its text selected: the first key typed
@@ -60,6 +66,7 @@ pub(crate) fn search_now(state: &mut State) -> Vec<Effect> {
     let request = state.request();
     state.search.request = request;
     state.search.loading = true;
+    state.search.asked = term.clone();
     vec![Effect::Call {
         request,
         call: Call::Search(term),
@@ -68,6 +75,7 @@ pub(crate) fn search_now(state: &mut State) -> Vec<Effect> {
 
 fn edited(state: &mut State) -> Vec<Effect> {
     state.search.edits += 1;
+    state.search.open_when_found = false;
     state.search.selected = 0;
     vec![Effect::After {
         delay_ms: state.settings.search_debounce_ms,
@@ -82,13 +90,20 @@ pub(crate) fn key(state: &mut State, key: &KeyEvent) -> Vec<Effect> {
             return Vec::new();
         }
         Some(Command::Submit) => {
+            // The rows shown are for what was typed before (Enter came before the pause ran
+            // out, or before the answer): opening one could open another patient than the
+            // one typed. Search now and open the first result of what is typed.
+            let current = state.search.searched.as_deref() == Some(state.search.input.value.trim());
+            if !current || state.search.loading {
+                state.search.open_when_found = true;
+                return search_now(state);
+            }
             return match state.search.results.get(state.search.selected) {
                 Some(patient) => {
                     let id = patient.id;
                     open_chart(state, id)
                 }
-                // Enter before the debounce ran: search at once.
-                None => search_now(state),
+                None => Vec::new(),
             };
         }
         _ => {}
@@ -132,15 +147,23 @@ pub(crate) fn on_results(
     match result {
         Ok(found) => {
             state.search.results = found.items;
-            state.search.searched = Some(state.search.input.value.trim().to_string());
+            state.search.searched = Some(std::mem::take(&mut state.search.asked));
             state.search.error = None;
             state.search.selected = state
                 .search
                 .selected
                 .min(state.search.results.len().saturating_sub(1));
-            Vec::new()
+            let open = std::mem::take(&mut state.search.open_when_found);
+            match state.search.results.first() {
+                Some(first) if open && state.overlay == Some(Overlay::Search) => {
+                    let id = first.id;
+                    open_chart(state, id)
+                }
+                _ => Vec::new(),
+            }
         }
         Err(error) => {
+            state.search.open_when_found = false;
             if let Some(effects) = handle_error(state, &error) {
                 return effects;
             }

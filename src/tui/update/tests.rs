@@ -682,6 +682,57 @@ fn enter_before_the_debounce_searches_at_once() {
 }
 
 #[test]
+fn enter_with_the_rows_of_an_older_search_opens_the_first_result_of_what_is_typed() {
+    let mut state = with_patients(3, None);
+    update(&mut state, chr('/'));
+    type_text(&mut state, "ad");
+    let (request, _) = only_call(&update(&mut state, Action::Timer(Timer::Search(2))));
+    let found = |rows: Vec<usize>| {
+        Response::Search(Ok(SearchResults {
+            count: rows.len(),
+            items: rows.into_iter().map(summary).collect(),
+        }))
+    };
+    respond(&mut state, request, found(vec![1, 2]));
+    // More typed, Enter at once: the rows shown are "ad"'s, not "adams"'s.
+    type_text(&mut state, "ams");
+    let (request, call) = only_call(&update(&mut state, key(KeyCode::Enter)));
+    assert_eq!(call, Call::Search("adams".into()));
+    assert_eq!(state.overlay, Some(Overlay::Search), "nothing opened yet");
+    assert_eq!(state.chart.patient_id, None);
+    // The answer opens its first result: one Enter was enough.
+    let effects = respond(&mut state, request, found(vec![5, 6]));
+    assert!(calls(&effects).contains(&(state.next_request - 3, Call::Patient(patient_id(5)))));
+    assert_eq!(state.chart.patient_id, Some(patient_id(5)));
+    assert_eq!(state.screen, Screen::Chart);
+    assert_eq!(state.overlay, None);
+}
+
+#[test]
+fn an_answer_after_more_typing_does_not_open_anything() {
+    let mut state = with_patients(3, None);
+    update(&mut state, chr('/'));
+    type_text(&mut state, "lee");
+    let (request, _) = only_call(&update(&mut state, key(KeyCode::Enter)));
+    // Typing again after Enter: the doctor is not done.
+    type_text(&mut state, "s");
+    respond(
+        &mut state,
+        request,
+        Response::Search(Ok(SearchResults {
+            count: 1,
+            items: vec![summary(4)],
+        })),
+    );
+    assert_eq!(state.overlay, Some(Overlay::Search));
+    assert_eq!(state.chart.patient_id, None);
+    // Those rows are "lee"'s: Enter now searches "lees" rather than open one of them.
+    assert_eq!(state.search.searched.as_deref(), Some("lee"));
+    let (_, call) = only_call(&update(&mut state, key(KeyCode::Enter)));
+    assert_eq!(call, Call::Search("lees".into()));
+}
+
+#[test]
 fn esc_closes_search_and_leaves_the_screen_as_it_was() {
     let mut state = on_chart();
     let history = state.history.clone();
