@@ -61,10 +61,12 @@ pub fn key(state: &mut State, key: KeyEvent) -> Vec<Effect> {
     let scope = screens::scope(state.screen);
     match state.settings.keymap.command(&key, scope) {
         Some(command) => {
-            // `q` quits from the top screen; Esc there does nothing.
+            // `q` quits from the top screen; Esc there does nothing. Either stops a walk to
+            // the list's last row first.
             if command == Command::Back
                 && key.code == KeyCode::Char('q')
                 && state.history.is_empty()
+                && !screens::stop_walk(state)
             {
                 return quit::request(state);
             }

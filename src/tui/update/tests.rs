@@ -1654,6 +1654,19 @@ fn g_on_the_patient_list_reaches_the_true_last_row_and_esc_stops_the_walk() {
 }
 
 #[test]
+fn q_on_the_top_screen_stops_a_walk_to_the_last_row_before_it_quits() {
+    let mut state = with_patients(50, Some("cursor-2"));
+    assert!(state.history.is_empty());
+    list_call(&update(&mut state, chr('G')));
+    assert!(state.patients.rows.jumping());
+    assert!(update(&mut state, chr('q')).is_empty());
+    assert!(!state.quit, "q stopped the walk, it did not quit");
+    assert!(!state.patients.rows.jumping());
+    update(&mut state, chr('q'));
+    assert!(state.quit, "a second q quits");
+}
+
+#[test]
 fn sorting_after_scrolling_shows_the_new_order_from_its_first_row() {
     let mut state = with_patients(50, Some("cursor-2"));
     let (request, _) = list_call(&update(&mut state, chr('G')));
