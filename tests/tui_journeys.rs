@@ -304,6 +304,35 @@ impl Workstation {
             s.contains("Patients ·") && s.contains("MRN-") && !s.contains("Log in to Synapse")
         })
     }
+
+    /// Finds a patient by typing `term` into search and opens their chart; returns the chart.
+    /// Waits for the patient among the results (a row with the MRN but not the list's
+    /// "born (age)" form, which the list beneath the overlay may show too).
+    fn open_chart(&mut self, term: &str, name: &str, mrn: &str) -> String {
+        self.send("/");
+        self.wait_text("Find a patient");
+        self.type_text(term);
+        self.wait_for("the patient in the results", |s| {
+            s.lines()
+                .any(|l| l.contains(name) && l.contains(mrn) && !shows_birth_and_age(l))
+        });
+        self.send(ENTER);
+        self.wait_for("the chart", |s| banner_shows(s, name, mrn))
+    }
+}
+
+/// Whether a line has the patient list's "1968-07-02 (57)" form of the birth date.
+fn shows_birth_and_age(line: &str) -> bool {
+    let bytes = line.as_bytes();
+    bytes.windows(12).any(|w| {
+        let digits = |range: std::ops::Range<usize>| w[range].iter().all(u8::is_ascii_digit);
+        digits(0..4)
+            && w[4] == b'-'
+            && digits(5..7)
+            && w[7] == b'-'
+            && digits(8..10)
+            && &w[10..] == b" ("
+    })
 }
 
 /// The line of the screen that has `needle`, if any.
@@ -455,15 +484,9 @@ async fn a_consultation_ends_in_a_signed_report_and_ctrl_c_leaves_from_a_dialog(
 
     let mut ws = Workstation::start(dir.path(), &served);
     ws.log_in();
-    ws.send("/");
-    ws.wait_text("Find a patient");
-    ws.type_text("zephyrk");
-    ws.wait_for("the new patient in the results", |s| {
-        s.lines().any(|l| l.contains(name) && l.contains(&mrn))
-    });
-    ws.send(ENTER);
+    ws.open_chart("zephyrk", name, &mrn);
     let screen = ws.wait_for("the new patient's chart", |s| {
-        banner_shows(s, name, &mrn) && s.contains("No reports for this patient.")
+        s.contains("No reports for this patient.")
     });
     assert!(screen.contains("No known allergies"), "{screen}");
 
@@ -736,16 +759,7 @@ async fn ctrl_l_locks_inside_dialogs_and_a_report_changed_under_the_doctor_is_no
 
     let mut ws = Workstation::start(dir.path(), &served);
     ws.log_in();
-    ws.send("/");
-    ws.wait_text("Find a patient");
-    ws.type_text("quarringt");
-    // The results' own row: the list below the overlay has the patient too, as "born (age)".
-    ws.wait_for("the patient in the results", |s| {
-        s.lines()
-            .any(|l| l.contains(name) && l.contains(&mrn) && !l.contains("1968-07-02 ("))
-    });
-    ws.send(ENTER);
-    ws.wait_for("the chart", |s| banner_shows(s, name, &mrn));
+    ws.open_chart("quarringt", name, &mrn);
     ws.send(ENTER);
     ws.wait_for("the draft, version 1, with the banner", |s| {
         s.contains("COMPLETED")
@@ -849,14 +863,7 @@ async fn sighup_sends_the_notes_typed_since_the_last_save_before_leaving() {
 
     let mut ws = Workstation::start(dir.path(), &served);
     ws.log_in();
-    ws.send("/");
-    ws.wait_text("Find a patient");
-    ws.type_text("vandermol");
-    ws.wait_for("the patient in the results", |s| {
-        s.lines().any(|l| l.contains(name) && l.contains(&mrn))
-    });
-    ws.send(ENTER);
-    ws.wait_for("the chart", |s| banner_shows(s, name, &mrn));
+    ws.open_chart("vandermol", name, &mrn);
     ws.send("c");
     ws.wait_text("Start a consultation");
     ws.send(ENTER);
@@ -994,14 +1001,7 @@ async fn a_report_made_at_one_workstation_appears_at_the_other_within_two_second
     let desk_dir = dir.path().join("desk");
     let mut desk = Workstation::start(&desk_dir, &served);
     desk.log_in();
-    desk.send("/");
-    desk.wait_text("Find a patient");
-    desk.type_text("quarrast");
-    desk.wait_for("the patient in the results", |s| {
-        s.lines().any(|l| l.contains(name) && l.contains(&mrn))
-    });
-    desk.send(ENTER);
-    desk.wait_for("the chart", |s| banner_shows(s, name, &mrn));
+    desk.open_chart("quarrast", name, &mrn);
     desk.send("c");
     desk.wait_text("Start a consultation");
     desk.send(ENTER);
