@@ -1,7 +1,8 @@
 //! Cross-cutting request handling: the request id (accepted from the client when well-formed),
 //! one log line and metrics per request with the route pattern (never the raw path or query,
 //! which can hold patient names), an envelope for errors produced outside handlers, panics turned
-//! into 500s, and the per-address login rate limit (governor).
+//! into 500s, the headers every answer carries (no caching, no sniffing), and the per-address
+//! login rate limit (governor).
 
 use std::net::{IpAddr, SocketAddr};
 use std::num::NonZeroU32;
@@ -9,7 +10,7 @@ use std::time::Instant;
 
 use axum::body::Body;
 use axum::extract::{ConnectInfo, MatchedPath, Request};
-use axum::http::{HeaderValue, StatusCode, header};
+use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, header};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use governor::clock::Clock;
@@ -68,10 +69,11 @@ pub async fn request_context(mut req: Request, next: Next) -> Response {
     if let Ok(value) = HeaderValue::from_str(&request_id) {
         response.headers_mut().insert(REQUEST_ID_HEADER, value);
     }
+    protect(response.headers_mut());
     let status = response.status().as_u16();
     let elapsed = started.elapsed();
     let labels = [
-        ("method", method.to_string()),
+        ("method", method_label(&method).to_string()),
         ("route", route.clone()),
         ("status", status.to_string()),
     ];
@@ -86,6 +88,36 @@ pub async fn request_context(mut req: Request, next: Next) -> Response {
         "request"
     );
     response
+}
+
+/// Headers every answer carries: patient data is never kept by a browser, a proxy or a disk
+/// cache (`no-store`, unless the answer chose its own caching, as the static `/docs` files
+/// do), and never sniffed into another content type.
+fn protect(headers: &mut HeaderMap) {
+    headers
+        .entry(header::CACHE_CONTROL)
+        .or_insert(HeaderValue::from_static("no-store"));
+    headers.insert(
+        header::X_CONTENT_TYPE_OPTIONS,
+        HeaderValue::from_static("nosniff"),
+    );
+}
+
+/// The method as a metrics label: the methods of HTTP, and one `other` for any invented one,
+/// so a client cannot grow the metrics without bound.
+fn method_label(method: &Method) -> &'static str {
+    match *method {
+        Method::GET => "GET",
+        Method::POST => "POST",
+        Method::PUT => "PUT",
+        Method::PATCH => "PATCH",
+        Method::DELETE => "DELETE",
+        Method::HEAD => "HEAD",
+        Method::OPTIONS => "OPTIONS",
+        Method::CONNECT => "CONNECT",
+        Method::TRACE => "TRACE",
+        _ => "other",
+    }
 }
 
 /// Gives the error envelope to any error response that is not JSON yet (axum's own 405, a

@@ -77,11 +77,21 @@ pub fn metrics_handle() -> Option<&'static PrometheusHandle> {
             const BUCKETS: [f64; 12] = [
                 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 5.0,
             ];
-            PrometheusBuilder::new()
+            let handle = PrometheusBuilder::new()
                 .set_buckets(&BUCKETS)
                 .ok()?
                 .install_recorder()
-                .ok()
+                .ok()?;
+            metrics::describe_counter!(
+                "http_requests_total",
+                "Requests answered, by method, route pattern and status."
+            );
+            metrics::describe_histogram!(
+                "http_request_duration_seconds",
+                metrics::Unit::Seconds,
+                "Time to answer a request, by method, route pattern and status."
+            );
+            Some(handle)
         })
         .as_ref()
 }
