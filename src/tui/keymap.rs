@@ -34,9 +34,9 @@ pub enum Command {
     Up,
     #[strum(message = "Move down")]
     Down,
-    #[strum(message = "Page up")]
+    #[strum(message = "Page up", props(hint = "page up"))]
     PageUp,
-    #[strum(message = "Page down")]
+    #[strum(message = "Page down", props(hint = "page down"))]
     PageDown,
     #[strum(message = "Go to the first row")]
     Top,

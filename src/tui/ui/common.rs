@@ -132,10 +132,14 @@ pub fn hints(state: &State) -> Vec<(String, &'static str)> {
             return pairs;
         }
         Some(Overlay::Help { .. }) => {
-            let mut pairs: Vec<(String, &'static str)> = [Command::Down, Command::Up]
+            let mut pairs: Vec<(String, &'static str)> = Vec::new();
+            let scroll: String = [Command::Down, Command::Up]
                 .into_iter()
-                .filter_map(|command| first_key(command, Scope::Global))
+                .filter_map(|command| first_key(command, Scope::Global).map(|(key, _)| key))
                 .collect();
+            if !scroll.is_empty() {
+                pairs.push((scroll, "scroll"));
+            }
             pairs.extend(first_key(Command::PageDown, Scope::Global));
             pairs.push(("type".to_string(), "filter"));
             pairs.extend(first_key(Command::Dismiss, Scope::Dialog).map(|(k, _)| (k, "close")));
