@@ -1608,7 +1608,10 @@ fn help_in_the_running_notes_lists_only_keys_the_editor_leaves() {
     });
     let shown = text(&state, 80, 24);
     assert_shows(&shown, "F1  Show keys");
-    assert!(!shown.contains("? F1"), "? is typed into the notes:\n{shown}");
+    assert!(
+        !shown.contains("? F1"),
+        "? is typed into the notes:\n{shown}"
+    );
     snap_sizes("help-consultation", &state);
 }
 

@@ -184,9 +184,7 @@ async fn perform(client: &ApiClient, call: Call) -> Response {
         }
         Call::Active => Response::Active(client.active_consultations().await),
         Call::Running => Response::Running(running(client).await),
-        Call::PastConsultation(id) => {
-            Response::PastConsultation(client.get_consultation(id).await)
-        }
+        Call::PastConsultation(id) => Response::PastConsultation(client.get_consultation(id).await),
         Call::Stats(params) => Response::Stats(client.report_stats(&params).await),
         Call::Unsigned => Response::Unsigned(
             client

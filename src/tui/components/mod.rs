@@ -19,8 +19,14 @@ use crate::tui::state::State;
 pub enum Overlay {
     Search,
     /// Help: the filter typed, and the first line shown.
-    Help { filter: Field, scroll: usize },
-    Palette { input: Field, selected: usize },
+    Help {
+        filter: Field,
+        scroll: usize,
+    },
+    Palette {
+        input: Field,
+        selected: usize,
+    },
 }
 
 /// Draws an overlay above the screen's area.

@@ -357,8 +357,8 @@ pub fn draw(frame: &mut Frame, area: Rect, state: &State) {
             .header(Row::new(["Date", "Status", "Type", "Complaint"]).style(theme.muted()))
             .row_highlight_style(theme.selected())
             .block(block);
-            let selected = (state.chart.pane == ChartPane::Reports)
-                .then_some(state.chart.selected_report);
+            let selected =
+                (state.chart.pane == ChartPane::Reports).then_some(state.chart.selected_report);
             let mut table_state = TableState::default().with_selected(selected);
             frame.render_stateful_widget(table, right, &mut table_state);
         }
@@ -439,8 +439,8 @@ fn draw_history(frame: &mut Frame, area: Rect, state: &State) {
     .header(Row::new(["Date", "Type", "Status", "Complaint"]).style(theme.muted()))
     .row_highlight_style(theme.selected())
     .block(block);
-    let selected = (state.chart.pane == ChartPane::Consultations)
-        .then_some(state.chart.selected_consultation);
+    let selected =
+        (state.chart.pane == ChartPane::Consultations).then_some(state.chart.selected_consultation);
     let mut table_state = TableState::default().with_selected(selected);
     frame.render_stateful_widget(table, area, &mut table_state);
 }

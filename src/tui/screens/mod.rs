@@ -82,9 +82,7 @@ pub fn works_here(state: &State, command: Command) -> bool {
         Command::StopConsultation | Command::CancelConsultation => {
             state.screen == Screen::Consultation && consultation::running(state)
         }
-        _ => {
-            GLOBAL_COMMANDS.contains(&command) || screen_commands(state.screen).contains(&command)
-        }
+        _ => GLOBAL_COMMANDS.contains(&command) || screen_commands(state.screen).contains(&command),
     }
 }
 

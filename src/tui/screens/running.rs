@@ -111,7 +111,7 @@ pub(crate) fn on_list(
     }
     match result {
         Ok(mut rows) => {
-            rows.sort_by(|a, b| b.consultation.started_at.cmp(&a.consultation.started_at));
+            rows.sort_by_key(|row| std::cmp::Reverse(row.consultation.started_at));
             state.running.selected = state.running.selected.min(rows.len().saturating_sub(1));
             state.running.rows = Load::Ready(rows);
             Vec::new()

@@ -11,8 +11,8 @@ use crate::tui::effect::Effect;
 use crate::tui::keymap::{Command, Scope};
 use crate::tui::layout;
 use crate::tui::screens::{self, consultation, login, patients, recent, reports, running, stats};
-use crate::tui::ui::common::{StatusSegment, status_segment_at};
 use crate::tui::state::{Overlay, Screen, State};
+use crate::tui::ui::common::{StatusSegment, status_segment_at};
 
 pub fn key(state: &mut State, key: KeyEvent) -> Vec<Effect> {
     if key.kind == KeyEventKind::Release {

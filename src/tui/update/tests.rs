@@ -2568,8 +2568,16 @@ fn u_opens_the_drafts_awaiting_signature_and_its_count_is_the_status_bars() {
         request,
         Response::Reports(Ok(report_page(drafts, None))),
     );
-    assert_eq!(state.unsigned, Some(3), "the list's count wins over an older one");
-    assert!(calls(&effects).iter().any(|(_, c)| *c == Call::ReportPreview(report_id(0))));
+    assert_eq!(
+        state.unsigned,
+        Some(3),
+        "the list's count wins over an older one"
+    );
+    assert!(
+        calls(&effects)
+            .iter()
+            .any(|(_, c)| *c == Call::ReportPreview(report_id(0)))
+    );
     // Enter opens the draft, n walks the worklist.
     let (_, call) = only_call(&update(&mut state, key(KeyCode::Enter)));
     assert_eq!(call, Call::Report(report_id(0)));
@@ -2594,7 +2602,11 @@ fn a_click_on_the_status_bars_unsigned_count_opens_the_drafts() {
     state.unsigned = Some(4);
     state.latency_ms = None;
     // " Dr Meredith Grey │ http://synapse.test │ online │ 4 unsigned "
-    let before = format!(" {} │ {} │ online │ ", user().full_name, state.session.server);
+    let before = format!(
+        " {} │ {} │ online │ ",
+        user().full_name,
+        state.session.server
+    );
     let column = before.chars().count() as u16;
     let click = |column| {
         Action::Mouse(crossterm::event::MouseEvent {
@@ -2634,7 +2646,10 @@ fn the_running_consultations_are_listed_and_enter_resumes_one_under_its_chart() 
     };
     respond(&mut state, 0, Response::Active(Ok(active)));
     let toast = state.toast.clone().expect("a toast").text;
-    assert!(toast.contains("2 consultations are still running: press C"), "{toast}");
+    assert!(
+        toast.contains("2 consultations are still running: press C"),
+        "{toast}"
+    );
 
     let (request, call) = only_call(&update(&mut state, chr('C')));
     assert_eq!(call, Call::Running);
@@ -2775,18 +2790,31 @@ fn the_palette_finds_a_name_through_search_and_lists_only_commands_that_work_her
     let mut state = with_patients(3, None);
     update(&mut state, chr(':'));
     let here = palette_lines(&state);
-    for absent in ["sign", "edit", "next_report", "stop_consultation", "back", "palette"] {
+    for absent in [
+        "sign",
+        "edit",
+        "next_report",
+        "stop_consultation",
+        "back",
+        "palette",
+    ] {
         assert!(!here.iter().any(|l| l == absent), "{absent} in {here:?}");
     }
     for present in ["sort", "search", "drafts", "running", "recent", "quit"] {
-        assert!(here.iter().any(|l| l == present), "{present} not in {here:?}");
+        assert!(
+            here.iter().any(|l| l == present),
+            "{present} not in {here:?}"
+        );
     }
     // On a draft the report's commands are there.
     let mut state = on_report(ReportStatus::Completed);
     update(&mut state, chr(':'));
     let here = palette_lines(&state);
     for present in ["sign", "edit", "next_report", "back"] {
-        assert!(here.iter().any(|l| l == present), "{present} not in {here:?}");
+        assert!(
+            here.iter().any(|l| l == present),
+            "{present} not in {here:?}"
+        );
     }
     assert!(!here.iter().any(|l| l == "sort"));
 }
@@ -2822,7 +2850,11 @@ fn help_lists_only_the_keys_that_work_on_the_screen() {
     };
     assert_eq!(keys_of("Show keys").as_deref(), Some("F1"));
     assert_eq!(keys_of("Go back").as_deref(), Some("Esc"));
-    assert_eq!(keys_of("Search patients"), None, "/ is typed into the notes");
+    assert_eq!(
+        keys_of("Search patients"),
+        None,
+        "/ is typed into the notes"
+    );
     assert!(keys_of("Stop the consultation and generate its report").is_some());
 }
 
@@ -2847,7 +2879,10 @@ fn help_scrolls_with_j_k_and_page_down_at_80_by_24() {
     // At the end the last page is full. The box holds 24 lines less the title, hint and
     // status bars, its margin, its borders, and the filter with the blank line below it.
     let room = 24 - 3 - 2 - 2 - 2;
-    assert!(total > room, "help must not fit for this test ({total} lines)");
+    assert!(
+        total > room,
+        "help must not fit for this test ({total} lines)"
+    );
     assert_eq!(scroll(&state), total - room);
     // Typing a filter starts it from the top; j is then a letter of it.
     type_text(&mut state, "sj");
@@ -2944,7 +2979,11 @@ fn the_charts_consultations_pane_takes_tab_and_enter_opens_past_notes_read_only(
         notes: Some("History: low mood.\nPlan: review.".into()),
         ..consultation(ConsultationStatus::Completed)
     };
-    respond(&mut state, request, Response::PastConsultation(Ok(notes.clone())));
+    respond(
+        &mut state,
+        request,
+        Response::PastConsultation(Ok(notes.clone())),
+    );
     assert_eq!(state.past_notes.consultation, Load::Ready(notes.clone()));
     // Keys do not edit: typing changes nothing, no call is made.
     assert!(type_text(&mut state, "xyz").is_empty());
