@@ -33,7 +33,8 @@ pub enum Choice {
 
 /// Whether `text` is an MRN (`MRN-` and digits, any case), as the palette jumps by it.
 pub fn mrn(text: &str) -> Option<String> {
-    let text = text.trim();
+    // `:MRN-000060` typed whole after the palette's own `:` is the same jump.
+    let text = text.trim().trim_start_matches(':');
     let digits = text.get(..4).filter(|p| p.eq_ignore_ascii_case("mrn-"))?;
     let number = &text[digits.len()..];
     (!number.is_empty() && number.chars().all(|c| c.is_ascii_digit()))
@@ -171,4 +172,24 @@ pub fn draw(frame: &mut Frame, area: Rect, state: &State, input: &str, selected:
         rect,
     );
     frame.set_cursor_position((rect.x + 3 + input.chars().count() as u16, rect.y + 1));
+}
+
+#[cfg(test)]
+mod tests {
+    use super::mrn;
+
+    #[test]
+    fn an_mrn_is_mrn_and_digits_in_any_case_with_or_without_the_colon() {
+        assert_eq!(mrn("MRN-000060").as_deref(), Some("MRN-000060"));
+        assert_eq!(mrn(" mrn-60 ").as_deref(), Some("MRN-60"));
+        assert_eq!(mrn(":MRN-000060").as_deref(), Some("MRN-000060"));
+        assert_eq!(mrn("MRN-"), None);
+        assert_eq!(mrn("MRN-12a"), None);
+        assert_eq!(mrn("mr"), None);
+        assert_eq!(
+            mrn("Ménard"),
+            None,
+            "a name with a wide letter is not cut mid-character"
+        );
+    }
 }

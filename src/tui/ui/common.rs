@@ -98,6 +98,10 @@ pub fn hints(state: &State) -> Vec<(String, &'static str)> {
             .filter_map(|command| first_key(*command, scope))
             .collect()
     };
+    if state.quit_asked {
+        // The question's own keys (`components::quit::key`): y leaves, any other key stays.
+        return vec![("y".to_string(), "quit"), ("any key".to_string(), "stay")];
+    }
     if let Some(dialog) = &state.dialog {
         let scope = crate::tui::components::dialogs::scope(dialog);
         return in_scope(
