@@ -93,8 +93,17 @@ pub(crate) fn refresh(state: &mut State) -> Vec<Effect> {
     };
     state.screen = Screen::Patients;
     let previous = state.history.clone();
+    // The pane and the rows selected stay where the doctor left them.
+    let (pane, report, consultation) = (
+        state.chart.pane,
+        state.chart.selected_report,
+        state.chart.selected_consultation,
+    );
     let effects = open(state, id);
     state.history = previous;
+    state.chart.pane = pane;
+    state.chart.selected_report = report;
+    state.chart.selected_consultation = consultation;
     effects
 }
 
@@ -242,6 +251,10 @@ pub(crate) fn on_history(
 pub(crate) fn on_reports(state: &mut State, result: Result<ReportPage, ApiError>) -> Vec<Effect> {
     match result {
         Ok(page) if page.filters_applied.patient_id == state.chart.patient_id => {
+            state.chart.selected_report = state
+                .chart
+                .selected_report
+                .min(page.items.len().saturating_sub(1));
             state.chart.reports = Load::Ready(page.items);
         }
         Ok(_) => {}

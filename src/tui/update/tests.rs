@@ -2997,6 +2997,11 @@ fn the_charts_consultations_pane_takes_tab_and_enter_opens_past_notes_read_only(
     update(&mut state, chr('g'));
     let (_, call) = only_call(&update(&mut state, key(KeyCode::Enter)));
     assert_eq!(call, Call::Consultation(Uuid::from_u128(0x3200)));
+    // Reloading the chart keeps the pane and the row.
+    update(&mut state, chr('j'));
+    update(&mut state, chr('r'));
+    assert_eq!(state.chart.pane, ChartPane::Consultations);
+    assert_eq!(state.chart.selected_consultation, 1);
     // Tab back: Enter opens reports again.
     update(&mut state, key(KeyCode::Tab));
     assert_eq!(state.chart.pane, ChartPane::Reports);
