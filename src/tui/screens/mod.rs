@@ -101,11 +101,16 @@ pub fn keys_here(state: &State, command: Command) -> Vec<Key> {
     keys
 }
 
-/// The commands that work here with the keys that run them now, in the keymap's order: what
-/// help lists.
+/// The commands that work here with the keys that run them now: what help lists. The
+/// screen's own come first, then those of every screen, each in the keymap's order.
 pub fn available(state: &State) -> Vec<(Command, Vec<Key>)> {
-    Command::on_screens()
+    let own = screen_commands(state.screen);
+    let (mut first, rest): (Vec<Command>, Vec<Command>) = Command::on_screens()
         .filter(|command| works_here(state, *command))
+        .partition(|command| own.contains(command));
+    first.extend(rest);
+    first
+        .into_iter()
         .map(|command| (command, keys_here(state, command)))
         .collect()
 }
