@@ -13,7 +13,9 @@
 //! Ctrl-L locks from inside the draft editor and the sign dialog and brings them back; a report
 //! changed through the API while the doctor reads it is not signed unseen; SIGHUP sends the notes
 //! typed since the last save; two workstations as the same doctor: when one stops a
-//! consultation, the other's report list shows the new report within 2 s, no key pressed.
+//! consultation, the other's report list shows the new report within 2 s, no key pressed; the
+//! worklists (running consultations, drafts awaiting signature, recent patients) and the
+//! palette's jump by MRN.
 #![cfg(unix)]
 
 use std::io::{Read, Write};
@@ -1035,4 +1037,76 @@ async fn a_report_made_at_one_workstation_appears_at_the_other_within_two_second
     other.send("q");
     other.send("q");
     other.wait_exit();
+}
+
+#[tokio::test]
+async fn the_worklists_list_what_runs_and_waits_and_the_palette_jumps_by_mrn() {
+    let dir = tempfile::tempdir().unwrap();
+    let served = Served::demo_async(dir.path(), SERVE_WAIT).await;
+    let api = Api::login(&served, DOCTOR).await;
+    let active = api.get("/consultation/active").await;
+    let running = active["items"].as_array().expect("items").clone();
+    assert!(!running.is_empty(), "the demo has consultations running");
+    let newest = running
+        .iter()
+        .max_by_key(|c| c["started_at"].as_str().unwrap().to_string())
+        .unwrap();
+    let patient = api
+        .get(&format!(
+            "/patients/{}",
+            newest["patient_id"].as_str().unwrap()
+        ))
+        .await;
+    let (name, mrn) = (
+        patient["full_name"].as_str().unwrap().to_string(),
+        patient["mrn"].as_str().unwrap().to_string(),
+    );
+    let unsigned = api.get("/reports/stats").await["unsigned"]
+        .as_u64()
+        .unwrap();
+
+    let mut ws = Workstation::start(dir.path(), &served);
+    ws.log_in();
+    // The login toast says how many run and which key lists them.
+    ws.wait_text("still running: press C to see them");
+
+    // C: every running consultation with its patient, newest first; Enter resumes it under
+    // the patient's banner.
+    ws.send("C");
+    let screen = ws.wait_for("the running consultations", |s| {
+        s.contains(&format!("Running consultations · {}", running.len()))
+            && s.contains(&mrn)
+            && !s.contains("(patient not available)")
+    });
+    assert!(
+        line_with(&screen, "Started (UTC)").is_some_and(|l| l.contains("Running")),
+        "{screen}"
+    );
+    ws.send(ENTER);
+    ws.wait_for("the resumed consultation under its banner", |s| {
+        s.contains("● RUNNING") && banner_shows(s, &name, &mrn)
+    });
+    ws.send(ESC);
+    ws.wait_for("the chart", |s| {
+        banner_shows(s, &name, &mrn) && !s.contains("● RUNNING")
+    });
+
+    // u: the drafts awaiting signature, as many as the status bar counts.
+    ws.send("u");
+    ws.wait_for("the drafts awaiting signature", |s| {
+        s.contains(&format!(
+            "Drafts awaiting signature · {unsigned} of {unsigned}"
+        )) || s.contains(&format!("Drafts awaiting signature · 50 of {unsigned}"))
+    });
+    ws.wait_text(&format!("{unsigned} unsigned"));
+
+    // The palette jumps by MRN; H lists the chart just opened first.
+    ws.send(":");
+    ws.type_text(&mrn);
+    ws.wait_text(&format!("Open the chart of {mrn}"));
+    ws.send(ENTER);
+    ws.wait_for("the chart opened by MRN", |s| banner_shows(s, &name, &mrn));
+    ws.send("H");
+    let screen = ws.wait_text("Patients opened recently · 1");
+    assert!(line_with(&screen, &mrn).is_some(), "{screen}");
 }

@@ -128,6 +128,15 @@ fn private_values(state: &State) -> Vec<String> {
         report_names.push(r.summary.patient.full_name.clone());
     }
     values.extend(report_names);
+    if let Some(rows) = state.running.rows.ready() {
+        for row in rows {
+            values.extend(row.patient.as_ref().map(|p| p.full_name.clone()));
+        }
+    }
+    for recent in &state.recent.items {
+        values.push(recent.full_name.clone());
+        values.push(recent.date_of_birth.to_string());
+    }
     values.sort();
     values.dedup();
     values
@@ -1565,10 +1574,12 @@ fn help_overlay() {
     let mut state = patients_loaded();
     state.overlay = Some(Overlay::Help {
         filter: Field::default(),
+        scroll: 0,
     });
     snap_sizes("help", &state);
     state.overlay = Some(Overlay::Help {
-        filter: Field::with("sign"),
+        filter: Field::with("sort"),
+        scroll: 0,
     });
     snap_sizes("help-filtered", &state);
 }
@@ -1586,6 +1597,142 @@ fn palette_overlay() {
         selected: 1,
     });
     snap_sizes("palette-filtered", &state);
+}
+
+#[test]
+fn help_in_the_running_notes_lists_only_keys_the_editor_leaves() {
+    let mut state = consultation_state();
+    state.overlay = Some(Overlay::Help {
+        filter: Field::default(),
+        scroll: 0,
+    });
+    let shown = text(&state, 80, 24);
+    assert_shows(&shown, "F1  Show keys");
+    assert!(
+        !shown.contains("? F1"),
+        "? is typed into the notes:\n{shown}"
+    );
+    snap_sizes("help-consultation", &state);
+}
+
+#[test]
+fn palette_with_an_mrn_offers_the_chart() {
+    let mut state = patients_loaded();
+    state.overlay = Some(Overlay::Palette {
+        input: Field::with("MRN-000087"),
+        selected: 0,
+    });
+    assert_shows(&text(&state, 80, 24), "Open the chart of MRN-000087");
+    snap_sizes("palette-mrn", &state);
+    state.overlay = Some(Overlay::Palette {
+        input: Field::with("whitfield"),
+        selected: 0,
+    });
+    assert_shows(&text(&state, 80, 24), "Find a patient: “whitfield”");
+    snap_sizes("palette-name", &state);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Worklists: drafts awaiting signature, running consultations, recent patients, past notes
+
+#[test]
+fn drafts_awaiting_signature() {
+    let mut state = reports_state();
+    state.reports.drafts = true;
+    state.reports.status = Some(ReportStatus::Completed);
+    let drafts: Vec<ReportSummary> = all_reports()
+        .into_iter()
+        .filter(|r| r.status == ReportStatus::Completed)
+        .collect();
+    state.reports.rows.total = drafts.len() as u64;
+    state.unsigned = Some(drafts.len() as u64);
+    state.reports.rows.items = drafts;
+    let shown = text(&state, 80, 24);
+    assert_shows(&shown, "Drafts awaiting signature · 1 of 1");
+    assert_shows(&shown, "1 unsigned");
+    snap_all("drafts", &state);
+    state.reports.rows.items.clear();
+    state.reports.rows.total = 0;
+    state.reports.preview = None;
+    assert_shows(
+        &text(&state, 80, 24),
+        "No drafts are waiting for your signature.",
+    );
+}
+
+#[test]
+fn running_consultations_list() {
+    use synapse::tui::screens::running::RunningConsultation;
+    let mut state = patients_loaded();
+    state.history = vec![Screen::Patients];
+    state.screen = Screen::Running;
+    let started = |n, patient: &PatientSummary, minutes: i64, complaint| RunningConsultation {
+        consultation: consultation(
+            n,
+            patient.id,
+            SessionType::FollowUp,
+            ConsultationStatus::InProgress,
+            complaint,
+            now() - chrono::Duration::minutes(minutes),
+        ),
+        patient: Some(patient.clone()),
+    };
+    state.running.rows = Load::Ready(vec![
+        started(230, &amelia(), 25, "Sleep worse since January"),
+        started(231, &jonas(), 3 * 24 * 60 + 70, "Memory complaints"),
+    ]);
+    let shown = text(&state, 80, 24);
+    assert_shows(&shown, "Running consultations · 2");
+    assert_shows(&shown, "3 d 1 h");
+    snap_all("running", &state);
+    state.running.rows = Load::Ready(vec![]);
+    assert_shows(&text(&state, 80, 24), "No consultation is running.");
+}
+
+#[test]
+fn recent_patients_list() {
+    use synapse::tui::screens::recent::RecentPatient;
+    let mut state = patients_loaded();
+    state.history = vec![Screen::Patients];
+    state.screen = Screen::Recent;
+    let opened = |p: PatientSummary, minutes: i64| RecentPatient {
+        id: p.id,
+        mrn: p.mrn,
+        full_name: p.full_name,
+        date_of_birth: p.date_of_birth,
+        opened_at: now() - chrono::Duration::minutes(minutes),
+    };
+    state.recent.items = vec![opened(jonas(), 2), opened(amelia(), 40)];
+    snap_all("recent", &state);
+}
+
+#[test]
+fn chart_consultations_pane_focused() {
+    use synapse::tui::screens::chart::ChartPane;
+    let mut state = amelia_chart_state();
+    state.chart.pane = ChartPane::Consultations;
+    state.chart.selected_consultation = 1;
+    snap_all("chart-consultations-focused", &state);
+}
+
+#[test]
+fn past_notes_read_only() {
+    let mut state = amelia_chart_state();
+    state.history = vec![Screen::Patients, Screen::Chart];
+    state.screen = Screen::PastNotes;
+    let mut past = amelia_history()[1].clone();
+    past.notes = Some(
+        "History: low mood and poor sleep for two months.\n\
+         Assessment: moderate depressive episode.\n\
+         Plan: review in four weeks."
+            .into(),
+    );
+    state.past_notes.id = Some(past.id);
+    state.past_notes.consultation = Load::Ready(past);
+    let shown = text(&state, 80, 24);
+    assert_shows(&shown, "read-only");
+    assert_shows(&shown, "Amelia");
+    snap_all("past-notes", &state);
 }
 
 // ---------------------------------------------------------------------------------------------

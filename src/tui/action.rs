@@ -11,6 +11,7 @@ use crate::model::event::Event;
 use crate::model::page::{Page, SearchResults};
 use crate::model::patient::{Patient, PatientSummary};
 use crate::model::report::{Report, ReportPage, ReportStats};
+use crate::tui::screens::running::RunningConsultation;
 
 #[derive(Debug, Clone)]
 pub enum Action {
@@ -85,6 +86,10 @@ pub enum Response {
     Stopped(Result<Consultation, ApiError>),
     Cancelled(Result<Consultation, ApiError>),
     Active(Result<ActiveConsultations, ApiError>),
+    /// The running consultations with their patients, for their list.
+    Running(Result<Vec<RunningConsultation>, ApiError>),
+    /// A past consultation with its notes, to read.
+    PastConsultation(Result<Consultation, ApiError>),
     Stats(Result<ReportStats, ApiError>),
     Unsigned(Result<ReportStats, ApiError>),
 }
@@ -112,6 +117,8 @@ impl Response {
             | Response::Stopped(r)
             | Response::Cancelled(r) => r.is_ok(),
             Response::Active(r) => r.is_ok(),
+            Response::Running(r) => r.is_ok(),
+            Response::PastConsultation(r) => r.is_ok(),
             Response::Stats(r) | Response::Unsigned(r) => r.is_ok(),
         }
     }

@@ -10,10 +10,11 @@ use tokio::task::JoinHandle;
 use uuid::Uuid;
 
 use super::action::{Action, Response, Timer};
-use crate::client::{ApiClient, ErrorKind, EventStream};
+use crate::client::{ApiClient, ApiError, ErrorKind, EventStream};
 use crate::model::consultation::StartConsultation;
 use crate::model::query::{PageParams, PatientListParams, ReportListParams, ReportStatsParams};
 use crate::model::report::ReportContent;
+use crate::tui::screens::running::RunningConsultation;
 
 #[derive(Debug, Clone, PartialEq)]
 pub enum Effect {
@@ -83,6 +84,10 @@ pub enum Call {
         reason: String,
     },
     Active,
+    /// The running consultations, each with its patient's summary.
+    Running,
+    /// A consultation with its notes, to read.
+    PastConsultation(Uuid),
     Stats(ReportStatsParams),
     Unsigned,
 }
@@ -236,6 +241,8 @@ async fn perform(client: &ApiClient, call: Call) -> Response {
             Response::Cancelled(client.cancel_consultation(id, &reason).await)
         }
         Call::Active => Response::Active(client.active_consultations().await),
+        Call::Running => Response::Running(running(client).await),
+        Call::PastConsultation(id) => Response::PastConsultation(client.get_consultation(id).await),
         Call::Stats(params) => Response::Stats(client.report_stats(&params).await),
         Call::Unsigned => Response::Unsigned(
             client
@@ -246,4 +253,27 @@ async fn perform(client: &ApiClient, call: Call) -> Response {
                 .await,
         ),
     }
+}
+
+/// The running consultations with their patients: the list, then each patient's record at
+/// once (a doctor has a handful running; each patient has at most one). A patient that cannot
+/// be read leaves its row without a name rather than failing the list.
+async fn running(client: &ApiClient) -> Result<Vec<RunningConsultation>, ApiError> {
+    let active = client.active_consultations().await?;
+    let patients = futures_util::future::join_all(
+        active
+            .items
+            .iter()
+            .map(|c| client.get_patient(c.patient_id)),
+    )
+    .await;
+    Ok(active
+        .items
+        .into_iter()
+        .zip(patients)
+        .map(|(consultation, patient)| RunningConsultation {
+            consultation,
+            patient: patient.ok().map(|p| p.summary),
+        })
+        .collect())
 }

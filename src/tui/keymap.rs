@@ -34,9 +34,9 @@ pub enum Command {
     Up,
     #[strum(message = "Move down")]
     Down,
-    #[strum(message = "Page up")]
+    #[strum(message = "Page up", props(hint = "page up"))]
     PageUp,
-    #[strum(message = "Page down")]
+    #[strum(message = "Page down", props(hint = "page down"))]
     PageDown,
     #[strum(message = "Go to the first row")]
     Top,
@@ -50,6 +50,22 @@ pub enum Command {
     GoReports,
     #[strum(serialize = "stats", message = "Statistics")]
     GoStats,
+    #[strum(message = "Drafts awaiting signature", props(hint = "to sign"))]
+    Drafts,
+    #[strum(
+        serialize = "running",
+        message = "Running consultations",
+        props(hint = "running")
+    )]
+    RunningConsultations,
+    #[strum(
+        serialize = "recent",
+        message = "Patients opened recently",
+        props(hint = "recent")
+    )]
+    RecentPatients,
+    #[strum(message = "Move to the next pane", props(hint = "pane"))]
+    NextPane,
     #[strum(message = "Start a consultation", props(hint = "consult"))]
     StartConsultation,
     #[strum(
@@ -115,17 +131,26 @@ pub enum Command {
     Palette,
     #[strum(message = "Quit Synapse")]
     Quit,
-    #[strum(message = "Confirm the dialog", props(dialog = "yes"))]
+    #[strum(
+        message = "Confirm the dialog",
+        props(dialog = "yes", hint = "confirm")
+    )]
     Submit,
-    #[strum(message = "Close the dialog without acting", props(dialog = "yes"))]
+    #[strum(
+        message = "Close the dialog without acting",
+        props(dialog = "yes", hint = "close")
+    )]
     Dismiss,
     #[strum(message = "Save the edited section", props(dialog = "yes"))]
     Save,
-    #[strum(message = "Edit the next section", props(dialog = "yes"))]
+    #[strum(
+        message = "Edit the next section",
+        props(dialog = "yes", hint = "next section")
+    )]
     NextSection,
-    #[strum(message = "Next choice", props(dialog = "yes"))]
+    #[strum(message = "Next choice", props(dialog = "yes", hint = "next"))]
     NextChoice,
-    #[strum(message = "Previous choice", props(dialog = "yes"))]
+    #[strum(message = "Previous choice", props(dialog = "yes", hint = "previous"))]
     PreviousChoice,
     #[strum(message = "Answer yes", props(dialog = "yes"))]
     Yes,
@@ -179,6 +204,12 @@ pub enum Scope {
     Report,
     Consultation,
     Stats,
+    /// The list of running consultations.
+    Running,
+    /// The patients opened recently.
+    Recent,
+    /// A past consultation's notes, read-only.
+    PastNotes,
     /// The one-line entry dialogs and the lock screen: a reason, an addendum, a password.
     Dialog,
     /// Starting a consultation: the session type is a choice, the complaint a field.
@@ -199,7 +230,10 @@ impl Scope {
             | Scope::Reports
             | Scope::Report
             | Scope::Consultation
-            | Scope::Stats => Some(Scope::Global),
+            | Scope::Stats
+            | Scope::Running
+            | Scope::Recent
+            | Scope::PastNotes => Some(Scope::Global),
             Scope::Global
             | Scope::Dialog
             | Scope::StartDialog
@@ -387,6 +421,10 @@ impl Default for Keymap {
                 b(Key::ctrl('p'), Privacy, Global),
                 b(Key::plain('r'), Refresh, Global),
                 b(Key::ctrl('o'), OpenNotice, Global),
+                b(Key::plain('u'), Drafts, Global),
+                b(Key::plain('C'), RunningConsultations, Global),
+                b(Key::plain('H'), RecentPatients, Global),
+                b(Key::code(KeyCode::Tab), NextPane, Chart),
                 b(Key::plain('s'), CycleSort, Patients),
                 b(Key::plain('c'), StartConsultation, Chart),
                 b(Key::plain('o'), OpenConsultation, Chart),
@@ -491,6 +529,24 @@ impl Keymap {
             .collect()
     }
 
+    /// The keys that run `command` in `scope`: its own bindings, and the fallback's where the
+    /// scope does not bind the same key to something else.
+    pub fn keys_reaching(&self, command: Command, scope: Scope) -> Vec<Key> {
+        let mut keys = self.keys_in(command, scope);
+        if let Some(fallback) = scope.fallback() {
+            for key in self.keys_in(command, fallback) {
+                let shadowed = self
+                    .bindings
+                    .iter()
+                    .any(|b| b.key == key && b.scope == scope && b.command != command);
+                if !shadowed && !keys.contains(&key) {
+                    keys.push(key);
+                }
+            }
+        }
+        keys
+    }
+
     /// The keys bound to a command in one scope.
     pub fn keys_in(&self, command: Command, scope: Scope) -> Vec<Key> {
         self.bindings
@@ -506,26 +562,6 @@ impl Keymap {
             .first()
             .map(Key::label)
             .unwrap_or_else(|| format!("({} unbound)", command.name()))
-    }
-
-    /// `key label, description` pairs for help, filtered by `filter` (case-insensitive).
-    pub fn help_lines(&self, filter: &str) -> Vec<(String, &'static str)> {
-        let filter = filter.to_lowercase();
-        Command::on_screens()
-            .filter_map(|command| {
-                let keys = self.keys_for(command);
-                if keys.is_empty() {
-                    return None;
-                }
-                let label = keys.iter().map(Key::label).collect::<Vec<_>>().join(" ");
-                let line = (label, command.description());
-                let matches = filter.is_empty()
-                    || line.1.to_lowercase().contains(&filter)
-                    || line.0.to_lowercase().contains(&filter)
-                    || command.name().contains(&filter);
-                matches.then_some(line)
-            })
-            .collect()
     }
 }
 
@@ -651,12 +687,7 @@ mod tests {
             keymap.command(&ctrl_s, Scope::Consultation),
             Some(Command::StopConsultation)
         );
-        let help = keymap.help_lines("");
-        assert!(
-            help.iter()
-                .all(|(_, d)| *d != Command::Dismiss.description())
-        );
-        assert_eq!(help.len(), Command::on_screens().count());
+        assert!(Command::on_screens().all(|c| c != Command::Dismiss));
 
         // Overriding a dialog key moves it in every dialog that had it.
         let mut overrides = HashMap::new();
@@ -673,6 +704,27 @@ mod tests {
             assert_eq!(keymap.command(&esc, scope), None);
             assert_eq!(keymap.hint_key(Command::Dismiss, scope), "Ctrl-G");
         }
+    }
+
+    #[test]
+    fn a_screens_own_binding_shadows_the_global_one() {
+        let mut overrides = HashMap::new();
+        // `r` reloads everywhere; bound to sign on the report, it signs there and only there.
+        overrides.insert("sign".to_string(), vec!["r".to_string()]);
+        let keymap = Keymap::with_overrides(&overrides).unwrap();
+        assert!(
+            !keymap
+                .keys_reaching(Command::Refresh, Scope::Report)
+                .contains(&Key::plain('r'))
+        );
+        assert_eq!(
+            keymap.keys_reaching(Command::Refresh, Scope::Chart),
+            vec![Key::plain('r')]
+        );
+        assert_eq!(
+            keymap.keys_reaching(Command::Sign, Scope::Report),
+            vec![Key::plain('r')]
+        );
     }
 
     #[test]

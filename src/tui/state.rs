@@ -16,9 +16,12 @@ pub use super::live::LiveState;
 pub use super::screens::chart::ChartState;
 pub use super::screens::consultation::ConsultationState;
 pub use super::screens::login::{LoginFocus, LoginState};
+pub use super::screens::past_notes::PastNotes;
 pub use super::screens::patients::PatientList;
+pub use super::screens::recent::RecentPatients;
 pub use super::screens::report::ReportView;
 pub use super::screens::reports::ReportBrowser;
+pub use super::screens::running::RunningList;
 pub use super::screens::stats::StatsState;
 
 /// The screens a doctor moves between.
@@ -31,6 +34,12 @@ pub enum Screen {
     Report,
     Consultation,
     Stats,
+    /// The doctor's consultations still in progress.
+    Running,
+    /// The patients whose charts were opened this session.
+    Recent,
+    /// A past consultation's notes, read-only.
+    PastNotes,
 }
 
 /// Something loading, loaded, or failed.
@@ -131,6 +140,10 @@ pub struct State {
     pub report: ReportView,
     pub consultation: ConsultationState,
     pub stats: StatsState,
+    pub running: RunningList,
+    /// In memory only: never written anywhere, gone when the workstation closes.
+    pub recent: RecentPatients,
+    pub past_notes: PastNotes,
     pub lock: LockState,
     /// The live event stream and what its events marked as changed.
     pub live: LiveState,
@@ -174,6 +187,9 @@ impl State {
             report: ReportView::default(),
             consultation: ConsultationState::default(),
             stats: StatsState::default(),
+            running: RunningList::default(),
+            recent: RecentPatients::default(),
+            past_notes: PastNotes::default(),
             lock: LockState::default(),
             live: LiveState::default(),
             reconnects: 0,

@@ -18,15 +18,22 @@ use crate::tui::state::State;
 #[derive(Debug, Clone, PartialEq)]
 pub enum Overlay {
     Search,
-    Help { filter: Field },
-    Palette { input: Field, selected: usize },
+    /// Help: the filter typed, and the first line shown.
+    Help {
+        filter: Field,
+        scroll: usize,
+    },
+    Palette {
+        input: Field,
+        selected: usize,
+    },
 }
 
 /// Draws an overlay above the screen's area.
 pub fn draw(frame: &mut Frame, area: Rect, state: &State, overlay: &Overlay) {
     match overlay {
         Overlay::Search => search::draw(frame, area, state),
-        Overlay::Help { filter } => help::draw(frame, area, state, &filter.value),
+        Overlay::Help { filter, scroll } => help::draw(frame, area, state, &filter.value, *scroll),
         Overlay::Palette { input, selected } => {
             palette::draw(frame, area, state, &input.value, *selected)
         }

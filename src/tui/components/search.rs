@@ -43,6 +43,8 @@ pub struct SearchState {
     /// Enter was pressed before the results of what is typed came: the first of them opens
     /// when they do.
     pub open_when_found: bool,
+    /// The MRN the palette jumps to: the answer opens that patient's chart when it has them.
+    pub jump: Option<String>,
 }
 
 /// Opens the overlay. The last search is still there, its text selected: the first key typed
@@ -51,6 +53,25 @@ pub(crate) fn open(state: &mut State) -> Vec<Effect> {
     state.overlay = Some(Overlay::Search);
     state.search.input.select_all();
     Vec::new()
+}
+
+/// Opens the overlay searching for `term` at once (the palette's "find a patient").
+pub(crate) fn search_for(state: &mut State, term: &str) -> Vec<Effect> {
+    state.overlay = Some(Overlay::Search);
+    state.search.input = Field::default();
+    state.search.input.insert(term);
+    state.search.edits += 1;
+    state.search.selected = 0;
+    state.search.jump = None;
+    search_now(state)
+}
+
+/// Searches for `mrn` and opens that patient's chart when the answer has them; otherwise the
+/// overlay shows what the search found, so the doctor sees why there was no jump.
+pub(crate) fn jump_to_mrn(state: &mut State, mrn: &str) -> Vec<Effect> {
+    let effects = search_for(state, mrn);
+    state.search.jump = Some(mrn.to_string());
+    effects
 }
 
 /// Runs the search for what is typed now; answers to earlier searches will be dropped.
@@ -76,6 +97,7 @@ pub(crate) fn search_now(state: &mut State) -> Vec<Effect> {
 fn edited(state: &mut State) -> Vec<Effect> {
     state.search.edits += 1;
     state.search.open_when_found = false;
+    state.search.jump = None;
     state.search.selected = 0;
     vec![Effect::After {
         delay_ms: state.settings.search_debounce_ms,
@@ -146,6 +168,17 @@ pub(crate) fn on_results(
     state.search.loading = false;
     match result {
         Ok(found) => {
+            if let Some(mrn) = state.search.jump.take()
+                && let Some(patient) = found
+                    .items
+                    .iter()
+                    .find(|p| p.mrn.eq_ignore_ascii_case(&mrn))
+            {
+                let id = patient.id;
+                state.search.results = found.items;
+                state.search.searched = Some(mrn);
+                return open_chart(state, id);
+            }
             state.search.results = found.items;
             state.search.searched = Some(std::mem::take(&mut state.search.asked));
             state.search.error = None;

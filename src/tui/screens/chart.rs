@@ -1,5 +1,7 @@
-//! The patient chart: the banner, demographics and symptoms, the consultation history (newest
-//! first) and this patient's reports; a consultation starts or resumes from here.
+//! The patient chart: the banner, demographics and symptoms, this patient's reports and the
+//! consultation history (newest first), each a pane that Tab moves between; Enter opens the
+//! selected report, or a past consultation's notes to read. A consultation starts or resumes
+//! from here.
 
 use ratatui::Frame;
 use ratatui::layout::{Constraint, Layout, Rect};
@@ -9,7 +11,9 @@ use uuid::Uuid;
 
 use super::{is_motion, moved};
 use crate::client::ApiError;
-use crate::model::consultation::{Consultation, ConsultationHistory, SessionType};
+use crate::model::consultation::{
+    Consultation, ConsultationHistory, ConsultationStatus, SessionType,
+};
 use crate::model::patient::Patient;
 use crate::model::report::{ReportPage, ReportSummary};
 use crate::model::text::printable;
@@ -24,9 +28,32 @@ pub const HINTS: &[Command] = &[
     Command::Open,
     Command::StartConsultation,
     Command::OpenConsultation,
-    Command::Search,
+    Command::NextPane,
     Command::Back,
 ];
+
+/// The commands this screen handles.
+pub const COMMANDS: &[Command] = &[
+    Command::Up,
+    Command::Down,
+    Command::PageUp,
+    Command::PageDown,
+    Command::Top,
+    Command::Bottom,
+    Command::Open,
+    Command::NextPane,
+    Command::StartConsultation,
+    Command::OpenConsultation,
+    Command::PatientReports,
+];
+
+/// The chart's panes that take the motion keys and Enter.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum ChartPane {
+    #[default]
+    Reports,
+    Consultations,
+}
 
 /// The patient in context.
 #[derive(Debug, Clone, Default)]
@@ -36,6 +63,9 @@ pub struct ChartState {
     pub history: Load<Vec<Consultation>>,
     pub reports: Load<Vec<ReportSummary>>,
     pub selected_report: usize,
+    /// The pane the motion keys and Enter act on.
+    pub pane: ChartPane,
+    pub selected_consultation: usize,
 }
 
 /// Opens a patient's chart: exactly one patient is in context from now on.
@@ -45,7 +75,7 @@ pub(crate) fn open(state: &mut State, patient_id: Uuid) -> Vec<Effect> {
         patient: Load::Loading,
         history: Load::Loading,
         reports: Load::Loading,
-        selected_report: 0,
+        ..ChartState::default()
     };
     state.overlay = None;
     state.go(Screen::Chart);
@@ -63,8 +93,17 @@ pub(crate) fn refresh(state: &mut State) -> Vec<Effect> {
     };
     state.screen = Screen::Patients;
     let previous = state.history.clone();
+    // The pane and the rows selected stay where the doctor left them.
+    let (pane, report, consultation) = (
+        state.chart.pane,
+        state.chart.selected_report,
+        state.chart.selected_consultation,
+    );
     let effects = open(state, id);
     state.history = previous;
+    state.chart.pane = pane;
+    state.chart.selected_report = report;
+    state.chart.selected_consultation = consultation;
     effects
 }
 
@@ -83,12 +122,29 @@ pub(crate) fn reload(state: &mut State) -> Vec<Effect> {
 
 pub(crate) fn command(state: &mut State, command: Command, page: usize) -> Vec<Effect> {
     let reports_len = state.chart.reports.ready().map_or(0, Vec::len);
+    let history_len = state.chart.history.ready().map_or(0, Vec::len);
     if is_motion(command) {
-        state.chart.selected_report =
-            moved(state.chart.selected_report, reports_len, command, page);
+        let chart = &mut state.chart;
+        match chart.pane {
+            ChartPane::Reports => {
+                chart.selected_report = moved(chart.selected_report, reports_len, command, page)
+            }
+            ChartPane::Consultations => {
+                chart.selected_consultation =
+                    moved(chart.selected_consultation, history_len, command, page)
+            }
+        }
         return Vec::new();
     }
     match command {
+        Command::NextPane => {
+            state.chart.pane = match state.chart.pane {
+                ChartPane::Reports => ChartPane::Consultations,
+                ChartPane::Consultations => ChartPane::Reports,
+            };
+            Vec::new()
+        }
+        Command::Open if state.chart.pane == ChartPane::Consultations => open_consultation(state),
         Command::Open => {
             let Some(reports) = state.chart.reports.ready() else {
                 return Vec::new();
@@ -106,6 +162,7 @@ pub(crate) fn command(state: &mut State, command: Command, page: usize) -> Vec<E
                 return Vec::new();
             };
             let chip = (patient.summary.id, patient.summary.full_name.clone());
+            super::reports::leave_drafts(state);
             state.reports.patient = Some(chip);
             state.go(Screen::Reports);
             super::reports::load(state)
@@ -125,6 +182,24 @@ pub(crate) fn command(state: &mut State, command: Command, page: usize) -> Vec<E
         },
         _ => Vec::new(),
     }
+}
+
+/// Enter on the consultations pane: a past consultation's notes open to read; the one still
+/// running is resumed instead, as `o` would.
+fn open_consultation(state: &mut State) -> Vec<Effect> {
+    let Some(selected) = state
+        .chart
+        .history
+        .ready()
+        .and_then(|items| items.get(state.chart.selected_consultation))
+    else {
+        return Vec::new();
+    };
+    let id = selected.id;
+    if selected.status == ConsultationStatus::InProgress {
+        return vec![call(state, Call::Consultation(id))];
+    }
+    super::past_notes::open(state, id)
 }
 
 fn start_or_resume(state: &mut State) -> Vec<Effect> {
@@ -149,6 +224,7 @@ fn start_or_resume(state: &mut State) -> Vec<Effect> {
 pub(crate) fn on_patient(state: &mut State, result: Result<Patient, ApiError>) -> Vec<Effect> {
     match result {
         Ok(patient) if Some(patient.summary.id) == state.chart.patient_id => {
+            super::recent::remember(state, &patient);
             state.chart.patient = Load::Ready(patient);
         }
         Ok(_) => {}
@@ -168,6 +244,10 @@ pub(crate) fn on_history(
 ) -> Vec<Effect> {
     match result {
         Ok(history) if Some(history.patient_id) == state.chart.patient_id => {
+            state.chart.selected_consultation = state
+                .chart
+                .selected_consultation
+                .min(history.items.len().saturating_sub(1));
             state.chart.history = Load::Ready(history.items);
         }
         Ok(_) => {}
@@ -266,36 +346,17 @@ pub fn draw(frame: &mut Frame, area: Rect, state: &State) {
             }
         )));
     }
-    details.push(Line::raw(""));
-    details.push(Line::styled("Consultations", theme.title()));
-    match &state.chart.history {
-        Load::Ready(items) if items.is_empty() => {
-            details.push(Line::styled("none yet", theme.muted()))
-        }
-        Load::Ready(items) => {
-            for c in items.iter().take(12) {
-                details.push(Line::raw(format!(
-                    "{}  {:<12} {:<10} {}",
-                    c.started_at.format("%Y-%m-%d"),
-                    c.session_type.as_str(),
-                    c.status.as_str(),
-                    c.chief_complaint
-                        .as_deref()
-                        .map(|x| printable(x, true))
-                        .unwrap_or_default()
-                )));
-            }
-        }
-        Load::Failed(error) => details.push(Line::styled(printable(error, true), theme.error())),
-        _ => details.push(Line::styled("loading…", theme.muted())),
-    }
     frame.render_widget(
         Paragraph::new(details)
             .wrap(Wrap { trim: true })
             .block(Block::bordered().title(" Patient ")),
         left,
     );
-    let block = Block::bordered().title(" Reports ");
+    let [reports_area, history_area] =
+        Layout::vertical([Constraint::Percentage(55), Constraint::Percentage(45)]).areas(right);
+    draw_history(frame, history_area, state);
+    let right = reports_area;
+    let block = pane_block(state, ChartPane::Reports, "Reports");
     match &state.chart.reports {
         Load::Ready(items) if items.is_empty() => {
             let inner = block.inner(right);
@@ -329,8 +390,9 @@ pub fn draw(frame: &mut Frame, area: Rect, state: &State) {
             .header(Row::new(["Date", "Status", "Type", "Complaint"]).style(theme.muted()))
             .row_highlight_style(theme.selected())
             .block(block);
-            let mut table_state =
-                TableState::default().with_selected(Some(state.chart.selected_report));
+            let selected =
+                (state.chart.pane == ChartPane::Reports).then_some(state.chart.selected_report);
+            let mut table_state = TableState::default().with_selected(selected);
             frame.render_stateful_widget(table, right, &mut table_state);
         }
         Load::Failed(error) => {
@@ -344,4 +406,74 @@ pub fn draw(frame: &mut Frame, area: Rect, state: &State) {
             notice(frame, inner, state, "Loading reports…", false);
         }
     }
+}
+
+/// A pane's box: the focused one says so in its title, with the key that moves on.
+fn pane_block(state: &State, pane: ChartPane, title: &str) -> Block<'static> {
+    let theme = &state.settings.theme;
+    if state.chart.pane == pane {
+        Block::bordered()
+            .border_style(theme.title())
+            .title(Line::styled(format!(" ▸ {title} "), theme.title()))
+    } else {
+        let key = state
+            .settings
+            .keymap
+            .keys_in(Command::NextPane, crate::tui::keymap::Scope::Chart)
+            .first()
+            .map(|k| format!(" ({})", k.label()))
+            .unwrap_or_default();
+        Block::bordered().title(Line::styled(format!(" {title}{key} "), theme.muted()))
+    }
+}
+
+/// The consultations pane: newest first; Enter opens the selected one's notes to read.
+fn draw_history(frame: &mut Frame, area: Rect, state: &State) {
+    let theme = &state.settings.theme;
+    let block = pane_block(state, ChartPane::Consultations, "Consultations");
+    let inner = block.inner(area);
+    let items = match &state.chart.history {
+        Load::Ready(items) if items.is_empty() => {
+            frame.render_widget(block, area);
+            return notice(frame, inner, state, "No consultations yet.", false);
+        }
+        Load::Ready(items) => items,
+        Load::Failed(error) => {
+            frame.render_widget(block, area);
+            return notice(frame, inner, state, error, true);
+        }
+        _ => {
+            frame.render_widget(block, area);
+            return notice(frame, inner, state, "Loading consultations…", false);
+        }
+    };
+    let rows = items.iter().map(|c| {
+        Row::new(vec![
+            Cell::from(c.started_at.format("%Y-%m-%d").to_string()),
+            Cell::from(c.session_type.as_str()),
+            Cell::from(c.status.as_str()),
+            Cell::from(
+                c.chief_complaint
+                    .as_deref()
+                    .map(|x| printable(x, true))
+                    .unwrap_or_default(),
+            ),
+        ])
+    });
+    let table = Table::new(
+        rows,
+        [
+            Constraint::Length(10),
+            Constraint::Length(12),
+            Constraint::Length(11),
+            Constraint::Min(10),
+        ],
+    )
+    .header(Row::new(["Date", "Type", "Status", "Complaint"]).style(theme.muted()))
+    .row_highlight_style(theme.selected())
+    .block(block);
+    let selected =
+        (state.chart.pane == ChartPane::Consultations).then_some(state.chart.selected_consultation);
+    let mut table_state = TableState::default().with_selected(selected);
+    frame.render_stateful_widget(table, area, &mut table_state);
 }

@@ -1,7 +1,7 @@
 //! The running consultation: elapsed time, the notes editor (saved as the doctor types), and
 //! after stop the report's status live until it is ready to open.
 
-use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
+use crossterm::event::{KeyCode, KeyEvent};
 use ratatui::Frame;
 use ratatui::layout::{Constraint, Layout, Rect};
 use ratatui::text::{Line, Span};
@@ -15,7 +15,7 @@ use crate::model::text::printable;
 use crate::tui::action::Timer;
 use crate::tui::effect::{Call, Effect};
 use crate::tui::input::Notes;
-use crate::tui::keymap::{Command, Scope};
+use crate::tui::keymap::{Command, Key, Scope};
 use crate::tui::state::{Dialog, Jump, Screen, State, ToastKind};
 use crate::tui::ui::common::{banner_layout, notice, patient_banner};
 use crate::tui::update::{call, handle_error, poll_later, run_command};
@@ -26,6 +26,14 @@ pub const HINTS: &[Command] = &[
     Command::CancelConsultation,
     Command::Open,
     Command::Back,
+];
+
+/// The commands this screen handles (stop and cancel while it runs, Enter once its report is
+/// ready).
+pub const COMMANDS: &[Command] = &[
+    Command::StopConsultation,
+    Command::CancelConsultation,
+    Command::Open,
 ];
 
 /// The running (or just stopped) consultation.
@@ -95,20 +103,35 @@ pub(crate) fn notes_key(state: &mut State, key: &KeyEvent) -> Option<Vec<Effect>
     if let Some(command) = state.settings.keymap.own_command(key, Scope::Consultation) {
         return Some(run_command(state, command));
     }
-    let ctrl = key.modifiers.contains(KeyModifiers::CONTROL);
-    let alt = key.modifiers.contains(KeyModifiers::ALT);
-    match key.code {
-        KeyCode::Esc | KeyCode::F(_) => None,
-        KeyCode::Char(_) if ctrl || alt => None,
-        KeyCode::PageUp | KeyCode::PageDown => None,
-        _ => {
-            if state.consultation.notes.edit(key) {
-                Some(notes_edited(state))
-            } else {
-                Some(Vec::new())
-            }
-        }
+    if !editor_takes(&Key::from_event(key)) {
+        return None;
     }
+    if state.consultation.notes.edit(key) {
+        Some(notes_edited(state))
+    } else {
+        Some(Vec::new())
+    }
+}
+
+/// Whether the notes editor takes `key` as text or movement while a consultation runs; the
+/// others (Esc, function keys, Ctrl and Alt combinations, the page keys) go to the keymap. Help
+/// and the hint bar leave out the keys the editor takes.
+pub(crate) fn editor_takes(key: &Key) -> bool {
+    match key.code {
+        KeyCode::Esc | KeyCode::F(_) | KeyCode::PageUp | KeyCode::PageDown => false,
+        KeyCode::Char(_) => !(key.ctrl || key.alt),
+        _ => true,
+    }
+}
+
+/// Whether the stopped consultation's report can be opened (Enter).
+pub(crate) fn report_ready(state: &State) -> bool {
+    let c = &state.consultation;
+    c.consultation.as_ref().and_then(|c| c.report_id).is_some()
+        && matches!(
+            c.report_status,
+            Some(ReportStatus::Completed) | Some(ReportStatus::Failed)
+        )
 }
 
 pub(crate) fn paste(state: &mut State, text: &str) -> Vec<Effect> {
@@ -141,12 +164,8 @@ pub(crate) fn command(state: &mut State, command: Command) -> Vec<Effect> {
                 .consultation
                 .as_ref()
                 .and_then(|c| c.report_id);
-            let ready = matches!(
-                state.consultation.report_status,
-                Some(ReportStatus::Completed) | Some(ReportStatus::Failed)
-            );
             match report {
-                Some(id) if ready => super::report::open(state, id, vec![id]),
+                Some(id) if report_ready(state) => super::report::open(state, id, vec![id]),
                 _ => Vec::new(),
             }
         }
@@ -385,9 +404,23 @@ pub(crate) fn on_active(
         && !active.items.is_empty()
         && state.consultation.consultation.is_none()
     {
+        // The toast names the key of the list of running consultations, or the palette's
+        // word for it when the doctor left it without a key.
+        let list = state
+            .settings
+            .keymap
+            .keys_for(Command::RunningConsultations)
+            .first()
+            .map(|key| format!("press {} to see them", key.label()))
+            .unwrap_or_else(|| {
+                format!(
+                    "the palette's \"{}\" lists them",
+                    Command::RunningConsultations.description()
+                )
+            });
         state.toast(
             format!(
-                "{} consultation{} still running: open the patient and press o to resume.",
+                "{} consultation{} still running: {list}.",
                 active.items.len(),
                 if active.items.len() == 1 {
                     " is"

@@ -96,6 +96,8 @@ pub(crate) fn on_login(state: &mut State, result: Result<User, ApiError>) -> Vec
         Ok(user) => {
             state.session.user = Some(user);
             state.login = LoginState::default();
+            // A new session starts without the last one's recent patients.
+            state.recent = Default::default();
             state.screen = Screen::Patients;
             state.history.clear();
             state.last_activity_ms = state.now_ms;

@@ -6,16 +6,19 @@ pub mod chart;
 pub mod consultation;
 pub mod login;
 pub mod paged;
+pub mod past_notes;
 pub mod patients;
+pub mod recent;
 pub mod report;
 pub mod reports;
+pub mod running;
 pub mod stats;
 
 use ratatui::Frame;
 use ratatui::layout::Rect;
 
 use super::effect::Effect;
-use super::keymap::{Command, Scope};
+use super::keymap::{Command, Key, Scope};
 use super::state::{Screen, State};
 use crate::model::patient::Patient;
 
@@ -28,7 +31,90 @@ pub fn scope(screen: Screen) -> Scope {
         Screen::Report => Scope::Report,
         Screen::Consultation => Scope::Consultation,
         Screen::Stats => Scope::Stats,
+        Screen::Running => Scope::Running,
+        Screen::Recent => Scope::Recent,
+        Screen::PastNotes => Scope::PastNotes,
     }
+}
+
+/// The commands `update` runs itself, on every screen (the palette's own key aside).
+const GLOBAL_COMMANDS: &[Command] = &[
+    Command::Search,
+    Command::GoPatients,
+    Command::GoReports,
+    Command::GoStats,
+    Command::Drafts,
+    Command::RunningConsultations,
+    Command::RecentPatients,
+    Command::Refresh,
+    Command::Lock,
+    Command::Privacy,
+    Command::Help,
+    Command::Palette,
+    Command::Back,
+    Command::Quit,
+];
+
+/// The commands a screen's module handles (see each module's `command`).
+fn screen_commands(screen: Screen) -> &'static [Command] {
+    match screen {
+        Screen::Login => &[],
+        Screen::Patients => patients::COMMANDS,
+        Screen::Chart => chart::COMMANDS,
+        Screen::Reports => reports::COMMANDS,
+        Screen::Report => report::COMMANDS,
+        Screen::Consultation => consultation::COMMANDS,
+        Screen::Stats => stats::COMMANDS,
+        Screen::Running => running::COMMANDS,
+        Screen::Recent => recent::COMMANDS,
+        Screen::PastNotes => past_notes::COMMANDS,
+    }
+}
+
+/// Whether `command` does something on the current screen: help, the palette and the hint bar
+/// offer only these.
+pub fn works_here(state: &State, command: Command) -> bool {
+    match command {
+        // Back on the first screen has nowhere to go (`q` there quits, which Quit offers).
+        Command::Back => !state.history.is_empty(),
+        Command::Refresh => refreshes(state.screen),
+        // Only while a notice naming something is on screen.
+        Command::OpenNotice => state.toast.as_ref().is_some_and(|t| t.open.is_some()),
+        Command::Open if state.screen == Screen::Consultation => consultation::report_ready(state),
+        Command::StopConsultation | Command::CancelConsultation => {
+            state.screen == Screen::Consultation && consultation::running(state)
+        }
+        _ => GLOBAL_COMMANDS.contains(&command) || screen_commands(state.screen).contains(&command),
+    }
+}
+
+/// The keys that run `command` now: those bound to it on this screen (or every screen, where
+/// the screen does not bind the key to something else), less the keys the notes editor takes
+/// as text while a consultation runs.
+pub fn keys_here(state: &State, command: Command) -> Vec<Key> {
+    let mut keys = state
+        .settings
+        .keymap
+        .keys_reaching(command, scope(state.screen));
+    if state.screen == Screen::Consultation && consultation::running(state) {
+        let own = state.settings.keymap.keys_in(command, Scope::Consultation);
+        keys.retain(|key| own.contains(key) || !consultation::editor_takes(key));
+    }
+    keys
+}
+
+/// The commands that work here with the keys that run them now: what help lists. The
+/// screen's own come first, then those of every screen, each in the keymap's order.
+pub fn available(state: &State) -> Vec<(Command, Vec<Key>)> {
+    let own = screen_commands(state.screen);
+    let (mut first, rest): (Vec<Command>, Vec<Command>) = Command::on_screens()
+        .filter(|command| works_here(state, *command))
+        .partition(|command| own.contains(command));
+    first.extend(rest);
+    first
+        .into_iter()
+        .map(|command| (command, keys_here(state, command)))
+        .collect()
 }
 
 /// The patient whose banner the current screen pins at its top, if it is about one patient:
@@ -44,6 +130,7 @@ pub fn pinned_patient(state: &State) -> Option<&Patient> {
                 .is_some_and(|c| c.patient_id == p.summary.id)
         }),
         Screen::Report => report::banner(state),
+        Screen::PastNotes => past_notes::banner(state),
         _ => None,
     }
 }
@@ -58,6 +145,9 @@ pub fn hints(screen: Screen) -> &'static [Command] {
         Screen::Report => report::HINTS,
         Screen::Consultation => consultation::HINTS,
         Screen::Stats => stats::HINTS,
+        Screen::Running => running::HINTS,
+        Screen::Recent => recent::HINTS,
+        Screen::PastNotes => past_notes::HINTS,
     }
 }
 
@@ -70,6 +160,9 @@ pub(crate) fn command(state: &mut State, command: Command, page: usize) -> Vec<E
         Screen::Report => report::command(state, command, page),
         Screen::Consultation => consultation::command(state, command),
         Screen::Stats => stats::command(state, command),
+        Screen::Running => running::command(state, command, page),
+        Screen::Recent => recent::command(state, command, page),
+        Screen::PastNotes => past_notes::command(state, command, page),
         Screen::Login => Vec::new(),
     }
 }
@@ -92,8 +185,18 @@ pub(crate) fn refresh(state: &mut State) -> Vec<Effect> {
         Screen::Reports => reports::load(state),
         Screen::Stats => stats::load(state),
         Screen::Report => report::refresh(state),
-        Screen::Login | Screen::Consultation => Vec::new(),
+        Screen::Running => running::load(state),
+        Screen::PastNotes => past_notes::refresh(state),
+        Screen::Login | Screen::Consultation | Screen::Recent => Vec::new(),
     }
+}
+
+/// Whether Refresh loads something again on `screen` (see `refresh`).
+fn refreshes(screen: Screen) -> bool {
+    !matches!(
+        screen,
+        Screen::Login | Screen::Consultation | Screen::Recent
+    )
 }
 
 /// Draws the current screen into its area of the frame.
@@ -106,6 +209,9 @@ pub fn draw(frame: &mut Frame, area: Rect, state: &State) {
         Screen::Report => report::draw(frame, area, state),
         Screen::Consultation => consultation::draw(frame, area, state),
         Screen::Stats => stats::draw(frame, area, state),
+        Screen::Running => running::draw(frame, area, state),
+        Screen::Recent => recent::draw(frame, area, state),
+        Screen::PastNotes => past_notes::draw(frame, area, state),
     }
 }
 

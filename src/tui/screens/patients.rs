@@ -33,6 +33,18 @@ pub const HINTS: &[Command] = &[
     Command::Back,
 ];
 
+/// The commands this screen handles.
+pub const COMMANDS: &[Command] = &[
+    Command::Up,
+    Command::Down,
+    Command::PageUp,
+    Command::PageDown,
+    Command::Top,
+    Command::Bottom,
+    Command::Open,
+    Command::CycleSort,
+];
+
 /// The doctor's patient list, paged from the server with cursors ahead of the viewport.
 #[derive(Debug, Clone, Default)]
 pub struct PatientList {

@@ -29,6 +29,20 @@ pub const HINTS: &[Command] = &[
     Command::Back,
 ];
 
+/// The commands this screen handles.
+pub const COMMANDS: &[Command] = &[
+    Command::Up,
+    Command::Down,
+    Command::PageUp,
+    Command::PageDown,
+    Command::Top,
+    Command::NextReport,
+    Command::PreviousReport,
+    Command::Edit,
+    Command::Sign,
+    Command::Addendum,
+];
+
 /// The report being read, and the list it was opened from (for `n`/`p`).
 #[derive(Debug, Clone, Default)]
 pub struct ReportView {

@@ -1,5 +1,6 @@
 //! The report browser: the filters as chips, the list across the doctor's patients, and a
-//! preview of the selected report.
+//! preview of the selected report. It is also the worklist of drafts awaiting signature (the
+//! doctor's completed, unsigned reports, all dates), which the status bar's count opens.
 
 use ratatui::Frame;
 use ratatui::layout::{Constraint, Rect};
@@ -29,6 +30,21 @@ pub const HINTS: &[Command] = &[
     Command::Back,
 ];
 
+/// The commands this screen handles.
+pub const COMMANDS: &[Command] = &[
+    Command::Up,
+    Command::Down,
+    Command::PageUp,
+    Command::PageDown,
+    Command::Top,
+    Command::Bottom,
+    Command::Open,
+    Command::CycleStatus,
+    Command::CycleSessionType,
+    Command::CycleDateRange,
+    Command::ClearFilters,
+];
+
 /// Rows fetched per page of the report list.
 pub const PAGE_SIZE: u32 = 50;
 
@@ -47,6 +63,32 @@ pub struct ReportBrowser {
     pub preview_request: u64,
     /// The report whose preview was asked last, so it is asked once.
     pub previewing: Option<Uuid>,
+    /// The worklist of drafts awaiting signature: the completed reports, no other filter.
+    /// Changing a filter turns the browser back into the full list.
+    pub drafts: bool,
+}
+
+/// The worklist's title, also its name in help and the palette.
+pub const DRAFTS_TITLE: &str = "Drafts awaiting signature";
+
+/// Opens the drafts awaiting signature: the same reports the status bar counts as unsigned.
+pub(crate) fn open_drafts(state: &mut State) -> Vec<Effect> {
+    state.overlay = None;
+    let reports = &mut state.reports;
+    reports.status = Some(ReportStatus::Completed);
+    reports.session_type = None;
+    reports.within_days = None;
+    reports.patient = None;
+    reports.drafts = true;
+    state.go(crate::tui::state::Screen::Reports);
+    load(state)
+}
+
+/// Leaves the worklist of drafts for the full list (its status filter goes with it).
+pub(crate) fn leave_drafts(state: &mut State) {
+    if std::mem::take(&mut state.reports.drafts) {
+        state.reports.status = None;
+    }
 }
 
 /// The list's query for the filters as they are now.
@@ -139,6 +181,15 @@ pub(crate) fn command(state: &mut State, command: Command, page: usize) -> Vec<E
         }
         return effects;
     }
+    if matches!(
+        command,
+        Command::CycleSessionType
+            | Command::CycleDateRange
+            | Command::ClearFilters
+            | Command::CycleStatus
+    ) {
+        state.reports.drafts = false;
+    }
     match command {
         Command::Open => {
             let rows = &state.reports.rows;
@@ -206,6 +257,10 @@ pub(crate) fn on_list(
     }
     match result {
         Ok(page) => {
+            // The worklist's first page counts what the status bar counts: keep them equal.
+            if state.reports.drafts && state.reports.rows.items.is_empty() {
+                state.unsigned = Some(page.pagination.total);
+            }
             let visible = layout::report_list_rows(state);
             let rows = &mut state.reports.rows;
             let selected = rows.selected_item().map(|r| r.id);
@@ -256,33 +311,47 @@ pub fn draw(frame: &mut Frame, area: Rect, state: &State) {
     } = ReportBrowserAreas::new(area);
     // Each filter is a chip; its key changes it, `x` clears them all.
     let chip = |label: String| Span::styled(format!(" {label} "), theme.bar());
-    let mut spans = vec![
-        Span::raw(" "),
-        chip(format!(
-            "f status: {}",
-            browser.status.map(|s| s.as_str()).unwrap_or("any")
-        )),
-        Span::raw(" "),
-        chip(format!(
-            "t type: {}",
-            browser.session_type.map(|t| t.as_str()).unwrap_or("any")
-        )),
-        Span::raw(" "),
-        chip(match browser.within_days {
-            Some(days) => format!("d last {days} days"),
-            None => "d any date".to_string(),
-        }),
-    ];
-    if let Some((_, patient)) = &browser.patient {
-        spans.push(Span::raw(" "));
-        spans.push(chip(format!("patient: {}", name(state, patient))));
-    }
-    spans.push(Span::styled("  x clears", theme.muted()));
+    let spans = if browser.drafts {
+        vec![
+            Span::raw(" "),
+            chip("completed, not yet signed · all dates".to_string()),
+            Span::styled("  a filter key or x shows all reports", theme.muted()),
+        ]
+    } else {
+        let mut spans = vec![
+            Span::raw(" "),
+            chip(format!(
+                "f status: {}",
+                browser.status.map(|s| s.as_str()).unwrap_or("any")
+            )),
+            Span::raw(" "),
+            chip(format!(
+                "t type: {}",
+                browser.session_type.map(|t| t.as_str()).unwrap_or("any")
+            )),
+            Span::raw(" "),
+            chip(match browser.within_days {
+                Some(days) => format!("d last {days} days"),
+                None => "d any date".to_string(),
+            }),
+        ];
+        if let Some((_, patient)) = &browser.patient {
+            spans.push(Span::raw(" "));
+            spans.push(chip(format!("patient: {}", name(state, patient))));
+        }
+        spans.push(Span::styled("  x clears", theme.muted()));
+        spans
+    };
     frame.render_widget(Paragraph::new(Line::from(spans)), chips);
     let rows = &browser.rows;
     let block = Block::bordered().title(Line::styled(
         format!(
-            " Reports · {}{} ",
+            " {} · {}{} ",
+            if browser.drafts {
+                DRAFTS_TITLE
+            } else {
+                "Reports"
+            },
             rows.counts(),
             rows.activity(&stop_key(state))
         ),
@@ -304,13 +373,12 @@ pub fn draw(frame: &mut Frame, area: Rect, state: &State) {
         }
         (None, true, false) => {
             frame.render_widget(block, list);
-            notice(
-                frame,
-                inner,
-                state,
-                "No reports match these filters.",
-                false,
-            );
+            let empty = if browser.drafts {
+                "No drafts are waiting for your signature."
+            } else {
+                "No reports match these filters."
+            };
+            notice(frame, inner, state, empty, false);
         }
         (_, false, _) => {
             // Narrow lists drop the type, then the MRN (both are in the preview) rather than
@@ -322,9 +390,15 @@ pub fn draw(frame: &mut Frame, area: Rect, state: &State) {
             let visible = usize::from(table_rows(list).height).max(1);
             let offset = rows.offset.min(rows.items.len().saturating_sub(1));
             let lines = rows.items.iter().skip(offset).take(visible).map(|r| {
+                // In the worklist every row is a draft awaiting signature: it says so.
+                let status = if browser.drafts && r.status == ReportStatus::Completed {
+                    "to sign"
+                } else {
+                    r.status.as_str()
+                };
                 let mut cells = vec![
                     Cell::from(r.created_at.format("%Y-%m-%d").to_string()),
-                    Cell::from(Span::styled(r.status.as_str(), theme.status(r.status))),
+                    Cell::from(Span::styled(status, theme.status(r.status))),
                     Cell::from(name(state, &r.patient.full_name)),
                 ];
                 if with_mrn {

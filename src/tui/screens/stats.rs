@@ -24,6 +24,9 @@ use crate::tui::update::handle_error;
 /// The commands the key-hint bar offers here.
 pub const HINTS: &[Command] = &[Command::CycleStatsWindow, Command::Refresh, Command::Back];
 
+/// The commands this screen handles.
+pub const COMMANDS: &[Command] = &[Command::CycleStatsWindow];
+
 /// The windows of the daily series, in the order the key steps through them.
 pub const WINDOWS: [u32; 4] = [7, 30, 90, 365];
 

@@ -10,7 +10,7 @@ use ratatui::widgets::{Block, Borders, Clear, Paragraph, Wrap};
 use crate::model::patient::{AllergyStatus, Patient};
 use crate::model::text::printable;
 use crate::tui::keymap::{Command, Scope};
-use crate::tui::state::{Screen, State, Toast, ToastKind};
+use crate::tui::state::{Overlay, Screen, State, Toast, ToastKind};
 
 /// Initials only, for the privacy mask: "Anna Smith" → "A. S.".
 pub fn mask_name(name: &str) -> String {
@@ -70,37 +70,122 @@ pub fn title_bar(frame: &mut Frame, area: Rect, state: &State) {
     frame.render_widget(Paragraph::new(Line::from(spans)), area);
 }
 
-/// The key hints of the current screen, generated from the keymap.
+/// The key hints of what has the keys now, generated from the keymap: a dialog's or an
+/// overlay's own keys while one is open, else the current screen's commands with the keys that
+/// run them there (inside the running notes editor, only keys it leaves to the keymap).
 pub fn hint_bar(frame: &mut Frame, area: Rect, state: &State) {
     let theme = &state.settings.theme;
-    let commands = crate::tui::screens::hints(state.screen);
-    let keymap = &state.settings.keymap;
     let mut spans = Vec::new();
-    if state.screen == Screen::Login {
-        let submit = keymap.hint_key(Command::Submit, Scope::Dialog);
-        let quit = keymap
-            .keys_for(Command::Quit)
-            .first()
-            .map(|key| key.label())
-            .unwrap_or_else(|| "Ctrl-C".into());
-        spans.push(Span::styled(" Tab ", theme.bar()));
-        spans.push(Span::raw(" next field  "));
-        spans.push(Span::styled(format!(" {submit} "), theme.bar()));
-        spans.push(Span::raw(" log in  "));
-        spans.push(Span::styled(format!(" {quit} "), theme.bar()));
-        spans.push(Span::raw(" quit"));
-    }
-    for command in commands {
-        if let Some(key) = keymap.keys_for(*command).first() {
-            spans.push(Span::styled(format!(" {} ", key.label()), theme.bar()));
-            spans.push(Span::raw(format!(" {}  ", command.hint())));
-        }
+    for (key, word) in hints(state) {
+        spans.push(Span::styled(format!(" {key} "), theme.bar()));
+        spans.push(Span::raw(format!(" {word}  ")));
     }
     frame.render_widget(Paragraph::new(Line::from(spans)), area);
 }
 
-pub fn status_bar(frame: &mut Frame, area: Rect, state: &State) {
-    let theme = &state.settings.theme;
+/// The hint bar's `(key, word)` pairs for the state as it is.
+pub fn hints(state: &State) -> Vec<(String, &'static str)> {
+    let keymap = &state.settings.keymap;
+    let first_key = |command: Command, scope: Scope| {
+        keymap
+            .keys_in(command, scope)
+            .first()
+            .map(|key| (key.label(), command.hint()))
+    };
+    let in_scope = |commands: &[Command], scope: Scope| -> Vec<(String, &'static str)> {
+        commands
+            .iter()
+            .filter_map(|command| first_key(*command, scope))
+            .collect()
+    };
+    if state.quit_asked {
+        // The question's own keys (`components::quit::key`): y leaves, any other key stays.
+        return vec![("y".to_string(), "quit"), ("any key".to_string(), "stay")];
+    }
+    if let Some(dialog) = &state.dialog {
+        let scope = crate::tui::components::dialogs::scope(dialog);
+        return in_scope(
+            &[
+                Command::Submit,
+                Command::Save,
+                Command::NextSection,
+                Command::NextChoice,
+                Command::Yes,
+                Command::No,
+                Command::Dismiss,
+            ],
+            scope,
+        );
+    }
+    if state.screen == Screen::Login {
+        let mut pairs = vec![("Tab".to_string(), "next field")];
+        pairs.extend(first_key(Command::Submit, Scope::Dialog).map(|(key, _)| (key, "log in")));
+        pairs.extend(
+            keymap
+                .keys_for(Command::Quit)
+                .first()
+                .map(|key| (key.label(), "quit")),
+        );
+        return pairs;
+    }
+    match &state.overlay {
+        Some(Overlay::Search) => {
+            let mut pairs = vec![("↑↓".to_string(), "select")];
+            pairs.extend(first_key(Command::Submit, Scope::Dialog).map(|(k, _)| (k, "open")));
+            pairs.extend(first_key(Command::Dismiss, Scope::Dialog).map(|(k, _)| (k, "close")));
+            return pairs;
+        }
+        Some(Overlay::Help { .. }) => {
+            let mut pairs: Vec<(String, &'static str)> = Vec::new();
+            let scroll: String = [Command::Down, Command::Up]
+                .into_iter()
+                .filter_map(|command| first_key(command, Scope::Global).map(|(key, _)| key))
+                .collect();
+            if !scroll.is_empty() {
+                pairs.push((scroll, "scroll"));
+            }
+            pairs.extend(first_key(Command::PageDown, Scope::Global));
+            pairs.push(("type".to_string(), "filter"));
+            pairs.extend(first_key(Command::Dismiss, Scope::Dialog).map(|(k, _)| (k, "close")));
+            return pairs;
+        }
+        Some(Overlay::Palette { .. }) => {
+            let mut pairs = vec![("↑↓".to_string(), "select")];
+            pairs.extend(first_key(Command::Submit, Scope::Dialog).map(|(k, _)| (k, "run")));
+            pairs.extend(first_key(Command::Dismiss, Scope::Dialog).map(|(k, _)| (k, "close")));
+            return pairs;
+        }
+        None => {}
+    }
+    let hints = crate::tui::screens::hints(state.screen);
+    hints
+        .iter()
+        .filter(|command| crate::tui::screens::works_here(state, **command))
+        .filter_map(|command| {
+            crate::tui::screens::keys_here(state, *command)
+                .first()
+                .map(|key| (key.label(), command.hint()))
+        })
+        .collect()
+}
+
+/// The parts of the status bar.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum StatusSegment {
+    User,
+    Server,
+    TokenStore,
+    Expiry,
+    Connection,
+    /// The count of drafts awaiting signature: a click opens them.
+    Unsigned,
+    Latency,
+}
+
+/// The status bar's segments as drawn on a bar `width` columns wide: in display order, the
+/// least important left out first when the bar is too narrow, empty ones left out. The view
+/// draws these and the mouse finds its click in them.
+fn status_segments(state: &State, width: u16) -> Vec<(StatusSegment, String)> {
     let session = &state.session;
     let user = session
         .user
@@ -135,37 +220,62 @@ pub fn status_bar(frame: &mut Frame, area: Rect, state: &State) {
         .latency_ms
         .map(|ms| format!("{ms} ms"))
         .unwrap_or_default();
-    // Segments in display order with a priority (lower goes first when the bar is too narrow);
-    // empty ones are left out.
-    let mut segments: Vec<(u8, String)> = vec![
-        (6, user),
-        (3, printable(&session.server, true)),
-        (store_priority, store),
-        (1, expiry),
-        (5, connection.to_string()),
-        (4, unsigned),
-        (0, latency),
+    // Segments in display order with a priority (lower goes first when the bar is too narrow).
+    let mut segments: Vec<(u8, StatusSegment, String)> = vec![
+        (6, StatusSegment::User, user),
+        (3, StatusSegment::Server, printable(&session.server, true)),
+        (store_priority, StatusSegment::TokenStore, store),
+        (1, StatusSegment::Expiry, expiry),
+        (5, StatusSegment::Connection, connection.to_string()),
+        (4, StatusSegment::Unsigned, unsigned),
+        (0, StatusSegment::Latency, latency),
     ];
-    segments.retain(|(_, text)| !text.is_empty());
-    // A space either side and " │ " between segments.
-    let width = |segments: &[(u8, String)]| {
-        segments
-            .iter()
-            .map(|(_, t)| t.chars().count())
-            .sum::<usize>()
-            + 3 * segments.len().saturating_sub(1)
-            + 2
-    };
-    while width(&segments) > area.width as usize && segments.len() > 1 {
+    segments.retain(|(_, _, text)| !text.is_empty());
+    while status_width(segments.iter().map(|(_, _, t)| t.as_str())) > usize::from(width)
+        && segments.len() > 1
+    {
         let lowest = segments
             .iter()
             .enumerate()
-            .min_by_key(|(_, (priority, _))| *priority)
+            .min_by_key(|(_, (priority, _, _))| *priority)
             .map(|(i, _)| i)
             .unwrap_or(0);
         segments.remove(lowest);
     }
-    let text = segments
+    segments
+        .into_iter()
+        .map(|(_, segment, text)| (segment, text))
+        .collect()
+}
+
+/// The columns segments take: a space either side and " │ " between them.
+fn status_width<'a>(texts: impl Iterator<Item = &'a str>) -> usize {
+    let mut count = 0usize;
+    let width: usize = texts
+        .map(|t| {
+            count += 1;
+            t.chars().count()
+        })
+        .sum();
+    width + 3 * count.saturating_sub(1) + 2
+}
+
+/// The status bar's segment at terminal column `column`, if any.
+pub fn status_segment_at(state: &State, column: u16) -> Option<StatusSegment> {
+    let mut start = 1usize;
+    for (segment, text) in status_segments(state, state.width) {
+        let end = start + text.chars().count();
+        if (start..end).contains(&usize::from(column)) {
+            return Some(segment);
+        }
+        start = end + 3;
+    }
+    None
+}
+
+pub fn status_bar(frame: &mut Frame, area: Rect, state: &State) {
+    let theme = &state.settings.theme;
+    let text = status_segments(state, area.width)
         .iter()
         .map(|(_, t)| t.as_str())
         .collect::<Vec<_>>()

@@ -10,8 +10,9 @@ use crate::tui::components::{dialogs, help, lock, palette, quit, search};
 use crate::tui::effect::Effect;
 use crate::tui::keymap::{Command, Scope};
 use crate::tui::layout;
-use crate::tui::screens::{self, consultation, login, patients, reports, stats};
+use crate::tui::screens::{self, consultation, login, patients, recent, reports, running, stats};
 use crate::tui::state::{Jump, Overlay, Screen, State};
+use crate::tui::ui::common::{StatusSegment, status_segment_at};
 
 pub fn key(state: &mut State, key: KeyEvent) -> Vec<Effect> {
     if key.kind == KeyEventKind::Release {
@@ -76,13 +77,23 @@ pub fn key(state: &mut State, key: KeyEvent) -> Vec<Effect> {
     }
 }
 
-/// The mouse, when enabled: the wheel moves the selection like the arrow keys, and a click on
-/// a row of the patient list selects it (a second click opens it).
+/// The mouse, when enabled: the wheel moves the selection like the arrow keys, a click on
+/// a row of the patient list selects it (a second click opens it), and a click on the status
+/// bar's unsigned count opens the drafts awaiting signature.
 pub fn mouse(state: &mut State, mouse: MouseEvent) -> Vec<Effect> {
     if state.lock.locked || state.dialog.is_some() || state.overlay.is_some() {
         return Vec::new();
     }
+    let on_status_bar = mouse.row == layout::FrameAreas::of(state).status.y;
     match mouse.kind {
+        MouseEventKind::Down(MouseButton::Left) if on_status_bar => {
+            match status_segment_at(state, mouse.column) {
+                Some(StatusSegment::Unsigned) if state.session.user.is_some() => {
+                    run_command(state, Command::Drafts)
+                }
+                _ => Vec::new(),
+            }
+        }
         MouseEventKind::ScrollUp => run_command(state, Command::Up),
         MouseEventKind::ScrollDown => run_command(state, Command::Down),
         MouseEventKind::Down(MouseButton::Left) if state.screen == Screen::Patients => {
@@ -127,6 +138,7 @@ pub fn run_command(state: &mut State, command: Command) -> Vec<Effect> {
         Command::Help => {
             state.overlay = Some(Overlay::Help {
                 filter: Default::default(),
+                scroll: 0,
             });
             Vec::new()
         }
@@ -146,6 +158,7 @@ pub fn run_command(state: &mut State, command: Command) -> Vec<Effect> {
             Vec::new()
         }
         Command::GoReports => {
+            reports::leave_drafts(state);
             state.go(Screen::Reports);
             reports::load(state)
         }
@@ -153,6 +166,9 @@ pub fn run_command(state: &mut State, command: Command) -> Vec<Effect> {
             state.go(Screen::Stats);
             stats::load(state)
         }
+        Command::Drafts => reports::open_drafts(state),
+        Command::RunningConsultations => running::open(state),
+        Command::RecentPatients => recent::open(state),
         Command::Lock => {
             lock::lock(state);
             Vec::new()

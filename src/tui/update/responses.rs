@@ -8,7 +8,9 @@ use crate::tui::action::Response;
 use crate::tui::components::{dialogs, lock, search};
 use crate::tui::effect::Effect;
 use crate::tui::live;
-use crate::tui::screens::{chart, consultation, login, patients, report, reports, stats};
+use crate::tui::screens::{
+    chart, consultation, login, past_notes, patients, report, reports, running, stats,
+};
 use crate::tui::state::State;
 
 pub fn response(state: &mut State, request: u64, response: Response) -> Vec<Effect> {
@@ -45,6 +47,8 @@ fn answer(state: &mut State, request: u64, response: Response) -> Vec<Effect> {
         Response::Polled(result) => consultation::on_polled(state, result),
         Response::Cancelled(result) => consultation::on_cancelled(state, result),
         Response::Active(result) => consultation::on_active(state, result),
+        Response::Running(result) => running::on_list(state, request, result),
+        Response::PastConsultation(result) => past_notes::on_consultation(state, result),
         Response::Stats(result) => stats::on_stats(state, request, result),
         Response::Unsigned(result) => match result {
             // The status bar's count.

@@ -1930,7 +1930,7 @@ fn help_opens_filters_and_closes() {
     assert!(matches!(state.overlay, Some(Overlay::Help { .. })));
     type_text(&mut state, "sign q");
     match &state.overlay {
-        Some(Overlay::Help { filter }) => assert_eq!(filter.value, "sign q"),
+        Some(Overlay::Help { filter, .. }) => assert_eq!(filter.value, "sign q"),
         other => panic!("expected help, got {other:?}"),
     }
     assert!(!state.quit);
@@ -2303,7 +2303,7 @@ fn paste_into_help_or_the_palette_goes_to_their_filter_not_the_notes_below() {
     update(&mut state, key(KeyCode::F(1)));
     assert!(update(&mut state, Action::Paste("sign\n".into())).is_empty());
     match &state.overlay {
-        Some(Overlay::Help { filter }) => assert_eq!(filter.value, "sign"),
+        Some(Overlay::Help { filter, .. }) => assert_eq!(filter.value, "sign"),
         other => panic!("expected help, got {other:?}"),
     }
     assert_eq!(state.consultation.notes.text(), "");
@@ -2604,4 +2604,472 @@ fn quitting_from_the_draft_editor_or_the_addendum_with_text_asks_first() {
     let mut idle = on_report(ReportStatus::Completed);
     update(&mut idle, chr('e'));
     assert_eq!(update(&mut idle, ctrl('c')), vec![Effect::Quit]);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Worklists and jumps: drafts awaiting signature, running consultations, recent patients, the
+// palette's jumps, help and hints per screen, the chart's consultations pane
+
+#[test]
+fn u_opens_the_drafts_awaiting_signature_and_its_count_is_the_status_bars() {
+    let mut state = with_patients(3, None);
+    state.unsigned = Some(4);
+    state.reports.within_days = Some(7);
+    let (request, call) = only_call(&update(&mut state, chr('u')));
+    assert_eq!(state.screen, Screen::Reports);
+    assert!(state.reports.drafts);
+    // Completed reports of every date and patient: what the status bar counts as unsigned.
+    assert_eq!(
+        call,
+        Call::Reports(ReportListParams {
+            status: Some(ReportStatus::Completed),
+            limit: Some(REPORT_PAGE),
+            ..ReportListParams::default()
+        })
+    );
+    let drafts: Vec<ReportSummary> = (0..3)
+        .map(|n| report_summary(n, ReportStatus::Completed))
+        .collect();
+    let effects = respond(
+        &mut state,
+        request,
+        Response::Reports(Ok(report_page(drafts, None))),
+    );
+    assert_eq!(
+        state.unsigned,
+        Some(3),
+        "the list's count wins over an older one"
+    );
+    assert!(
+        calls(&effects)
+            .iter()
+            .any(|(_, c)| *c == Call::ReportPreview(report_id(0)))
+    );
+    // Enter opens the draft, n walks the worklist.
+    let (_, call) = only_call(&update(&mut state, key(KeyCode::Enter)));
+    assert_eq!(call, Call::Report(report_id(0)));
+    assert_eq!(state.report.siblings.len(), 3);
+
+    // A filter key turns the worklist back into the browser; 2 shows every report.
+    let mut state = with_patients(3, None);
+    update(&mut state, chr('u'));
+    update(&mut state, chr('t'));
+    assert!(!state.reports.drafts);
+    update(&mut state, chr('u'));
+    update(&mut state, chr('1'));
+    update(&mut state, chr('2'));
+    assert!(!state.reports.drafts);
+    assert_eq!(state.reports.status, None);
+}
+
+#[test]
+fn a_click_on_the_status_bars_unsigned_count_opens_the_drafts() {
+    use crossterm::event::{MouseButton, MouseEventKind};
+    let mut state = with_patients(3, None);
+    state.unsigned = Some(4);
+    state.latency_ms = None;
+    // " Dr Meredith Grey │ http://synapse.test │ online │ 4 unsigned "
+    let before = format!(
+        " {} │ {} │ online │ ",
+        user().full_name,
+        state.session.server
+    );
+    let column = before.chars().count() as u16;
+    let click = |column| {
+        Action::Mouse(crossterm::event::MouseEvent {
+            kind: MouseEventKind::Down(MouseButton::Left),
+            column,
+            row: 23,
+            modifiers: KeyModifiers::NONE,
+        })
+    };
+    // The connection's word beside it does nothing.
+    assert!(update(&mut state, click(column - 4)).is_empty());
+    assert_eq!(state.screen, Screen::Patients);
+    let (_, call) = only_call(&update(&mut state, click(column + 2)));
+    assert_eq!(state.screen, Screen::Reports);
+    assert!(state.reports.drafts);
+    assert!(matches!(call, Call::Reports(p) if p.status == Some(ReportStatus::Completed)));
+}
+
+fn running(n: usize, minutes_ago: i64) -> crate::tui::screens::running::RunningConsultation {
+    crate::tui::screens::running::RunningConsultation {
+        consultation: Consultation {
+            id: Uuid::from_u128(0x3100 + n as u128),
+            patient_id: patient_id(n),
+            started_at: at() - chrono::Duration::minutes(minutes_ago),
+            ..consultation(ConsultationStatus::InProgress)
+        },
+        patient: Some(summary(n)),
+    }
+}
+
+#[test]
+fn the_running_consultations_are_listed_and_enter_resumes_one_under_its_chart() {
+    let mut state = with_patients(3, None);
+    // The login toast names the key that lists them.
+    let active = ActiveConsultations {
+        items: vec![running(1, 5).consultation, running(2, 90).consultation],
+    };
+    respond(&mut state, 0, Response::Active(Ok(active)));
+    let toast = state.toast.clone().expect("a toast").text;
+    assert!(
+        toast.contains("2 consultations are still running: press C"),
+        "{toast}"
+    );
+
+    let (request, call) = only_call(&update(&mut state, chr('C')));
+    assert_eq!(call, Call::Running);
+    assert_eq!(state.screen, Screen::Running);
+    // An older answer is dropped; the list is newest first.
+    respond(&mut state, request - 1, Response::Running(Ok(vec![])));
+    assert_eq!(state.running.rows, Load::Loading);
+    respond(
+        &mut state,
+        request,
+        Response::Running(Ok(vec![running(2, 90), running(1, 5)])),
+    );
+    let rows = state.running.rows.ready().expect("rows").clone();
+    assert_eq!(rows[0].consultation.patient_id, patient_id(1));
+    update(&mut state, chr('j'));
+    let effects = update(&mut state, key(KeyCode::Enter));
+    let asked: Vec<Call> = calls(&effects).into_iter().map(|(_, c)| c).collect();
+    assert!(asked.contains(&Call::Patient(patient_id(2))), "{asked:?}");
+    assert!(asked.contains(&Call::Consultation(Uuid::from_u128(0x3102))));
+    assert_eq!(state.chart.patient_id, Some(patient_id(2)));
+    let consultation_request = request_of(&effects, |c| matches!(c, Call::Consultation(_)));
+    respond(
+        &mut state,
+        consultation_request,
+        Response::Consultation(Ok(running(2, 90).consultation)),
+    );
+    assert_eq!(state.screen, Screen::Consultation);
+    // Esc goes back to the chart, then to the list.
+    update(&mut state, key(KeyCode::Esc));
+    assert_eq!(state.screen, Screen::Chart);
+    update(&mut state, key(KeyCode::Esc));
+    assert_eq!(state.screen, Screen::Running);
+}
+
+#[test]
+fn recent_patients_are_the_charts_opened_most_recent_first_once_each_and_bounded() {
+    use crate::tui::screens::recent::RECENT_LIMIT;
+    let mut state = logged_in();
+    let open = |state: &mut State, n: usize| {
+        for (request, call) in calls(&crate::tui::screens::chart::open(state, patient_id(n))) {
+            if let Call::Patient(_) = call {
+                respond(state, request, Response::Patient(Ok(patient(n))));
+            }
+        }
+    };
+    for n in [0, 1, 0, 2] {
+        open(&mut state, n);
+    }
+    let ids: Vec<Uuid> = state.recent.items.iter().map(|r| r.id).collect();
+    assert_eq!(ids, vec![patient_id(2), patient_id(0), patient_id(1)]);
+    for n in 0..RECENT_LIMIT + 5 {
+        open(&mut state, n);
+    }
+    assert_eq!(state.recent.items.len(), RECENT_LIMIT);
+    assert_eq!(state.recent.items[0].id, patient_id(RECENT_LIMIT + 4));
+
+    // H lists them; Enter opens the selected chart.
+    assert!(update(&mut state, chr('H')).is_empty());
+    assert_eq!(state.screen, Screen::Recent);
+    update(&mut state, chr('j'));
+    let effects = update(&mut state, key(KeyCode::Enter));
+    assert_eq!(state.screen, Screen::Chart);
+    assert_eq!(state.chart.patient_id, Some(patient_id(RECENT_LIMIT + 3)));
+    assert_eq!(calls(&effects).len(), 3);
+}
+
+/// The palette's lines as the doctor reads them.
+fn palette_lines(state: &State) -> Vec<String> {
+    use crate::tui::components::palette::{Choice, choices};
+    let Some(Overlay::Palette { input, .. }) = &state.overlay else {
+        panic!("the palette is not open");
+    };
+    choices(state, &input.value)
+        .into_iter()
+        .map(|choice| match choice {
+            Choice::Chart(mrn) => format!("chart {mrn}"),
+            Choice::Find(term) => format!("find {term}"),
+            Choice::Run(command) => command.name().to_string(),
+        })
+        .collect()
+}
+
+#[test]
+fn the_palette_jumps_to_a_chart_by_mrn() {
+    let mut state = with_patients(3, None);
+    update(&mut state, chr(':'));
+    type_text(&mut state, "mrn-00002");
+    assert_eq!(palette_lines(&state), vec!["chart MRN-00002"]);
+    let (request, call) = only_call(&update(&mut state, key(KeyCode::Enter)));
+    assert_eq!(call, Call::Search("MRN-00002".into()));
+    // The search finds it among others: the chart opens at once.
+    let effects = respond(
+        &mut state,
+        request,
+        Response::Search(Ok(SearchResults {
+            items: vec![summary(20), summary(2)],
+            count: 2,
+        })),
+    );
+    assert_eq!(state.screen, Screen::Chart);
+    assert_eq!(state.overlay, None);
+    assert_eq!(state.chart.patient_id, Some(patient_id(2)));
+    assert_eq!(calls(&effects).len(), 3);
+
+    // No such MRN: the search overlay stays with what it found.
+    let mut state = with_patients(3, None);
+    update(&mut state, chr(':'));
+    type_text(&mut state, "MRN-99999");
+    let (request, _) = only_call(&update(&mut state, key(KeyCode::Enter)));
+    respond(
+        &mut state,
+        request,
+        Response::Search(Ok(SearchResults {
+            items: vec![],
+            count: 0,
+        })),
+    );
+    assert_eq!(state.overlay, Some(Overlay::Search));
+    assert_eq!(state.screen, Screen::Patients);
+}
+
+#[test]
+fn the_palette_finds_a_name_through_search_and_lists_only_commands_that_work_here() {
+    let mut state = with_patients(3, None);
+    update(&mut state, chr(':'));
+    type_text(&mut state, "Number2");
+    let lines = palette_lines(&state);
+    assert_eq!(lines.last().map(String::as_str), Some("find Number2"));
+    for _ in 0..lines.len() {
+        update(&mut state, key(KeyCode::Down));
+    }
+    let (_, call) = only_call(&update(&mut state, key(KeyCode::Enter)));
+    assert_eq!(call, Call::Search("Number2".into()));
+    assert_eq!(state.overlay, Some(Overlay::Search));
+    assert_eq!(state.search.input.value, "Number2");
+
+    // On the patient list: no report commands, no going back from the first screen.
+    let mut state = with_patients(3, None);
+    update(&mut state, chr(':'));
+    let here = palette_lines(&state);
+    for absent in [
+        "sign",
+        "edit",
+        "next_report",
+        "stop_consultation",
+        "back",
+        "palette",
+    ] {
+        assert!(!here.iter().any(|l| l == absent), "{absent} in {here:?}");
+    }
+    for present in ["sort", "search", "drafts", "running", "recent", "quit"] {
+        assert!(
+            here.iter().any(|l| l == present),
+            "{present} not in {here:?}"
+        );
+    }
+    // On a draft the report's commands are there.
+    let mut state = on_report(ReportStatus::Completed);
+    update(&mut state, chr(':'));
+    let here = palette_lines(&state);
+    for present in ["sign", "edit", "next_report", "back"] {
+        assert!(
+            here.iter().any(|l| l == present),
+            "{present} not in {here:?}"
+        );
+    }
+    assert!(!here.iter().any(|l| l == "sort"));
+}
+
+/// Help's lines (keys, description) as drawn now.
+fn help_here(state: &State) -> Vec<(String, &'static str)> {
+    crate::tui::components::help::lines(state, "")
+}
+
+#[test]
+fn help_lists_only_the_keys_that_work_on_the_screen() {
+    let state = with_patients(3, None);
+    let lines = help_here(&state);
+    let descriptions: Vec<&str> = lines.iter().map(|(_, d)| *d).collect();
+    assert!(descriptions.contains(&"Change the sort order"));
+    assert!(descriptions.contains(&"Drafts awaiting signature"));
+    assert!(!descriptions.contains(&"Sign the report"));
+    assert!(!descriptions.contains(&"Go back"), "nothing to go back to");
+
+    let state = on_report(ReportStatus::Completed);
+    let descriptions: Vec<&str> = help_here(&state).iter().map(|(_, d)| *d).collect();
+    assert!(descriptions.contains(&"Sign the report"));
+    assert!(!descriptions.contains(&"Change the sort order"));
+
+    // In the running notes editor letters are text: help shows F1, not ?, and Esc, not q.
+    let state = in_consultation();
+    let lines = help_here(&state);
+    let keys_of = |description: &str| {
+        lines
+            .iter()
+            .find(|(_, d)| *d == description)
+            .map(|(k, _)| k.clone())
+    };
+    assert_eq!(keys_of("Show keys").as_deref(), Some("F1"));
+    assert_eq!(keys_of("Go back").as_deref(), Some("Esc"));
+    assert_eq!(
+        keys_of("Search patients"),
+        None,
+        "/ is typed into the notes"
+    );
+    assert!(keys_of("Stop the consultation and generate its report").is_some());
+}
+
+#[test]
+fn help_scrolls_with_j_k_and_page_down_at_80_by_24() {
+    let mut state = on_chart();
+    assert_eq!((state.width, state.height), (80, 24));
+    let total = help_here(&state).len();
+    update(&mut state, chr('?'));
+    let scroll = |state: &State| match &state.overlay {
+        Some(Overlay::Help { scroll, .. }) => *scroll,
+        other => panic!("expected help, got {other:?}"),
+    };
+    update(&mut state, chr('j'));
+    update(&mut state, chr('j'));
+    assert_eq!(scroll(&state), 2);
+    update(&mut state, chr('k'));
+    assert_eq!(scroll(&state), 1);
+    update(&mut state, key(KeyCode::PageDown));
+    update(&mut state, key(KeyCode::PageDown));
+    update(&mut state, key(KeyCode::PageDown));
+    // At the end the last page is full. The box holds 24 lines less the title, hint and
+    // status bars, its margin, its borders, and the filter with the blank line below it.
+    let room = 24 - 3 - 2 - 2 - 2;
+    assert!(
+        total > room,
+        "help must not fit for this test ({total} lines)"
+    );
+    assert_eq!(scroll(&state), total - room);
+    // Typing a filter starts it from the top; j is then a letter of it.
+    type_text(&mut state, "sj");
+    match &state.overlay {
+        Some(Overlay::Help { filter, scroll }) => {
+            assert_eq!(filter.value, "sj");
+            assert_eq!(*scroll, 0);
+        }
+        other => panic!("expected help, got {other:?}"),
+    }
+    update(&mut state, key(KeyCode::Esc));
+    assert_eq!(state.overlay, None);
+}
+
+#[test]
+fn the_hint_bar_shows_the_keys_that_work_in_the_notes_editor_and_in_dialogs() {
+    use crate::tui::ui::common::hints;
+    let state = in_consultation();
+    let bar = hints(&state);
+    assert!(!bar.contains(&("q".to_string(), "back")), "{bar:?}");
+    assert!(bar.contains(&("Esc".to_string(), "back")), "{bar:?}");
+    assert!(bar.contains(&("Ctrl-S".to_string(), "stop")), "{bar:?}");
+
+    // A text dialog: its own keys only.
+    let mut state = in_consultation();
+    update(&mut state, ctrl('x'));
+    assert!(state.dialog.is_some());
+    let bar = hints(&state);
+    assert_eq!(
+        bar,
+        vec![
+            ("Enter".to_string(), "confirm"),
+            ("Esc".to_string(), "close")
+        ]
+    );
+    // The draft editor: save, next section, close.
+    let mut state = on_report(ReportStatus::Completed);
+    update(&mut state, chr('e'));
+    let bar = hints(&state);
+    assert_eq!(
+        bar,
+        vec![
+            ("Ctrl-S".to_string(), "save"),
+            ("Tab".to_string(), "next section"),
+            ("Esc".to_string(), "close")
+        ]
+    );
+}
+
+/// Patient 0's chart with three past consultations (the newest still running).
+fn chart_with_history() -> State {
+    let mut state = on_chart();
+    let past = |n: u128, status| Consultation {
+        id: Uuid::from_u128(0x3200 + n),
+        status,
+        notes: None,
+        ..consultation(status)
+    };
+    let items = vec![
+        past(0, ConsultationStatus::InProgress),
+        past(1, ConsultationStatus::Completed),
+        past(2, ConsultationStatus::Cancelled),
+    ];
+    respond(
+        &mut state,
+        0,
+        Response::History(Ok(ConsultationHistory {
+            patient_id: patient_id(0),
+            patient_name: "Patient Number0".into(),
+            items,
+            pagination: pagination(3, None),
+        })),
+    );
+    state
+}
+
+#[test]
+fn the_charts_consultations_pane_takes_tab_and_enter_opens_past_notes_read_only() {
+    use crate::tui::screens::chart::ChartPane;
+    let mut state = chart_with_history();
+    assert_eq!(state.chart.pane, ChartPane::Reports);
+    update(&mut state, key(KeyCode::Tab));
+    assert_eq!(state.chart.pane, ChartPane::Consultations);
+    update(&mut state, chr('j'));
+    assert_eq!(state.chart.selected_consultation, 1);
+    assert_eq!(state.chart.selected_report, 0);
+    let past = Uuid::from_u128(0x3201);
+    let (request, call) = only_call(&update(&mut state, key(KeyCode::Enter)));
+    assert_eq!(call, Call::PastConsultation(past));
+    assert_eq!(state.screen, Screen::PastNotes);
+    let notes = Consultation {
+        id: past,
+        status: ConsultationStatus::Completed,
+        notes: Some("History: low mood.\nPlan: review.".into()),
+        ..consultation(ConsultationStatus::Completed)
+    };
+    respond(
+        &mut state,
+        request,
+        Response::PastConsultation(Ok(notes.clone())),
+    );
+    assert_eq!(state.past_notes.consultation, Load::Ready(notes.clone()));
+    // Keys do not edit: typing changes nothing, no call is made.
+    assert!(type_text(&mut state, "xyz").is_empty());
+    assert_eq!(state.past_notes.consultation, Load::Ready(notes));
+    assert_eq!(state.dialog, None);
+    update(&mut state, key(KeyCode::Esc));
+    assert_eq!(state.screen, Screen::Chart);
+    assert_eq!(state.chart.pane, ChartPane::Consultations);
+
+    // The running one resumes rather than opening read-only.
+    update(&mut state, chr('g'));
+    let (_, call) = only_call(&update(&mut state, key(KeyCode::Enter)));
+    assert_eq!(call, Call::Consultation(Uuid::from_u128(0x3200)));
+    // Reloading the chart keeps the pane and the row.
+    update(&mut state, chr('j'));
+    update(&mut state, chr('r'));
+    assert_eq!(state.chart.pane, ChartPane::Consultations);
+    assert_eq!(state.chart.selected_consultation, 1);
+    // Tab back: Enter opens reports again.
+    update(&mut state, key(KeyCode::Tab));
+    assert_eq!(state.chart.pane, ChartPane::Reports);
 }

@@ -26,6 +26,7 @@ use crate::model::consultation::SessionType;
 use crate::model::report::Report;
 use crate::tui::effect::Effect;
 use crate::tui::input::Field;
+use crate::tui::keymap::Scope;
 use crate::tui::state::State;
 use crate::tui::ui::centered;
 use crate::tui::ui::common::wrapped_rows;
@@ -77,6 +78,25 @@ struct View {
 /// saving an edit): that dialog takes it. Returns the report back when no dialog waits for it.
 pub(crate) fn on_reloaded(state: &mut State, report: Report) -> Option<Report> {
     sign::on_reloaded(state, report).and_then(|report| edit_report::on_reloaded(state, report))
+}
+
+/// The keymap scope whose keys the dialog takes now, for the hint bar.
+pub fn scope(dialog: &Dialog) -> Scope {
+    match dialog {
+        Dialog::StartConsultation { .. } => Scope::StartDialog,
+        Dialog::Sign(sign) if !sign.confirmed => Scope::SignConfirm,
+        Dialog::Sign(_) | Dialog::CancelConsultation { .. } | Dialog::SessionExpired { .. } => {
+            Scope::Dialog
+        }
+        Dialog::Addendum(addendum) => match addendum.step {
+            AddendumStep::Writing => Scope::ReportEditor,
+            _ => Scope::SignConfirm,
+        },
+        Dialog::EditReport(edit) => match edit.step {
+            EditStep::Editing => Scope::ReportEditor,
+            _ => Scope::SignConfirm,
+        },
+    }
 }
 
 /// Hands a key to the open dialog.
