@@ -102,6 +102,15 @@ pub(crate) fn command(state: &mut State, command: Command, page: usize) -> Vec<E
                     "This report is already signed; add an addendum with a.",
                     ToastKind::Info,
                 ),
+                ReportStatus::Failed => {
+                    let edit = state.settings.keymap.hint_key(Command::Edit, Scope::Report);
+                    state.toast(
+                        format!(
+                            "There is nothing to sign yet: write the report by hand first ({edit})."
+                        ),
+                        ToastKind::Info,
+                    );
+                }
                 other => state.toast(
                     format!("A {} report cannot be signed.", other.as_str()),
                     ToastKind::Info,

@@ -1462,7 +1462,11 @@ fn a_failed_report_is_written_by_hand_then_signed() {
     let mut state = on_report(ReportStatus::Failed);
     assert!(update(&mut state, chr('S')).is_empty());
     assert_eq!(state.dialog, None, "nothing to sign yet");
-    state.toast = None;
+    let toast = state.toast.take().map(|t| t.text).unwrap_or_default();
+    assert!(
+        toast.contains("write the report by hand first (e)"),
+        "{toast}"
+    );
     assert!(update(&mut state, chr('e')).is_empty());
     let edit = edit_dialog(&state);
     assert_eq!(edit.section, Section::History);
