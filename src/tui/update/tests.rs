@@ -1458,6 +1458,61 @@ fn a_row_the_server_would_refuse_is_named_and_nothing_typed_is_lost() {
 }
 
 #[test]
+fn after_a_conflict_the_field_on_screen_shows_their_text_where_the_doctor_changed_nothing() {
+    let mut state = on_report(ReportStatus::Completed);
+    update(&mut state, chr('e'));
+    // The doctor changes the history and a diagnosis, and saves from the assessment, untouched.
+    shift_tab_to(&mut state, Section::History);
+    type_text(&mut state, " Worse at night.");
+    shift_tab_to(&mut state, Section::Diagnoses);
+    update(&mut state, ctrl('n'));
+    type_text(&mut state, "F51.0");
+    update(&mut state, key(KeyCode::Down));
+    type_text(&mut state, "Insomnia");
+    shift_tab_to(&mut state, Section::Assessment);
+    let (request, _) = only_call(&update(&mut state, ctrl('s')));
+    let effects = respond(
+        &mut state,
+        request,
+        Response::ReportSaved(Err(error(
+            ErrorKind::VersionConflict {
+                current_version: Some(4),
+            },
+            "The report changed.",
+        ))),
+    );
+    let (request, _) = only_call(&effects);
+    let mut theirs = report(0, ReportStatus::Completed);
+    theirs.version = 4;
+    theirs.content.assessment = Some("Stable; reviewed by the registrar.".into());
+    theirs.content.medication_plan = vec![crate::model::report::Medication {
+        drug: "Sertraline".into(),
+        ..Default::default()
+    }];
+    respond(&mut state, request, Response::Report(Ok(theirs.clone())));
+    // Saving now must not put the assessment back as it was before their edit.
+    assert_eq!(
+        edit_dialog(&state).editor.text(),
+        "Stable; reviewed by the registrar."
+    );
+    let (_, call) = only_call(&update(&mut state, ctrl('s')));
+    let Call::EditReport {
+        content, version, ..
+    } = call
+    else {
+        panic!("expected a save, got {call:?}");
+    };
+    assert_eq!(version, 4);
+    assert_eq!(content.assessment, theirs.content.assessment);
+    assert_eq!(content.medication_plan, theirs.content.medication_plan);
+    assert_eq!(
+        content.history.as_deref(),
+        Some("Low mood for three weeks. Worse at night.")
+    );
+    assert_eq!(content.diagnoses[0].code.as_deref(), Some("F51.0"));
+}
+
+#[test]
 fn a_failed_report_is_written_by_hand_then_signed() {
     let mut state = on_report(ReportStatus::Failed);
     assert!(update(&mut state, chr('S')).is_empty());
