@@ -1286,7 +1286,7 @@ async fn addenda_need_a_signed_report() {
 }
 
 #[tokio::test]
-async fn empty_notes_make_a_failed_report_that_cannot_be_edited_or_signed() {
+async fn empty_notes_make_a_failed_report_that_is_written_by_hand_before_signing() {
     let server = TestServer::start().await;
     let doctor = server.login_new("doc@clinic.test", Role::Doctor).await;
     let patient = server.patient(&doctor, "Anna Smith").await;
@@ -1303,14 +1303,16 @@ async fn empty_notes_make_a_failed_report_that_cannot_be_edited_or_signed() {
         assert!(report["signed_at"].is_null());
         let id = str_of(&report["id"]);
         let path = format!("/api/v1/reports/{id}");
-        server
-            .patch(
-                &path,
-                &doctor,
-                json!({"content": {"assessment": "written by hand"}, "version": 1}),
-            )
-            .await
-            .expect_error(409, "INVALID_STATE");
+        let version = report["version"].as_u64().unwrap_or_default();
+        let consultation_path = format!(
+            "/api/v1/consultation/{}",
+            str_of(&report["consultation"]["id"])
+        );
+        let consultation = server.get(&consultation_path, &doctor).await;
+        assert_eq!(consultation.data()["status"], "completed");
+        assert_eq!(consultation.data()["report_status"], "failed");
+
+        // Until it is written, a failed report can't be signed or take an addendum.
         sign(&server, &doctor, &id, common::PASSWORD)
             .await
             .expect_error(409, "INVALID_STATE");
@@ -1318,20 +1320,70 @@ async fn empty_notes_make_a_failed_report_that_cannot_be_edited_or_signed() {
             .post(&format!("{path}/addenda"), &doctor, json!({"text": "x"}))
             .await
             .expect_error(409, "INVALID_STATE");
-        let read = server.get(&path, &doctor).await;
-        assert_eq!(read.data()["status"], "failed");
-        assert_eq!(read.data()["version"], report["version"]);
-        let consultation = server
-            .get(
-                &format!(
-                    "/api/v1/consultation/{}",
-                    str_of(&report["consultation"]["id"])
-                ),
+        // A stale version is caught as for any draft.
+        server
+            .patch(
+                &path,
                 &doctor,
+                json!({"content": {"assessment": "written by hand"}, "version": version + 1}),
+            )
+            .await
+            .expect_error(409, "VERSION_CONFLICT");
+
+        // Written by hand: the edit makes it a completed draft, audited and announced.
+        let content = json!({
+            "assessment": "Written by hand",
+            "diagnoses": [{"code": "F32.1", "description": "Moderate depressive episode"}],
+            "medication_plan": [{"drug": "Sertraline", "dosage": "50 mg", "frequency": "daily"}],
+        });
+        let edited = server
+            .patch(
+                &path,
+                &doctor,
+                json!({"content": content, "version": version}),
             )
             .await;
-        assert_eq!(consultation.data()["status"], "completed");
-        assert_eq!(consultation.data()["report_status"], "failed");
+        edited.expect(200);
+        let edited = edited.data();
+        assert_eq!(edited["status"], "completed", "{edited:#}");
+        assert_eq!(edited["version"], json!(version + 1));
+        assert!(edited["failure_reason"].is_null(), "{edited:#}");
+        assert_eq!(edited["content"]["assessment"], "Written by hand");
+        assert_eq!(edited["content"]["diagnoses"][0]["code"], "F32.1");
+        let audited = sql_count(
+            &server,
+            "SELECT COUNT(*) FROM audit_events
+             WHERE action = 'report.edit' AND outcome = 'success' AND resource_id = $1",
+            &[&id],
+        )
+        .await;
+        assert_eq!(audited, 1);
+        let announced = sql_count(
+            &server,
+            "SELECT COUNT(*) FROM events WHERE kind = 'report.updated'
+             AND CAST(report_id AS TEXT) = $1 AND report_status = 'completed'",
+            &[&id],
+        )
+        .await;
+        assert_eq!(announced, 1);
+        let consultation = server.get(&consultation_path, &doctor).await;
+        assert_eq!(consultation.data()["report_status"], "completed");
+
+        // Then it signs, and takes addenda, like any completed draft.
+        sign(&server, &doctor, &id, common::PASSWORD)
+            .await
+            .expect(200);
+        server
+            .post(
+                &format!("{path}/addenda"),
+                &doctor,
+                json!({"text": "Checked"}),
+            )
+            .await
+            .expect(200);
+        let read = server.get(&path, &doctor).await;
+        assert_eq!(read.data()["status"], "signed");
+        assert_eq!(read.data()["version"], json!(version + 1));
     }
 }
 

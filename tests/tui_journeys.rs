@@ -15,7 +15,8 @@
 //! typed since the last save; two workstations as the same doctor: when one stops a
 //! consultation, the other's report list shows the new report within 2 s, no key pressed; the
 //! worklists (running consultations, drafts awaiting signature, recent patients) and the
-//! palette's jump by MRN.
+//! palette's jump by MRN; stopping with empty notes asks first, and the failed report is
+//! written by hand (a section and a diagnosis row) and signed.
 #![cfg(unix)]
 
 use std::io::{Read, Write};
@@ -572,6 +573,100 @@ async fn a_consultation_ends_in_a_signed_report_and_ctrl_c_leaves_from_a_dialog(
             .all(|c| c["patient_id"] != patient_id.as_str()),
         "{active:#}"
     );
+}
+
+#[tokio::test]
+async fn empty_notes_ask_before_stopping_and_the_failed_report_is_written_by_hand_and_signed() {
+    let dir = tempfile::tempdir().unwrap();
+    let served = Served::demo_async(dir.path(), SERVE_WAIT).await;
+    let api = Api::login(&served, DOCTOR).await;
+    let name = "Orlaith Vantongeren";
+    let created = api
+        .post(
+            "/patients",
+            json!({
+                "full_name": name,
+                "date_of_birth": "1988-07-02",
+                "sex": "female",
+                "allergies": {"status": "none_known", "items": []},
+            }),
+        )
+        .await;
+    let patient_id = created["id"].as_str().unwrap().to_string();
+    let mrn = created["mrn"].as_str().unwrap().to_string();
+
+    let mut ws = Workstation::start(dir.path(), &served);
+    ws.log_in();
+    ws.send("/");
+    ws.wait_text("Find a patient");
+    ws.type_text("vantong");
+    ws.wait_for("the new patient in the results", |s| {
+        s.lines().any(|l| l.contains(name) && l.contains(&mrn))
+    });
+    ws.send(ENTER);
+    ws.wait_for("the new patient's chart", |s| banner_shows(s, name, &mrn));
+    ws.send("c");
+    ws.wait_text("Start a consultation");
+    ws.send(ENTER);
+    ws.wait_text("● RUNNING");
+
+    // Ctrl-S with no notes asks; any key but y keeps it running, y stops it.
+    ws.send(CTRL_S);
+    ws.wait_text("The notes are empty. Stop the consultation anyway?");
+    ws.send("n");
+    ws.wait_for("the consultation still running", |s| {
+        s.contains("● RUNNING") && !s.contains("The notes are empty")
+    });
+    ws.send(CTRL_S);
+    ws.wait_text("The notes are empty. Stop the consultation anyway?");
+    ws.send("y");
+    ws.wait_text("report generation failed");
+    ws.send(ENTER);
+    ws.wait_for("the failed report, saying what to do", |s| {
+        s.contains("FAILED") && s.contains("Write it by hand: e opens the editor")
+    });
+
+    // Written by hand: the history, then a diagnosis as a row of fields.
+    ws.send("e");
+    ws.wait_text("Edit draft");
+    ws.type_text("Seen in clinic; notes not taken.");
+    for _ in 0..3 {
+        ws.send(TAB);
+    }
+    ws.wait_text("None yet: Ctrl-N adds a diagnosis.");
+    ws.send("\x0e");
+    ws.type_text("F41.0");
+    ws.send(ENTER);
+    ws.type_text("Panic disorder");
+    ws.wait_text("Panic disorder");
+    ws.send(CTRL_S);
+    ws.wait_for("the written report, a draft now", |s| {
+        s.contains("COMPLETED") && s.contains("F41.0  Panic disorder") && !s.contains("Edit draft")
+    });
+
+    // And signed.
+    ws.send("S");
+    ws.wait_text("Sign version 2 of this report?");
+    ws.send(RIGHT);
+    ws.send(ENTER);
+    ws.wait_text("Enter your password to sign");
+    ws.type_text(PASSWORD);
+    ws.send(ENTER);
+    ws.wait_for("the signed report", |s| {
+        s.contains("SIGNED") && s.contains("Signed by")
+    });
+    let reports = api
+        .get(&format!("/reports/list?patient_id={patient_id}"))
+        .await;
+    let report_id = reports["items"][0]["id"].as_str().unwrap().to_string();
+    let report = api.get(&format!("/reports/{report_id}")).await;
+    assert_eq!(report["status"], "signed", "{report:#}");
+    assert_eq!(report["version"], 2, "{report:#}");
+    assert_eq!(
+        report["content"]["history"],
+        "Seen in clinic; notes not taken."
+    );
+    assert_eq!(report["content"]["diagnoses"][0]["code"], "F41.0");
 }
 
 /// Every report of the caller, newest first, walked with the API's cursors.

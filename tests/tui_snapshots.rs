@@ -1495,6 +1495,7 @@ fn dialog_cancel_reason() {
     let mut state = consultation_state();
     state.dialog = Some(Dialog::CancelConsultation {
         reason: Field::with("Patient left before the end"),
+        error: None,
     });
     snap_sizes("dialog-cancel-reason", &state);
 }
@@ -1529,6 +1530,92 @@ fn dialog_edit_draft() {
 }
 
 #[test]
+fn dialog_edit_draft_rows() {
+    let report = completed_report();
+    let mut state = report_state(report.clone());
+    let mut content = report.content.clone();
+    content.diagnoses = vec![
+        synapse::model::report::Diagnosis {
+            code: Some("F32.1".into()),
+            description: "Moderate depressive episode".into(),
+        },
+        synapse::model::report::Diagnosis {
+            code: Some("G47.0".into()),
+            description: "Insomnia".into(),
+        },
+    ];
+    content.medication_plan = vec![synapse::model::report::Medication {
+        drug: "Sertraline".into(),
+        dosage: Some("50 mg".into()),
+        frequency: Some("once daily".into()),
+        duration: None,
+        instructions: Some("by mouth, in the morning".into()),
+    }];
+    let mut report = report;
+    report.content = content;
+    for section in [Section::Diagnoses, Section::Medications] {
+        let edit = EditDialog::new(&report, section);
+        state.dialog = Some(Dialog::EditReport(Box::new(edit)));
+        let name = match section {
+            Section::Diagnoses => "dialog-edit-draft-diagnoses",
+            _ => "dialog-edit-draft-medications",
+        };
+        snap_sizes(name, &state);
+    }
+}
+
+/// The cell just before the terminal cursor, and whether the cursor is shown at all.
+fn before_cursor(state: &State) -> String {
+    let mut terminal = Terminal::new(TestBackend::new(80, 24)).expect("test terminal");
+    terminal.draw(|frame| ui::draw(frame, state)).expect("draw");
+    let at = terminal.backend().cursor_position();
+    assert!(terminal.backend().cursor_visible(), "the cursor is shown");
+    let buffer = terminal.backend().buffer();
+    buffer[(at.x - 1, at.y)].symbol().to_string()
+}
+
+#[test]
+fn the_dialogs_that_take_text_show_the_terminal_cursor_after_it() {
+    let report = completed_report();
+    let mut state = report_state(report.clone());
+    let mut edit = EditDialog::new(&report, Section::Assessment);
+    edit.editor = Notes::from_text("Stable.\nSleeping better");
+    state.dialog = Some(Dialog::EditReport(Box::new(edit.clone())));
+    assert_eq!(before_cursor(&state), "r");
+    edit.editor.line = 0;
+    edit.editor.column = 6;
+    state.dialog = Some(Dialog::EditReport(Box::new(edit)));
+    assert_eq!(before_cursor(&state), "e");
+
+    let mut sign = SignDialog::new(&report);
+    sign.confirmed = true;
+    sign.password = Field::with("secret");
+    state.dialog = Some(Dialog::Sign(sign));
+    assert_eq!(before_cursor(&state), "•");
+
+    let mut state = report_state(signed_report());
+    let mut addendum = AddendumDialog::new(id(300));
+    addendum.editor = Notes::from_text("Dose raised.\nReview");
+    state.dialog = Some(Dialog::Addendum(addendum));
+    assert_eq!(before_cursor(&state), "w");
+
+    let mut state = consultation_state();
+    state.dialog = Some(Dialog::CancelConsultation {
+        reason: Field::with("Patient left"),
+        error: None,
+    });
+    assert_eq!(before_cursor(&state), "t");
+
+    // The notes editor cuts a line longer than its box into rows (it used to run off the
+    // edge, the cursor stuck at the border), the cursor after its last letter.
+    let mut state = consultation_state();
+    state.consultation.notes = Notes::from_text(&format!("{}z", "word ".repeat(30)));
+    assert_eq!(before_cursor(&state), "z");
+    let shown = text(&state, 80, 24);
+    assert!(shown.contains("word z"), "{shown}");
+}
+
+#[test]
 fn a_dialogs_hints_name_the_keys_the_config_file_chose() {
     let mut state = report_state(completed_report());
     let overrides = [
@@ -1547,6 +1634,7 @@ fn a_dialogs_hints_name_the_keys_the_config_file_chose() {
     assert_shows(&shown, "Alt-s saves · Ctrl-G closes");
     state.dialog = Some(Dialog::CancelConsultation {
         reason: Field::default(),
+        error: None,
     });
     let shown = text(&state, 80, 24);
     assert_shows(

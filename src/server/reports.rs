@@ -124,8 +124,9 @@ pub async fn get(
 
 /// Edit a report's content
 ///
-/// Only `completed` reports. `version` is the version read: a stale one answers 409
-/// `VERSION_CONFLICT`, a signed report 409 `REPORT_SIGNED`, any other status 409 `INVALID_STATE`.
+/// `completed` and `failed` reports: a failed report written by hand becomes `completed`, to
+/// sign. `version` is the version read: a stale one answers 409 `VERSION_CONFLICT`, a signed
+/// report 409 `REPORT_SIGNED`, any other status 409 `INVALID_STATE`.
 ///
 /// Roles: doctor.
 #[utoipa::path(

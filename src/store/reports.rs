@@ -422,35 +422,48 @@ pub async fn get(engine: &impl Engine, actor: &Actor, id: Uuid) -> StoreResult<R
     Ok(report)
 }
 
-/// Why a report in `status` cannot take a change allowed in the `allowed` state.
-fn wrong_state(status: ReportStatus, allowed: ReportStatus) -> StoreError {
-    match (status, allowed) {
-        (ReportStatus::Signed, _) => StoreError::conflict(
+/// Why a report in `status` cannot take a change allowed in the `allowed` states.
+fn wrong_state(status: ReportStatus, allowed: &[ReportStatus]) -> StoreError {
+    match status {
+        ReportStatus::Signed => StoreError::conflict(
             code::REPORT_SIGNED,
             "This report is signed and can no longer change; add an addendum instead.",
         ),
-        (_, ReportStatus::Signed) => StoreError::conflict(
+        _ if allowed == [ReportStatus::Signed] => StoreError::conflict(
             code::INVALID_STATE,
             "Addenda can be added to signed reports only; edit or sign the draft instead.",
+        ),
+        _ if allowed.contains(&ReportStatus::Failed) => StoreError::conflict(
+            code::INVALID_STATE,
+            format!(
+                "This report is {}; only a completed draft or a failed report can be edited; \
+                 wait for generation to finish.",
+                status.as_str()
+            ),
         ),
         _ => StoreError::conflict(
             code::INVALID_STATE,
             format!(
-                "This report is {}; only a completed draft can be edited or signed.",
-                status.as_str()
+                "This report is {}; only a completed draft can be signed{}.",
+                status.as_str(),
+                if status == ReportStatus::Failed {
+                    "; write it by hand (edit it) first"
+                } else {
+                    ""
+                }
             ),
         ),
     }
 }
 
-/// Runs `change` on a report of the caller in the `allowed` state, audited as `action` and
-/// announced as a `kind` event with the report's status after the change.
+/// Runs `change` on a report of the caller in one of the `allowed` states, audited as `action`
+/// and announced as a `kind` event with the report's status after the change.
 async fn change_report<E: Engine>(
     engine: &E,
     actor: &Actor,
     id: Uuid,
     (action, kind): (&str, EventKind),
-    allowed: ReportStatus,
+    allowed: &[ReportStatus],
     change: impl AsyncFnOnce(&mut E::Tx, &Report) -> StoreResult<()>,
 ) -> StoreResult<Report> {
     let mut tx = engine.write_tx().await?;
@@ -462,7 +475,7 @@ async fn change_report<E: Engine>(
         tx.rollback().await?;
         return Err(deny(engine, actor, action, ("report", id)).await);
     };
-    if current.summary.status != allowed {
+    if !allowed.contains(&current.summary.status) {
         return Err(wrong_state(current.summary.status, allowed));
     }
     change(&mut tx, &current).await?;
@@ -508,11 +521,13 @@ pub async fn edit(
         actor,
         id,
         ("report.edit", EventKind::ReportUpdated),
-        ReportStatus::Completed,
+        // A failed report is written by hand: the edit makes it a completed draft to sign.
+        &[ReportStatus::Completed, ReportStatus::Failed],
         async |tx, current| {
             still_at(current.version, version, "make your change again")?;
             let update = Statement::new(
-                "UPDATE reports SET content = $2, version = version + 1, updated_at = $3 WHERE id = $1",
+                "UPDATE reports SET status = 'completed', failure_reason = NULL, content = $2,
+                 version = version + 1, updated_at = $3 WHERE id = $1",
             )
             .arg(id)
             .arg(content)
@@ -552,7 +567,7 @@ pub async fn sign(
         actor,
         id,
         ("report.sign", EventKind::ReportSigned),
-        ReportStatus::Completed,
+        &[ReportStatus::Completed],
         async |tx, current| {
             still_at(current.version, version, "read it again before signing")?;
             let update = Statement::new(
@@ -580,7 +595,7 @@ pub async fn add_addendum(
         actor,
         id,
         ("report.addendum", EventKind::ReportUpdated),
-        ReportStatus::Signed,
+        &[ReportStatus::Signed],
         async |tx, _| {
             let at = now();
             let insert = Statement::new(

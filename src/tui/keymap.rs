@@ -85,7 +85,7 @@ pub enum Command {
     NextReport,
     #[strum(message = "Previous report in the list", props(hint = "prev"))]
     PreviousReport,
-    #[strum(message = "Edit the report's assessment")]
+    #[strum(message = "Edit the report, every section")]
     Edit,
     #[strum(message = "Sign the report")]
     Sign,
@@ -148,6 +148,15 @@ pub enum Command {
         props(dialog = "yes", hint = "next section")
     )]
     NextSection,
+    #[strum(message = "Edit the previous section", props(dialog = "yes"))]
+    PreviousSection,
+    #[strum(
+        message = "Add a row (a diagnosis, a medication)",
+        props(dialog = "yes")
+    )]
+    AddRow,
+    #[strum(message = "Remove the row", props(dialog = "yes"))]
+    RemoveRow,
     #[strum(message = "Next choice", props(dialog = "yes", hint = "next"))]
     NextChoice,
     #[strum(message = "Previous choice", props(dialog = "yes", hint = "previous"))]
@@ -347,6 +356,7 @@ impl Key {
             KeyCode::Enter => "Enter".into(),
             KeyCode::Esc => "Esc".into(),
             KeyCode::Tab => "Tab".into(),
+            KeyCode::BackTab => "Shift-Tab".into(),
             KeyCode::Up => "↑".into(),
             KeyCode::Down => "↓".into(),
             KeyCode::Left => "←".into(),
@@ -460,6 +470,9 @@ impl Default for Keymap {
                 b(Key::plain('N'), No, SignConfirm),
                 b(Key::ctrl('s'), Save, ReportEditor),
                 b(Key::code(KeyCode::Tab), NextSection, ReportEditor),
+                b(Key::code(KeyCode::BackTab), PreviousSection, ReportEditor),
+                b(Key::ctrl('n'), AddRow, ReportEditor),
+                b(Key::ctrl('d'), RemoveRow, ReportEditor),
                 b(Key::code(KeyCode::Esc), Dismiss, ReportEditor),
             ],
         }

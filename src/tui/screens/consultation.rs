@@ -103,7 +103,10 @@ pub(crate) fn notes_key(state: &mut State, key: &KeyEvent) -> Option<Vec<Effect>
     if let Some(command) = state.settings.keymap.own_command(key, Scope::Consultation) {
         return Some(run_command(state, command));
     }
-    if !editor_takes(&Key::from_event(key)) {
+    // The editor's own control keys (undo, deleting a word) are its, unless bound to a command.
+    let own_control =
+        Notes::takes(key) && state.settings.keymap.command(key, Scope::Global).is_none();
+    if !own_control && !editor_takes(&Key::from_event(key)) {
         return None;
     }
     if state.consultation.notes.edit(key) {
@@ -144,17 +147,18 @@ pub(crate) fn paste(state: &mut State, text: &str) -> Vec<Effect> {
 
 pub(crate) fn command(state: &mut State, command: Command) -> Vec<Effect> {
     match command {
-        Command::StopConsultation if running(state) => {
-            let Some(id) = state.consultation.consultation.as_ref().map(|c| c.id) else {
-                return Vec::new();
-            };
-            let notes = state.consultation.notes.text();
-            state.consultation.saved_edits = state.consultation.edits;
-            vec![call(state, Call::Stop { id, notes })]
+        // Empty notes make a failed report: that takes a yes.
+        Command::StopConsultation
+            if running(state) && state.consultation.notes.text().trim().is_empty() =>
+        {
+            state.dialog = Some(Dialog::StopWithoutNotes);
+            Vec::new()
         }
+        Command::StopConsultation if running(state) => stop(state),
         Command::CancelConsultation if running(state) => {
             state.dialog = Some(Dialog::CancelConsultation {
                 reason: Default::default(),
+                error: None,
             });
             Vec::new()
         }
@@ -171,6 +175,19 @@ pub(crate) fn command(state: &mut State, command: Command) -> Vec<Effect> {
         }
         _ => Vec::new(),
     }
+}
+
+/// Stops the running consultation with its notes as they are now.
+pub(crate) fn stop(state: &mut State) -> Vec<Effect> {
+    if !running(state) {
+        return Vec::new();
+    }
+    let Some(id) = state.consultation.consultation.as_ref().map(|c| c.id) else {
+        return Vec::new();
+    };
+    let notes = state.consultation.notes.text();
+    state.consultation.saved_edits = state.consultation.edits;
+    vec![call(state, Call::Stop { id, notes })]
 }
 
 /// A consultation started or resumed: its screen opens with its notes.
@@ -517,30 +534,26 @@ pub fn draw(frame: &mut Frame, area: Rect, state: &State) {
     frame.render_widget(Paragraph::new(vec![status, complaint]), header);
     let block = Block::bordered().title(" Notes (History:, Assessment:, Plan:, Medications:…) ");
     let inner = block.inner(editor);
-    // Keep the cursor line in view.
-    let height = inner.height as usize;
-    let top = c.notes.line.saturating_sub(height.saturating_sub(1));
-    let lines: Vec<Line> = c
-        .notes
-        .lines
-        .iter()
+    // Long lines wrap at the box's width; the cursor's row stays in view.
+    let layout = c.notes.layout(usize::from(inner.width));
+    let height = usize::from(inner.height);
+    let (row, column) = layout.cursor;
+    let top = row.saturating_sub(height.saturating_sub(1));
+    let lines: Vec<Line> = layout
+        .rows
+        .into_iter()
         .skip(top)
         .take(height)
-        .map(|l| Line::raw(l.replace('\t', "    ")))
+        .map(Line::raw)
         .collect();
     frame.render_widget(Paragraph::new(lines).block(block), editor);
     if consultation.status == ConsultationStatus::InProgress
         && state.dialog.is_none()
         && state.overlay.is_none()
+        && inner.width > 0
     {
-        let line = &c.notes.lines[c.notes.line.min(c.notes.lines.len().saturating_sub(1))];
-        let column: usize = line
-            .chars()
-            .take(c.notes.column)
-            .map(|ch| if ch == '\t' { 4 } else { 1 })
-            .sum();
-        let x = inner.x + (column as u16).min(inner.width.saturating_sub(1));
-        let y = inner.y + (c.notes.line - top) as u16;
+        let x = inner.x + (column as u16).min(inner.width - 1);
+        let y = inner.y + (row - top) as u16;
         frame.set_cursor_position((x, y));
     }
 }

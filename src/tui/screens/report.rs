@@ -14,7 +14,7 @@ use crate::model::report::{Report, ReportContent, ReportStatus};
 use crate::model::text::printable;
 use crate::tui::components::dialogs::{self, AddendumDialog, EditDialog, SignDialog};
 use crate::tui::effect::{Call, Effect};
-use crate::tui::keymap::Command;
+use crate::tui::keymap::{Command, Scope};
 use crate::tui::state::{Dialog, Load, Screen, Section, State, ToastKind};
 use crate::tui::ui::common::{banner_layout, name, notice, patient_banner};
 use crate::tui::update::{call, handle_error};
@@ -116,6 +116,15 @@ pub(crate) fn command(state: &mut State, command: Command, page: usize) -> Vec<E
                     "This report is already signed; add an addendum with a.",
                     ToastKind::Info,
                 ),
+                ReportStatus::Failed => {
+                    let edit = state.settings.keymap.hint_key(Command::Edit, Scope::Report);
+                    state.toast(
+                        format!(
+                            "There is nothing to sign yet: write the report by hand first ({edit})."
+                        ),
+                        ToastKind::Info,
+                    );
+                }
                 other => state.toast(
                     format!("A {} report cannot be signed.", other.as_str()),
                     ToastKind::Info,
@@ -126,13 +135,30 @@ pub(crate) fn command(state: &mut State, command: Command, page: usize) -> Vec<E
             let Some(report) = state.report.report.ready() else {
                 return Vec::new();
             };
-            if report.summary.status != ReportStatus::Completed {
-                state.toast("Only a completed draft can be edited.", ToastKind::Info);
-                return Vec::new();
-            }
+            // A failed report is written by hand; the save makes it a draft to sign.
+            let section = match report.summary.status {
+                ReportStatus::Completed => Section::Assessment,
+                ReportStatus::Failed => Section::History,
+                ReportStatus::Signed => {
+                    state.toast(
+                        "This report is signed and can no longer change; add an addendum with a.",
+                        ToastKind::Info,
+                    );
+                    return Vec::new();
+                }
+                other => {
+                    state.toast(
+                        format!(
+                            "This report is {}; it can be edited once generation is done.",
+                            other.as_str()
+                        ),
+                        ToastKind::Info,
+                    );
+                    return Vec::new();
+                }
+            };
             state.dialog = Some(Dialog::EditReport(Box::new(EditDialog::new(
-                report,
-                Section::Assessment,
+                report, section,
             ))));
         }
         Command::Addendum => {
@@ -401,7 +427,25 @@ pub fn draw(frame: &mut Frame, area: Rect, state: &State) {
                     rest
                 }
             };
-            let lines = report_lines(state, report);
+            let mut lines = report_lines(state, report);
+            if report.summary.status == ReportStatus::Failed {
+                // Just below why it failed: what to do about it.
+                let at = 1
+                    + usize::from(report.failure_reason.is_some())
+                    + usize::from(report.summary.consultation.chief_complaint.is_some());
+                let key = |command| state.settings.keymap.hint_key(command, Scope::Report);
+                lines.insert(
+                    at.min(lines.len()),
+                    Line::styled(
+                        format!(
+                            "Write it by hand: {} opens the editor; once saved, {} signs it.",
+                            key(Command::Edit),
+                            key(Command::Sign)
+                        ),
+                        theme.warning(),
+                    ),
+                );
+            }
             frame.render_widget(
                 Paragraph::new(lines)
                     .wrap(Wrap { trim: false })

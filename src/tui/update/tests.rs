@@ -1035,6 +1035,37 @@ fn stop_generates_the_report_which_is_polled_until_ready_and_enter_opens_it() {
 }
 
 #[test]
+fn stopping_with_empty_notes_asks_first() {
+    let mut state = in_consultation();
+    type_text(&mut state, "  ");
+    assert!(update(&mut state, ctrl('s')).is_empty(), "nothing sent yet");
+    assert_eq!(state.dialog, Some(Dialog::StopWithoutNotes));
+    // Any key but yes keeps it running.
+    assert!(update(&mut state, chr('n')).is_empty());
+    assert_eq!(state.dialog, None);
+    assert_eq!(state.screen, Screen::Consultation);
+    update(&mut state, ctrl('s'));
+    let (_, call) = only_call(&update(&mut state, chr('y')));
+    assert!(matches!(call, Call::Stop { .. }), "{call:?}");
+
+    // With notes it stops at once.
+    let mut state = in_consultation();
+    type_text(&mut state, "Low mood");
+    let (_, call) = only_call(&update(&mut state, ctrl('s')));
+    assert!(matches!(call, Call::Stop { .. }), "{call:?}");
+}
+
+#[test]
+fn the_notes_editor_undoes_and_deletes_words() {
+    let mut state = in_consultation();
+    type_text(&mut state, "Low mood");
+    update(&mut state, ctrl('w'));
+    assert_eq!(state.consultation.notes.text(), "Low ");
+    update(&mut state, ctrl('z'));
+    assert_eq!(state.consultation.notes.text(), "Low mood");
+}
+
+#[test]
 fn ctrl_x_asks_a_reason_before_cancelling() {
     let mut state = in_consultation();
     assert!(update(&mut state, ctrl('x')).is_empty());
@@ -1046,7 +1077,18 @@ fn ctrl_x_asks_a_reason_before_cancelling() {
         update(&mut state, key(KeyCode::Enter)).is_empty(),
         "no reason yet"
     );
+    // The dialog says what is missing, and typing clears it.
+    let error = |state: &State| match &state.dialog {
+        Some(Dialog::CancelConsultation { error, .. }) => error.clone(),
+        other => panic!("expected the cancel dialog, got {other:?}"),
+    };
+    assert!(
+        error(&state).is_some_and(|e| e.contains("A reason is needed")),
+        "{:?}",
+        error(&state)
+    );
     type_text(&mut state, "Patient left");
+    assert_eq!(error(&state), None);
     let (request, call) = only_call(&update(&mut state, key(KeyCode::Enter)));
     assert_eq!(
         call,
@@ -1300,17 +1342,275 @@ fn edit_tab_moves_to_the_next_section_keeping_what_was_typed() {
     let mut state = on_report(ReportStatus::Completed);
     update(&mut state, chr('e'));
     type_text(&mut state, " Better.");
-    update(&mut state, key(KeyCode::Tab));
-    let edit = edit_dialog(&state);
-    assert_eq!(edit.section, Section::FollowUp);
-    assert_eq!(edit.editor.text(), "");
-    update(&mut state, key(KeyCode::Tab));
+    // Every section of the report, in reading order, then round to the first.
+    let mut order = Vec::new();
+    for _ in 0..7 {
+        update(&mut state, key(KeyCode::Tab));
+        order.push(edit_dialog(&state).section);
+    }
+    assert_eq!(
+        order,
+        [
+            Section::Diagnoses,
+            Section::Medications,
+            Section::Recommendations,
+            Section::FollowUp,
+            Section::History,
+            Section::MentalStatus,
+            Section::Assessment,
+        ]
+    );
+    assert_eq!(edit_dialog(&state).editor.text(), "Stable. Better.");
+    update(&mut state, key(KeyCode::BackTab));
+    update(&mut state, key(KeyCode::BackTab));
     let edit = edit_dialog(&state);
     assert_eq!(edit.section, Section::History);
     assert_eq!(edit.editor.text(), "Low mood for three weeks.");
+}
+
+fn shift_tab_to(state: &mut State, section: Section) {
+    for _ in 0..7 {
+        if edit_dialog(state).section == section {
+            return;
+        }
+        update(state, key(KeyCode::Tab));
+    }
+    panic!("no section {section:?}");
+}
+
+#[test]
+fn diagnoses_and_medications_are_edited_as_rows_of_fields() {
+    let mut state = on_report(ReportStatus::Completed);
+    update(&mut state, chr('e'));
+    shift_tab_to(&mut state, Section::Diagnoses);
+    // No diagnosis yet: typing goes nowhere until Ctrl-N adds a row.
+    type_text(&mut state, "x");
+    assert_eq!(edit_dialog(&state).working.diagnoses, vec![]);
+    update(&mut state, ctrl('n'));
+    type_text(&mut state, "F32.1");
+    update(&mut state, key(KeyCode::Enter));
+    assert_eq!((edit_dialog(&state).row, edit_dialog(&state).field), (0, 1));
+    type_text(&mut state, "Moderate depressive episode");
+    update(&mut state, ctrl('n'));
+    type_text(&mut state, "G47.0");
+    // A pasted newline stays on the one line of a field.
+    update(&mut state, key(KeyCode::Down));
+    update(&mut state, Action::Paste("Insomnia\nprimary".into()));
+    update(&mut state, key(KeyCode::Up));
+    assert_eq!(edit_dialog(&state).editor.text(), "G47.0");
+
     update(&mut state, key(KeyCode::Tab));
+    assert_eq!(edit_dialog(&state).section, Section::Medications);
+    update(&mut state, ctrl('n'));
+    type_text(&mut state, "Sertraline");
+    for (down, text) in [(1, "50 mg"), (1, "once daily"), (2, "by mouth, mornings")] {
+        for _ in 0..down {
+            update(&mut state, key(KeyCode::Down));
+        }
+        type_text(&mut state, text);
+    }
+    // A second medication, then removed again.
+    update(&mut state, ctrl('n'));
+    type_text(&mut state, "Zopiclone");
+    update(&mut state, ctrl('d'));
+    assert_eq!(edit_dialog(&state).working.medication_plan.len(), 1);
+
     update(&mut state, key(KeyCode::Tab));
-    assert_eq!(edit_dialog(&state).editor.text(), "Stable. Better.");
+    type_text(&mut state, "Walk daily");
+    update(&mut state, key(KeyCode::Enter));
+    update(&mut state, key(KeyCode::Enter));
+    type_text(&mut state, "Sleep diary");
+
+    let (_, call) = only_call(&update(&mut state, ctrl('s')));
+    let mut expected = report(0, ReportStatus::Completed).content;
+    expected.diagnoses = vec![
+        crate::model::report::Diagnosis {
+            code: Some("F32.1".into()),
+            description: "Moderate depressive episode".into(),
+        },
+        crate::model::report::Diagnosis {
+            code: Some("G47.0".into()),
+            description: "Insomnia primary".into(),
+        },
+    ];
+    expected.medication_plan = vec![crate::model::report::Medication {
+        drug: "Sertraline".into(),
+        dosage: Some("50 mg".into()),
+        frequency: Some("once daily".into()),
+        duration: None,
+        instructions: Some("by mouth, mornings".into()),
+    }];
+    expected.recommendations = vec!["Walk daily".into(), "Sleep diary".into()];
+    assert_eq!(
+        call,
+        Call::EditReport {
+            id: report_id(0),
+            content: expected,
+            version: 3,
+        }
+    );
+}
+
+#[test]
+fn a_row_the_server_would_refuse_is_named_and_nothing_typed_is_lost() {
+    let mut state = on_report(ReportStatus::Completed);
+    update(&mut state, chr('e'));
+    type_text(&mut state, " Better.");
+    shift_tab_to(&mut state, Section::Medications);
+    update(&mut state, ctrl('n'));
+    type_text(&mut state, "Sertraline");
+    update(&mut state, ctrl('n'));
+    update(&mut state, key(KeyCode::Down));
+    type_text(&mut state, "25 mg");
+    update(&mut state, key(KeyCode::Tab));
+
+    assert!(update(&mut state, ctrl('s')).is_empty(), "nothing sent");
+    let edit = edit_dialog(&state);
+    assert_eq!(edit.step, EditStep::Editing);
+    assert_eq!(
+        (edit.section, edit.row, edit.field),
+        (Section::Medications, 1, 0),
+        "on the empty drug"
+    );
+    assert_eq!(
+        edit.error.as_deref(),
+        Some("Medication 2, Drug: must not be empty (Ctrl-D removes the row).")
+    );
+    assert_eq!(edit.working.medication_plan[0].drug, "Sertraline");
+    assert_eq!(
+        edit.working.medication_plan[1].dosage.as_deref(),
+        Some("25 mg")
+    );
+    assert_eq!(edit.working.assessment.as_deref(), Some("Stable. Better."));
+
+    type_text(&mut state, "Quetiapine");
+    // The server's limits too, on the field they are about: a code too long.
+    shift_tab_to(&mut state, Section::Diagnoses);
+    update(&mut state, ctrl('n'));
+    update(&mut state, ctrl('n'));
+    type_text(&mut state, &"F".repeat(41));
+    update(&mut state, key(KeyCode::Down));
+    type_text(&mut state, "Insomnia");
+    update(&mut state, key(KeyCode::Tab));
+    assert!(update(&mut state, ctrl('s')).is_empty(), "nothing sent");
+    let edit = edit_dialog(&state);
+    assert_eq!(
+        (edit.section, edit.row, edit.field),
+        (Section::Diagnoses, 1, 0)
+    );
+    assert_eq!(
+        edit.error.as_deref(),
+        Some("Diagnosis 2, Code: must be at most 40 characters (Ctrl-D removes the row).")
+    );
+    update(&mut state, ctrl('d'));
+    let (_, call) = only_call(&update(&mut state, ctrl('s')));
+    let Call::EditReport { content, .. } = call else {
+        panic!("expected a save, got {call:?}");
+    };
+    assert_eq!(content.medication_plan[1].drug, "Quetiapine");
+    assert_eq!(content.assessment.as_deref(), Some("Stable. Better."));
+}
+
+#[test]
+fn after_a_conflict_the_field_on_screen_shows_their_text_where_the_doctor_changed_nothing() {
+    let mut state = on_report(ReportStatus::Completed);
+    update(&mut state, chr('e'));
+    // The doctor changes the history and a diagnosis, and saves from the assessment, untouched.
+    shift_tab_to(&mut state, Section::History);
+    type_text(&mut state, " Worse at night.");
+    shift_tab_to(&mut state, Section::Diagnoses);
+    update(&mut state, ctrl('n'));
+    type_text(&mut state, "F51.0");
+    update(&mut state, key(KeyCode::Down));
+    type_text(&mut state, "Insomnia");
+    shift_tab_to(&mut state, Section::Assessment);
+    let (request, _) = only_call(&update(&mut state, ctrl('s')));
+    let effects = respond(
+        &mut state,
+        request,
+        Response::ReportSaved(Err(error(
+            ErrorKind::VersionConflict {
+                current_version: Some(4),
+            },
+            "The report changed.",
+        ))),
+    );
+    let (request, _) = only_call(&effects);
+    let mut theirs = report(0, ReportStatus::Completed);
+    theirs.version = 4;
+    theirs.content.assessment = Some("Stable; reviewed by the registrar.".into());
+    theirs.content.medication_plan = vec![crate::model::report::Medication {
+        drug: "Sertraline".into(),
+        ..Default::default()
+    }];
+    respond(&mut state, request, Response::Report(Ok(theirs.clone())));
+    // Saving now must not put the assessment back as it was before their edit.
+    assert_eq!(
+        edit_dialog(&state).editor.text(),
+        "Stable; reviewed by the registrar."
+    );
+    let (_, call) = only_call(&update(&mut state, ctrl('s')));
+    let Call::EditReport {
+        content, version, ..
+    } = call
+    else {
+        panic!("expected a save, got {call:?}");
+    };
+    assert_eq!(version, 4);
+    assert_eq!(content.assessment, theirs.content.assessment);
+    assert_eq!(content.medication_plan, theirs.content.medication_plan);
+    assert_eq!(
+        content.history.as_deref(),
+        Some("Low mood for three weeks. Worse at night.")
+    );
+    assert_eq!(content.diagnoses[0].code.as_deref(), Some("F51.0"));
+}
+
+#[test]
+fn a_failed_report_is_written_by_hand_then_signed() {
+    let mut state = on_report(ReportStatus::Failed);
+    assert!(update(&mut state, chr('S')).is_empty());
+    assert_eq!(state.dialog, None, "nothing to sign yet");
+    let toast = state.toast.take().map(|t| t.text).unwrap_or_default();
+    assert!(
+        toast.contains("write the report by hand first (e)"),
+        "{toast}"
+    );
+    assert!(update(&mut state, chr('e')).is_empty());
+    let edit = edit_dialog(&state);
+    assert_eq!(edit.section, Section::History);
+    type_text(&mut state, " Seen today.");
+    let (request, call) = only_call(&update(&mut state, ctrl('s')));
+    assert!(
+        matches!(call, Call::EditReport { version: 3, .. }),
+        "{call:?}"
+    );
+    let mut written = report(0, ReportStatus::Completed);
+    written.version = 4;
+    respond(&mut state, request, Response::ReportSaved(Ok(written)));
+    assert_eq!(state.dialog, None);
+    update(&mut state, chr('S'));
+    assert!(matches!(state.dialog, Some(Dialog::Sign(_))));
+}
+
+#[test]
+fn the_draft_editor_undoes_what_was_typed() {
+    let mut state = on_report(ReportStatus::Completed);
+    update(&mut state, chr('e'));
+    type_text(&mut state, " Better");
+    // A word at a time.
+    update(&mut state, ctrl('z'));
+    assert_eq!(edit_dialog(&state).editor.text(), "Stable. ");
+    update(&mut state, ctrl('z'));
+    assert_eq!(edit_dialog(&state).editor.text(), "Stable.");
+    update(&mut state, ctrl('y'));
+    update(&mut state, ctrl('y'));
+    assert_eq!(edit_dialog(&state).editor.text(), "Stable. Better");
+    update(
+        &mut state,
+        Action::Key(KeyEvent::new(KeyCode::Backspace, KeyModifiers::ALT)),
+    );
+    assert_eq!(edit_dialog(&state).editor.text(), "Stable. ");
 }
 
 #[test]

@@ -8,7 +8,7 @@ use ratatui::layout::Rect;
 use ratatui::text::{Line, Span};
 use uuid::Uuid;
 
-use super::{Dialog, Step, View};
+use super::{Dialog, Step, View, inner_width};
 use crate::client::ApiError;
 use crate::model::report::Report;
 use crate::model::text::printable;
@@ -155,17 +155,20 @@ pub(super) fn view(state: &State, area: Rect, addendum: &AddendumDialog) -> View
     let editor_key = |command| state.settings.keymap.hint_key(command, Scope::ReportEditor);
     let choice_key = |command| state.settings.keymap.hint_key(command, Scope::SignConfirm);
     let mut lines = Vec::new();
+    let mut cursor = None;
     match addendum.step {
         AddendumStep::Writing | AddendumStep::Discard => {
             lines.push(Line::raw(
                 "The signed report stays as it is; the addendum is added below it.",
             ));
             lines.push(Line::raw(""));
-            for line in &addendum.editor.lines {
-                lines.push(Line::styled(
-                    printable(&line.replace('\t', "    "), true),
-                    theme.selected(),
-                ));
+            let layout = addendum.editor.layout(inner_width(area));
+            if addendum.step == AddendumStep::Writing {
+                let (row, column) = layout.cursor;
+                cursor = Some((lines.len() + row, column as u16));
+            }
+            for row in layout.rows {
+                lines.push(Line::styled(row, theme.selected()));
             }
             lines.push(Line::raw(""));
             if addendum.step == AddendumStep::Discard {
@@ -230,5 +233,6 @@ pub(super) fn view(state: &State, area: Rect, addendum: &AddendumDialog) -> View
         title: " Add an addendum ",
         lines,
         height,
+        cursor,
     }
 }

@@ -8,6 +8,7 @@ mod edit_report;
 mod session_expired;
 mod sign;
 mod start_consultation;
+mod stop_consultation;
 
 pub(crate) use addendum::on_added;
 pub use addendum::{AddendumDialog, AddendumStep};
@@ -45,10 +46,14 @@ pub enum Dialog {
     Sign(SignDialog),
     CancelConsultation {
         reason: Field,
+        /// Why Enter did not cancel (no reason yet).
+        error: Option<String>,
     },
+    /// Stopping with empty notes: the report would fail, so it asks first (defaults to no).
+    StopWithoutNotes,
     /// An addendum: written, previewed, confirmed, then sent.
     Addendum(AddendumDialog),
-    /// Editing the text sections of a draft; Tab moves to the next section.
+    /// Editing a draft, every section; Tab moves to the next section.
     /// Boxed: two copies of a report's content make it the largest dialog by far.
     EditReport(Box<EditDialog>),
     /// The session ended: the password continues where the doctor was.
@@ -72,6 +77,15 @@ struct View {
     title: &'static str,
     lines: Vec<Line<'static>>,
     height: u16,
+    /// Where the terminal cursor goes while the dialog takes text: the index of a line in
+    /// `lines` and the column in it. The line must fit the box's width unwrapped (editors cut
+    /// their rows to it with `Notes::layout`).
+    cursor: Option<(usize, u16)>,
+}
+
+/// How many columns a dialog's box holds inside its borders, in `area`.
+fn inner_width(area: Rect) -> usize {
+    usize::from(DIALOG_WIDTH.min(area.width).saturating_sub(2))
 }
 
 /// The report fetched again because a dialog found it changed on the server (signing or
@@ -85,6 +99,7 @@ pub fn scope(dialog: &Dialog) -> Scope {
     match dialog {
         Dialog::StartConsultation { .. } => Scope::StartDialog,
         Dialog::Sign(sign) if !sign.confirmed => Scope::SignConfirm,
+        Dialog::StopWithoutNotes => Scope::SignConfirm,
         Dialog::Sign(_) | Dialog::CancelConsultation { .. } | Dialog::SessionExpired { .. } => {
             Scope::Dialog
         }
@@ -108,6 +123,7 @@ pub(crate) fn key(state: &mut State, key: &KeyEvent) -> Vec<Effect> {
         Dialog::StartConsultation { .. } => start_consultation::key(state, &mut dialog, key),
         Dialog::Sign(_) => sign::key(state, &mut dialog, key),
         Dialog::CancelConsultation { .. } => cancel_consultation::key(state, &mut dialog, key),
+        Dialog::StopWithoutNotes => stop_consultation::key(state, key),
         Dialog::Addendum(_) => addendum::key(state, &mut dialog, key),
         Dialog::EditReport(_) => edit_report::key(state, &mut dialog, key),
         Dialog::SessionExpired { .. } => session_expired::key(state, &mut dialog, key),
@@ -127,7 +143,8 @@ pub(crate) fn paste(dialog: &mut Dialog, text: &str) {
         Dialog::StartConsultation { complaint, .. } => complaint.insert(text),
         Dialog::Sign(sign) => sign.password.insert(text),
         Dialog::SessionExpired { password, .. } => password.insert(text),
-        Dialog::CancelConsultation { reason } => reason.insert(text),
+        Dialog::CancelConsultation { reason, .. } => reason.insert(text),
+        Dialog::StopWithoutNotes => {}
         Dialog::Addendum(addendum) => {
             if addendum.step == AddendumStep::Writing {
                 addendum.editor.insert(text)
@@ -135,7 +152,7 @@ pub(crate) fn paste(dialog: &mut Dialog, text: &str) {
         }
         Dialog::EditReport(edit) => {
             if edit.step == EditStep::Editing {
-                edit.editor.insert(text)
+                edit.paste(text)
             }
         }
     }
@@ -147,13 +164,17 @@ pub fn draw(frame: &mut Frame, area: Rect, state: &State, dialog: &Dialog) {
         title,
         lines,
         height,
+        cursor,
     } = match dialog {
         Dialog::StartConsultation {
             session_type,
             complaint,
         } => start_consultation::view(state, *session_type, complaint),
         Dialog::Sign(sign) => sign::view(state, sign),
-        Dialog::CancelConsultation { reason } => cancel_consultation::view(state, reason),
+        Dialog::CancelConsultation { reason, error } => {
+            cancel_consultation::view(state, reason, error.as_deref())
+        }
+        Dialog::StopWithoutNotes => stop_consultation::view(state),
         Dialog::Addendum(addendum) => addendum::view(state, area, addendum),
         Dialog::EditReport(edit) => edit_report::view(state, area, edit),
         Dialog::SessionExpired {
@@ -163,18 +184,43 @@ pub fn draw(frame: &mut Frame, area: Rect, state: &State, dialog: &Dialog) {
         } => session_expired::view(state, password, error.as_deref(), *busy),
     };
     // As tall as the wrapped lines need (the view's height is the least), within the area.
-    let inner_width = usize::from(DIALOG_WIDTH.min(area.width).saturating_sub(2));
+    let inner_width = inner_width(area);
     let needed: u16 = lines
         .iter()
         .map(|line| wrapped_rows(&line.to_string(), inner_width))
         .sum::<u16>()
         .saturating_add(2);
     let rect = centered(area, DIALOG_WIDTH, height.max(needed));
+    let block = Block::bordered().title(Line::styled(title, theme.title()));
+    let inner = block.inner(rect);
+    // The cursor's row among the wrapped lines; a box too short to reach it scrolls down to it.
+    let cursor = cursor.map(|(line, column)| {
+        let row: u16 = lines
+            .iter()
+            .take(line)
+            .map(|line| wrapped_rows(&line.to_string(), inner_width))
+            .sum();
+        (row, column)
+    });
+    let scroll = match cursor {
+        Some((row, _)) if row >= inner.height => row + 1 - inner.height,
+        _ => 0,
+    };
     frame.render_widget(Clear, rect);
     frame.render_widget(
         Paragraph::new(lines)
             .wrap(Wrap { trim: false })
-            .block(Block::bordered().title(Line::styled(title, theme.title()))),
+            .scroll((scroll, 0))
+            .block(block),
         rect,
     );
+    if let Some((row, column)) = cursor
+        && inner.width > 0
+        && inner.height > 0
+    {
+        frame.set_cursor_position((
+            inner.x + column.min(inner.width - 1),
+            inner.y + (row - scroll).min(inner.height - 1),
+        ));
+    }
 }

@@ -68,5 +68,6 @@ pub(super) fn view(state: &State, password: &Field, error: Option<&str>, busy: b
         title: " Session ended ",
         lines,
         height: 9,
+        cursor: (!busy).then_some((3, 10 + password.cursor as u16)),
     }
 }

@@ -240,6 +240,7 @@ pub(super) fn view(state: &State, sign: &SignDialog) -> View {
             title: " Sign report ",
             lines,
             height: 6,
+            cursor: None,
         };
     }
     // What changed is said first and shown last, so the question stays in the box however
@@ -265,6 +266,7 @@ pub(super) fn view(state: &State, sign: &SignDialog) -> View {
         ));
     }
     lines.push(Line::raw(""));
+    let mut cursor = None;
     if !sign.confirmed {
         let (no_style, yes_style) = if sign.yes {
             (theme.base(), theme.selected())
@@ -295,6 +297,10 @@ pub(super) fn view(state: &State, sign: &SignDialog) -> View {
             ),
         ]);
     } else {
+        // The password line, where the cursor is while the doctor types.
+        if !sign.busy {
+            cursor = Some((lines.len() + 2, 10 + sign.password.cursor as u16));
+        }
         lines.extend([
             Line::raw(format!(
                 "Enter your password to sign version {}.",
@@ -324,6 +330,7 @@ pub(super) fn view(state: &State, sign: &SignDialog) -> View {
         title: " Sign report ",
         lines,
         height,
+        cursor,
     }
 }
 

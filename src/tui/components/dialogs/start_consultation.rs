@@ -98,5 +98,6 @@ pub(super) fn view(state: &State, session_type: SessionType, complaint: &Field) 
             ),
         ],
         height: 8,
+        cursor: Some((3, 12 + complaint.cursor as u16)),
     }
 }

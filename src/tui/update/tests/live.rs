@@ -234,6 +234,7 @@ fn the_report_open_reloads_when_changed_but_not_under_a_dialog() {
 fn with_events_the_report_being_generated_is_not_polled_and_its_notice_opens_it_from_another_chart()
 {
     let mut state = connected(in_consultation());
+    type_text(&mut state, "Plan: review");
     let (request, _) = only_call(&update(&mut state, ctrl('s')));
     let mut stopped = consultation(ConsultationStatus::Completed);
     stopped.report_id = Some(report_id(5));
@@ -298,6 +299,7 @@ fn with_events_the_report_being_generated_is_not_polled_and_its_notice_opens_it_
 #[test]
 fn while_the_stream_is_down_the_report_being_generated_is_polled() {
     let mut state = connected(in_consultation());
+    type_text(&mut state, "Plan: review");
     let (request, _) = only_call(&update(&mut state, ctrl('s')));
     let mut stopped = consultation(ConsultationStatus::Completed);
     stopped.report_id = Some(report_id(5));
