@@ -857,6 +857,11 @@ async fn ctrl_l_locks_inside_dialogs_and_a_report_changed_under_the_doctor_is_no
     let mut ws = Workstation::start(dir.path(), &served);
     ws.log_in();
     ws.open_chart("quarringt", name, &mrn);
+    // The reports pane has loaded the draft before Enter opens it.
+    ws.wait_for("the draft in the reports pane", |s| {
+        s.lines()
+            .any(|l| l.contains("completed") && l.contains("follow_up"))
+    });
     ws.send(ENTER);
     ws.wait_for("the draft, version 1, with the banner", |s| {
         s.contains("COMPLETED")
