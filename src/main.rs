@@ -271,7 +271,7 @@ async fn serve(file: &ConfigFile, flags: &ServeFlags, env: &Environment) -> anyh
     }
     if store.active_admins().await? == 0 {
         tracing::warn!(
-            "no administrator account yet: create the first one with: {}",
+            "no active administrator account, so nobody can manage accounts: create the first one with: {}",
             admin::first_admin_command(&settings.database_url)
         );
     }
