@@ -1,7 +1,8 @@
 //! The `synapse` binary: the workstation (no subcommand; with no server configured, over an
 //! embedded demo server), the scripting CLI and `bench`, the clinical API server (`serve`), the
-//! operator's commands on the database (`admin`) and data seeding (`seed`). The only place that sees both sides: it parses the command line,
-//! reads the config file and the process's environment, and hands each room its settings.
+//! operator's commands on the database (`admin`) and data seeding (`seed`). The only place that
+//! sees both sides: it parses the command line, reads the config file and the process's
+//! environment, and hands each room its settings.
 
 #![forbid(unsafe_code)]
 

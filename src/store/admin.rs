@@ -33,19 +33,6 @@ fn admin_user(row: &dyn Row) -> StoreResult<AdminUser> {
     })
 }
 
-/// The audit entry of an administrator's action on the account `user_id` (or on the accounts,
-/// `None`), with the administrator's user id (none at the console).
-fn user_entry<'a>(by: &Administrator, action: &'a str, user_id: Option<Uuid>) -> AuditEntry<'a> {
-    AuditEntry {
-        user_id: by.audit_origin().0,
-        action,
-        resource_type: Some("user"),
-        resource_id: user_id.map(|id| id.to_string()),
-        patient_id: None,
-        outcome: "success",
-    }
-}
-
 /// Audits a change by `by` in the change's transaction.
 async fn audit_change(
     conn: &mut impl Conn,
@@ -53,14 +40,16 @@ async fn audit_change(
     action: &str,
     user_id: Uuid,
 ) -> StoreResult<()> {
-    let (_, request_id, ip) = by.audit_origin();
-    insert_audit(
-        conn,
-        &request_id,
-        ip.as_deref(),
-        &user_entry(by, action, Some(user_id)),
-    )
-    .await
+    let (by_user, request_id, ip) = by.audit_origin();
+    let entry = AuditEntry {
+        user_id: by_user,
+        action,
+        resource_type: Some("user"),
+        resource_id: Some(user_id.to_string()),
+        patient_id: None,
+        outcome: "success",
+    };
+    insert_audit(conn, &request_id, ip.as_deref(), &entry).await
 }
 
 /// Audits a read by `by` once it happened, through the audit queue like every read.
