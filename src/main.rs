@@ -1,7 +1,8 @@
 //! The `synapse` binary: the workstation (no subcommand; with no server configured, over an
-//! embedded demo server), the scripting CLI and `bench`, the clinical API server (`serve`) and
-//! data seeding (`seed`). The only place that sees both sides: it parses the command line,
-//! reads the config file and the process's environment, and hands each room its settings.
+//! embedded demo server), the scripting CLI and `bench`, the clinical API server (`serve`), the
+//! operator's commands on the database (`admin`) and data seeding (`seed`). The only place that
+//! sees both sides: it parses the command line, reads the config file and the process's
+//! environment, and hands each room its settings.
 
 #![forbid(unsafe_code)]
 
@@ -11,11 +12,13 @@ use std::sync::Arc;
 use anyhow::Context;
 use clap::{Args, Parser, Subcommand};
 use synapse::config::{self, ConfigFile, Environment};
+use synapse::console::Exit;
 use synapse::server::settings::ServeFlags;
 use synapse::server::{self, AppState};
+use synapse::store::ConsoleOperator;
 use synapse::store::sqlite::SqliteStore;
 use synapse::store::{Store, demo};
-use synapse::{bench, cli, client, credentials, logging, tui};
+use synapse::{admin, bench, cli, client, credentials, logging, tui};
 
 #[derive(Parser)]
 #[command(
@@ -46,6 +49,9 @@ enum Command {
     Client(cli::Command),
     /// Run the Synapse API server.
     Serve(ServeFlags),
+    /// Administer accounts and export the audit trail, on the database directly (no server
+    /// needs to run). Every change is audited with your operating-system account.
+    Admin(admin::AdminArgs),
     /// Add synthetic doctors, patients, consultations and reports (for benchmarks).
     Seed(SeedArgs),
     /// Load-test a server over HTTP: per endpoint requests/s, latency percentiles and errors,
@@ -109,6 +115,7 @@ async fn run(cli: Cli, env: &Environment) -> anyhow::Result<std::process::ExitCo
             return Ok(bench::run(args, &file.client, cli.server, env, cli.json).await);
         }
         Some(Command::Serve(flags)) => serve(&file, &flags, env).await?,
+        Some(Command::Admin(args)) => return Ok(administer(&file, args, env, cli.json).await),
         Some(Command::Seed(args)) => seed(&file, args, env).await?,
     }
     Ok(std::process::ExitCode::SUCCESS)
@@ -217,6 +224,34 @@ async fn open_store(url: &str) -> anyhow::Result<Arc<dyn Store>> {
     }
 }
 
+/// `synapse admin`: one command on the database `serve` would open, which must exist already.
+async fn administer(
+    file: &ConfigFile,
+    args: admin::AdminArgs,
+    env: &Environment,
+    json: bool,
+) -> std::process::ExitCode {
+    let opened = match config::database_url(args.database, file, env) {
+        Ok(url) if url.starts_with("sqlite:") => SqliteStore::open_existing(&url)
+            .await
+            .map(|store| Arc::new(store) as Arc<dyn Store>),
+        Ok(url) => open_store(&url).await,
+        Err(error) => Err(error),
+    };
+    let store = match opened {
+        Ok(store) => store,
+        Err(error) => {
+            eprintln!("synapse: {error:#}");
+            return Exit::Unreachable.into();
+        }
+    };
+    let operator = ConsoleOperator {
+        os_user: admin::os_user(env),
+        run_id: uuid::Uuid::now_v7(),
+    };
+    admin::run(store.as_ref(), args.command, operator, json).await
+}
+
 /// The store for `synapse seed`: tuned for loading on SQLite.
 async fn open_bulk_store(url: &str) -> anyhow::Result<Arc<dyn Store>> {
     if url.starts_with("sqlite:") {
@@ -234,6 +269,12 @@ async fn serve(file: &ConfigFile, flags: &ServeFlags, env: &Environment) -> anyh
     let store = open_store(&settings.database_url).await?;
     if settings.demo && demo::load_demo(store.as_ref()).await? {
         tracing::info!("demo data loaded");
+    }
+    if store.active_admins().await? == 0 {
+        tracing::warn!(
+            "no active administrator account, so nobody can manage accounts: create the first one with: {}",
+            admin::first_admin_command(&settings.database_url)
+        );
     }
     let state = AppState::new(store, settings.server.clone())?;
     let listener = tokio::net::TcpListener::bind(settings.listen)

@@ -486,6 +486,212 @@ async fn disabling_an_account_revokes_its_sessions_and_blocks_login() {
         .expect_error(404, "NOT_FOUND");
 }
 
+/// The open sessions of a user, counted in the database.
+async fn open_sessions(server: &TestServer, user_id: &str) -> i64 {
+    server
+        .sql_count(
+            "SELECT COUNT(*) FROM sessions WHERE CAST(user_id AS TEXT) = $1 AND revoked_at IS NULL",
+            &[user_id],
+        )
+        .await
+}
+
+async fn login_reply(server: &TestServer, email: &str, password: &str) -> Reply {
+    server
+        .call(
+            Method::POST,
+            "/api/v1/auth/login",
+            None,
+            Some(json!({"email": email, "password": password})),
+        )
+        .await
+}
+
+#[tokio::test]
+async fn enabling_a_disabled_account_lets_it_log_in_again() {
+    let server = TestServer::start().await;
+    let admin = server.login_new("admin@clinic.test", Role::Admin).await;
+    let doctor = server.login_new("doc@clinic.test", Role::Doctor).await;
+    let path = |action: &str| format!("/api/v1/admin/users/{}/{action}", doctor.user_id);
+    server
+        .post(&path("disable"), &admin, json!({}))
+        .await
+        .expect(200);
+    login_reply(&server, "doc@clinic.test", PASSWORD)
+        .await
+        .expect_error(403, "ACCOUNT_DISABLED");
+
+    let enabled = server.post(&path("enable"), &admin, json!({})).await;
+    enabled.expect(200);
+    assert_eq!(enabled.data()["id"], doctor.user_id.as_str());
+    assert_eq!(enabled.data()["disabled"], false);
+    let again = server.login("doc@clinic.test", PASSWORD).await;
+    server.get("/api/v1/auth/me", &again).await.expect(200);
+    // The sessions disabling revoked stay revoked.
+    server
+        .get("/api/v1/auth/me", &doctor)
+        .await
+        .expect_error(401, "SESSION_REVOKED");
+    // Enabling an enabled account changes nothing and answers the same.
+    server
+        .post(&path("enable"), &admin, json!({}))
+        .await
+        .expect(200);
+
+    let rows = audit(&server, &admin, "action=admin.user_enable").await;
+    assert_eq!(rows.len(), 2);
+    assert_eq!(rows[0]["resource_id"], doctor.user_id.as_str());
+    assert_eq!(rows[0]["user_id"], admin.user_id.as_str());
+    assert_eq!(rows[0]["resource_type"], "user");
+
+    server
+        .post(&path("enable"), &again, json!({}))
+        .await
+        .expect_error(403, "FORBIDDEN");
+    let unknown = uuid::Uuid::now_v7();
+    server
+        .post(
+            &format!("/api/v1/admin/users/{unknown}/enable"),
+            &admin,
+            json!({}),
+        )
+        .await
+        .expect_error(404, "NOT_FOUND");
+}
+
+#[tokio::test]
+async fn a_password_reset_ends_the_sessions_and_the_lockout() {
+    let server = TestServer::start().await;
+    let admin = server.login_new("admin@clinic.test", Role::Admin).await;
+    let doctor = server.login_new("doc@clinic.test", Role::Doctor).await;
+    for _ in 0..5 {
+        login_reply(&server, "doc@clinic.test", "wrong-password").await;
+    }
+    login_reply(&server, "doc@clinic.test", PASSWORD)
+        .await
+        .expect_error(423, "ACCOUNT_LOCKED");
+    let path = format!("/api/v1/admin/users/{}/reset-password", doctor.user_id);
+
+    // The rules of a new account's password; unknown fields refused.
+    let short = server
+        .post(&path, &admin, json!({"password": "short"}))
+        .await;
+    expect_field_error(&short, "password");
+    server
+        .post(
+            &path,
+            &admin,
+            json!({"password": "long-enough-1", "extra": 1}),
+        )
+        .await
+        .expect_error(422, "VALIDATION_ERROR");
+    server
+        .post(&path, &admin, json!({}))
+        .await
+        .expect_error(422, "VALIDATION_ERROR");
+
+    let reset = server
+        .post(&path, &admin, json!({"password": "a-new-password-1"}))
+        .await;
+    reset.expect(200);
+    assert_eq!(reset.data()["id"], doctor.user_id.as_str());
+    assert_eq!(reset.data()["failed_logins"], 0);
+    assert!(reset.data()["locked_until"].is_null());
+    assert_eq!(open_sessions(&server, &doctor.user_id).await, 0);
+    server
+        .get("/api/v1/auth/me", &doctor)
+        .await
+        .expect_error(401, "SESSION_REVOKED");
+    login_reply(&server, "doc@clinic.test", PASSWORD)
+        .await
+        .expect_error(401, "INVALID_CREDENTIALS");
+    server.login("doc@clinic.test", "a-new-password-1").await;
+
+    let rows = audit(&server, &admin, "action=admin.user_password_reset").await;
+    assert_eq!(rows.len(), 1, "refused resets are not changes");
+    assert_eq!(rows[0]["resource_id"], doctor.user_id.as_str());
+    assert_eq!(rows[0]["user_id"], admin.user_id.as_str());
+
+    // Your own password goes through change-password, which asks for the current one.
+    server
+        .post(
+            &format!("/api/v1/admin/users/{}/reset-password", admin.user_id),
+            &admin,
+            json!({"password": "a-new-password-2"}),
+        )
+        .await
+        .expect_error(409, "INVALID_STATE");
+    server.get("/api/v1/auth/me", &admin).await.expect(200);
+    let unknown = uuid::Uuid::now_v7();
+    server
+        .post(
+            &format!("/api/v1/admin/users/{unknown}/reset-password"),
+            &admin,
+            json!({"password": "a-new-password-3"}),
+        )
+        .await
+        .expect_error(404, "NOT_FOUND");
+    let doctor = server.login("doc@clinic.test", "a-new-password-1").await;
+    server
+        .post(&path, &doctor, json!({"password": "a-new-password-4"}))
+        .await
+        .expect_error(403, "FORBIDDEN");
+}
+
+#[tokio::test]
+async fn revoking_sessions_logs_an_account_out_everywhere() {
+    let server = TestServer::start().await;
+    let admin = server.login_new("admin@clinic.test", Role::Admin).await;
+    let doctor = server.login_new("doc@clinic.test", Role::Doctor).await;
+    let second = server.login("doc@clinic.test", PASSWORD).await;
+    let path = format!("/api/v1/admin/users/{}/revoke-sessions", doctor.user_id);
+
+    let revoked = server.post(&path, &admin, json!({})).await;
+    revoked.expect(200);
+    assert_eq!(revoked.data()["user_id"], doctor.user_id.as_str());
+    assert_eq!(revoked.data()["revoked"], 2);
+    assert_eq!(open_sessions(&server, &doctor.user_id).await, 0);
+    for session in [&doctor, &second] {
+        server
+            .get("/api/v1/auth/me", session)
+            .await
+            .expect_error(401, "SESSION_REVOKED");
+        server
+            .call(
+                Method::POST,
+                "/api/v1/auth/refresh",
+                None,
+                Some(json!({"refresh_token": session.refresh_token})),
+            )
+            .await
+            .expect_error(401, "SESSION_REVOKED");
+    }
+    // The account itself is fine: it logs in again.
+    server.login("doc@clinic.test", PASSWORD).await;
+    let again = server.post(&path, &admin, json!({})).await;
+    assert_eq!(again.data()["revoked"], 1);
+
+    let rows = audit(&server, &admin, "action=admin.user_sessions_revoke").await;
+    assert_eq!(rows.len(), 2);
+    assert_eq!(rows[0]["resource_id"], doctor.user_id.as_str());
+    assert_eq!(rows[0]["user_id"], admin.user_id.as_str());
+
+    let unknown = uuid::Uuid::now_v7();
+    server
+        .post(
+            &format!("/api/v1/admin/users/{unknown}/revoke-sessions"),
+            &admin,
+            json!({}),
+        )
+        .await
+        .expect_error(404, "NOT_FOUND");
+    let doctor = server.login("doc@clinic.test", PASSWORD).await;
+    server
+        .post(&path, &doctor, json!({}))
+        .await
+        .expect_error(403, "FORBIDDEN");
+}
+
 #[tokio::test]
 async fn the_audit_query_filters_and_lists_newest_first() {
     let server = TestServer::start().await;

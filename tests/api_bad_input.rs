@@ -769,9 +769,15 @@ async fn invalid_uuids_in_paths_and_filters_name_the_parameter() {
             .await;
         assert_field(&reply, field);
     }
-    let admin_calls: [(Method, &str, &str); 4] = [
+    let admin_calls: [(Method, &str, &str); 6] = [
         (Method::POST, "/api/v1/admin/users/nope/unlock", "id"),
         (Method::POST, "/api/v1/admin/users/nope/disable", "id"),
+        (Method::POST, "/api/v1/admin/users/nope/enable", "id"),
+        (
+            Method::POST,
+            "/api/v1/admin/users/nope/revoke-sessions",
+            "id",
+        ),
         (Method::GET, "/api/v1/admin/audit?user_id=nope", "user_id"),
         (
             Method::GET,

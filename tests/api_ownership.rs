@@ -406,6 +406,25 @@ fn table() -> Vec<Row> {
             T::FreshUser,
             ADMIN_ONLY,
         ),
+        row(
+            M::POST,
+            "/api/v1/admin/users/{id}/enable",
+            T::User,
+            ADMIN_ONLY,
+        ),
+        row(
+            M::POST,
+            "/api/v1/admin/users/{id}/reset-password",
+            T::FreshUser,
+            ADMIN_ONLY,
+        )
+        .body(|_| Some(json!({"password": "a-long-enough-password"}))),
+        row(
+            M::POST,
+            "/api/v1/admin/users/{id}/revoke-sessions",
+            T::User,
+            ADMIN_ONLY,
+        ),
         row(M::GET, "/api/v1/admin/audit", T::None, ADMIN_ONLY),
         // Operations.
         row(M::GET, "/api/v1/openapi.json", T::None, OPEN),

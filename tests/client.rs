@@ -686,6 +686,30 @@ async fn an_admin_manages_users_and_reads_the_audit_log() {
     let myself = admin.disable_user(admin_id).await.unwrap_err();
     assert_eq!(myself.kind, ErrorKind::InvalidState);
 
+    // Enabled again, with a new password, then logged out everywhere.
+    let enabled = admin.enable_user(created.id).await.unwrap();
+    assert!(!enabled.disabled);
+    let short = admin.reset_password(created.id, "short").await.unwrap_err();
+    assert_field(&short, "password");
+    admin
+        .reset_password(created.id, "a-reset-password")
+        .await
+        .expect("reset");
+    let after_reset = client_for(&server.base);
+    after_reset
+        .login("new.doc@example.org", "a-reset-password")
+        .await
+        .expect("the new password logs in");
+    let revoked = admin.revoke_sessions(created.id).await.unwrap();
+    assert_eq!(revoked.user_id, created.id);
+    assert_eq!(revoked.revoked, 1);
+    assert!(after_reset.me().await.is_err(), "the session ended");
+    let own = admin
+        .reset_password(admin_id, "a-reset-password")
+        .await
+        .unwrap_err();
+    assert_eq!(own.kind, ErrorKind::InvalidState);
+
     let logins = admin
         .audit(&AuditParams {
             action: Some("auth.login".into()),

@@ -26,7 +26,10 @@ use synapse::store::postgres::statements::{self, Statement};
 use synapse::store::sql::Dialect;
 use synapse::store::sqlite::SqliteStore;
 use synapse::store::synth::{self, SynthPlan};
-use synapse::store::{Actor, PageStart, PatientListQuery, ReportListQuery, Store};
+use synapse::store::{
+    Actor, Administrator, AuditPosition, ConsoleOperator, PageStart, PatientListQuery,
+    ReportListQuery, Store,
+};
 use uuid::Uuid;
 
 /// The server URL, or `None` after telling the terminal (past the test harness's output
@@ -1177,9 +1180,15 @@ async fn auth_transcript(store: &dyn Store) -> Vec<Value> {
         .await
         .expect("admin");
     let admin = actor(admin.id, Role::Admin);
+    let by = Administrator::Api(admin.clone());
+    let console = Administrator::Console(ConsoleOperator {
+        os_user: "operator".into(),
+        // The same on both engines: it is part of the audit rows' request id.
+        run_id: Uuid::from_u128(7),
+    });
     let doctor = store
         .create_user(
-            Some(&admin),
+            Some(&by),
             &new_user("doc@clinic.test", Role::Doctor),
             "hash-d",
         )
@@ -1188,7 +1197,7 @@ async fn auth_transcript(store: &dyn Store) -> Vec<Value> {
     out.push(json!(doctor));
     let taken = store
         .create_user(
-            Some(&admin),
+            Some(&by),
             &new_user("doc@clinic.test", Role::Receptionist),
             "hash-x",
         )
@@ -1196,7 +1205,7 @@ async fn auth_transcript(store: &dyn Store) -> Vec<Value> {
     out.push(json!(format!("{:?}", taken.err())));
     store
         .create_user(
-            Some(&admin),
+            Some(&console),
             &new_user("desk@clinic.test", Role::Receptionist),
             "hash-r",
         )
@@ -1245,18 +1254,15 @@ async fn auth_transcript(store: &dyn Store) -> Vec<Value> {
         out.push(json!([failure.failed_logins, failure.locked_until]));
     }
     for (limit, offset) in [(2, 0), (2, 2), (10, 5)] {
-        let page = store
-            .list_users(&admin, limit, offset)
-            .await
-            .expect("users");
+        let page = store.list_users(&by, limit, offset).await.expect("users");
         out.push(json!(page));
     }
     out.push(json!(
-        store.unlock_user(&admin, doctor.id).await.expect("unlock")
+        store.unlock_user(&by, doctor.id).await.expect("unlock")
     ));
     out.push(json!(format!(
         "{:?}",
-        store.unlock_user(&admin, Uuid::now_v7()).await.err()
+        store.unlock_user(&console, Uuid::now_v7()).await.err()
     )));
 
     // Sessions and refresh tokens.
@@ -1347,11 +1353,9 @@ async fn auth_transcript(store: &dyn Store) -> Vec<Value> {
         store.user_by_id(doctor.id).await.expect("by id")
     )));
     out.push(json!(
-        store
-            .disable_user(&admin, doctor.id)
-            .await
-            .expect("disable")
+        store.disable_user(&by, doctor.id).await.expect("disable")
     ));
+    out.push(json!(store.active_admins().await.expect("admins")));
     out.push(json!(format!(
         "{:?}",
         store.session_state(kept, doctor.id).await.expect("state")
@@ -1362,6 +1366,30 @@ async fn auth_transcript(store: &dyn Store) -> Vec<Value> {
             .await
             .expect("rotate"),
     ));
+
+    // The rest of administration, from the API and the console.
+    out.push(json!(
+        store
+            .enable_user(&console, doctor.id)
+            .await
+            .expect("enable")
+    ));
+    out.push(json!(
+        store
+            .reset_password(&by, doctor.id, "hash-new")
+            .await
+            .expect("reset")
+    ));
+    out.push(json!(
+        store
+            .revoke_sessions(&console, doctor.id)
+            .await
+            .expect("revoke")
+    ));
+    out.push(json!(format!(
+        "{:?}",
+        store.revoke_sessions(&by, Uuid::now_v7()).await.err()
+    )));
 
     // Settings and the store's own numbers.
     store.ping().await.expect("ping");
@@ -1416,6 +1444,28 @@ async fn auth_transcript(store: &dyn Store) -> Vec<Value> {
         out.push(json!(
             store.query_audit(&admin, query).await.expect("audit")
         ));
+    }
+    // The export, oldest first, in keyset pages of 3.
+    let export = AuditQuery {
+        limit: 3,
+        ..AuditQuery::default()
+    };
+    let mut after = None;
+    loop {
+        let page = store
+            .export_audit(&console, &export, after)
+            .await
+            .expect("export");
+        out.push(json!(page));
+        match page.last() {
+            Some(last) if page.len() == 3 => {
+                after = Some(AuditPosition {
+                    at: last.at,
+                    id: last.id,
+                })
+            }
+            _ => break,
+        }
     }
     out
 }

@@ -2,7 +2,7 @@
 //! as the workstation without the terminal UI. Human tables by default, `--json` for the API's
 //! `data` exactly; exit codes say what went wrong (see [`Exit`]).
 
-use std::io::{BufRead, IsTerminal, Write};
+use std::io::IsTerminal;
 use std::process::ExitCode;
 
 use clap::Subcommand;
@@ -10,8 +10,8 @@ use uuid::Uuid;
 
 use crate::client::settings::ClientSettings;
 use crate::client::{ApiClient, ApiError, ErrorKind, SessionEvent};
-use crate::console::Exit;
 use crate::console::table::{fields, or_dash, table};
+use crate::console::{Exit, prompt};
 use crate::credentials::{SavedLogin, TokenStore, TokenStoreChoice};
 use crate::model::patient::{PatientSummary, Sex};
 use crate::model::query::{PatientListParams, ReportListParams, ReportStatsParams};
@@ -261,31 +261,12 @@ async fn persist(client: &ApiClient, store: &TokenStore) {
     }
 }
 
-fn read_line(prompt: &str) -> Result<String, Failure> {
-    let mut stderr = std::io::stderr();
-    let _ = write!(stderr, "{prompt}");
-    let _ = stderr.flush();
-    let mut line = String::new();
-    std::io::stdin()
-        .lock()
-        .read_line(&mut line)
-        .map_err(|e| usage(format!("cannot read standard input: {e}")))?;
-    Ok(line.trim_end_matches(['\r', '\n']).to_string())
+fn read_line(question: &str) -> Result<String, Failure> {
+    prompt::read_line(question).map_err(usage)
 }
 
-/// The password: from standard input's first line with `--password-stdin`, else prompted for
-/// without echo on a terminal.
 fn read_password(password_stdin: bool) -> Result<String, Failure> {
-    if password_stdin {
-        read_line("")
-    } else if std::io::stdin().is_terminal() {
-        rpassword::prompt_password("Password: ")
-            .map_err(|e| usage(format!("cannot read the password: {e}")))
-    } else {
-        Err(usage(
-            "pass --password-stdin to read the password from standard input",
-        ))
-    }
+    prompt::read_password(password_stdin, "Password: ").map_err(usage)
 }
 
 async fn login(

@@ -4,7 +4,7 @@ use reqwest::Method;
 use uuid::Uuid;
 
 use super::{ApiClient, ApiError, Call, to_json};
-use crate::model::admin::{AdminUser, AuditEvent, NewUser};
+use crate::model::admin::{AdminUser, AuditEvent, NewUser, PasswordReset, SessionsRevoked};
 use crate::model::auth::*;
 use crate::model::consultation::*;
 use crate::model::page::{Page, SearchResults};
@@ -280,6 +280,38 @@ impl ApiClient {
         self.write::<_, ()>(
             Method::POST,
             format!("/api/v1/admin/users/{id}/disable"),
+            None,
+        )
+        .await
+    }
+
+    pub async fn enable_user(&self, id: Uuid) -> Result<AdminUser, ApiError> {
+        self.write::<_, ()>(
+            Method::POST,
+            format!("/api/v1/admin/users/{id}/enable"),
+            None,
+        )
+        .await
+    }
+
+    /// Sets a new password for the account `id`; its sessions end and its lockout is cleared.
+    pub async fn reset_password(&self, id: Uuid, password: &str) -> Result<AdminUser, ApiError> {
+        let body = PasswordReset {
+            password: password.to_string(),
+        };
+        self.write(
+            Method::POST,
+            format!("/api/v1/admin/users/{id}/reset-password"),
+            Some(&body),
+        )
+        .await
+    }
+
+    /// Ends every session of the account `id`.
+    pub async fn revoke_sessions(&self, id: Uuid) -> Result<SessionsRevoked, ApiError> {
+        self.write::<_, ()>(
+            Method::POST,
+            format!("/api/v1/admin/users/{id}/revoke-sessions"),
             None,
         )
         .await

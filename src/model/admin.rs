@@ -48,3 +48,18 @@ pub struct AuditEvent {
     pub request_id: String,
     pub ip: Option<String>,
 }
+
+/// The body of an administrator's password reset: the account's new password.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct PasswordReset {
+    #[schema(schema_with = super::schema::password)]
+    pub password: String,
+}
+
+/// The answer of revoking an account's sessions: how many were open.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct SessionsRevoked {
+    pub user_id: Uuid,
+    pub revoked: u64,
+}

@@ -20,6 +20,22 @@ pub fn parse_timestamp(text: &str) -> Option<DateTime<Utc>> {
         .map(|t| t.with_timezone(&Utc))
 }
 
+/// A bound of a time range: an RFC 3339 time, or a date (`2026-11-26`) meaning its midnight
+/// UTC; with `end_of_day`, a date means the end of that day (the next midnight), so an
+/// exclusive upper bound of `2026-11-26` includes the whole day. `None` when it is neither.
+pub fn time_bound(text: &str, end_of_day: bool) -> Option<DateTime<Utc>> {
+    if let Some(at) = parse_timestamp(text) {
+        return Some(at);
+    }
+    let date = parse_date(text)?;
+    let date = if end_of_day {
+        date.succ_opt().unwrap_or(date)
+    } else {
+        date
+    };
+    date.and_hms_opt(0, 0, 0).map(|t| t.and_utc())
+}
+
 /// Parses a date written exactly as the API writes one, `YYYY-MM-DD`: chrono alone also reads
 /// `1980-2-3`, which a person may have meant as 2 March.
 pub fn parse_date(text: &str) -> Option<NaiveDate> {

@@ -395,6 +395,13 @@ pub fn new_user(input: NewUser) -> Result<NewUser, Vec<FieldError>> {
     c.finish(cleaned)
 }
 
+/// Checks a password an administrator sets for an account: the rules of a new account's.
+pub fn reset_password(field: &str, password: &str) -> Result<(), Vec<FieldError>> {
+    let mut c = Checker::new();
+    c.password(field, password);
+    c.finish(())
+}
+
 /// A search term: trimmed, 1–100 characters, no control characters.
 pub fn search_term(field: &str, value: &str) -> Result<String, Vec<FieldError>> {
     let mut c = Checker::new();

@@ -1,5 +1,6 @@
-//! `/admin/*`: accounts (list, create, unlock, disable) and the audit trail. Admins only; no
-//! clinical data is reachable from here.
+//! `/admin/*`: accounts (list, create, unlock, disable, enable, reset a password, end the
+//! sessions) and the audit trail. Admins only; no clinical data is reachable from here. The
+//! console's `synapse admin` calls the same store methods, so both leave the same audit rows.
 
 use axum::extract::State;
 
@@ -9,13 +10,18 @@ use super::error::{ApiError, ApiResult, Created, Success};
 use super::extract::{Json, NoQuery, PathId, Query};
 use super::openapi;
 use super::params;
-use crate::model::admin::{AdminUser, AuditEvent, NewUser};
+use crate::model::admin::{AdminUser, AuditEvent, NewUser, PasswordReset, SessionsRevoked};
 use crate::model::auth::Role;
 use crate::model::envelope::{ErrorEnvelope, SuccessEnvelope, code};
 use crate::model::page::Page;
 use crate::model::query::{AuditParams, PageParams};
 use crate::model::validate;
-use crate::store::AuditQuery;
+use crate::store::{Administrator, AuditQuery};
+
+/// The caller as an administrator, or 403 for other roles.
+fn administrator(caller: &Caller) -> Result<Administrator, ApiError> {
+    Ok(Administrator::Api(caller.require(&[Role::Admin])?))
+}
 
 /// A page of user accounts
 ///
@@ -36,10 +42,10 @@ pub async fn list_users(
     caller: Caller,
     Query(params): Query<PageParams>,
 ) -> ApiResult<Page<AdminUser>> {
-    let actor = caller.require(&[Role::Admin])?;
+    let by = administrator(&caller)?;
     let limit = params::list_limit(params.limit)?;
     let offset = params::offset(params.offset)?;
-    Ok(Success(app.store.list_users(&actor, limit, offset).await?))
+    Ok(Success(app.store.list_users(&by, limit, offset).await?))
 }
 
 /// Create a user account
@@ -64,7 +70,7 @@ pub async fn create_user(
     _: NoQuery,
     Json(body): Json<NewUser>,
 ) -> Result<Created<AdminUser>, ApiError> {
-    let actor = caller.require(&[Role::Admin])?;
+    let by = administrator(&caller)?;
     let user = validate::new_user(body).map_err(ApiError::validation)?;
     let hash = app
         .passwords
@@ -72,7 +78,7 @@ pub async fn create_user(
         .await
         .map_err(ApiError::internal)?;
     Ok(Created(
-        app.store.create_user(Some(&actor), &user, &hash).await?,
+        app.store.create_user(Some(&by), &user, &hash).await?,
     ))
 }
 
@@ -98,8 +104,8 @@ pub async fn unlock_user(
     PathId(id): PathId,
     _: NoQuery,
 ) -> ApiResult<AdminUser> {
-    let actor = caller.require(&[Role::Admin])?;
-    Ok(Success(app.store.unlock_user(&actor, id).await?))
+    let by = administrator(&caller)?;
+    Ok(Success(app.store.unlock_user(&by, id).await?))
 }
 
 /// Disable an account
@@ -126,7 +132,7 @@ pub async fn disable_user(
     PathId(id): PathId,
     _: NoQuery,
 ) -> ApiResult<AdminUser> {
-    let actor = caller.require(&[Role::Admin])?;
+    let by = administrator(&caller)?;
     if id == caller.user_id {
         return Err(ApiError::new(
             axum::http::StatusCode::CONFLICT,
@@ -134,7 +140,108 @@ pub async fn disable_user(
             "You cannot disable your own account; ask another administrator.",
         ));
     }
-    Ok(Success(app.store.disable_user(&actor, id).await?))
+    Ok(Success(app.store.disable_user(&by, id).await?))
+}
+
+/// Enable a disabled account
+///
+/// It can log in again; the sessions that disabling revoked stay revoked.
+///
+/// Roles: admin.
+#[utoipa::path(
+    post,
+    path = "/api/v1/admin/users/{id}/enable",
+    tag = "admin",
+    operation_id = "enableUser",
+    security(("bearer" = [])),
+    params(("id" = Uuid, Path, description = "The id of the user.")),
+    responses(
+        (status = 200, description = "OK.", body = SuccessEnvelope<AdminUser>),
+    ),
+)]
+pub async fn enable_user(
+    State(app): State<AppState>,
+    caller: Caller,
+    PathId(id): PathId,
+    _: NoQuery,
+) -> ApiResult<AdminUser> {
+    let by = administrator(&caller)?;
+    Ok(Success(app.store.enable_user(&by, id).await?))
+}
+
+/// Set a new password for an account
+///
+/// The account's sessions are revoked at once and its lockout is cleared; the password
+/// follows the rules of a new account's. Your own password is changed with
+/// `/auth/change-password` (which asks for the current one): resetting it here answers 409
+/// `INVALID_STATE`.
+///
+/// Roles: admin.
+#[utoipa::path(
+    post,
+    path = "/api/v1/admin/users/{id}/reset-password",
+    tag = "admin",
+    operation_id = "resetUserPassword",
+    security(("bearer" = [])),
+    params(("id" = Uuid, Path, description = "The id of the user.")),
+    request_body = PasswordReset,
+    responses(
+        (status = 200, description = "OK.", body = SuccessEnvelope<AdminUser>),
+        (status = 409, description = openapi::errors("Conflict with the resource's current state", &[code::INVALID_STATE]), body = ErrorEnvelope),
+    ),
+)]
+pub async fn reset_password(
+    State(app): State<AppState>,
+    caller: Caller,
+    PathId(id): PathId,
+    _: NoQuery,
+    Json(body): Json<PasswordReset>,
+) -> ApiResult<AdminUser> {
+    let by = administrator(&caller)?;
+    validate::reset_password("password", &body.password).map_err(ApiError::validation)?;
+    if id == caller.user_id {
+        return Err(ApiError::new(
+            axum::http::StatusCode::CONFLICT,
+            code::INVALID_STATE,
+            "Change your own password with /auth/change-password, which asks for the current one.",
+        ));
+    }
+    let hash = app
+        .passwords
+        .hash(&body.password)
+        .await
+        .map_err(ApiError::internal)?;
+    Ok(Success(app.store.reset_password(&by, id, &hash).await?))
+}
+
+/// End every session of an account
+///
+/// Its access and refresh tokens stop working at once; the account can log in again.
+///
+/// Roles: admin.
+#[utoipa::path(
+    post,
+    path = "/api/v1/admin/users/{id}/revoke-sessions",
+    tag = "admin",
+    operation_id = "revokeUserSessions",
+    security(("bearer" = [])),
+    params(("id" = Uuid, Path, description = "The id of the user.")),
+    responses(
+        (status = 200, description = "OK.", body = SuccessEnvelope<SessionsRevoked>),
+    ),
+)]
+pub async fn revoke_sessions(
+    State(app): State<AppState>,
+    caller: Caller,
+    PathId(id): PathId,
+    _: NoQuery,
+) -> ApiResult<SessionsRevoked> {
+    let by = administrator(&caller)?;
+    let revoked = app.store.revoke_sessions(&by, id).await?;
+    Ok(Success(SessionsRevoked {
+        user_id: id,
+        revoked,
+    }))
 }
 
 /// A page of audit events, newest first

@@ -371,7 +371,7 @@ mod tests {
             .map(|(method, path, _)| (method.as_str().to_lowercase(), path))
             .collect();
         assert_eq!(documented, routed);
-        assert_eq!(operations(&doc).len(), 33);
+        assert_eq!(operations(&doc).len(), 36);
         assert!(operations(&json!({})).is_empty());
     }
 
@@ -546,7 +546,7 @@ mod tests {
                 );
             }
         }
-        assert_eq!(bodies, 14);
+        assert_eq!(bodies, 15);
         for optional in ["/api/v1/auth/logout", "/api/v1/consultation/{id}/stop"] {
             let body = &doc["paths"][optional]["post"]["requestBody"];
             assert_ne!(body["required"], true, "{optional}");

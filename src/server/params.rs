@@ -5,7 +5,7 @@ use chrono::{DateTime, Utc};
 
 use super::error::ApiError;
 use crate::model::page::{DEFAULT_LIMIT, MAX_LIMIT, MAX_OFFSET};
-use crate::model::time::{parse_date, parse_timestamp};
+use crate::model::time;
 use crate::store::PageStart;
 
 /// Checks `limit` against `1..=max`, defaulting to `default`.
@@ -61,17 +61,9 @@ pub fn time_bound(
     end_of_day: bool,
 ) -> Result<Option<DateTime<Utc>>, ApiError> {
     let Some(value) = value else { return Ok(None) };
-    if let Some(at) = parse_timestamp(value) {
-        return Ok(Some(at));
-    }
-    let date = parse_date(value)
-        .ok_or_else(|| ApiError::field(field, "must be a date (2026-11-26) or an RFC 3339 time"))?;
-    let date = if end_of_day {
-        date.succ_opt().unwrap_or(date)
-    } else {
-        date
-    };
-    Ok(date.and_hms_opt(0, 0, 0).map(|t| t.and_utc()))
+    time::time_bound(value, end_of_day)
+        .map(Some)
+        .ok_or_else(|| ApiError::field(field, "must be a date (2026-11-26) or an RFC 3339 time"))
 }
 
 #[cfg(test)]

@@ -1,4 +1,6 @@
-//! User administration and the audit query, on either engine.
+//! User administration and the audit query, on either engine, for an administrator of the
+//! API and an operator at the database's console alike (`Administrator`): each change is
+//! audited in its own transaction with who made it.
 //!
 //! The audit trail may be more than one table: on SQLite the rows of writes are in the data
 //! file and the rest in the audit log file, and the query reads them as one
@@ -6,11 +8,12 @@
 
 use uuid::Uuid;
 
+use super::audit_queue::audit_row;
 use super::auth::{USER_COLUMNS, millis, user_record};
-use super::engine::{Engine, audit_actor, audit_read};
+use super::engine::{Engine, audit_read, insert_audit};
 use super::sql::{self, Conn, Dialect, Row, Statement, WriteTx};
 use super::values::offset_pagination;
-use super::{Actor, AuditQuery, StoreError, StoreResult};
+use super::{Actor, Administrator, AuditEntry, AuditPosition, AuditQuery, StoreError, StoreResult};
 use crate::model::admin::{AdminUser, AuditEvent, NewUser};
 use crate::model::envelope::FieldError;
 use crate::model::page::Page;
@@ -30,9 +33,53 @@ fn admin_user(row: &dyn Row) -> StoreResult<AdminUser> {
     })
 }
 
+/// Audits a change by `by` in the change's transaction.
+async fn audit_change(
+    conn: &mut impl Conn,
+    by: &Administrator,
+    action: &str,
+    user_id: Uuid,
+) -> StoreResult<()> {
+    let (by_user, request_id, ip) = by.audit_origin();
+    let entry = AuditEntry {
+        user_id: by_user,
+        action,
+        resource_type: Some("user"),
+        resource_id: Some(user_id.to_string()),
+        patient_id: None,
+        outcome: "success",
+    };
+    insert_audit(conn, &request_id, ip.as_deref(), &entry).await
+}
+
+/// Audits a read by `by` once it happened, through the audit queue like every read.
+async fn audit_admin_read(
+    engine: &impl Engine,
+    by: &Administrator,
+    action: &str,
+    resource: (&str, Option<String>),
+) -> StoreResult<()> {
+    if let Administrator::Api(actor) = by {
+        return audit_read(engine, actor, action, resource, None).await;
+    }
+    let (user_id, request_id, ip) = by.audit_origin();
+    let entry = AuditEntry {
+        user_id,
+        action,
+        resource_type: Some(resource.0),
+        resource_id: resource.1,
+        patient_id: None,
+        outcome: "success",
+    };
+    engine
+        .audit_queue()
+        .record(audit_row(&request_id, ip.as_deref(), &entry))
+        .await
+}
+
 pub async fn create_user(
     engine: &impl Engine,
-    actor: Option<&Actor>,
+    by: Option<&Administrator>,
     user: &NewUser,
     password_hash: &str,
 ) -> StoreResult<AdminUser> {
@@ -56,16 +103,8 @@ pub async fn create_user(
             "is already used by another account",
         )]));
     };
-    if let Some(actor) = actor {
-        audit_actor(
-            &mut tx,
-            actor,
-            "admin.user_create",
-            ("user", Some(id.to_string())),
-            None,
-            "success",
-        )
-        .await?;
+    if let Some(by) = by {
+        audit_change(&mut tx, by, "admin.user_create", id).await?;
     }
     tx.commit().await?;
     Ok(created)
@@ -73,7 +112,7 @@ pub async fn create_user(
 
 pub async fn list_users(
     engine: &impl Engine,
-    actor: &Actor,
+    by: &Administrator,
     limit: u32,
     offset: u64,
 ) -> StoreResult<Page<AdminUser>> {
@@ -91,83 +130,168 @@ pub async fn list_users(
             })
         })
         .await?;
-    audit_read(engine, actor, "admin.user_list", ("user", None), None).await?;
+    audit_admin_read(engine, by, "admin.user_list", ("user", None)).await?;
     Ok(Page {
         pagination: offset_pagination(total, limit, offset, items.len()),
         items,
     })
 }
 
-/// Runs `update` (`$1` the user, `$2` the time) on a user, audited as `action`; `disabling`
-/// also revokes the user's open sessions.
+pub async fn active_admins(engine: &impl Engine) -> StoreResult<u64> {
+    let count = Statement::new(
+        "SELECT COUNT(*) AS value FROM users WHERE role = 'admin' AND disabled = FALSE",
+    );
+    let admins = engine
+        .read(move |conn| Box::pin(async move { conn.scalar(&count).await }))
+        .await?;
+    Ok(admins.unwrap_or(0).max(0) as u64)
+}
+
+/// The statement that revokes a user's (`$1`) open sessions at `$2`, for `reason`.
+fn revoke_open_sessions(
+    user_id: Uuid,
+    at: chrono::DateTime<chrono::Utc>,
+    reason: &str,
+) -> Statement {
+    Statement::new(
+        "UPDATE sessions SET revoked_at = $2, revoke_reason = $3
+         WHERE user_id = $1 AND revoked_at IS NULL",
+    )
+    .arg(user_id)
+    .arg(at)
+    .arg(reason)
+}
+
+/// Runs `UPDATE users SET <set>` on a user (`$1` the user, `$2` the time, `$3` the optional
+/// `value`), audited as `action`; with `revoke`, also revokes the user's open sessions for
+/// that reason.
 async fn update_user(
     engine: &impl Engine,
-    actor: &Actor,
+    by: &Administrator,
     user_id: Uuid,
     action: &str,
-    update: &str,
-    disabling: bool,
+    set: &str,
+    value: Option<&str>,
+    revoke: Option<&str>,
 ) -> StoreResult<AdminUser> {
     let at = now();
     let mut tx = engine.write_tx().await?;
-    let update = Statement::new(format!("{update} WHERE id = $1 RETURNING {USER_COLUMNS}"))
-        .arg(user_id)
-        .arg(at);
+    let mut update = Statement::new(format!(
+        "UPDATE users SET {set}, updated_at = $2 WHERE id = $1 RETURNING {USER_COLUMNS}"
+    ))
+    .arg(user_id)
+    .arg(at);
+    if let Some(value) = value {
+        update = update.arg(value);
+    }
     let Some(updated) = tx.first(&update, admin_user).await? else {
         return Err(StoreError::NotFound);
     };
-    if disabling {
-        let revoke = Statement::new(
-            "UPDATE sessions SET revoked_at = $2, revoke_reason = 'account disabled'
-             WHERE user_id = $1 AND revoked_at IS NULL",
-        )
-        .arg(user_id)
-        .arg(at);
-        tx.execute(&revoke).await?;
+    if let Some(reason) = revoke {
+        tx.execute(&revoke_open_sessions(user_id, at, reason))
+            .await?;
     }
-    audit_actor(
-        &mut tx,
-        actor,
-        action,
-        ("user", Some(user_id.to_string())),
-        None,
-        "success",
-    )
-    .await?;
+    audit_change(&mut tx, by, action, user_id).await?;
     tx.commit().await?;
     Ok(updated)
 }
 
 pub async fn unlock_user(
     engine: &impl Engine,
-    actor: &Actor,
+    by: &Administrator,
     user_id: Uuid,
 ) -> StoreResult<AdminUser> {
     update_user(
         engine,
-        actor,
+        by,
         user_id,
         "admin.user_unlock",
-        "UPDATE users SET failed_logins = 0, locked_until = NULL, updated_at = $2",
-        false,
+        "failed_logins = 0, locked_until = NULL",
+        None,
+        None,
     )
     .await
 }
 
 pub async fn disable_user(
     engine: &impl Engine,
-    actor: &Actor,
+    by: &Administrator,
     user_id: Uuid,
 ) -> StoreResult<AdminUser> {
     update_user(
         engine,
-        actor,
+        by,
         user_id,
         "admin.user_disable",
-        "UPDATE users SET disabled = TRUE, updated_at = $2",
-        true,
+        "disabled = TRUE",
+        None,
+        Some("account disabled"),
     )
     .await
+}
+
+pub async fn enable_user(
+    engine: &impl Engine,
+    by: &Administrator,
+    user_id: Uuid,
+) -> StoreResult<AdminUser> {
+    update_user(
+        engine,
+        by,
+        user_id,
+        "admin.user_enable",
+        "disabled = FALSE",
+        None,
+        None,
+    )
+    .await
+}
+
+/// A new password ends every session (whoever held the old one is out) and the lockout (it
+/// counted guesses of the old one).
+pub async fn reset_password(
+    engine: &impl Engine,
+    by: &Administrator,
+    user_id: Uuid,
+    password_hash: &str,
+) -> StoreResult<AdminUser> {
+    update_user(
+        engine,
+        by,
+        user_id,
+        "admin.user_password_reset",
+        "password_hash = $3, failed_logins = 0, locked_until = NULL",
+        Some(password_hash),
+        Some("password reset"),
+    )
+    .await
+}
+
+pub async fn revoke_sessions(
+    engine: &impl Engine,
+    by: &Administrator,
+    user_id: Uuid,
+) -> StoreResult<u64> {
+    let at = now();
+    let mut tx = engine.write_tx().await?;
+    let user = Statement::new(format!(
+        "SELECT {USER_COLUMNS} FROM users WHERE id = $1{}",
+        tx.dialect().lock_rows()
+    ))
+    .arg(user_id);
+    if tx.first(&user, admin_user).await?.is_none() {
+        return Err(StoreError::NotFound);
+    }
+    let revoked = tx
+        .execute(&revoke_open_sessions(
+            user_id,
+            at,
+            "sessions revoked by an administrator",
+        ))
+        .await?;
+    audit_change(&mut tx, by, "admin.user_sessions_revoke", user_id).await?;
+    tx.commit().await?;
+    Ok(revoked)
 }
 
 fn audit_event(row: &dyn Row) -> StoreResult<AuditEvent> {
@@ -255,4 +379,54 @@ pub async fn query_audit(
         pagination: offset_pagination(total, query.limit, query.offset, items.len()),
         items,
     })
+}
+
+/// The statement of an export page: up to `query.limit` rows matching `query`, oldest first
+/// (`at`, then `id`), after `after`, over every table of the dialect's audit trail.
+pub fn audit_export_statement(
+    dialect: Dialect,
+    query: &AuditQuery,
+    after: Option<AuditPosition>,
+) -> Statement {
+    let mut select = Statement::new("SELECT * FROM (");
+    for (n, table) in dialect.audit_tables().iter().enumerate() {
+        if n > 0 {
+            select.push(" UNION ALL ");
+        }
+        select.push("SELECT ").push(AUDIT_COLUMNS);
+        push_audit_rows(&mut select, table, query);
+        if let Some(after) = after {
+            // `at >= …` is the index range (`audit_at` is on (at, id)); the rest drops the rows
+            // of that instant already written.
+            let at = millis(after.at);
+            select
+                .push(" AND at >= ")
+                .bind(at)
+                .push(" AND (at > ")
+                .bind(at)
+                .push(" OR id > ")
+                .bind(after.id)
+                .push(")");
+        }
+    }
+    select
+        .push(") AS audit ORDER BY at, id LIMIT ")
+        .bind(i64::from(query.limit));
+    select
+}
+
+pub async fn export_audit(
+    engine: &impl Engine,
+    by: &Administrator,
+    query: &AuditQuery,
+    after: Option<AuditPosition>,
+) -> StoreResult<Vec<AuditEvent>> {
+    if after.is_none() {
+        // Before the first row is read: an export that fails half-way is on the trail too.
+        audit_admin_read(engine, by, "admin.audit_export", ("audit", None)).await?;
+    }
+    let select = audit_export_statement(engine.dialect(), query, after);
+    engine
+        .read(move |conn| Box::pin(async move { conn.rows(&select, audit_event).await }))
+        .await
 }

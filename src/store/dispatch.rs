@@ -28,11 +28,11 @@ impl<E: Engine> Store for E {
     }
     async fn create_user(
         &self,
-        actor: Option<&Actor>,
+        by: Option<&Administrator>,
         user: &NewUser,
         password_hash: &str,
     ) -> StoreResult<AdminUser> {
-        super::admin::create_user(self, actor, user, password_hash).await
+        super::admin::create_user(self, by, user, password_hash).await
     }
     async fn record_login_failure(
         &self,
@@ -95,17 +95,34 @@ impl<E: Engine> Store for E {
 
     async fn list_users(
         &self,
-        actor: &Actor,
+        by: &Administrator,
         limit: u32,
         offset: u64,
     ) -> StoreResult<Page<AdminUser>> {
-        super::admin::list_users(self, actor, limit, offset).await
+        super::admin::list_users(self, by, limit, offset).await
     }
-    async fn unlock_user(&self, actor: &Actor, user_id: Uuid) -> StoreResult<AdminUser> {
-        super::admin::unlock_user(self, actor, user_id).await
+    async fn active_admins(&self) -> StoreResult<u64> {
+        super::admin::active_admins(self).await
     }
-    async fn disable_user(&self, actor: &Actor, user_id: Uuid) -> StoreResult<AdminUser> {
-        super::admin::disable_user(self, actor, user_id).await
+    async fn unlock_user(&self, by: &Administrator, user_id: Uuid) -> StoreResult<AdminUser> {
+        super::admin::unlock_user(self, by, user_id).await
+    }
+    async fn disable_user(&self, by: &Administrator, user_id: Uuid) -> StoreResult<AdminUser> {
+        super::admin::disable_user(self, by, user_id).await
+    }
+    async fn enable_user(&self, by: &Administrator, user_id: Uuid) -> StoreResult<AdminUser> {
+        super::admin::enable_user(self, by, user_id).await
+    }
+    async fn reset_password(
+        &self,
+        by: &Administrator,
+        user_id: Uuid,
+        password_hash: &str,
+    ) -> StoreResult<AdminUser> {
+        super::admin::reset_password(self, by, user_id, password_hash).await
+    }
+    async fn revoke_sessions(&self, by: &Administrator, user_id: Uuid) -> StoreResult<u64> {
+        super::admin::revoke_sessions(self, by, user_id).await
     }
     async fn query_audit(
         &self,
@@ -113,6 +130,14 @@ impl<E: Engine> Store for E {
         query: &AuditQuery,
     ) -> StoreResult<Page<AuditEvent>> {
         super::admin::query_audit(self, actor, query).await
+    }
+    async fn export_audit(
+        &self,
+        by: &Administrator,
+        query: &AuditQuery,
+        after: Option<AuditPosition>,
+    ) -> StoreResult<Vec<AuditEvent>> {
+        super::admin::export_audit(self, by, query, after).await
     }
 
     async fn list_patients(

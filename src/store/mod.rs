@@ -45,6 +45,43 @@ pub struct Actor {
     pub ip: Option<String>,
 }
 
+/// Who administers accounts: an administrator signed in to the API, or an operator working on
+/// the database itself (`synapse admin`), who has no account and is known by the
+/// operating-system account that ran the command. Both leave the same audit rows.
+#[derive(Debug, Clone)]
+pub enum Administrator {
+    Api(Actor),
+    Console(ConsoleOperator),
+}
+
+/// An operator at the database's console: `synapse admin`, run by `os_user`.
+#[derive(Debug, Clone)]
+pub struct ConsoleOperator {
+    /// The operating-system account that ran the command.
+    pub os_user: String,
+    /// One id per command run, shared by the audit rows it leaves.
+    pub run_id: Uuid,
+}
+
+impl Administrator {
+    /// The audit row's user id, request id and address. A console operator has no user id;
+    /// their request id is `cli:<os-user>:<run id>`, and there is no address.
+    pub fn audit_origin(&self) -> (Option<Uuid>, String, Option<String>) {
+        match self {
+            Administrator::Api(actor) => (
+                Some(actor.user_id),
+                actor.request_id.clone(),
+                actor.ip.clone(),
+            ),
+            Administrator::Console(operator) => (
+                None,
+                format!("cli:{}:{}", operator.os_user, operator.run_id),
+                None,
+            ),
+        }
+    }
+}
+
 /// Request context for calls made before anyone is authenticated (login, refresh).
 #[derive(Debug, Clone)]
 pub struct RequestContext {
@@ -129,6 +166,14 @@ pub struct AuditQuery {
     pub until: Option<DateTime<Utc>>,
     pub limit: u32,
     pub offset: u64,
+}
+
+/// Where an audit export continues: after the row at this time with this id (the export's
+/// order is `at`, then `id`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct AuditPosition {
+    pub at: DateTime<Utc>,
+    pub id: Uuid,
 }
 
 /// A user row with what authentication needs; never sent over the wire as is.
@@ -242,9 +287,10 @@ pub trait Store: Send + Sync + 'static {
     // --- users and sessions
     async fn user_by_email(&self, email: &str) -> StoreResult<Option<UserRecord>>;
     async fn user_by_id(&self, id: Uuid) -> StoreResult<Option<UserRecord>>;
+    /// Creates an account; audited when `by` is given (demo and synthetic accounts are not).
     async fn create_user(
         &self,
-        actor: Option<&Actor>,
+        by: Option<&Administrator>,
         user: &NewUser,
         password_hash: &str,
     ) -> StoreResult<AdminUser>;
@@ -288,14 +334,37 @@ pub trait Store: Send + Sync + 'static {
     // --- admin
     async fn list_users(
         &self,
-        actor: &Actor,
+        by: &Administrator,
         limit: u32,
         offset: u64,
     ) -> StoreResult<Page<AdminUser>>;
-    async fn unlock_user(&self, actor: &Actor, user_id: Uuid) -> StoreResult<AdminUser>;
-    async fn disable_user(&self, actor: &Actor, user_id: Uuid) -> StoreResult<AdminUser>;
+    /// How many accounts can administer (role admin, not disabled): `serve` says how to create
+    /// the first one when there is none.
+    async fn active_admins(&self) -> StoreResult<u64>;
+    async fn unlock_user(&self, by: &Administrator, user_id: Uuid) -> StoreResult<AdminUser>;
+    /// Disables the account and revokes its open sessions.
+    async fn disable_user(&self, by: &Administrator, user_id: Uuid) -> StoreResult<AdminUser>;
+    async fn enable_user(&self, by: &Administrator, user_id: Uuid) -> StoreResult<AdminUser>;
+    /// Sets a new password, clears the lockout and revokes every session of the account.
+    async fn reset_password(
+        &self,
+        by: &Administrator,
+        user_id: Uuid,
+        password_hash: &str,
+    ) -> StoreResult<AdminUser>;
+    /// Revokes every open session of the account; answers how many there were.
+    async fn revoke_sessions(&self, by: &Administrator, user_id: Uuid) -> StoreResult<u64>;
     async fn query_audit(&self, actor: &Actor, query: &AuditQuery)
     -> StoreResult<Page<AuditEvent>>;
+    /// A page of the audit export: up to `query.limit` rows matching `query` (its `offset`
+    /// unused), oldest first, after `after` (keyset paging, so a year's trail costs per page
+    /// what a day's does). The first page (`after` = `None`) audits the export.
+    async fn export_audit(
+        &self,
+        by: &Administrator,
+        query: &AuditQuery,
+        after: Option<AuditPosition>,
+    ) -> StoreResult<Vec<AuditEvent>>;
 
     // --- patients
     async fn list_patients(

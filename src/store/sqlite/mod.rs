@@ -145,6 +145,22 @@ impl SqliteStore {
         Self::open_with(url, false).await
     }
 
+    /// Opens the database at `url` only if its file exists, for the commands that administer a
+    /// database rather than start one (`synapse admin`): a mistyped path is an error that says
+    /// so, not a new empty database.
+    pub async fn open_existing(url: &str) -> anyhow::Result<SqliteStore> {
+        let options = SqliteConnectOptions::from_str(url)?;
+        let path = options.get_filename();
+        if !path.exists() {
+            anyhow::bail!(
+                "there is no database at {}: `synapse serve` creates it on its first start; \
+                 otherwise check --database, SYNAPSE_DATABASE_URL and the config file",
+                path.display()
+            );
+        }
+        Self::open_with(url, false).await
+    }
+
     /// Opens the database for loading a large data set (`synapse seed`): the page cache is
     /// larger, and the WAL is checkpointed rarely and without waiting for the disk, trading
     /// durability of a crashed load (which is simply run again) for speed.

@@ -1,0 +1,551 @@
+//! `synapse admin`: the operator's commands on the database itself, with no server running:
+//! accounts (create, list, unlock, disable, enable, reset a password, end the sessions) and
+//! the export of the audit trail. The database is the one `serve` opens (`--database`, else
+//! `SYNAPSE_DATABASE_URL`, else the config file). The commands call the store methods the API's
+//! `/admin/*` calls, as a console operator (`store::ConsoleOperator`, the operating-system
+//! account that ran the command), so each change leaves the audit row it leaves over the API.
+
+pub mod export;
+
+use std::process::ExitCode;
+
+use clap::{Args, Subcommand};
+use uuid::Uuid;
+
+use crate::config::Environment;
+use crate::console::table::table;
+use crate::console::{Exit, prompt};
+use crate::model::admin::{AdminUser, NewUser};
+use crate::model::auth::Role;
+use crate::model::envelope::FieldError;
+use crate::model::time::{format_timestamp, now, time_bound};
+use crate::model::validate;
+use crate::store::{
+    Administrator, AuditQuery, ConsoleOperator, Store, StoreError, UserRecord, password,
+};
+
+/// `synapse admin` and its database.
+#[derive(Debug, Args)]
+pub struct AdminArgs {
+    /// Database URL, e.g. sqlite:///var/lib/synapse/synapse.db or postgres://user@host/synapse
+    /// (else SYNAPSE_DATABASE_URL, else the config file: the database `serve` opens).
+    #[arg(long, global = true)]
+    pub database: Option<String>,
+    #[command(subcommand)]
+    pub command: AdminCommand,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum AdminCommand {
+    /// Create an account (the first administrator, too). The password is prompted for, or read
+    /// from the first line of standard input with --password-stdin.
+    CreateUser {
+        /// The account's email, which it logs in with.
+        #[arg(long)]
+        email: String,
+        /// The person's full name.
+        #[arg(long)]
+        full_name: String,
+        /// doctor, admin or receptionist.
+        #[arg(long)]
+        role: String,
+        /// Read the password from the first line of standard input instead of prompting.
+        #[arg(long)]
+        password_stdin: bool,
+    },
+    /// List every account: role, and whether it is disabled or locked.
+    ListUsers,
+    /// Unlock an account locked by failed logins.
+    Unlock {
+        /// The account's email.
+        #[arg(long)]
+        email: String,
+    },
+    /// Disable an account: its sessions end and it can no longer log in.
+    Disable {
+        /// The account's email.
+        #[arg(long)]
+        email: String,
+    },
+    /// Enable a disabled account again.
+    Enable {
+        /// The account's email.
+        #[arg(long)]
+        email: String,
+    },
+    /// Set a new password for an account: its sessions end and its lockout is cleared.
+    ResetPassword {
+        /// The account's email.
+        #[arg(long)]
+        email: String,
+        /// Read the password from the first line of standard input instead of prompting.
+        #[arg(long)]
+        password_stdin: bool,
+    },
+    /// End every session of an account (it can log in again).
+    RevokeSessions {
+        /// The account's email.
+        #[arg(long)]
+        email: String,
+    },
+    /// The audit trail.
+    #[command(subcommand)]
+    Audit(AuditCommand),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum AuditCommand {
+    /// Write the audit rows between two dates to standard output, oldest first, as they are
+    /// read (a year's trail needs no more memory than a day's).
+    Export {
+        /// From this date (YYYY-MM-DD, midnight UTC) or RFC 3339 time.
+        #[arg(long)]
+        from: String,
+        /// Up to this date (YYYY-MM-DD: the whole day) or RFC 3339 time.
+        #[arg(long)]
+        to: String,
+        /// Only the rows of this account's actions (email or id).
+        #[arg(long)]
+        user: Option<String>,
+        /// Only the rows about this patient (id).
+        #[arg(long)]
+        patient: Option<String>,
+        /// jsonl (one JSON object a line, the API's audit event) or csv.
+        #[arg(long, default_value = "jsonl")]
+        format: String,
+    },
+}
+
+/// A failure with its exit code; the message goes to stderr.
+#[derive(Debug)]
+pub struct Failure {
+    pub exit: Exit,
+    pub message: String,
+}
+
+fn usage(message: impl Into<String>) -> Failure {
+    Failure {
+        exit: Exit::Usage,
+        message: message.into(),
+    }
+}
+
+fn failed(message: impl Into<String>) -> Failure {
+    Failure {
+        exit: Exit::Failed,
+        message: message.into(),
+    }
+}
+
+/// The flag a field of the store's or the validation's errors came from.
+fn flag_of(field: &str) -> String {
+    match field {
+        "password" => "the password".to_string(),
+        field => format!("--{}", field.replace('_', "-")),
+    }
+}
+
+/// Validation errors in the words of the command line: `--email must not be empty; …`.
+fn field_errors(errors: &[FieldError]) -> String {
+    errors
+        .iter()
+        .map(|e| format!("{} {}", flag_of(&e.field), e.message))
+        .collect::<Vec<_>>()
+        .join("; ")
+}
+
+impl From<StoreError> for Failure {
+    fn from(error: StoreError) -> Failure {
+        match error {
+            StoreError::NotFound => Failure {
+                exit: Exit::NotFound,
+                message: "the account is no longer there; `synapse admin list-users` lists them"
+                    .to_string(),
+            },
+            StoreError::Invalid(errors) => usage(field_errors(&errors)),
+            error => failed(format!("the database refused: {error}")),
+        }
+    }
+}
+
+/// The operating-system account running this command, as the audit trail records it: under
+/// sudo the account that ran sudo, else `USER` or `LOGNAME`, else the user id. Only letters,
+/// digits and `._-` are kept.
+pub fn os_user(env: &Environment) -> String {
+    let name = ["SUDO_USER", "USER", "LOGNAME", "USERNAME"]
+        .iter()
+        .find_map(|var| env.get(var).filter(|v| !v.trim().is_empty()))
+        .map(str::to_string)
+        .or_else(process_uid)
+        .unwrap_or_else(|| "unknown".to_string());
+    name.chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || "._-".contains(c) {
+                c
+            } else {
+                '_'
+            }
+        })
+        .take(64)
+        .collect()
+}
+
+#[cfg(unix)]
+fn process_uid() -> Option<String> {
+    use std::os::unix::fs::MetadataExt;
+    std::fs::metadata("/proc/self")
+        .ok()
+        .map(|m| format!("uid-{}", m.uid()))
+}
+
+#[cfg(not(unix))]
+fn process_uid() -> Option<String> {
+    None
+}
+
+/// The command that creates the first administrator on the database at `database_url`, as
+/// `serve` prints it when there is none. A URL with a password in it is left out (it would go
+/// to the log): the command then finds the database as `serve` did.
+pub fn first_admin_command(database_url: &str) -> String {
+    let database = if url_has_password(database_url) {
+        String::new()
+    } else {
+        format!(" --database {}", shell_quote(database_url))
+    };
+    format!(
+        "synapse admin create-user{database} --role admin --email admin@clinic.example --full-name 'Your Name'"
+    )
+}
+
+fn url_has_password(url: &str) -> bool {
+    let Some((_, rest)) = url.split_once("://") else {
+        return false;
+    };
+    let authority = rest.split(['/', '?']).next().unwrap_or("");
+    authority
+        .rsplit_once('@')
+        .is_some_and(|(user_info, _)| user_info.contains(':'))
+}
+
+/// `text` quoted for a POSIX shell.
+fn shell_quote(text: &str) -> String {
+    format!("'{}'", text.replace('\'', r"'\''"))
+}
+
+/// Runs one command on `store` as `operator` and returns its exit code.
+pub async fn run(
+    store: &dyn Store,
+    command: AdminCommand,
+    operator: ConsoleOperator,
+    json: bool,
+) -> ExitCode {
+    let by = Administrator::Console(operator);
+    match run_inner(store, command, &by, json).await {
+        Ok(()) => Exit::Ok.into(),
+        Err(failure) => {
+            eprintln!("synapse: {}", failure.message);
+            failure.exit.into()
+        }
+    }
+}
+
+async fn run_inner(
+    store: &dyn Store,
+    command: AdminCommand,
+    by: &Administrator,
+    json: bool,
+) -> Result<(), Failure> {
+    match command {
+        AdminCommand::CreateUser {
+            email,
+            full_name,
+            role,
+            password_stdin,
+        } => create_user(store, by, email, full_name, &role, password_stdin).await,
+        AdminCommand::ListUsers => list_users(store, by, json).await,
+        AdminCommand::Unlock { email } => {
+            let user = account(store, &email).await?;
+            let user = store.unlock_user(by, user.user.id).await?;
+            println!("Unlocked {}: it can log in again.", user.email);
+            Ok(())
+        }
+        AdminCommand::Disable { email } => {
+            let user = account(store, &email).await?;
+            let user = store.disable_user(by, user.user.id).await?;
+            println!(
+                "Disabled {}: its sessions have ended and it can no longer log in.",
+                user.email
+            );
+            Ok(())
+        }
+        AdminCommand::Enable { email } => {
+            let user = account(store, &email).await?;
+            let user = store.enable_user(by, user.user.id).await?;
+            println!("Enabled {}: it can log in again.", user.email);
+            Ok(())
+        }
+        AdminCommand::ResetPassword {
+            email,
+            password_stdin,
+        } => {
+            let user = account(store, &email).await?;
+            let password = prompt::read_new_password(password_stdin).map_err(usage)?;
+            validate::reset_password("password", &password)
+                .map_err(|errors| usage(field_errors(&errors)))?;
+            let hash = hash(password).await?;
+            let user = store.reset_password(by, user.user.id, &hash).await?;
+            println!(
+                "Set a new password for {}: its sessions have ended and it is unlocked.",
+                user.email
+            );
+            Ok(())
+        }
+        AdminCommand::RevokeSessions { email } => {
+            let user = account(store, &email).await?;
+            let revoked = store.revoke_sessions(by, user.user.id).await?;
+            let sessions = if revoked == 1 { "session" } else { "sessions" };
+            println!("Ended {revoked} {sessions} of {}.", user.user.email);
+            Ok(())
+        }
+        AdminCommand::Audit(AuditCommand::Export {
+            from,
+            to,
+            user,
+            patient,
+            format,
+        }) => {
+            let query = export_query(store, &from, &to, user, patient).await?;
+            let format = export::Format::parse(&format)
+                .ok_or_else(|| usage("--format must be jsonl or csv"))?;
+            let rows = export::export(store, by, query, format, std::io::stdout().lock()).await?;
+            eprintln!("Exported {rows} audit rows.");
+            Ok(())
+        }
+    }
+}
+
+/// The account with `--email`, or a failure naming the flag.
+async fn account(store: &dyn Store, email: &str) -> Result<UserRecord, Failure> {
+    let email = email.trim().to_lowercase();
+    if email.is_empty() {
+        return Err(usage("--email must not be empty"));
+    }
+    store.user_by_email(&email).await?.ok_or_else(|| Failure {
+        exit: Exit::NotFound,
+        message: format!(
+            "no account has --email {email}; `synapse admin list-users` lists every account"
+        ),
+    })
+}
+
+/// Hashes a password off the async executor (argon2id takes a moment and memory on purpose).
+async fn hash(password: String) -> Result<String, Failure> {
+    tokio::task::spawn_blocking(move || password::hash(&password))
+        .await
+        .map_err(|e| failed(format!("cannot hash the password: {e}")))?
+        .map_err(|e| failed(format!("cannot hash the password: {e:#}")))
+}
+
+async fn create_user(
+    store: &dyn Store,
+    by: &Administrator,
+    email: String,
+    full_name: String,
+    role: &str,
+    password_stdin: bool,
+) -> Result<(), Failure> {
+    let role = Role::parse(role.trim())
+        .ok_or_else(|| usage("--role must be doctor, admin or receptionist"))?;
+    // Everything but the password is checked before asking for it.
+    let unchecked = NewUser {
+        email,
+        full_name,
+        role,
+        password: String::new(),
+    };
+    if let Err(errors) = validate::new_user(unchecked.clone()) {
+        let errors: Vec<FieldError> = errors
+            .into_iter()
+            .filter(|e| e.field != "password")
+            .collect();
+        if !errors.is_empty() {
+            return Err(usage(field_errors(&errors)));
+        }
+    }
+    let password = prompt::read_new_password(password_stdin).map_err(usage)?;
+    let user = validate::new_user(NewUser {
+        password,
+        ..unchecked
+    })
+    .map_err(|errors| usage(field_errors(&errors)))?;
+    if store.user_by_email(&user.email).await?.is_some() {
+        return Err(failed(format!(
+            "--email {} is already used by another account",
+            user.email
+        )));
+    }
+    let hash = hash(user.password.clone()).await?;
+    let created = store.create_user(Some(by), &user, &hash).await?;
+    println!(
+        "Created the {} account {} ({}), id {}. It can log in now.",
+        created.role.as_str(),
+        created.email,
+        created.full_name,
+        created.id
+    );
+    Ok(())
+}
+
+/// How many accounts a page of `list-users` reads.
+const USERS_PAGE: u32 = 500;
+
+async fn list_users(store: &dyn Store, by: &Administrator, json: bool) -> Result<(), Failure> {
+    let mut users: Vec<AdminUser> = Vec::new();
+    loop {
+        let page = store.list_users(by, USERS_PAGE, users.len() as u64).await?;
+        let more = page.pagination.has_more && !page.items.is_empty();
+        users.extend(page.items);
+        if !more {
+            break;
+        }
+    }
+    if json {
+        let text = serde_json::to_string_pretty(&users)
+            .map_err(|e| failed(format!("cannot print JSON: {e}")))?;
+        println!("{text}");
+        return Ok(());
+    }
+    let rows: Vec<Vec<String>> = users
+        .iter()
+        .map(|u| {
+            vec![
+                u.email.clone(),
+                u.full_name.clone(),
+                u.role.as_str().to_string(),
+                account_state(u),
+                u.failed_logins.to_string(),
+                format_timestamp(u.created_at),
+                u.id.to_string(),
+            ]
+        })
+        .collect();
+    print!(
+        "{}",
+        table(
+            &["EMAIL", "NAME", "ROLE", "STATE", "FAILED", "CREATED", "ID"],
+            &rows
+        )
+    );
+    Ok(())
+}
+
+/// `active`, `disabled`, or `locked until <time>`.
+fn account_state(user: &AdminUser) -> String {
+    match (user.disabled, user.locked_until) {
+        (true, _) => "disabled".to_string(),
+        (false, Some(until)) if until > now() => {
+            format!("locked until {}", format_timestamp(until))
+        }
+        _ => "active".to_string(),
+    }
+}
+
+/// The export's filters from its flags, each refused in the words of its flag.
+async fn export_query(
+    store: &dyn Store,
+    from: &str,
+    to: &str,
+    user: Option<String>,
+    patient: Option<String>,
+) -> Result<AuditQuery, Failure> {
+    let bound = |flag: &str, value: &str, end_of_day: bool| {
+        time_bound(value.trim(), end_of_day).ok_or_else(|| {
+            usage(format!(
+                "{flag} must be a date (2026-11-26) or an RFC 3339 time (2026-11-26T08:00:00Z)"
+            ))
+        })
+    };
+    let since = bound("--from", from, false)?;
+    let until = bound("--to", to, true)?;
+    if since >= until {
+        return Err(usage("--from must be before --to"));
+    }
+    let user_id = match user {
+        None => None,
+        Some(user) => match Uuid::parse_str(user.trim()) {
+            Ok(id) => Some(id),
+            Err(_) => {
+                let email = user.trim().to_lowercase();
+                let record = store.user_by_email(&email).await?.ok_or_else(|| Failure {
+                    exit: Exit::NotFound,
+                    message: format!(
+                        "no account has the email given to --user ({email}); pass an email or a user id"
+                    ),
+                })?;
+                Some(record.user.id)
+            }
+        },
+    };
+    let patient_id = patient
+        .map(|p| {
+            Uuid::parse_str(p.trim()).map_err(|_| usage("--patient must be a patient id (a UUID)"))
+        })
+        .transpose()?;
+    Ok(AuditQuery {
+        user_id,
+        patient_id,
+        action: None,
+        since: Some(since),
+        until: Some(until),
+        limit: export::PAGE_ROWS,
+        offset: 0,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_first_admin_command_names_the_database_but_never_its_password() {
+        assert_eq!(
+            first_admin_command("sqlite:///var/lib/synapse/synapse.db"),
+            "synapse admin create-user --database 'sqlite:///var/lib/synapse/synapse.db' \
+             --role admin --email admin@clinic.example --full-name 'Your Name'"
+        );
+        assert!(
+            first_admin_command("postgres://synapse@db.clinic/synapse")
+                .contains("--database 'postgres://synapse@db.clinic/synapse'")
+        );
+        let secret = first_admin_command("postgres://synapse:s3cret@db.clinic/synapse");
+        assert!(!secret.contains("s3cret"), "{secret}");
+        assert!(!secret.contains("--database"), "{secret}");
+        assert_eq!(shell_quote("it's"), r"'it'\''s'");
+    }
+
+    #[test]
+    fn the_operator_is_the_person_behind_sudo_and_kept_to_safe_characters() {
+        let env = |vars: &[(&str, &str)]| {
+            Environment::from_os(vars.iter().map(|(k, v)| ((*k).into(), (*v).into())))
+        };
+        assert_eq!(os_user(&env(&[("USER", "alice")])), "alice");
+        assert_eq!(
+            os_user(&env(&[("USER", "root"), ("SUDO_USER", "bob")])),
+            "bob"
+        );
+        assert_eq!(os_user(&env(&[("USER", "a b:c\n")])), "a_b_c_");
+        assert!(!os_user(&env(&[])).is_empty());
+    }
+
+    #[test]
+    fn field_errors_name_the_flags() {
+        let errors = vec![
+            FieldError::new("full_name", "must not be empty"),
+            FieldError::new("password", "must be at least 8 characters"),
+        ];
+        assert_eq!(
+            field_errors(&errors),
+            "--full-name must not be empty; the password must be at least 8 characters"
+        );
+    }
+}
