@@ -78,6 +78,7 @@ fn report() -> Report {
             medication_plan: vec![Medication {
                 drug: "Sertraline".into(),
                 dosage: Some("50 mg".into()),
+                route: Some("oral".into()),
                 frequency: Some("once daily".into()),
                 duration: Some("4 weeks".into()),
                 instructions: Some("with food".into()),

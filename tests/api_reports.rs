@@ -1334,7 +1334,9 @@ async fn empty_notes_make_a_failed_report_that_is_written_by_hand_before_signing
         let content = json!({
             "assessment": "Written by hand",
             "diagnoses": [{"code": "F32.1", "description": "Moderate depressive episode"}],
-            "medication_plan": [{"drug": "Sertraline", "dosage": "50 mg", "frequency": "daily"}],
+            "medication_plan": [{
+                "drug": "Sertraline", "dosage": "50 mg", "route": "oral", "frequency": "daily"
+            }],
         });
         let edited = server
             .patch(
@@ -1350,6 +1352,7 @@ async fn empty_notes_make_a_failed_report_that_is_written_by_hand_before_signing
         assert!(edited["failure_reason"].is_null(), "{edited:#}");
         assert_eq!(edited["content"]["assessment"], "Written by hand");
         assert_eq!(edited["content"]["diagnoses"][0]["code"], "F32.1");
+        assert_eq!(edited["content"]["medication_plan"][0]["route"], "oral");
         let audited = sql_count(
             &server,
             "SELECT COUNT(*) FROM audit_events

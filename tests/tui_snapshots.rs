@@ -575,6 +575,7 @@ fn content() -> ReportContent {
         medication_plan: vec![Medication {
             drug: "Sertraline".into(),
             dosage: Some("50 mg".into()),
+            route: None,
             frequency: Some("once daily".into()),
             duration: Some("6 weeks".into()),
             instructions: Some("take in the morning".into()),
@@ -1547,6 +1548,7 @@ fn dialog_edit_draft_rows() {
     content.medication_plan = vec![synapse::model::report::Medication {
         drug: "Sertraline".into(),
         dosage: Some("50 mg".into()),
+        route: None,
         frequency: Some("once daily".into()),
         duration: None,
         instructions: Some("by mouth, in the morning".into()),

@@ -579,19 +579,7 @@ fn report_text(r: &Report) -> String {
             list(
                 c.medication_plan
                     .iter()
-                    .map(|m| {
-                        [
-                            Some(m.drug.clone()),
-                            m.dosage.clone(),
-                            m.frequency.clone(),
-                            m.duration.clone(),
-                            m.instructions.clone(),
-                        ]
-                        .into_iter()
-                        .flatten()
-                        .collect::<Vec<_>>()
-                        .join(" · ")
-                    })
+                    .map(crate::model::report::Medication::summary)
                     .collect(),
             ),
         ),

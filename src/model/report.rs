@@ -73,6 +73,11 @@ pub struct Medication {
     #[serde(default)]
     #[schema(schema_with = super::schema::opt_name)]
     pub dosage: Option<String>,
+    /// How it is given (oral, inhaled, IV…). Left out of the JSON when not given, so reports
+    /// written before it existed read and hash as they did.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schema(schema_with = super::schema::opt_name)]
+    pub route: Option<String>,
     #[serde(default)]
     #[schema(schema_with = super::schema::opt_name)]
     pub frequency: Option<String>,
@@ -82,6 +87,26 @@ pub struct Medication {
     #[serde(default)]
     #[schema(schema_with = super::schema::opt_short_text)]
     pub instructions: Option<String>,
+}
+
+impl Medication {
+    /// The medication on one line, its parts in the order a prescription reads: drug, dose,
+    /// route, frequency, duration, instructions.
+    pub fn summary(&self) -> String {
+        [
+            Some(&self.drug),
+            self.dosage.as_ref(),
+            self.route.as_ref(),
+            self.frequency.as_ref(),
+            self.duration.as_ref(),
+            self.instructions.as_ref(),
+        ]
+        .into_iter()
+        .flatten()
+        .map(String::as_str)
+        .collect::<Vec<_>>()
+        .join(" · ")
+    }
 }
 
 /// The sections of a report. A section nobody wrote is `null` (or an empty list).

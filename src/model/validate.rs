@@ -338,6 +338,7 @@ pub fn report_content(input: ReportContent) -> Result<ReportContent, Vec<FieldEr
             super::report::Medication {
                 drug: c.required(&field("drug"), &m.drug, MAX_NAME),
                 dosage: c.optional(&field("dosage"), m.dosage.as_deref(), MAX_NAME),
+                route: c.optional(&field("route"), m.route.as_deref(), MAX_NAME),
                 frequency: c.optional(&field("frequency"), m.frequency.as_deref(), MAX_NAME),
                 duration: c.optional(&field("duration"), m.duration.as_deref(), MAX_NAME),
                 instructions: c.optional(

@@ -114,6 +114,9 @@ pub(super) fn medication(item: &str) -> Medication {
     Medication {
         drug: field(&tokens[..drug_end]).unwrap_or_else(|| head.trim().to_string()),
         dosage,
+        // The notes' way of saying the route varies too much to read reliably; the doctor
+        // fills it in the editor.
+        route: None,
         frequency,
         duration,
         instructions,

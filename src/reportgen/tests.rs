@@ -19,6 +19,7 @@ fn m(
     Medication {
         drug: drug.into(),
         dosage: dosage.map(Into::into),
+        route: None,
         frequency: frequency.map(Into::into),
         duration: duration.map(Into::into),
         instructions: instructions.map(Into::into),

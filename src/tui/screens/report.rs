@@ -275,19 +275,7 @@ pub fn sections(content: &ReportContent) -> Vec<(&'static str, Vec<String>)> {
             content
                 .medication_plan
                 .iter()
-                .map(|m| {
-                    [
-                        Some(m.drug.clone()),
-                        m.dosage.clone(),
-                        m.frequency.clone(),
-                        m.duration.clone(),
-                        m.instructions.clone(),
-                    ]
-                    .into_iter()
-                    .flatten()
-                    .collect::<Vec<_>>()
-                    .join(" · ")
-                })
+                .map(crate::model::report::Medication::summary)
                 .collect(),
         ),
         (

@@ -1403,7 +1403,12 @@ fn diagnoses_and_medications_are_edited_as_rows_of_fields() {
     assert_eq!(edit_dialog(&state).section, Section::Medications);
     update(&mut state, ctrl('n'));
     type_text(&mut state, "Sertraline");
-    for (down, text) in [(1, "50 mg"), (1, "once daily"), (2, "by mouth, mornings")] {
+    for (down, text) in [
+        (1, "50 mg"),
+        (1, "oral"),
+        (1, "once daily"),
+        (2, "mornings"),
+    ] {
         for _ in 0..down {
             update(&mut state, key(KeyCode::Down));
         }
@@ -1436,9 +1441,10 @@ fn diagnoses_and_medications_are_edited_as_rows_of_fields() {
     expected.medication_plan = vec![crate::model::report::Medication {
         drug: "Sertraline".into(),
         dosage: Some("50 mg".into()),
+        route: Some("oral".into()),
         frequency: Some("once daily".into()),
         duration: None,
-        instructions: Some("by mouth, mornings".into()),
+        instructions: Some("mornings".into()),
     }];
     expected.recommendations = vec!["Walk daily".into(), "Sleep diary".into()];
     assert_eq!(

@@ -28,7 +28,14 @@ use crate::tui::update::{call, handle_error};
 /// The fields of a diagnosis row, in the order they are edited.
 const DIAGNOSIS_FIELDS: &[&str] = &["Code", "Description"];
 /// The fields of a medication row, in the order they are edited.
-const MEDICATION_FIELDS: &[&str] = &["Drug", "Dose", "Frequency", "Duration", "Instructions"];
+const MEDICATION_FIELDS: &[&str] = &[
+    "Drug",
+    "Dose",
+    "Route",
+    "Frequency",
+    "Duration",
+    "Instructions",
+];
 /// The columns before a row field's text: the row's number and the field's name.
 const FIELD_LABEL: usize = 16;
 
@@ -139,8 +146,9 @@ impl Section {
                 .map(|m| match field {
                     0 => m.drug.clone(),
                     1 => text(&m.dosage),
-                    2 => text(&m.frequency),
-                    3 => text(&m.duration),
+                    2 => text(&m.route),
+                    3 => text(&m.frequency),
+                    4 => text(&m.duration),
                     _ => text(&m.instructions),
                 })
                 .unwrap_or_default(),
@@ -170,8 +178,9 @@ impl Section {
                     match field {
                         0 => m.drug = text,
                         1 => m.dosage = Some(text),
-                        2 => m.frequency = Some(text),
-                        3 => m.duration = Some(text),
+                        2 => m.route = Some(text),
+                        3 => m.frequency = Some(text),
+                        4 => m.duration = Some(text),
                         _ => m.instructions = Some(text),
                     }
                 }
@@ -235,6 +244,7 @@ fn normalized(content: &ReportContent) -> ReportContent {
             .map(|m| Medication {
                 drug: m.drug.trim().to_string(),
                 dosage: text(&m.dosage),
+                route: text(&m.route),
                 frequency: text(&m.frequency),
                 duration: text(&m.duration),
                 instructions: text(&m.instructions),
@@ -290,9 +300,10 @@ fn problem(working: &ReportContent, remove: &str) -> Option<(Section, usize, usi
     };
     let field = match field_name {
         Some("description") | Some("dosage") => 1,
-        Some("frequency") => 2,
-        Some("duration") => 3,
-        Some("instructions") => 4,
+        Some("route") => 2,
+        Some("frequency") => 3,
+        Some("duration") => 4,
+        Some("instructions") => 5,
         _ => 0,
     };
     let message = match (section.fields().get(field), saved) {
