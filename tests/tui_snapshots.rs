@@ -612,7 +612,8 @@ fn signed_report() -> Report {
         }),
         addenda: vec![Addendum {
             id: id(400),
-            text: "Patient phoned: started sertraline on 16 Jan, mild nausea only.".into(),
+            text: "Patient phoned: started sertraline on 16 Jan, mild nausea only.\nNo thoughts of self-harm."
+                .into(),
             author: PersonRef {
                 id: id(1),
                 full_name: "Dr. Maya Patel".into(),

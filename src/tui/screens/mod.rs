@@ -21,6 +21,7 @@ use super::effect::Effect;
 use super::keymap::{Command, Key, Scope};
 use super::state::{Screen, State};
 use crate::model::patient::Patient;
+use crate::model::report::ReportStatus;
 
 /// The keymap scope of a screen's bindings.
 pub fn scope(screen: Screen) -> Scope {
@@ -78,6 +79,15 @@ pub fn works_here(state: &State, command: Command) -> bool {
         // Back on the first screen has nowhere to go (`q` there quits, which Quit offers).
         Command::Back => !state.history.is_empty(),
         Command::Refresh => refreshes(state.screen),
+        // A draft is edited and signed (a failed one written by hand first); a signed report
+        // only takes addenda.
+        Command::Edit | Command::Sign if state.screen == Screen::Report => matches!(
+            report::shown_status(state),
+            Some(ReportStatus::Completed | ReportStatus::Failed)
+        ),
+        Command::Addendum if state.screen == Screen::Report => {
+            report::shown_status(state) == Some(ReportStatus::Signed)
+        }
         // Only while a notice naming something is on screen.
         Command::OpenNotice => state.toast.as_ref().is_some_and(|t| t.open.is_some()),
         Command::Open if state.screen == Screen::Consultation => consultation::report_ready(state),

@@ -29,6 +29,11 @@ pub const HINTS: &[Command] = &[
     Command::Back,
 ];
 
+/// The status of the report on screen, once loaded.
+pub(crate) fn shown_status(state: &State) -> Option<ReportStatus> {
+    state.report.report.ready().map(|r| r.summary.status)
+}
+
 /// The commands this screen handles.
 pub const COMMANDS: &[Command] = &[
     Command::Up,
@@ -377,7 +382,13 @@ pub fn report_lines(state: &State, report: &Report) -> Vec<Line<'static>> {
             ),
             theme.title(),
         ));
-        lines.push(Line::raw(printable(&addendum.text, false)));
+        // An addendum is written in lines; each is drawn as its own line.
+        lines.extend(
+            addendum
+                .text
+                .lines()
+                .map(|line| Line::raw(printable(line, false))),
+        );
     }
     lines
 }

@@ -3271,6 +3271,29 @@ fn help_scrolls_with_j_k_and_page_down_at_80_by_24() {
 }
 
 #[test]
+fn a_reports_hints_and_help_offer_only_what_its_status_allows() {
+    use crate::tui::keymap::Command;
+    use crate::tui::screens::works_here;
+    use crate::tui::ui::common::hints;
+    let words = |state: &State| hints(state).into_iter().map(|(_, w)| w).collect::<Vec<_>>();
+    let draft = on_report(ReportStatus::Completed);
+    assert!(words(&draft).contains(&"edit"), "{:?}", words(&draft));
+    assert!(words(&draft).contains(&"sign"), "{:?}", words(&draft));
+    assert!(
+        !works_here(&draft, Command::Addendum),
+        "an addendum needs a signed report"
+    );
+    let signed = on_report(ReportStatus::Signed);
+    assert!(!words(&signed).contains(&"edit"), "{:?}", words(&signed));
+    assert!(!words(&signed).contains(&"sign"), "{:?}", words(&signed));
+    assert!(works_here(&signed, Command::Addendum));
+    // A failed report is written by hand, then signed.
+    let failed = on_report(ReportStatus::Failed);
+    assert!(works_here(&failed, Command::Edit));
+    assert!(!works_here(&failed, Command::Addendum));
+}
+
+#[test]
 fn the_hint_bar_shows_the_keys_that_work_in_the_notes_editor_and_in_dialogs() {
     use crate::tui::ui::common::hints;
     let state = in_consultation();
