@@ -20,7 +20,7 @@ use crate::model::text::printable;
 use crate::tui::effect::{Call, Effect};
 use crate::tui::keymap::Command;
 use crate::tui::state::{Dialog, Load, Screen, State, ToastKind};
-use crate::tui::ui::common::{banner_layout, contact, notice, patient_banner};
+use crate::tui::ui::common::{banner_layout, contact, loaded_rows, notice, patient_banner};
 use crate::tui::update::{call, handle_error};
 
 /// The commands the key-hint bar offers here.
@@ -357,55 +357,45 @@ pub fn draw(frame: &mut Frame, area: Rect, state: &State) {
     draw_history(frame, history_area, state);
     let right = reports_area;
     let block = pane_block(state, ChartPane::Reports, "Reports");
-    match &state.chart.reports {
-        Load::Ready(items) if items.is_empty() => {
-            let inner = block.inner(right);
-            frame.render_widget(block, right);
-            notice(frame, inner, state, "No reports for this patient.", false);
-        }
-        Load::Ready(items) => {
-            let rows = items.iter().map(|r| {
-                Row::new(vec![
-                    Cell::from(r.created_at.format("%Y-%m-%d").to_string()),
-                    Cell::from(Span::styled(r.status.as_str(), theme.status(r.status))),
-                    Cell::from(r.consultation.session_type.as_str()),
-                    Cell::from(
-                        r.consultation
-                            .chief_complaint
-                            .as_deref()
-                            .map(|x| printable(x, true))
-                            .unwrap_or_default(),
-                    ),
-                ])
-            });
-            let table = Table::new(
-                rows,
-                [
-                    Constraint::Length(10),
-                    Constraint::Length(10),
-                    Constraint::Length(12),
-                    Constraint::Min(10),
-                ],
-            )
-            .header(Row::new(["Date", "Status", "Type", "Complaint"]).style(theme.muted()))
-            .row_highlight_style(theme.selected())
-            .block(block);
-            let selected =
-                (state.chart.pane == ChartPane::Reports).then_some(state.chart.selected_report);
-            let mut table_state = TableState::default().with_selected(selected);
-            frame.render_stateful_widget(table, right, &mut table_state);
-        }
-        Load::Failed(error) => {
-            let inner = block.inner(right);
-            frame.render_widget(block, right);
-            notice(frame, inner, state, error, true);
-        }
-        _ => {
-            let inner = block.inner(right);
-            frame.render_widget(block, right);
-            notice(frame, inner, state, "Loading reports…", false);
-        }
-    }
+    let Some(items) = loaded_rows(
+        frame,
+        right,
+        state,
+        &block,
+        &state.chart.reports,
+        ("No reports for this patient.", "Loading reports…"),
+    ) else {
+        return;
+    };
+    let rows = items.iter().map(|r| {
+        Row::new(vec![
+            Cell::from(r.created_at.format("%Y-%m-%d").to_string()),
+            Cell::from(Span::styled(r.status.as_str(), theme.status(r.status))),
+            Cell::from(r.consultation.session_type.as_str()),
+            Cell::from(
+                r.consultation
+                    .chief_complaint
+                    .as_deref()
+                    .map(|x| printable(x, true))
+                    .unwrap_or_default(),
+            ),
+        ])
+    });
+    let table = Table::new(
+        rows,
+        [
+            Constraint::Length(10),
+            Constraint::Length(10),
+            Constraint::Length(12),
+            Constraint::Min(10),
+        ],
+    )
+    .header(Row::new(["Date", "Status", "Type", "Complaint"]).style(theme.muted()))
+    .row_highlight_style(theme.selected())
+    .block(block);
+    let selected = (state.chart.pane == ChartPane::Reports).then_some(state.chart.selected_report);
+    let mut table_state = TableState::default().with_selected(selected);
+    frame.render_stateful_widget(table, right, &mut table_state);
 }
 
 /// A pane's box: the focused one says so in its title, with the key that moves on.
@@ -431,21 +421,15 @@ fn pane_block(state: &State, pane: ChartPane, title: &str) -> Block<'static> {
 fn draw_history(frame: &mut Frame, area: Rect, state: &State) {
     let theme = &state.settings.theme;
     let block = pane_block(state, ChartPane::Consultations, "Consultations");
-    let inner = block.inner(area);
-    let items = match &state.chart.history {
-        Load::Ready(items) if items.is_empty() => {
-            frame.render_widget(block, area);
-            return notice(frame, inner, state, "No consultations yet.", false);
-        }
-        Load::Ready(items) => items,
-        Load::Failed(error) => {
-            frame.render_widget(block, area);
-            return notice(frame, inner, state, error, true);
-        }
-        _ => {
-            frame.render_widget(block, area);
-            return notice(frame, inner, state, "Loading consultations…", false);
-        }
+    let Some(items) = loaded_rows(
+        frame,
+        area,
+        state,
+        &block,
+        &state.chart.history,
+        ("No consultations yet.", "Loading consultations…"),
+    ) else {
+        return;
     };
     let rows = items.iter().map(|c| {
         Row::new(vec![

@@ -15,7 +15,7 @@ use crate::model::text::printable;
 use crate::tui::effect::{Call, Effect};
 use crate::tui::keymap::Command;
 use crate::tui::state::{Load, State};
-use crate::tui::ui::common::{name, notice};
+use crate::tui::ui::common::{loaded_rows, name};
 use crate::tui::update::{call, handle_error};
 
 /// The commands the key-hint bar offers here.
@@ -151,27 +151,18 @@ pub fn draw(frame: &mut Frame, area: Rect, state: &State) {
         format!(" Running consultations{count} "),
         theme.title(),
     ));
-    let inner = block.inner(area);
-    let rows = match &state.running.rows {
-        Load::Ready(rows) if rows.is_empty() => {
-            frame.render_widget(block, area);
-            return notice(frame, inner, state, "No consultation is running.", false);
-        }
-        Load::Ready(rows) => rows,
-        Load::Failed(error) => {
-            frame.render_widget(block, area);
-            return notice(frame, inner, state, error, true);
-        }
-        _ => {
-            frame.render_widget(block, area);
-            return notice(
-                frame,
-                inner,
-                state,
-                "Loading the running consultations…",
-                false,
-            );
-        }
+    let Some(rows) = loaded_rows(
+        frame,
+        area,
+        state,
+        &block,
+        &state.running.rows,
+        (
+            "No consultation is running.",
+            "Loading the running consultations…",
+        ),
+    ) else {
+        return;
     };
     let with_complaint = area.width >= 100;
     let lines = rows.iter().map(|row| {

@@ -10,7 +10,7 @@ use ratatui::widgets::{Block, Borders, Clear, Paragraph, Wrap};
 use crate::model::patient::{AllergyStatus, Patient};
 use crate::model::text::printable;
 use crate::tui::keymap::{Command, Scope};
-use crate::tui::state::{Overlay, Screen, State, Toast, ToastKind};
+use crate::tui::state::{Load, Overlay, Screen, State, Toast, ToastKind};
 
 /// Initials only, for the privacy mask: "Anna Smith" → "A. S.".
 pub fn mask_name(name: &str) -> String {
@@ -451,4 +451,27 @@ pub fn notice(frame: &mut Frame, area: Rect, state: &State, text: &str, error: b
         Paragraph::new(Line::styled(printable(text, true), style)).centered(),
         rect,
     );
+}
+
+/// A list drawn in a box, once its rows are loaded: returns them, or draws the box with what
+/// stands in for them (`empty` when there are none, the error, `loading` meanwhile) and
+/// returns `None`.
+pub fn loaded_rows<'a, T>(
+    frame: &mut Frame,
+    area: Rect,
+    state: &State,
+    block: &Block,
+    rows: &'a Load<Vec<T>>,
+    (empty, loading): (&str, &str),
+) -> Option<&'a [T]> {
+    let (text, error) = match rows {
+        Load::Ready(rows) if !rows.is_empty() => return Some(rows),
+        Load::Ready(_) => (empty, false),
+        Load::Failed(error) => (error.as_str(), true),
+        Load::Idle | Load::Loading => (loading, false),
+    };
+    let inner = block.inner(area);
+    frame.render_widget(block.clone(), area);
+    notice(frame, inner, state, text, error);
+    None
 }
