@@ -108,6 +108,26 @@ impl Api {
         body["data"].clone()
     }
 
+    /// A fresh patient with no known allergies (no consultation, no reports, a name nobody
+    /// else has): their id and MRN.
+    async fn new_patient(&self, name: &str, date_of_birth: &str, sex: &str) -> (String, String) {
+        let created = self
+            .post(
+                "/patients",
+                json!({
+                    "full_name": name,
+                    "date_of_birth": date_of_birth,
+                    "sex": sex,
+                    "allergies": {"status": "none_known", "items": []},
+                }),
+            )
+            .await;
+        (
+            created["id"].as_str().unwrap().to_string(),
+            created["mrn"].as_str().unwrap().to_string(),
+        )
+    }
+
     async fn get(&self, path: &str) -> Value {
         self.send(reqwest::Method::GET, path, None).await
     }
@@ -471,19 +491,7 @@ async fn a_consultation_ends_in_a_signed_report_and_ctrl_c_leaves_from_a_dialog(
     let api = Api::login(&served, DOCTOR).await;
     // A fresh patient: no running consultation, no reports, a name nobody else has.
     let name = "Quillon Zephyrkamp";
-    let created = api
-        .post(
-            "/patients",
-            json!({
-                "full_name": name,
-                "date_of_birth": "1979-03-14",
-                "sex": "male",
-                "allergies": {"status": "none_known", "items": []},
-            }),
-        )
-        .await;
-    let patient_id = created["id"].as_str().unwrap().to_string();
-    let mrn = created["mrn"].as_str().unwrap().to_string();
+    let (patient_id, mrn) = api.new_patient(name, "1979-03-14", "male").await;
 
     let mut ws = Workstation::start(dir.path(), &served);
     ws.log_in();
@@ -581,30 +589,11 @@ async fn empty_notes_ask_before_stopping_and_the_failed_report_is_written_by_han
     let served = Served::demo_async(dir.path(), SERVE_WAIT).await;
     let api = Api::login(&served, DOCTOR).await;
     let name = "Orlaith Vantongeren";
-    let created = api
-        .post(
-            "/patients",
-            json!({
-                "full_name": name,
-                "date_of_birth": "1988-07-02",
-                "sex": "female",
-                "allergies": {"status": "none_known", "items": []},
-            }),
-        )
-        .await;
-    let patient_id = created["id"].as_str().unwrap().to_string();
-    let mrn = created["mrn"].as_str().unwrap().to_string();
+    let (patient_id, mrn) = api.new_patient(name, "1988-07-02", "female").await;
 
     let mut ws = Workstation::start(dir.path(), &served);
     ws.log_in();
-    ws.send("/");
-    ws.wait_text("Find a patient");
-    ws.type_text("vantong");
-    ws.wait_for("the new patient in the results", |s| {
-        s.lines().any(|l| l.contains(name) && l.contains(&mrn))
-    });
-    ws.send(ENTER);
-    ws.wait_for("the new patient's chart", |s| banner_shows(s, name, &mrn));
+    ws.open_chart("vantong", name, &mrn);
     ws.send("c");
     ws.wait_text("Start a consultation");
     ws.send(ENTER);
@@ -1085,18 +1074,7 @@ async fn a_report_made_at_one_workstation_appears_at_the_other_within_two_second
     let served = Served::demo_async(dir.path(), SERVE_WAIT).await;
     let api = Api::login(&served, DOCTOR).await;
     let name = "Wendeline Quarrastone";
-    let created = api
-        .post(
-            "/patients",
-            json!({
-                "full_name": name,
-                "date_of_birth": "1984-09-21",
-                "sex": "female",
-                "allergies": {"status": "none_known", "items": []},
-            }),
-        )
-        .await;
-    let mrn = created["mrn"].as_str().unwrap().to_string();
+    let (_, mrn) = api.new_patient(name, "1984-09-21", "female").await;
     let total = all_reports(&api).await.len();
 
     // The doctor's desk: the consultation runs here.
