@@ -144,13 +144,20 @@ impl Raw {
     }
 
     /// The next message that is not a comment.
+    /// The next message that is not a comment, within `WAIT` however many heartbeats come
+    /// meanwhile (they would otherwise keep a missing event waited for forever).
     async fn next_event(&mut self) -> Wire {
-        loop {
-            let wire = self.next().await.expect("the stream goes on");
-            if wire.comment.is_none() {
-                return wire;
+        let waited = async {
+            loop {
+                let wire = self.next().await.expect("the stream goes on");
+                if wire.comment.is_none() {
+                    return wire;
+                }
             }
-        }
+        };
+        tokio::time::timeout(WAIT, waited)
+            .await
+            .expect("an event within 10 s (only heartbeats came)")
     }
 }
 
@@ -613,4 +620,40 @@ async fn an_event_written_through_one_instance_reaches_a_stream_on_another() {
     .map(|w| w.event.unwrap())
     .collect();
     assert_eq!(replayed, ["patient.updated", "patient.updated", "ready"]);
+}
+
+#[tokio::test]
+async fn pruning_never_deletes_an_event_the_reader_has_not_read() {
+    let server = TestServer::start_with(quick_config()).await;
+    let session = server.login_new("doc@clinic.test", Role::Doctor).await;
+    let patient = server.patient(&session, "Anna Smith").await;
+    for n in 0..5 {
+        server
+            .patch(
+                &format!("/api/v1/patients/{patient}"),
+                &session,
+                json!({"phone": format!("+44 20 7946 {n:04}")}),
+            )
+            .await
+            .expect(200);
+    }
+    let ids: Vec<i64> = server
+        .sql_rows("SELECT CAST(id AS TEXT) FROM events ORDER BY id", &[])
+        .await
+        .into_iter()
+        .map(|row| row[0].as_deref().unwrap().parse().unwrap())
+        .collect();
+    assert_eq!(ids.len(), 6, "{ids:?}");
+    // The reader has read only the first two: keeping the newest two must not delete the
+    // four after them, which no stream has been given yet.
+    let deleted = server.store.prune_events(2, ids[1]).await.unwrap();
+    assert_eq!(deleted, 2);
+    let left = server.sql_count("SELECT COUNT(*) FROM events", &[]).await;
+    assert_eq!(left, 4);
+    // Once it has read them all, the newest two are kept.
+    server.store.prune_events(2, ids[5]).await.unwrap();
+    assert_eq!(
+        server.sql_count("SELECT COUNT(*) FROM events", &[]).await,
+        2
+    );
 }

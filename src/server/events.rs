@@ -242,7 +242,7 @@ async fn read_events(store: Arc<dyn Store>, hub: Arc<HubInner>) {
         }
         if pruned_at.elapsed() >= settings.prune_every {
             pruned_at = Instant::now();
-            if let Err(error) = store.prune_events(settings.replay_keep).await {
+            if let Err(error) = store.prune_events(settings.replay_keep, position).await {
                 tracing::warn!(error = %error, "could not prune the live events");
             }
         }

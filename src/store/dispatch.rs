@@ -283,8 +283,8 @@ impl<E: Engine> Store for E {
     async fn catch_up_events(&self, actor: &Actor, after: i64) -> StoreResult<events::EventReplay> {
         events::catch_up(self, actor, after).await
     }
-    async fn prune_events(&self, keep: u64) -> StoreResult<u64> {
-        events::prune(self, keep).await
+    async fn prune_events(&self, keep: u64, read_up_to: i64) -> StoreResult<u64> {
+        events::prune(self, keep, read_up_to).await
     }
     fn event_signal(&self) -> tokio::sync::watch::Receiver<u64> {
         Engine::event_signal(self)

@@ -275,12 +275,15 @@ pub async fn catch_up(engine: &impl Engine, actor: &Actor, after: i64) -> StoreR
 
 /// Deletes all but the newest `keep` events (at least one is kept, so the oldest id kept
 /// always shows how far replay reaches); answers how many it deleted.
-pub async fn prune(engine: &impl Engine, keep: u64) -> StoreResult<u64> {
+pub async fn prune(engine: &impl Engine, keep: u64, read_up_to: i64) -> StoreResult<u64> {
     let keep = i64::try_from(keep.max(1)).unwrap_or(i64::MAX);
+    // Never past what the reader has read: events committed since its last read are not yet
+    // delivered, and deleting one would lose it for every open stream.
     let delete = Statement::new(
-        "DELETE FROM events WHERE id <= (SELECT COALESCE(MAX(id), 0) FROM events) - $1",
+        "DELETE FROM events WHERE id <= $2 AND id <= (SELECT COALESCE(MAX(id), 0) FROM events) - $1",
     )
-    .arg(keep);
+    .arg(keep)
+    .arg(read_up_to);
     let mut tx = engine.write_tx().await?;
     let deleted = tx.execute(&delete).await?;
     tx.commit().await?;

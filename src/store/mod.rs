@@ -469,8 +469,9 @@ pub trait Store: Send + Sync + 'static {
     ) -> StoreResult<events::EventReplay>;
     /// The caller's events after `after`, for a stream that fell behind (not audited again).
     async fn catch_up_events(&self, actor: &Actor, after: i64) -> StoreResult<events::EventReplay>;
-    /// Deletes all but the newest `keep` events; answers how many it deleted.
-    async fn prune_events(&self, keep: u64) -> StoreResult<u64>;
+    /// Deletes all but the newest `keep` events, and none after `read_up_to` (the position the
+    /// caller has read to); answers how many it deleted.
+    async fn prune_events(&self, keep: u64, read_up_to: i64) -> StoreResult<u64>;
     /// Changes after each commit that wrote events (of every instance, on PostgreSQL).
     fn event_signal(&self) -> tokio::sync::watch::Receiver<u64>;
 

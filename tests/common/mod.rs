@@ -455,7 +455,9 @@ impl TestServer {
         TestServer {
             base,
             store,
-            http: reqwest::Client::new(),
+            // Bounded, so a request the server never answers fails the test instead of hanging
+            // the run; generous enough for a live event stream read for a while.
+            http: served::http_client(Some(std::time::Duration::from_secs(120))),
             dir,
             database_url: url.to_string(),
             shutdown: Some(stop),
