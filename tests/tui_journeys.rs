@@ -885,16 +885,6 @@ async fn ctrl_l_locks_inside_dialogs_and_a_report_changed_under_the_doctor_is_no
     ws.send("y");
     ws.wait_for("the report again", |s| !s.contains("Edit draft"));
 
-    // A colleague's edit lands while the doctor reads version 1.
-    let mut content = api.get(&format!("/reports/{report_id}")).await["content"].clone();
-    content["assessment"] = json!("Mood lower; risk reviewed by the registrar.");
-    api.send(
-        reqwest::Method::PATCH,
-        &format!("/reports/{report_id}"),
-        Some(json!({"content": content, "version": 1})),
-    )
-    .await;
-
     ws.send("S");
     ws.wait_text("Sign version 1 of this report?");
     // Ctrl-L in the sign dialog too; unlocking brings the question back.
@@ -903,6 +893,17 @@ async fn ctrl_l_locks_inside_dialogs_and_a_report_changed_under_the_doctor_is_no
     ws.type_text(PASSWORD);
     ws.send(ENTER);
     ws.wait_text("Sign version 1 of this report?");
+
+    // A colleague's edit lands while the sign question about version 1 is up (before it, the
+    // live event would have shown the doctor version 2 already).
+    let mut content = api.get(&format!("/reports/{report_id}")).await["content"].clone();
+    content["assessment"] = json!("Mood lower; risk reviewed by the registrar.");
+    api.send(
+        reqwest::Method::PATCH,
+        &format!("/reports/{report_id}"),
+        Some(json!({"content": content, "version": 1})),
+    )
+    .await;
     ws.send("y");
     ws.wait_text("Enter your password to sign version 1.");
     ws.type_text(PASSWORD);
