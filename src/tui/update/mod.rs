@@ -6,7 +6,7 @@
 mod keys;
 mod responses;
 
-pub(crate) use keys::run_command;
+pub use keys::run_command;
 
 use uuid::Uuid;
 
