@@ -176,3 +176,20 @@ fn the_front_desk_finds_the_server_again_without_the_doctors_count() {
     assert_eq!(state.offline, None);
     assert_nothing_clinical(&effects);
 }
+
+#[test]
+fn a_remembered_session_lands_where_logging_in_does() {
+    let mut state = logged_out();
+    let effects = respond(&mut state, 1, Response::Resumed(Ok(person(Role::Admin))));
+    assert_eq!(state.screen, Screen::Administration);
+    assert!(effects.is_empty(), "{effects:?}");
+
+    let mut state = logged_out();
+    let effects = respond(
+        &mut state,
+        1,
+        Response::Resumed(Ok(person(Role::Receptionist))),
+    );
+    assert_eq!(state.screen, Screen::Patients);
+    assert_nothing_clinical(&effects);
+}
