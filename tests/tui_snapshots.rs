@@ -1932,3 +1932,47 @@ fn sort_label_in_title() {
     let rendered = text(&state, 80, 24);
     assert_shows(&rendered, "sorted by name");
 }
+
+// ---------------------------------------------------------------------------------------------
+// Roles: each sees only what it can use
+
+/// `state` as seen by someone of `role`: no unsigned count, which is a doctor's.
+fn as_role(mut state: State, role: Role, full_name: &str) -> State {
+    if let Some(user) = &mut state.session.user {
+        user.role = role;
+        user.full_name = full_name.into();
+    }
+    state.unsigned = None;
+    state
+}
+
+#[test]
+fn the_front_desk_sees_the_list_without_the_doctors_tabs_and_count() {
+    let state = as_role(patients_loaded(), Role::Receptionist, "Rosa Front");
+    for (width, height) in SIZES {
+        let rendered = text(&state, width, height);
+        let mut lines = rendered.lines();
+        let title = lines.next().unwrap();
+        assert_shows(title, "1 Patients");
+        assert!(!title.contains("Reports"), "{title}");
+        assert!(!title.contains("Stats"), "{title}");
+        assert!(!rendered.contains("unsigned"), "{rendered}");
+        assert!(!rendered.contains("reports"), "the hint bar: {rendered}");
+        assert_shows(&rendered, "Amelia Hartley");
+    }
+    snap_all("front-desk-patients", &state);
+}
+
+#[test]
+fn the_administrator_lands_on_administration_without_patients() {
+    let mut state = as_role(base(), Role::Admin, "Ada Admin");
+    state.screen = Screen::Administration;
+    for (width, height) in SIZES {
+        let rendered = text(&state, width, height);
+        assert_shows(rendered.lines().next().unwrap(), "Administration");
+        assert!(!rendered.contains("Patients"), "{rendered}");
+        assert!(!rendered.contains("unsigned"), "{rendered}");
+        assert_shows(&rendered, "synapse admin");
+    }
+    snap_sizes("administration", &state);
+}

@@ -92,13 +92,17 @@ pub enum Response {
     PastConsultation(Result<Consultation, ApiError>),
     Stats(Result<ReportStats, ApiError>),
     Unsigned(Result<ReportStats, ApiError>),
+    /// Who is logged in: whether the server answers, for a role without the unsigned count.
+    Me(Result<User, ApiError>),
 }
 
 impl Response {
     /// Whether the call succeeded (any success while offline means online again).
     pub fn is_ok(&self) -> bool {
         match self {
-            Response::Login(r) | Response::Unlock(r) | Response::Resumed(r) => r.is_ok(),
+            Response::Login(r) | Response::Unlock(r) | Response::Resumed(r) | Response::Me(r) => {
+                r.is_ok()
+            }
             Response::LoggedOut => true,
             Response::Patients(r) => r.is_ok(),
             Response::Search(r) => r.is_ok(),

@@ -90,6 +90,8 @@ pub enum Call {
     PastConsultation(Uuid),
     Stats(ReportStatsParams),
     Unsigned,
+    /// Who is logged in (see `Response::Me`).
+    Me,
 }
 
 /// Runs effects against one client, sending results back on `actions`.
@@ -252,6 +254,7 @@ async fn perform(client: &ApiClient, call: Call) -> Response {
                 })
                 .await,
         ),
+        Call::Me => Response::Me(client.me().await),
     }
 }
 

@@ -9,6 +9,7 @@ use uuid::Uuid;
 
 use super::action::Timer;
 use super::effect::{Call, Effect};
+use super::roles;
 use super::screens::{chart, consultation, patients, report, reports, stats};
 use super::state::{Screen, State};
 use super::update::call;
@@ -192,7 +193,8 @@ fn reload_in_view(state: &mut State) -> Vec<Effect> {
         return Vec::new();
     }
     let mut effects = Vec::new();
-    if std::mem::take(&mut state.live.stale.unsigned) {
+    // Only a doctor has the count (`tui::roles`).
+    if std::mem::take(&mut state.live.stale.unsigned) && roles::is_clinical(state) {
         effects.push(call(state, Call::Unsigned));
     }
     if state.dialog.is_some() || state.lock.locked {

@@ -10,6 +10,7 @@ pub mod input;
 pub mod keymap;
 pub mod layout;
 pub mod live;
+pub mod roles;
 pub mod screens;
 pub mod settings;
 pub mod state;

@@ -24,7 +24,7 @@ pub use super::screens::reports::ReportBrowser;
 pub use super::screens::running::RunningList;
 pub use super::screens::stats::StatsState;
 
-/// The screens a doctor moves between.
+/// The workstation's screens; which of them a role may be on is `tui::roles`'s to say.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Screen {
     Login,
@@ -40,6 +40,8 @@ pub enum Screen {
     Recent,
     /// A past consultation's notes, read-only.
     PastNotes,
+    /// The administrator's first screen.
+    Administration,
 }
 
 /// Something loading, loaded, or failed.

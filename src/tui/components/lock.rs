@@ -69,7 +69,11 @@ pub(crate) fn on_unlock(state: &mut State, result: Result<User, ApiError>) -> Ve
                 state.dialog = None;
             }
             state.last_activity_ms = state.now_ms;
-            // The stream ended with the session it belonged to; this one gets its own.
+            // The stream ended with the session it belonged to; this one gets its own (only
+            // a doctor has one).
+            if !crate::tui::roles::is_clinical(state) {
+                return Vec::new();
+            }
             return vec![Effect::Subscribe];
         }
         Err(error) => {

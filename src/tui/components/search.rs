@@ -18,7 +18,7 @@ use crate::tui::action::Timer;
 use crate::tui::effect::{Call, Effect};
 use crate::tui::input::Field;
 use crate::tui::keymap::{Command, Scope};
-use crate::tui::screens::chart::open as open_chart;
+use crate::tui::screens::patients::open as open_chart;
 use crate::tui::state::{Overlay, State};
 use crate::tui::theme::Theme;
 use crate::tui::ui::centered;

@@ -13,6 +13,7 @@ use crate::model::text::printable;
 use crate::tui::effect::{Call, Effect};
 use crate::tui::input::Field;
 use crate::tui::keymap::{Command, Scope};
+use crate::tui::roles;
 use crate::tui::state::{Screen, State};
 use crate::tui::ui::centered;
 use crate::tui::update::call;
@@ -88,8 +89,8 @@ pub(crate) fn paste(state: &mut State, text: &str) -> Vec<Effect> {
     Vec::new()
 }
 
-/// The answer to the login: the patient list, the unsigned count and any running
-/// consultations are asked for at once.
+/// The answer to the login: the role's first screen, and for a doctor the unsigned count, any
+/// running consultations and the live events, are asked for at once.
 pub(crate) fn on_login(state: &mut State, result: Result<User, ApiError>) -> Vec<Effect> {
     state.login.busy = false;
     match result {
@@ -98,13 +99,12 @@ pub(crate) fn on_login(state: &mut State, result: Result<User, ApiError>) -> Vec
             state.login = LoginState::default();
             // A new session starts without the last one's recent patients.
             state.recent = Default::default();
-            state.screen = Screen::Patients;
             state.history.clear();
             state.last_activity_ms = state.now_ms;
-            let mut effects = super::patients::load(state);
-            effects.push(call(state, Call::Unsigned));
-            effects.push(call(state, Call::Active));
-            effects.push(Effect::Subscribe);
+            let mut effects = land(state);
+            if roles::is_clinical(state) {
+                effects.push(call(state, Call::Active));
+            }
             effects
         }
         Err(error) => {
@@ -119,17 +119,31 @@ pub(crate) fn on_resumed(state: &mut State, result: Result<User, ApiError>) -> V
     match result {
         Ok(user) => {
             state.session.user = Some(user);
-            state.screen = Screen::Patients;
-            let mut effects = super::patients::load(state);
-            effects.push(call(state, Call::Unsigned));
-            effects.push(Effect::Subscribe);
-            effects
+            land(state)
         }
         Err(error) => {
             state.login.error = Some(error.message);
             Vec::new()
         }
     }
+}
+
+/// Logged in: the role's first screen, loaded; for a doctor the unsigned count and the live
+/// events too (the other roles' would answer 403, `tui::roles`).
+fn land(state: &mut State) -> Vec<Effect> {
+    let Some(role) = roles::role(state) else {
+        return Vec::new();
+    };
+    state.screen = roles::home(role);
+    let mut effects = match state.screen {
+        Screen::Patients => super::patients::load(state),
+        _ => Vec::new(),
+    };
+    if roles::clinical(role) {
+        effects.push(call(state, Call::Unsigned));
+        effects.push(Effect::Subscribe);
+    }
+    effects
 }
 
 pub fn draw(frame: &mut Frame, area: Rect, state: &State) {

@@ -2,6 +2,7 @@
 //! answers it waits for and its view. `update` dispatches to them; this module says which
 //! screen module a screen is.
 
+pub mod administration;
 pub mod chart;
 pub mod consultation;
 pub mod login;
@@ -19,6 +20,7 @@ use ratatui::layout::Rect;
 
 use super::effect::Effect;
 use super::keymap::{Command, Key, Scope};
+use super::roles;
 use super::state::{Screen, State};
 use crate::model::patient::Patient;
 use crate::model::report::ReportStatus;
@@ -35,6 +37,8 @@ pub fn scope(screen: Screen) -> Scope {
         Screen::Running => Scope::Running,
         Screen::Recent => Scope::Recent,
         Screen::PastNotes => Scope::PastNotes,
+        // No bindings of its own yet: every screen's keys.
+        Screen::Administration => Scope::Global,
     }
 }
 
@@ -69,12 +73,17 @@ fn screen_commands(screen: Screen) -> &'static [Command] {
         Screen::Running => running::COMMANDS,
         Screen::Recent => recent::COMMANDS,
         Screen::PastNotes => past_notes::COMMANDS,
+        Screen::Administration => administration::COMMANDS,
     }
 }
 
 /// Whether `command` does something on the current screen: help, the palette and the hint bar
 /// offer only these.
 pub fn works_here(state: &State, command: Command) -> bool {
+    // Nothing the role may not use is offered, whatever the screen (`tui::roles`).
+    if !roles::allowed(state, command) {
+        return false;
+    }
     match command {
         // Back on the first screen has nowhere to go (`q` there quits, which Quit offers).
         Command::Back => !state.history.is_empty(),
@@ -158,6 +167,7 @@ pub fn hints(screen: Screen) -> &'static [Command] {
         Screen::Running => running::HINTS,
         Screen::Recent => recent::HINTS,
         Screen::PastNotes => past_notes::HINTS,
+        Screen::Administration => administration::HINTS,
     }
 }
 
@@ -173,7 +183,7 @@ pub(crate) fn command(state: &mut State, command: Command, page: usize) -> Vec<E
         Screen::Running => running::command(state, command, page),
         Screen::Recent => recent::command(state, command, page),
         Screen::PastNotes => past_notes::command(state, command, page),
-        Screen::Login => Vec::new(),
+        Screen::Login | Screen::Administration => Vec::new(),
     }
 }
 
@@ -197,7 +207,9 @@ pub(crate) fn refresh(state: &mut State) -> Vec<Effect> {
         Screen::Report => report::refresh(state),
         Screen::Running => running::load(state),
         Screen::PastNotes => past_notes::refresh(state),
-        Screen::Login | Screen::Consultation | Screen::Recent => Vec::new(),
+        Screen::Login | Screen::Consultation | Screen::Recent | Screen::Administration => {
+            Vec::new()
+        }
     }
 }
 
@@ -205,7 +217,7 @@ pub(crate) fn refresh(state: &mut State) -> Vec<Effect> {
 fn refreshes(screen: Screen) -> bool {
     !matches!(
         screen,
-        Screen::Login | Screen::Consultation | Screen::Recent
+        Screen::Login | Screen::Consultation | Screen::Recent | Screen::Administration
     )
 }
 
@@ -222,6 +234,7 @@ pub fn draw(frame: &mut Frame, area: Rect, state: &State) {
         Screen::Running => running::draw(frame, area, state),
         Screen::Recent => recent::draw(frame, area, state),
         Screen::PastNotes => past_notes::draw(frame, area, state),
+        Screen::Administration => administration::draw(frame, area, state),
     }
 }
 

@@ -1,10 +1,11 @@
-//! The patient list: the doctor's patients as a table, scrolled in a window over the rows
+//! The patient list: the doctor's patients (every doctor's, at the front desk) as a table, scrolled in a window over the rows
 //! loaded so far; the next page is fetched before the selection reaches the end.
 
 use ratatui::Frame;
 use ratatui::layout::{Constraint, Rect};
 use ratatui::text::Line;
 use ratatui::widgets::{Block, Cell, Row, Table, TableState};
+use uuid::Uuid;
 
 use super::is_motion;
 use super::paged::{Paged, stop_key};
@@ -15,7 +16,8 @@ use crate::model::query::PatientListParams;
 use crate::tui::effect::{Call, Effect};
 use crate::tui::keymap::Command;
 use crate::tui::layout::{self, table_rows};
-use crate::tui::state::State;
+use crate::tui::roles;
+use crate::tui::state::{Screen, State, ToastKind};
 use crate::tui::ui::common::{contact, name, notice};
 use crate::tui::update::{handle_error, run_command};
 
@@ -102,7 +104,7 @@ pub(crate) fn command(state: &mut State, command: Command, page: usize) -> Vec<E
         Command::Open => match state.patients.rows.items.get(state.patients.rows.selected) {
             Some(p) => {
                 let id = p.id;
-                super::chart::open(state, id)
+                open(state, id)
             }
             None => Vec::new(),
         },
@@ -119,6 +121,28 @@ pub(crate) fn command(state: &mut State, command: Command, page: usize) -> Vec<E
         }
         _ => Vec::new(),
     }
+}
+
+/// Opens a patient picked from the list or from search: the chart, for a role that reads
+/// charts; `open_registration` for one that does not (the front desk).
+pub(crate) fn open(state: &mut State, patient_id: Uuid) -> Vec<Effect> {
+    if roles::may_show(state, Screen::Chart) {
+        super::chart::open(state, patient_id)
+    } else {
+        open_registration(state, patient_id)
+    }
+}
+
+/// The front desk's Enter on a patient: the server answers 403 to a receptionist's chart, so
+/// none is asked for. This is where the patient's registration details will open; until then
+/// a notice says what the front desk has.
+pub(crate) fn open_registration(state: &mut State, _patient_id: Uuid) -> Vec<Effect> {
+    state.overlay = None;
+    state.toast(
+        "Charts open for doctors only; the front desk has the patient list and search.",
+        ToastKind::Info,
+    );
+    Vec::new()
 }
 
 /// A click on a terminal line: a row is selected, a click on the selected row opens it.

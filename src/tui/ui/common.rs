@@ -50,9 +50,13 @@ pub fn title_bar(frame: &mut Frame, area: Rect, state: &State) {
         (Screen::Patients, "1 Patients"),
         (Screen::Reports, "2 Reports"),
         (Screen::Stats, "3 Stats"),
+        (Screen::Administration, "Administration"),
     ];
     let mut spans = vec![Span::styled(" Synapse ", theme.title())];
-    if state.session.user.is_some() {
+    if let Some(role) = crate::tui::roles::role(state) {
+        let screens = screens
+            .into_iter()
+            .filter(|(screen, _)| crate::tui::roles::shows(role, *screen));
         for (screen, label) in screens {
             let style = if state.screen == screen {
                 theme.selected()
@@ -212,10 +216,12 @@ fn status_segments(state: &State, width: u16) -> Vec<(StatusSegment, String)> {
     } else {
         "online"
     };
-    let unsigned = state
-        .unsigned
-        .map(|n| format!("{n} unsigned"))
-        .unwrap_or_else(|| "– unsigned".into());
+    // The count is a doctor's; the other roles have none to show.
+    let unsigned = match state.unsigned {
+        _ if session.user.is_some() && !crate::tui::roles::is_clinical(state) => String::new(),
+        Some(n) => format!("{n} unsigned"),
+        None => "– unsigned".into(),
+    };
     let latency = state
         .latency_ms
         .map(|ms| format!("{ms} ms"))

@@ -10,8 +10,9 @@ use crate::tui::components::{dialogs, help, lock, palette, quit, search};
 use crate::tui::effect::Effect;
 use crate::tui::keymap::{Command, Scope};
 use crate::tui::layout;
+use crate::tui::roles;
 use crate::tui::screens::{self, consultation, login, patients, recent, reports, running, stats};
-use crate::tui::state::{Jump, Overlay, Screen, State};
+use crate::tui::state::{Jump, Overlay, Screen, State, ToastKind};
 use crate::tui::ui::common::{StatusSegment, status_segment_at};
 
 pub fn key(state: &mut State, key: KeyEvent) -> Vec<Effect> {
@@ -88,7 +89,7 @@ pub fn mouse(state: &mut State, mouse: MouseEvent) -> Vec<Effect> {
     match mouse.kind {
         MouseEventKind::Down(MouseButton::Left) if on_status_bar => {
             match status_segment_at(state, mouse.column) {
-                Some(StatusSegment::Unsigned) if state.session.user.is_some() => {
+                Some(StatusSegment::Unsigned) if roles::is_clinical(state) => {
                     run_command(state, Command::Drafts)
                 }
                 _ => Vec::new(),
@@ -130,6 +131,14 @@ pub fn paste(state: &mut State, text: &str) -> Vec<Effect> {
 
 /// Runs a command from the keymap or the palette.
 pub fn run_command(state: &mut State, command: Command) -> Vec<Effect> {
+    // A key for a command the role may not use says why, and sends nothing the server would
+    // answer 403.
+    if let Some(role) = roles::role(state)
+        && !roles::allows(role, command)
+    {
+        state.toast(roles::refusal(role, command), ToastKind::Info);
+        return Vec::new();
+    }
     let page = layout::page_rows(state);
     match command {
         Command::Quit => quit::request(state),

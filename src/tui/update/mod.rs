@@ -6,7 +6,7 @@
 mod keys;
 mod responses;
 
-pub(crate) use keys::run_command;
+pub use keys::run_command;
 
 use uuid::Uuid;
 
@@ -14,6 +14,7 @@ use super::action::{Action, Timer};
 use super::components::{lock, quit, search};
 use super::effect::{Call, Effect};
 use super::live;
+use super::roles;
 use super::screens::consultation;
 use super::state::*;
 use crate::client::{ApiError, ErrorKind};
@@ -107,6 +108,7 @@ fn tick(state: &mut State, now: u64) -> Vec<Effect> {
     // While offline the reconnect loop does the asking; a refresh failing too would start a
     // second loop.
     if logged_in
+        && roles::is_clinical(state)
         && state.offline.is_none()
         && previous / UNSIGNED_REFRESH_MS != now / UNSIGNED_REFRESH_MS
     {
@@ -122,9 +124,22 @@ fn on_timer(state: &mut State, timer: Timer) -> Vec<Effect> {
             consultation::save_notes(state)
         }
         Timer::PollReport(id) => vec![call(state, Call::PollReport(id))],
-        Timer::Reconnect if state.offline.is_some() => vec![call(state, Call::Unsigned)],
+        Timer::Reconnect if state.offline.is_some() => {
+            let heartbeat = heartbeat(state);
+            vec![call(state, heartbeat)]
+        }
         Timer::LiveRefresh => live::on_gathered(state),
         _ => Vec::new(),
+    }
+}
+
+/// The call that asks whether the server answers again: the status bar's unsigned count for a
+/// doctor, who is logged in for the roles the count would answer 403.
+pub(crate) fn heartbeat(state: &State) -> Call {
+    if roles::is_clinical(state) {
+        Call::Unsigned
+    } else {
+        Call::Me
     }
 }
 

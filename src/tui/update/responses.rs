@@ -4,6 +4,7 @@
 //! and what failed to load meanwhile is loaded again.
 
 use super::{handle_error, reconnect_later};
+use crate::client::ApiError;
 use crate::tui::action::Response;
 use crate::tui::components::{dialogs, lock, search};
 use crate::tui::effect::Effect;
@@ -56,15 +57,22 @@ fn answer(state: &mut State, request: u64, response: Response) -> Vec<Effect> {
                 state.unsigned = Some(stats.unsigned);
                 Vec::new()
             }
-            Err(error) => {
-                let was_offline = state.offline.is_some();
-                let effects = handle_error(state, &error).unwrap_or_default();
-                if was_offline && error.is_offline() {
-                    // Still offline: try again later.
-                    return vec![reconnect_later(state)];
-                }
-                effects
-            }
+            Err(error) => heartbeat_failed(state, &error),
+        },
+        Response::Me(result) => match result {
+            Ok(_) => Vec::new(),
+            Err(error) => heartbeat_failed(state, &error),
         },
     }
+}
+
+/// The call that asks whether the server answers (`update::heartbeat`) failed.
+fn heartbeat_failed(state: &mut State, error: &ApiError) -> Vec<Effect> {
+    let was_offline = state.offline.is_some();
+    let effects = handle_error(state, error).unwrap_or_default();
+    if was_offline && error.is_offline() {
+        // Still offline: try again later.
+        return vec![reconnect_later(state)];
+    }
+    effects
 }

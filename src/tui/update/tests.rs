@@ -30,6 +30,8 @@ use crate::tui::state::*;
 
 /// Live events and the reloads they cause.
 mod live;
+/// What each role is offered and what its keys send.
+mod roles;
 
 // ---------------------------------------------------------------------------------------------
 // Keys and plumbing
