@@ -1188,3 +1188,64 @@ async fn the_worklists_list_what_runs_and_waits_and_the_palette_jumps_by_mrn() {
     let screen = ws.wait_text("Patients opened recently · 1");
     assert!(line_with(&screen, &mrn).is_some(), "{screen}");
 }
+
+/// An administrator's journey: a doctor locked out by failed logins (made through the API)
+/// shows as locked on the users screen the admin lands on; the admin finds the account with
+/// the filter and unlocks it, and the doctor can then log in.
+#[tokio::test]
+async fn an_admin_unlocks_a_locked_doctor_who_can_then_log_in() {
+    const LOCKED_DOCTOR: &str = "doc2@demo.com";
+    let dir = tempfile::tempdir().unwrap();
+    let served = Served::demo_async(dir.path(), SERVE_WAIT).await;
+    let http = http_client();
+    let login = |password: &'static str| {
+        http.post(served.url("/api/v1/auth/login"))
+            .json(&json!({"email": LOCKED_DOCTOR, "password": password}))
+            .send()
+    };
+    let mut statuses = Vec::new();
+    for _ in 0..5 {
+        statuses.push(
+            login("not-the-password")
+                .await
+                .expect("login sent")
+                .status(),
+        );
+    }
+    assert_eq!(
+        statuses.last().map(|s| s.as_u16()),
+        Some(423),
+        "{statuses:?}"
+    );
+    let status = login(PASSWORD).await.expect("login sent").status();
+    assert_eq!(status, 423, "the locked doctor logged in");
+
+    let mut ws = Workstation::start(dir.path(), &served);
+    ws.wait_text("Log in to Synapse");
+    ws.type_text(ADMIN);
+    ws.send(TAB);
+    ws.type_text(PASSWORD);
+    ws.send(ENTER);
+    let screen = ws.wait_for("the users screen with the locked doctor", |s| {
+        line_with(s, LOCKED_DOCTOR).is_some_and(|l| l.contains("LOCKED until"))
+    });
+    assert!(screen.contains(" Users · "), "{screen}");
+    assert!(!screen.contains("cannot use this"), "{screen}");
+
+    ws.send("f");
+    ws.type_text("doc2");
+    ws.send(ENTER);
+    ws.wait_text("Users · 1 of");
+    ws.send("u");
+    ws.wait_for("the account unlocked", |s| {
+        s.contains(&format!("Unlocked {LOCKED_DOCTOR}"))
+            && line_with(s, LOCKED_DOCTOR).is_some_and(|l| l.contains("active"))
+    });
+
+    let response = login(PASSWORD).await.expect("login sent");
+    assert_eq!(
+        response.status(),
+        200,
+        "the unlocked doctor could not log in"
+    );
+}

@@ -9,7 +9,7 @@ use uuid::Uuid;
 
 use super::action::Timer;
 use super::effect::{Call, Effect};
-use super::screens::{chart, consultation, patients, report, reports, stats};
+use super::screens::{chart, consultation, patients, report, reports, stats, users};
 use super::state::{Screen, State};
 use super::update::call;
 use crate::model::consultation::ConsultationStatus;
@@ -192,7 +192,7 @@ fn reload_in_view(state: &mut State) -> Vec<Effect> {
         return Vec::new();
     }
     let mut effects = Vec::new();
-    if std::mem::take(&mut state.live.stale.unsigned) {
+    if std::mem::take(&mut state.live.stale.unsigned) && !users::administers(state) {
         effects.push(call(state, Call::Unsigned));
     }
     if state.dialog.is_some() || state.lock.locked {

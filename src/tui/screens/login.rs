@@ -101,6 +101,10 @@ pub(crate) fn on_login(state: &mut State, result: Result<User, ApiError>) -> Vec
             state.screen = Screen::Patients;
             state.history.clear();
             state.last_activity_ms = state.now_ms;
+            if super::users::administers(state) {
+                // An administrator's workstation is the accounts and the audit trail.
+                return super::users::open(state);
+            }
             let mut effects = super::patients::load(state);
             effects.push(call(state, Call::Unsigned));
             effects.push(call(state, Call::Active));
@@ -119,6 +123,9 @@ pub(crate) fn on_resumed(state: &mut State, result: Result<User, ApiError>) -> V
     match result {
         Ok(user) => {
             state.session.user = Some(user);
+            if super::users::administers(state) {
+                return super::users::open(state);
+            }
             state.screen = Screen::Patients;
             let mut effects = super::patients::load(state);
             effects.push(call(state, Call::Unsigned));

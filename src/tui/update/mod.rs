@@ -14,7 +14,7 @@ use super::action::{Action, Timer};
 use super::components::{lock, quit, search};
 use super::effect::{Call, Effect};
 use super::live;
-use super::screens::consultation;
+use super::screens::{consultation, users};
 use super::state::*;
 use crate::client::{ApiError, ErrorKind};
 
@@ -106,8 +106,10 @@ fn tick(state: &mut State, now: u64) -> Vec<Effect> {
     }
     // While offline the reconnect loop does the asking; a refresh failing too would start a
     // second loop.
+    // An administrator has no reports to count.
     if logged_in
         && state.offline.is_none()
+        && !users::administers(state)
         && previous / UNSIGNED_REFRESH_MS != now / UNSIGNED_REFRESH_MS
     {
         effects.push(call(state, Call::Unsigned));
@@ -122,6 +124,10 @@ fn on_timer(state: &mut State, timer: Timer) -> Vec<Effect> {
             consultation::save_notes(state)
         }
         Timer::PollReport(id) => vec![call(state, Call::PollReport(id))],
+        // An administrator may not read the report counts: the accounts tell the server is back.
+        Timer::Reconnect if state.offline.is_some() && users::administers(state) => {
+            users::load(state)
+        }
         Timer::Reconnect if state.offline.is_some() => vec![call(state, Call::Unsigned)],
         Timer::LiveRefresh => live::on_gathered(state),
         _ => Vec::new(),

@@ -31,6 +31,9 @@ use crate::tui::state::*;
 /// Live events and the reloads they cause.
 mod live;
 
+/// The administrator's users screen and audit browser.
+mod admin;
+
 // ---------------------------------------------------------------------------------------------
 // Keys and plumbing
 
