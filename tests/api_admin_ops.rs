@@ -909,7 +909,10 @@ async fn the_audit_query_filters_by_outcome() {
 
     let denied = audit(&server, &admin, "outcome=denied").await;
     assert!(!denied.is_empty());
-    assert!(denied.iter().all(|r| r["outcome"] == "denied"), "{denied:#?}");
+    assert!(
+        denied.iter().all(|r| r["outcome"] == "denied"),
+        "{denied:#?}"
+    );
     assert!(
         denied
             .iter()
