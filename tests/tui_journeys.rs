@@ -16,7 +16,8 @@
 //! consultation, the other's report list shows the new report within 2 s, no key pressed; the
 //! worklists (running consultations, drafts awaiting signature, recent patients) and the
 //! palette's jump by MRN; stopping with empty notes asks first, and the failed report is
-//! written by hand (a section and a diagnosis row) and signed.
+//! written by hand (a section and a diagnosis row) and signed; an administrator unlocks a
+//! locked doctor, who can then log in, and exports the audit trail's lockouts to a file.
 #![cfg(unix)]
 
 use std::io::{Read, Write};
@@ -1247,5 +1248,33 @@ async fn an_admin_unlocks_a_locked_doctor_who_can_then_log_in() {
         response.status(),
         200,
         "the unlocked doctor could not log in"
+    );
+
+    // The audit browser, filtered to the lockout, exported to a file the admin types.
+    ws.send("5");
+    ws.wait_text("Audit trail ·");
+    ws.send("f");
+    ws.wait_text("Filter the audit trail");
+    ws.send(&TAB.repeat(3));
+    ws.type_text("locked");
+    ws.send(ENTER);
+    ws.wait_text("Filter: outcome locked");
+    ws.send("w");
+    ws.wait_text("Export the audit rows");
+    let path = dir.path().join("lockouts.jsonl");
+    ws.type_text(&path.display().to_string());
+    ws.send(ENTER);
+    let screen = ws.wait_text("Wrote ");
+    let rows: Vec<Value> = std::fs::read_to_string(&path)
+        .unwrap_or_else(|e| panic!("no export at {}: {e}\n{screen}", path.display()))
+        .lines()
+        .map(|line| serde_json::from_str(line).expect("a JSON line"))
+        .collect();
+    assert!(!rows.is_empty(), "{screen}");
+    assert!(rows.iter().all(|r| r["outcome"] == "locked"), "{rows:#?}");
+    let said = format!("Wrote {} audit row", rows.len());
+    assert!(
+        screen.contains(&said),
+        "{said:?} not on the screen:\n{screen}"
     );
 }

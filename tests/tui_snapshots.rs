@@ -2105,3 +2105,24 @@ fn audit_browser() {
     ));
     snap_sizes("dialog-audit-export", &export);
 }
+
+#[test]
+fn new_account_dialog() {
+    let mut state = users_state();
+    let mut dialog = Dialog::new_user();
+    if let Dialog::NewUser(new) = &mut dialog {
+        new.fields[0] = Field::with("nora@demo.com");
+        new.fields[1] = Field::with("Nora New");
+        new.fields[3] = Field::with("hunter22");
+        new.role = Role::Receptionist;
+        new.focus = 4;
+        new.error = Some((0, "email: is already used".into()));
+    }
+    state.dialog = Some(dialog);
+    let rendered = text(&state, 80, 24);
+    assert!(
+        !rendered.contains("hunter22"),
+        "the password shows:\n{rendered}"
+    );
+    snap_sizes("dialog-new-account", &state);
+}

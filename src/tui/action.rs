@@ -96,6 +96,8 @@ pub enum Response {
     Unsigned(Result<ReportStats, ApiError>),
     /// Every account, for the administrator's users screen.
     Users(Result<Vec<AdminUser>, ApiError>),
+    /// The account just created.
+    UserCreated(Result<AdminUser, ApiError>),
     /// An account after an action on it.
     AccountChanged(AccountAction, Result<AdminUser, ApiError>),
     /// An account after its password was reset.
@@ -135,7 +137,9 @@ impl Response {
             Response::PastConsultation(r) => r.is_ok(),
             Response::Stats(r) | Response::Unsigned(r) => r.is_ok(),
             Response::Users(r) => r.is_ok(),
-            Response::AccountChanged(_, r) | Response::PasswordReset(r) => r.is_ok(),
+            Response::AccountChanged(_, r)
+            | Response::PasswordReset(r)
+            | Response::UserCreated(r) => r.is_ok(),
             Response::SessionsEnded(r) => r.is_ok(),
             Response::Audit(r) => r.is_ok(),
             // Writing the file is not the server's answer.

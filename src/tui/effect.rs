@@ -12,7 +12,7 @@ use uuid::Uuid;
 
 use super::action::{Action, Response, Timer};
 use crate::client::{ApiClient, ApiError, ErrorKind, EventStream};
-use crate::model::admin::AdminUser;
+use crate::model::admin::{AdminUser, NewUser};
 use crate::model::consultation::StartConsultation;
 use crate::model::query::{
     AuditParams, PageParams, PatientListParams, ReportListParams, ReportStatsParams,
@@ -97,6 +97,7 @@ pub enum Call {
     Unsigned,
     /// Every account (each page of the list).
     Users,
+    CreateUser(NewUser),
     /// Unlock, enable or disable an account.
     Account(AccountAction, Uuid),
     ResetPassword {
@@ -273,6 +274,7 @@ async fn perform(client: &ApiClient, call: Call) -> Response {
                 .await,
         ),
         Call::Users => Response::Users(all_users(client).await),
+        Call::CreateUser(user) => Response::UserCreated(client.create_user(&user).await),
         Call::Account(action, id) => Response::AccountChanged(
             action,
             match action {

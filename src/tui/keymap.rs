@@ -117,6 +117,8 @@ pub enum Command {
     GoAudit,
     #[strum(serialize = "filter", message = "Filter the rows")]
     FilterRows,
+    #[strum(message = "Create an account", props(hint = "new"))]
+    NewUser,
     #[strum(message = "Unlock the account", props(hint = "unlock"))]
     UnlockUser,
     #[strum(message = "Disable the account", props(hint = "disable"))]
@@ -483,6 +485,7 @@ impl Default for Keymap {
                 b(Key::plain('5'), GoAudit, Users),
                 b(Key::plain('5'), GoAudit, Audit),
                 b(Key::plain('f'), FilterRows, Users),
+                b(Key::plain('n'), NewUser, Users),
                 b(Key::plain('u'), UnlockUser, Users),
                 b(Key::plain('d'), DisableUser, Users),
                 b(Key::plain('e'), EnableUser, Users),

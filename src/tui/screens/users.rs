@@ -1,5 +1,5 @@
 //! The administrator's users screen: every account with its role and state, locked accounts
-//! standing out with when their lock ends. From here an account is unlocked, disabled or
+//! standing out with when their lock ends. From here an account is created, unlocked, disabled or
 //! enabled, has its password reset or its sessions ended; the destructive ones ask first,
 //! naming the account (their dialogs are in `components::dialogs::accounts`).
 
@@ -26,6 +26,7 @@ use crate::tui::update::{call, handle_error};
 /// The commands the key-hint bar offers here.
 pub const HINTS: &[Command] = &[
     Command::FilterRows,
+    Command::NewUser,
     Command::UnlockUser,
     Command::DisableUser,
     Command::EnableUser,
@@ -43,6 +44,7 @@ pub const COMMANDS: &[Command] = &[
     Command::Top,
     Command::Bottom,
     Command::FilterRows,
+    Command::NewUser,
     Command::UnlockUser,
     Command::DisableUser,
     Command::EnableUser,
@@ -133,6 +135,10 @@ pub(crate) fn command(state: &mut State, command: Command, page: usize) -> Vec<E
     }
     if command == Command::GoAudit {
         return super::audit::open(state);
+    }
+    if command == Command::NewUser {
+        state.dialog = Some(Dialog::new_user());
+        return Vec::new();
     }
     let Some(user) = state.users.selected_user() else {
         return Vec::new();

@@ -62,6 +62,7 @@ fn answer(state: &mut State, request: u64, response: Response) -> Vec<Effect> {
         }
         Response::AccountChanged(action, result) => users::on_changed(state, action, result),
         Response::PasswordReset(result) => dialogs::on_password_reset(state, result),
+        Response::UserCreated(result) => dialogs::on_user_created(state, result),
         Response::SessionsEnded(result) => users::on_sessions_ended(state, result),
         Response::Audit(result) => audit::on_page(state, request, result),
         Response::AuditExported(result) => audit::on_exported(state, result),

@@ -1,15 +1,17 @@
 //! The administrator's account dialogs: the confirmation a destructive action asks for
 //! (disabling an account, ending its sessions), naming the account, which only an explicit yes
-//! answers; and a password reset, the new password typed twice in masked fields, the server's
-//! rules deciding and its message shown on the field.
+//! answers; a password reset, the new password typed twice in masked fields, the server's
+//! rules deciding and its message shown on the field; and a new account, its password typed
+//! twice the same way.
 
 use crossterm::event::{KeyCode, KeyEvent};
 use ratatui::text::{Line, Span};
 use uuid::Uuid;
 
 use super::{Dialog, Step, View};
-use crate::client::ApiError;
-use crate::model::admin::AdminUser;
+use crate::client::{ApiError, ErrorKind};
+use crate::model::admin::{AdminUser, NewUser};
+use crate::model::auth::Role;
 use crate::model::text::printable;
 use crate::tui::effect::{Call, Effect};
 use crate::tui::input::Field;
@@ -291,5 +293,220 @@ pub(super) fn reset_view(state: &State, reset: &ResetDialog) -> View {
         height: lines.len() as u16 + 2,
         lines,
         cursor: (!reset.busy).then_some((row, column)),
+    }
+}
+
+/// The fields of a new account, in the order Tab moves through them; the role is a choice.
+pub const NEW_USER_FIELDS: [&str; 5] = ["Email", "Name", "Role", "Password", "Again"];
+
+/// Where the role choice is among `NEW_USER_FIELDS`.
+const ROLE_FIELD: usize = 2;
+
+/// The roles a new account can have, in the order the choice steps through them.
+const ROLES: [Role; 3] = [Role::Doctor, Role::Receptionist, Role::Admin];
+
+/// A new account being written.
+#[derive(Debug, Clone, PartialEq)]
+pub struct NewUserDialog {
+    /// Email, name, (the role's place, unused), password, the password again.
+    pub fields: [Field; 5],
+    pub role: Role,
+    pub focus: usize,
+    /// The field refused, and why (the server's words for its rules).
+    pub error: Option<(usize, String)>,
+    pub busy: bool,
+}
+
+impl Dialog {
+    /// A new account, every field empty, a doctor's role offered.
+    pub fn new_user() -> Dialog {
+        Dialog::NewUser(NewUserDialog {
+            fields: Default::default(),
+            role: Role::Doctor,
+            focus: 0,
+            error: None,
+            busy: false,
+        })
+    }
+}
+
+pub(super) fn new_user_key(state: &mut State, dialog: &mut Dialog, key: &KeyEvent) -> Step {
+    let Dialog::NewUser(new) = dialog else {
+        return Step::Close(Vec::new());
+    };
+    if new.busy {
+        return Step::Stay(Vec::new());
+    }
+    let count = NEW_USER_FIELDS.len();
+    match (state.settings.keymap.command(key, Scope::Dialog), key.code) {
+        (Some(Command::Dismiss), _) => Step::Close(Vec::new()),
+        (_, KeyCode::Tab | KeyCode::Down) => {
+            new.focus = (new.focus + 1) % count;
+            Step::Stay(Vec::new())
+        }
+        (_, KeyCode::BackTab | KeyCode::Up) => {
+            new.focus = (new.focus + count - 1) % count;
+            Step::Stay(Vec::new())
+        }
+        (Some(Command::Submit), _) if new.focus + 1 < count => {
+            new.focus += 1;
+            Step::Stay(Vec::new())
+        }
+        (Some(Command::Submit), _) => Step::Stay(create(state, new)),
+        (_, KeyCode::Left | KeyCode::Right | KeyCode::Char(' ')) if new.focus == ROLE_FIELD => {
+            let at = ROLES.iter().position(|r| *r == new.role).unwrap_or(0);
+            let step = if key.code == KeyCode::Left {
+                ROLES.len() - 1
+            } else {
+                1
+            };
+            new.role = ROLES[(at + step) % ROLES.len()];
+            Step::Stay(Vec::new())
+        }
+        _ if new.focus == ROLE_FIELD => Step::Stay(Vec::new()),
+        _ => {
+            if new.fields[new.focus].edit(key) {
+                new.error = None;
+            }
+            Step::Stay(Vec::new())
+        }
+    }
+}
+
+/// Sends the new account once the fields are filled and the passwords agree; the server
+/// checks the rest (a valid, unused email; its password rules).
+fn create(state: &mut State, new: &mut NewUserDialog) -> Vec<Effect> {
+    let value = |n: usize| new.fields[n].value.trim().to_string();
+    let missing = [
+        (0, "Type the account's email."),
+        (1, "Type the person's name."),
+    ]
+    .into_iter()
+    .chain([(3, "Type the account's password.")])
+    .find(|(n, _)| value(*n).is_empty());
+    if let Some((field, message)) = missing {
+        new.focus = field;
+        new.error = Some((field, message.into()));
+        return Vec::new();
+    }
+    if new.fields[3].value != new.fields[4].value {
+        new.fields[4].clear();
+        new.focus = 4;
+        new.error = Some((4, "The two passwords differ: type it again.".into()));
+        return Vec::new();
+    }
+    new.busy = true;
+    new.error = None;
+    vec![call(
+        state,
+        Call::CreateUser(NewUser {
+            email: value(0),
+            full_name: value(1),
+            role: new.role,
+            password: new.fields[3].value.clone(),
+        }),
+    )]
+}
+
+/// The server's answer to a new account: made, it joins the list; refused, the field the
+/// server names shows why (the passwords emptied for the next try).
+pub(crate) fn on_user_created(
+    state: &mut State,
+    result: Result<AdminUser, ApiError>,
+) -> Vec<Effect> {
+    match result {
+        Ok(user) => {
+            if matches!(state.dialog, Some(Dialog::NewUser(_))) {
+                state.dialog = None;
+            }
+            state.toast(
+                format!(
+                    "Created {} ({})",
+                    printable(&user.email, true),
+                    user.role.as_str()
+                ),
+                ToastKind::Info,
+            );
+            users::load(state)
+        }
+        Err(error) => {
+            if let Some(effects) = handle_error(state, &error) {
+                if let Some(Dialog::NewUser(new)) = &mut state.dialog {
+                    new.busy = false;
+                }
+                return effects;
+            }
+            match &mut state.dialog {
+                Some(Dialog::NewUser(new)) => {
+                    let named = match &error.kind {
+                        ErrorKind::Validation { fields } => fields.first().map(|f| f.field.clone()),
+                        _ => None,
+                    };
+                    let field = match named.as_deref() {
+                        Some("email") => 0,
+                        Some("full_name") => 1,
+                        Some("role") => ROLE_FIELD,
+                        _ => 3,
+                    };
+                    new.busy = false;
+                    new.fields[3].clear();
+                    new.fields[4].clear();
+                    new.focus = field;
+                    new.error = Some((field, error.message));
+                }
+                _ => state.toast(error.message, ToastKind::Error),
+            }
+            Vec::new()
+        }
+    }
+}
+
+pub(super) fn new_user_paste(new: &mut NewUserDialog, text: &str) {
+    if new.focus != ROLE_FIELD {
+        new.fields[new.focus].insert(text);
+    }
+}
+
+pub(super) fn new_user_view(state: &State, new: &NewUserDialog) -> View {
+    let theme = &state.settings.theme;
+    let mut lines = vec![
+        Line::raw("A new account, which can sign in at once."),
+        Line::raw(""),
+    ];
+    for (n, label) in NEW_USER_FIELDS.iter().enumerate() {
+        let style = if n == new.focus {
+            theme.selected()
+        } else {
+            theme.base()
+        };
+        let value = match n {
+            ROLE_FIELD => format!("◂ {} ▸", new.role.as_str()),
+            3 | 4 => "•".repeat(new.fields[n].value.chars().count()),
+            _ => printable(&new.fields[n].value, true),
+        };
+        lines.push(Line::from(vec![
+            Span::raw(format!("{label:>9} ")),
+            Span::styled(format!(" {value:<40}"), style),
+        ]));
+    }
+    lines.push(Line::raw(""));
+    if new.busy {
+        lines.push(Line::styled("Creating the account…", theme.muted()));
+    } else if let Some((_, message)) = &new.error {
+        // The field has the keys; the message names it (the server's say `email: …`).
+        lines.push(Line::styled(printable(message, true), theme.error()));
+    } else {
+        lines.push(Line::styled(
+            "Enter the next field, then creates · ←/→ the role · Esc leaves",
+            theme.muted(),
+        ));
+    }
+    let cursor = (!new.busy && new.focus != ROLE_FIELD)
+        .then(|| (2 + new.focus, 11 + new.fields[new.focus].cursor as u16));
+    View {
+        title: " New account ",
+        height: lines.len() as u16 + 2,
+        lines,
+        cursor,
     }
 }

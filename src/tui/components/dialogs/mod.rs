@@ -12,8 +12,8 @@ mod sign;
 mod start_consultation;
 mod stop_consultation;
 
-pub(crate) use accounts::on_password_reset;
-pub use accounts::{AccountAction, ResetDialog};
+pub use accounts::{AccountAction, NEW_USER_FIELDS, NewUserDialog, ResetDialog};
+pub(crate) use accounts::{on_password_reset, on_user_created};
 pub(crate) use addendum::on_added;
 pub use addendum::{AddendumDialog, AddendumStep};
 pub use audit::{FILTER_FIELDS, FilterDialog, read_filter};
@@ -75,6 +75,8 @@ pub enum Dialog {
     },
     /// An account's new password, typed twice.
     ResetPassword(ResetDialog),
+    /// A new account.
+    NewUser(NewUserDialog),
     /// The audit browser's filter.
     AuditFilter(FilterDialog),
     /// One audit row, every field. Boxed: the row is larger than any other dialog's data.
@@ -124,6 +126,7 @@ pub fn scope(dialog: &Dialog) -> Scope {
         Dialog::Sign(sign) if !sign.confirmed => Scope::SignConfirm,
         Dialog::StopWithoutNotes | Dialog::ConfirmAccount { .. } => Scope::SignConfirm,
         Dialog::ResetPassword(_)
+        | Dialog::NewUser(_)
         | Dialog::AuditFilter(_)
         | Dialog::AuditDetails(_)
         | Dialog::ExportAudit { .. } => Scope::Dialog,
@@ -156,6 +159,7 @@ pub(crate) fn key(state: &mut State, key: &KeyEvent) -> Vec<Effect> {
         Dialog::SessionExpired { .. } => session_expired::key(state, &mut dialog, key),
         Dialog::ConfirmAccount { .. } => accounts::confirm_key(state, &dialog, key),
         Dialog::ResetPassword(_) => accounts::reset_key(state, &mut dialog, key),
+        Dialog::NewUser(_) => accounts::new_user_key(state, &mut dialog, key),
         Dialog::AuditFilter(_) => audit::filter_key(state, &mut dialog, key),
         Dialog::AuditDetails(_) => audit::details_key(),
         Dialog::ExportAudit { .. } => audit::export_key(state, &mut dialog, key),
@@ -178,6 +182,7 @@ pub(crate) fn paste(dialog: &mut Dialog, text: &str) {
         Dialog::CancelConsultation { reason, .. } => reason.insert(text),
         Dialog::StopWithoutNotes | Dialog::ConfirmAccount { .. } => {}
         Dialog::ResetPassword(reset) => accounts::reset_paste(reset, text),
+        Dialog::NewUser(new) => accounts::new_user_paste(new, text),
         Dialog::AuditFilter(filter) => audit::filter_paste(filter, text),
         Dialog::AuditDetails(_) => {}
         Dialog::ExportAudit { path, .. } => path.insert(text),
@@ -222,6 +227,7 @@ pub fn draw(frame: &mut Frame, area: Rect, state: &State, dialog: &Dialog) {
             accounts::confirm_view(state, *action, email)
         }
         Dialog::ResetPassword(reset) => accounts::reset_view(state, reset),
+        Dialog::NewUser(new) => accounts::new_user_view(state, new),
         Dialog::AuditFilter(filter) => audit::filter_view(state, filter),
         Dialog::AuditDetails(event) => audit::details_view(state, event),
         Dialog::ExportAudit { path, error, busy } => {

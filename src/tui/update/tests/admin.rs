@@ -510,3 +510,68 @@ fn an_admin_reconnects_by_asking_for_the_accounts() {
         }]
     ));
 }
+
+#[test]
+fn a_new_account_is_written_field_by_field_and_shows_the_servers_refusal_on_its_field() {
+    let mut state = on_users();
+    update(&mut state, chr('n'));
+    assert!(matches!(state.dialog, Some(Dialog::NewUser(_))));
+    type_text(&mut state, "new@clinic.test");
+    update(&mut state, key(KeyCode::Enter));
+    type_text(&mut state, "Nora New");
+    update(&mut state, key(KeyCode::Enter));
+    // The role is a choice: → steps from doctor to receptionist; typed letters do nothing.
+    update(&mut state, key(KeyCode::Right));
+    type_text(&mut state, "x");
+    update(&mut state, key(KeyCode::Enter));
+    type_text(&mut state, "password123");
+    update(&mut state, key(KeyCode::Enter));
+    type_text(&mut state, "password124");
+    assert!(update(&mut state, key(KeyCode::Enter)).is_empty());
+    let Some(Dialog::NewUser(new)) = &state.dialog else {
+        panic!("{:?}", state.dialog)
+    };
+    assert_eq!(new.error.as_ref().map(|e| e.0), Some(4));
+    type_text(&mut state, "password123");
+    let (request, call) = only_call(&update(&mut state, key(KeyCode::Enter)));
+    assert_eq!(
+        call,
+        Call::CreateUser(crate::model::admin::NewUser {
+            email: "new@clinic.test".into(),
+            full_name: "Nora New".into(),
+            role: Role::Receptionist,
+            password: "password123".into(),
+        })
+    );
+    let taken = error(
+        ErrorKind::Validation {
+            fields: vec![FieldError {
+                field: "email".into(),
+                message: "is already used".into(),
+            }],
+        },
+        "email: is already used",
+    );
+    respond(&mut state, request, Response::UserCreated(Err(taken)));
+    let Some(Dialog::NewUser(new)) = &state.dialog else {
+        panic!("{:?}", state.dialog)
+    };
+    assert_eq!(new.error, Some((0, "email: is already used".to_string())));
+    assert_eq!(new.focus, 0);
+    assert!(new.fields[3].value.is_empty() && new.fields[4].value.is_empty());
+    assert!(!new.busy);
+
+    // Made: the dialog closes and the list is asked for again, with the new account.
+    let new_account = account(4, "new2@clinic.test", Role::Receptionist);
+    let effects = respond(&mut state, request, Response::UserCreated(Ok(new_account)));
+    assert!(state.dialog.is_none());
+    assert_eq!(only_call(&effects).1, Call::Users);
+    assert!(
+        state
+            .toast
+            .as_ref()
+            .unwrap()
+            .text
+            .contains("Created new2@clinic.test")
+    );
+}
