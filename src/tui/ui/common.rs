@@ -212,10 +212,15 @@ fn status_segments(state: &State, width: u16) -> Vec<(StatusSegment, String)> {
     } else {
         "online"
     };
-    let unsigned = state
-        .unsigned
-        .map(|n| format!("{n} unsigned"))
-        .unwrap_or_else(|| "– unsigned".into());
+    // An administrator has no reports to sign.
+    let unsigned = if crate::tui::screens::users::administers(state) {
+        String::new()
+    } else {
+        state
+            .unsigned
+            .map(|n| format!("{n} unsigned"))
+            .unwrap_or_else(|| "– unsigned".into())
+    };
     let latency = state
         .latency_ms
         .map(|ms| format!("{ms} ms"))
