@@ -315,36 +315,48 @@ async fn all_users(client: &ApiClient) -> Result<Vec<AdminUser>, ApiError> {
     }
 }
 
-/// Writes every row `params` keeps to `path`, one JSON object a line, newest first; returns
-/// the path and the count. The audit pages by offset, and rows written meanwhile would shift
-/// the pages: without an end of its own, the export ends when it starts.
+/// Writes every row `params` keeps to `path`, one JSON object a line, newest first, a page at
+/// a time (a long trail never sits in memory whole); returns the path and the count. A file
+/// left half written by a failure is removed. The audit pages by offset, and rows written
+/// meanwhile would shift the pages: without an end of its own, the export ends when it starts.
 async fn export_audit(
     client: &ApiClient,
     mut params: AuditParams,
     path: &std::path::Path,
 ) -> Result<(String, u64), String> {
+    use tokio::io::AsyncWriteExt;
     if params.until.is_none() {
         params.until = Some(chrono::Utc::now().to_rfc3339());
     }
-    let mut lines = String::new();
+    let cannot_write =
+        |e: std::io::Error| format!("Cannot write {}: {e}. Type another path.", path.display());
+    let mut file = tokio::fs::File::create(path).await.map_err(cannot_write)?;
     let mut count: u64 = 0;
-    loop {
-        params.offset = (count > 0).then_some(count);
-        let page = client.audit(&params).await.map_err(|e| e.message)?;
-        let done = !page.pagination.has_more || page.items.is_empty();
-        for event in &page.items {
-            let line = serde_json::to_string(event).map_err(|e| e.to_string())?;
-            lines.push_str(&line);
-            lines.push('\n');
-            count += 1;
-        }
-        if done {
-            break;
+    let written: Result<(), String> = async {
+        loop {
+            params.offset = (count > 0).then_some(count);
+            let page = client.audit(&params).await.map_err(|e| e.message)?;
+            let done = !page.pagination.has_more || page.items.is_empty();
+            let mut lines = String::new();
+            for event in &page.items {
+                lines.push_str(&serde_json::to_string(event).map_err(|e| e.to_string())?);
+                lines.push('\n');
+                count += 1;
+            }
+            file.write_all(lines.as_bytes())
+                .await
+                .map_err(cannot_write)?;
+            if done {
+                return file.flush().await.map_err(cannot_write);
+            }
         }
     }
-    tokio::fs::write(path, lines)
-        .await
-        .map_err(|e| format!("Cannot write {}: {e}. Type another path.", path.display()))?;
+    .await;
+    if let Err(error) = written {
+        drop(file);
+        let _ = tokio::fs::remove_file(path).await;
+        return Err(error);
+    }
     Ok((path.display().to_string(), count))
 }
 
