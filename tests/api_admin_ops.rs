@@ -895,6 +895,50 @@ async fn the_audit_query_filters_and_lists_newest_first() {
 }
 
 #[tokio::test]
+async fn the_audit_query_filters_by_outcome() {
+    let server = TestServer::start().await;
+    let admin = server.login_new("admin@clinic.test", Role::Admin).await;
+    let alice = server.login_new("alice@clinic.test", Role::Doctor).await;
+    let bob = server.login_new("bob@clinic.test", Role::Doctor).await;
+    let alices_patient = server.patient(&alice, "Anna Smith").await;
+    // Bob may not see Alice's patient: audited as denied.
+    server
+        .get(&format!("/api/v1/patients/{alices_patient}"), &bob)
+        .await
+        .expect_error(404, "NOT_FOUND");
+
+    let denied = audit(&server, &admin, "outcome=denied").await;
+    assert!(!denied.is_empty());
+    assert!(
+        denied.iter().all(|r| r["outcome"] == "denied"),
+        "{denied:#?}"
+    );
+    assert!(
+        denied
+            .iter()
+            .any(|r| r["user_id"] == bob.user_id.as_str() && r["action"] == "patient.read"),
+        "{denied:#?}"
+    );
+    let bobs_successes = audit(
+        &server,
+        &admin,
+        &format!("outcome=success&user_id={}", bob.user_id),
+    )
+    .await;
+    assert!(!bobs_successes.is_empty());
+    assert!(bobs_successes.iter().all(|r| r["outcome"] == "success"));
+    assert!(
+        audit(&server, &admin, "outcome=nothing-like-this")
+            .await
+            .is_empty()
+    );
+    expect_field_error(
+        &server.get("/api/v1/admin/audit?outcome=", &admin).await,
+        "outcome",
+    );
+}
+
+#[tokio::test]
 async fn every_chart_read_is_audited_with_the_request_id_of_its_response() {
     let server = TestServer::start().await;
     let admin = server.login_new("admin@clinic.test", Role::Admin).await;

@@ -16,7 +16,8 @@
 //! consultation, the other's report list shows the new report within 2 s, no key pressed; the
 //! worklists (running consultations, drafts awaiting signature, recent patients) and the
 //! palette's jump by MRN; stopping with empty notes asks first, and the failed report is
-//! written by hand (a section and a diagnosis row) and signed.
+//! written by hand (a section and a diagnosis row) and signed; an administrator unlocks a
+//! locked doctor, who can then log in, and exports the audit trail's lockouts to a file.
 #![cfg(unix)]
 
 use std::io::{Read, Write};
@@ -1188,4 +1189,93 @@ async fn the_worklists_list_what_runs_and_waits_and_the_palette_jumps_by_mrn() {
     ws.send("H");
     let screen = ws.wait_text("Patients opened recently · 1");
     assert!(line_with(&screen, &mrn).is_some(), "{screen}");
+}
+
+/// An administrator's journey: a doctor locked out by failed logins (made through the API)
+/// shows as locked on the users screen the admin lands on; the admin finds the account with
+/// the filter and unlocks it, and the doctor can then log in.
+#[tokio::test]
+async fn an_admin_unlocks_a_locked_doctor_who_can_then_log_in() {
+    const LOCKED_DOCTOR: &str = "doc2@demo.com";
+    let dir = tempfile::tempdir().unwrap();
+    let served = Served::demo_async(dir.path(), SERVE_WAIT).await;
+    let http = http_client();
+    let login = |password: &'static str| {
+        http.post(served.url("/api/v1/auth/login"))
+            .json(&json!({"email": LOCKED_DOCTOR, "password": password}))
+            .send()
+    };
+    let mut statuses = Vec::new();
+    for _ in 0..5 {
+        statuses.push(
+            login("not-the-password")
+                .await
+                .expect("login sent")
+                .status(),
+        );
+    }
+    assert_eq!(
+        statuses.last().map(|s| s.as_u16()),
+        Some(423),
+        "{statuses:?}"
+    );
+    let status = login(PASSWORD).await.expect("login sent").status();
+    assert_eq!(status, 423, "the locked doctor logged in");
+
+    let mut ws = Workstation::start(dir.path(), &served);
+    ws.wait_text("Log in to Synapse");
+    ws.type_text(ADMIN);
+    ws.send(TAB);
+    ws.type_text(PASSWORD);
+    ws.send(ENTER);
+    let screen = ws.wait_for("the users screen with the locked doctor", |s| {
+        line_with(s, LOCKED_DOCTOR).is_some_and(|l| l.contains("LOCKED until"))
+    });
+    assert!(screen.contains(" Users · "), "{screen}");
+    assert!(!screen.contains("cannot use this"), "{screen}");
+
+    ws.send("f");
+    ws.type_text("doc2");
+    ws.send(ENTER);
+    ws.wait_text("Users · 1 of");
+    ws.send("u");
+    ws.wait_for("the account unlocked", |s| {
+        s.contains(&format!("Unlocked {LOCKED_DOCTOR}"))
+            && line_with(s, LOCKED_DOCTOR).is_some_and(|l| l.contains("active"))
+    });
+
+    let response = login(PASSWORD).await.expect("login sent");
+    assert_eq!(
+        response.status(),
+        200,
+        "the unlocked doctor could not log in"
+    );
+
+    // The audit browser, filtered to the lockout, exported to a file the admin types.
+    ws.send("5");
+    ws.wait_text("Audit trail ·");
+    ws.send("f");
+    ws.wait_text("Filter the audit trail");
+    ws.send(&TAB.repeat(3));
+    ws.type_text("locked");
+    ws.send(ENTER);
+    ws.wait_text("Filter: outcome locked");
+    ws.send("w");
+    ws.wait_text("Export the audit rows");
+    let path = dir.path().join("lockouts.jsonl");
+    ws.type_text(&path.display().to_string());
+    ws.send(ENTER);
+    let screen = ws.wait_text("Wrote ");
+    let rows: Vec<Value> = std::fs::read_to_string(&path)
+        .unwrap_or_else(|e| panic!("no export at {}: {e}\n{screen}", path.display()))
+        .lines()
+        .map(|line| serde_json::from_str(line).expect("a JSON line"))
+        .collect();
+    assert!(!rows.is_empty(), "{screen}");
+    assert!(rows.iter().all(|r| r["outcome"] == "locked"), "{rows:#?}");
+    let said = format!("Wrote {} audit row", rows.len());
+    assert!(
+        screen.contains(&said),
+        "{said:?} not on the screen:\n{screen}"
+    );
 }

@@ -495,6 +495,7 @@ async fn export_query(
         user_id,
         patient_id,
         action: None,
+        outcome: None,
         since: Some(since),
         until: Some(until),
         limit: export::PAGE_ROWS,

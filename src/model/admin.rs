@@ -7,7 +7,7 @@ use uuid::Uuid;
 
 use super::auth::Role;
 
-#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
 pub struct AdminUser {
     pub id: Uuid,
     #[schema(schema_with = super::schema::email)]
@@ -22,7 +22,7 @@ pub struct AdminUser {
     pub disabled: bool,
 }
 
-#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct NewUser {
     #[schema(schema_with = super::schema::email)]
@@ -34,7 +34,7 @@ pub struct NewUser {
     pub password: String,
 }
 
-#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
 pub struct AuditEvent {
     pub id: Uuid,
     #[serde(with = "crate::model::time::millis")]

@@ -132,6 +132,10 @@ pub struct AuditParams {
     #[param(inline, value_type = super::schema::SearchTerm)]
     pub action: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    /// Only events of this outcome: `success`, `failure`, `denied` or `locked`.
+    #[param(inline, value_type = super::schema::SearchTerm)]
+    pub outcome: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     /// Only events at or after this (a date or an RFC 3339 time).
     #[param(inline, value_type = super::schema::DateOrTime)]
     pub since: Option<String>,

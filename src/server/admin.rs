@@ -269,10 +269,16 @@ pub async fn audit(
         .map(|a| validate::search_term("action", &a))
         .transpose()
         .map_err(ApiError::validation)?;
+    let outcome = params
+        .outcome
+        .map(|o| validate::search_term("outcome", &o))
+        .transpose()
+        .map_err(ApiError::validation)?;
     let query = AuditQuery {
         user_id: params.user_id,
         patient_id: params.patient_id,
         action,
+        outcome,
         since: params::time_bound("since", params.since.as_deref(), false)?,
         until: params::time_bound("until", params.until.as_deref(), true)?,
         limit: params::list_limit(params.limit)?,

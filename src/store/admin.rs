@@ -326,6 +326,9 @@ fn push_audit_rows(sql: &mut Statement, table: &str, query: &AuditQuery) {
     if let Some(action) = &query.action {
         sql.push(" AND action = ").bind(action.as_str());
     }
+    if let Some(outcome) = &query.outcome {
+        sql.push(" AND outcome = ").bind(outcome.as_str());
+    }
     if let Some(since) = query.since {
         sql.push(" AND at >= ").bind(millis(since));
     }

@@ -162,6 +162,7 @@ pub struct AuditQuery {
     pub user_id: Option<Uuid>,
     pub patient_id: Option<Uuid>,
     pub action: Option<String>,
+    pub outcome: Option<String>,
     pub since: Option<DateTime<Utc>>,
     pub until: Option<DateTime<Utc>>,
     pub limit: u32,

@@ -5,12 +5,14 @@ use crossterm::event::{KeyEvent, MouseEvent};
 use uuid::Uuid;
 
 use crate::client::ApiError;
+use crate::model::admin::{AdminUser, AuditEvent, SessionsRevoked};
 use crate::model::auth::User;
 use crate::model::consultation::{ActiveConsultations, Consultation, ConsultationHistory};
 use crate::model::event::Event;
 use crate::model::page::{Page, SearchResults};
 use crate::model::patient::{Patient, PatientSummary};
 use crate::model::report::{Report, ReportPage, ReportStats};
+use crate::tui::components::dialogs::AccountAction;
 use crate::tui::screens::running::RunningConsultation;
 
 #[derive(Debug, Clone)]
@@ -94,6 +96,20 @@ pub enum Response {
     Unsigned(Result<ReportStats, ApiError>),
     /// Who is logged in: whether the server answers, for a role without the unsigned count.
     Me(Result<User, ApiError>),
+    /// Every account, for the administrator's users screen.
+    Users(Result<Vec<AdminUser>, ApiError>),
+    /// The account just created.
+    UserCreated(Result<AdminUser, ApiError>),
+    /// An account after an action on it.
+    AccountChanged(AccountAction, Result<AdminUser, ApiError>),
+    /// An account after its password was reset.
+    PasswordReset(Result<AdminUser, ApiError>),
+    /// How many sessions of an account were ended.
+    SessionsEnded(Result<SessionsRevoked, ApiError>),
+    /// A page of the audit trail.
+    Audit(Result<Page<AuditEvent>, ApiError>),
+    /// The file the audit rows were written to and how many, or why none were.
+    AuditExported(Result<(String, u64), String>),
 }
 
 impl Response {
@@ -124,6 +140,14 @@ impl Response {
             Response::Running(r) => r.is_ok(),
             Response::PastConsultation(r) => r.is_ok(),
             Response::Stats(r) | Response::Unsigned(r) => r.is_ok(),
+            Response::Users(r) => r.is_ok(),
+            Response::AccountChanged(_, r)
+            | Response::PasswordReset(r)
+            | Response::UserCreated(r) => r.is_ok(),
+            Response::SessionsEnded(r) => r.is_ok(),
+            Response::Audit(r) => r.is_ok(),
+            // Writing the file is not the server's answer.
+            Response::AuditExported(_) => false,
         }
     }
 }

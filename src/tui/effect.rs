@@ -2,6 +2,7 @@
 //! task and sends the outcome back as an `Action` tagged with the request number, so `update`
 //! never waits and a superseded answer can be recognised and dropped.
 
+use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -11,9 +12,13 @@ use uuid::Uuid;
 
 use super::action::{Action, Response, Timer};
 use crate::client::{ApiClient, ApiError, ErrorKind, EventStream};
+use crate::model::admin::{AdminUser, NewUser};
 use crate::model::consultation::StartConsultation;
-use crate::model::query::{PageParams, PatientListParams, ReportListParams, ReportStatsParams};
+use crate::model::query::{
+    AuditParams, PageParams, PatientListParams, ReportListParams, ReportStatsParams,
+};
 use crate::model::report::ReportContent;
+use crate::tui::components::dialogs::AccountAction;
 use crate::tui::screens::running::RunningConsultation;
 
 #[derive(Debug, Clone, PartialEq)]
@@ -92,6 +97,22 @@ pub enum Call {
     Unsigned,
     /// Who is logged in (see `Response::Me`).
     Me,
+    /// Every account (each page of the list).
+    Users,
+    CreateUser(NewUser),
+    /// Unlock, enable or disable an account.
+    Account(AccountAction, Uuid),
+    ResetPassword {
+        id: Uuid,
+        password: String,
+    },
+    EndSessions(Uuid),
+    Audit(AuditParams),
+    /// Every row `params` keeps, written to `path` as JSON lines.
+    ExportAudit {
+        params: AuditParams,
+        path: PathBuf,
+    },
 }
 
 /// Runs effects against one client, sending results back on `actions`.
@@ -255,7 +276,91 @@ async fn perform(client: &ApiClient, call: Call) -> Response {
                 .await,
         ),
         Call::Me => Response::Me(client.me().await),
+        Call::Users => Response::Users(all_users(client).await),
+        Call::CreateUser(user) => Response::UserCreated(client.create_user(&user).await),
+        Call::Account(action, id) => Response::AccountChanged(
+            action,
+            match action {
+                AccountAction::Unlock => client.unlock_user(id).await,
+                AccountAction::Enable => client.enable_user(id).await,
+                // Ending sessions has its own call; this arm is not reached with it.
+                AccountAction::Disable | AccountAction::EndSessions => {
+                    client.disable_user(id).await
+                }
+            },
+        ),
+        Call::ResetPassword { id, password } => {
+            Response::PasswordReset(client.reset_password(id, &password).await)
+        }
+        Call::EndSessions(id) => Response::SessionsEnded(client.revoke_sessions(id).await),
+        Call::Audit(params) => Response::Audit(client.audit(&params).await),
+        Call::ExportAudit { params, path } => {
+            Response::AuditExported(export_audit(client, params, &path).await)
+        }
     }
+}
+
+/// Every account, page after page (an organisation has tens or hundreds).
+async fn all_users(client: &ApiClient) -> Result<Vec<AdminUser>, ApiError> {
+    let mut users = Vec::new();
+    loop {
+        let page = client
+            .list_users(&PageParams {
+                limit: Some(crate::model::page::MAX_LIMIT),
+                offset: Some(users.len() as u64),
+            })
+            .await?;
+        let done = !page.pagination.has_more || page.items.is_empty();
+        users.extend(page.items);
+        if done {
+            return Ok(users);
+        }
+    }
+}
+
+/// Writes every row `params` keeps to `path`, one JSON object a line, newest first, a page at
+/// a time (a long trail never sits in memory whole); returns the path and the count. A file
+/// left half written by a failure is removed. The audit pages by offset, and rows written
+/// meanwhile would shift the pages: without an end of its own, the export ends when it starts.
+async fn export_audit(
+    client: &ApiClient,
+    mut params: AuditParams,
+    path: &std::path::Path,
+) -> Result<(String, u64), String> {
+    use tokio::io::AsyncWriteExt;
+    if params.until.is_none() {
+        params.until = Some(chrono::Utc::now().to_rfc3339());
+    }
+    let cannot_write =
+        |e: std::io::Error| format!("Cannot write {}: {e}. Type another path.", path.display());
+    let mut file = tokio::fs::File::create(path).await.map_err(cannot_write)?;
+    let mut count: u64 = 0;
+    let written: Result<(), String> = async {
+        loop {
+            params.offset = (count > 0).then_some(count);
+            let page = client.audit(&params).await.map_err(|e| e.message)?;
+            let done = !page.pagination.has_more || page.items.is_empty();
+            let mut lines = String::new();
+            for event in &page.items {
+                lines.push_str(&serde_json::to_string(event).map_err(|e| e.to_string())?);
+                lines.push('\n');
+                count += 1;
+            }
+            file.write_all(lines.as_bytes())
+                .await
+                .map_err(cannot_write)?;
+            if done {
+                return file.flush().await.map_err(cannot_write);
+            }
+        }
+    }
+    .await;
+    if let Err(error) = written {
+        drop(file);
+        let _ = tokio::fs::remove_file(path).await;
+        return Err(error);
+    }
+    Ok((path.display().to_string(), count))
 }
 
 /// The running consultations with their patients: the list, then each patient's record at

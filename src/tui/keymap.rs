@@ -111,6 +111,30 @@ pub enum Command {
         props(hint = "days")
     )]
     CycleStatsWindow,
+    #[strum(serialize = "users", message = "User accounts")]
+    GoUsers,
+    #[strum(serialize = "audit", message = "Audit trail")]
+    GoAudit,
+    #[strum(serialize = "filter", message = "Filter the rows")]
+    FilterRows,
+    #[strum(message = "Create an account", props(hint = "new"))]
+    NewUser,
+    #[strum(message = "Unlock the account", props(hint = "unlock"))]
+    UnlockUser,
+    #[strum(message = "Disable the account", props(hint = "disable"))]
+    DisableUser,
+    #[strum(message = "Enable the account", props(hint = "enable"))]
+    EnableUser,
+    #[strum(message = "Reset the account's password", props(hint = "password"))]
+    ResetPassword,
+    #[strum(message = "End the account's sessions", props(hint = "end sessions"))]
+    EndSessions,
+    #[strum(message = "Next page", props(hint = "next page"))]
+    NextPage,
+    #[strum(message = "Previous page", props(hint = "prev page"))]
+    PreviousPage,
+    #[strum(serialize = "export", message = "Export the filtered rows to a file")]
+    ExportRows,
     #[strum(message = "This patient's reports in the browser")]
     PatientReports,
     #[strum(message = "Reload", props(hint = "reload"))]
@@ -219,6 +243,10 @@ pub enum Scope {
     Recent,
     /// A past consultation's notes, read-only.
     PastNotes,
+    /// The administrator's accounts.
+    Users,
+    /// The administrator's audit browser.
+    Audit,
     /// The one-line entry dialogs and the lock screen: a reason, an addendum, a password.
     Dialog,
     /// Starting a consultation: the session type is a choice, the complaint a field.
@@ -242,7 +270,9 @@ impl Scope {
             | Scope::Stats
             | Scope::Running
             | Scope::Recent
-            | Scope::PastNotes => Some(Scope::Global),
+            | Scope::PastNotes
+            | Scope::Users
+            | Scope::Audit => Some(Scope::Global),
             Scope::Global
             | Scope::Dialog
             | Scope::StartDialog
@@ -450,6 +480,22 @@ impl Default for Keymap {
                 b(Key::plain('S'), Sign, Report),
                 b(Key::plain('a'), Addendum, Report),
                 b(Key::ctrl('s'), StopConsultation, Consultation),
+                b(Key::plain('4'), GoUsers, Users),
+                b(Key::plain('4'), GoUsers, Audit),
+                b(Key::plain('5'), GoAudit, Users),
+                b(Key::plain('5'), GoAudit, Audit),
+                b(Key::plain('f'), FilterRows, Users),
+                b(Key::plain('n'), NewUser, Users),
+                b(Key::plain('u'), UnlockUser, Users),
+                b(Key::plain('d'), DisableUser, Users),
+                b(Key::plain('e'), EnableUser, Users),
+                b(Key::plain('p'), ResetPassword, Users),
+                b(Key::plain('x'), EndSessions, Users),
+                b(Key::plain('f'), FilterRows, Audit),
+                b(Key::plain('x'), ClearFilters, Audit),
+                b(Key::plain('n'), NextPage, Audit),
+                b(Key::plain('p'), PreviousPage, Audit),
+                b(Key::plain('w'), ExportRows, Audit),
                 b(Key::ctrl('x'), CancelConsultation, Consultation),
                 // The dialogs' and editors' keys; a dialog takes only these.
                 b(Key::code(KeyCode::Enter), Submit, Dialog),

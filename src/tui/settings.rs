@@ -29,6 +29,9 @@ pub fn resolve(file: &TuiFile, env: &Environment) -> anyhow::Result<Settings> {
     };
     settings.theme = Theme::new(theme);
     settings.mouse = file.mouse.unwrap_or(false);
+    if let Ok(dir) = crate::config::data_dir(env) {
+        settings.export_dir = dir;
+    }
     let overrides = file
         .keys
         .iter()

@@ -13,6 +13,7 @@ pub use super::components::dialogs::{Dialog, Section, SignDialog};
 pub use super::components::lock::LockState;
 pub use super::components::search::SearchState;
 pub use super::live::LiveState;
+pub use super::screens::audit::AuditBrowser;
 pub use super::screens::chart::ChartState;
 pub use super::screens::consultation::ConsultationState;
 pub use super::screens::login::{LoginFocus, LoginState};
@@ -23,6 +24,7 @@ pub use super::screens::report::ReportView;
 pub use super::screens::reports::ReportBrowser;
 pub use super::screens::running::RunningList;
 pub use super::screens::stats::StatsState;
+pub use super::screens::users::UserList;
 
 /// The workstation's screens; which of them a role may be on is `tui::roles`'s to say.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -40,8 +42,10 @@ pub enum Screen {
     Recent,
     /// A past consultation's notes, read-only.
     PastNotes,
-    /// The administrator's first screen.
-    Administration,
+    /// The administrator's accounts.
+    Users,
+    /// The administrator's view of the audit trail.
+    Audit,
 }
 
 /// Something loading, loaded, or failed.
@@ -112,6 +116,9 @@ pub struct Settings {
     pub theme: Theme,
     /// Whether the mouse is captured (scroll moves the selection, a click selects a row).
     pub mouse: bool,
+    /// Where an audit export goes unless the administrator types another path (the data
+    /// directory).
+    pub export_dir: std::path::PathBuf,
 }
 
 impl Default for Settings {
@@ -123,6 +130,7 @@ impl Default for Settings {
             keymap: Keymap::default(),
             theme: Theme::default(),
             mouse: false,
+            export_dir: std::path::PathBuf::from("."),
         }
     }
 }
@@ -146,6 +154,8 @@ pub struct State {
     /// In memory only: never written anywhere, gone when the workstation closes.
     pub recent: RecentPatients,
     pub past_notes: PastNotes,
+    pub users: UserList,
+    pub audit: AuditBrowser,
     pub lock: LockState,
     /// The live event stream and what its events marked as changed.
     pub live: LiveState,
@@ -192,6 +202,8 @@ impl State {
             running: RunningList::default(),
             recent: RecentPatients::default(),
             past_notes: PastNotes::default(),
+            users: UserList::default(),
+            audit: AuditBrowser::default(),
             lock: LockState::default(),
             live: LiveState::default(),
             reconnects: 0,

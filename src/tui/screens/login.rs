@@ -137,6 +137,7 @@ fn land(state: &mut State) -> Vec<Effect> {
     state.screen = roles::home(role);
     let mut effects = match state.screen {
         Screen::Patients => super::patients::load(state),
+        Screen::Users => super::users::open(state),
         _ => Vec::new(),
     };
     if roles::clinical(role) {

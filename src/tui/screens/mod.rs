@@ -2,7 +2,7 @@
 //! answers it waits for and its view. `update` dispatches to them; this module says which
 //! screen module a screen is.
 
-pub mod administration;
+pub mod audit;
 pub mod chart;
 pub mod consultation;
 pub mod login;
@@ -14,6 +14,7 @@ pub mod report;
 pub mod reports;
 pub mod running;
 pub mod stats;
+pub mod users;
 
 use ratatui::Frame;
 use ratatui::layout::Rect;
@@ -37,8 +38,8 @@ pub fn scope(screen: Screen) -> Scope {
         Screen::Running => Scope::Running,
         Screen::Recent => Scope::Recent,
         Screen::PastNotes => Scope::PastNotes,
-        // No bindings of its own yet: every screen's keys.
-        Screen::Administration => Scope::Global,
+        Screen::Users => Scope::Users,
+        Screen::Audit => Scope::Audit,
     }
 }
 
@@ -73,7 +74,8 @@ fn screen_commands(screen: Screen) -> &'static [Command] {
         Screen::Running => running::COMMANDS,
         Screen::Recent => recent::COMMANDS,
         Screen::PastNotes => past_notes::COMMANDS,
-        Screen::Administration => administration::COMMANDS,
+        Screen::Users => users::COMMANDS,
+        Screen::Audit => audit::COMMANDS,
     }
 }
 
@@ -167,7 +169,8 @@ pub fn hints(screen: Screen) -> &'static [Command] {
         Screen::Running => running::HINTS,
         Screen::Recent => recent::HINTS,
         Screen::PastNotes => past_notes::HINTS,
-        Screen::Administration => administration::HINTS,
+        Screen::Users => users::HINTS,
+        Screen::Audit => audit::HINTS,
     }
 }
 
@@ -183,7 +186,9 @@ pub(crate) fn command(state: &mut State, command: Command, page: usize) -> Vec<E
         Screen::Running => running::command(state, command, page),
         Screen::Recent => recent::command(state, command, page),
         Screen::PastNotes => past_notes::command(state, command, page),
-        Screen::Login | Screen::Administration => Vec::new(),
+        Screen::Users => users::command(state, command, page),
+        Screen::Audit => audit::command(state, command, page),
+        Screen::Login => Vec::new(),
     }
 }
 
@@ -207,9 +212,9 @@ pub(crate) fn refresh(state: &mut State) -> Vec<Effect> {
         Screen::Report => report::refresh(state),
         Screen::Running => running::load(state),
         Screen::PastNotes => past_notes::refresh(state),
-        Screen::Login | Screen::Consultation | Screen::Recent | Screen::Administration => {
-            Vec::new()
-        }
+        Screen::Users => users::load(state),
+        Screen::Audit => audit::load(state),
+        Screen::Login | Screen::Consultation | Screen::Recent => Vec::new(),
     }
 }
 
@@ -217,7 +222,7 @@ pub(crate) fn refresh(state: &mut State) -> Vec<Effect> {
 fn refreshes(screen: Screen) -> bool {
     !matches!(
         screen,
-        Screen::Login | Screen::Consultation | Screen::Recent | Screen::Administration
+        Screen::Login | Screen::Consultation | Screen::Recent
     )
 }
 
@@ -234,7 +239,8 @@ pub fn draw(frame: &mut Frame, area: Rect, state: &State) {
         Screen::Running => running::draw(frame, area, state),
         Screen::Recent => recent::draw(frame, area, state),
         Screen::PastNotes => past_notes::draw(frame, area, state),
-        Screen::Administration => administration::draw(frame, area, state),
+        Screen::Users => users::draw(frame, area, state),
+        Screen::Audit => audit::draw(frame, area, state),
     }
 }
 

@@ -50,7 +50,8 @@ pub fn title_bar(frame: &mut Frame, area: Rect, state: &State) {
         (Screen::Patients, "1 Patients"),
         (Screen::Reports, "2 Reports"),
         (Screen::Stats, "3 Stats"),
-        (Screen::Administration, "Administration"),
+        (Screen::Users, "4 Users"),
+        (Screen::Audit, "5 Audit"),
     ];
     let mut spans = vec![Span::styled(" Synapse ", theme.title())];
     if let Some(role) = crate::tui::roles::role(state) {

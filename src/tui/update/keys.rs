@@ -11,7 +11,9 @@ use crate::tui::effect::Effect;
 use crate::tui::keymap::{Command, Scope};
 use crate::tui::layout;
 use crate::tui::roles;
-use crate::tui::screens::{self, consultation, login, patients, recent, reports, running, stats};
+use crate::tui::screens::{
+    self, consultation, login, patients, recent, reports, running, stats, users,
+};
 use crate::tui::state::{Jump, Overlay, Screen, State, ToastKind};
 use crate::tui::ui::common::{StatusSegment, status_segment_at};
 
@@ -59,6 +61,9 @@ pub fn key(state: &mut State, key: KeyEvent) -> Vec<Effect> {
         && let Some(effects) = consultation::notes_key(state, &key)
     {
         return effects;
+    }
+    if state.screen == Screen::Users && state.users.filtering {
+        return users::filter_key(state, &key);
     }
     let scope = screens::scope(state.screen);
     match state.settings.keymap.command(&key, scope) {
@@ -125,6 +130,10 @@ pub fn paste(state: &mut State, text: &str) -> Vec<Effect> {
     }
     if state.screen == Screen::Consultation {
         return consultation::paste(state, text);
+    }
+    if state.screen == Screen::Users && state.users.filtering {
+        state.users.filter.insert(text);
+        state.users.selected = 0;
     }
     Vec::new()
 }

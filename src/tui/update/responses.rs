@@ -10,7 +10,7 @@ use crate::tui::components::{dialogs, lock, search};
 use crate::tui::effect::Effect;
 use crate::tui::live;
 use crate::tui::screens::{
-    chart, consultation, login, past_notes, patients, report, reports, running, stats,
+    audit, chart, consultation, login, past_notes, patients, report, reports, running, stats, users,
 };
 use crate::tui::state::State;
 
@@ -51,6 +51,22 @@ fn answer(state: &mut State, request: u64, response: Response) -> Vec<Effect> {
         Response::Running(result) => running::on_list(state, request, result),
         Response::PastConsultation(result) => past_notes::on_consultation(state, result),
         Response::Stats(result) => stats::on_stats(state, request, result),
+        Response::Users(result) => {
+            let still_offline =
+                state.offline.is_some() && result.as_ref().is_err_and(|e| e.is_offline());
+            let effects = users::on_list(state, request, result);
+            if still_offline {
+                // An administrator's reconnect loop asks for the accounts: try again later.
+                return vec![reconnect_later(state)];
+            }
+            effects
+        }
+        Response::AccountChanged(action, result) => users::on_changed(state, action, result),
+        Response::PasswordReset(result) => dialogs::on_password_reset(state, result),
+        Response::UserCreated(result) => dialogs::on_user_created(state, result),
+        Response::SessionsEnded(result) => users::on_sessions_ended(state, result),
+        Response::Audit(result) => audit::on_page(state, request, result),
+        Response::AuditExported(result) => audit::on_exported(state, result),
         Response::Unsigned(result) => match result {
             // The status bar's count.
             Ok(stats) => {

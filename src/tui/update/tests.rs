@@ -33,6 +33,9 @@ mod live;
 /// What each role is offered and what its keys send.
 mod roles;
 
+/// The administrator's users screen and audit browser.
+mod admin;
+
 // ---------------------------------------------------------------------------------------------
 // Keys and plumbing
 

@@ -2,7 +2,9 @@
 //! the lock screen. Each dialog's keys and lines are in its own module; this one holds the
 //! `Dialog` type, hands keys and pastes to the open dialog, and draws its box.
 
+mod accounts;
 mod addendum;
+mod audit;
 mod cancel_consultation;
 mod edit_report;
 mod session_expired;
@@ -10,8 +12,11 @@ mod sign;
 mod start_consultation;
 mod stop_consultation;
 
+pub use accounts::{AccountAction, NEW_USER_FIELDS, NewUserDialog, ResetDialog};
+pub(crate) use accounts::{on_password_reset, on_user_created};
 pub(crate) use addendum::on_added;
 pub use addendum::{AddendumDialog, AddendumStep};
+pub use audit::{FILTER_FIELDS, FilterDialog, read_filter};
 pub(crate) use edit_report::on_saved;
 pub use edit_report::{EditDialog, EditStep, Section};
 pub(crate) use sign::on_signed;
@@ -62,6 +67,26 @@ pub enum Dialog {
         error: Option<String>,
         busy: bool,
     },
+    /// A destructive action on an account, named: only an explicit yes does it.
+    ConfirmAccount {
+        action: AccountAction,
+        user_id: uuid::Uuid,
+        email: String,
+    },
+    /// An account's new password, typed twice.
+    ResetPassword(ResetDialog),
+    /// A new account.
+    NewUser(NewUserDialog),
+    /// The audit browser's filter.
+    AuditFilter(FilterDialog),
+    /// One audit row, every field. Boxed: the row is larger than any other dialog's data.
+    AuditDetails(Box<crate::model::admin::AuditEvent>),
+    /// The file the filtered audit rows are written to.
+    ExportAudit {
+        path: Field,
+        error: Option<String>,
+        busy: bool,
+    },
 }
 
 /// What a key did to the open dialog.
@@ -99,7 +124,12 @@ pub fn scope(dialog: &Dialog) -> Scope {
     match dialog {
         Dialog::StartConsultation { .. } => Scope::StartDialog,
         Dialog::Sign(sign) if !sign.confirmed => Scope::SignConfirm,
-        Dialog::StopWithoutNotes => Scope::SignConfirm,
+        Dialog::StopWithoutNotes | Dialog::ConfirmAccount { .. } => Scope::SignConfirm,
+        Dialog::ResetPassword(_)
+        | Dialog::NewUser(_)
+        | Dialog::AuditFilter(_)
+        | Dialog::AuditDetails(_)
+        | Dialog::ExportAudit { .. } => Scope::Dialog,
         Dialog::Sign(_) | Dialog::CancelConsultation { .. } | Dialog::SessionExpired { .. } => {
             Scope::Dialog
         }
@@ -127,6 +157,12 @@ pub(crate) fn key(state: &mut State, key: &KeyEvent) -> Vec<Effect> {
         Dialog::Addendum(_) => addendum::key(state, &mut dialog, key),
         Dialog::EditReport(_) => edit_report::key(state, &mut dialog, key),
         Dialog::SessionExpired { .. } => session_expired::key(state, &mut dialog, key),
+        Dialog::ConfirmAccount { .. } => accounts::confirm_key(state, &dialog, key),
+        Dialog::ResetPassword(_) => accounts::reset_key(state, &mut dialog, key),
+        Dialog::NewUser(_) => accounts::new_user_key(state, &mut dialog, key),
+        Dialog::AuditFilter(_) => audit::filter_key(state, &mut dialog, key),
+        Dialog::AuditDetails(_) => audit::details_key(),
+        Dialog::ExportAudit { .. } => audit::export_key(state, &mut dialog, key),
     };
     match step {
         Step::Stay(effects) => {
@@ -144,7 +180,12 @@ pub(crate) fn paste(dialog: &mut Dialog, text: &str) {
         Dialog::Sign(sign) => sign.password.insert(text),
         Dialog::SessionExpired { password, .. } => password.insert(text),
         Dialog::CancelConsultation { reason, .. } => reason.insert(text),
-        Dialog::StopWithoutNotes => {}
+        Dialog::StopWithoutNotes | Dialog::ConfirmAccount { .. } => {}
+        Dialog::ResetPassword(reset) => accounts::reset_paste(reset, text),
+        Dialog::NewUser(new) => accounts::new_user_paste(new, text),
+        Dialog::AuditFilter(filter) => audit::filter_paste(filter, text),
+        Dialog::AuditDetails(_) => {}
+        Dialog::ExportAudit { path, .. } => path.insert(text),
         Dialog::Addendum(addendum) => {
             if addendum.step == AddendumStep::Writing {
                 addendum.editor.insert(text)
@@ -182,6 +223,16 @@ pub fn draw(frame: &mut Frame, area: Rect, state: &State, dialog: &Dialog) {
             error,
             busy,
         } => session_expired::view(state, password, error.as_deref(), *busy),
+        Dialog::ConfirmAccount { action, email, .. } => {
+            accounts::confirm_view(state, *action, email)
+        }
+        Dialog::ResetPassword(reset) => accounts::reset_view(state, reset),
+        Dialog::NewUser(new) => accounts::new_user_view(state, new),
+        Dialog::AuditFilter(filter) => audit::filter_view(state, filter),
+        Dialog::AuditDetails(event) => audit::details_view(state, event),
+        Dialog::ExportAudit { path, error, busy } => {
+            audit::export_view(state, path, error.as_deref(), *busy)
+        }
     };
     // As tall as the wrapped lines need (the view's height is the least), within the area.
     let inner_width = inner_width(area);

@@ -65,11 +65,15 @@ fn the_front_desk_lands_on_the_list_without_the_doctors_calls() {
 }
 
 #[test]
-fn the_administrator_lands_on_administration_and_asks_for_nothing() {
+fn the_administrator_lands_on_the_users_screen_and_asks_for_nothing_clinical() {
     let mut state = logged_out();
     let effects = log_in_as(&mut state, Role::Admin);
-    assert_eq!(state.screen, Screen::Administration);
-    assert!(effects.is_empty(), "{effects:?}");
+    assert_eq!(state.screen, Screen::Users);
+    assert_eq!(
+        only_call(&effects).1,
+        Call::Users,
+        "the accounts, and nothing else"
+    );
 }
 
 #[test]
@@ -132,7 +136,7 @@ fn the_patient_keys_do_nothing_for_the_administrator() {
         let mut state = administrating();
         let effects = update(&mut state, chr(c));
         assert!(effects.is_empty(), "{c}: {effects:?}");
-        assert_eq!(state.screen, Screen::Administration);
+        assert_eq!(state.screen, Screen::Users);
         assert_eq!(state.overlay, None, "{c}");
     }
 }
@@ -181,8 +185,12 @@ fn the_front_desk_finds_the_server_again_without_the_doctors_count() {
 fn a_remembered_session_lands_where_logging_in_does() {
     let mut state = logged_out();
     let effects = respond(&mut state, 1, Response::Resumed(Ok(person(Role::Admin))));
-    assert_eq!(state.screen, Screen::Administration);
-    assert!(effects.is_empty(), "{effects:?}");
+    assert_eq!(state.screen, Screen::Users);
+    assert_eq!(
+        only_call(&effects).1,
+        Call::Users,
+        "the accounts, and nothing else"
+    );
 
     let mut state = logged_out();
     let effects = respond(
