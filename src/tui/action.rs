@@ -9,7 +9,7 @@ use crate::model::auth::User;
 use crate::model::consultation::{ActiveConsultations, Consultation, ConsultationHistory};
 use crate::model::event::Event;
 use crate::model::page::{Page, SearchResults};
-use crate::model::patient::{Patient, PatientSummary};
+use crate::model::patient::{DoctorSummary, Patient, PatientSummary};
 use crate::model::report::{Report, ReportPage, ReportStats};
 use crate::tui::screens::running::RunningConsultation;
 
@@ -92,6 +92,11 @@ pub enum Response {
     PastConsultation(Result<Consultation, ApiError>),
     Stats(Result<ReportStats, ApiError>),
     Unsigned(Result<ReportStats, ApiError>),
+    Doctors(Result<Vec<DoctorSummary>, ApiError>),
+    /// The search before registering, for a patient of the same name and date of birth.
+    Duplicates(Result<SearchResults<PatientSummary>, ApiError>),
+    /// A patient registered or changed through the patient form.
+    PatientSaved(Result<Patient, ApiError>),
 }
 
 impl Response {
@@ -120,6 +125,9 @@ impl Response {
             Response::Running(r) => r.is_ok(),
             Response::PastConsultation(r) => r.is_ok(),
             Response::Stats(r) | Response::Unsigned(r) => r.is_ok(),
+            Response::Doctors(r) => r.is_ok(),
+            Response::Duplicates(r) => r.is_ok(),
+            Response::PatientSaved(r) => r.is_ok(),
         }
     }
 }

@@ -12,6 +12,7 @@ use crate::client::ApiError;
 use crate::model::page::Page;
 use crate::model::patient::{PatientSort, PatientSummary};
 use crate::model::query::PatientListParams;
+use crate::tui::components::dialogs;
 use crate::tui::effect::{Call, Effect};
 use crate::tui::keymap::Command;
 use crate::tui::layout::{self, table_rows};
@@ -43,6 +44,8 @@ pub const COMMANDS: &[Command] = &[
     Command::Bottom,
     Command::Open,
     Command::CycleSort,
+    Command::RegisterPatient,
+    Command::EditPatient,
 ];
 
 /// The doctor's patient list, paged from the server with cursors ahead of the viewport.
@@ -103,6 +106,14 @@ pub(crate) fn command(state: &mut State, command: Command, page: usize) -> Vec<E
             Some(p) => {
                 let id = p.id;
                 super::chart::open(state, id)
+            }
+            None => Vec::new(),
+        },
+        Command::RegisterPatient => dialogs::patient_form::open_register(state),
+        Command::EditPatient => match state.patients.rows.items.get(state.patients.rows.selected) {
+            Some(p) => {
+                let form = dialogs::PatientForm::contacts(p);
+                dialogs::patient_form::open(state, form)
             }
             None => Vec::new(),
         },

@@ -50,6 +50,9 @@ fn answer(state: &mut State, request: u64, response: Response) -> Vec<Effect> {
         Response::Running(result) => running::on_list(state, request, result),
         Response::PastConsultation(result) => past_notes::on_consultation(state, result),
         Response::Stats(result) => stats::on_stats(state, request, result),
+        Response::Doctors(result) => dialogs::patient_form::on_doctors(state, result),
+        Response::Duplicates(result) => dialogs::patient_form::on_duplicates(state, result),
+        Response::PatientSaved(result) => dialogs::patient_form::on_saved(state, result),
         Response::Unsigned(result) => match result {
             // The status bar's count.
             Ok(stats) => {

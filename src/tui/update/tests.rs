@@ -30,6 +30,8 @@ use crate::tui::state::*;
 
 /// Live events and the reloads they cause.
 mod live;
+/// The patient form: registration, a receptionist's change, a doctor's change of the chart.
+mod patient_form;
 
 // ---------------------------------------------------------------------------------------------
 // Keys and plumbing

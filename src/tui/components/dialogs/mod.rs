@@ -5,6 +5,7 @@
 mod addendum;
 mod cancel_consultation;
 mod edit_report;
+pub(crate) mod patient_form;
 mod session_expired;
 mod sign;
 mod start_consultation;
@@ -14,6 +15,7 @@ pub(crate) use addendum::on_added;
 pub use addendum::{AddendumDialog, AddendumStep};
 pub(crate) use edit_report::on_saved;
 pub use edit_report::{EditDialog, EditStep, Section};
+pub use patient_form::PatientForm;
 pub(crate) use sign::on_signed;
 pub use sign::{Changed, SectionChange, SignDialog, changes};
 
@@ -62,6 +64,8 @@ pub enum Dialog {
         error: Option<String>,
         busy: bool,
     },
+    /// Registering a patient or changing one's details. Boxed: it holds a form's fields.
+    PatientForm(Box<PatientForm>),
 }
 
 /// What a key did to the open dialog.
@@ -97,7 +101,7 @@ pub(crate) fn on_reloaded(state: &mut State, report: Report) -> Option<Report> {
 /// The keymap scope whose keys the dialog takes now, for the hint bar.
 pub fn scope(dialog: &Dialog) -> Scope {
     match dialog {
-        Dialog::StartConsultation { .. } => Scope::StartDialog,
+        Dialog::StartConsultation { .. } | Dialog::PatientForm(_) => Scope::StartDialog,
         Dialog::Sign(sign) if !sign.confirmed => Scope::SignConfirm,
         Dialog::StopWithoutNotes => Scope::SignConfirm,
         Dialog::Sign(_) | Dialog::CancelConsultation { .. } | Dialog::SessionExpired { .. } => {
@@ -127,6 +131,7 @@ pub(crate) fn key(state: &mut State, key: &KeyEvent) -> Vec<Effect> {
         Dialog::Addendum(_) => addendum::key(state, &mut dialog, key),
         Dialog::EditReport(_) => edit_report::key(state, &mut dialog, key),
         Dialog::SessionExpired { .. } => session_expired::key(state, &mut dialog, key),
+        Dialog::PatientForm(_) => patient_form::key(state, &mut dialog, key),
     };
     match step {
         Step::Stay(effects) => {
@@ -145,6 +150,7 @@ pub(crate) fn paste(dialog: &mut Dialog, text: &str) {
         Dialog::SessionExpired { password, .. } => password.insert(text),
         Dialog::CancelConsultation { reason, .. } => reason.insert(text),
         Dialog::StopWithoutNotes => {}
+        Dialog::PatientForm(form) => patient_form::paste(form, text),
         Dialog::Addendum(addendum) => {
             if addendum.step == AddendumStep::Writing {
                 addendum.editor.insert(text)
@@ -182,6 +188,7 @@ pub fn draw(frame: &mut Frame, area: Rect, state: &State, dialog: &Dialog) {
             error,
             busy,
         } => session_expired::view(state, password, error.as_deref(), *busy),
+        Dialog::PatientForm(form) => patient_form::view(state, form),
     };
     // As tall as the wrapped lines need (the view's height is the least), within the area.
     let inner_width = inner_width(area);
