@@ -5,7 +5,7 @@
 mod addendum;
 mod cancel_consultation;
 mod edit_report;
-pub(crate) mod patient_form;
+pub mod patient_form;
 mod session_expired;
 mod sign;
 mod start_consultation;
