@@ -14,12 +14,11 @@ use ratatui::style::{Color, Modifier};
 use uuid::Uuid;
 
 use synapse::model::auth::{Role, User};
-use synapse::model::envelope::FieldError;
 use synapse::model::consultation::{Consultation, ConsultationStatus, SessionType};
+use synapse::model::envelope::FieldError;
 use synapse::model::patient::{
     Allergies, Allergy, AllergyStatus, DoctorSummary, Patient, PatientSort, PatientSummary, Sex,
-    Symptom,
-    TimeSpan, TimeUnit,
+    Symptom, TimeSpan, TimeUnit,
 };
 use synapse::model::report::{
     Addendum, DailyCount, Diagnosis, Medication, PersonRef, Report, ReportConsultation,
