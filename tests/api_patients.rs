@@ -191,7 +191,7 @@ async fn walk(server: &TestServer, session: &Session, query: &str, limit: usize)
     panic!("the cursor walk did not end");
 }
 
-const CHART_KEYS: [&str; 19] = [
+const CHART_KEYS: [&str; 20] = [
     "id",
     "mrn",
     "full_name",
@@ -202,6 +202,7 @@ const CHART_KEYS: [&str; 19] = [
     "email",
     "last_visit_at",
     "active_consultation_id",
+    "doctor",
     "address",
     "referred_by",
     "illness_duration",
@@ -213,7 +214,7 @@ const CHART_KEYS: [&str; 19] = [
     "updated_at",
 ];
 
-const SUMMARY_KEYS: [&str; 10] = [
+const SUMMARY_KEYS: [&str; 11] = [
     "id",
     "mrn",
     "full_name",
@@ -224,6 +225,7 @@ const SUMMARY_KEYS: [&str; 10] = [
     "email",
     "last_visit_at",
     "active_consultation_id",
+    "doctor",
 ];
 
 fn keys(value: &Value) -> HashSet<String> {
@@ -1640,6 +1642,34 @@ async fn a_receptionist_lists_and_searches_every_doctors_patients() {
     for item in list.data()["items"].as_array().unwrap() {
         assert_eq!(keys(item), summary_keys(), "summary rows only: {item:#}");
     }
+    // Each row names the patient's doctor, in the list and in search.
+    let doctor_of = |items: &Value, name: &str| {
+        items
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|p| p["full_name"] == name)
+            .map(|p| p["doctor"]["id"].as_str().unwrap().to_string())
+    };
+    assert_eq!(
+        doctor_of(&list.data()["items"], "Anna Smith"),
+        Some(first.user_id.clone())
+    );
+    assert_eq!(
+        doctor_of(&list.data()["items"], "Carl Young"),
+        Some(second.user_id.clone())
+    );
+    let searched = server.get("/api/v1/patients/search/?q=anna", &desk).await;
+    searched.expect(200);
+    assert_eq!(
+        doctor_of(&searched.data()["items"], "Anna Smythe"),
+        Some(second.user_id.clone())
+    );
+    assert!(
+        searched.data()["items"][0]["doctor"]["full_name"]
+            .as_str()
+            .is_some_and(|n| !n.is_empty())
+    );
     let mut found = search(&server, &desk, "anna").await;
     found.sort();
     assert_eq!(found, ["Anna Smith", "Anna Smythe"]);

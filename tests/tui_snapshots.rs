@@ -256,6 +256,10 @@ fn summary(
         email: email.map(Into::into),
         last_visit_at: last_visit,
         active_consultation_id: None,
+        doctor: DoctorSummary {
+            id: doctor().id,
+            full_name: doctor().full_name,
+        },
     }
 }
 
@@ -1969,6 +1973,22 @@ fn registration() -> PatientForm {
 }
 
 #[test]
+fn a_receptionists_patient_list_names_each_patients_doctor() {
+    let mut state = receptionist_base();
+    state.patients.rows.items[1].doctor = DoctorSummary {
+        id: id(2),
+        full_name: "Dr. Omar Haddad".into(),
+    };
+    let rendered = text(&state, 120, 40);
+    assert_shows(&rendered, "Doctor");
+    assert!(
+        line_with(&rendered, "Jonas Whitfield").contains("Dr. Omar Haddad"),
+        "{rendered}"
+    );
+    snap_sizes("patients-receptionist", &state);
+}
+
+#[test]
 fn dialog_register_patient_with_a_rejected_field() {
     let mut state = receptionist_base();
     let mut form = registration();
@@ -2003,4 +2023,12 @@ fn dialog_change_the_charts_details_and_allergies() {
     let form = PatientForm::chart(patient);
     state.dialog = Some(Dialog::PatientForm(Box::new(form)));
     snap_sizes("dialog-edit-patient", &state);
+}
+
+/// The rendered line showing `needle`.
+fn line_with<'a>(rendered: &'a str, needle: &str) -> &'a str {
+    rendered
+        .lines()
+        .find(|l| l.contains(needle))
+        .unwrap_or_else(|| panic!("{needle:?} is not on the screen:\n{rendered}"))
 }

@@ -66,6 +66,8 @@ pub struct PatientSummary {
     #[serde(with = "crate::model::time::millis_opt")]
     pub last_visit_at: Option<DateTime<Utc>>,
     pub active_consultation_id: Option<Uuid>,
+    /// The doctor the patient is registered with (a receptionist's list spans every doctor).
+    pub doctor: DoctorSummary,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default, ToSchema)]

@@ -61,7 +61,8 @@ fn summary_columns(dialect: Dialect) -> String {
         "p.id, p.mrn, p.full_name, p.name_folded, p.name_sort, p.date_of_birth, p.sex, p.phone, p.email, \
          {} AS last_visit_at, p.created_at, \
          (SELECT c.id FROM consultations c WHERE c.patient_id = p.id AND c.status = 'in_progress') \
-         AS active_consultation_id",
+         AS active_consultation_id, p.doctor_id, \
+         (SELECT u.full_name FROM users u WHERE u.id = p.doctor_id) AS doctor_name",
         dialect.last_visit_column("p")
     )
 }
@@ -86,6 +87,10 @@ pub(crate) fn summary(row: &dyn Row, today: NaiveDate) -> StoreResult<PatientSum
         email: sql::opt_text(row, "email")?,
         last_visit_at: sql::opt_time(row, "last_visit_at")?,
         active_consultation_id: sql::opt_uuid(row, "active_consultation_id")?,
+        doctor: DoctorSummary {
+            id: sql::uuid(row, "doctor_id")?,
+            full_name: sql::text(row, "doctor_name")?,
+        },
     })
 }
 

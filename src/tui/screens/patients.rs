@@ -9,6 +9,7 @@ use ratatui::widgets::{Block, Cell, Row, Table, TableState};
 use super::is_motion;
 use super::paged::{Paged, stop_key};
 use crate::client::ApiError;
+use crate::model::auth::Role;
 use crate::model::page::Page;
 use crate::model::patient::{PatientSort, PatientSummary};
 use crate::model::query::PatientListParams;
@@ -209,6 +210,14 @@ pub fn draw(frame: &mut Frame, area: Rect, state: &State) {
     let today = state.wall_now.date_naive();
     // The phone column needs room; below 100 columns it gives way so nothing else is cut.
     let phone = area.width >= 100;
+    // A receptionist's list spans every doctor: whose patient each is.
+    let doctors = state
+        .session
+        .user
+        .as_ref()
+        .is_some_and(|u| u.role == Role::Receptionist);
+    // Below 100 columns a receptionist's doctor column takes the last visit's place.
+    let last_visit = phone || !doctors;
     // Only the visible window becomes table rows: ten thousand loaded patients cost what a
     // screenful does.
     let visible = usize::from(table_rows(area).height).max(1);
@@ -226,6 +235,12 @@ pub fn draw(frame: &mut Frame, area: Rect, state: &State) {
         ];
         if phone {
             cells.push(Cell::from(contact(state, p.phone.as_ref())));
+        }
+        if doctors {
+            cells.push(Cell::from(p.doctor.full_name.clone()));
+        }
+        if !last_visit {
+            return Row::new(cells);
         }
         cells.push(Cell::from(
             p.last_visit_at
@@ -252,8 +267,14 @@ pub fn draw(frame: &mut Frame, area: Rect, state: &State) {
         widths.push(Constraint::Length(17));
         header.push("Phone");
     }
-    widths.push(Constraint::Length(18));
-    header.push("Last visit");
+    if doctors {
+        widths.push(Constraint::Length(20));
+        header.push("Doctor");
+    }
+    if last_visit {
+        widths.push(Constraint::Length(18));
+        header.push("Last visit");
+    }
     let table = Table::new(rows, widths)
         .header(Row::new(header).style(theme.muted()))
         .row_highlight_style(theme.selected())

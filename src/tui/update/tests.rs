@@ -139,6 +139,10 @@ fn summary(n: usize) -> PatientSummary {
         email: Some(format!("p{n}@mail.test")),
         last_visit_at: Some(at()),
         active_consultation_id: None,
+        doctor: crate::model::patient::DoctorSummary {
+            id: user().id,
+            full_name: user().full_name,
+        },
     }
 }
 
