@@ -35,6 +35,10 @@ fn summary(i: u32) -> PatientSummary {
         email: Some(format!("patient{i}@example.com")),
         last_visit_at: Some(Utc.with_ymd_and_hms(2026, 11, 20, 10, 0, 0).unwrap()),
         active_consultation_id: None,
+        doctor: DoctorSummary {
+            id: Uuid::from_u128(0xd0c),
+            full_name: "Dr. Maya Patel".into(),
+        },
     }
 }
 

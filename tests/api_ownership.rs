@@ -261,8 +261,32 @@ fn table() -> Vec<Row> {
             Some(body)
         }),
         row(M::GET, "/api/v1/patients/{id}", T::Patient, OWN_RECORD),
-        row(M::PATCH, "/api/v1/patients/{id}", T::Patient, OWN_RECORD)
-            .body(|_| Some(json!({"phone": "+44 20 7946 0018"}))),
+        // A receptionist changes any patient's demographics and contacts.
+        row(
+            M::PATCH,
+            "/api/v1/patients/{id}",
+            T::Patient,
+            [
+                Allowed(200),
+                Hidden,
+                Forbidden,
+                Allowed(200),
+                Unauthenticated,
+            ],
+        )
+        .body(|_| Some(json!({"phone": "+44 20 7946 0018"}))),
+        row(
+            M::GET,
+            "/api/v1/doctors",
+            T::None,
+            [
+                Forbidden,
+                Forbidden,
+                Allowed(200),
+                Allowed(200),
+                Unauthenticated,
+            ],
+        ),
         // Consultations.
         row(
             M::POST,

@@ -191,7 +191,7 @@ async fn walk(server: &TestServer, session: &Session, query: &str, limit: usize)
     panic!("the cursor walk did not end");
 }
 
-const CHART_KEYS: [&str; 19] = [
+const CHART_KEYS: [&str; 20] = [
     "id",
     "mrn",
     "full_name",
@@ -202,6 +202,7 @@ const CHART_KEYS: [&str; 19] = [
     "email",
     "last_visit_at",
     "active_consultation_id",
+    "doctor",
     "address",
     "referred_by",
     "illness_duration",
@@ -213,7 +214,7 @@ const CHART_KEYS: [&str; 19] = [
     "updated_at",
 ];
 
-const SUMMARY_KEYS: [&str; 10] = [
+const SUMMARY_KEYS: [&str; 11] = [
     "id",
     "mrn",
     "full_name",
@@ -224,6 +225,7 @@ const SUMMARY_KEYS: [&str; 10] = [
     "email",
     "last_visit_at",
     "active_consultation_id",
+    "doctor",
 ];
 
 fn keys(value: &Value) -> HashSet<String> {
@@ -1640,6 +1642,34 @@ async fn a_receptionist_lists_and_searches_every_doctors_patients() {
     for item in list.data()["items"].as_array().unwrap() {
         assert_eq!(keys(item), summary_keys(), "summary rows only: {item:#}");
     }
+    // Each row names the patient's doctor, in the list and in search.
+    let doctor_of = |items: &Value, name: &str| {
+        items
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|p| p["full_name"] == name)
+            .map(|p| p["doctor"]["id"].as_str().unwrap().to_string())
+    };
+    assert_eq!(
+        doctor_of(&list.data()["items"], "Anna Smith"),
+        Some(first.user_id.clone())
+    );
+    assert_eq!(
+        doctor_of(&list.data()["items"], "Carl Young"),
+        Some(second.user_id.clone())
+    );
+    let searched = server.get("/api/v1/patients/search/?q=anna", &desk).await;
+    searched.expect(200);
+    assert_eq!(
+        doctor_of(&searched.data()["items"], "Anna Smythe"),
+        Some(second.user_id.clone())
+    );
+    assert!(
+        searched.data()["items"][0]["doctor"]["full_name"]
+            .as_str()
+            .is_some_and(|n| !n.is_empty())
+    );
     let mut found = search(&server, &desk, "anna").await;
     found.sort();
     assert_eq!(found, ["Anna Smith", "Anna Smythe"]);
@@ -1774,7 +1804,7 @@ async fn a_doctor_registers_patients_only_for_themselves() {
 }
 
 #[tokio::test]
-async fn a_receptionist_cannot_open_or_edit_a_chart_and_an_admin_sees_no_patients() {
+async fn a_receptionist_cannot_open_a_chart_and_an_admin_sees_no_patients() {
     let server = TestServer::start().await;
     let doctor = server.login_new("doc@clinic.test", Role::Doctor).await;
     let desk = server
@@ -1789,7 +1819,7 @@ async fn a_receptionist_cannot_open_or_edit_a_chart_and_an_admin_sees_no_patient
         .await
         .expect_error(403, "FORBIDDEN");
     server
-        .patch(&path, &desk, json!({"full_name": "Changed"}))
+        .patch(&path, &admin, json!({"full_name": "Changed"}))
         .await
         .expect_error(403, "FORBIDDEN");
     for path in [
@@ -2029,4 +2059,130 @@ async fn substrings_need_a_word_of_three_characters() {
         .await;
     listed.expect(200);
     assert_eq!(listed.data()["pagination"]["total"], 1);
+}
+
+#[tokio::test]
+async fn a_receptionist_changes_demographics_and_contacts_but_no_clinical_field() {
+    let server = TestServer::start().await;
+    let doctor = server.login_new("doc@clinic.test", Role::Doctor).await;
+    let desk = server
+        .login_new("desk@clinic.test", Role::Receptionist)
+        .await;
+    let p = register(
+        &server,
+        &doctor,
+        "Anna Smith",
+        json!({"allergies": {"status": "known", "items": [{"substance": "Penicillin"}]},
+               "alerts": ["Falls risk"]}),
+    )
+    .await;
+    let id = p["id"].as_str().unwrap();
+    let path = format!("/api/v1/patients/{id}");
+
+    let reply = server
+        .patch(
+            &path,
+            &desk,
+            json!({"full_name": "Anna Smith-Jones", "date_of_birth": "1981-03-04", "sex": "other",
+                   "phone": "98450 12345", "email": "anna@example.test",
+                   "address": "1 High Street", "referred_by": "Dr Brown"}),
+        )
+        .await;
+    reply.expect(200);
+    let answer = reply.data();
+    assert_eq!(answer["full_name"], "Anna Smith-Jones");
+    assert_eq!(answer["address"], "1 High Street");
+    // The answer leaves the clinical fields out for a receptionist.
+    assert_eq!(
+        answer["allergies"],
+        json!({"status": "not_recorded", "items": []})
+    );
+    assert_eq!(answer["alerts"], json!([]));
+
+    // The doctor's chart has the new demographics and the clinical fields as they were.
+    let chart = server.get(&path, &doctor).await;
+    chart.expect(200);
+    let chart = chart.data();
+    assert_eq!(chart["full_name"], "Anna Smith-Jones");
+    assert_eq!(chart["date_of_birth"], "1981-03-04");
+    assert_eq!(chart["sex"], "other");
+    assert_eq!(chart["phone"], "98450 12345");
+    assert_eq!(chart["email"], "anna@example.test");
+    assert_eq!(chart["referred_by"], "Dr Brown");
+    assert_eq!(chart["allergies"], p["allergies"]);
+    assert_eq!(chart["alerts"], json!(["Falls risk"]));
+    assert_eq!(
+        search(&server, &doctor, "jones").await,
+        ["Anna Smith-Jones"]
+    );
+
+    // A clinical field refuses the whole change, naming the field.
+    for clinical in [
+        json!({"allergies": {"status": "none_known"}}),
+        json!({"alerts": []}),
+        json!({"symptoms": []}),
+        json!({"illness_duration": null}),
+        json!({"full_name": "Someone Else", "alerts": ["x"]}),
+    ] {
+        let field = clinical
+            .as_object()
+            .unwrap()
+            .keys()
+            .find(|k| *k != "full_name")
+            .unwrap()
+            .clone();
+        let reply = server.patch(&path, &desk, clinical).await;
+        reply.expect_error(403, "FORBIDDEN");
+        assert!(reply.body.to_string().contains(&field), "{:#}", reply.body);
+    }
+    let after = server.get(&path, &doctor).await;
+    after.expect(200);
+    assert_eq!(after.data()["full_name"], "Anna Smith-Jones");
+    assert_eq!(after.data()["allergies"], p["allergies"]);
+
+    // Validation names the field for a receptionist too.
+    let reply = server
+        .patch(&path, &desk, json!({"email": "not an email"}))
+        .await;
+    expect_field_error(&reply, "email");
+}
+
+#[tokio::test]
+async fn the_doctor_list_names_the_active_doctors_for_a_receptionist_and_an_admin() {
+    let server = TestServer::start().await;
+    let zed = server.login_new("zed@clinic.test", Role::Doctor).await;
+    let retired = server.login_new("retired@clinic.test", Role::Doctor).await;
+    let desk = server
+        .login_new("desk@clinic.test", Role::Receptionist)
+        .await;
+    let admin = server.login_new("admin@clinic.test", Role::Admin).await;
+    server
+        .post(
+            &format!("/api/v1/admin/users/{}/disable", retired.user_id),
+            &admin,
+            json!({}),
+        )
+        .await
+        .expect(200);
+    let ada = server.login_new("ada@clinic.test", Role::Doctor).await;
+
+    for session in [&desk, &admin] {
+        let reply = server.get("/api/v1/doctors", session).await;
+        reply.expect(200);
+        let doctors = reply.data().as_array().unwrap().clone();
+        let found: Vec<String> = doctors
+            .iter()
+            .map(|d| d["id"].as_str().unwrap().to_string())
+            .collect();
+        assert_eq!(found.len(), 2, "{doctors:#?}");
+        assert!(found.contains(&zed.user_id) && found.contains(&ada.user_id));
+        assert!(!found.contains(&retired.user_id));
+        for d in &doctors {
+            assert_eq!(keys(d), ["id", "full_name"].map(String::from).into());
+        }
+    }
+    server
+        .get("/api/v1/doctors", &zed)
+        .await
+        .expect_error(403, "FORBIDDEN");
 }

@@ -394,7 +394,7 @@ async fn pages(
             .await
             .expect("list page");
         let next = page.pagination.next_cursor.clone();
-        out.push(serde_json::to_value(&page).unwrap());
+        out.push(without_doctor_ids(serde_json::to_value(&page).unwrap()));
         match next {
             Some(cursor) => start = PageStart::Cursor(cursor),
             None => return out,
@@ -562,8 +562,8 @@ async fn lists_searches_and_cursors_match_the_sqlite_engine_on_the_same_data() {
                     .await
                     .expect("sqlite search");
                 assert_eq!(
-                    serde_json::to_value(&on_pg).unwrap(),
-                    serde_json::to_value(&on_lite).unwrap(),
+                    without_doctor_ids(serde_json::to_value(&on_pg).unwrap()),
+                    without_doctor_ids(serde_json::to_value(&on_lite).unwrap()),
                     "search {term:?} limit {limit} as {:?}",
                     pg_actor.role
                 );
@@ -572,8 +572,8 @@ async fn lists_searches_and_cursors_match_the_sqlite_engine_on_the_same_data() {
                     .await
                     .expect("pg search in last-visit order");
                 assert_eq!(
-                    serde_json::to_value(&on_pg).unwrap(),
-                    serde_json::to_value(&on_pg_dense).unwrap(),
+                    without_doctor_ids(serde_json::to_value(&on_pg).unwrap()),
+                    without_doctor_ids(serde_json::to_value(&on_pg_dense).unwrap()),
                     "search {term:?} limit {limit} as {:?}, read in last-visit order on PostgreSQL",
                     pg_actor.role
                 );
@@ -582,8 +582,8 @@ async fn lists_searches_and_cursors_match_the_sqlite_engine_on_the_same_data() {
                     .await
                     .expect("sqlite search in last-visit order");
                 assert_eq!(
-                    serde_json::to_value(&on_lite).unwrap(),
-                    serde_json::to_value(&on_lite_dense).unwrap(),
+                    without_doctor_ids(serde_json::to_value(&on_lite).unwrap()),
+                    without_doctor_ids(serde_json::to_value(&on_lite_dense).unwrap()),
                     "search {term:?} limit {limit} as {:?}, read in last-visit order",
                     pg_actor.role
                 );
@@ -635,8 +635,8 @@ async fn lists_searches_and_cursors_match_the_sqlite_engine_on_the_same_data() {
             "{plain:?} on PostgreSQL"
         );
         assert_eq!(
-            serde_json::to_value(&on_pg).unwrap(),
-            serde_json::to_value(&on_lite).unwrap(),
+            without_doctor_ids(serde_json::to_value(&on_pg).unwrap()),
+            without_doctor_ids(serde_json::to_value(&on_lite).unwrap()),
             "search {plain:?}"
         );
     }
@@ -648,7 +648,12 @@ async fn lists_searches_and_cursors_match_the_sqlite_engine_on_the_same_data() {
             let on_pg = pg.get_patient(pg_doc, p.id).await;
             let on_lite = lite.get_patient(lite_doc, p.id).await;
             match (on_pg, on_lite) {
-                (Ok(on_pg), Ok(on_lite)) => assert_eq!(on_pg, on_lite, "chart of {}", p.id),
+                (Ok(on_pg), Ok(on_lite)) => assert_eq!(
+                    without_doctor_ids(serde_json::to_value(on_pg).unwrap()),
+                    without_doctor_ids(serde_json::to_value(on_lite).unwrap()),
+                    "chart of {}",
+                    p.id
+                ),
                 (Err(on_pg), Err(on_lite)) => {
                     assert_eq!(
                         format!("{on_pg:?}"),
@@ -662,7 +667,7 @@ async fn lists_searches_and_cursors_match_the_sqlite_engine_on_the_same_data() {
         }
         // The stored times and the new id differ between the stores; everything else is the same.
         let comparable = |patient: &synapse::model::patient::Patient| {
-            let mut value = serde_json::to_value(patient).unwrap();
+            let mut value = without_doctor_ids(serde_json::to_value(patient).unwrap());
             for field in ["id", "created_at", "updated_at"] {
                 value.as_object_mut().unwrap().remove(field);
             }
@@ -1922,4 +1927,23 @@ async fn two_demo_servers_starting_at_once_load_the_demo_once() {
             .await
             .expect("again")
     );
+}
+
+/// `value` without the ids of the patients' doctors: each engine made its own staff, so the
+/// doctors' ids differ while everything else (their names too) is the same.
+fn without_doctor_ids(mut value: Value) -> Value {
+    fn walk(value: &mut Value) {
+        match value {
+            Value::Object(map) => {
+                if let Some(Value::Object(doctor)) = map.get_mut("doctor") {
+                    doctor.remove("id");
+                }
+                map.values_mut().for_each(walk);
+            }
+            Value::Array(items) => items.iter_mut().for_each(walk),
+            _ => {}
+        }
+    }
+    walk(&mut value);
+    value
 }

@@ -17,7 +17,10 @@
 //! worklists (running consultations, drafts awaiting signature, recent patients) and the
 //! palette's jump by MRN; stopping with empty notes asks first, and the failed report is
 //! written by hand (a section and a diagnosis row) and signed; an administrator unlocks a
-//! locked doctor, who can then log in, and exports the audit trail's lockouts to a file.
+//! locked doctor, who can then log in, and exports the audit trail's lockouts to a file; a
+//! receptionist registers a patient for a doctor picked from the list, is asked before
+//! registering the same name and birth date again, and the doctor then finds the patient by
+//! search.
 #![cfg(unix)]
 
 use std::io::{Read, Write};
@@ -42,6 +45,7 @@ const WAIT: Duration = Duration::from_secs(30);
 const SERVE_WAIT: Duration = Duration::from_secs(60);
 const DOCTOR: &str = "doc@demo.com";
 const ADMIN: &str = "adm@demo.com";
+const RECEPTIONIST: &str = "rec@demo.com";
 const PASSWORD: &str = "password123";
 
 const ENTER: &str = "\r";
@@ -315,12 +319,17 @@ impl Workstation {
 
     /// Logs in as the demo doctor and waits for the patient list.
     fn log_in(&mut self) -> String {
+        self.log_in_as(DOCTOR)
+    }
+
+    /// Logs in as the demo account `email` and waits for the patient list.
+    fn log_in_as(&mut self, email: &str) -> String {
         self.wait_text("Log in to Synapse");
         assert!(
             self.alternate_screen(),
             "the workstation is not in the alternate screen"
         );
-        self.type_text(DOCTOR);
+        self.type_text(email);
         self.send(TAB);
         self.type_text(PASSWORD);
         self.send(ENTER);
@@ -1278,4 +1287,95 @@ async fn an_admin_unlocks_a_locked_doctor_who_can_then_log_in() {
         screen.contains(&said),
         "{said:?} not on the screen:\n{screen}"
     );
+}
+
+#[tokio::test]
+async fn a_receptionist_registers_a_patient_for_a_doctor_who_then_finds_them_by_search() {
+    let dir = tempfile::tempdir().unwrap();
+    let served = Served::demo_async(dir.path(), SERVE_WAIT).await;
+    let doctor = Api::login(&served, DOCTOR).await;
+    let doctor_name = doctor.get("/auth/me").await["full_name"]
+        .as_str()
+        .expect("the doctor's name")
+        .to_string();
+    let name = "Quentin Registerby";
+
+    // (1) The receptionist opens the form, types the patient and picks the doctor.
+    let mut desk = Workstation::start(dir.path(), &served);
+    desk.log_in_as(RECEPTIONIST);
+    desk.send("n");
+    desk.wait_text("Register a patient");
+    desk.type_text(name);
+    desk.send(TAB);
+    desk.type_text("1987-09-21");
+    desk.send(TAB);
+    desk.send(RIGHT);
+    desk.send(TAB);
+    desk.type_text("+44 20 7946 0999");
+    // Email, address, referred by, then the doctor.
+    for _ in 0..4 {
+        desk.send(TAB);
+    }
+    // The form's doctor line (the list behind has a Doctor column too).
+    const DOCTOR_LINE: &str = "Doctor        ◀ ";
+    desk.wait_for("the active doctors to pick from", |s| {
+        line_with(s, DOCTOR_LINE).is_some_and(|l| l.contains("◀ Dr"))
+    });
+    let picked = |s: &str| line_with(s, DOCTOR_LINE).is_some_and(|l| l.contains(&doctor_name));
+    for _ in 0..10 {
+        if picked(&desk.screen()) {
+            break;
+        }
+        desk.send(RIGHT);
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    desk.wait_for("the doctor picked", picked);
+
+    // (2) Enter: no one of that name and birth date, so it registers and names the MRN.
+    desk.send(ENTER);
+    let screen = desk.wait_text("Registered as MRN-");
+    let mrn = screen
+        .split("Registered as ")
+        .nth(1)
+        .and_then(|rest| rest.split('.').next())
+        .expect("the MRN in the notice")
+        .to_string();
+    // The list sorted by registration shows the new patient first.
+    desk.send("s");
+    desk.wait_text("sorted by name");
+    desk.send("s");
+    desk.wait_for("the new patient in the list", |s| {
+        line_with(s, name).is_some_and(|l| l.contains(&mrn))
+    });
+
+    // (3) Registering the same name and birth date again asks first, naming the MRN; n goes
+    // back to the form and nothing is registered.
+    desk.send("n");
+    desk.wait_text("Register a patient");
+    desk.type_text(name);
+    desk.send(TAB);
+    desk.type_text("1987-09-21");
+    desk.send(ENTER);
+    desk.wait_for("the duplicate question", |s| {
+        s.contains("already registered") && s.contains(&mrn)
+    });
+    desk.send("n");
+    desk.send(ESC);
+    desk.wait_for("the form closed", |s| !s.contains("Register a patient"));
+    desk.send("q");
+    desk.wait_exit();
+
+    // (4) The doctor finds the patient by search: theirs, with the MRN.
+    let found = doctor.get("/patients/search/?q=registerby").await;
+    let items = found["items"].as_array().expect("search items");
+    assert_eq!(items.len(), 1, "{found:#}");
+    assert_eq!(items[0]["mrn"], mrn.as_str());
+    assert_eq!(items[0]["phone"], "+44 20 7946 0999");
+    assert_eq!(items[0]["sex"], "male");
+    let mut ws = Workstation::start(dir.path(), &served);
+    ws.log_in();
+    ws.open_chart("registerby", name, &mrn);
+    ws.send("q");
+    ws.send("q");
+    ws.wait_exit();
 }

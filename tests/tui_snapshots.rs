@@ -15,16 +15,18 @@ use uuid::Uuid;
 
 use synapse::model::auth::{Role, User};
 use synapse::model::consultation::{Consultation, ConsultationStatus, SessionType};
+use synapse::model::envelope::FieldError;
 use synapse::model::patient::{
-    Allergies, Allergy, AllergyStatus, Patient, PatientSort, PatientSummary, Sex, Symptom,
-    TimeSpan, TimeUnit,
+    Allergies, Allergy, AllergyStatus, DoctorSummary, Patient, PatientSort, PatientSummary, Sex,
+    Symptom, TimeSpan, TimeUnit,
 };
 use synapse::model::report::{
     Addendum, DailyCount, Diagnosis, Medication, PersonRef, Report, ReportConsultation,
     ReportContent, ReportPatient, ReportStats, ReportStatus, ReportSummary, StatusCounts,
 };
+use synapse::tui::components::dialogs::patient_form::{FormStep, Slot};
 use synapse::tui::components::dialogs::{
-    AddendumDialog, AddendumStep, Changed, EditDialog, SignDialog, changes,
+    AddendumDialog, AddendumStep, Changed, EditDialog, PatientForm, SignDialog, changes,
 };
 use synapse::tui::input::{Field, Notes};
 use synapse::tui::state::{
@@ -254,6 +256,10 @@ fn summary(
         email: email.map(Into::into),
         last_visit_at: last_visit,
         active_consultation_id: None,
+        doctor: DoctorSummary {
+            id: doctor().id,
+            full_name: doctor().full_name,
+        },
     }
 }
 
@@ -2168,4 +2174,98 @@ fn the_administrator_lands_on_the_users_screen_without_patients() {
         assert!(!title.contains("Patients"), "{title}");
         assert!(!rendered.contains("unsigned"), "{rendered}");
     }
+}
+
+// ---------------------------------------------------------------------------------------------
+// The patient form
+
+fn receptionist_base() -> State {
+    let mut state = patients_loaded();
+    if let Some(user) = &mut state.session.user {
+        user.role = Role::Receptionist;
+        user.full_name = "Sam Front".into();
+        user.email = "rec@demo.com".into();
+    }
+    state
+}
+
+fn registration() -> PatientForm {
+    let mut form = PatientForm::register(Role::Receptionist);
+    form.doctors = Load::Ready(vec![
+        DoctorSummary {
+            id: id(1),
+            full_name: "Dr. Maya Patel".into(),
+        },
+        DoctorSummary {
+            id: id(2),
+            full_name: "Dr. Omar Haddad".into(),
+        },
+    ]);
+    form.doctor = 1;
+    form.full_name = Field::with("Lena Fischer");
+    form.date_of_birth = Field::with("1991-07-14");
+    form.phone = Field::with("+49 30 1234567");
+    form.email = Field::with("lena@");
+    form
+}
+
+#[test]
+fn a_receptionists_patient_list_names_each_patients_doctor() {
+    let mut state = receptionist_base();
+    state.patients.rows.items[1].doctor = DoctorSummary {
+        id: id(2),
+        full_name: "Dr. Omar Haddad".into(),
+    };
+    let rendered = text(&state, 120, 40);
+    assert_shows(&rendered, "Doctor");
+    assert!(
+        line_with(&rendered, "Jonas Whitfield").contains("Dr. Omar Haddad"),
+        "{rendered}"
+    );
+    snap_sizes("patients-receptionist", &state);
+}
+
+#[test]
+fn dialog_register_patient_with_a_rejected_field() {
+    let mut state = receptionist_base();
+    let mut form = registration();
+    form.reject(vec![FieldError::new("email", "must be an email address")]);
+    assert_eq!(form.focused(), Slot::Email);
+    state.dialog = Some(Dialog::PatientForm(Box::new(form)));
+    let rendered = text(&state, 100, 30);
+    assert_shows(&rendered, "↳ must be an email address");
+    assert_shows(&rendered, "◀ Dr. Omar Haddad ▶");
+    snap_sizes("dialog-register-patient", &state);
+}
+
+#[test]
+fn dialog_register_patient_asks_about_a_duplicate() {
+    let mut state = receptionist_base();
+    let mut form = registration();
+    form.email = Field::default();
+    form.step = FormStep::Duplicate {
+        mrn: "MRN-000318".into(),
+    };
+    state.dialog = Some(Dialog::PatientForm(Box::new(form)));
+    assert_shows(&text(&state, 100, 30), "MRN-000318");
+    snap_sizes("dialog-register-duplicate", &state);
+}
+
+#[test]
+fn dialog_change_the_charts_details_and_allergies() {
+    let mut state = amelia_chart_state();
+    let Load::Ready(patient) = &state.chart.patient else {
+        panic!("chart not loaded");
+    };
+    let form = PatientForm::chart(patient);
+    state.dialog = Some(Dialog::PatientForm(Box::new(form)));
+    snap_sizes("dialog-edit-patient", &state);
+}
+
+/// The rendered line showing `needle`.
+fn line_with<'a>(rendered: &'a str, needle: &str) -> &'a str {
+    rendered
+        .lines()
+        .find(|l| l.contains(needle))
+        .unwrap_or_else(|| panic!("{needle:?} is not on the screen:\n{rendered}"))
 }

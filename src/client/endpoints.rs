@@ -102,6 +102,11 @@ impl ApiClient {
             .await
     }
 
+    /// The active doctors (receptionist, admin).
+    pub async fn list_doctors(&self) -> Result<Vec<DoctorSummary>, ApiError> {
+        self.get::<_, ()>("/api/v1/doctors".into(), None).await
+    }
+
     pub async fn update_patient(
         &self,
         id: Uuid,

@@ -66,6 +66,8 @@ pub struct PatientSummary {
     #[serde(with = "crate::model::time::millis_opt")]
     pub last_visit_at: Option<DateTime<Utc>>,
     pub active_consultation_id: Option<Uuid>,
+    /// The doctor the patient is registered with (a receptionist's list spans every doctor).
+    pub doctor: DoctorSummary,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default, ToSchema)]
@@ -136,6 +138,14 @@ pub struct Patient {
     pub created_at: DateTime<Utc>,
     #[serde(with = "crate::model::time::millis")]
     pub updated_at: DateTime<Utc>,
+}
+
+/// A doctor a patient can be registered with: a row of `GET /doctors`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct DoctorSummary {
+    pub id: Uuid,
+    #[schema(schema_with = super::schema::name)]
+    pub full_name: String,
 }
 
 /// `POST /patients`.
@@ -256,6 +266,27 @@ pub struct PatientUpdate {
     )]
     #[schema(schema_with = super::schema::symptom_list)]
     pub symptoms: Option<Vec<Symptom>>,
+}
+
+impl PatientUpdate {
+    /// The clinical fields this update changes, by wire name: a receptionist may change a
+    /// patient's demographics and contacts only, so any of these refuses their update.
+    pub fn clinical_fields(&self) -> Vec<&'static str> {
+        let mut fields = Vec::new();
+        if self.illness_duration.is_some() {
+            fields.push("illness_duration");
+        }
+        if self.allergies.is_some() {
+            fields.push("allergies");
+        }
+        if self.alerts.is_some() {
+            fields.push("alerts");
+        }
+        if self.symptoms.is_some() {
+            fields.push("symptoms");
+        }
+        fields
+    }
 }
 
 /// The sort orders of `GET /patients/list/`.

@@ -129,6 +129,7 @@ pub fn table() -> Vec<UtoipaMethodRouter<AppState>> {
         routes!(patients::create),
         routes!(patients::get),
         routes!(patients::update),
+        routes!(patients::doctors),
         routes!(consultations::start),
         routes!(consultations::active),
         routes!(consultations::get),

@@ -371,7 +371,7 @@ mod tests {
             .map(|(method, path, _)| (method.as_str().to_lowercase(), path))
             .collect();
         assert_eq!(documented, routed);
-        assert_eq!(operations(&doc).len(), 36);
+        assert_eq!(operations(&doc).len(), 37);
         assert!(operations(&json!({})).is_empty());
     }
 

@@ -1,5 +1,5 @@
 //! `/patients*`: the doctor's list and search (receptionists see every doctor's rows), the
-//! chart, registration and updates.
+//! chart, registration and updates; `/doctors`, whom a receptionist registers a patient with.
 
 use axum::extract::State;
 
@@ -161,8 +161,12 @@ pub async fn create(
 /// Change a patient's chart
 ///
 /// An omitted field is left alone; `null` clears an optional one. An empty body answers 422.
+/// A doctor changes their own patient's chart; a receptionist any patient's demographics and
+/// contacts (name, date of birth, sex, phone, email, address, referred by): a clinical field
+/// answers 403, and their answer leaves the clinical fields out (empty, allergies
+/// `not_recorded`).
 ///
-/// Roles: doctor.
+/// Roles: doctor, receptionist.
 #[utoipa::path(
     patch,
     path = "/api/v1/patients/{id}",
@@ -182,10 +186,54 @@ pub async fn update(
     _: NoQuery,
     Json(body): Json<PatientUpdate>,
 ) -> ApiResult<Patient> {
-    let actor = caller.require(&[Role::Doctor])?;
+    let actor = caller.require(&[Role::Doctor, Role::Receptionist])?;
+    let receptionist = caller.role == Role::Receptionist;
+    if receptionist && let Some(field) = body.clinical_fields().first() {
+        return Err(ApiError::forbidden(format!(
+            "a receptionist changes demographics and contacts only, not `{field}`: leave it out"
+        )));
+    }
     let update =
         validate::patient_update(body, now().date_naive()).map_err(ApiError::validation)?;
-    Ok(Success(
-        app.store.update_patient(&actor, id, &update).await?,
-    ))
+    let patient = app.store.update_patient(&actor, id, &update).await?;
+    Ok(Success(if receptionist {
+        without_clinical_fields(patient)
+    } else {
+        patient
+    }))
+}
+
+/// The chart with its clinical fields left out, for a receptionist, who may not read them.
+fn without_clinical_fields(patient: Patient) -> Patient {
+    Patient {
+        illness_duration: None,
+        allergies: Allergies::default(),
+        alerts: Vec::new(),
+        symptoms: Vec::new(),
+        ..patient
+    }
+}
+
+/// The active doctors
+///
+/// Whom a receptionist registers a patient with (`doctor_id` of `POST /patients`), by name.
+///
+/// Roles: receptionist, admin.
+#[utoipa::path(
+    get,
+    path = "/api/v1/doctors",
+    tag = "patients",
+    operation_id = "listDoctors",
+    security(("bearer" = [])),
+    responses(
+        (status = 200, description = "OK.", body = SuccessEnvelope<Vec<DoctorSummary>>),
+    ),
+)]
+pub async fn doctors(
+    State(app): State<AppState>,
+    caller: Caller,
+    _: NoQuery,
+) -> ApiResult<Vec<DoctorSummary>> {
+    let actor = caller.require(&[Role::Receptionist, Role::Admin])?;
+    Ok(Success(app.store.active_doctors(&actor).await?))
 }

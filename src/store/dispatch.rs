@@ -11,7 +11,7 @@ use super::*;
 use crate::model::admin::{AdminUser, AuditEvent, NewUser};
 use crate::model::consultation::{Consultation, ConsultationHistory, StartConsultation};
 use crate::model::page::Page;
-use crate::model::patient::{NewPatient, Patient, PatientSummary, PatientUpdate};
+use crate::model::patient::{DoctorSummary, NewPatient, Patient, PatientSummary, PatientUpdate};
 use crate::model::report::{Report, ReportContent, ReportPage, ReportStats};
 
 #[async_trait]
@@ -173,6 +173,9 @@ impl<E: Engine> Store for E {
         update: &PatientUpdate,
     ) -> StoreResult<Patient> {
         patients::update(self, actor, id, update).await
+    }
+    async fn active_doctors(&self, actor: &Actor) -> StoreResult<Vec<DoctorSummary>> {
+        patients::active_doctors(self, actor).await
     }
 
     async fn start_consultation(

@@ -33,7 +33,9 @@ use crate::model::auth::{Role, User};
 use crate::model::consultation::{Consultation, ConsultationHistory, StartConsultation};
 use crate::model::envelope::FieldError;
 use crate::model::page::Page;
-use crate::model::patient::{NewPatient, Patient, PatientSort, PatientSummary, PatientUpdate};
+use crate::model::patient::{
+    DoctorSummary, NewPatient, Patient, PatientSort, PatientSummary, PatientUpdate,
+};
 use crate::model::report::{Report, ReportContent, ReportFilter, ReportPage, ReportStats};
 
 /// Who is doing something, for ownership and the audit trail.
@@ -392,6 +394,8 @@ pub trait Store: Send + Sync + 'static {
         id: Uuid,
         update: &PatientUpdate,
     ) -> StoreResult<Patient>;
+    /// The active doctors, by name: whom a receptionist registers a patient with.
+    async fn active_doctors(&self, actor: &Actor) -> StoreResult<Vec<DoctorSummary>>;
 
     // --- consultations
     async fn start_consultation(

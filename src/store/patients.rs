@@ -33,7 +33,9 @@ use crate::model::auth::Role;
 use crate::model::envelope::FieldError;
 use crate::model::event::EventKind;
 use crate::model::page::Page;
-use crate::model::patient::{NewPatient, Patient, PatientSort, PatientSummary, PatientUpdate, Sex};
+use crate::model::patient::{
+    DoctorSummary, NewPatient, Patient, PatientSort, PatientSummary, PatientUpdate, Sex,
+};
 use crate::model::search::SearchWords;
 use crate::model::time::{age_on, format_timestamp, now};
 
@@ -59,7 +61,8 @@ fn summary_columns(dialect: Dialect) -> String {
         "p.id, p.mrn, p.full_name, p.name_folded, p.name_sort, p.date_of_birth, p.sex, p.phone, p.email, \
          {} AS last_visit_at, p.created_at, \
          (SELECT c.id FROM consultations c WHERE c.patient_id = p.id AND c.status = 'in_progress') \
-         AS active_consultation_id",
+         AS active_consultation_id, p.doctor_id, \
+         (SELECT u.full_name FROM users u WHERE u.id = p.doctor_id) AS doctor_name",
         dialect.last_visit_column("p")
     )
 }
@@ -84,6 +87,10 @@ pub(crate) fn summary(row: &dyn Row, today: NaiveDate) -> StoreResult<PatientSum
         email: sql::opt_text(row, "email")?,
         last_visit_at: sql::opt_time(row, "last_visit_at")?,
         active_consultation_id: sql::opt_uuid(row, "active_consultation_id")?,
+        doctor: DoctorSummary {
+            id: sql::uuid(row, "doctor_id")?,
+            full_name: sql::text(row, "doctor_name")?,
+        },
     })
 }
 
@@ -672,14 +679,18 @@ pub async fn list(
     Ok(page)
 }
 
-/// The chart of the doctor's patient `id`; `lock` also locks the row until the transaction
-/// ends, for a read-modify-write (on engines that lock rows).
-fn chart_statement(dialect: Dialect, doctor_id: Uuid, id: Uuid, lock: bool) -> Statement {
+/// The chart of patient `id`, of the doctor `doctor_id` when it names one (`owner_scope`);
+/// `lock` also locks the row until the transaction ends, for a read-modify-write (on engines
+/// that lock rows).
+fn chart_statement(dialect: Dialect, doctor_id: Option<Uuid>, id: Uuid, lock: bool) -> Statement {
     let mut select = Statement::new(format!(
         "SELECT {}, {CHART_COLUMNS} FROM patients p WHERE p.id = ",
         summary_columns(dialect)
     ));
-    select.bind(id).push(" AND p.doctor_id = ").bind(doctor_id);
+    select.bind(id);
+    if let Some(doctor_id) = doctor_id {
+        select.push(" AND p.doctor_id = ").bind(doctor_id);
+    }
     if lock {
         select.push(dialect.lock_rows_of("p"));
     }
@@ -688,7 +699,7 @@ fn chart_statement(dialect: Dialect, doctor_id: Uuid, id: Uuid, lock: bool) -> S
 
 async fn fetch_chart(
     conn: &mut impl Conn,
-    doctor_id: Uuid,
+    doctor_id: Option<Uuid>,
     id: Uuid,
     lock: bool,
 ) -> StoreResult<Option<Patient>> {
@@ -700,7 +711,9 @@ async fn fetch_chart(
 pub async fn get(engine: &impl Engine, actor: &Actor, id: Uuid) -> StoreResult<Patient> {
     let doctor_id = actor.user_id;
     let found = engine
-        .read(move |conn| Box::pin(async move { fetch_chart(conn, doctor_id, id, false).await }))
+        .read(move |conn| {
+            Box::pin(async move { fetch_chart(conn, Some(doctor_id), id, false).await })
+        })
         .await?;
     let Some(patient) = found else {
         return Err(deny(engine, actor, "patient.read", ("patient", id)).await);
@@ -795,7 +808,7 @@ pub async fn create(
         &[NewEvent::patient(EventKind::PatientCreated, doctor_id, id)],
     )
     .await?;
-    let created = fetch_chart(&mut tx, doctor_id, id, false)
+    let created = fetch_chart(&mut tx, Some(doctor_id), id, false)
         .await?
         .ok_or(StoreError::NotFound)?;
     tx.commit().await?;
@@ -809,12 +822,21 @@ pub async fn update(
     update: &PatientUpdate,
 ) -> StoreResult<Patient> {
     let mut tx = engine.write_tx().await?;
+    // A doctor changes their own patients; a receptionist any doctor's (the handler keeps
+    // them to demographics and contacts).
+    let scope = owner_scope(actor);
     // Locked: two edits of one chart apply one after the other, neither losing the other's
     // fields.
-    let Some(current) = fetch_chart(&mut tx, actor.user_id, id, true).await? else {
+    let Some(current) = fetch_chart(&mut tx, scope, id, true).await? else {
         tx.rollback().await?;
         return Err(deny(engine, actor, "patient.update", ("patient", id)).await);
     };
+    // The patient's doctor hears of the change, also when a receptionist made it.
+    let doctor_of = Statement::new("SELECT doctor_id FROM patients WHERE id = $1").arg(id);
+    let doctor_id = tx
+        .first(&doctor_of, |r| sql::uuid(r, "doctor_id"))
+        .await?
+        .ok_or(StoreError::NotFound)?;
     let full_name = update
         .full_name
         .clone()
@@ -834,7 +856,7 @@ pub async fn update(
          WHERE id = $1 AND doctor_id = $2",
     )
     .arg(id)
-    .arg(actor.user_id)
+    .arg(doctor_id)
     .arg(full_name)
     .arg(derived.name_folded)
     .arg(
@@ -873,18 +895,40 @@ pub async fn update(
     .await?;
     events::record(
         &mut tx,
-        &[NewEvent::patient(
-            EventKind::PatientUpdated,
-            actor.user_id,
-            id,
-        )],
+        &[NewEvent::patient(EventKind::PatientUpdated, doctor_id, id)],
     )
     .await?;
-    let updated = fetch_chart(&mut tx, actor.user_id, id, false)
+    let updated = fetch_chart(&mut tx, scope, id, false)
         .await?
         .ok_or(StoreError::NotFound)?;
     tx.commit().await?;
     Ok(updated)
+}
+
+/// The active doctors a patient can be registered with, by name.
+pub async fn active_doctors(
+    engine: &impl Engine,
+    actor: &Actor,
+) -> StoreResult<Vec<DoctorSummary>> {
+    let select = Statement::new(
+        "SELECT id, full_name FROM users WHERE role = 'doctor' AND disabled = FALSE
+         ORDER BY full_name, id",
+    );
+    let doctors = engine
+        .read(move |conn| {
+            Box::pin(async move {
+                conn.rows(&select, |r| {
+                    Ok(DoctorSummary {
+                        id: sql::uuid(r, "id")?,
+                        full_name: sql::text(r, "full_name")?,
+                    })
+                })
+                .await
+            })
+        })
+        .await?;
+    audit_read(engine, actor, "doctor.list", ("user", None), None).await?;
+    Ok(doctors)
 }
 
 #[cfg(test)]

@@ -10,7 +10,7 @@ use crate::model::auth::User;
 use crate::model::consultation::{ActiveConsultations, Consultation, ConsultationHistory};
 use crate::model::event::Event;
 use crate::model::page::{Page, SearchResults};
-use crate::model::patient::{Patient, PatientSummary};
+use crate::model::patient::{DoctorSummary, Patient, PatientSummary};
 use crate::model::report::{Report, ReportPage, ReportStats};
 use crate::tui::components::dialogs::AccountAction;
 use crate::tui::screens::running::RunningConsultation;
@@ -110,6 +110,11 @@ pub enum Response {
     Audit(Result<Page<AuditEvent>, ApiError>),
     /// The file the audit rows were written to and how many, or why none were.
     AuditExported(Result<(String, u64), String>),
+    Doctors(Result<Vec<DoctorSummary>, ApiError>),
+    /// The search before registering, for a patient of the same name and date of birth.
+    Duplicates(Result<SearchResults<PatientSummary>, ApiError>),
+    /// A patient registered or changed through the patient form.
+    PatientSaved(Result<Patient, ApiError>),
 }
 
 impl Response {
@@ -148,6 +153,9 @@ impl Response {
             Response::Audit(r) => r.is_ok(),
             // Writing the file is not the server's answer.
             Response::AuditExported(_) => false,
+            Response::Doctors(r) => r.is_ok(),
+            Response::Duplicates(r) => r.is_ok(),
+            Response::PatientSaved(r) => r.is_ok(),
         }
     }
 }

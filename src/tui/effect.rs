@@ -14,6 +14,7 @@ use super::action::{Action, Response, Timer};
 use crate::client::{ApiClient, ApiError, ErrorKind, EventStream};
 use crate::model::admin::{AdminUser, NewUser};
 use crate::model::consultation::StartConsultation;
+use crate::model::patient::{NewPatient, PatientUpdate};
 use crate::model::query::{
     AuditParams, PageParams, PatientListParams, ReportListParams, ReportStatsParams,
 };
@@ -112,6 +113,16 @@ pub enum Call {
     ExportAudit {
         params: AuditParams,
         path: PathBuf,
+    },
+    /// The active doctors, whom a receptionist registers a patient with.
+    Doctors,
+    /// Patients found by a name, to warn before registering the same patient twice.
+    FindDuplicates(String),
+    /// Boxed, as the update below: the largest calls, they would size every effect.
+    CreatePatient(Box<NewPatient>),
+    UpdatePatient {
+        id: Uuid,
+        update: Box<PatientUpdate>,
     },
 }
 
@@ -267,6 +278,18 @@ async fn perform(client: &ApiClient, call: Call) -> Response {
         Call::Running => Response::Running(running(client).await),
         Call::PastConsultation(id) => Response::PastConsultation(client.get_consultation(id).await),
         Call::Stats(params) => Response::Stats(client.report_stats(&params).await),
+        Call::Doctors => Response::Doctors(client.list_doctors().await),
+        Call::FindDuplicates(name) => Response::Duplicates(
+            client
+                .search_patients(&name, Some(crate::model::page::MAX_SEARCH_LIMIT))
+                .await,
+        ),
+        Call::CreatePatient(patient) => {
+            Response::PatientSaved(client.create_patient(&patient).await)
+        }
+        Call::UpdatePatient { id, update } => {
+            Response::PatientSaved(client.update_patient(id, &update).await)
+        }
         Call::Unsigned => Response::Unsigned(
             client
                 .report_stats(&ReportStatsParams {

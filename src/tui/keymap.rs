@@ -137,6 +137,18 @@ pub enum Command {
     ExportRows,
     #[strum(message = "This patient's reports in the browser")]
     PatientReports,
+    #[strum(
+        serialize = "register",
+        message = "Register a patient",
+        props(hint = "register")
+    )]
+    RegisterPatient,
+    #[strum(
+        serialize = "edit_patient",
+        message = "Change the patient's details",
+        props(hint = "details")
+    )]
+    EditPatient,
     #[strum(message = "Reload", props(hint = "reload"))]
     Refresh,
     #[strum(
@@ -466,6 +478,9 @@ impl Default for Keymap {
                 b(Key::plain('H'), RecentPatients, Global),
                 b(Key::code(KeyCode::Tab), NextPane, Chart),
                 b(Key::plain('s'), CycleSort, Patients),
+                b(Key::plain('n'), RegisterPatient, Patients),
+                b(Key::plain('e'), EditPatient, Patients),
+                b(Key::plain('e'), EditPatient, Chart),
                 b(Key::plain('c'), StartConsultation, Chart),
                 b(Key::plain('o'), OpenConsultation, Chart),
                 b(Key::plain('f'), CycleStatus, Reports),

@@ -51,7 +51,11 @@ pub fn shows(role: Role, screen: Screen) -> bool {
 pub fn allows(role: Role, command: Command) -> bool {
     let shows = |screen| shows(role, screen);
     match command {
-        Command::GoPatients | Command::Search | Command::CycleSort => shows(Screen::Patients),
+        Command::GoPatients
+        | Command::Search
+        | Command::CycleSort
+        | Command::RegisterPatient
+        | Command::EditPatient => shows(Screen::Patients),
         Command::GoReports | Command::Drafts | Command::PatientReports => shows(Screen::Reports),
         Command::GoStats | Command::CycleStatsWindow => shows(Screen::Stats),
         Command::RunningConsultations => shows(Screen::Running),

@@ -45,6 +45,7 @@ pub const COMMANDS: &[Command] = &[
     Command::StartConsultation,
     Command::OpenConsultation,
     Command::PatientReports,
+    Command::EditPatient,
 ];
 
 /// The chart's panes that take the motion keys and Enter.
@@ -137,6 +138,13 @@ pub(crate) fn command(state: &mut State, command: Command, page: usize) -> Vec<E
         return Vec::new();
     }
     match command {
+        Command::EditPatient => match state.chart.patient.ready() {
+            Some(patient) => {
+                let form = crate::tui::components::dialogs::PatientForm::chart(patient);
+                crate::tui::components::dialogs::patient_form::open(state, form)
+            }
+            None => Vec::new(),
+        },
         Command::NextPane => {
             state.chart.pane = match state.chart.pane {
                 ChartPane::Reports => ChartPane::Consultations,

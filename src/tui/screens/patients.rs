@@ -10,9 +10,11 @@ use uuid::Uuid;
 use super::is_motion;
 use super::paged::{Paged, stop_key};
 use crate::client::ApiError;
+use crate::model::auth::Role;
 use crate::model::page::Page;
 use crate::model::patient::{PatientSort, PatientSummary};
 use crate::model::query::PatientListParams;
+use crate::tui::components::dialogs;
 use crate::tui::effect::{Call, Effect};
 use crate::tui::keymap::Command;
 use crate::tui::layout::{self, table_rows};
@@ -45,6 +47,8 @@ pub const COMMANDS: &[Command] = &[
     Command::Bottom,
     Command::Open,
     Command::CycleSort,
+    Command::RegisterPatient,
+    Command::EditPatient,
 ];
 
 /// The doctor's patient list, paged from the server with cursors ahead of the viewport.
@@ -108,6 +112,14 @@ pub(crate) fn command(state: &mut State, command: Command, page: usize) -> Vec<E
             }
             None => Vec::new(),
         },
+        Command::RegisterPatient => dialogs::patient_form::open_register(state),
+        Command::EditPatient => match state.patients.rows.items.get(state.patients.rows.selected) {
+            Some(p) => {
+                let form = dialogs::PatientForm::contacts(p);
+                dialogs::patient_form::open(state, form)
+            }
+            None => Vec::new(),
+        },
         Command::CycleSort => {
             state.patients.sort = match state.patients.sort {
                 PatientSort::LastVisitDesc => PatientSort::Name,
@@ -134,15 +146,31 @@ pub(crate) fn open(state: &mut State, patient_id: Uuid) -> Vec<Effect> {
 }
 
 /// The front desk's Enter on a patient: the server answers 403 to a receptionist's chart, so
-/// none is asked for. This is where the patient's registration details will open; until then
-/// a notice says what the front desk has.
-pub(crate) fn open_registration(state: &mut State, _patient_id: Uuid) -> Vec<Effect> {
+/// none is asked for; the patient's demographics and contacts open in the patient form.
+pub(crate) fn open_registration(state: &mut State, patient_id: Uuid) -> Vec<Effect> {
     state.overlay = None;
-    state.toast(
-        "Charts open for doctors only; the front desk has the patient list and search.",
-        ToastKind::Info,
-    );
-    Vec::new()
+    let summary = state
+        .patients
+        .rows
+        .items
+        .iter()
+        .chain(&state.search.results)
+        .find(|p| p.id == patient_id)
+        .cloned();
+    match summary {
+        // The front desk's record of a patient: demographics and contacts, to change.
+        Some(summary) => {
+            let form = dialogs::PatientForm::contacts(&summary);
+            dialogs::patient_form::open(state, form)
+        }
+        None => {
+            state.toast(
+                "Charts open for doctors only; the front desk has the patient list and search.",
+                ToastKind::Info,
+            );
+            Vec::new()
+        }
+    }
 }
 
 /// A click on a terminal line: a row is selected, a click on the selected row opens it.
@@ -222,6 +250,14 @@ pub fn draw(frame: &mut Frame, area: Rect, state: &State) {
     let today = state.wall_now.date_naive();
     // The phone column needs room; below 100 columns it gives way so nothing else is cut.
     let phone = area.width >= 100;
+    // A receptionist's list spans every doctor: whose patient each is.
+    let doctors = state
+        .session
+        .user
+        .as_ref()
+        .is_some_and(|u| u.role == Role::Receptionist);
+    // Below 100 columns a receptionist's doctor column takes the last visit's place.
+    let last_visit = phone || !doctors;
     // Only the visible window becomes table rows: ten thousand loaded patients cost what a
     // screenful does.
     let visible = usize::from(table_rows(area).height).max(1);
@@ -239,6 +275,12 @@ pub fn draw(frame: &mut Frame, area: Rect, state: &State) {
         ];
         if phone {
             cells.push(Cell::from(contact(state, p.phone.as_ref())));
+        }
+        if doctors {
+            cells.push(Cell::from(p.doctor.full_name.clone()));
+        }
+        if !last_visit {
+            return Row::new(cells);
         }
         cells.push(Cell::from(
             p.last_visit_at
@@ -265,8 +307,14 @@ pub fn draw(frame: &mut Frame, area: Rect, state: &State) {
         widths.push(Constraint::Length(17));
         header.push("Phone");
     }
-    widths.push(Constraint::Length(18));
-    header.push("Last visit");
+    if doctors {
+        widths.push(Constraint::Length(20));
+        header.push("Doctor");
+    }
+    if last_visit {
+        widths.push(Constraint::Length(18));
+        header.push("Last visit");
+    }
     let table = Table::new(rows, widths)
         .header(Row::new(header).style(theme.muted()))
         .row_highlight_style(theme.selected())

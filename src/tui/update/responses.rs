@@ -67,6 +67,9 @@ fn answer(state: &mut State, request: u64, response: Response) -> Vec<Effect> {
         Response::SessionsEnded(result) => users::on_sessions_ended(state, result),
         Response::Audit(result) => audit::on_page(state, request, result),
         Response::AuditExported(result) => audit::on_exported(state, result),
+        Response::Doctors(result) => dialogs::patient_form::on_doctors(state, result),
+        Response::Duplicates(result) => dialogs::patient_form::on_duplicates(state, result),
+        Response::PatientSaved(result) => dialogs::patient_form::on_saved(state, result),
         Response::Unsigned(result) => match result {
             // The status bar's count.
             Ok(stats) => {

@@ -36,6 +36,9 @@ mod roles;
 /// The administrator's users screen and audit browser.
 mod admin;
 
+/// The patient form: registration, a receptionist's change, a doctor's change of the chart.
+mod patient_form;
+
 // ---------------------------------------------------------------------------------------------
 // Keys and plumbing
 
@@ -142,6 +145,10 @@ fn summary(n: usize) -> PatientSummary {
         email: Some(format!("p{n}@mail.test")),
         last_visit_at: Some(at()),
         active_consultation_id: None,
+        doctor: crate::model::patient::DoctorSummary {
+            id: user().id,
+            full_name: user().full_name,
+        },
     }
 }
 

@@ -7,6 +7,7 @@ mod addendum;
 mod audit;
 mod cancel_consultation;
 mod edit_report;
+pub mod patient_form;
 mod session_expired;
 mod sign;
 mod start_consultation;
@@ -19,6 +20,7 @@ pub use addendum::{AddendumDialog, AddendumStep};
 pub use audit::{FILTER_FIELDS, FilterDialog, read_filter};
 pub(crate) use edit_report::on_saved;
 pub use edit_report::{EditDialog, EditStep, Section};
+pub use patient_form::PatientForm;
 pub(crate) use sign::on_signed;
 pub use sign::{Changed, SectionChange, SignDialog, changes};
 
@@ -87,6 +89,8 @@ pub enum Dialog {
         error: Option<String>,
         busy: bool,
     },
+    /// Registering a patient or changing one's details. Boxed: it holds a form's fields.
+    PatientForm(Box<PatientForm>),
 }
 
 /// What a key did to the open dialog.
@@ -122,7 +126,7 @@ pub(crate) fn on_reloaded(state: &mut State, report: Report) -> Option<Report> {
 /// The keymap scope whose keys the dialog takes now, for the hint bar.
 pub fn scope(dialog: &Dialog) -> Scope {
     match dialog {
-        Dialog::StartConsultation { .. } => Scope::StartDialog,
+        Dialog::StartConsultation { .. } | Dialog::PatientForm(_) => Scope::StartDialog,
         Dialog::Sign(sign) if !sign.confirmed => Scope::SignConfirm,
         Dialog::StopWithoutNotes | Dialog::ConfirmAccount { .. } => Scope::SignConfirm,
         Dialog::ResetPassword(_)
@@ -163,6 +167,7 @@ pub(crate) fn key(state: &mut State, key: &KeyEvent) -> Vec<Effect> {
         Dialog::AuditFilter(_) => audit::filter_key(state, &mut dialog, key),
         Dialog::AuditDetails(_) => audit::details_key(),
         Dialog::ExportAudit { .. } => audit::export_key(state, &mut dialog, key),
+        Dialog::PatientForm(_) => patient_form::key(state, &mut dialog, key),
     };
     match step {
         Step::Stay(effects) => {
@@ -186,6 +191,7 @@ pub(crate) fn paste(dialog: &mut Dialog, text: &str) {
         Dialog::AuditFilter(filter) => audit::filter_paste(filter, text),
         Dialog::AuditDetails(_) => {}
         Dialog::ExportAudit { path, .. } => path.insert(text),
+        Dialog::PatientForm(form) => patient_form::paste(form, text),
         Dialog::Addendum(addendum) => {
             if addendum.step == AddendumStep::Writing {
                 addendum.editor.insert(text)
@@ -233,6 +239,7 @@ pub fn draw(frame: &mut Frame, area: Rect, state: &State, dialog: &Dialog) {
         Dialog::ExportAudit { path, error, busy } => {
             audit::export_view(state, path, error.as_deref(), *busy)
         }
+        Dialog::PatientForm(form) => patient_form::view(state, form),
     };
     // As tall as the wrapped lines need (the view's height is the least), within the area.
     let inner_width = inner_width(area);
