@@ -983,7 +983,7 @@ async fn unknown_query_parameters_are_refused_by_name() {
     }
     for (path, field) in [
         ("/api/v1/admin/users?role=doctor", "role"),
-        ("/api/v1/admin/audit?outcome=denied", "outcome"),
+        ("/api/v1/admin/audit?result=denied", "result"),
     ] {
         let reply = server.get(path, &admin).await;
         assert_field(&reply, field);
