@@ -1665,11 +1665,27 @@ async fn a_receptionist_lists_and_searches_every_doctors_patients() {
         doctor_of(&searched.data()["items"], "Anna Smythe"),
         Some(second.user_id.clone())
     );
-    assert!(
-        searched.data()["items"][0]["doctor"]["full_name"]
-            .as_str()
-            .is_some_and(|n| !n.is_empty())
-    );
+    // And by the name of that doctor, in the list, in search and in the chart, for
+    // patients of several doctors in one page.
+    let named_rightly = |items: &Value| {
+        for item in items.as_array().unwrap() {
+            let doctor = &item["doctor"];
+            let email = if doctor["id"] == first.user_id.as_str() {
+                &first.email
+            } else {
+                &second.email
+            };
+            assert_eq!(doctor["full_name"], format!("Test {email}"), "{item:#}");
+        }
+    };
+    named_rightly(&list.data()["items"]);
+    named_rightly(&searched.data()["items"]);
+    let carl = list.data()["items"][2]["id"].as_str().unwrap().to_string();
+    let chart = server
+        .get(&format!("/api/v1/patients/{carl}"), &second)
+        .await;
+    chart.expect(200);
+    named_rightly(&json!([chart.data()]));
     let mut found = search(&server, &desk, "anna").await;
     found.sort();
     assert_eq!(found, ["Anna Smith", "Anna Smythe"]);

@@ -8,6 +8,7 @@ use futures_util::future::BoxFuture;
 use uuid::Uuid;
 
 use super::audit_queue::AuditQueue;
+use super::doctor_names::DoctorNames;
 use super::patients::Search;
 use super::sql::{Conn, Dialect, Statement, WriteTx};
 use super::synth::SynthPatient;
@@ -45,6 +46,9 @@ pub trait Engine: Send + Sync + 'static {
 
     /// The group-committed audit rows of reads, refusals and sign-ins.
     fn audit_queue(&self) -> &AuditQueue;
+
+    /// The names of the patients' doctors, for the patient summaries.
+    fn doctor_names(&self) -> &DoctorNames;
 
     /// Changes after every commit that wrote live events (`store::events`): of this process
     /// on SQLite, of every instance on the database on PostgreSQL.

@@ -10,6 +10,7 @@ pub mod consultations;
 pub mod cursor;
 pub mod demo;
 mod dispatch;
+pub mod doctor_names;
 pub mod engine;
 pub mod events;
 pub mod paging;

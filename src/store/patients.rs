@@ -23,6 +23,7 @@
 use chrono::{DateTime, NaiveDate, Utc};
 use uuid::Uuid;
 
+use super::doctor_names::DoctorNames;
 use super::engine::{Engine, audit_actor, audit_read, deny, owner_scope};
 use super::events::{self, NewEvent};
 use super::paging::{KeyKind, Keyset};
@@ -55,14 +56,14 @@ pub(crate) fn last_visit(at: Option<DateTime<Utc>>) -> String {
         .unwrap_or_else(|| "-infinity".to_string())
 }
 
-/// The summary's columns; `last_visit_at` reads as NULL for "never".
+/// The summary's columns; `last_visit_at` reads as NULL for "never". The doctor's name is
+/// not among them: it comes from `DoctorNames`.
 fn summary_columns(dialect: Dialect) -> String {
     format!(
         "p.id, p.mrn, p.full_name, p.name_folded, p.name_sort, p.date_of_birth, p.sex, p.phone, p.email, \
          {} AS last_visit_at, p.created_at, \
          (SELECT c.id FROM consultations c WHERE c.patient_id = p.id AND c.status = 'in_progress') \
-         AS active_consultation_id, p.doctor_id, \
-         (SELECT u.full_name FROM users u WHERE u.id = p.doctor_id) AS doctor_name",
+         AS active_consultation_id, p.doctor_id",
         dialect.last_visit_column("p")
     )
 }
@@ -87,9 +88,10 @@ pub(crate) fn summary(row: &dyn Row, today: NaiveDate) -> StoreResult<PatientSum
         email: sql::opt_text(row, "email")?,
         last_visit_at: sql::opt_time(row, "last_visit_at")?,
         active_consultation_id: sql::opt_uuid(row, "active_consultation_id")?,
+        // Named by `DoctorNames::fill` once the rows are read.
         doctor: DoctorSummary {
             id: sql::uuid(row, "doctor_id")?,
-            full_name: sql::text(row, "doctor_name")?,
+            full_name: String::new(),
         },
     })
 }
@@ -483,6 +485,7 @@ impl Search {
         conn: &mut E::Reader,
         limit: u32,
         dense_prefix_candidates: u64,
+        doctor_names: &DoctorNames,
     ) -> StoreResult<Vec<PatientSummary>> {
         let by_visit = match self.prefix_candidates(dense_prefix_candidates) {
             Some(count) => {
@@ -521,6 +524,7 @@ impl Search {
         // The steps read separately: a row renamed in between could come twice; show it once.
         let mut seen = std::collections::HashSet::with_capacity(found.len());
         found.retain(|patient| seen.insert(patient.id));
+        doctor_names.fill(conn, &mut found).await?;
         Ok(found)
     }
 }
@@ -533,9 +537,14 @@ pub async fn search<E: Engine>(
 ) -> StoreResult<Vec<PatientSummary>> {
     let search = Search::new(engine.dialect(), actor, term);
     let dense_prefix_candidates = engine.dense_prefix_candidates();
+    let doctor_names = engine.doctor_names().clone();
     let items = engine
         .read(move |conn| {
-            Box::pin(async move { search.run::<E>(conn, limit, dense_prefix_candidates).await })
+            Box::pin(async move {
+                search
+                    .run::<E>(conn, limit, dense_prefix_candidates, &doctor_names)
+                    .await
+            })
         })
         .await?;
     audit_read(engine, actor, "patient.search", ("patient", None), None).await?;
@@ -657,11 +666,12 @@ pub async fn list(
         count,
     } = list_plan(dialect, actor, query)?;
     let limit = query.limit;
+    let doctor_names = engine.doctor_names().clone();
     let page = engine
         .read(move |conn| {
             Box::pin(async move {
                 let today = today();
-                keyset
+                let mut page = keyset
                     .read_page(
                         conn,
                         &select,
@@ -671,7 +681,9 @@ pub async fn list(
                         offset,
                         |r| summary(r, today),
                     )
-                    .await
+                    .await?;
+                doctor_names.fill(conn, &mut page.items).await?;
+                Ok(page)
             })
         })
         .await?;
@@ -699,20 +711,30 @@ fn chart_statement(dialect: Dialect, doctor_id: Option<Uuid>, id: Uuid, lock: bo
 
 async fn fetch_chart(
     conn: &mut impl Conn,
+    doctor_names: &DoctorNames,
     doctor_id: Option<Uuid>,
     id: Uuid,
     lock: bool,
 ) -> StoreResult<Option<Patient>> {
     let select = chart_statement(conn.dialect(), doctor_id, id, lock);
     let today = today();
-    conn.first(&select, |r| chart(r, today)).await
+    let mut found = conn.first(&select, |r| chart(r, today)).await?;
+    if let Some(patient) = &mut found {
+        doctor_names
+            .fill(conn, std::slice::from_mut(&mut patient.summary))
+            .await?;
+    }
+    Ok(found)
 }
 
 pub async fn get(engine: &impl Engine, actor: &Actor, id: Uuid) -> StoreResult<Patient> {
     let doctor_id = actor.user_id;
+    let doctor_names = engine.doctor_names().clone();
     let found = engine
         .read(move |conn| {
-            Box::pin(async move { fetch_chart(conn, Some(doctor_id), id, false).await })
+            Box::pin(
+                async move { fetch_chart(conn, &doctor_names, Some(doctor_id), id, false).await },
+            )
         })
         .await?;
     let Some(patient) = found else {
@@ -808,7 +830,7 @@ pub async fn create(
         &[NewEvent::patient(EventKind::PatientCreated, doctor_id, id)],
     )
     .await?;
-    let created = fetch_chart(&mut tx, Some(doctor_id), id, false)
+    let created = fetch_chart(&mut tx, engine.doctor_names(), Some(doctor_id), id, false)
         .await?
         .ok_or(StoreError::NotFound)?;
     tx.commit().await?;
@@ -827,7 +849,7 @@ pub async fn update(
     let scope = owner_scope(actor);
     // Locked: two edits of one chart apply one after the other, neither losing the other's
     // fields.
-    let Some(current) = fetch_chart(&mut tx, scope, id, true).await? else {
+    let Some(current) = fetch_chart(&mut tx, engine.doctor_names(), scope, id, true).await? else {
         tx.rollback().await?;
         return Err(deny(engine, actor, "patient.update", ("patient", id)).await);
     };
@@ -898,7 +920,7 @@ pub async fn update(
         &[NewEvent::patient(EventKind::PatientUpdated, doctor_id, id)],
     )
     .await?;
-    let updated = fetch_chart(&mut tx, scope, id, false)
+    let updated = fetch_chart(&mut tx, engine.doctor_names(), scope, id, false)
         .await?
         .ok_or(StoreError::NotFound)?;
     tx.commit().await?;

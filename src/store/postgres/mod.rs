@@ -88,6 +88,8 @@ pub struct PgStore {
     pool: PgPool,
     /// The audit rows of reads, stored in shared transactions (one WAL flush per batch).
     audit: AuditQueue,
+    /// The names of the patients' doctors (`doctor_names`).
+    doctor_names: crate::store::doctor_names::DoctorNames,
     /// From how many prefix candidates a search reads in last-visit order (see `patients`).
     dense_prefix_candidates: u64,
     /// Wakes the server's event reader; fed by the listener (`listen`), started on first use.
@@ -151,6 +153,7 @@ impl PgStore {
         let store = PgStore {
             pool,
             audit,
+            doctor_names: Default::default(),
             dense_prefix_candidates: patients::DENSE_PREFIX_CANDIDATES as u64,
             events: EventSignal::default(),
             listening: Arc::new(AtomicBool::new(false)),
@@ -197,6 +200,10 @@ impl crate::store::engine::Engine for PgStore {
 
     fn audit_queue(&self) -> &AuditQueue {
         &self.audit
+    }
+
+    fn doctor_names(&self) -> &crate::store::doctor_names::DoctorNames {
+        &self.doctor_names
     }
 
     fn event_signal(&self) -> tokio::sync::watch::Receiver<u64> {

@@ -90,6 +90,8 @@ pub struct SqliteStore {
     /// The audit rows of reads, refusals and sign-ins, stored in shared transactions in the
     /// audit log file (`audit_log`).
     audit: AuditQueue,
+    /// The names of the patients' doctors (`doctor_names`).
+    doctor_names: crate::store::doctor_names::DoctorNames,
     /// From how many prefix candidates a search reads in last-visit order (see `patients`).
     dense_prefix_candidates: i64,
     /// The audit log file beside the data file.
@@ -208,6 +210,7 @@ impl SqliteStore {
             readers,
             writer,
             audit,
+            doctor_names: Default::default(),
             dense_prefix_candidates: patients::DENSE_PREFIX_CANDIDATES,
             audit_log_path: audit_log_path.into(),
             events: EventSignal::default(),
@@ -271,6 +274,10 @@ impl crate::store::engine::Engine for SqliteStore {
 
     fn audit_queue(&self) -> &AuditQueue {
         &self.audit
+    }
+
+    fn doctor_names(&self) -> &crate::store::doctor_names::DoctorNames {
+        &self.doctor_names
     }
 
     fn event_signal(&self) -> tokio::sync::watch::Receiver<u64> {
