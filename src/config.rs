@@ -33,6 +33,7 @@ pub struct ServerFile {
     pub event_replay: Option<u64>,
     pub event_streams_per_user: Option<usize>,
     pub log_level: Option<String>,
+    pub log_format: Option<String>,
 }
 
 /// The `[client]` table: how the workstation and the CLI reach a server.

@@ -23,17 +23,44 @@ pub const LATEST: &str = "synapse.log";
 const PREVIOUS: &str = "synapse.previous.log";
 
 /// A filter for `level` (a level or a tracing filter such as `synapse=debug,sqlx=warn`); one
-/// that does not parse falls back to `info`.
+/// that does not parse falls back to `info`. A bare level leaves the database driver at
+/// `warn`: at `info` it repeats PostgreSQL's notices (a migration's "already exists,
+/// skipping"), which say nothing an operator acts on; a filter that names `sqlx` decides.
 fn filter(level: &str) -> EnvFilter {
-    EnvFilter::try_new(level).unwrap_or_else(|_| EnvFilter::new("info"))
+    let level = level.trim();
+    let directives = if level.contains("sqlx") || level.contains('=') {
+        level.to_string()
+    } else {
+        format!("{level},sqlx=warn")
+    };
+    EnvFilter::try_new(directives).unwrap_or_else(|_| EnvFilter::new("info,sqlx=warn"))
+}
+
+/// How `synapse serve` writes its log lines.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LogFormat {
+    /// For people: coloured on a terminal, plain text elsewhere (a file, journald).
+    Text,
+    /// One JSON object a line, for a log collector.
+    Json,
 }
 
 /// `synapse serve` logs to standard error.
-pub fn init_server(level: &str) {
-    let _ = tracing_subscriber::fmt()
+pub fn init_server(level: &str, format: LogFormat) {
+    let builder = tracing_subscriber::fmt()
         .with_env_filter(filter(level))
-        .with_writer(std::io::stderr)
-        .try_init();
+        .with_writer(std::io::stderr);
+    let _ = match format {
+        // Colour codes are for a terminal; in a file or a journal they are noise.
+        LogFormat::Text => builder
+            .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
+            .try_init(),
+        LogFormat::Json => builder
+            .json()
+            .flatten_event(true)
+            .with_current_span(false)
+            .try_init(),
+    };
 }
 
 /// The workstation logs to the rotated files in `dir` (see the module's doc).

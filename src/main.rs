@@ -207,9 +207,12 @@ async fn seed(file: &ConfigFile, args: SeedArgs, env: &Environment) -> anyhow::R
 
 async fn open_store(url: &str) -> anyhow::Result<Arc<dyn Store>> {
     if url.starts_with("sqlite:") {
-        let store = SqliteStore::open(url)
-            .await
-            .with_context(|| format!("cannot open the database {url}"))?;
+        let store = SqliteStore::open(url).await.with_context(|| {
+            format!(
+                "cannot open the database {url} (the server's user must be able to read and \
+                     write the file and create files in its directory)"
+            )
+        })?;
         Ok(Arc::new(store))
     } else if url.starts_with("postgres://") || url.starts_with("postgresql://") {
         // The URL may carry a password: name only the engine in the error.
@@ -265,8 +268,16 @@ async fn open_bulk_store(url: &str) -> anyhow::Result<Arc<dyn Store>> {
 
 async fn serve(file: &ConfigFile, flags: &ServeFlags, env: &Environment) -> anyhow::Result<()> {
     let settings = server::settings::resolve(file, flags, env)?;
-    logging::init_server(&settings.log_level);
+    logging::init_server(&settings.log_level, settings.log_format);
     let store = open_store(&settings.database_url).await?;
+    // Without writes nothing works (a login writes), so refuse now rather than answer 500s.
+    store.writable().await.map_err(|error| {
+        anyhow::anyhow!(
+            "{error}. The server must be able to write its database: run it as the user who \
+             owns the files, or give its user write access to the files and their directory \
+             (on PostgreSQL, INSERT and UPDATE on the database's tables)"
+        )
+    })?;
     if settings.demo && demo::load_demo(store.as_ref()).await? {
         tracing::info!("demo data loaded");
     }
@@ -286,16 +297,37 @@ async fn serve(file: &ConfigFile, flags: &ServeFlags, env: &Environment) -> anyh
             )
         })?;
     let address = listener.local_addr()?;
-    tracing::info!(%address, "Synapse API listening");
-    eprintln!("Synapse API on http://{address}/api/v1 (health: http://{address}/health)");
-    if settings.demo {
+    let engine = if settings.database_url.starts_with("sqlite:") {
+        "sqlite"
+    } else {
+        "postgres"
+    };
+    tracing::info!(
+        version = env!("CARGO_PKG_VERSION"),
+        %address,
+        engine,
+        demo = settings.demo,
+        "Synapse API started"
+    );
+    // The banner is for a person at a terminal; JSON logs are for a collector, which wants
+    // every line to be an object (the start line above carries the address).
+    let banner = settings.log_format == logging::LogFormat::Text;
+    if banner {
+        eprintln!("Synapse API on http://{address}/api/v1 (health: http://{address}/health)");
+    }
+    if banner && settings.demo {
         eprintln!(
             "Demo accounts: {} — password {}",
             demo::DEMO_ACCOUNTS.map(|a| a.0).join(", "),
             demo::DEMO_PASSWORD
         );
     }
-    server::serve(listener, state, shutdown_signal()).await
+    let served = server::serve(listener, state, shutdown_signal()).await;
+    match &served {
+        Ok(()) => tracing::info!("Synapse API stopped"),
+        Err(error) => tracing::error!(%error, "Synapse API stopped on an error"),
+    }
+    served
 }
 
 /// Resolves on Ctrl-C or SIGTERM, so the server drains requests and exits cleanly.
@@ -314,8 +346,12 @@ async fn shutdown_signal() {
     };
     #[cfg(not(unix))]
     let terminate = std::future::pending::<()>();
-    tokio::select! {
-        _ = ctrl_c => {},
-        _ = terminate => {},
-    }
+    let signal = tokio::select! {
+        _ = ctrl_c => "interrupt",
+        _ = terminate => "terminate",
+    };
+    tracing::info!(
+        signal,
+        "shutting down: no new connections; open requests are finished first"
+    );
 }

@@ -155,8 +155,45 @@ impl From<StoreError> for ApiError {
                 code::UNAVAILABLE,
                 "The server is busy. Try again in a moment.",
             ),
+            // Logged with the file and the reason; the body says only what the user can do.
+            StoreError::NotWritable {
+                ref file,
+                ref reason,
+            } => {
+                tracing::error!(%file, %reason, "the database does not take writes");
+                ApiError::unwritable()
+            }
+            StoreError::Database(sqlx::Error::Database(ref refused))
+                if refuses_writes(&**refused) =>
+            {
+                tracing::error!(error = %refused, "the database does not take writes");
+                ApiError::unwritable()
+            }
             other => ApiError::internal(other),
         }
+    }
+}
+
+/// Whether the database refused a write for want of the right to write (SQLite's READONLY
+/// family, PostgreSQL's insufficient privilege or read-only transaction), not for the data.
+fn refuses_writes(error: &dyn sqlx::error::DatabaseError) -> bool {
+    let code = error.code();
+    let code = code.as_deref().unwrap_or_default();
+    match code.parse::<i32>() {
+        // SQLite's extended codes keep the primary code in the low byte: 8 is READONLY.
+        Ok(sqlite) => sqlite & 0xff == 8,
+        Err(_) => code == "42501" || code == "25006",
+    }
+}
+
+impl ApiError {
+    /// The database does not take writes: a 503 that tells the person what to do.
+    fn unwritable() -> ApiError {
+        ApiError::new(
+            StatusCode::SERVICE_UNAVAILABLE,
+            code::UNAVAILABLE,
+            "The server cannot store changes right now. Nothing was changed; try again later, and tell your administrator if it keeps happening.",
+        )
     }
 }
 

@@ -14,6 +14,7 @@ use super::AppState;
 use super::error::ApiError;
 use super::openapi;
 use crate::model::envelope::{ErrorEnvelope, code};
+use crate::store::StoreError;
 
 /// Where the browsable reference is served; its files are under `DOCS_PATH/`.
 pub const DOCS_PATH: &str = "/docs";
@@ -43,7 +44,7 @@ pub async fn health() -> Response {
 
 /// Readiness
 ///
-/// 200 when the database answers, else 503. Not enveloped on success.
+/// 200 when the database answers and takes writes, else 503. Not enveloped on success.
 #[utoipa::path(
     get,
     path = "/ready",
@@ -55,16 +56,19 @@ pub async fn health() -> Response {
     ),
 )]
 pub async fn ready(State(app): State<AppState>) -> Response {
-    match app.store.ping().await {
+    // Ready means able to store changes, not only to read: a login writes.
+    match app.store.writable().await {
         Ok(()) => axum::Json(OpsStatus { status: "ready" }).into_response(),
         Err(error) => {
             tracing::warn!(error = %error, "database not ready");
-            ApiError::new(
-                StatusCode::SERVICE_UNAVAILABLE,
-                code::UNAVAILABLE,
-                "The database does not answer. The server will recover when it does.",
-            )
-            .into_response()
+            let message = match error {
+                StoreError::NotWritable { .. } => {
+                    "The database does not take writes; the server's log says which file and why."
+                }
+                _ => "The database does not answer. The server will recover when it does.",
+            };
+            ApiError::new(StatusCode::SERVICE_UNAVAILABLE, code::UNAVAILABLE, message)
+                .into_response()
         }
     }
 }

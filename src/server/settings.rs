@@ -9,6 +9,7 @@ use anyhow::{Context, bail};
 
 use super::ServerConfig;
 use crate::config::{self, ConfigFile, Environment, layered};
+pub use crate::logging::LogFormat;
 
 /// The flags of `synapse serve`, above the environment and the config file.
 #[derive(Debug, Default, Clone, clap::Args)]
@@ -31,6 +32,7 @@ pub struct ServeSettings {
     pub database_url: String,
     pub demo: bool,
     pub log_level: String,
+    pub log_format: LogFormat,
     pub server: ServerConfig,
 }
 
@@ -148,11 +150,20 @@ pub fn resolve(
     }
     let log_level = layered(None, env.string("SYNAPSE_LOG"), f.log_level.clone())
         .unwrap_or_else(|| "info".to_string());
+    let log_format =
+        match layered(None, env.string("SYNAPSE_LOG_FORMAT"), f.log_format.clone()).as_deref() {
+            None | Some("text") => LogFormat::Text,
+            Some("json") => LogFormat::Json,
+            Some(other) => bail!(
+                "log_format (SYNAPSE_LOG_FORMAT) is {other:?}: it must be \"text\" or \"json\""
+            ),
+        };
     Ok(ServeSettings {
         listen,
         database_url,
         demo: flags.demo,
         log_level,
+        log_format,
         server,
     })
 }

@@ -19,6 +19,9 @@ impl<E: Engine> Store for E {
     async fn ping(&self) -> StoreResult<()> {
         super::settings::ping(self).await
     }
+    async fn writable(&self) -> StoreResult<()> {
+        super::settings::writable(self).await
+    }
 
     async fn user_by_email(&self, email: &str) -> StoreResult<Option<UserRecord>> {
         super::auth::user_by_email(self, email).await

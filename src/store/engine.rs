@@ -47,6 +47,13 @@ pub trait Engine: Send + Sync + 'static {
     /// The group-committed audit rows of reads, refusals and sign-ins.
     fn audit_queue(&self) -> &AuditQueue;
 
+    /// How an error names the database: the data file on SQLite, the database on
+    /// PostgreSQL (never with its password).
+    fn data_file_name(&self) -> String;
+
+    /// The rest of `Store::writable` on this engine: files of its own beyond the data file.
+    fn check_writable(&self) -> impl Future<Output = StoreResult<()>> + Send;
+
     /// The names of the patients' doctors, for the patient summaries.
     fn doctor_names(&self) -> &DoctorNames;
 

@@ -109,6 +109,10 @@ pub enum StoreError {
     Invalid(Vec<FieldError>),
     #[error("database error: {0}")]
     Database(#[from] sqlx::Error),
+    /// The database, or one of its files, does not take writes: the server's user may not
+    /// write it, the file system is read-only, or the database refuses this user writes.
+    #[error("cannot write {file}: {reason}")]
+    NotWritable { file: String, reason: String },
     /// Every connection stayed busy for as long as a request may wait for one.
     #[error("no database connection came free in time")]
     Busy,
@@ -287,6 +291,9 @@ pub struct AuditEntry<'a> {
 pub trait Store: Send + Sync + 'static {
     // --- health
     async fn ping(&self) -> StoreResult<()>;
+    /// `Ok` when the database takes writes (`/ready`, and start-up, which refuses a database
+    /// it cannot write); `StoreError::NotWritable` naming the file and why when it does not.
+    async fn writable(&self) -> StoreResult<()>;
 
     // --- users and sessions
     async fn user_by_email(&self, email: &str) -> StoreResult<Option<UserRecord>>;

@@ -2,15 +2,39 @@
 //! (markers such as "the demo data is loaded") and the next MRN number. Writes run in a write
 //! transaction, which on SQLite also takes the writer's turn.
 
-use super::StoreResult;
 use super::engine::Engine;
 use super::sql::{self, Conn, Statement, WriteTx};
+use super::{StoreError, StoreResult};
 
 pub async fn ping(engine: &impl Engine) -> StoreResult<()> {
     let select = Statement::new("SELECT 1 AS value");
     engine
         .read(move |conn| Box::pin(async move { conn.scalar(&select).await.map(|_| ()) }))
         .await
+}
+
+/// Whether the database takes writes, as `Store::writable` tells: a write transaction that
+/// changes nothing but still needs the write lock and the privileges a server uses (a change
+/// to the data and an audit row), rolled back; then the engine's own files
+/// (`Engine::check_writable`).
+pub async fn writable(engine: &impl Engine) -> StoreResult<()> {
+    let probe = async {
+        let mut tx = engine.write_tx().await?;
+        tx.execute(&Statement::new(
+            "UPDATE settings SET value = value WHERE FALSE",
+        ))
+        .await?;
+        tx.execute(&Statement::new(
+            "INSERT INTO audit_events SELECT * FROM audit_events WHERE FALSE",
+        ))
+        .await?;
+        tx.rollback().await
+    };
+    probe.await.map_err(|error| StoreError::NotWritable {
+        file: engine.data_file_name(),
+        reason: error.to_string(),
+    })?;
+    engine.check_writable().await
 }
 
 pub async fn setting(engine: &impl Engine, key: &str) -> StoreResult<Option<String>> {

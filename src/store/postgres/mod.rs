@@ -202,6 +202,22 @@ impl crate::store::engine::Engine for PgStore {
         &self.audit
     }
 
+    fn data_file_name(&self) -> String {
+        let options = self.pool.connect_options();
+        format!(
+            "the PostgreSQL database {} on {}:{} as {}",
+            options.get_database().unwrap_or("(default)"),
+            options.get_host(),
+            options.get_port(),
+            options.get_username()
+        )
+    }
+
+    async fn check_writable(&self) -> StoreResult<()> {
+        // The audit trail is in the same database: `settings::writable` has tried it.
+        Ok(())
+    }
+
     fn doctor_names(&self) -> &crate::store::doctor_names::DoctorNames {
         &self.doctor_names
     }

@@ -58,6 +58,7 @@ pub(super) async fn open(path: &Path) -> anyhow::Result<SqlitePool> {
         // back the last commits, and never corrupts the file.
         .synchronous(SqliteSynchronous::Normal)
         .busy_timeout(Duration::from_secs(5));
+    super::create_private(path)?;
     let pool = SqlitePoolOptions::new()
         .max_connections(1)
         .min_connections(1)

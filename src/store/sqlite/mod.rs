@@ -77,6 +77,28 @@ const MIGRATIONS: [(i64, &str, &str); 9] = [
     ),
 ];
 
+/// Creates the database file at `path` readable and writable by its owner only (0600) when it
+/// does not exist yet. SQLite gives a database's `-wal` and `-shm` files the mode of the
+/// database file, so they are private too. A file that exists keeps the mode it has: its
+/// operator chose it.
+pub(super) fn create_private(path: &std::path::Path) -> anyhow::Result<()> {
+    if path.as_os_str().is_empty() || path == std::path::Path::new(":memory:") {
+        return Ok(());
+    }
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create_new(true);
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+    match options.open(path) {
+        Ok(_) => Ok(()),
+        Err(error) if error.kind() == std::io::ErrorKind::AlreadyExists => Ok(()),
+        Err(error) => Err(anyhow::Error::new(error).context(format!(
+            "cannot create the database file {}: choose a directory the server can write to",
+            path.display()
+        ))),
+    }
+}
+
 #[derive(Clone)]
 pub struct SqliteStore {
     /// Writes, migrations and the audit trail.
@@ -96,6 +118,8 @@ pub struct SqliteStore {
     dense_prefix_candidates: i64,
     /// The audit log file beside the data file.
     audit_log_path: Arc<std::path::Path>,
+    /// The audit log file's pool, shared with the audit queue's sink, for `check_writable`.
+    audit_log: SqlitePool,
     /// Wakes the server's event reader after a commit that wrote events: every writer is in
     /// this process.
     events: EventSignal,
@@ -185,6 +209,7 @@ impl SqliteStore {
                 .pragma("cache_size", "-262144")
                 .pragma("wal_autocheckpoint", "100000");
         }
+        create_private(options.get_filename())?;
         // A load runs on one connection: it has one writer anyway, and with several, about
         // one seed in ten had a connection fail with "no such table: patients" on its first
         // insert right after another connection set the indexes aside (`bulk_load`).
@@ -204,7 +229,9 @@ impl SqliteStore {
             READ_CONNECTIONS,
         )?);
         let writer = Arc::new(tokio::sync::Mutex::new(()));
-        let audit = AuditQueue::start(audit_log::AuditLogSink { pool: audit_log });
+        let audit = AuditQueue::start(audit_log::AuditLogSink {
+            pool: audit_log.clone(),
+        });
         let store = SqliteStore {
             pool,
             readers,
@@ -213,6 +240,7 @@ impl SqliteStore {
             doctor_names: Default::default(),
             dense_prefix_candidates: patients::DENSE_PREFIX_CANDIDATES,
             audit_log_path: audit_log_path.into(),
+            audit_log,
             events: EventSignal::default(),
         };
         let built = bulk_load::finish(&store).await?;
@@ -274,6 +302,28 @@ impl crate::store::engine::Engine for SqliteStore {
 
     fn audit_queue(&self) -> &AuditQueue {
         &self.audit
+    }
+
+    fn data_file_name(&self) -> String {
+        self.pool
+            .connect_options()
+            .get_filename()
+            .display()
+            .to_string()
+    }
+
+    async fn check_writable(&self) -> StoreResult<()> {
+        // Takes the audit file's write lock, as the audit queue does before each batch.
+        let probe = async {
+            let tx = self.audit_log.begin_with("BEGIN IMMEDIATE").await?;
+            tx.rollback().await
+        };
+        probe
+            .await
+            .map_err(|error| crate::store::StoreError::NotWritable {
+                file: self.audit_log_path.display().to_string(),
+                reason: error.to_string(),
+            })
     }
 
     fn doctor_names(&self) -> &crate::store::doctor_names::DoctorNames {
