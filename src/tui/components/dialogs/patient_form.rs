@@ -543,7 +543,12 @@ impl PatientForm {
         if self.slots.contains(&Slot::Doctor) && self.doctor_id().is_none() {
             errors.push(FieldError::new(
                 "doctor_id",
-                "pick the doctor the patient is registered with",
+                match self.doctors {
+                    Load::Idle | Load::Loading => {
+                        "the active doctors are still loading: wait a moment, then press Enter again"
+                    }
+                    _ => "pick the doctor the patient is registered with",
+                },
             ));
         }
         let illness_duration = match optional(&self.illness_duration) {
@@ -818,7 +823,11 @@ pub(crate) fn on_doctors(
     };
     if let Some(form) = form_mut(state) {
         form.doctors = match result {
-            Ok(doctors) => Load::Ready(doctors),
+            Ok(doctors) => {
+                // A "still loading" said under the doctor no longer holds.
+                form.errors.retain(|e| e.field != Slot::Doctor.wire());
+                Load::Ready(doctors)
+            }
             Err(error) => Load::Failed(error.message),
         };
         form.doctor = 0;

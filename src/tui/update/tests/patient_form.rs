@@ -517,3 +517,23 @@ fn a_receptionists_change_stays_demographics_and_contacts() {
         );
     }
 }
+
+#[test]
+fn enter_before_the_doctors_arrive_says_to_wait_and_their_arrival_clears_it() {
+    let mut state = receptionist();
+    let (request, _) = only_call(&update(&mut state, chr('n')));
+    type_text(&mut state, "Walk In");
+    update(&mut state, key(KeyCode::Tab));
+    type_text(&mut state, "1990-05-06");
+    assert!(update(&mut state, key(KeyCode::Enter)).is_empty());
+    assert!(
+        form(&state)
+            .error_of(Slot::Doctor)
+            .unwrap()
+            .contains("still loading")
+    );
+    respond(&mut state, request, Response::Doctors(Ok(doctors())));
+    assert_eq!(form(&state).error_of(Slot::Doctor), None);
+    let (_, call) = only_call(&update(&mut state, key(KeyCode::Enter)));
+    assert_eq!(call, Call::FindDuplicates("Walk In".into()));
+}
