@@ -1,5 +1,6 @@
 //! Administration and operations over the real server: the users list, account creation,
-//! unlocking and disabling, the audit trail (filters, order, request ids, append-only rows),
+//! unlocking and disabling, the audit trail (filters, order, paging by cursor, request ids,
+//! append-only rows),
 //! and the unauthenticated endpoints (`/health`, `/ready`, `/metrics`, the OpenAPI document),
 //! including trailing-slash spellings of every route.
 
@@ -892,6 +893,166 @@ async fn the_audit_query_filters_and_lists_newest_first() {
         .get("/api/v1/admin/audit", &alice)
         .await
         .expect_error(403, "FORBIDDEN");
+}
+
+/// The rows of a page and its `next_cursor`.
+fn page_of(reply: &Reply) -> (Vec<Value>, Option<String>) {
+    reply.expect(200);
+    let data = reply.data();
+    (
+        data["items"].as_array().unwrap().clone(),
+        data["pagination"]["next_cursor"]
+            .as_str()
+            .map(str::to_string),
+    )
+}
+
+#[tokio::test]
+async fn the_audit_trail_pages_by_cursor_while_rows_are_written() {
+    let server = TestServer::start().await;
+    let admin = server.login_new("admin@clinic.test", Role::Admin).await;
+    let alice = server.login_new("alice@clinic.test", Role::Doctor).await;
+    let patient = server.patient(&alice, "Cursor Patient").await;
+    for _ in 0..7 {
+        server
+            .get(&format!("/api/v1/patients/{patient}"), &alice)
+            .await
+            .expect(200);
+    }
+    let today = chrono::Utc::now().date_naive();
+    let filter = format!(
+        "user_id={}&patient_id={patient}&action=patient.read&outcome=success&since={today}&until={today}",
+        alice.user_id
+    );
+    let before: Vec<String> = audit(&server, &admin, &filter)
+        .await
+        .iter()
+        .map(|r| r["id"].as_str().unwrap().to_string())
+        .collect();
+    assert_eq!(before.len(), 7, "{before:?}");
+
+    // Pages of 3 by cursor; between pages, the same doctor reads the same patient again: a
+    // row every filter keeps, written while paging. It is newer than every row shown, so no
+    // page repeats a row and none skips one of the rows there were.
+    let mut seen: Vec<Value> = Vec::new();
+    let mut cursor: Option<String> = None;
+    let mut offsets = Vec::new();
+    loop {
+        let path = match &cursor {
+            None => format!("/api/v1/admin/audit?limit=3&{filter}"),
+            Some(c) => format!("/api/v1/admin/audit?limit=3&{filter}&cursor={c}"),
+        };
+        let reply = server.get(&path, &admin).await;
+        let (rows, next) = page_of(&reply);
+        offsets.push(reply.data()["pagination"]["offset"].as_u64().unwrap());
+        assert!(rows.len() <= 3);
+        seen.extend(rows);
+        server
+            .get(&format!("/api/v1/patients/{patient}"), &alice)
+            .await
+            .expect(200);
+        match next {
+            Some(next) => cursor = Some(next),
+            None => break,
+        }
+        assert!(offsets.len() < 10, "the pages never end: {offsets:?}");
+    }
+    let ids: Vec<String> = seen
+        .iter()
+        .map(|r| r["id"].as_str().unwrap().to_string())
+        .collect();
+    assert_eq!(ids, before, "each older row once, newest first");
+    assert_eq!(offsets, vec![0, 3, 6]);
+    assert_newest_first(&seen);
+    assert!(seen.iter().all(|r| r["action"] == "patient.read"
+        && r["outcome"] == "success"
+        && r["user_id"] == alice.user_id.as_str()
+        && r["patient_id"] == patient.as_str()));
+    // The rows written while paging are there, newer than all of them.
+    assert_eq!(audit(&server, &admin, &filter).await.len(), 7 + 3);
+
+    // Without filters, over every table of the trail (on SQLite two files) and more rows
+    // than a page: the whole trail by cursor is the whole trail, each row once, although each
+    // page read writes a row of its own.
+    let everything = audit(&server, &admin, "").await;
+    let mut all = Vec::new();
+    let mut cursor: Option<String> = None;
+    loop {
+        let path = match &cursor {
+            None => "/api/v1/admin/audit?limit=4".to_string(),
+            Some(c) => format!("/api/v1/admin/audit?limit=4&cursor={c}"),
+        };
+        let (rows, next) = page_of(&server.get(&path, &admin).await);
+        all.extend(rows);
+        match next {
+            Some(next) => cursor = Some(next),
+            None => break,
+        }
+    }
+    // The first page starts after the row of the query that read `everything`.
+    let ids: Vec<&str> = all.iter().map(|r| r["id"].as_str().unwrap()).collect();
+    let unique: BTreeSet<&str> = ids.iter().copied().collect();
+    assert_eq!(unique.len(), ids.len(), "a row repeated: {ids:?}");
+    for row in &everything {
+        assert!(
+            unique.contains(row["id"].as_str().unwrap()),
+            "skipped {row:#}"
+        );
+    }
+    assert_newest_first(&all);
+}
+
+#[tokio::test]
+async fn a_bad_audit_cursor_is_refused_in_the_error_envelope() {
+    let server = TestServer::start().await;
+    let admin = server.login_new("admin@clinic.test", Role::Admin).await;
+    let doctor = server.login_new("doc@clinic.test", Role::Doctor).await;
+    for n in 0..3 {
+        server.patient(&doctor, &format!("Patient {n}")).await;
+    }
+    let patients = server.get("/api/v1/patients/list/?limit=1", &doctor).await;
+    patients.expect(200);
+    let patients_cursor = patients.data()["pagination"]["next_cursor"]
+        .as_str()
+        .expect("a cursor of the patients list")
+        .to_string();
+    for bad in ["not-a-cursor", "e30", patients_cursor.as_str()] {
+        let reply = server
+            .get(&format!("/api/v1/admin/audit?cursor={bad}"), &admin)
+            .await;
+        expect_field_error(&reply, "cursor");
+        let message = reply.body["error"]["details"]["fields"][0]["message"]
+            .as_str()
+            .unwrap_or_default();
+        assert!(
+            message.contains("start again without a cursor"),
+            "{:#}",
+            reply.body
+        );
+    }
+    let (_, next) = page_of(&server.get("/api/v1/admin/audit?limit=1", &admin).await);
+    let next = next.expect("more than one audit row");
+    expect_field_error(
+        &server
+            .get(
+                &format!("/api/v1/admin/audit?offset=1&cursor={next}"),
+                &admin,
+            )
+            .await,
+        "cursor",
+    );
+    expect_field_error(
+        &server.get("/api/v1/admin/audit?cursor=", &admin).await,
+        "cursor",
+    );
+    // The audit's own cursor pages on.
+    server
+        .get(
+            &format!("/api/v1/admin/audit?limit=1&cursor={next}"),
+            &admin,
+        )
+        .await
+        .expect(200);
 }
 
 #[tokio::test]

@@ -1133,8 +1133,24 @@ async fn consultation_transcript(store: &dyn Store, doctor: &Actor, other: &Acto
 
 /// Ids and times differ between two stores; everything else must not. Each id (a string that
 /// reads as a UUID) becomes `id<n>` in the order ids first appear, each time becomes `<time>`.
+/// A page cursor's content (base64 of a small JSON object naming its list), if `text` is one:
+/// its time and id differ between the engines as the rows' do.
+fn cursor_content(text: &str) -> Option<Value> {
+    use base64::Engine;
+    let bytes = base64::engine::general_purpose::URL_SAFE_NO_PAD
+        .decode(text)
+        .ok()?;
+    let content: Value = serde_json::from_slice(&bytes).ok()?;
+    content.get("s")?;
+    Some(content)
+}
+
 fn normalized(value: Value, ids: &mut Vec<String>) -> Value {
     match value {
+        Value::String(text) if cursor_content(&text).is_some() => {
+            let content = cursor_content(&text).unwrap_or_default();
+            json!({ "cursor": normalized(content, ids) })
+        }
         Value::String(text) if Uuid::parse_str(&text).is_ok() => {
             let n = ids.iter().position(|id| *id == text).unwrap_or_else(|| {
                 ids.push(text);

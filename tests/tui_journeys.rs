@@ -1355,6 +1355,10 @@ async fn a_receptionist_registers_a_patient_for_a_doctor_who_then_finds_them_by_
     desk.type_text(name);
     desk.send(TAB);
     desk.type_text("1987-09-21");
+    // The form asks for the doctor until the active doctors have loaded.
+    desk.wait_for("the active doctors to pick from", |s| {
+        line_with(s, DOCTOR_LINE).is_some_and(|l| l.contains("◀ Dr"))
+    });
     desk.send(ENTER);
     desk.wait_for("the duplicate question", |s| {
         s.contains("already registered") && s.contains(&mrn)

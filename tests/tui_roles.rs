@@ -2,7 +2,9 @@
 //! workstation's own state machine (`update`, its effects run by the `Runner` on the typed
 //! client), walk every screen and command the role is offered, and check that each call behind
 //! them answers without 403 (without failing at all), that no screen outside the role's is
-//! reached, and that a command the role is not offered sends no call.
+//! reached, and that a command the role is not offered sends no call. Registering a patient
+//! with every field and changing one go through the form as typed; the audit browser pages
+//! forward and back by the server's cursors.
 
 mod common;
 
@@ -14,11 +16,12 @@ use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 use synapse::client::{ApiClient, ClientConfig};
 use synapse::model::auth::Role;
 use synapse::tui::action::{Action, Timer};
+use synapse::tui::components::dialogs::patient_form::Slot;
 use synapse::tui::effect::{Call, Effect, Runner};
 use synapse::tui::keymap::Command;
 use synapse::tui::roles;
 use synapse::tui::screens::works_here;
-use synapse::tui::state::{SessionInfo, Settings, State};
+use synapse::tui::state::{Dialog, SessionInfo, Settings, State};
 use synapse::tui::update::{run_command, update};
 use tokio::sync::mpsc::{UnboundedReceiver, unbounded_channel};
 
@@ -185,6 +188,97 @@ impl Workstation {
         }
     }
 
+    /// Sends `key` to the workstation and runs what it asks for.
+    async fn press(&mut self, code: KeyCode) {
+        let effects = update(
+            &mut self.state,
+            Action::Key(KeyEvent::new(code, KeyModifiers::NONE)),
+        );
+        self.settle(effects).await;
+    }
+
+    /// The slot the open patient form has the focus on.
+    fn focused(&self) -> Option<Slot> {
+        match &self.state.dialog {
+            Some(Dialog::PatientForm(form)) => Some(form.focused()),
+            _ => None,
+        }
+    }
+
+    /// Tabs to `slot` of the open patient form; false if the form has none.
+    async fn tab_to(&mut self, slot: Slot) -> bool {
+        for _ in 0..20 {
+            match self.focused() {
+                Some(focused) if focused == slot => return true,
+                Some(_) => self.press(KeyCode::Tab).await,
+                None => return false,
+            }
+        }
+        false
+    }
+
+    /// Types `text` into `slot` of the open patient form.
+    async fn fill(&mut self, slot: Slot, text: &str) {
+        assert!(self.tab_to(slot).await, "{:?}: no {slot:?}", self.role);
+        for c in text.chars() {
+            self.press(KeyCode::Char(c)).await;
+        }
+    }
+
+    /// Registers `name` with every field of a new patient through the form, as typed: `n`,
+    /// the fields, Enter. The form must close, the patient registered.
+    async fn register(&mut self, name: &str) {
+        assert!(works_here(&self.state, Command::RegisterPatient));
+        let effects = run_command(&mut self.state, Command::RegisterPatient);
+        self.settle(effects).await;
+        self.fill(Slot::FullName, name).await;
+        self.fill(Slot::DateOfBirth, "1979-03-04").await;
+        self.fill(Slot::Phone, "+44 131 496 0000").await;
+        self.fill(Slot::Email, "walk.in@example.test").await;
+        self.fill(Slot::Address, "4 Mill Lane, Leith").await;
+        self.fill(Slot::ReferredBy, "Dr R. Nair (GP)").await;
+        self.fill(Slot::IllnessDuration, "3 weeks").await;
+        assert!(self.tab_to(Slot::AllergyStatus).await);
+        self.press(KeyCode::Right).await;
+        self.press(KeyCode::Right).await;
+        self.fill(Slot::Allergies, "Penicillin / rash / moderate")
+            .await;
+        self.fill(Slot::Alerts, "Lives alone; Fall risk").await;
+        self.fill(
+            Slot::Symptoms,
+            "Low mood / moderate / daily / 2 months / mornings",
+        )
+        .await;
+        self.press(KeyCode::Enter).await;
+        assert!(
+            self.state.dialog.is_none(),
+            "{:?}: the form stays open: {:?}",
+            self.role,
+            self.state.dialog
+        );
+        self.visit();
+    }
+
+    /// Changes the selected patient's phone through the form: `e`, the phone, Enter.
+    async fn change_phone(&mut self) {
+        assert!(works_here(&self.state, Command::EditPatient));
+        let effects = run_command(&mut self.state, Command::EditPatient);
+        self.settle(effects).await;
+        assert!(self.tab_to(Slot::Phone).await);
+        for _ in 0..40 {
+            self.press(KeyCode::Backspace).await;
+        }
+        self.fill(Slot::Phone, "+44 131 496 0199").await;
+        self.press(KeyCode::Enter).await;
+        assert!(
+            self.state.dialog.is_none(),
+            "{:?}: the change stays open: {:?}",
+            self.role,
+            self.state.dialog
+        );
+        self.visit();
+    }
+
     /// Searches for `text` through the search overlay, if search is offered here.
     async fn search(&mut self, text: &str) {
         if !works_here(&self.state, Command::Search) {
@@ -220,11 +314,22 @@ async fn each_role_is_offered_only_calls_that_answer() {
     let doctor = server.login_new("doc@roles.test", Role::Doctor).await;
     let patient = server.patient(&doctor, "Rosalind Roe").await;
     server.consultation_report(&doctor, &patient, NOTES).await;
+    let doctor_session = doctor.clone();
     server.user("rec@roles.test", Role::Receptionist).await;
     server.user("adm@roles.test", Role::Admin).await;
 
+    // More audit rows than the audit browser's page, so it pages by cursor for real.
+    for _ in 0..60 {
+        server
+            .get(&format!("/api/v1/patients/{patient}"), &doctor)
+            .await
+            .expect(200);
+    }
+
     let mut doctor = Workstation::log_in(&server, "doc@roles.test", Role::Doctor).await;
     doctor.walk().await;
+    doctor.register("Rory Walker").await;
+    assert!(doctor.failures.is_empty(), "{:#?}", doctor.failures);
     for screen in ["Patients", "Chart", "Reports", "Report", "Stats", "Running"] {
         assert!(doctor.visited.contains(screen), "{:?}", doctor.visited);
     }
@@ -242,7 +347,41 @@ async fn each_role_is_offered_only_calls_that_answer() {
         front_desk.answers,
         BTreeSet::from(["Login".to_string(), "Patients".into(), "Search".into()])
     );
-    assert_eq!(front_desk.state.patients.rows.items.len(), 1);
+    assert_eq!(front_desk.state.patients.rows.items.len(), 2);
+    // The front desk registers a patient with every field for the doctor, and changes a
+    // patient's contacts: what its hint bar offers answers, none 403.
+    front_desk.register("Wanda Walkin").await;
+    front_desk.change_phone().await;
+    assert!(front_desk.failures.is_empty(), "{:#?}", front_desk.failures);
+    for answer in ["Doctors", "Duplicates", "PatientSaved"] {
+        assert!(
+            front_desk.answers.contains(answer),
+            "{answer}: {:?}",
+            front_desk.answers
+        );
+    }
+    assert_eq!(front_desk.visited, BTreeSet::from(["Patients".to_string()]));
+    // The server has what the form sent, clinical fields and all.
+    let registered = server
+        .get("/api/v1/patients/search/?q=Wanda", &doctor_session)
+        .await;
+    registered.expect(200);
+    let id = registered.data()["items"][0]["id"]
+        .as_str()
+        .expect("the registered patient")
+        .to_string();
+    let chart = server
+        .get(&format!("/api/v1/patients/{id}"), &doctor_session)
+        .await;
+    chart.expect(200);
+    let chart = chart.data();
+    assert_eq!(chart["illness_duration"]["unit"], "weeks");
+    assert_eq!(chart["allergies"]["status"], "known");
+    assert_eq!(chart["allergies"]["items"][0]["substance"], "Penicillin");
+    assert_eq!(chart["alerts"][1], "Fall risk");
+    assert_eq!(chart["symptoms"][0]["duration"]["unit"], "months");
+    assert_eq!(chart["address"], "4 Mill Lane, Leith");
+    assert_eq!(chart["referred_by"], "Dr R. Nair (GP)");
 
     let mut admin = Workstation::log_in(&server, "adm@roles.test", Role::Admin).await;
     admin.walk().await;
@@ -254,4 +393,35 @@ async fn each_role_is_offered_only_calls_that_answer() {
         admin.answers,
         BTreeSet::from(["Login".to_string(), "Users".into(), "Audit".into()])
     );
+
+    // The audit browser pages by the server's cursors, forward and back, while each page
+    // read writes a row of its own.
+    admin.run(Command::GoAudit).await;
+    let first: Vec<_> = audit_ids(&admin);
+    assert_eq!(first.len(), 50, "a full first page");
+    admin.run(Command::NextPage).await;
+    let page = admin.state.audit.rows.ready().expect("the second page");
+    assert_eq!(page.pagination.offset, 50);
+    assert!(admin.state.audit.cursor.is_some(), "paged by cursor");
+    let second = audit_ids(&admin);
+    assert!(!second.is_empty());
+    assert!(
+        second.iter().all(|id| !first.contains(id)),
+        "a row of the first page repeats on the second"
+    );
+    admin.run(Command::PreviousPage).await;
+    assert!(admin.state.audit.cursor.is_none());
+    assert_eq!(admin.state.audit.rows.ready().unwrap().pagination.offset, 0);
+    assert!(admin.failures.is_empty(), "{:#?}", admin.failures);
+}
+
+/// The ids of the audit rows the browser shows.
+fn audit_ids(workstation: &Workstation) -> Vec<uuid::Uuid> {
+    workstation
+        .state
+        .audit
+        .rows
+        .ready()
+        .map(|page| page.items.iter().map(|e| e.id).collect())
+        .unwrap_or_default()
 }

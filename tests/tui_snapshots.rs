@@ -2239,6 +2239,85 @@ fn dialog_register_patient_with_a_rejected_field() {
 }
 
 #[test]
+fn dialog_register_patient_with_every_field() {
+    let mut state = receptionist_base();
+    let mut form = registration();
+    form.email = Field::with("lena.fischer@example.test");
+    form.address = Field::with("Kastanienallee 12, Berlin");
+    form.referred_by = Field::with("Dr. R. Nair (GP)");
+    form.illness_duration = Field::with("3 weeks");
+    form.allergy_status = AllergyStatus::Known;
+    form.allergies = Field::with("Penicillin / rash / moderate");
+    form.alerts = Field::with("Lives alone");
+    form.symptoms = Field::with("Low mood / moderate / daily / 2 months");
+    form.focus = form
+        .slots
+        .iter()
+        .position(|s| *s == Slot::Symptoms)
+        .unwrap();
+    state.dialog = Some(Dialog::PatientForm(Box::new(form)));
+    let rendered = text(&state, 100, 30);
+    for shown in [
+        "Ill for",
+        "3 weeks",
+        "Penicillin",
+        "Lives alone",
+        "Low mood",
+    ] {
+        assert_shows(&rendered, shown);
+    }
+    snap_sizes("dialog-register-every-field", &state);
+}
+
+#[test]
+fn the_patient_form_is_masked_in_privacy_mode() {
+    let mut state = receptionist_base();
+    let mut form = registration();
+    form.email = Field::with("lena.fischer@example.test");
+    form.address = Field::with("Kastanienallee 12, Berlin");
+    form.alerts = Field::with("Lives alone");
+    // The focus on a private field: its cursor tells nothing of the value's length either.
+    form.focus = 0;
+    state.dialog = Some(Dialog::PatientForm(Box::new(form)));
+    state.privacy = true;
+    for (w, h) in SIZES {
+        let rendered = text(&state, w, h);
+        for private in [
+            "Lena Fischer",
+            "Lena",
+            "Fischer",
+            "1991-07-14",
+            "+49 30 1234567",
+            "lena.fischer@example.test",
+            "Kastanienallee",
+        ] {
+            assert!(
+                !rendered.contains(private),
+                "{private:?} shows despite the privacy mask:\n{rendered}"
+            );
+        }
+        assert_shows(&rendered, "L. F.");
+        assert_shows(&rendered, "••••-••-••");
+        // What is no one's identity still shows: the doctor, the alerts.
+        assert_shows(&rendered, "Dr. Omar Haddad");
+        assert_shows(&rendered, "Lives alone");
+        insta::assert_snapshot!(format!("dialog-register-patient-{w}x{h}-masked"), rendered);
+    }
+    // A change of the chart's details is masked alike.
+    let mut state = amelia_chart_state();
+    let Load::Ready(patient) = &state.chart.patient else {
+        panic!("chart not loaded");
+    };
+    let form = PatientForm::chart(patient);
+    let address = patient.address.clone().expect("an address");
+    state.dialog = Some(Dialog::PatientForm(Box::new(form)));
+    state.privacy = true;
+    let rendered = text(&state, 120, 40);
+    assert!(!rendered.contains(&address), "{rendered}");
+    assert_masked(&rendered, &state, "dialog-edit-patient-masked");
+}
+
+#[test]
 fn dialog_register_patient_asks_about_a_duplicate() {
     let mut state = receptionist_base();
     let mut form = registration();

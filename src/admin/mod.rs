@@ -499,7 +499,7 @@ async fn export_query(
         since: Some(since),
         until: Some(until),
         limit: export::PAGE_ROWS,
-        offset: 0,
+        ..AuditQuery::default()
     })
 }
 

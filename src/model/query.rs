@@ -148,7 +148,12 @@ pub struct AuditParams {
     #[param(inline, value_type = super::schema::ListLimit)]
     pub limit: Option<u32>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    /// How many items to skip.
+    /// How many items to skip (not with `cursor`).
     #[param(inline, value_type = super::schema::Offset)]
     pub offset: Option<u64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    /// The opaque `pagination.next_cursor` of the previous page (keyset paging): the page
+    /// starts after its last row, whatever was written since.
+    #[param(inline, value_type = super::schema::Cursor)]
+    pub cursor: Option<String>,
 }

@@ -16,7 +16,7 @@ use crate::model::envelope::{ErrorEnvelope, SuccessEnvelope, code};
 use crate::model::page::Page;
 use crate::model::query::{AuditParams, PageParams};
 use crate::model::validate;
-use crate::store::{Administrator, AuditQuery};
+use crate::store::{Administrator, AuditQuery, PageStart};
 
 /// The caller as an administrator, or 403 for other roles.
 fn administrator(caller: &Caller) -> Result<Administrator, ApiError> {
@@ -246,6 +246,10 @@ pub async fn revoke_sessions(
 
 /// A page of audit events, newest first
 ///
+/// Page with `cursor` (the previous page's `pagination.next_cursor`): a row written while
+/// paging never repeats or skips an older row. `offset` still works for the first pages; a
+/// cursor that is not this list's answers 422 naming `cursor`.
+///
 /// Roles: admin.
 #[utoipa::path(
     get,
@@ -282,7 +286,15 @@ pub async fn audit(
         since: params::time_bound("since", params.since.as_deref(), false)?,
         until: params::time_bound("until", params.until.as_deref(), true)?,
         limit: params::list_limit(params.limit)?,
-        offset: params::offset(params.offset)?,
+        offset: 0,
+        cursor: None,
+    };
+    let query = match params::page_start(params.offset, params.cursor)? {
+        PageStart::Offset(offset) => AuditQuery { offset, ..query },
+        PageStart::Cursor(cursor) => AuditQuery {
+            cursor: Some(cursor),
+            ..query
+        },
     };
     Ok(Success(app.store.query_audit(&actor, &query).await?))
 }

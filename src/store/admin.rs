@@ -10,10 +10,14 @@ use uuid::Uuid;
 
 use super::audit_queue::audit_row;
 use super::auth::{USER_COLUMNS, millis, user_record};
+use super::cursor::Cursor;
 use super::engine::{Engine, audit_read, insert_audit};
+use super::paging::{KeyKind, Keyset};
 use super::sql::{self, Conn, Dialect, Row, Statement, WriteTx};
 use super::values::offset_pagination;
-use super::{Actor, Administrator, AuditEntry, AuditPosition, AuditQuery, StoreError, StoreResult};
+use super::{
+    Actor, Administrator, AuditEntry, AuditPosition, AuditQuery, PageStart, StoreError, StoreResult,
+};
 use crate::model::admin::{AdminUser, AuditEvent, NewUser};
 use crate::model::envelope::FieldError;
 use crate::model::page::Page;
@@ -314,6 +318,18 @@ fn audit_event(row: &dyn Row) -> StoreResult<AuditEvent> {
 const AUDIT_COLUMNS: &str =
     "id, at, user_id, action, resource_type, resource_id, patient_id, outcome, request_id, ip";
 
+/// The order of the audit browser's pages: newest first, the row id breaking ties. A row
+/// written while an administrator pages is newer than every row already shown, so it never
+/// moves an older row from one page to the next.
+const AUDIT_KEYSET: Keyset = Keyset {
+    scope: "audit",
+    column: "at",
+    selected_as: "at",
+    id_column: "id",
+    ascending: false,
+    kind: KeyKind::Time { never: false },
+};
+
 /// `FROM <table> WHERE …` with the query's filters.
 fn push_audit_rows(sql: &mut Statement, table: &str, query: &AuditQuery) {
     sql.push(" FROM ").push(table).push(" WHERE 1 = 1");
@@ -337,9 +353,24 @@ fn push_audit_rows(sql: &mut Statement, table: &str, query: &AuditQuery) {
     }
 }
 
-/// The statements of an audit page: the page, newest first, and the count of matching rows,
-/// over every table of the dialect's audit trail.
-pub fn audit_statements(dialect: Dialect, query: &AuditQuery) -> (Statement, Statement) {
+/// Where an audit page starts: after the cursor's row, or at the offset.
+fn audit_start(query: &AuditQuery) -> StoreResult<(Option<Cursor>, u64)> {
+    let start = match &query.cursor {
+        Some(cursor) => PageStart::Cursor(cursor.clone()),
+        None => PageStart::Offset(query.offset),
+    };
+    AUDIT_KEYSET.start(&start)
+}
+
+/// The statements of an audit page: the page, newest first (one row more than the page, which
+/// tells whether more follow), and the count of matching rows, over every table of the
+/// dialect's audit trail. A cursor's condition is in each table's part, where its `at` index
+/// serves it.
+pub fn audit_statements(
+    dialect: Dialect,
+    query: &AuditQuery,
+) -> StoreResult<(Statement, Statement, u64)> {
+    let (cursor, offset) = audit_start(query)?;
     // SQLite merges the index scans of the tables in `at` order and stops at the page.
     let mut select = Statement::new("SELECT * FROM (");
     let mut count = Statement::new("SELECT ");
@@ -350,17 +381,17 @@ pub fn audit_statements(dialect: Dialect, query: &AuditQuery) -> (Statement, Sta
         }
         select.push("SELECT ").push(AUDIT_COLUMNS);
         push_audit_rows(&mut select, table, query);
+        if let Some(cursor) = &cursor {
+            AUDIT_KEYSET.push_after(&mut select, cursor, dialect)?;
+        }
         count.push("(SELECT COUNT(*)");
         push_audit_rows(&mut count, table, query);
         count.push(")");
     }
-    select
-        .push(") AS audit ORDER BY at DESC, id DESC LIMIT ")
-        .bind(i64::from(query.limit))
-        .push(" OFFSET ")
-        .bind(i64::try_from(query.offset).unwrap_or(i64::MAX));
+    select.push(") AS audit");
+    AUDIT_KEYSET.push_order_and_limit(&mut select, query.limit, cursor.as_ref(), offset);
     count.push(" AS value");
-    (select, count)
+    Ok((select, count, offset))
 }
 
 pub async fn query_audit(
@@ -368,20 +399,19 @@ pub async fn query_audit(
     actor: &Actor,
     query: &AuditQuery,
 ) -> StoreResult<Page<AuditEvent>> {
-    let (select, count) = audit_statements(engine.dialect(), query);
-    let (items, total) = engine
+    let (select, count, offset) = audit_statements(engine.dialect(), query)?;
+    let limit = query.limit;
+    let page = engine
         .read(move |conn| {
             Box::pin(async move {
-                let items = conn.rows(&select, audit_event).await?;
-                Ok((items, conn.scalar(&count).await?.unwrap_or(0)))
+                AUDIT_KEYSET
+                    .read_page(conn, &select, &count, false, limit, offset, audit_event)
+                    .await
             })
         })
         .await?;
     audit_read(engine, actor, "admin.audit_query", ("audit", None), None).await?;
-    Ok(Page {
-        pagination: offset_pagination(total, query.limit, query.offset, items.len()),
-        items,
-    })
+    Ok(page)
 }
 
 /// The statement of an export page: up to `query.limit` rows matching `query`, oldest first

@@ -173,7 +173,10 @@ pub struct AuditQuery {
     pub since: Option<DateTime<Utc>>,
     pub until: Option<DateTime<Utc>>,
     pub limit: u32,
+    /// Where the page starts when there is no cursor.
     pub offset: u64,
+    /// The opaque `next_cursor` of the previous page: the page starts after its row.
+    pub cursor: Option<String>,
 }
 
 /// Where an audit export continues: after the row at this time with this id (the export's

@@ -343,8 +343,9 @@ async fn all_users(client: &ApiClient) -> Result<Vec<AdminUser>, ApiError> {
 
 /// Writes every row `params` keeps to `path`, one JSON object a line, newest first, a page at
 /// a time (a long trail never sits in memory whole); returns the path and the count. A file
-/// left half written by a failure is removed. The audit pages by offset, and rows written
-/// meanwhile would shift the pages: without an end of its own, the export ends when it starts.
+/// left half written by a failure is removed. Pages follow the server's cursors, so rows
+/// written meanwhile shift no row; without an end of its own, the export still ends when it
+/// starts, so the file is the trail as it was then.
 async fn export_audit(
     client: &ApiClient,
     mut params: AuditParams,
@@ -360,9 +361,11 @@ async fn export_audit(
     let mut count: u64 = 0;
     let written: Result<(), String> = async {
         loop {
-            params.offset = (count > 0).then_some(count);
             let page = client.audit(&params).await.map_err(|e| e.message)?;
-            let done = !page.pagination.has_more || page.items.is_empty();
+            params.offset = None;
+            params.cursor = page.pagination.next_cursor.clone();
+            let done =
+                !page.pagination.has_more || page.items.is_empty() || params.cursor.is_none();
             let mut lines = String::new();
             for event in &page.items {
                 lines.push_str(&serde_json::to_string(event).map_err(|e| e.to_string())?);

@@ -140,13 +140,13 @@ pub enum Command {
     #[strum(
         serialize = "register",
         message = "Register a patient",
-        props(hint = "register")
+        props(hint = "new")
     )]
     RegisterPatient,
     #[strum(
         serialize = "edit_patient",
         message = "Change the patient's details",
-        props(hint = "details")
+        props(hint = "edit")
     )]
     EditPatient,
     #[strum(message = "Reload", props(hint = "reload"))]

@@ -1,6 +1,9 @@
 //! The administrator's audit browser: the audit trail newest first, filtered by account,
-//! patient, action, outcome and date range, a page at a time (the server pages the audit by
-//! offset only). A row opens its details; the filtered rows export to a file as JSON lines.
+//! patient, action, outcome and date range, a page at a time. Pages follow the server's
+//! cursors: the next page starts after the last row shown, so rows written while the
+//! administrator reads (each page read writes one) never shift a row onto the next page; the
+//! cursors of the pages before are kept to go back. A row opens its details; the filtered rows
+//! export to a file as JSON lines.
 
 use ratatui::Frame;
 use ratatui::layout::{Constraint, Layout, Rect};
@@ -68,8 +71,8 @@ pub struct AuditFilter {
 }
 
 impl AuditFilter {
-    /// The query of the page at `offset` (`limit` rows).
-    pub fn params(&self, offset: u64, limit: u32) -> AuditParams {
+    /// The query of the page that starts after `cursor` (the first page without one).
+    pub fn params(&self, cursor: Option<&str>, limit: u32) -> AuditParams {
         AuditParams {
             user_id: self.user_id,
             patient_id: self.patient_id,
@@ -78,7 +81,8 @@ impl AuditFilter {
             since: self.since.clone(),
             until: self.until.clone(),
             limit: Some(limit),
-            offset: (offset > 0).then_some(offset),
+            offset: None,
+            cursor: cursor.map(str::to_string),
         }
     }
 
@@ -116,8 +120,10 @@ impl AuditFilter {
 pub struct AuditBrowser {
     pub rows: Load<Page<AuditEvent>>,
     pub filter: AuditFilter,
-    /// The offset of the page shown.
-    pub offset: u64,
+    /// The cursor the page shown starts after; `None` for the first page.
+    pub cursor: Option<String>,
+    /// The cursors of the pages before it, the nearest last: previous page pops one.
+    pub back: Vec<Option<String>>,
     pub selected: usize,
     /// The request whose answer is awaited; older answers are dropped.
     pub request: u64,
@@ -127,8 +133,7 @@ pub struct AuditBrowser {
 pub(crate) fn open(state: &mut State) -> Vec<Effect> {
     state.overlay = None;
     state.go(Screen::Audit);
-    state.audit.offset = 0;
-    state.audit.selected = 0;
+    first_page(state);
     load(state)
 }
 
@@ -137,7 +142,10 @@ pub(crate) fn load(state: &mut State) -> Vec<Effect> {
     if state.audit.rows.ready().is_none() {
         state.audit.rows = Load::Loading;
     }
-    let params = state.audit.filter.params(state.audit.offset, PAGE_SIZE);
+    let params = state
+        .audit
+        .filter
+        .params(state.audit.cursor.as_deref(), PAGE_SIZE);
     let effect = call(state, Call::Audit(params));
     if let Effect::Call { request, .. } = &effect {
         state.audit.request = *request;
@@ -148,9 +156,14 @@ pub(crate) fn load(state: &mut State) -> Vec<Effect> {
 /// Shows the first page of what `filter` keeps.
 pub(crate) fn apply(state: &mut State, filter: AuditFilter) -> Vec<Effect> {
     state.audit.filter = filter;
-    state.audit.offset = 0;
-    state.audit.selected = 0;
+    first_page(state);
     load(state)
+}
+
+fn first_page(state: &mut State) {
+    state.audit.cursor = None;
+    state.audit.back.clear();
+    state.audit.selected = 0;
 }
 
 fn rows(state: &State) -> &[AuditEvent] {
@@ -180,23 +193,25 @@ pub(crate) fn command(state: &mut State, command: Command, page: usize) -> Vec<E
         }
         Command::ClearFilters => apply(state, AuditFilter::default()),
         Command::NextPage => {
-            let more = state
+            let next = state
                 .audit
                 .rows
                 .ready()
-                .is_some_and(|p| p.pagination.has_more);
-            if !more {
+                .filter(|p| p.pagination.has_more)
+                .and_then(|p| p.pagination.next_cursor.clone());
+            let Some(next) = next else {
                 return Vec::new();
-            }
-            state.audit.offset += u64::from(PAGE_SIZE);
+            };
+            let shown = state.audit.cursor.replace(next);
+            state.audit.back.push(shown);
             state.audit.selected = 0;
             load(state)
         }
         Command::PreviousPage => {
-            if state.audit.offset == 0 {
+            let Some(before) = state.audit.back.pop() else {
                 return Vec::new();
-            }
-            state.audit.offset = state.audit.offset.saturating_sub(u64::from(PAGE_SIZE));
+            };
+            state.audit.cursor = before;
             state.audit.selected = 0;
             load(state)
         }
@@ -285,8 +300,8 @@ pub fn draw(frame: &mut Frame, area: Rect, state: &State) {
         Some(page) if page.items.is_empty() => " · 0".to_string(),
         Some(page) => format!(
             " · {}–{} of {}",
-            audit.offset + 1,
-            audit.offset + page.items.len() as u64,
+            page.pagination.offset + 1,
+            page.pagination.offset + page.items.len() as u64,
             page.pagination.total
         ),
         None => String::new(),

@@ -28,6 +28,7 @@ pub const HINTS: &[Command] = &[
     Command::Open,
     Command::StartConsultation,
     Command::OpenConsultation,
+    Command::EditPatient,
     Command::NextPane,
     Command::Back,
 ];

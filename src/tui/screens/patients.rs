@@ -31,6 +31,8 @@ pub use super::paged::PREFETCH_MARGIN;
 pub const HINTS: &[Command] = &[
     Command::Open,
     Command::Search,
+    Command::RegisterPatient,
+    Command::EditPatient,
     Command::CycleSort,
     Command::GoReports,
     Command::Help,

@@ -266,7 +266,10 @@ pub(super) fn export_key(state: &mut State, dialog: &mut Dialog, key: &KeyEvent)
             }
             *busy = true;
             *error = None;
-            let params = state.audit.filter.params(0, crate::model::page::MAX_LIMIT);
+            let params = state
+                .audit
+                .filter
+                .params(None, crate::model::page::MAX_LIMIT);
             let path = PathBuf::from(typed);
             Step::Stay(vec![call(state, Call::ExportAudit { params, path })])
         }

@@ -1,10 +1,12 @@
-//! The patient form, one for three purposes: registering a patient (a receptionist picks the
-//! doctor from the active doctors), a receptionist's change of a patient's demographics and
+//! The patient form, one for three purposes: registering a patient with every field the server
+//! takes (demographics, contacts, referral, how long the illness has lasted, allergies, alerts
+//! and symptoms; a receptionist also picks the doctor from the active doctors), a receptionist's change of a patient's demographics and
 //! contacts, and a doctor's change of their patient's demographics, contacts and allergies
 //! from the chart. The form checks what it can before sending (the rules the server enforces,
 //! from `model::validate`), shows each rejected field's message under that field, and before
 //! registering looks for a patient of the same name and date of birth, asking yes or no when
-//! one is found.
+//! one is found. In privacy mode the patient's name, date of birth, phone, email and address
+//! are masked as typed, as everywhere else on the workstation.
 
 use chrono::NaiveDate;
 use crossterm::event::{KeyCode, KeyEvent};
@@ -19,7 +21,7 @@ use crate::model::envelope::FieldError;
 use crate::model::page::SearchResults;
 use crate::model::patient::{
     Allergies, Allergy, AllergyStatus, DoctorSummary, NewPatient, Patient, PatientSummary,
-    PatientUpdate, Sex,
+    PatientUpdate, Sex, Symptom, TimeSpan, TimeUnit,
 };
 use crate::model::search::fold;
 use crate::model::time::now;
@@ -29,6 +31,7 @@ use crate::tui::input::Field;
 use crate::tui::keymap::{Command, Scope};
 use crate::tui::screens::patients;
 use crate::tui::state::{Load, Screen, State, ToastKind};
+use crate::tui::ui::common::{mask_contact, mask_name};
 use crate::tui::update::{call, handle_error};
 
 /// What the form is for.
@@ -53,9 +56,29 @@ pub enum Slot {
     Address,
     ReferredBy,
     Doctor,
+    IllnessDuration,
     AllergyStatus,
     Allergies,
+    Alerts,
+    Symptoms,
 }
+
+/// Every slot, in the order the form shows them.
+const ALL_SLOTS: [Slot; 13] = [
+    Slot::FullName,
+    Slot::DateOfBirth,
+    Slot::Sex,
+    Slot::Phone,
+    Slot::Email,
+    Slot::Address,
+    Slot::ReferredBy,
+    Slot::Doctor,
+    Slot::IllnessDuration,
+    Slot::AllergyStatus,
+    Slot::Allergies,
+    Slot::Alerts,
+    Slot::Symptoms,
+];
 
 impl Slot {
     /// The wire name of the field, as the server's `details` names it.
@@ -69,8 +92,11 @@ impl Slot {
             Slot::Address => "address",
             Slot::ReferredBy => "referred_by",
             Slot::Doctor => "doctor_id",
+            Slot::IllnessDuration => "illness_duration",
             Slot::AllergyStatus => "allergies.status",
             Slot::Allergies => "allergies",
+            Slot::Alerts => "alerts",
+            Slot::Symptoms => "symptoms",
         }
     }
 
@@ -84,8 +110,11 @@ impl Slot {
             Slot::Address => "Address",
             Slot::ReferredBy => "Referred by",
             Slot::Doctor => "Doctor",
+            Slot::IllnessDuration => "Ill for",
             Slot::AllergyStatus => "Allergies",
             Slot::Allergies => "Allergy list",
+            Slot::Alerts => "Alerts",
+            Slot::Symptoms => "Symptoms",
         }
     }
 
@@ -95,23 +124,33 @@ impl Slot {
     }
 
     /// The slot a server's field name belongs to: `allergies.items[0].substance` is the
-    /// allergy list's.
-    fn of_wire(field: &str) -> Option<Slot> {
-        const ALL: [Slot; 10] = [
-            Slot::FullName,
-            Slot::DateOfBirth,
-            Slot::Sex,
-            Slot::Phone,
-            Slot::Email,
-            Slot::Address,
-            Slot::ReferredBy,
-            Slot::Doctor,
-            Slot::AllergyStatus,
-            Slot::Allergies,
-        ];
-        ALL.into_iter()
+    /// allergy list's, `symptoms[1].duration.value` the symptoms', `illness_duration.unit` the
+    /// illness duration's.
+    pub fn of_wire(field: &str) -> Option<Slot> {
+        let head = field.split(['.', '[']).next().unwrap_or(field);
+        ALL_SLOTS
+            .into_iter()
             .find(|slot| slot.wire() == field)
-            .or_else(|| field.starts_with("allergies").then_some(Slot::Allergies))
+            .or_else(|| ALL_SLOTS.into_iter().find(|slot| slot.wire() == head))
+    }
+
+    /// What the patient is known by, masked in privacy mode.
+    fn is_private(self) -> bool {
+        matches!(
+            self,
+            Slot::FullName | Slot::DateOfBirth | Slot::Phone | Slot::Email | Slot::Address
+        )
+    }
+
+    /// How a list slot is typed, shown under it while it has the focus.
+    fn format_hint(self) -> Option<&'static str> {
+        match self {
+            Slot::Allergies => Some("substance / reaction / severity; …"),
+            Slot::Alerts => Some("one alert; another; …"),
+            Slot::Symptoms => Some("name/severity/frequency/duration/notes; …"),
+            Slot::IllnessDuration => Some("e.g. 3 weeks, 2 months, 1 year"),
+            _ => None,
+        }
     }
 }
 
@@ -159,6 +198,13 @@ pub struct PatientForm {
     pub allergy_status: AllergyStatus,
     /// The allergies as typed: `substance / reaction / severity`, items separated by `;`.
     pub allergies: Field,
+    /// How long the illness has lasted, as typed: `3 weeks`.
+    pub illness_duration: Field,
+    /// The alerts as typed, separated by `;`.
+    pub alerts: Field,
+    /// The symptoms as typed: `name / severity / frequency / duration / notes`, items
+    /// separated by `;`.
+    pub symptoms: Field,
     /// The rejected fields, each shown under its slot.
     pub errors: Vec<FieldError>,
     /// What went wrong that is no one field's.
@@ -219,6 +265,73 @@ fn parse_allergies(text: &str) -> Vec<Allergy> {
         .collect()
 }
 
+/// A list typed with `;` between its items, blank items left out.
+fn split_list(text: &str) -> Vec<String> {
+    text.split(';')
+        .map(str::trim)
+        .filter(|item| !item.is_empty())
+        .map(str::to_string)
+        .collect()
+}
+
+const TIME_UNITS: [(TimeUnit, &str); 4] = [
+    (TimeUnit::Days, "day"),
+    (TimeUnit::Weeks, "week"),
+    (TimeUnit::Months, "month"),
+    (TimeUnit::Years, "year"),
+];
+
+/// A time span as typed: a number and a unit, `3 weeks`, `1 year` (`3w` too).
+fn parse_span(text: &str) -> Option<TimeSpan> {
+    let text = text.trim().to_lowercase();
+    let digits = text.chars().take_while(char::is_ascii_digit).count();
+    let value: u32 = text[..digits].parse().ok()?;
+    let word = text[digits..].trim();
+    let word = word.strip_suffix('s').unwrap_or(word);
+    TIME_UNITS
+        .into_iter()
+        .find(|(_, name)| !word.is_empty() && name.starts_with(word))
+        .map(|(unit, _)| TimeSpan { value, unit })
+}
+
+/// The symptoms as typed: `name / severity / frequency / duration / notes`, items separated by
+/// `;`; parts after the name may be left empty or out.
+fn parse_symptoms(text: &str) -> Result<Vec<Symptom>, FieldError> {
+    let part = |p: Option<&str>| {
+        p.map(str::trim)
+            .filter(|p| !p.is_empty())
+            .map(str::to_string)
+    };
+    text.split(';')
+        .filter(|item| !item.trim().is_empty())
+        .map(|item| {
+            let mut parts = item.splitn(5, '/');
+            let name = parts.next().unwrap_or_default().trim().to_string();
+            let severity = part(parts.next());
+            let frequency = part(parts.next());
+            let duration = match part(parts.next()) {
+                None => None,
+                Some(text) => Some(parse_span(&text).ok_or_else(|| {
+                    FieldError::new(
+                        "symptoms",
+                        format!(
+                            "the duration of {name} is not a number and days, weeks, months or \
+                             years, e.g. 2 weeks"
+                        ),
+                    )
+                })?),
+            };
+            Ok(Symptom {
+                name,
+                severity,
+                frequency,
+                duration,
+                notes: part(parts.next()),
+            })
+        })
+        .collect()
+}
+
 fn optional(field: &Field) -> Option<String> {
     Some(field.value.trim().to_string()).filter(|v| !v.is_empty())
 }
@@ -250,6 +363,9 @@ impl PatientForm {
             doctor: 0,
             allergy_status: AllergyStatus::NotRecorded,
             allergies: Field::default(),
+            illness_duration: Field::default(),
+            alerts: Field::default(),
+            symptoms: Field::default(),
             errors: Vec::new(),
             error: None,
             step: FormStep::Editing,
@@ -257,20 +373,13 @@ impl PatientForm {
         }
     }
 
-    /// A blank registration; a receptionist's has the doctor to pick.
+    /// A blank registration with every field of a new patient; a receptionist's has the
+    /// doctor to pick.
     pub fn register(role: Role) -> PatientForm {
-        let mut slots = vec![
-            Slot::FullName,
-            Slot::DateOfBirth,
-            Slot::Sex,
-            Slot::Phone,
-            Slot::Email,
-            Slot::Address,
-            Slot::ReferredBy,
-        ];
-        if role == Role::Receptionist {
-            slots.push(Slot::Doctor);
-        }
+        let slots = ALL_SLOTS
+            .into_iter()
+            .filter(|slot| *slot != Slot::Doctor || role == Role::Receptionist)
+            .collect();
         PatientForm::blank(Purpose::Register, slots)
     }
 
@@ -351,6 +460,9 @@ impl PatientForm {
             Slot::Address => Some(&mut self.address),
             Slot::ReferredBy => Some(&mut self.referred_by),
             Slot::Allergies => Some(&mut self.allergies),
+            Slot::IllnessDuration => Some(&mut self.illness_duration),
+            Slot::Alerts => Some(&mut self.alerts),
+            Slot::Symptoms => Some(&mut self.symptoms),
             Slot::Sex | Slot::Doctor | Slot::AllergyStatus => None,
         }
     }
@@ -364,6 +476,9 @@ impl PatientForm {
             Slot::Address => Some(&self.address),
             Slot::ReferredBy => Some(&self.referred_by),
             Slot::Allergies => Some(&self.allergies),
+            Slot::IllnessDuration => Some(&self.illness_duration),
+            Slot::Alerts => Some(&self.alerts),
+            Slot::Symptoms => Some(&self.symptoms),
             Slot::Sex | Slot::Doctor | Slot::AllergyStatus => None,
         }
     }
@@ -428,9 +543,40 @@ impl PatientForm {
         if self.slots.contains(&Slot::Doctor) && self.doctor_id().is_none() {
             errors.push(FieldError::new(
                 "doctor_id",
-                "pick the doctor the patient is registered with",
+                match self.doctors {
+                    Load::Idle | Load::Loading => {
+                        "the active doctors are still loading: wait a moment, then press Enter again"
+                    }
+                    _ => "pick the doctor the patient is registered with",
+                },
             ));
         }
+        let illness_duration = match optional(&self.illness_duration) {
+            None => None,
+            Some(text) => match parse_span(&text) {
+                Some(span) => Some(span),
+                None => {
+                    errors.push(FieldError::new(
+                        "illness_duration",
+                        "write a number and days, weeks, months or years, e.g. 3 weeks",
+                    ));
+                    None
+                }
+            },
+        };
+        let symptoms = parse_symptoms(&self.symptoms.value).unwrap_or_else(|error| {
+            errors.push(error);
+            Vec::new()
+        });
+        if self.allergy_status != AllergyStatus::Known && optional(&self.allergies).is_some() {
+            errors.push(FieldError::new(
+                "allergies",
+                "are listed but Allergies is not set to known: set it to known, or clear the list",
+            ));
+        }
+        let allergies = (self.allergy_status != AllergyStatus::NotRecorded
+            || optional(&self.allergies).is_some())
+        .then(|| self.typed_allergies());
         let patient = NewPatient {
             full_name: self.full_name.value.clone(),
             // A placeholder while the date is wrong, so the other fields are checked too.
@@ -440,10 +586,10 @@ impl PatientForm {
             email: optional(&self.email),
             address: optional(&self.address),
             referred_by: optional(&self.referred_by),
-            illness_duration: None,
-            allergies: None,
-            alerts: Vec::new(),
-            symptoms: Vec::new(),
+            illness_duration,
+            allergies,
+            alerts: split_list(&self.alerts.value),
+            symptoms,
             doctor_id: self.doctor_id(),
         };
         let checked = validate::new_patient(patient, now().date_naive());
@@ -677,7 +823,11 @@ pub(crate) fn on_doctors(
     };
     if let Some(form) = form_mut(state) {
         form.doctors = match result {
-            Ok(doctors) => Load::Ready(doctors),
+            Ok(doctors) => {
+                // A "still loading" said under the doctor no longer holds.
+                form.errors.retain(|e| e.field != Slot::Doctor.wire());
+                Load::Ready(doctors)
+            }
             Err(error) => Load::Failed(error.message),
         };
         form.doctor = 0;
@@ -786,6 +936,19 @@ fn choice_text(form: &PatientForm, slot: Slot) -> String {
     }
 }
 
+/// A private value as privacy mode shows it: a name by its initials, a date of birth and the
+/// contacts as dots; an empty field stays empty, so what is left to type still shows.
+fn masked_value(slot: Slot, value: &str) -> String {
+    if value.trim().is_empty() {
+        return String::new();
+    }
+    match slot {
+        Slot::FullName => mask_name(value),
+        Slot::DateOfBirth => "••••-••-••".to_string(),
+        _ => mask_contact(value),
+    }
+}
+
 /// Columns before a value: the label's width and a space.
 const LABEL_WIDTH: usize = 13;
 /// How many characters of a value the form shows.
@@ -804,6 +967,16 @@ pub(super) fn view(state: &State, form: &PatientForm) -> View {
             theme.base()
         };
         let value = match form.field(*slot) {
+            Some(field) if state.privacy && slot.is_private() => {
+                let masked = masked_value(*slot, &field.value);
+                if focused {
+                    // The cursor stays at the masked text's end: where it is in the value
+                    // would tell the value's length.
+                    let column = LABEL_WIDTH + 1 + masked.chars().count().min(VALUE_WIDTH);
+                    cursor = Some((lines.len(), column as u16));
+                }
+                masked
+            }
             Some(field) => {
                 if focused {
                     let column = LABEL_WIDTH + 1 + field.cursor.min(VALUE_WIDTH);
@@ -822,9 +995,9 @@ pub(super) fn view(state: &State, form: &PatientForm) -> View {
                 format!("{:LABEL_WIDTH$} ↳ {message}", ""),
                 theme.error(),
             ));
-        } else if *slot == Slot::Allergies && focused {
+        } else if let Some(hint) = slot.format_hint().filter(|_| focused) {
             lines.push(Line::styled(
-                format!("{:LABEL_WIDTH$}   substance / reaction / severity; …", ""),
+                format!("{:LABEL_WIDTH$}   {hint}", ""),
                 theme.muted(),
             ));
         }

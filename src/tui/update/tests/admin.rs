@@ -1,7 +1,7 @@
 //! The administrator's workstation: signing in lands on the users screen; each account action
 //! calls the server (the destructive ones only after a yes naming the account); a password
 //! reset is typed twice and shows the server's refusal on the field; the audit browser
-//! filters, pages by offset, opens a row and exports what the filter keeps.
+//! filters, pages by cursor forward and back, opens a row and exports what the filter keeps.
 
 use super::*;
 use crate::model::admin::{AdminUser, AuditEvent, SessionsRevoked};
@@ -81,7 +81,8 @@ fn audit_page(offset: u64, count: u128, total: u64) -> Page<AuditEvent> {
             limit: AUDIT_PAGE,
             offset,
             has_more: offset + (count as u64) < total,
-            next_cursor: None,
+            next_cursor: (offset + (count as u64) < total)
+                .then(|| format!("cursor-after-{}", offset + count as u64)),
         },
     }
 }
@@ -94,7 +95,10 @@ fn on_audit() -> State {
     let Call::Audit(params) = call else {
         panic!("{call:?}")
     };
-    assert_eq!((params.limit, params.offset), (Some(AUDIT_PAGE), None));
+    assert_eq!(
+        (params.limit, params.offset, params.cursor),
+        (Some(AUDIT_PAGE), None, None)
+    );
     respond(
         &mut state,
         request,
@@ -335,13 +339,15 @@ fn esc_leaves_a_password_reset_without_calling() {
 }
 
 #[test]
-fn the_audit_browser_pages_by_offset_and_drops_stale_pages() {
+fn the_audit_browser_pages_by_cursor_forward_and_back_and_drops_stale_pages() {
     let mut state = on_audit();
     let (request, call) = only_call(&update(&mut state, chr('n')));
     let Call::Audit(params) = call else {
         panic!("{call:?}")
     };
-    assert_eq!(params.offset, Some(u64::from(AUDIT_PAGE)));
+    // The next page starts after the page shown, by its cursor, never by an offset.
+    assert_eq!(params.offset, None);
+    assert_eq!(params.cursor.as_deref(), Some("cursor-after-50"));
     // An answer to an older request is dropped.
     respond(
         &mut state,
@@ -355,14 +361,49 @@ fn the_audit_browser_pages_by_offset_and_drops_stale_pages() {
     respond(
         &mut state,
         request,
+        Response::Audit(Ok(audit_page(50, 50, 120))),
+    );
+    let (request, call) = only_call(&update(&mut state, chr('n')));
+    assert!(matches!(&call, Call::Audit(p) if p.cursor.as_deref() == Some("cursor-after-100")));
+    respond(
+        &mut state,
+        request,
         Response::Audit(Ok(audit_page(100, 20, 120))),
     );
-    // The last page: next does nothing, previous goes back.
-    let mut last = state.clone();
-    last.audit.offset = 100;
-    assert!(update(&mut last, chr('n')).is_empty());
+    // The last page: next does nothing; previous goes back a page at a time, by the cursors
+    // the pages were read with, to the first page (no cursor), and no further.
+    assert!(update(&mut state, chr('n')).is_empty());
     let (_, call) = only_call(&update(&mut state, chr('p')));
-    assert!(matches!(call, Call::Audit(p) if p.offset.is_none()));
+    assert!(matches!(&call, Call::Audit(p) if p.cursor.as_deref() == Some("cursor-after-50")));
+    let (_, call) = only_call(&update(&mut state, chr('p')));
+    assert!(matches!(&call, Call::Audit(p) if p.cursor.is_none() && p.offset.is_none()));
+    assert!(update(&mut state, chr('p')).is_empty());
+}
+
+#[test]
+fn a_refused_audit_cursor_says_how_to_start_again() {
+    let mut state = on_audit();
+    let (request, _) = only_call(&update(&mut state, chr('n')));
+    respond(
+        &mut state,
+        request,
+        Response::Audit(Err(error(
+            ErrorKind::Validation {
+                fields: vec![FieldError::new(
+                    "cursor",
+                    "is not a cursor of this list; start again without a cursor",
+                )],
+            },
+            "cursor: is not a cursor of this list; start again without a cursor",
+        ))),
+    );
+    let Load::Failed(message) = &state.audit.rows else {
+        panic!("{:?}", state.audit.rows)
+    };
+    assert!(message.contains("x clears it"), "{message}");
+    // x starts again at the first page, without a cursor.
+    let (_, call) = only_call(&update(&mut state, chr('x')));
+    assert!(matches!(&call, Call::Audit(p) if p.cursor.is_none()));
 }
 
 #[test]
@@ -399,7 +440,8 @@ fn the_audit_filter_reads_an_email_as_the_account_and_refuses_what_it_cannot_rea
     type_text(&mut state, "2026-01-01");
     update(&mut state, key(KeyCode::Tab));
     type_text(&mut state, "2026-01-31");
-    state.audit.offset = 50;
+    state.audit.cursor = Some("cursor-after-50".into());
+    state.audit.back.push(None);
     let (_, call) = only_call(&update(&mut state, key(KeyCode::Enter)));
     assert!(state.dialog.is_none());
     let Call::Audit(params) = call else {
@@ -412,7 +454,8 @@ fn the_audit_filter_reads_an_email_as_the_account_and_refuses_what_it_cannot_rea
     assert_eq!(params.since.as_deref(), Some("2026-01-01"));
     assert_eq!(params.until.as_deref(), Some("2026-01-31"));
     // A new filter starts at its first page.
-    assert_eq!(params.offset, None);
+    assert_eq!((params.offset, params.cursor), (None, None));
+    assert!(state.audit.back.is_empty());
 
     // x clears every filter.
     let (_, call) = only_call(&update(&mut state, chr('x')));

@@ -5,7 +5,9 @@
 
 use super::*;
 use crate::model::envelope::FieldError;
-use crate::model::patient::{Allergy, AllergyStatus, DoctorSummary, NewPatient, PatientUpdate};
+use crate::model::patient::{
+    Allergy, AllergyStatus, DoctorSummary, NewPatient, PatientUpdate, Symptom, TimeSpan, TimeUnit,
+};
 use crate::tui::components::dialogs::patient_form::{FormStep, Slot};
 use crate::tui::components::dialogs::{Dialog, PatientForm};
 
@@ -303,4 +305,235 @@ fn known_allergies_need_one_named_before_anything_is_sent() {
     assert!(update(&mut state, key(KeyCode::Enter)).is_empty());
     assert!(form(&state).error_of(Slot::Allergies).is_some());
     assert_eq!(form(&state).focused(), Slot::Allergies);
+}
+
+#[test]
+fn registration_offers_every_field_of_a_new_patient_and_sends_them() {
+    let mut state = typed_registration();
+    assert_eq!(
+        form(&state).slots,
+        vec![
+            Slot::FullName,
+            Slot::DateOfBirth,
+            Slot::Sex,
+            Slot::Phone,
+            Slot::Email,
+            Slot::Address,
+            Slot::ReferredBy,
+            Slot::Doctor,
+            Slot::IllnessDuration,
+            Slot::AllergyStatus,
+            Slot::Allergies,
+            Slot::Alerts,
+            Slot::Symptoms,
+        ]
+    );
+    tab_to(&mut state, Slot::Email);
+    type_text(&mut state, "walk.in@example.test");
+    tab_to(&mut state, Slot::Address);
+    type_text(&mut state, "4 Mill Lane");
+    tab_to(&mut state, Slot::ReferredBy);
+    type_text(&mut state, "Dr R. Nair (GP)");
+    tab_to(&mut state, Slot::IllnessDuration);
+    type_text(&mut state, "3 weeks");
+    tab_to(&mut state, Slot::AllergyStatus);
+    // not recorded → none known → known
+    update(&mut state, key(KeyCode::Right));
+    update(&mut state, key(KeyCode::Right));
+    tab_to(&mut state, Slot::Allergies);
+    type_text(&mut state, "Penicillin / rash / moderate; Latex");
+    tab_to(&mut state, Slot::Alerts);
+    type_text(&mut state, "Lives alone; Fall risk");
+    tab_to(&mut state, Slot::Symptoms);
+    type_text(
+        &mut state,
+        "Low mood / moderate / daily / 2 months / worse in the morning; Poor sleep",
+    );
+    let (request, _) = only_call(&update(&mut state, key(KeyCode::Enter)));
+    let (_, call) = only_call(&respond(
+        &mut state,
+        request,
+        Response::Duplicates(Ok(SearchResults {
+            items: vec![],
+            count: 0,
+        })),
+    ));
+    let Call::CreatePatient(new) = call else {
+        panic!("expected a registration, got {call:?}");
+    };
+    assert_eq!(new.email.as_deref(), Some("walk.in@example.test"));
+    assert_eq!(new.address.as_deref(), Some("4 Mill Lane"));
+    assert_eq!(new.referred_by.as_deref(), Some("Dr R. Nair (GP)"));
+    assert_eq!(
+        new.illness_duration,
+        Some(TimeSpan {
+            value: 3,
+            unit: TimeUnit::Weeks
+        })
+    );
+    let allergies = new.allergies.clone().expect("allergies sent");
+    assert_eq!(allergies.status, AllergyStatus::Known);
+    assert_eq!(
+        allergies.items,
+        vec![
+            Allergy {
+                substance: "Penicillin".into(),
+                reaction: Some("rash".into()),
+                severity: Some("moderate".into()),
+            },
+            Allergy {
+                substance: "Latex".into(),
+                reaction: None,
+                severity: None,
+            },
+        ]
+    );
+    assert_eq!(new.alerts, vec!["Lives alone", "Fall risk"]);
+    assert_eq!(
+        new.symptoms,
+        vec![
+            Symptom {
+                name: "Low mood".into(),
+                severity: Some("moderate".into()),
+                frequency: Some("daily".into()),
+                duration: Some(TimeSpan {
+                    value: 2,
+                    unit: TimeUnit::Months
+                }),
+                notes: Some("worse in the morning".into()),
+            },
+            Symptom {
+                name: "Poor sleep".into(),
+                severity: None,
+                frequency: None,
+                duration: None,
+                notes: None,
+            },
+        ]
+    );
+    assert_eq!(new.doctor_id, Some(Uuid::from_u128(0xd2)));
+}
+
+#[test]
+fn a_blank_registration_sends_no_clinical_field() {
+    let mut state = typed_registration();
+    let (request, _) = only_call(&update(&mut state, key(KeyCode::Enter)));
+    let (_, call) = only_call(&respond(
+        &mut state,
+        request,
+        Response::Duplicates(Ok(SearchResults {
+            items: vec![],
+            count: 0,
+        })),
+    ));
+    let Call::CreatePatient(new) = call else {
+        panic!("expected a registration, got {call:?}");
+    };
+    assert_eq!(
+        (
+            new.illness_duration,
+            new.allergies.clone(),
+            new.alerts.clone(),
+            new.symptoms.clone()
+        ),
+        (None, None, vec![], vec![])
+    );
+}
+
+#[test]
+fn the_clinical_fields_are_checked_before_sending_and_the_servers_words_go_under_them() {
+    let mut state = typed_registration();
+    tab_to(&mut state, Slot::IllnessDuration);
+    type_text(&mut state, "a while");
+    tab_to(&mut state, Slot::Allergies);
+    type_text(&mut state, "Penicillin");
+    tab_to(&mut state, Slot::Symptoms);
+    type_text(&mut state, "Cough / mild / nightly / for ages");
+    assert!(update(&mut state, key(KeyCode::Enter)).is_empty());
+    let f = form(&state);
+    assert!(
+        f.error_of(Slot::IllnessDuration)
+            .unwrap()
+            .contains("3 weeks")
+    );
+    assert!(f.error_of(Slot::Allergies).unwrap().contains("known"));
+    assert!(f.error_of(Slot::Symptoms).unwrap().contains("Cough"));
+    assert_eq!(f.focused(), Slot::IllnessDuration);
+
+    // Put right, the server's refusal of a nested field lands on its slot.
+    let mut state = typed_registration();
+    tab_to(&mut state, Slot::Alerts);
+    type_text(&mut state, "Fall risk");
+    tab_to(&mut state, Slot::Symptoms);
+    type_text(&mut state, "Cough / mild / nightly / 2 weeks");
+    let (request, _) = only_call(&update(&mut state, key(KeyCode::Enter)));
+    let (request, _) = only_call(&respond(
+        &mut state,
+        request,
+        Response::Duplicates(Ok(SearchResults {
+            items: vec![],
+            count: 0,
+        })),
+    ));
+    let rejected = error(
+        ErrorKind::Validation {
+            fields: vec![
+                FieldError::new("symptoms[0].duration.value", "must be at most 100"),
+                FieldError::new("alerts[0]", "must be at most 200 characters"),
+                FieldError::new("illness_duration.unit", "is not a unit"),
+            ],
+        },
+        "Invalid input.",
+    );
+    respond(&mut state, request, Response::PatientSaved(Err(rejected)));
+    let f = form(&state);
+    assert_eq!(f.error_of(Slot::Symptoms), Some("must be at most 100"));
+    assert_eq!(
+        f.error_of(Slot::Alerts),
+        Some("must be at most 200 characters")
+    );
+    assert_eq!(f.error_of(Slot::IllnessDuration), Some("is not a unit"));
+    assert_eq!(f.error, None, "every message is on its field");
+    assert_eq!(f.focused(), Slot::IllnessDuration);
+}
+
+#[test]
+fn a_receptionists_change_stays_demographics_and_contacts() {
+    let mut state = receptionist();
+    update(&mut state, chr('e'));
+    let slots = &form(&state).slots;
+    for slot in [
+        Slot::IllnessDuration,
+        Slot::AllergyStatus,
+        Slot::Allergies,
+        Slot::Alerts,
+        Slot::Symptoms,
+        Slot::ReferredBy,
+        Slot::Doctor,
+    ] {
+        assert!(
+            !slots.contains(&slot),
+            "{slot:?} in a receptionist's change"
+        );
+    }
+}
+
+#[test]
+fn enter_before_the_doctors_arrive_says_to_wait_and_their_arrival_clears_it() {
+    let mut state = receptionist();
+    let (request, _) = only_call(&update(&mut state, chr('n')));
+    type_text(&mut state, "Walk In");
+    update(&mut state, key(KeyCode::Tab));
+    type_text(&mut state, "1990-05-06");
+    assert!(update(&mut state, key(KeyCode::Enter)).is_empty());
+    assert!(
+        form(&state)
+            .error_of(Slot::Doctor)
+            .unwrap()
+            .contains("still loading")
+    );
+    respond(&mut state, request, Response::Doctors(Ok(doctors())));
+    assert_eq!(form(&state).error_of(Slot::Doctor), None);
+    let (_, call) = only_call(&update(&mut state, key(KeyCode::Enter)));
+    assert_eq!(call, Call::FindDuplicates("Walk In".into()));
 }

@@ -2,6 +2,7 @@
 //! for something the role may not use sends nothing the server would answer 403.
 
 use super::*;
+use crate::tui::keymap::Command;
 
 fn person(role: Role) -> User {
     User {
@@ -203,4 +204,93 @@ fn a_remembered_session_lands_where_logging_in_does() {
     );
     assert_eq!(state.screen, Screen::Patients);
     assert_nothing_clinical(&effects);
+}
+
+/// The hint bar's words on the state as it is.
+fn hint_words(state: &State) -> Vec<(String, &'static str)> {
+    crate::tui::ui::common::hints(state)
+}
+
+/// What help lists and the palette offers, by command.
+fn offered(state: &State) -> (Vec<Command>, Vec<Command>) {
+    let help = crate::tui::screens::available(state)
+        .into_iter()
+        .map(|(command, _)| command)
+        .collect();
+    let palette = Command::on_screens()
+        .filter(|c| *c != Command::Palette && crate::tui::screens::works_here(state, *c))
+        .collect();
+    (help, palette)
+}
+
+#[test]
+fn the_front_desks_hint_bar_help_and_palette_offer_registering_and_changing_a_patient() {
+    let state = at_the_front_desk();
+    assert_eq!(
+        hint_words(&state),
+        vec![
+            ("Enter".to_string(), "open"),
+            ("/".to_string(), "search"),
+            ("n".to_string(), "new"),
+            ("e".to_string(), "edit"),
+            ("s".to_string(), "sort"),
+            ("?".to_string(), "help"),
+        ]
+    );
+    let (help, palette) = offered(&state);
+    for command in [Command::RegisterPatient, Command::EditPatient] {
+        assert!(help.contains(&command), "help lacks {command:?}");
+        assert!(palette.contains(&command), "the palette lacks {command:?}");
+    }
+    for command in [Command::GoReports, Command::GoStats, Command::Drafts] {
+        assert!(!help.contains(&command), "help offers {command:?}");
+        assert!(
+            !palette.contains(&command),
+            "the palette offers {command:?}"
+        );
+    }
+    // And the keys the bar names do what it says.
+    let mut register = state.clone();
+    update(&mut register, chr('n'));
+    assert!(matches!(register.dialog, Some(Dialog::PatientForm(_))));
+    let mut change = state.clone();
+    update(&mut change, chr('e'));
+    assert!(matches!(change.dialog, Some(Dialog::PatientForm(_))));
+}
+
+#[test]
+fn a_doctors_hint_bar_offers_registering_and_changing_a_patient_with_the_rest() {
+    let mut state = logged_out();
+    let effects = log_in_as(&mut state, Role::Doctor);
+    let (request, _) = calls(&effects)[0].clone();
+    respond(
+        &mut state,
+        request,
+        Response::Patients(Ok(patient_page(0..3, None))),
+    );
+    let words: Vec<&str> = hint_words(&state).into_iter().map(|(_, w)| w).collect();
+    for word in ["open", "search", "new", "edit", "sort", "reports", "help"] {
+        assert!(words.contains(&word), "{word} missing from {words:?}");
+    }
+}
+
+#[test]
+fn the_administrators_hint_bar_offers_only_the_administrators_commands() {
+    let state = administrating();
+    let bar = hint_words(&state);
+    assert!(!bar.is_empty());
+    let words: Vec<&str> = bar.iter().map(|(_, w)| *w).collect();
+    for word in ["search", "reports", "sort"] {
+        assert!(
+            !words.contains(&word),
+            "{word} offered to the administrator: {words:?}"
+        );
+    }
+    let (help, palette) = offered(&state);
+    for command in help.iter().chain(palette.iter()) {
+        assert!(
+            crate::tui::roles::allows(Role::Admin, *command),
+            "{command:?} offered to the administrator"
+        );
+    }
 }
