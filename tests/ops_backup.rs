@@ -1,10 +1,10 @@
 //! `synapse admin backup` as an operator runs it: the real binary copying the database of a
 //! real `synapse serve` on 127.0.0.1 while several clients register patients on it. Every
 //! registration answered before the backup started is in the copy; both copied files pass
-//! `PRAGMA integrity_check` and are readable by their owner only; the copy, put back as the
-//! operations guide says, serves: a server starts on it, the doctor logs in and reads each
-//! patient. And the refusals: a directory that is not empty, PostgreSQL (use pg_dump), and a
-//! database that is not there.
+//! `PRAGMA integrity_check` and are readable by their owner only. `synapse admin restore`
+//! refuses while the server runs, and with it stopped puts the copy back: a server starts on
+//! it, the doctor logs in and reads each patient. And the refusals of `backup`: a directory that
+//! is not empty, PostgreSQL (use pg_dump), and a database that is not there.
 
 mod common;
 
@@ -181,7 +181,11 @@ async fn a_backup_taken_under_write_load_holds_every_acknowledged_write_and_serv
         "the writers kept writing while the backup ran ({} writes in all)",
         acknowledged.len()
     );
-    drop(served);
+    let after: Vec<String> = acknowledged
+        .iter()
+        .filter(|(at, _)| *at > finished)
+        .map(|(_, id)| id.clone())
+        .collect();
 
     // The copies: whole, private, and the demo key beside them.
     let copies = [
@@ -200,15 +204,50 @@ async fn a_backup_taken_under_write_load_holds_every_acknowledged_write_and_serv
         assert_eq!(integrity(copy).await, ["ok"], "{}", copy.display());
     }
 
-    // Restore as the operations guide says: the files into the (new) data directory.
-    let restored = dir.path().join("restored");
-    std::fs::create_dir(&restored).expect("restored dir");
-    for copy in &copies {
-        std::fs::copy(copy, restored.join(copy.file_name().unwrap())).expect("copy back");
+    // Restoring under the running server is refused, and changes nothing.
+    let from = backup_dir.display().to_string();
+    let restore = ["restore", "--database", &url, "--from", &from];
+    let refused = admin(dir.path(), &restore);
+    assert_eq!(refused.code, 1, "{refused:#?}");
+    assert!(
+        refused.stderr.contains("a server has") && refused.stderr.contains("stop it first"),
+        "{refused:#?}"
+    );
+    let names = |dir: &Path| -> Vec<String> {
+        let mut names: Vec<String> = std::fs::read_dir(dir)
+            .unwrap()
+            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+            .collect();
+        names.sort();
+        names
+    };
+    assert!(
+        !names(&data)
+            .iter()
+            .any(|name| name.contains("before-restore")),
+        "nothing was set aside: {:?}",
+        names(&data)
+    );
+
+    // With the server stopped, the backup goes back in place of the live files.
+    drop(served);
+    let restored = admin(dir.path(), &restore);
+    assert_eq!(restored.code, 0, "{restored:#?}");
+    assert!(
+        names(&data)
+            .iter()
+            .any(|name| name.starts_with("synapse.db.before-restore-")),
+        "the replaced data file is kept: {:?}",
+        names(&data)
+    );
+    for file in ["synapse.db", "synapse.db-audit"] {
+        assert_eq!(integrity(&data.join(file)).await, ["ok"], "{file}");
+        #[cfg(unix)]
+        assert_eq!(mode(&data.join(file)), 0o600, "{file}");
     }
     let served = Served::start_async(
         dir.path(),
-        &restored,
+        &data,
         &["--demo"],
         &[],
         Duration::from_secs(120),
@@ -228,8 +267,21 @@ async fn a_backup_taken_under_write_load_holds_every_acknowledged_write_and_serv
             "patient {id}, acknowledged before the backup began, is in the restored copy"
         );
     }
+    if let Some(id) = after.first() {
+        let reply = client
+            .get(served.url(&format!("/api/v1/patients/{id}")))
+            .bearer_auth(&token)
+            .send()
+            .await
+            .expect("read");
+        assert_eq!(
+            reply.status(),
+            404,
+            "a patient registered after the backup is gone: the restore replaced the files"
+        );
+    }
     assert!(
-        !served.log_text().contains("audit log file was missing"),
+        !served.log_text().contains("audit log file"),
         "the restored audit log pairs with its data file: {}",
         served.log_text()
     );

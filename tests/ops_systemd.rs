@@ -52,7 +52,7 @@ fn the_unit_passes_systemd_analyze_verify() {
 #[test]
 fn the_unit_keeps_its_hardening() {
     for setting in [
-        "DynamicUser=yes",
+        "User=synapse",
         "StateDirectory=synapse",
         "StateDirectoryMode=0700",
         "UMask=0077",

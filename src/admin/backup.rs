@@ -8,6 +8,9 @@
 //! committed meanwhile (in WAL mode the writers are not held up). The two files are copied one
 //! after the other, so the audit log may hold a few rows more than the data file's moment;
 //! neither refers to the other. On PostgreSQL the command names `pg_dump` instead.
+//!
+//! `synapse admin restore --from DIR` puts such a copy back, and refuses while a server has the
+//! database open.
 
 use std::path::{Path, PathBuf};
 use std::str::FromStr;
@@ -194,4 +197,165 @@ async fn copy_database(from: &Path, to: &Path, written: &mut Vec<PathBuf>) -> Re
         )));
     }
     Ok(())
+}
+
+/// Puts the backup in `from` back as the database at `url`, refusing while a server has the
+/// database open. The files it replaces are kept beside it, renamed `<name>.before-restore-<time>`.
+/// Returns what it restored and what it set aside.
+pub async fn restore(url: &str, from: &Path) -> Result<(Vec<PathBuf>, Vec<PathBuf>), Failure> {
+    if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+        return Err(usage(
+            "the database is PostgreSQL, which `synapse admin restore` does not restore: stop \
+             the server and use pg_restore into an empty database (see the restore section of \
+             docs/OPERATIONS.md)",
+        ));
+    }
+    let data = SqliteConnectOptions::from_str(url)
+        .map(|options| options.get_filename().to_path_buf())
+        .map_err(|error| {
+            usage(format!(
+                "unsupported database URL {url:?} ({error}): use sqlite:///path/to/synapse.db"
+            ))
+        })?;
+    let dir = data
+        .parent()
+        .filter(|dir| dir.is_dir())
+        .ok_or_else(|| {
+            usage(format!(
+                "the directory of {} does not exist: create it, or check --database",
+                data.display()
+            ))
+        })?
+        .to_path_buf();
+    let audit = sqlite::audit_log_path(&data);
+    let key = dir.join(DEMO_KEY);
+    // What the backup holds, by the names the database uses.
+    let mut pairs = vec![(from.join(file_name(&data)?), data.clone())];
+    if !pairs[0].0.is_file() {
+        return Err(usage(format!(
+            "--from {} holds no {}: give the directory `synapse admin backup --to` wrote",
+            from.display(),
+            file_name(&data)?.to_string_lossy()
+        )));
+    }
+    let audit_copy = from.join(file_name(&audit)?);
+    if !audit_copy.is_file() {
+        return Err(usage(format!(
+            "--from {} holds no {}: a backup holds both files; give the directory \
+             `synapse admin backup --to` wrote",
+            from.display(),
+            audit_copy.file_name().unwrap_or_default().to_string_lossy()
+        )));
+    }
+    pairs.push((audit_copy, audit.clone()));
+    for (copy, _) in &pairs {
+        check_copy(copy).await?;
+    }
+    if from.join(DEMO_KEY).is_file() {
+        pairs.push((from.join(DEMO_KEY), key));
+    }
+
+    // A server holds each file it has open in WAL mode; leaving WAL mode needs every other
+    // connection gone, so it fails while a server runs, and otherwise folds the WAL back into
+    // the file, so nothing of it is left to be applied to the restored one.
+    for file in [&data, &audit] {
+        if file.is_file() {
+            release_wal(file).await?;
+        }
+    }
+    let stamp = chrono::Utc::now().format("%Y%m%dT%H%M%SZ").to_string();
+    let mut set_aside = Vec::new();
+    for (_, target) in &pairs {
+        for file in [
+            target.clone(),
+            suffixed(target, "-wal"),
+            suffixed(target, "-shm"),
+        ] {
+            if file.exists() {
+                let aside = suffixed(&file, &format!(".before-restore-{stamp}"));
+                std::fs::rename(&file, &aside).map_err(|error| {
+                    failed(format!(
+                        "cannot move {} aside ({error}): run this as the account the server \
+                         runs as",
+                        file.display()
+                    ))
+                })?;
+                set_aside.push(aside);
+            }
+        }
+    }
+    let mut restored = Vec::new();
+    for (copy, target) in &pairs {
+        let partial = suffixed(target, ".restoring");
+        let _ = std::fs::remove_file(&partial);
+        create_private(&partial)?;
+        std::fs::copy(copy, &partial)
+            .and_then(|_| std::fs::rename(&partial, target))
+            .map_err(|error| {
+                let _ = std::fs::remove_file(&partial);
+                failed(format!(
+                    "cannot write {} ({error}); the files it replaces are kept as \
+                     *.before-restore-{stamp}",
+                    target.display()
+                ))
+            })?;
+        restored.push(target.clone());
+    }
+    Ok((restored, set_aside))
+}
+
+fn suffixed(path: &Path, suffix: &str) -> PathBuf {
+    let mut name = path.as_os_str().to_os_string();
+    name.push(suffix);
+    PathBuf::from(name)
+}
+
+/// Checks a backup's copy without changing it.
+async fn check_copy(copy: &Path) -> Result<(), Failure> {
+    let options = SqliteConnectOptions::new()
+        .filename(copy)
+        .create_if_missing(false)
+        .read_only(true);
+    let mut conn = SqliteConnection::connect_with(&options)
+        .await
+        .map_err(|error| failed(format!("cannot open {}: {error}", copy.display())))?;
+    let checked: Vec<String> = sqlx::query_scalar("PRAGMA integrity_check")
+        .fetch_all(&mut conn)
+        .await
+        .map_err(|error| failed(format!("cannot check {}: {error}", copy.display())))?;
+    let _ = conn.close().await;
+    if checked != ["ok"] {
+        return Err(failed(format!(
+            "{} failed its integrity check ({}): restore another backup",
+            copy.display(),
+            checked.join("; ")
+        )));
+    }
+    Ok(())
+}
+
+/// Takes `file` out of WAL mode, which only works when no other connection has it open.
+async fn release_wal(file: &Path) -> Result<(), Failure> {
+    let in_use = || {
+        failed(format!(
+            "a server has {} open: stop it first (e.g. `sudo systemctl stop synapse`), then run \
+             this again",
+            file.display()
+        ))
+    };
+    let options = SqliteConnectOptions::new()
+        .filename(file)
+        .create_if_missing(false)
+        .busy_timeout(Duration::from_secs(1));
+    let mut conn = SqliteConnection::connect_with(&options)
+        .await
+        .map_err(|error| failed(format!("cannot open {}: {error}", file.display())))?;
+    let mode: Result<String, _> = sqlx::query_scalar("PRAGMA journal_mode = DELETE")
+        .fetch_one(&mut conn)
+        .await;
+    let _ = conn.close().await;
+    match mode {
+        Ok(mode) if mode.eq_ignore_ascii_case("delete") => Ok(()),
+        _ => Err(in_use()),
+    }
 }

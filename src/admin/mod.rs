@@ -101,6 +101,13 @@ pub enum AdminCommand {
         #[arg(long)]
         to: std::path::PathBuf,
     },
+    /// Put a backup back (`synapse admin backup --to` wrote it), with the server stopped: it
+    /// refuses while a server has the database open. The files it replaces are kept beside it.
+    Restore {
+        /// The directory the backup was written to.
+        #[arg(long)]
+        from: std::path::PathBuf,
+    },
 }
 
 #[derive(Debug, Subcommand)]
@@ -269,6 +276,30 @@ pub async fn run_on_files(
                 failure.exit.into()
             }
         }),
+        AdminCommand::Restore { from } => Ok(match backup::restore(database_url, &from).await {
+            Ok((restored, set_aside)) => {
+                println!("Restored from {}:", from.display());
+                for file in &restored {
+                    println!("  {}", file.display());
+                }
+                if !set_aside.is_empty() {
+                    println!(
+                        "The files it replaced are kept (delete them once the server is checked):"
+                    );
+                    for file in &set_aside {
+                        println!("  {}", file.display());
+                    }
+                }
+                println!(
+                    "Start the server; if the backup is from an earlier release, it applies the pending migrations."
+                );
+                Exit::Ok.into()
+            }
+            Err(failure) => {
+                eprintln!("synapse: {}", failure.message);
+                failure.exit.into()
+            }
+        }),
         command => Err(command),
     }
 }
@@ -363,8 +394,8 @@ async fn run_inner(
             Ok(())
         }
         // `run_on_files` runs it, on the files themselves.
-        AdminCommand::Backup { .. } => Err(failed(
-            "`synapse admin backup` copies the database files and does not open the store",
+        AdminCommand::Backup { .. } | AdminCommand::Restore { .. } => Err(failed(
+            "`synapse admin backup` and `restore` work on the database files, not the store",
         )),
     }
 }
