@@ -288,7 +288,7 @@ async fn a_backup_taken_under_write_load_holds_every_acknowledged_write_and_serv
 }
 
 #[test]
-fn backup_refuses_a_directory_in_use_postgres_and_a_missing_database() {
+fn backup_and_restore_refuse_what_they_cannot_do_and_say_what_to_do() {
     let dir = tempfile::tempdir().expect("temp dir");
     let full = dir.path().join("full");
     std::fs::create_dir(&full).unwrap();
@@ -330,4 +330,31 @@ fn backup_refuses_a_directory_in_use_postgres_and_a_missing_database() {
     assert_eq!(run.code, 2, "{run:#?}");
     assert!(run.stderr.contains("pg_dump"), "{run:#?}");
     assert!(!dir.path().join("pg").exists(), "nothing was created");
+
+    // Restore from a directory that is no backup, and on PostgreSQL.
+    let empty = dir.path().join("empty");
+    std::fs::create_dir(&empty).unwrap();
+    let from = empty.display().to_string();
+    let run = admin(
+        dir.path(),
+        &["restore", "--database", &url, "--from", &from],
+    );
+    assert_eq!(run.code, 2, "{run:#?}");
+    assert!(
+        run.stderr.contains("--from") && run.stderr.contains("holds no clinic.db"),
+        "{run:#?}"
+    );
+    assert!(existing.is_file(), "the database is left where it was");
+    let run = admin(
+        dir.path(),
+        &[
+            "restore",
+            "--database",
+            "postgres://synapse@127.0.0.1/synapse",
+            "--from",
+            &from,
+        ],
+    );
+    assert_eq!(run.code, 2, "{run:#?}");
+    assert!(run.stderr.contains("pg_restore"), "{run:#?}");
 }
