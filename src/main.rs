@@ -52,6 +52,8 @@ enum Command {
     /// Administer accounts and export the audit trail, on the database directly (no server
     /// needs to run). Every change is audited with your operating-system account.
     Admin(admin::AdminArgs),
+    /// Report (--check) or apply the database's pending schema migrations.
+    Migrate(admin::migrate::MigrateArgs),
     /// Add synthetic doctors, patients, consultations and reports (for benchmarks).
     Seed(SeedArgs),
     /// Load-test a server over HTTP: per endpoint requests/s, latency percentiles and errors,
@@ -117,6 +119,7 @@ async fn run(cli: Cli, env: &Environment) -> anyhow::Result<std::process::ExitCo
         Some(Command::Serve(flags)) => serve(&file, &flags, env).await?,
         Some(Command::Admin(args)) => return Ok(administer(&file, args, env, cli.json).await),
         Some(Command::Seed(args)) => seed(&file, args, env).await?,
+        Some(Command::Migrate(args)) => return Ok(admin::migrate::run(args, &file, env).await),
     }
     Ok(std::process::ExitCode::SUCCESS)
 }
@@ -234,12 +237,23 @@ async fn administer(
     env: &Environment,
     json: bool,
 ) -> std::process::ExitCode {
-    let opened = match config::database_url(args.database, file, env) {
-        Ok(url) if url.starts_with("sqlite:") => SqliteStore::open_existing(&url)
+    let url = match config::database_url(args.database, file, env) {
+        Ok(url) => url,
+        Err(error) => {
+            eprintln!("synapse: {error:#}");
+            return Exit::Unreachable.into();
+        }
+    };
+    let command = match admin::run_on_files(&url, args.command).await {
+        Ok(code) => return code,
+        Err(command) => command,
+    };
+    let opened = if url.starts_with("sqlite:") {
+        SqliteStore::open_existing(&url)
             .await
-            .map(|store| Arc::new(store) as Arc<dyn Store>),
-        Ok(url) => open_store(&url).await,
-        Err(error) => Err(error),
+            .map(|store| Arc::new(store) as Arc<dyn Store>)
+    } else {
+        open_store(&url).await
     };
     let store = match opened {
         Ok(store) => store,
@@ -252,7 +266,7 @@ async fn administer(
         os_user: admin::os_user(env),
         run_id: uuid::Uuid::now_v7(),
     };
-    admin::run(store.as_ref(), args.command, operator, json).await
+    admin::run(store.as_ref(), command, operator, json).await
 }
 
 /// The store for `synapse seed`: tuned for loading on SQLite.

@@ -5,7 +5,9 @@
 //! `/admin/*` calls, as a console operator (`store::ConsoleOperator`, the operating-system
 //! account that ran the command), so each change leaves the audit row it leaves over the API.
 
+pub mod backup;
 pub mod export;
+pub mod migrate;
 
 use std::process::ExitCode;
 
@@ -91,6 +93,21 @@ pub enum AdminCommand {
     /// The audit trail.
     #[command(subcommand)]
     Audit(AuditCommand),
+    /// Copy a SQLite database consistently while the server runs: the data file, the audit
+    /// log file and the demo signing key, into a new directory (files readable by you only).
+    /// On PostgreSQL, use pg_dump.
+    Backup {
+        /// The new (or empty) directory to write the copies to.
+        #[arg(long)]
+        to: std::path::PathBuf,
+    },
+    /// Put a backup back (`synapse admin backup --to` wrote it), with the server stopped: it
+    /// refuses while a server has the database open. The files it replaces are kept beside it.
+    Restore {
+        /// The directory the backup was written to.
+        #[arg(long)]
+        from: std::path::PathBuf,
+    },
 }
 
 #[derive(Debug, Subcommand)]
@@ -232,6 +249,61 @@ fn shell_quote(text: &str) -> String {
     format!("'{}'", text.replace('\'', r"'\''"))
 }
 
+/// Runs a command that works on the database's files rather than through the store (opening
+/// the store would run migrations beside a running server): its exit code, or the command back
+/// when it needs the store (`run`).
+pub async fn run_on_files(
+    database_url: &str,
+    command: AdminCommand,
+) -> Result<ExitCode, AdminCommand> {
+    match command {
+        AdminCommand::Backup { to } => Ok(match backup::backup(database_url, &to).await {
+            Ok(written) => {
+                println!("Backed up to {}:", to.display());
+                for file in &written {
+                    let size = std::fs::metadata(file).map(|m| m.len()).unwrap_or(0);
+                    let name = file.file_name().unwrap_or_default().to_string_lossy();
+                    println!("  {name} ({size} bytes)");
+                }
+                println!(
+                    "Every copy passed its integrity check. To restore: stop the server, put these \
+                     files back beside each other (see docs/OPERATIONS.md), start it."
+                );
+                Exit::Ok.into()
+            }
+            Err(failure) => {
+                eprintln!("synapse: {}", failure.message);
+                failure.exit.into()
+            }
+        }),
+        AdminCommand::Restore { from } => Ok(match backup::restore(database_url, &from).await {
+            Ok((restored, set_aside)) => {
+                println!("Restored from {}:", from.display());
+                for file in &restored {
+                    println!("  {}", file.display());
+                }
+                if !set_aside.is_empty() {
+                    println!(
+                        "The files it replaced are kept (delete them once the server is checked):"
+                    );
+                    for file in &set_aside {
+                        println!("  {}", file.display());
+                    }
+                }
+                println!(
+                    "Start the server; if the backup is from an earlier release, it applies the pending migrations."
+                );
+                Exit::Ok.into()
+            }
+            Err(failure) => {
+                eprintln!("synapse: {}", failure.message);
+                failure.exit.into()
+            }
+        }),
+        command => Err(command),
+    }
+}
+
 /// Runs one command on `store` as `operator` and returns its exit code.
 pub async fn run(
     store: &dyn Store,
@@ -321,6 +393,10 @@ async fn run_inner(
             eprintln!("Exported {rows} audit rows.");
             Ok(())
         }
+        // `run_on_files` runs it, on the files themselves.
+        AdminCommand::Backup { .. } | AdminCommand::Restore { .. } => Err(failed(
+            "`synapse admin backup` and `restore` work on the database files, not the store",
+        )),
     }
 }
 

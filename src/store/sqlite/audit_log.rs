@@ -71,13 +71,16 @@ pub(super) async fn open(path: &Path) -> anyhow::Result<SqlitePool> {
                 path.display()
             )
         })?;
+    migrator().run(&pool).await?;
+    Ok(pool)
+}
+
+/// The embedded migrations of the audit log file.
+pub(super) fn migrator() -> Migrator {
     Migrator {
         migrations: embedded_migrations(&MIGRATIONS),
         ..Migrator::DEFAULT
     }
-    .run(&pool)
-    .await?;
-    Ok(pool)
 }
 
 /// The key in the data file's `settings` that names its audit log file's id.

@@ -370,6 +370,17 @@ impl crate::store::engine::Engine for SqliteStore {
     }
 }
 
+/// The audit log file kept beside the data file at `data` (`synapse.db` → `synapse.db-audit`),
+/// for the commands that copy or check the files themselves (`synapse admin backup`).
+pub fn audit_log_path(data: &std::path::Path) -> std::path::PathBuf {
+    audit_log::path_for(data)
+}
+
+/// The embedded migrations of the audit log file (`open` runs them with the data file's).
+pub fn audit_log_migrator() -> Migrator {
+    audit_log::migrator()
+}
+
 /// The embedded migrations of the SQLite engine (`open` runs them; tests run them up to a
 /// version, to make a database as an earlier release left it).
 pub fn migrator() -> Migrator {
