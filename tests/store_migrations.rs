@@ -47,6 +47,7 @@ fn doctor(id: Uuid) -> Actor {
         user_id: id,
         role: Role::Doctor,
         request_id: "store-migrations-test".into(),
+        client_request_id: None,
         ip: None,
     }
 }

@@ -107,6 +107,52 @@ pub fn resolve(
     }
     if let Some(v) = layered(
         None,
+        env.number("SYNAPSE_LOCKOUT_ACCOUNT_THRESHOLD")?,
+        f.lockout_account_threshold,
+    ) {
+        server.lockout.account_threshold = v;
+    }
+    if let Some(v) = layered(
+        None,
+        env.number("SYNAPSE_REQUESTS_PER_MINUTE_PER_USER")?,
+        f.requests_per_minute_per_user,
+    ) {
+        if v == 0 {
+            bail!(
+                "requests_per_minute_per_user (SYNAPSE_REQUESTS_PER_MINUTE_PER_USER) must be at least 1: with 0 nobody could use the API"
+            );
+        }
+        server.rate_limits.per_user = v;
+    }
+    if let Some(v) = layered(
+        None,
+        env.number("SYNAPSE_REQUESTS_PER_MINUTE_PER_ADDRESS")?,
+        f.requests_per_minute_per_address,
+    ) {
+        if v == 0 {
+            bail!(
+                "requests_per_minute_per_address (SYNAPSE_REQUESTS_PER_MINUTE_PER_ADDRESS) must be at least 1: with 0 nobody could log in"
+            );
+        }
+        server.rate_limits.per_address = v;
+    }
+    let proxies = layered(
+        None,
+        env.get("SYNAPSE_TRUSTED_PROXIES").map(|v| {
+            v.split(',')
+                .map(|p| p.trim().to_string())
+                .filter(|p| !p.is_empty())
+                .collect::<Vec<_>>()
+        }),
+        f.trusted_proxies.clone(),
+    )
+    .unwrap_or_default();
+    server.trusted_proxies = proxies
+        .iter()
+        .map(|p| super::client_ip::parse_proxy(p))
+        .collect::<anyhow::Result<_>>()?;
+    if let Some(v) = layered(
+        None,
         env.number("SYNAPSE_EVENT_HEARTBEAT_S")?,
         f.event_heartbeat_s,
     ) {
@@ -140,6 +186,12 @@ pub fn resolve(
     }
     if server.lockout.threshold == 0 {
         bail!("lockout_threshold must be at least 1");
+    }
+    if server.lockout.account_threshold < server.lockout.threshold {
+        bail!(
+            "lockout_account_threshold (SYNAPSE_LOCKOUT_ACCOUNT_THRESHOLD) must be at least lockout_threshold: \
+             failures from one address must not lock the account from everywhere"
+        );
     }
     if server.login_attempts_per_minute == 0 {
         bail!(
