@@ -991,7 +991,11 @@ async fn every_chart_read_is_audited_with_the_request_id_of_its_response() {
         assert_eq!(row["outcome"], "success");
         assert_eq!(row["ip"], "127.0.0.1");
     }
-    assert_eq!(rows[0]["request_id"], own.as_str(), "the newest read comes first");
+    assert_eq!(
+        rows[0]["request_id"],
+        own.as_str(),
+        "the newest read comes first"
+    );
     assert_eq!(rows[0]["client_request_id"], "test-req-123");
 
     // An unacceptable client id is replaced by one the server makes.
@@ -1276,12 +1280,21 @@ async fn role_refusals_on_clinical_data_are_audited_like_refused_records() {
             .await
             .expect_error(403, "FORBIDDEN");
     }
-    let rows = audit(&server, &admin, &format!("patient_id={patient}&outcome=forbidden")).await;
+    let rows = audit(
+        &server,
+        &admin,
+        &format!("patient_id={patient}&outcome=forbidden"),
+    )
+    .await;
     let who: BTreeSet<String> = rows
         .iter()
         .map(|r| r["user_id"].as_str().unwrap().to_string())
         .collect();
-    assert_eq!(who, BTreeSet::from([desk.user_id.clone(), admin.user_id.clone()]), "{rows:#?}");
+    assert_eq!(
+        who,
+        BTreeSet::from([desk.user_id.clone(), admin.user_id.clone()]),
+        "{rows:#?}"
+    );
     for row in &rows {
         assert_eq!(row["resource_type"], "patient");
         assert_eq!(row["resource_id"], patient.as_str());
@@ -1310,7 +1323,12 @@ async fn the_audit_request_id_is_the_servers_own_whatever_the_client_sends() {
         assert_eq!(body["request_id"], header.as_str());
         served.insert(header);
     }
-    let rows = audit(&server, &admin, &format!("action=patient.read&patient_id={patient}")).await;
+    let rows = audit(
+        &server,
+        &admin,
+        &format!("action=patient.read&patient_id={patient}"),
+    )
+    .await;
     let audited: BTreeSet<String> = rows
         .iter()
         .map(|r| r["request_id"].as_str().unwrap().to_string())

@@ -1291,12 +1291,10 @@ async fn failures_from_one_address_do_not_lock_the_owner_out_from_another() {
     for _ in 0..5 {
         login_from(&server, "203.0.113.7", "doc@clinic.test", "wrong-password").await;
     }
-    let (status, _, body) =
-        login_from(&server, "203.0.113.7", "doc@clinic.test", PASSWORD).await;
+    let (status, _, body) = login_from(&server, "203.0.113.7", "doc@clinic.test", PASSWORD).await;
     assert_eq!(status, 423, "{body:#}");
     // The doctor, at their own desk, is not locked out by someone else's guesses.
-    let (status, _, body) =
-        login_from(&server, "192.0.2.10", "doc@clinic.test", PASSWORD).await;
+    let (status, _, body) = login_from(&server, "192.0.2.10", "doc@clinic.test", PASSWORD).await;
     assert_eq!(status, 200, "{body:#}");
 }
 
@@ -1306,11 +1304,28 @@ async fn unknown_and_known_emails_answer_alike_at_every_step_of_the_lockout() {
     server.user("doc@clinic.test", Role::Doctor).await;
     for attempt in 1..=7 {
         let known = login_from(&server, "203.0.113.8", "doc@clinic.test", "wrong-password").await;
-        let unknown =
-            login_from(&server, "203.0.113.8", "nobody@clinic.test", "wrong-password").await;
-        assert_eq!(known.0, unknown.0, "attempt {attempt}: {:#} / {:#}", known.2, unknown.2);
-        assert_eq!(comparable(&known.2), comparable(&unknown.2), "attempt {attempt}");
-        assert_eq!(header_names(&known.1), header_names(&unknown.1), "attempt {attempt}");
+        let unknown = login_from(
+            &server,
+            "203.0.113.8",
+            "nobody@clinic.test",
+            "wrong-password",
+        )
+        .await;
+        assert_eq!(
+            known.0, unknown.0,
+            "attempt {attempt}: {:#} / {:#}",
+            known.2, unknown.2
+        );
+        assert_eq!(
+            comparable(&known.2),
+            comparable(&unknown.2),
+            "attempt {attempt}"
+        );
+        assert_eq!(
+            header_names(&known.1),
+            header_names(&unknown.1),
+            "attempt {attempt}"
+        );
         let expected = if attempt < 5 { 401 } else { 423 };
         assert_eq!(known.0, expected, "attempt {attempt}: {:#}", known.2);
     }
@@ -1356,7 +1371,11 @@ async fn failures_from_many_addresses_back_the_account_off_until_an_administrato
         .unwrap();
     assert!(row["locked_until"].is_string(), "{row:#}");
     server
-        .post(&format!("/api/v1/admin/users/{doctor}/unlock"), &admin, json!({}))
+        .post(
+            &format!("/api/v1/admin/users/{doctor}/unlock"),
+            &admin,
+            json!({}),
+        )
         .await
         .expect(200);
     let (status, _, body) = login_from(&server, "203.0.113.1", "doc@clinic.test", PASSWORD).await;
@@ -1374,24 +1393,40 @@ async fn forwarding_headers_are_honoured_only_from_trusted_proxies() {
     let statuses = {
         let mut statuses = Vec::new();
         for n in 0..3 {
-            let (status, _, _) =
-                login_from(&direct, &format!("198.51.100.{n}"), "x@clinic.test", "wrong").await;
+            let (status, _, _) = login_from(
+                &direct,
+                &format!("198.51.100.{n}"),
+                "x@clinic.test",
+                "wrong",
+            )
+            .await;
             statuses.push(status);
         }
         statuses
     };
     assert_eq!(statuses, vec![401, 401, 429]);
     let ips = direct
-        .sql_rows("SELECT ip FROM audit_events WHERE action = 'auth.login'", &[])
+        .sql_rows(
+            "SELECT ip FROM audit_events WHERE action = 'auth.login'",
+            &[],
+        )
         .await;
     assert!(!ips.is_empty());
-    assert!(ips.iter().all(|r| r[0].as_deref() == Some("127.0.0.1")), "{ips:?}");
+    assert!(
+        ips.iter().all(|r| r[0].as_deref() == Some("127.0.0.1")),
+        "{ips:?}"
+    );
 
     // Trusted: each forwarded client has its own bucket, and the audit names it.
     let proxied = behind_a_proxy(config).await;
     for n in 0..3 {
-        let (status, _, _) =
-            login_from(&proxied, &format!("198.51.100.{n}"), "x@clinic.test", "wrong").await;
+        let (status, _, _) = login_from(
+            &proxied,
+            &format!("198.51.100.{n}"),
+            "x@clinic.test",
+            "wrong",
+        )
+        .await;
         assert_eq!(status, 401);
     }
     let ips = proxied
@@ -1419,9 +1454,14 @@ async fn every_call_is_rate_limited_per_user_and_per_address() {
     }
     let limited = server.get("/api/v1/auth/me", &a).await;
     limited.expect_error(429, "RATE_LIMITED");
-    let wait = limited.body["error"]["details"]["retry_after_s"].as_u64().unwrap();
+    let wait = limited.body["error"]["details"]["retry_after_s"]
+        .as_u64()
+        .unwrap();
     assert!(wait >= 1);
-    assert_eq!(header(&limited, "retry-after"), Some(wait.to_string().as_str()));
+    assert_eq!(
+        header(&limited, "retry-after"),
+        Some(wait.to_string().as_str())
+    );
     assert!(
         limited.body["error"]["message"]
             .as_str()
@@ -1436,7 +1476,13 @@ async fn every_call_is_rate_limited_per_user_and_per_address() {
     // Without a token, the address is counted: two logins spent 2 of its 8 above.
     let mut statuses = Vec::new();
     for _ in 0..7 {
-        statuses.push(server.call(Method::GET, "/health", None, None).await.status.as_u16());
+        statuses.push(
+            server
+                .call(Method::GET, "/health", None, None)
+                .await
+                .status
+                .as_u16(),
+        );
     }
     assert!(statuses.contains(&200), "{statuses:?}");
     assert_eq!(statuses.last().copied(), Some(429), "{statuses:?}");

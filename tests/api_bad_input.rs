@@ -1366,7 +1366,10 @@ async fn unknown_routes_and_wrong_methods_answer_in_the_envelope() {
         .await
         .unwrap();
     assert_eq!(reply.status().as_u16(), 405);
-    let own = reply.headers()["x-request-id"].to_str().unwrap().to_string();
+    let own = reply.headers()["x-request-id"]
+        .to_str()
+        .unwrap()
+        .to_string();
     assert_ne!(own, "trace-405.a_b");
     let body: Value = reply.json().await.unwrap();
     assert_eq!(body["request_id"], own.as_str());
@@ -1401,7 +1404,10 @@ async fn a_key_given_twice_is_refused_naming_the_field() {
         )
         .await;
     reply.expect_error(422, "VALIDATION_ERROR");
-    assert_eq!(reply.body["error"]["details"]["fields"][0]["field"], "full_name");
+    assert_eq!(
+        reply.body["error"]["details"]["fields"][0]["field"],
+        "full_name"
+    );
     let login = server
         .call_raw(
             Method::POST,
@@ -1412,7 +1418,10 @@ async fn a_key_given_twice_is_refused_naming_the_field() {
         )
         .await;
     login.expect_error(422, "VALIDATION_ERROR");
-    assert_eq!(login.body["error"]["details"]["fields"][0]["field"], "password");
+    assert_eq!(
+        login.body["error"]["details"]["fields"][0]["field"],
+        "password"
+    );
 }
 
 #[tokio::test]
@@ -1428,7 +1437,10 @@ async fn bidirectional_controls_are_refused_like_other_control_characters() {
             )
             .await;
         reply.expect_error(422, "VALIDATION_ERROR");
-        assert_eq!(reply.body["error"]["details"]["fields"][0]["field"], "full_name");
+        assert_eq!(
+            reply.body["error"]["details"]["fields"][0]["field"],
+            "full_name"
+        );
     }
 }
 
@@ -1437,7 +1449,13 @@ async fn new_passwords_must_be_long_and_not_common() {
     let server = TestServer::start().await;
     let admin = server.login_new("admin@clinic.test", Role::Admin).await;
     let doctor = server.login_new("doc@clinic.test", Role::Doctor).await;
-    for weak in ["12345678", "password123", "password1234", "123456789012", "aaaaaaaaaaaaaa"] {
+    for weak in [
+        "12345678",
+        "password123",
+        "password1234",
+        "123456789012",
+        "aaaaaaaaaaaaaa",
+    ] {
         let change = server
             .post(
                 "/api/v1/auth/change-password",
@@ -1446,7 +1464,10 @@ async fn new_passwords_must_be_long_and_not_common() {
             )
             .await;
         change.expect_error(422, "VALIDATION_ERROR");
-        assert_eq!(change.body["error"]["details"]["fields"][0]["field"], "new_password", "{weak}");
+        assert_eq!(
+            change.body["error"]["details"]["fields"][0]["field"], "new_password",
+            "{weak}"
+        );
         let create = server
             .post(
                 "/api/v1/admin/users",

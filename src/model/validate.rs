@@ -55,7 +55,9 @@ pub fn is_common_password(password: &str) -> bool {
     }
     // A short unit repeated: "abcabcabcabc", "ab12ab12ab12".
     (1..=4).any(|unit| {
-        chars.len() > unit && chars.len() % unit == 0 && chars.chunks(unit).all(|c| c == &chars[..unit])
+        chars.len() > unit
+            && chars.len() % unit == 0
+            && chars.chunks(unit).all(|c| c == &chars[..unit])
     })
 }
 

@@ -62,7 +62,9 @@ impl Caller {
                     action: &self.meta.operation,
                     resource_type: record.map(|(kind, _)| kind),
                     resource_id,
-                    patient_id: record.filter(|(kind, _)| *kind == "patient").map(|(_, id)| id),
+                    patient_id: record
+                        .filter(|(kind, _)| *kind == "patient")
+                        .map(|(_, id)| id),
                     outcome: "forbidden",
                 },
             )

@@ -150,10 +150,7 @@ mod tests {
             client_ip(Some(ip("10.0.0.2")), &headers(&[]), &proxies),
             Some(ip("10.0.0.2"))
         );
-        assert_eq!(
-            forwarded_address("192.0.2.4:8080"),
-            Some(ip("192.0.2.4"))
-        );
+        assert_eq!(forwarded_address("192.0.2.4:8080"), Some(ip("192.0.2.4")));
         assert!(parse_proxy("proxy.local").is_err());
     }
 }

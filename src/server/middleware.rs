@@ -285,11 +285,19 @@ impl ApiRateLimiter {
     /// Counts a request; the refusal is the 429 to answer. Only the token's signature and
     /// expiry are checked here (no database): a revoked session still counts against its
     /// user, and the handler then refuses it.
-    fn check(&self, app: &AppState, headers: &HeaderMap, ip: Option<IpAddr>) -> Result<(), ApiError> {
+    fn check(
+        &self,
+        app: &AppState,
+        headers: &HeaderMap,
+        ip: Option<IpAddr>,
+    ) -> Result<(), ApiError> {
         let user = headers
             .get(header::AUTHORIZATION)
             .and_then(|v| v.to_str().ok())
-            .and_then(|v| v.strip_prefix("Bearer ").or_else(|| v.strip_prefix("bearer ")))
+            .and_then(|v| {
+                v.strip_prefix("Bearer ")
+                    .or_else(|| v.strip_prefix("bearer "))
+            })
             .and_then(|token| app.tokens.check_access(token.trim()).ok())
             .map(|claims| claims.sub);
         let (result, whose) = match user {

@@ -71,10 +71,7 @@ async fn audit_admin_read(
         patient_id: None,
         outcome: "success",
     };
-    engine
-        .audit_queue()
-        .record(audit_row(&ctx, &entry))
-        .await
+    engine.audit_queue().record(audit_row(&ctx, &entry)).await
 }
 
 pub async fn create_user(
@@ -194,8 +191,8 @@ async fn update_user(
     if set.contains("locked_until = NULL") {
         // Clearing the lock clears all of the account's locks: those of each address as well
         // as the back-off from everywhere shown on the account.
-        let forget = Statement::new("DELETE FROM login_locks WHERE email = $1")
-            .arg(updated.email.as_str());
+        let forget =
+            Statement::new("DELETE FROM login_locks WHERE email = $1").arg(updated.email.as_str());
         tx.execute(&forget).await?;
     }
     audit_change(&mut tx, by, action, user_id).await?;
@@ -319,8 +316,7 @@ fn audit_event(row: &dyn Row) -> StoreResult<AuditEvent> {
 
 /// The columns of an audit row, named: several tables are read as one by position
 /// (`UNION ALL`), so none may depend on another's column order.
-const AUDIT_COLUMNS: &str =
-    "id, at, user_id, action, resource_type, resource_id, patient_id, outcome, request_id, ip, \
+const AUDIT_COLUMNS: &str = "id, at, user_id, action, resource_type, resource_id, patient_id, outcome, request_id, ip, \
      client_request_id";
 
 /// `FROM <table> WHERE …` with the query's filters.

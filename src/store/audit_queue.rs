@@ -95,8 +95,7 @@ impl AuditQueue {
             patient_id,
             outcome,
         };
-        self.record(audit_row(&actor.context(), &entry))
-            .await
+        self.record(audit_row(&actor.context(), &entry)).await
     }
 
     /// Audits a refused access to someone else's (or a missing) record, then answers

@@ -190,13 +190,17 @@ pub async fn record_login_failure(
     }
     let (address_failures, address_lock, address_newly) = counted[0];
     let (account_failures, account_lock, account_newly) = counted[1];
-    // The administrators' screens show the back-off from everywhere on the account itself.
+    // The administrators' screens show on the account the count from everywhere and the
+    // latest lock of any scope (an address's or everywhere's): what unlocking would clear.
     let mirror = Statement::new(
-        "UPDATE users SET failed_logins = $2, locked_until = $3, updated_at = $4 WHERE email = $1",
+        "UPDATE users SET failed_logins = $2,
+             locked_until = (SELECT MAX(locked_until) FROM login_locks
+                             WHERE email = $1 AND locked_until > $3),
+             updated_at = $3
+         WHERE email = $1",
     )
     .arg(email)
     .arg(account_failures)
-    .arg(account_lock)
     .arg(at);
     tx.execute(&mirror).await?;
     let failure = AuditEntry {
