@@ -53,6 +53,16 @@ pub fn is_common_password(password: &str) -> bool {
     if run(0) || run(1) || run(-1) {
         return true;
     }
+    // Digits counted round the dial: "789012345678", "210987654321".
+    if chars.iter().all(char::is_ascii_digit) {
+        let steps: Vec<u32> = chars
+            .windows(2)
+            .map(|w| (u32::from(w[1]) + 10 - u32::from(w[0])) % 10)
+            .collect();
+        if steps.iter().all(|&s| s == 1) || steps.iter().all(|&s| s == 9) {
+            return true;
+        }
+    }
     // A short unit repeated: "abcabcabcabc", "ab12ab12ab12".
     (1..=4).any(|unit| {
         chars.len() > unit
@@ -469,6 +479,43 @@ pub fn patient_search_term(field: &str, value: &str) -> Result<String, Vec<Field
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn new_passwords_must_be_long_and_hard_to_guess() {
+        let check = |p: &str| reset_password("password", p).is_ok();
+        for weak in [
+            "12345678",
+            "password123",
+            "Password1234",
+            "123456789012",
+            "987654321098",
+            "abcdefghijklm",
+            "zzzzzzzzzzzz",
+            "abcabcabcabc",
+            "ab12ab12ab12",
+        ] {
+            assert!(!check(weak), "{weak} was accepted");
+        }
+        for good in [
+            "amber lantern orbit",
+            "correct-horse-battery",
+            "Tr0ub4dor&3xyz",
+        ] {
+            assert!(check(good), "{good} was refused");
+        }
+    }
+
+    #[test]
+    fn bidirectional_controls_are_refused_in_text() {
+        for text in ["Ada\u{202E}ecalovoL", "\u{2066}Ada\u{2069}", "A\u{202A}b"] {
+            let mut c = Checker::new();
+            c.required("full_name", text, MAX_NAME);
+            assert!(c.finish(()).is_err(), "{text:?}");
+        }
+        let mut c = Checker::new();
+        c.required("full_name", "Zoë O'Brien-Łukasz", MAX_NAME);
+        assert!(c.finish(()).is_ok());
+    }
+
     use super::*;
     use crate::model::patient::Sex;
 

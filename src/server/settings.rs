@@ -358,6 +358,51 @@ mod tests {
         assert_eq!(defaults.server.events.replay_keep, 10_000);
     }
 
+    #[test]
+    fn rate_limits_lockout_and_trusted_proxies_come_from_the_file_and_the_environment() {
+        let file = file(&format!(
+            "[server]\njwt_secret = \"{SECRET}\"\ndatabase = \"sqlite:///tmp/x.db\"\n\
+             requests_per_minute_per_user = 50\nlockout_account_threshold = 9\n\
+             trusted_proxies = [\"10.0.0.0/8\", \"::1\"]\n"
+        ));
+        let settings = resolve(
+            &file,
+            &ServeFlags::default(),
+            &env(&[("SYNAPSE_REQUESTS_PER_MINUTE_PER_ADDRESS", "7")]),
+        )
+        .unwrap();
+        let server = &settings.server;
+        assert_eq!(server.rate_limits.per_user, 50);
+        assert_eq!(server.rate_limits.per_address, 7);
+        assert_eq!(server.lockout.account_threshold, 9);
+        assert_eq!(server.trusted_proxies.len(), 2);
+        let env_proxies = resolve(
+            &good_file(),
+            &ServeFlags::default(),
+            &env(&[("SYNAPSE_TRUSTED_PROXIES", "127.0.0.1, 192.168.0.0/16")]),
+        )
+        .unwrap();
+        assert_eq!(env_proxies.server.trusted_proxies.len(), 2);
+        let defaults = resolve(&good_file(), &ServeFlags::default(), &env(&[])).unwrap();
+        assert!(defaults.server.trusted_proxies.is_empty());
+        assert_eq!(defaults.server.rate_limits.per_user, 1200);
+        assert_eq!(defaults.server.lockout.account_threshold, 20);
+
+        for (name, value, says) in [
+            ("SYNAPSE_TRUSTED_PROXIES", "proxy.local", "trusted_proxies"),
+            ("SYNAPSE_REQUESTS_PER_MINUTE_PER_USER", "0", "at least 1"),
+            (
+                "SYNAPSE_LOCKOUT_ACCOUNT_THRESHOLD",
+                "2",
+                "lockout_account_threshold",
+            ),
+        ] {
+            let error =
+                resolve(&good_file(), &ServeFlags::default(), &env(&[(name, value)])).unwrap_err();
+            assert!(format!("{error:#}").contains(says), "{name}: {error:#}");
+        }
+    }
+
     fn good_file() -> ConfigFile {
         file(&format!(
             "[server]\njwt_secret = \"{SECRET}\"\ndatabase = \"sqlite:///tmp/x.db\"\n"
