@@ -1774,7 +1774,9 @@ async fn migrations_run_concurrently_and_again_without_error() {
             (4, true),
             (5, true),
             (6, true),
-            (7, true)
+            (7, true),
+            (8, true),
+            (9, true)
         ]
     );
     for store in &stores {
