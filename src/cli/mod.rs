@@ -126,27 +126,6 @@ impl From<ApiError> for Failure {
     }
 }
 
-#[cfg(test)]
-mod failure_tests {
-    use super::*;
-
-    #[test]
-    fn a_rate_limit_says_how_long_to_wait() {
-        let error = ApiError::new(
-            ErrorKind::RateLimited { retry_after_s: 12 },
-            "Too many requests",
-            None,
-        );
-        let failure = Failure::from(error);
-        assert!(
-            failure.message.contains("wait 12 seconds"),
-            "{}",
-            failure.message
-        );
-        assert!(matches!(failure.exit, Exit::Failed));
-    }
-}
-
 fn usage(message: impl Into<String>) -> Failure {
     Failure {
         exit: Exit::Usage,
@@ -747,5 +726,26 @@ async fn reports(client: &ApiClient, command: ReportsCommand, json: bool) -> Res
             );
             Ok(())
         }
+    }
+}
+
+#[cfg(test)]
+mod failure_tests {
+    use super::*;
+
+    #[test]
+    fn a_rate_limit_says_how_long_to_wait() {
+        let error = ApiError::new(
+            ErrorKind::RateLimited { retry_after_s: 12 },
+            "Too many requests",
+            None,
+        );
+        let failure = Failure::from(error);
+        assert!(
+            failure.message.contains("wait 12 seconds"),
+            "{}",
+            failure.message
+        );
+        assert!(matches!(failure.exit, Exit::Failed));
     }
 }

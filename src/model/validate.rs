@@ -66,7 +66,7 @@ pub fn is_common_password(password: &str) -> bool {
     // A short unit repeated: "abcabcabcabc", "ab12ab12ab12".
     (1..=4).any(|unit| {
         chars.len() > unit
-            && chars.len() % unit == 0
+            && chars.len().is_multiple_of(unit)
             && chars.chunks(unit).all(|c| c == &chars[..unit])
     })
 }
