@@ -1126,9 +1126,11 @@ async fn every_chart_read_is_audited_with_the_request_id_of_its_response() {
     )
     .await;
     assert_eq!(status, 200);
-    assert_eq!(header.as_deref(), Some("test-req-123"));
-    assert_eq!(body["request_id"], "test-req-123");
-    served_ids.insert("test-req-123".to_string());
+    // The server's own id answers; the client's is kept beside it in the audit row.
+    let own = header.expect("X-Request-ID header");
+    assert_ne!(own, "test-req-123");
+    assert_eq!(body["request_id"], own.as_str());
+    served_ids.insert(own.clone());
 
     let rows = audit(
         &server,
@@ -1151,9 +1153,11 @@ async fn every_chart_read_is_audited_with_the_request_id_of_its_response() {
         assert_eq!(row["ip"], "127.0.0.1");
     }
     assert_eq!(
-        rows[0]["request_id"], "test-req-123",
+        rows[0]["request_id"],
+        own.as_str(),
         "the newest read comes first"
     );
+    assert_eq!(rows[0]["client_request_id"], "test-req-123");
 
     // An unacceptable client id is replaced by one the server makes.
     let (status, header, body) = get_with_request_id(
@@ -1170,7 +1174,7 @@ async fn every_chart_read_is_audited_with_the_request_id_of_its_response() {
     let rows = audit(&server, &admin, &format!("patient_id={patient}")).await;
     assert!(rows.iter().any(|r| r["request_id"] == header.as_str()));
 
-    // Errors carry the client's id too.
+    // Errors carry the server's id too, the same in the header and the body.
     let (status, header, body) = get_with_request_id(
         &server,
         &format!("/api/v1/patients/{}", uuid::Uuid::now_v7()),
@@ -1179,8 +1183,9 @@ async fn every_chart_read_is_audited_with_the_request_id_of_its_response() {
     )
     .await;
     assert_eq!(status, 404);
-    assert_eq!(header.as_deref(), Some("test-req-404"));
-    assert_eq!(body["request_id"], "test-req-404");
+    let header = header.expect("X-Request-ID header");
+    assert_ne!(header, "test-req-404");
+    assert_eq!(body["request_id"], header.as_str());
 }
 
 #[tokio::test]
@@ -1418,5 +1423,80 @@ async fn every_route_answers_with_and_without_a_trailing_slash() {
             .call(Method::GET, path, None, None)
             .await
             .expect_error(404, "NOT_FOUND");
+    }
+}
+
+#[tokio::test]
+async fn role_refusals_on_clinical_data_are_audited_like_refused_records() {
+    let server = TestServer::start().await;
+    let admin = server.login_new("admin@clinic.test", Role::Admin).await;
+    let doctor = server.login_new("doc@clinic.test", Role::Doctor).await;
+    let desk = server
+        .login_new("desk@clinic.test", Role::Receptionist)
+        .await;
+    let patient = server.patient(&doctor, "Clara Oswald").await;
+    for session in [&desk, &admin] {
+        server
+            .get(&format!("/api/v1/patients/{patient}"), session)
+            .await
+            .expect_error(403, "FORBIDDEN");
+    }
+    let rows = audit(
+        &server,
+        &admin,
+        &format!("patient_id={patient}&outcome=forbidden"),
+    )
+    .await;
+    let who: BTreeSet<String> = rows
+        .iter()
+        .map(|r| r["user_id"].as_str().unwrap().to_string())
+        .collect();
+    assert_eq!(
+        who,
+        BTreeSet::from([desk.user_id.clone(), admin.user_id.clone()]),
+        "{rows:#?}"
+    );
+    for row in &rows {
+        assert_eq!(row["resource_type"], "patient");
+        assert_eq!(row["resource_id"], patient.as_str());
+        assert_eq!(row["action"], "GET /api/v1/patients/{id}");
+    }
+}
+
+#[tokio::test]
+async fn the_audit_request_id_is_the_servers_own_whatever_the_client_sends() {
+    let server = TestServer::start().await;
+    let admin = server.login_new("admin@clinic.test", Role::Admin).await;
+    let doctor = server.login_new("doc@clinic.test", Role::Doctor).await;
+    let patient = server.patient(&doctor, "Clara Oswald").await;
+    let mut served = BTreeSet::new();
+    for _ in 0..2 {
+        let (status, header, body) = get_with_request_id(
+            &server,
+            &format!("/api/v1/patients/{patient}"),
+            &doctor,
+            "forged-req-0001",
+        )
+        .await;
+        assert_eq!(status, 200);
+        let header = header.expect("X-Request-ID");
+        assert_ne!(header, "forged-req-0001");
+        assert_eq!(body["request_id"], header.as_str());
+        served.insert(header);
+    }
+    let rows = audit(
+        &server,
+        &admin,
+        &format!("action=patient.read&patient_id={patient}"),
+    )
+    .await;
+    let audited: BTreeSet<String> = rows
+        .iter()
+        .map(|r| r["request_id"].as_str().unwrap().to_string())
+        .collect();
+    assert_eq!(audited, served);
+    // The client's id is kept beside the server's.
+    for row in &rows {
+        assert_eq!(row["client_request_id"], "forged-req-0001", "{row:#}");
     }
 }

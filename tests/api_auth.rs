@@ -1229,3 +1229,261 @@ async fn logins_failures_and_lockouts_are_audited() {
         1
     );
 }
+
+// --- the lockout behind a reverse proxy: per account and address, and from everywhere
+
+/// A test server that trusts its own address (127.0.0.1) as a reverse proxy, so a request's
+/// `X-Forwarded-For` names the client.
+async fn behind_a_proxy(mut config: ServerConfig) -> TestServer {
+    config.trusted_proxies = vec!["127.0.0.1/32".parse().unwrap()];
+    TestServer::start_with(config).await
+}
+
+/// A login from `client` (through the trusted proxy): status, headers and body.
+async fn login_from(
+    server: &TestServer,
+    client: &str,
+    email: &str,
+    password: &str,
+) -> (u16, reqwest::header::HeaderMap, Value) {
+    let response = server
+        .http
+        .post(format!("{}/api/v1/auth/login", server.base))
+        .header("x-forwarded-for", client)
+        .json(&json!({"email": email, "password": password}))
+        .send()
+        .await
+        .expect("request sent");
+    let status = response.status().as_u16();
+    let headers = response.headers().clone();
+    (status, headers, response.json().await.expect("JSON body"))
+}
+
+/// A body without what differs between any two answers (the request id, the lock's time).
+fn comparable(body: &Value) -> Value {
+    let mut body = without_request_id(body);
+    if let Some(details) = body["error"]["details"].as_object_mut() {
+        for (_, value) in details.iter_mut() {
+            *value = json!("…");
+        }
+    }
+    if let Some(message) = body["error"]["message"].as_str() {
+        let message: String = message.chars().filter(|c| !c.is_ascii_digit()).collect();
+        body["error"]["message"] = json!(message);
+    }
+    body
+}
+
+fn header_names(headers: &reqwest::header::HeaderMap) -> Vec<String> {
+    let mut names: Vec<String> = headers
+        .keys()
+        .map(|k| k.as_str().to_string())
+        .filter(|k| k != "date" && k != "content-length")
+        .collect();
+    names.sort();
+    names
+}
+
+#[tokio::test]
+async fn failures_from_one_address_do_not_lock_the_owner_out_from_another() {
+    let server = behind_a_proxy(test_config()).await;
+    server.user("doc@clinic.test", Role::Doctor).await;
+    for _ in 0..5 {
+        login_from(&server, "203.0.113.7", "doc@clinic.test", "wrong-password").await;
+    }
+    let (status, _, body) = login_from(&server, "203.0.113.7", "doc@clinic.test", PASSWORD).await;
+    assert_eq!(status, 423, "{body:#}");
+    // The doctor, at their own desk, is not locked out by someone else's guesses.
+    let (status, _, body) = login_from(&server, "192.0.2.10", "doc@clinic.test", PASSWORD).await;
+    assert_eq!(status, 200, "{body:#}");
+}
+
+#[tokio::test]
+async fn unknown_and_known_emails_answer_alike_at_every_step_of_the_lockout() {
+    let server = behind_a_proxy(test_config()).await;
+    server.user("doc@clinic.test", Role::Doctor).await;
+    for attempt in 1..=7 {
+        let known = login_from(&server, "203.0.113.8", "doc@clinic.test", "wrong-password").await;
+        let unknown = login_from(
+            &server,
+            "203.0.113.8",
+            "nobody@clinic.test",
+            "wrong-password",
+        )
+        .await;
+        assert_eq!(
+            known.0, unknown.0,
+            "attempt {attempt}: {:#} / {:#}",
+            known.2, unknown.2
+        );
+        assert_eq!(
+            comparable(&known.2),
+            comparable(&unknown.2),
+            "attempt {attempt}"
+        );
+        assert_eq!(
+            header_names(&known.1),
+            header_names(&unknown.1),
+            "attempt {attempt}"
+        );
+        let expected = if attempt < 5 { 401 } else { 423 };
+        assert_eq!(known.0, expected, "attempt {attempt}: {:#}", known.2);
+    }
+    // The right password of the known account is refused like any password of the unknown.
+    let known = login_from(&server, "203.0.113.8", "doc@clinic.test", PASSWORD).await;
+    let unknown = login_from(&server, "203.0.113.8", "nobody@clinic.test", PASSWORD).await;
+    assert_eq!((known.0, unknown.0), (423, 423));
+    assert_eq!(comparable(&known.2), comparable(&unknown.2));
+}
+
+#[tokio::test]
+async fn failures_from_many_addresses_back_the_account_off_until_an_administrator_unlocks_it() {
+    let mut config = test_config();
+    config.lockout.threshold = 3;
+    config.lockout.account_threshold = 6;
+    let server = behind_a_proxy(config).await;
+    let doctor = server.user("doc@clinic.test", Role::Doctor).await;
+    let admin = server.login_new("admin@clinic.test", Role::Admin).await;
+    for client in ["203.0.113.1", "203.0.113.2"] {
+        for _ in 0..3 {
+            login_from(&server, client, "doc@clinic.test", "wrong-password").await;
+        }
+    }
+    // Six failures in all: refused from everywhere, and the unknown email alike.
+    let (status, _, body) = login_from(&server, "192.0.2.10", "doc@clinic.test", PASSWORD).await;
+    assert_eq!(status, 423, "{body:#}");
+    for client in ["203.0.113.1", "203.0.113.2"] {
+        for _ in 0..3 {
+            login_from(&server, client, "nobody@clinic.test", "wrong-password").await;
+        }
+    }
+    let (status, _, _) = login_from(&server, "192.0.2.10", "nobody@clinic.test", PASSWORD).await;
+    assert_eq!(status, 423);
+
+    // The administrators see the back-off on the account, and unlocking clears every lock.
+    let users = server.get("/api/v1/admin/users?limit=100", &admin).await;
+    let row = users.data()["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|u| u["email"] == "doc@clinic.test")
+        .cloned()
+        .unwrap();
+    assert!(row["locked_until"].is_string(), "{row:#}");
+    server
+        .post(
+            &format!("/api/v1/admin/users/{doctor}/unlock"),
+            &admin,
+            json!({}),
+        )
+        .await
+        .expect(200);
+    let (status, _, body) = login_from(&server, "203.0.113.1", "doc@clinic.test", PASSWORD).await;
+    assert_eq!(status, 200, "{body:#}");
+}
+
+// --- the client's address behind a reverse proxy
+
+#[tokio::test]
+async fn forwarding_headers_are_honoured_only_from_trusted_proxies() {
+    let mut config = test_config();
+    config.login_attempts_per_minute = 2;
+    // Not trusted: a client's own X-Forwarded-For does not get it a fresh bucket.
+    let direct = TestServer::start_with(config.clone()).await;
+    let statuses = {
+        let mut statuses = Vec::new();
+        for n in 0..3 {
+            let (status, _, _) = login_from(
+                &direct,
+                &format!("198.51.100.{n}"),
+                "x@clinic.test",
+                "wrong",
+            )
+            .await;
+            statuses.push(status);
+        }
+        statuses
+    };
+    assert_eq!(statuses, vec![401, 401, 429]);
+    let ips = direct
+        .sql_rows(
+            "SELECT ip FROM audit_events WHERE action = 'auth.login'",
+            &[],
+        )
+        .await;
+    assert!(!ips.is_empty());
+    assert!(
+        ips.iter().all(|r| r[0].as_deref() == Some("127.0.0.1")),
+        "{ips:?}"
+    );
+
+    // Trusted: each forwarded client has its own bucket, and the audit names it.
+    let proxied = behind_a_proxy(config).await;
+    for n in 0..3 {
+        let (status, _, _) = login_from(
+            &proxied,
+            &format!("198.51.100.{n}"),
+            "x@clinic.test",
+            "wrong",
+        )
+        .await;
+        assert_eq!(status, 401);
+    }
+    let ips = proxied
+        .sql_rows(
+            "SELECT ip FROM audit_events WHERE action = 'auth.login' ORDER BY ip",
+            &[],
+        )
+        .await;
+    let ips: Vec<_> = ips.into_iter().map(|r| r[0].clone().unwrap()).collect();
+    assert_eq!(ips, vec!["198.51.100.0", "198.51.100.1", "198.51.100.2"]);
+}
+
+// --- rate limits of the whole API
+
+#[tokio::test]
+async fn every_call_is_rate_limited_per_user_and_per_address() {
+    let mut config = test_config();
+    config.rate_limits.per_user = 5;
+    config.rate_limits.per_address = 8;
+    let server = TestServer::start_with(config).await;
+    let a = server.login_new("a@clinic.test", Role::Doctor).await;
+    let b = server.login_new("b@clinic.test", Role::Doctor).await;
+    for _ in 0..5 {
+        server.get("/api/v1/auth/me", &a).await.expect(200);
+    }
+    let limited = server.get("/api/v1/auth/me", &a).await;
+    limited.expect_error(429, "RATE_LIMITED");
+    let wait = limited.body["error"]["details"]["retry_after_s"]
+        .as_u64()
+        .unwrap();
+    assert!(wait >= 1);
+    assert_eq!(
+        header(&limited, "retry-after"),
+        Some(wait.to_string().as_str())
+    );
+    assert!(
+        limited.body["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains(&format!("Wait {wait} seconds")),
+        "{:#}",
+        limited.body
+    );
+    // Another user is not held back by the first.
+    server.get("/api/v1/auth/me", &b).await.expect(200);
+
+    // Without a token, the address is counted: two logins spent 2 of its 8 above.
+    let mut statuses = Vec::new();
+    for _ in 0..7 {
+        statuses.push(
+            server
+                .call(Method::GET, "/health", None, None)
+                .await
+                .status
+                .as_u16(),
+        );
+    }
+    assert!(statuses.contains(&200), "{statuses:?}");
+    assert_eq!(statuses.last().copied(), Some(429), "{statuses:?}");
+}

@@ -384,7 +384,9 @@ async fn first_day(server: &TestServer) {
     let mut lines = run.stdout.lines();
     assert_eq!(
         lines.next(),
-        Some("id,at,user_id,action,resource_type,resource_id,patient_id,outcome,request_id,ip")
+        Some(
+            "id,at,user_id,action,resource_type,resource_id,patient_id,outcome,request_id,ip,client_request_id"
+        )
     );
     assert_eq!(
         lines.count(),
@@ -457,6 +459,26 @@ async fn first_day(server: &TestServer) {
     .await
     .fails(2, "--email")
     .fails(2, "--full-name must not be empty");
+    // A new password is as strict at the console as over the API.
+    for weak in ["12345678", "password1234"] {
+        admin(
+            dir,
+            &url,
+            &[
+                "create-user",
+                "--email",
+                "weak@clinic.test",
+                "--full-name",
+                "Weak Password",
+                "--role",
+                "doctor",
+                "--password-stdin",
+            ],
+            Some(&format!("{weak}\n")),
+        )
+        .await
+        .fails(2, "password");
+    }
     admin(
         dir,
         &url,
@@ -490,7 +512,7 @@ async fn first_day(server: &TestServer) {
         Some("short\n"),
     )
     .await
-    .fails(2, "the password must be at least 8 characters");
+    .fails(2, "the password must be at least 12 characters");
     admin(
         dir,
         &url,
@@ -538,7 +560,7 @@ async fn first_day(server: &TestServer) {
         Some("short\n"),
     )
     .await
-    .fails(2, "the password must be at least 8 characters");
+    .fails(2, "the password must be at least 12 characters");
     admin(
         dir,
         &url,

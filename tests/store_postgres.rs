@@ -62,6 +62,7 @@ fn actor(user_id: Uuid, role: Role) -> Actor {
         user_id,
         role,
         request_id: "store-postgres-test".into(),
+        client_request_id: None,
         ip: None,
     }
 }
@@ -1261,15 +1262,17 @@ async fn auth_transcript(store: &dyn Store) -> Vec<Value> {
     // Three failures lock the account; an administrator unlocks it.
     let ctx = RequestContext {
         request_id: "store-postgres-test".into(),
+        client_request_id: None,
         ip: Some("10.0.0.9".into()),
     };
     let policy = LockoutPolicy {
         threshold: 3,
+        account_threshold: 3,
         duration: chrono::Duration::minutes(15),
     };
     for _ in 0..4 {
         let failure = store
-            .record_login_failure(&ctx, doctor.id, policy)
+            .record_login_failure(&ctx, &doctor.email, Some(doctor.id), policy)
             .await
             .expect("failure");
         out.push(json!([failure.failed_logins, failure.locked_until]));
@@ -1787,7 +1790,9 @@ async fn migrations_run_concurrently_and_again_without_error() {
             (4, true),
             (5, true),
             (6, true),
-            (7, true)
+            (7, true),
+            (8, true),
+            (9, true)
         ]
     );
     for store in &stores {

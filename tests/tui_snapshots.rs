@@ -2009,6 +2009,7 @@ fn audit_events() -> Vec<synapse::model::admin::AuditEvent> {
             patient_id: Some(id(700)),
             outcome: outcome.into(),
             request_id: format!("req-{n}"),
+            client_request_id: None,
             ip: Some("10.0.0.7".into()),
         }
     };

@@ -13,7 +13,7 @@ use crate::store::{Administrator, AuditPosition, AuditQuery, Store};
 pub const PAGE_ROWS: u32 = 1000;
 
 /// The columns of the CSV export, in order: the fields of the API's audit event.
-const CSV_COLUMNS: [&str; 10] = [
+const CSV_COLUMNS: [&str; 11] = [
     "id",
     "at",
     "user_id",
@@ -24,6 +24,7 @@ const CSV_COLUMNS: [&str; 10] = [
     "outcome",
     "request_id",
     "ip",
+    "client_request_id",
 ];
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -114,6 +115,7 @@ fn csv_row(event: &AuditEvent) -> String {
         event.outcome.clone(),
         event.request_id.clone(),
         text(&event.ip),
+        text(&event.client_request_id),
     ]
     .iter()
     .map(|field| csv_field(field))

@@ -117,6 +117,9 @@ impl From<ApiError> for Failure {
             (ErrorKind::Internal | ErrorKind::Server { .. }, Some(id)) => {
                 format!("{} (request id {id})", error.message)
             }
+            (ErrorKind::RateLimited { retry_after_s }, _) => format!(
+                "too many requests: the server asks to wait {retry_after_s} seconds; run the command again then"
+            ),
             _ => error.message.clone(),
         };
         Failure { exit, message }
@@ -723,5 +726,26 @@ async fn reports(client: &ApiClient, command: ReportsCommand, json: bool) -> Res
             );
             Ok(())
         }
+    }
+}
+
+#[cfg(test)]
+mod failure_tests {
+    use super::*;
+
+    #[test]
+    fn a_rate_limit_says_how_long_to_wait() {
+        let error = ApiError::new(
+            ErrorKind::RateLimited { retry_after_s: 12 },
+            "Too many requests",
+            None,
+        );
+        let failure = Failure::from(error);
+        assert!(
+            failure.message.contains("wait 12 seconds"),
+            "{}",
+            failure.message
+        );
+        assert!(matches!(failure.exit, Exit::Failed));
     }
 }

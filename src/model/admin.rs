@@ -45,7 +45,11 @@ pub struct AuditEvent {
     pub resource_id: Option<String>,
     pub patient_id: Option<Uuid>,
     pub outcome: String,
+    /// The server's own id of the request.
     pub request_id: String,
+    /// The `X-Request-ID` the client sent, if any: the client's claim, kept for correlation.
+    #[serde(default)]
+    pub client_request_id: Option<String>,
     pub ip: Option<String>,
 }
 

@@ -132,7 +132,7 @@ pub struct AuditParams {
     #[param(inline, value_type = super::schema::SearchTerm)]
     pub action: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    /// Only events of this outcome: `success`, `failure`, `denied` or `locked`.
+    /// Only events of this outcome: `success`, `failure`, `denied` (a record refused as not found), `forbidden` (refused for the role) or `locked`.
     #[param(inline, value_type = super::schema::SearchTerm)]
     pub outcome: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]

@@ -1,6 +1,8 @@
 //! Validation of values people type, shared by the server (which enforces it) and the
 //! workstation (which can tell the doctor before sending). Text is trimmed and kept as given,
-//! but control characters other than newline and tab are refused in every field.
+//! but control characters other than newline and tab are refused in every field, and so are
+//! the bidirectional embedding, override and isolate controls, which can make a screen show a
+//! name other than the one stored.
 
 use chrono::NaiveDate;
 
@@ -14,7 +16,7 @@ pub const MAX_SHORT_TEXT: usize = 500;
 pub const MAX_LONG_TEXT: usize = 10_000;
 pub const MAX_NOTES: usize = 100_000;
 pub const MAX_SEARCH: usize = 100;
-pub const MIN_PASSWORD: usize = 8;
+pub const MIN_PASSWORD: usize = 12;
 pub const MAX_PASSWORD: usize = 128;
 pub const MAX_LIST_ITEMS: usize = 100;
 pub const MAX_EMAIL: usize = 254;
@@ -24,6 +26,50 @@ pub const MAX_CODE: usize = 40;
 /// The number of a time span ("3 weeks").
 pub const MIN_SPAN_VALUE: u32 = 1;
 pub const MAX_SPAN_VALUE: u32 = 1000;
+
+/// The bidirectional embedding and override controls (U+202A–U+202E) and isolates
+/// (U+2066–U+2069): not `char::is_control`, but they reorder what a screen shows.
+pub fn is_bidi_control(c: char) -> bool {
+    matches!(c, '\u{202A}'..='\u{202E}' | '\u{2066}'..='\u{2069}')
+}
+
+/// Common passwords of at least `MIN_PASSWORD` characters, one a line, lowercase.
+const COMMON_PASSWORDS: &str = include_str!("common_passwords.txt");
+
+/// Whether a new password is too easy to guess: on the list of common passwords (ignoring
+/// case), one character repeated, or a run of consecutive characters (`123456789012`,
+/// `abcdefghijkl`) or of the same few characters repeated (`abcabcabcabc`).
+pub fn is_common_password(password: &str) -> bool {
+    let lower = password.to_lowercase();
+    if COMMON_PASSWORDS.lines().any(|line| line.trim() == lower) {
+        return true;
+    }
+    let chars: Vec<char> = lower.chars().collect();
+    let run = |step: i64| {
+        chars
+            .windows(2)
+            .all(|w| i64::from(u32::from(w[1])) - i64::from(u32::from(w[0])) == step)
+    };
+    if run(0) || run(1) || run(-1) {
+        return true;
+    }
+    // Digits counted round the dial: "789012345678", "210987654321".
+    if chars.iter().all(char::is_ascii_digit) {
+        let steps: Vec<u32> = chars
+            .windows(2)
+            .map(|w| (u32::from(w[1]) + 10 - u32::from(w[0])) % 10)
+            .collect();
+        if steps.iter().all(|&s| s == 1) || steps.iter().all(|&s| s == 9) {
+            return true;
+        }
+    }
+    // A short unit repeated: "abcabcabcabc", "ab12ab12ab12".
+    (1..=4).any(|unit| {
+        chars.len() > unit
+            && chars.len().is_multiple_of(unit)
+            && chars.chunks(unit).all(|c| c == &chars[..unit])
+    })
+}
 
 /// Collects every rejected field of one request, so the answer names them all at once.
 #[derive(Debug, Default)]
@@ -70,7 +116,7 @@ impl Checker {
     fn text_rules(&mut self, field: &str, value: &str, max: usize) {
         if value
             .chars()
-            .any(|c| c.is_control() && c != '\n' && c != '\t')
+            .any(|c| (c.is_control() && c != '\n' && c != '\t') || is_bidi_control(c))
         {
             self.fail(field, "must not contain control characters");
         } else if value.chars().count() > max {
@@ -126,8 +172,13 @@ impl Checker {
             self.fail(field, format!("must be at least {MIN_PASSWORD} characters"));
         } else if length > MAX_PASSWORD {
             self.fail(field, format!("must be at most {MAX_PASSWORD} characters"));
-        } else if value.chars().any(char::is_control) {
+        } else if value.chars().any(|c| c.is_control() || is_bidi_control(c)) {
             self.fail(field, "must not contain control characters");
+        } else if is_common_password(value) {
+            self.fail(
+                field,
+                "is too easy to guess (a common password or a simple pattern); choose another, for example three or four unrelated words",
+            );
         }
     }
 
@@ -428,6 +479,43 @@ pub fn patient_search_term(field: &str, value: &str) -> Result<String, Vec<Field
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn new_passwords_must_be_long_and_hard_to_guess() {
+        let check = |p: &str| reset_password("password", p).is_ok();
+        for weak in [
+            "12345678",
+            "password123",
+            "Password1234",
+            "123456789012",
+            "987654321098",
+            "abcdefghijklm",
+            "zzzzzzzzzzzz",
+            "abcabcabcabc",
+            "ab12ab12ab12",
+        ] {
+            assert!(!check(weak), "{weak} was accepted");
+        }
+        for good in [
+            "amber lantern orbit",
+            "correct-horse-battery",
+            "Tr0ub4dor&3xyz",
+        ] {
+            assert!(check(good), "{good} was refused");
+        }
+    }
+
+    #[test]
+    fn bidirectional_controls_are_refused_in_text() {
+        for text in ["Ada\u{202E}ecalovoL", "\u{2066}Ada\u{2069}", "A\u{202A}b"] {
+            let mut c = Checker::new();
+            c.required("full_name", text, MAX_NAME);
+            assert!(c.finish(()).is_err(), "{text:?}");
+        }
+        let mut c = Checker::new();
+        c.required("full_name", "Zoë O'Brien-Łukasz", MAX_NAME);
+        assert!(c.finish(()).is_ok());
+    }
+
     use super::*;
     use crate::model::patient::Sex;
 

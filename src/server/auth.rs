@@ -40,8 +40,36 @@ impl Caller {
             user_id: self.user_id,
             role: self.role,
             request_id: self.meta.request_id.clone(),
+            client_request_id: self.meta.client_request_id.clone(),
             ip: self.meta.ip.map(|ip| ip.to_string()),
         }
+    }
+
+    /// Refuses roles that may not use this endpoint of clinical data, and audits the refusal
+    /// (outcome `forbidden`, with the record the path names), as a refused record is audited.
+    pub async fn permit(&self, app: &AppState, allowed: &[Role]) -> Result<Actor, ApiError> {
+        let refusal = match self.require(allowed) {
+            Ok(actor) => return Ok(actor),
+            Err(refusal) => refusal,
+        };
+        let record = self.meta.path_record;
+        let resource_id = record.map(|(_, id)| id.to_string());
+        app.store
+            .audit(
+                &context(&self.meta),
+                AuditEntry {
+                    user_id: Some(self.user_id),
+                    action: &self.meta.operation,
+                    resource_type: record.map(|(kind, _)| kind),
+                    resource_id,
+                    patient_id: record
+                        .filter(|(kind, _)| *kind == "patient")
+                        .map(|(_, id)| id),
+                    outcome: "forbidden",
+                },
+            )
+            .await?;
+        Err(refusal)
     }
 
     /// Refuses roles that may not use this endpoint.
@@ -64,13 +92,17 @@ pub fn request_meta(parts: &Parts) -> RequestMeta {
         .cloned()
         .unwrap_or_else(|| RequestMeta {
             request_id: super::error::current_request_id(),
+            client_request_id: None,
             ip: None,
+            operation: String::new(),
+            path_record: None,
         })
 }
 
 fn context(meta: &RequestMeta) -> RequestContext {
     RequestContext {
         request_id: meta.request_id.clone(),
+        client_request_id: meta.client_request_id.clone(),
         ip: meta.ip.map(|ip| ip.to_string()),
     }
 }
@@ -197,12 +229,13 @@ fn invalid_credentials() -> ApiError {
     )
 }
 
+/// The same answer whether or not the email has an account.
 fn locked(until: chrono::DateTime<chrono::Utc>) -> ApiError {
     ApiError::new(
         StatusCode::LOCKED,
         code::ACCOUNT_LOCKED,
         format!(
-            "Too many failed logins: the account is locked until {} UTC. Wait, or ask an administrator to unlock it.",
+            "Too many failed logins: logging in with this email is paused until {} UTC. Wait, or ask an administrator to unlock the account.",
             until.format("%H:%M")
         ),
     )
@@ -212,8 +245,10 @@ fn locked(until: chrono::DateTime<chrono::Utc>) -> ApiError {
 /// Log in with email and password
 ///
 /// Answers an access token (JWT HS256, 15 minutes by default) and a single-use refresh token
-/// (7 days). A wrong password and an unknown email answer the same 401. After 5 consecutive
-/// failures the account locks for 15 minutes (423, even with the right password).
+/// (7 days). A wrong password and an unknown email answer the same 401, and lock alike: after
+/// 5 failures from one address that address is refused for 15 minutes (423, even with the right
+/// password), while the owner can still log in from elsewhere; after 20 failures from all
+/// addresses together the account is refused from everywhere for 15 minutes.
 #[utoipa::path(
     post,
     path = "/api/v1/auth/login",
@@ -257,19 +292,20 @@ pub async fn login(
         return Err(error);
     }
     let ctx = context(&meta);
+    // Every step below runs alike whether or not the email has an account: the lock is kept
+    // per email, an unknown email's password is checked against a decoy hash, and its failure
+    // is counted by the same statements, so status, body, headers and time tell nothing.
     let record = app.store.user_by_email(&email).await?;
-
-    if let Some(record) = &record
-        && let Some(until) = record.locked_until.filter(|t| *t > now())
-    {
+    let user_id = record.as_ref().map(|r| r.user.id);
+    if let Some(until) = app.store.login_lock(&ctx, &email).await? {
         app.store
             .audit(
                 &ctx,
                 AuditEntry {
-                    user_id: Some(record.user.id),
+                    user_id,
                     action: "auth.login",
                     resource_type: Some("user"),
-                    resource_id: Some(record.user.id.to_string()),
+                    resource_id: user_id.map(|id| id.to_string()),
                     patient_id: None,
                     outcome: "locked",
                 },
@@ -286,32 +322,19 @@ pub async fn login(
         )
         .await
         .map_err(ApiError::internal)?;
-    let Some(record) = record else {
-        app.store
-            .audit(
-                &ctx,
-                AuditEntry {
-                    user_id: None,
-                    action: "auth.login",
-                    resource_type: Some("user"),
-                    resource_id: None,
-                    patient_id: None,
-                    outcome: "failure",
-                },
-            )
-            .await?;
-        return Err(invalid_credentials());
+    let record = match record {
+        Some(record) if matched => record,
+        _ => {
+            let failure = app
+                .store
+                .record_login_failure(&ctx, &email, user_id, app.config.lockout)
+                .await?;
+            return Err(match failure.locked_until {
+                Some(until) => locked(until),
+                None => invalid_credentials(),
+            });
+        }
     };
-    if !matched {
-        let failure = app
-            .store
-            .record_login_failure(&ctx, record.user.id, app.config.lockout)
-            .await?;
-        return Err(match failure.locked_until {
-            Some(until) => locked(until),
-            None => invalid_credentials(),
-        });
-    }
     if record.disabled {
         return Err(account_disabled());
     }
@@ -430,6 +453,7 @@ pub async fn logout(
             user_id,
             role: record.user.role,
             request_id: meta.request_id,
+            client_request_id: meta.client_request_id,
             ip: meta.ip.map(|ip| ip.to_string()),
         };
         (actor, session_id)
@@ -520,7 +544,8 @@ pub async fn verify_password(
     record: &crate::store::UserRecord,
     candidate: &str,
 ) -> Result<bool, ApiError> {
-    if let Some(until) = record.locked_until.filter(|t| *t > now()) {
+    let ctx = context(&caller.meta);
+    if let Some(until) = app.store.login_lock(&ctx, &record.user.email).await? {
         return Err(locked(until));
     }
     let matched = app
@@ -531,7 +556,12 @@ pub async fn verify_password(
     if !matched {
         let failure = app
             .store
-            .record_login_failure(&context(&caller.meta), caller.user_id, app.config.lockout)
+            .record_login_failure(
+                &ctx,
+                &record.user.email,
+                Some(caller.user_id),
+                app.config.lockout,
+            )
             .await?;
         if let Some(until) = failure.locked_until {
             return Err(locked(until));

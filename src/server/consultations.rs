@@ -39,7 +39,7 @@ pub async fn start(
     _: NoQuery,
     Json(body): Json<StartConsultation>,
 ) -> Result<Created<Consultation>, ApiError> {
-    let actor = caller.require(&[Role::Doctor])?;
+    let actor = caller.permit(&app, &[Role::Doctor]).await?;
     let mut check = Checker::new();
     let chief_complaint = check.optional(
         "chief_complaint",
@@ -72,7 +72,7 @@ pub async fn active(
     caller: Caller,
     _: NoQuery,
 ) -> ApiResult<ActiveConsultations> {
-    let actor = caller.require(&[Role::Doctor])?;
+    let actor = caller.permit(&app, &[Role::Doctor]).await?;
     Ok(Success(ActiveConsultations {
         items: app.store.active_consultations(&actor).await?,
     }))
@@ -98,7 +98,7 @@ pub async fn get(
     PathId(id): PathId,
     _: NoQuery,
 ) -> ApiResult<Consultation> {
-    let actor = caller.require(&[Role::Doctor])?;
+    let actor = caller.permit(&app, &[Role::Doctor]).await?;
     Ok(Success(app.store.get_consultation(&actor, id).await?))
 }
 
@@ -133,7 +133,7 @@ pub async fn update_notes(
     _: NoQuery,
     Json(body): Json<NotesUpdate>,
 ) -> ApiResult<Consultation> {
-    let actor = caller.require(&[Role::Doctor])?;
+    let actor = caller.permit(&app, &[Role::Doctor]).await?;
     let notes = check_notes(&body.notes)?;
     Ok(Success(app.store.update_notes(&actor, id, &notes).await?))
 }
@@ -167,7 +167,7 @@ pub async fn stop(
     _: NoQuery,
     OptionalJson(body): OptionalJson<StopConsultation>,
 ) -> ApiResult<Consultation> {
-    let actor = caller.require(&[Role::Doctor])?;
+    let actor = caller.permit(&app, &[Role::Doctor]).await?;
     let notes = body
         .and_then(|b| b.notes)
         .map(|n| check_notes(&n))
@@ -207,7 +207,7 @@ pub async fn cancel(
     _: NoQuery,
     Json(body): Json<CancelConsultation>,
 ) -> ApiResult<Consultation> {
-    let actor = caller.require(&[Role::Doctor])?;
+    let actor = caller.permit(&app, &[Role::Doctor]).await?;
     let mut check = Checker::new();
     let reason = check.required("reason", &body.reason, MAX_SHORT_TEXT);
     check.finish(()).map_err(ApiError::validation)?;
@@ -238,7 +238,7 @@ pub async fn history(
     PathId(patient_id): PathId,
     Query(params): Query<PageParams>,
 ) -> ApiResult<ConsultationHistory> {
-    let actor = caller.require(&[Role::Doctor])?;
+    let actor = caller.permit(&app, &[Role::Doctor]).await?;
     let limit = params::list_limit(params.limit)?;
     let offset = params::offset(params.offset)?;
     Ok(Success(

@@ -1,12 +1,16 @@
 //! Request extractors whose every rejection is an envelope naming the field: JSON bodies (415
-//! for other media types, 413 past the limit, 422 naming the bad field), query strings, and
-//! UUIDs in the path.
+//! for other media types, 413 past the limit, 422 naming the bad field, or the key given twice
+//! in one object), query strings, and UUIDs in the path.
+
+use std::cell::RefCell;
+use std::collections::HashSet;
+use std::fmt;
 
 use axum::body::Bytes;
 use axum::extract::{FromRequest, FromRequestParts, RawPathParams, Request};
 use axum::http::request::Parts;
 use axum::http::{StatusCode, header};
-use serde::de::DeserializeOwned;
+use serde::de::{self, DeserializeOwned, DeserializeSeed, MapAccess, SeqAccess, Visitor};
 use uuid::Uuid;
 
 use super::error::ApiError;
@@ -99,6 +103,95 @@ fn is_json(parts: &axum::http::HeaderMap) -> bool {
         .unwrap_or(false)
 }
 
+/// Walks a JSON document and notes the path of the first key given twice in one object:
+/// serde_json keeps the last of them, so a body could say one thing to a proxy or a log and
+/// another to the server.
+struct DuplicateKeys<'a> {
+    path: String,
+    found: &'a RefCell<Option<String>>,
+}
+
+impl<'a> DuplicateKeys<'a> {
+    fn child(&self, path: String) -> DuplicateKeys<'a> {
+        DuplicateKeys {
+            path,
+            found: self.found,
+        }
+    }
+}
+
+impl<'de> DeserializeSeed<'de> for DuplicateKeys<'_> {
+    type Value = ();
+
+    fn deserialize<D: de::Deserializer<'de>>(self, deserializer: D) -> Result<(), D::Error> {
+        deserializer.deserialize_any(self)
+    }
+}
+
+impl<'de> Visitor<'de> for DuplicateKeys<'_> {
+    type Value = ();
+
+    fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+        f.write_str("any JSON value")
+    }
+    fn visit_bool<E>(self, _: bool) -> Result<(), E> {
+        Ok(())
+    }
+    fn visit_i64<E>(self, _: i64) -> Result<(), E> {
+        Ok(())
+    }
+    fn visit_u64<E>(self, _: u64) -> Result<(), E> {
+        Ok(())
+    }
+    fn visit_f64<E>(self, _: f64) -> Result<(), E> {
+        Ok(())
+    }
+    fn visit_str<E>(self, _: &str) -> Result<(), E> {
+        Ok(())
+    }
+    fn visit_unit<E>(self) -> Result<(), E> {
+        Ok(())
+    }
+    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<(), A::Error> {
+        let mut index = 0;
+        while seq
+            .next_element_seed(self.child(format!("{}[{index}]", self.path)))?
+            .is_some()
+        {
+            index += 1;
+        }
+        Ok(())
+    }
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<(), A::Error> {
+        let mut seen = HashSet::new();
+        while let Some(key) = map.next_key::<String>()? {
+            let path = if self.path.is_empty() {
+                key.clone()
+            } else {
+                format!("{}.{key}", self.path)
+            };
+            if !seen.insert(key) {
+                *self.found.borrow_mut() = Some(path);
+                return Err(de::Error::custom("duplicate key"));
+            }
+            map.next_value_seed(self.child(path))?;
+        }
+        Ok(())
+    }
+}
+
+/// The path of the first key given twice in one object of `bytes` (valid JSON), if any.
+fn duplicate_key(bytes: &[u8]) -> Option<String> {
+    let found = RefCell::new(None);
+    let mut deserializer = serde_json::Deserializer::from_slice(bytes);
+    let _ = DuplicateKeys {
+        path: String::new(),
+        found: &found,
+    }
+    .deserialize(&mut deserializer);
+    found.into_inner()
+}
+
 /// Reads the body (within the size limit) and parses it as JSON, or `None` when it is empty.
 async fn read_json<T: DeserializeOwned, S: Send + Sync>(
     req: Request,
@@ -126,6 +219,12 @@ async fn read_json<T: DeserializeOwned, S: Send + Sync>(
     // Every request body is an object; serde would otherwise read a struct from an array.
     if !parsed.is_object() {
         return Err(ApiError::field("body", "must be a JSON object"));
+    }
+    if let Some(field) = duplicate_key(&bytes) {
+        return Err(ApiError::field(
+            &field,
+            "is given more than once; send each field once",
+        ));
     }
     let value = serde_path_to_error::deserialize(parsed).map_err(|e| {
         ApiError::validation(vec![describe(
@@ -225,7 +324,23 @@ impl<S: Send + Sync> FromRequestParts<S> for PathId {
 
 #[cfg(test)]
 mod tests {
-    use super::describe;
+    use super::{describe, duplicate_key};
+
+    #[test]
+    fn keys_given_twice_are_found_with_their_path() {
+        assert_eq!(duplicate_key(br#"{"a":1,"b":2}"#), None);
+        assert_eq!(duplicate_key(br#"{"a":1,"a":2}"#).as_deref(), Some("a"));
+        assert_eq!(
+            duplicate_key(br#"{"x":{"s":"p","s":"q"}}"#).as_deref(),
+            Some("x.s")
+        );
+        assert_eq!(
+            duplicate_key(br#"{"l":[{"n":1},{"n":1,"n":2}]}"#).as_deref(),
+            Some("l[1].n")
+        );
+        // The same key in two objects is fine.
+        assert_eq!(duplicate_key(br#"{"l":[{"n":1},{"n":2}]}"#), None);
+    }
 
     #[test]
     fn messages_name_the_field_without_echoing_values() {

@@ -1,30 +1,60 @@
-//! Cross-cutting request handling: the request id (accepted from the client when well-formed),
-//! one log line and metrics per request with the route pattern (never the raw path or query,
-//! which can hold patient names), an envelope for errors produced outside handlers, panics turned
-//! into 500s, the headers every answer carries (no caching, no sniffing), and the per-address
-//! login rate limit (governor).
+//! Cross-cutting request handling: the request id (always the server's own; a well-formed id
+//! the client sent is kept beside it), the client's address (`client_ip`), one log line and
+//! metrics per request with the route pattern (never the raw path or query, which can hold
+//! patient names), an envelope for errors produced outside handlers, panics turned into 500s,
+//! the headers every answer carries (no caching, no sniffing), and the rate limits (governor):
+//! per user for authenticated calls, per address for the rest, and per address for logins.
 
+use std::hash::Hash;
 use std::net::{IpAddr, SocketAddr};
 use std::num::NonZeroU32;
 use std::time::Instant;
 
 use axum::body::Body;
-use axum::extract::{ConnectInfo, MatchedPath, Request};
+use axum::extract::{ConnectInfo, MatchedPath, Request, State};
 use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, header};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use governor::clock::Clock;
 use governor::{DefaultKeyedRateLimiter, Quota, RateLimiter};
+use serde_json::json;
+use uuid::Uuid;
 
+use super::AppState;
 use super::error::{ApiError, REQUEST_ID};
+use crate::model::envelope::code;
 
 pub const REQUEST_ID_HEADER: &str = "x-request-id";
 
 /// The request's id and the client's address, for handlers and the audit trail.
 #[derive(Debug, Clone)]
 pub struct RequestMeta {
+    /// The server's own id of the request.
     pub request_id: String,
+    /// The id the client sent in `X-Request-ID`, when well-formed: the client's, not trusted.
+    pub client_request_id: Option<String>,
     pub ip: Option<IpAddr>,
+    /// The method and route pattern (`GET /api/v1/patients/{id}`): the action of a refusal's
+    /// audit row.
+    pub operation: String,
+    /// The record the path names (`patient` and its id), for a refusal's audit row.
+    pub path_record: Option<(&'static str, Uuid)>,
+}
+
+/// The record a path names: the first UUID segment, and the kind of the collection before it.
+fn path_record(path: &str) -> Option<(&'static str, Uuid)> {
+    let segments: Vec<&str> = path.split('/').collect();
+    segments.windows(2).find_map(|pair| {
+        let id = Uuid::parse_str(pair[1]).ok()?;
+        let kind = match pair[0] {
+            "patients" => "patient",
+            "consultations" => "consultation",
+            "reports" => "report",
+            "users" => "user",
+            _ => "record",
+        };
+        Some((kind, id))
+    })
 }
 
 /// A client-supplied id is used when it is 1–64 characters of `[A-Za-z0-9._-]`.
@@ -35,33 +65,49 @@ fn acceptable_request_id(value: &str) -> bool {
             .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'_' | b'-'))
 }
 
-pub async fn request_context(mut req: Request, next: Next) -> Response {
+pub async fn request_context(
+    State(app): State<AppState>,
+    mut req: Request,
+    next: Next,
+) -> Response {
     let started = Instant::now();
-    let request_id = req
+    // The server's own id: a client's id names nothing the server can vouch for (two requests
+    // could send the same), so it is only kept beside it.
+    let request_id = Uuid::now_v7().to_string();
+    let client_request_id = req
         .headers()
         .get(REQUEST_ID_HEADER)
         .and_then(|v| v.to_str().ok())
         .filter(|v| acceptable_request_id(v))
-        .map(str::to_string)
-        .unwrap_or_else(|| uuid::Uuid::now_v7().to_string());
-    let ip = req
+        .map(str::to_string);
+    let peer = req
         .extensions()
         .get::<ConnectInfo<SocketAddr>>()
         .map(|c| c.0.ip());
+    let ip = super::client_ip::client_ip(peer, req.headers(), &app.config.trusted_proxies);
     let route = req
         .extensions()
         .get::<MatchedPath>()
         .map(|p| p.as_str().to_string())
         .unwrap_or_else(|| "unmatched".to_string());
     let method = req.method().clone();
+    let operation = format!("{} {route}", method_label(&method));
+    let record = path_record(req.uri().path());
     req.extensions_mut().insert(RequestMeta {
         request_id: request_id.clone(),
+        client_request_id: client_request_id.clone(),
         ip,
+        operation,
+        path_record: record,
     });
+    let limited = app.rate_limiter.check(&app, req.headers(), ip);
 
     let mut response = REQUEST_ID
         .scope(request_id.clone(), async move {
-            let response = next.run(req).await;
+            let response = match limited {
+                Ok(()) => next.run(req).await,
+                Err(refusal) => refusal.into_response(),
+            };
             envelope_bare_errors(response)
         })
         .await;
@@ -81,6 +127,8 @@ pub async fn request_context(mut req: Request, next: Next) -> Response {
     metrics::histogram!("http_request_duration_seconds", &labels).record(elapsed.as_secs_f64());
     tracing::info!(
         request_id = %request_id,
+        client_request_id = client_request_id.as_deref().unwrap_or("-"),
+        client = %ip.map(|ip| ip.to_string()).unwrap_or_else(|| "-".to_string()),
         method = %method,
         route = %route,
         status,
@@ -149,39 +197,122 @@ pub fn panic_response(_panic: Box<dyn std::any::Any + Send + 'static>) -> Respon
     response
 }
 
-/// Login attempts per client address, on governor's GCRA: `per_minute` may come at once, then
-/// one more each `60 / per_minute` seconds. Per process: good enough to blunt guessing, while
-/// the lockout (in the database) is the real defence. It holds no lock of its own, so no
-/// failed request elsewhere can switch it off.
-pub struct LoginLimiter {
-    limiter: DefaultKeyedRateLimiter<IpAddr>,
+/// Requests per key (an address, a user), on governor's GCRA: `per_minute` may come at once,
+/// then one more each `60 / per_minute` seconds. Per process: each instance behind a load
+/// balancer counts its own share. It holds no lock of its own, so no failed request elsewhere
+/// can switch it off.
+pub struct KeyedLimiter<K: Hash + Eq + Clone> {
+    limiter: DefaultKeyedRateLimiter<K>,
 }
 
-/// Past this many addresses, those whose state is back to fresh are forgotten, so a spray of
+/// Login attempts per client address: good enough to blunt guessing, while the lockout (in
+/// the database) is the real defence.
+pub type LoginLimiter = KeyedLimiter<IpAddr>;
+
+/// Past this many keys, those whose state is back to fresh are forgotten, so a spray of
 /// addresses cannot grow the map without bound.
 const REMEMBERED_ADDRESSES: usize = 10_000;
 
-impl LoginLimiter {
-    /// A limit of `per_minute` attempts per address; 0 is taken as 1 (the settings refuse 0).
-    pub fn new(per_minute: u32) -> LoginLimiter {
+impl<K: Hash + Eq + Clone> KeyedLimiter<K> {
+    /// A limit of `per_minute` requests per key; 0 is taken as 1 (the settings refuse 0).
+    pub fn new(per_minute: u32) -> KeyedLimiter<K> {
         let burst = NonZeroU32::new(per_minute).unwrap_or(NonZeroU32::MIN);
-        LoginLimiter {
+        KeyedLimiter {
             limiter: RateLimiter::keyed(Quota::per_minute(burst)),
         }
     }
 
-    /// Counts an attempt; `Err(seconds)` says how long to wait when over the limit, rounded
-    /// up so that a client that waits that long is let in.
-    pub fn attempt(&self, ip: Option<IpAddr>) -> Result<(), u64> {
-        let Some(ip) = ip else { return Ok(()) };
+    /// Counts a request of `key`; `Err(seconds)` says how long to wait when over the limit,
+    /// rounded up so that a client that waits that long is let in.
+    pub fn check(&self, key: &K) -> Result<(), u64> {
         if self.limiter.len() > REMEMBERED_ADDRESSES {
             self.limiter.retain_recent();
             self.limiter.shrink_to_fit();
         }
-        self.limiter.check_key(&ip).map_err(|not_until| {
+        self.limiter.check_key(key).map_err(|not_until| {
             let wait = not_until.wait_time_from(self.limiter.clock().now());
             let seconds = wait.as_secs() + u64::from(wait.subsec_nanos() > 0);
             seconds.max(1)
+        })
+    }
+
+    /// Counts an attempt from `ip`; requests without an address (not over TCP) are not limited.
+    pub fn attempt(&self, ip: Option<IpAddr>) -> Result<(), u64>
+    where
+        K: From<IpAddr>,
+    {
+        match ip {
+            Some(ip) => self.check(&K::from(ip)),
+            None => Ok(()),
+        }
+    }
+}
+
+/// The limits of the whole API, per minute.
+#[derive(Debug, Clone, Copy)]
+pub struct RateLimits {
+    /// Calls of one authenticated user (every instance counts its own).
+    pub per_user: u32,
+    /// Calls without a valid token, per client address.
+    pub per_address: u32,
+}
+
+impl Default for RateLimits {
+    /// Generous enough for search-as-you-type (a search per keystroke, and the workstation's
+    /// reads around it), far below what it takes to copy the patient list out.
+    fn default() -> RateLimits {
+        RateLimits {
+            per_user: 1200,
+            per_address: 300,
+        }
+    }
+}
+
+/// The limit of every call: by the user of a valid bearer token, else by address.
+pub struct ApiRateLimiter {
+    users: KeyedLimiter<Uuid>,
+    addresses: KeyedLimiter<IpAddr>,
+}
+
+impl ApiRateLimiter {
+    pub fn new(limits: RateLimits) -> ApiRateLimiter {
+        ApiRateLimiter {
+            users: KeyedLimiter::new(limits.per_user),
+            addresses: KeyedLimiter::new(limits.per_address),
+        }
+    }
+
+    /// Counts a request; the refusal is the 429 to answer. Only the token's signature and
+    /// expiry are checked here (no database): a revoked session still counts against its
+    /// user, and the handler then refuses it.
+    fn check(
+        &self,
+        app: &AppState,
+        headers: &HeaderMap,
+        ip: Option<IpAddr>,
+    ) -> Result<(), ApiError> {
+        let user = headers
+            .get(header::AUTHORIZATION)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| {
+                v.strip_prefix("Bearer ")
+                    .or_else(|| v.strip_prefix("bearer "))
+            })
+            .and_then(|token| app.tokens.check_access(token.trim()).ok())
+            .map(|claims| claims.sub);
+        let (result, whose) = match user {
+            Some(user) => (self.users.check(&user), "this account"),
+            None => (self.addresses.attempt(ip), "this address"),
+        };
+        result.map_err(|wait| {
+            let mut error = ApiError::new(
+                StatusCode::TOO_MANY_REQUESTS,
+                code::RATE_LIMITED,
+                format!("Too many requests from {whose}. Wait {wait} seconds and try again."),
+            )
+            .with_details(json!({ "retry_after_s": wait }));
+            error.retry_after = Some(wait);
+            error
         })
     }
 }

@@ -4,6 +4,7 @@
 
 mod admin;
 mod auth;
+pub mod client_ip;
 mod consultations;
 pub mod error;
 pub mod events;
@@ -32,6 +33,8 @@ use tower_http::normalize_path::NormalizePathLayer;
 use utoipa_axum::router::{OpenApiRouter, UtoipaMethodRouter};
 use utoipa_axum::routes;
 
+pub use middleware::RateLimits;
+
 use crate::store::{LockoutPolicy, Store};
 
 /// The largest request body accepted, as API.md says.
@@ -48,6 +51,11 @@ pub struct ServerConfig {
     pub hashing_concurrency: usize,
     /// Login attempts allowed per client address per minute before 429.
     pub login_attempts_per_minute: u32,
+    /// Requests per minute of one authenticated user, and of one address for every request
+    /// without a valid token, before 429.
+    pub rate_limits: middleware::RateLimits,
+    /// The reverse proxies whose `X-Forwarded-For` / `Forwarded` name the client.
+    pub trusted_proxies: Vec<ipnet::IpNet>,
     /// The live event streams: heartbeat, replay, streams per user.
     pub events: events::EventSettings,
 }
@@ -61,12 +69,15 @@ impl ServerConfig {
             refresh_token_ttl_s: 7 * 24 * 3600,
             lockout: LockoutPolicy {
                 threshold: 5,
+                account_threshold: 20,
                 duration: chrono::Duration::minutes(15),
             },
             hashing_concurrency: std::thread::available_parallelism()
                 .map(|n| n.get())
                 .unwrap_or(2),
             login_attempts_per_minute: 60,
+            rate_limits: middleware::RateLimits::default(),
+            trusted_proxies: Vec::new(),
             events: events::EventSettings::default(),
         }
     }
@@ -81,6 +92,7 @@ pub struct AppState {
     pub passwords: tokens::PasswordGate,
     pub generation: generation::GenerationQueue,
     pub login_limiter: Arc<middleware::LoginLimiter>,
+    pub rate_limiter: Arc<middleware::ApiRateLimiter>,
     pub events: events::EventHub,
 }
 
@@ -101,7 +113,9 @@ impl AppState {
         let login_limiter = Arc::new(middleware::LoginLimiter::new(
             config.login_attempts_per_minute,
         ));
+        let rate_limiter = Arc::new(middleware::ApiRateLimiter::new(config.rate_limits));
         Ok(AppState {
+            rate_limiter,
             store,
             config: Arc::new(config),
             tokens,
@@ -201,7 +215,10 @@ pub fn router(state: AppState) -> Router {
         )
         .fallback(ops::not_found)
         .layer(DefaultBodyLimit::max(BODY_LIMIT))
-        .layer(axum::middleware::from_fn(middleware::request_context))
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            middleware::request_context,
+        ))
         .layer(CatchPanicLayer::custom(middleware::panic_response))
         .with_state(state)
 }

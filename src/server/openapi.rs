@@ -8,7 +8,8 @@
 //! added here by rule (`conventions`), so a handler's attribute lists only what is particular
 //! to it: every operation takes and every response carries `X-Request-ID`; a secured operation answers 401 and 403; an
 //! API operation answers 422 (each reads its query string, refusing unknown parameters); one
-//! with a body answers 413 and 415; one with a path id answers 404; and every operation has the
+//! with a body answers 413 and 415; one with a path id answers 404; every operation answers 429
+//! (the rate limits); and every operation has the
 //! `default` error envelope (405, 500, 503).
 
 use serde_json::{Map, Value, json};
@@ -215,6 +216,8 @@ fn operation_conventions(path: &str, operation: &mut Value) {
     if is_api {
         shared.push(("422", "Invalid request", vec![code::VALIDATION_ERROR]));
     }
+    // The rate limits of the whole API: per user with a token, per address without.
+    shared.push(("429", "Too many requests", vec![code::RATE_LIMITED]));
     shared.push((
         "default",
         "Any other error (405, 500, 503)",

@@ -38,7 +38,9 @@ pub async fn list(
     caller: Caller,
     Query(params): Query<PatientListParams>,
 ) -> ApiResult<Page<PatientSummary>> {
-    let actor = caller.require(&[Role::Doctor, Role::Receptionist])?;
+    let actor = caller
+        .permit(&app, &[Role::Doctor, Role::Receptionist])
+        .await?;
     let query = PatientListQuery {
         search: params
             .search
@@ -75,7 +77,9 @@ pub async fn search(
     caller: Caller,
     Query(params): Query<PatientSearchParams>,
 ) -> ApiResult<SearchResults<PatientSummary>> {
-    let actor = caller.require(&[Role::Doctor, Role::Receptionist])?;
+    let actor = caller
+        .permit(&app, &[Role::Doctor, Role::Receptionist])
+        .await?;
     let term = validate::patient_search_term("q", params.q.as_deref().unwrap_or_default())
         .map_err(ApiError::validation)?;
     let limit = params::limit(params.limit, DEFAULT_SEARCH_LIMIT, MAX_SEARCH_LIMIT)?;
@@ -106,7 +110,7 @@ pub async fn get(
     PathId(id): PathId,
     _: NoQuery,
 ) -> ApiResult<Patient> {
-    let actor = caller.require(&[Role::Doctor])?;
+    let actor = caller.permit(&app, &[Role::Doctor]).await?;
     Ok(Success(app.store.get_patient(&actor, id).await?))
 }
 
@@ -132,7 +136,9 @@ pub async fn create(
     _: NoQuery,
     Json(body): Json<NewPatient>,
 ) -> Result<Created<Patient>, ApiError> {
-    let actor = caller.require(&[Role::Doctor, Role::Receptionist])?;
+    let actor = caller
+        .permit(&app, &[Role::Doctor, Role::Receptionist])
+        .await?;
     let doctor_id = match (caller.role, body.doctor_id) {
         (Role::Doctor, None) => caller.user_id,
         (Role::Doctor, Some(id)) if id == caller.user_id => id,
@@ -186,7 +192,9 @@ pub async fn update(
     _: NoQuery,
     Json(body): Json<PatientUpdate>,
 ) -> ApiResult<Patient> {
-    let actor = caller.require(&[Role::Doctor, Role::Receptionist])?;
+    let actor = caller
+        .permit(&app, &[Role::Doctor, Role::Receptionist])
+        .await?;
     let receptionist = caller.role == Role::Receptionist;
     if receptionist && let Some(field) = body.clinical_fields().first() {
         return Err(ApiError::forbidden(format!(
@@ -234,6 +242,8 @@ pub async fn doctors(
     caller: Caller,
     _: NoQuery,
 ) -> ApiResult<Vec<DoctorSummary>> {
-    let actor = caller.require(&[Role::Receptionist, Role::Admin])?;
+    let actor = caller
+        .permit(&app, &[Role::Receptionist, Role::Admin])
+        .await?;
     Ok(Success(app.store.active_doctors(&actor).await?))
 }

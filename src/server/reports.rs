@@ -35,7 +35,7 @@ pub async fn list(
     caller: Caller,
     Query(params): Query<ReportListParams>,
 ) -> ApiResult<ReportPage> {
-    let actor = caller.require(&[Role::Doctor])?;
+    let actor = caller.permit(&app, &[Role::Doctor]).await?;
     let date_from = params::time_bound("date_from", params.date_from.as_deref(), false)?;
     let date_to = params::time_bound("date_to", params.date_to.as_deref(), true)?;
     if let (Some(from), Some(to)) = (date_from, date_to)
@@ -80,7 +80,7 @@ pub async fn stats(
     caller: Caller,
     Query(params): Query<ReportStatsParams>,
 ) -> ApiResult<ReportStats> {
-    let actor = caller.require(&[Role::Doctor])?;
+    let actor = caller.permit(&app, &[Role::Doctor]).await?;
     let days = match params.days {
         None => DEFAULT_STATS_DAYS,
         Some(d) if (1..=MAX_STATS_DAYS).contains(&d) => d,
@@ -118,7 +118,7 @@ pub async fn get(
     PathId(id): PathId,
     _: NoQuery,
 ) -> ApiResult<Report> {
-    let actor = caller.require(&[Role::Doctor])?;
+    let actor = caller.permit(&app, &[Role::Doctor]).await?;
     Ok(Success(app.store.get_report(&actor, id).await?))
 }
 
@@ -149,7 +149,7 @@ pub async fn edit(
     _: NoQuery,
     Json(body): Json<ReportEdit>,
 ) -> ApiResult<Report> {
-    let actor = caller.require(&[Role::Doctor])?;
+    let actor = caller.permit(&app, &[Role::Doctor]).await?;
     let content = validate::report_content(body.content).map_err(ApiError::validation)?;
     Ok(Success(
         app.store
@@ -188,7 +188,7 @@ pub async fn sign(
     _: NoQuery,
     Json(body): Json<SignReport>,
 ) -> ApiResult<Report> {
-    let actor = caller.require(&[Role::Doctor])?;
+    let actor = caller.permit(&app, &[Role::Doctor]).await?;
     if body.password.is_empty() {
         return Err(ApiError::field(
             "password",
@@ -237,7 +237,7 @@ pub async fn add_addendum(
     _: NoQuery,
     Json(body): Json<NewAddendum>,
 ) -> ApiResult<Report> {
-    let actor = caller.require(&[Role::Doctor])?;
+    let actor = caller.permit(&app, &[Role::Doctor]).await?;
     let mut check = Checker::new();
     let text = check.required("text", &body.text, MAX_LONG_TEXT);
     check.finish(()).map_err(ApiError::validation)?;

@@ -109,6 +109,52 @@ pub fn resolve(
     }
     if let Some(v) = layered(
         None,
+        env.number("SYNAPSE_LOCKOUT_ACCOUNT_THRESHOLD")?,
+        f.lockout_account_threshold,
+    ) {
+        server.lockout.account_threshold = v;
+    }
+    if let Some(v) = layered(
+        None,
+        env.number("SYNAPSE_REQUESTS_PER_MINUTE_PER_USER")?,
+        f.requests_per_minute_per_user,
+    ) {
+        if v == 0 {
+            bail!(
+                "requests_per_minute_per_user (SYNAPSE_REQUESTS_PER_MINUTE_PER_USER) must be at least 1: with 0 nobody could use the API"
+            );
+        }
+        server.rate_limits.per_user = v;
+    }
+    if let Some(v) = layered(
+        None,
+        env.number("SYNAPSE_REQUESTS_PER_MINUTE_PER_ADDRESS")?,
+        f.requests_per_minute_per_address,
+    ) {
+        if v == 0 {
+            bail!(
+                "requests_per_minute_per_address (SYNAPSE_REQUESTS_PER_MINUTE_PER_ADDRESS) must be at least 1: with 0 nobody could log in"
+            );
+        }
+        server.rate_limits.per_address = v;
+    }
+    let proxies = layered(
+        None,
+        env.get("SYNAPSE_TRUSTED_PROXIES").map(|v| {
+            v.split(',')
+                .map(|p| p.trim().to_string())
+                .filter(|p| !p.is_empty())
+                .collect::<Vec<_>>()
+        }),
+        f.trusted_proxies.clone(),
+    )
+    .unwrap_or_default();
+    server.trusted_proxies = proxies
+        .iter()
+        .map(|p| super::client_ip::parse_proxy(p))
+        .collect::<anyhow::Result<_>>()?;
+    if let Some(v) = layered(
+        None,
         env.number("SYNAPSE_EVENT_HEARTBEAT_S")?,
         f.event_heartbeat_s,
     ) {
@@ -142,6 +188,12 @@ pub fn resolve(
     }
     if server.lockout.threshold == 0 {
         bail!("lockout_threshold must be at least 1");
+    }
+    if server.lockout.account_threshold < server.lockout.threshold {
+        bail!(
+            "lockout_account_threshold (SYNAPSE_LOCKOUT_ACCOUNT_THRESHOLD) must be at least lockout_threshold: \
+             failures from one address must not lock the account from everywhere"
+        );
     }
     if server.login_attempts_per_minute == 0 {
         bail!(
@@ -315,6 +367,51 @@ mod tests {
         let defaults = resolve(&good_file(), &ServeFlags::default(), &env(&[])).unwrap();
         assert_eq!(defaults.server.events.streams_per_user, 8);
         assert_eq!(defaults.server.events.replay_keep, 10_000);
+    }
+
+    #[test]
+    fn rate_limits_lockout_and_trusted_proxies_come_from_the_file_and_the_environment() {
+        let file = file(&format!(
+            "[server]\njwt_secret = \"{SECRET}\"\ndatabase = \"sqlite:///tmp/x.db\"\n\
+             requests_per_minute_per_user = 50\nlockout_account_threshold = 9\n\
+             trusted_proxies = [\"10.0.0.0/8\", \"::1\"]\n"
+        ));
+        let settings = resolve(
+            &file,
+            &ServeFlags::default(),
+            &env(&[("SYNAPSE_REQUESTS_PER_MINUTE_PER_ADDRESS", "7")]),
+        )
+        .unwrap();
+        let server = &settings.server;
+        assert_eq!(server.rate_limits.per_user, 50);
+        assert_eq!(server.rate_limits.per_address, 7);
+        assert_eq!(server.lockout.account_threshold, 9);
+        assert_eq!(server.trusted_proxies.len(), 2);
+        let env_proxies = resolve(
+            &good_file(),
+            &ServeFlags::default(),
+            &env(&[("SYNAPSE_TRUSTED_PROXIES", "127.0.0.1, 192.168.0.0/16")]),
+        )
+        .unwrap();
+        assert_eq!(env_proxies.server.trusted_proxies.len(), 2);
+        let defaults = resolve(&good_file(), &ServeFlags::default(), &env(&[])).unwrap();
+        assert!(defaults.server.trusted_proxies.is_empty());
+        assert_eq!(defaults.server.rate_limits.per_user, 1200);
+        assert_eq!(defaults.server.lockout.account_threshold, 20);
+
+        for (name, value, says) in [
+            ("SYNAPSE_TRUSTED_PROXIES", "proxy.local", "trusted_proxies"),
+            ("SYNAPSE_REQUESTS_PER_MINUTE_PER_USER", "0", "at least 1"),
+            (
+                "SYNAPSE_LOCKOUT_ACCOUNT_THRESHOLD",
+                "2",
+                "lockout_account_threshold",
+            ),
+        ] {
+            let error =
+                resolve(&good_file(), &ServeFlags::default(), &env(&[(name, value)])).unwrap_err();
+            assert!(format!("{error:#}").contains(says), "{name}: {error:#}");
+        }
     }
 
     fn good_file() -> ConfigFile {

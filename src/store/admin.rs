@@ -44,7 +44,7 @@ async fn audit_change(
     action: &str,
     user_id: Uuid,
 ) -> StoreResult<()> {
-    let (by_user, request_id, ip) = by.audit_origin();
+    let (by_user, ctx) = by.audit_origin();
     let entry = AuditEntry {
         user_id: by_user,
         action,
@@ -53,7 +53,7 @@ async fn audit_change(
         patient_id: None,
         outcome: "success",
     };
-    insert_audit(conn, &request_id, ip.as_deref(), &entry).await
+    insert_audit(conn, &ctx, &entry).await
 }
 
 /// Audits a read by `by` once it happened, through the audit queue like every read.
@@ -66,7 +66,7 @@ async fn audit_admin_read(
     if let Administrator::Api(actor) = by {
         return audit_read(engine, actor, action, resource, None).await;
     }
-    let (user_id, request_id, ip) = by.audit_origin();
+    let (user_id, ctx) = by.audit_origin();
     let entry = AuditEntry {
         user_id,
         action,
@@ -75,10 +75,7 @@ async fn audit_admin_read(
         patient_id: None,
         outcome: "success",
     };
-    engine
-        .audit_queue()
-        .record(audit_row(&request_id, ip.as_deref(), &entry))
-        .await
+    engine.audit_queue().record(audit_row(&ctx, &entry)).await
 }
 
 pub async fn create_user(
@@ -195,6 +192,13 @@ async fn update_user(
         tx.execute(&revoke_open_sessions(user_id, at, reason))
             .await?;
     }
+    if set.contains("locked_until = NULL") {
+        // Clearing the lock clears all of the account's locks: those of each address as well
+        // as the back-off from everywhere shown on the account.
+        let forget =
+            Statement::new("DELETE FROM login_locks WHERE email = $1").arg(updated.email.as_str());
+        tx.execute(&forget).await?;
+    }
     audit_change(&mut tx, by, action, user_id).await?;
     tx.commit().await?;
     Ok(updated)
@@ -309,14 +313,15 @@ fn audit_event(row: &dyn Row) -> StoreResult<AuditEvent> {
         patient_id: sql::opt_uuid(row, "patient_id")?,
         outcome: sql::text(row, "outcome")?,
         request_id: sql::text(row, "request_id")?,
+        client_request_id: sql::opt_text(row, "client_request_id")?,
         ip: sql::opt_text(row, "ip")?,
     })
 }
 
 /// The columns of an audit row, named: several tables are read as one by position
 /// (`UNION ALL`), so none may depend on another's column order.
-const AUDIT_COLUMNS: &str =
-    "id, at, user_id, action, resource_type, resource_id, patient_id, outcome, request_id, ip";
+const AUDIT_COLUMNS: &str = "id, at, user_id, action, resource_type, resource_id, patient_id, outcome, request_id, ip, \
+     client_request_id";
 
 /// The order of the audit browser's pages: newest first, the row id breaking ties. A row
 /// written while an administrator pages is newer than every row already shown, so it never

@@ -10,7 +10,7 @@ use async_trait::async_trait;
 use tokio::sync::{mpsc, oneshot};
 use uuid::Uuid;
 
-use super::{Actor, AuditEntry, StoreError, StoreResult};
+use super::{Actor, AuditEntry, RequestContext, StoreError, StoreResult};
 use crate::model::admin::AuditEvent;
 use crate::model::time::now;
 
@@ -23,7 +23,7 @@ const QUEUE_DEPTH: usize = 4096;
 pub type AuditRow = AuditEvent;
 
 /// The row for `entry`, stamped now with a fresh id.
-pub fn audit_row(request_id: &str, ip: Option<&str>, entry: &AuditEntry<'_>) -> AuditRow {
+pub fn audit_row(ctx: &RequestContext, entry: &AuditEntry<'_>) -> AuditRow {
     AuditEvent {
         id: Uuid::now_v7(),
         at: now(),
@@ -33,8 +33,9 @@ pub fn audit_row(request_id: &str, ip: Option<&str>, entry: &AuditEntry<'_>) -> 
         resource_id: entry.resource_id.clone(),
         patient_id: entry.patient_id,
         outcome: entry.outcome.to_string(),
-        request_id: request_id.to_string(),
-        ip: ip.map(str::to_string),
+        request_id: ctx.request_id.clone(),
+        client_request_id: ctx.client_request_id.clone(),
+        ip: ctx.ip.clone(),
     }
 }
 
@@ -94,8 +95,7 @@ impl AuditQueue {
             patient_id,
             outcome,
         };
-        self.record(audit_row(&actor.request_id, actor.ip.as_deref(), &entry))
-            .await
+        self.record(audit_row(&actor.context(), &entry)).await
     }
 
     /// Audits a refused access to someone else's (or a missing) record, then answers
@@ -165,7 +165,14 @@ mod tests {
             patient_id: None,
             outcome: "success",
         };
-        audit_row("req", None, &entry)
+        audit_row(
+            &RequestContext {
+                request_id: "req".into(),
+                client_request_id: None,
+                ip: None,
+            },
+            &entry,
+        )
     }
 
     #[tokio::test]

@@ -89,64 +89,157 @@ fn entry<'a>(
     }
 }
 
+/// The scope of an account's back-off from every address, beside the per-address scopes.
+const EVERYWHERE: &str = "*";
+
+/// The scope of the request's own address; a request without one (not over TCP) shares one.
+fn address_scope(ctx: &RequestContext) -> &str {
+    ctx.ip.as_deref().unwrap_or("unknown")
+}
+
+/// Until when logins to `email` from the request's address are refused: the later of the lock
+/// of this address and the account's back-off from everywhere. Keyed on the email, whether or
+/// not it has an account, so that the answer never tells which emails have one.
+pub async fn login_lock(
+    engine: &impl Engine,
+    ctx: &RequestContext,
+    email: &str,
+) -> StoreResult<Option<DateTime<Utc>>> {
+    let select = Statement::new(
+        "SELECT locked_until FROM login_locks
+         WHERE email = $1 AND scope IN ($2, $3) AND locked_until IS NOT NULL AND locked_until > $4",
+    )
+    .arg(email)
+    .arg(address_scope(ctx))
+    .arg(EVERYWHERE)
+    .arg(now());
+    let locks = engine
+        .read(move |conn| {
+            Box::pin(async move {
+                conn.rows(&select, |row| sql::opt_time(row, "locked_until"))
+                    .await
+            })
+        })
+        .await?;
+    Ok(locks.into_iter().flatten().max())
+}
+
+/// Counts a failed password for `email` from the request's address, and locks that address
+/// out of the account at `policy.threshold`, and the account from everywhere at
+/// `policy.account_threshold`. The same statements run whether or not the email has an
+/// account (`user_id`), so neither the answer nor its time tells them apart.
 pub async fn record_login_failure(
     engine: &impl Engine,
     ctx: &RequestContext,
-    user_id: Uuid,
+    email: &str,
+    user_id: Option<Uuid>,
     policy: LockoutPolicy,
 ) -> StoreResult<LoginFailure> {
     let at = now();
+    let stale = at - policy.duration;
     let mut tx = engine.write_tx().await?;
-    // The UPDATE locks the user row, so failures arriving at once on several instances count
-    // one after another. An expired lock starts the count again; all SET expressions see the
-    // old row.
-    let count = Statement::new(
-        "UPDATE users SET
-             failed_logins = CASE WHEN locked_until IS NOT NULL AND locked_until <= $2 THEN 1 ELSE failed_logins + 1 END,
-             locked_until = CASE WHEN locked_until IS NOT NULL AND locked_until <= $2 THEN NULL ELSE locked_until END,
-             updated_at = $2
-         WHERE id = $1
-         RETURNING failed_logins, locked_until",
-    )
-    .arg(user_id)
-    .arg(at);
-    let (failed, mut locked_until) = tx
-        .first(&count, |row| {
-            Ok((
-                sql::int(row, "failed_logins")?,
-                sql::opt_time(row, "locked_until")?,
-            ))
-        })
-        .await?
-        // As a missing row has always answered here: the caller has just read the user.
-        .ok_or(StoreError::Database(sqlx::Error::RowNotFound))?;
-    let user = ("user", user_id);
-    insert_audit(
-        &mut tx,
-        &ctx.request_id,
-        ctx.ip.as_deref(),
-        &entry(user_id, user, "auth.login", "failure"),
-    )
-    .await?;
-    if failed >= i64::from(policy.threshold) && locked_until.is_none() {
-        let until = at + policy.duration;
-        let lock = Statement::new("UPDATE users SET locked_until = $2 WHERE id = $1")
-            .arg(user_id)
-            .arg(until);
-        tx.execute(&lock).await?;
-        insert_audit(
-            &mut tx,
-            &ctx.request_id,
-            ctx.ip.as_deref(),
-            &entry(user_id, user, "auth.lockout", "locked"),
+    let mut counted = Vec::with_capacity(2);
+    for (scope, threshold) in [
+        (address_scope(ctx), policy.threshold),
+        (EVERYWHERE, policy.account_threshold),
+    ] {
+        // The upsert locks the row, so failures arriving at once on several instances count
+        // one after another. An expired lock, or a count quiet for a lockout's length, starts
+        // again; all SET expressions see the old row.
+        let count = Statement::new(
+            "INSERT INTO login_locks (email, scope, failures, locked_until, updated_at)
+             VALUES ($1, $2, 1, NULL, $3)
+             ON CONFLICT (email, scope) DO UPDATE SET
+                 failures = CASE
+                     WHEN (login_locks.locked_until IS NOT NULL AND login_locks.locked_until <= $3)
+                          OR login_locks.updated_at < $4 THEN 1
+                     ELSE login_locks.failures + 1 END,
+                 locked_until = CASE
+                     WHEN login_locks.locked_until IS NOT NULL AND login_locks.locked_until <= $3 THEN NULL
+                     ELSE login_locks.locked_until END,
+                 updated_at = $3
+             RETURNING failures, locked_until",
         )
-        .await?;
-        locked_until = Some(until);
+        .arg(email)
+        .arg(scope)
+        .arg(at)
+        .arg(stale);
+        let (failed, mut locked_until) = tx
+            .first(&count, |row| {
+                Ok((
+                    sql::int(row, "failures")?,
+                    sql::opt_time(row, "locked_until")?,
+                ))
+            })
+            .await?
+            .ok_or(StoreError::Database(sqlx::Error::RowNotFound))?;
+        let mut newly_locked = false;
+        if failed >= i64::from(threshold) && locked_until.is_none() {
+            let until = at + policy.duration;
+            let lock = Statement::new(
+                "UPDATE login_locks SET locked_until = $3 WHERE email = $1 AND scope = $2",
+            )
+            .arg(email)
+            .arg(scope)
+            .arg(until);
+            tx.execute(&lock).await?;
+            locked_until = Some(until);
+            newly_locked = true;
+        }
+        counted.push((failed, locked_until, newly_locked));
     }
+    let (address_failures, address_lock, address_newly) = counted[0];
+    let (account_failures, account_lock, account_newly) = counted[1];
+    // The administrators' screens show on the account the count from everywhere and the
+    // latest lock of any scope (an address's or everywhere's): what unlocking would clear.
+    let mirror = Statement::new(
+        "UPDATE users SET failed_logins = $2,
+             locked_until = (SELECT MAX(locked_until) FROM login_locks
+                             WHERE email = $1 AND locked_until > $3),
+             updated_at = $3
+         WHERE email = $1",
+    )
+    .arg(email)
+    .arg(account_failures)
+    .arg(at);
+    tx.execute(&mirror).await?;
+    let failure = AuditEntry {
+        user_id,
+        action: "auth.login",
+        resource_type: Some("user"),
+        resource_id: user_id.map(|id| id.to_string()),
+        patient_id: None,
+        outcome: "failure",
+    };
+    insert_audit(&mut tx, ctx, &failure).await?;
+    if let Some(user_id) = user_id {
+        for (newly, action) in [
+            (address_newly, "auth.lockout"),
+            (account_newly, "auth.lockout_account"),
+        ] {
+            if newly {
+                insert_audit(
+                    &mut tx,
+                    ctx,
+                    &entry(user_id, ("user", user_id), action, "locked"),
+                )
+                .await?;
+            }
+        }
+    }
+    // Addresses that stopped trying are forgotten, so a spray of emails or addresses cannot
+    // grow the table without bound.
+    let prune = Statement::new(
+        "DELETE FROM login_locks
+         WHERE updated_at < $1 AND (locked_until IS NULL OR locked_until <= $2)",
+    )
+    .arg(stale)
+    .arg(at);
+    tx.execute(&prune).await?;
     tx.commit().await?;
     Ok(LoginFailure {
-        failed_logins: failed.clamp(0, i64::from(u32::MAX)) as u32,
-        locked_until,
+        failed_logins: address_failures.clamp(0, i64::from(u32::MAX)) as u32,
+        locked_until: address_lock.into_iter().chain(account_lock).max(),
     })
 }
 
@@ -183,6 +276,16 @@ pub async fn open_session(
     .arg(user_id)
     .arg(at);
     tx.execute(&reset).await?;
+    // The owner is in: this address's count ends, and so does the count from everywhere (a
+    // lock from everywhere refused this login before it got here).
+    let forget = Statement::new(
+        "DELETE FROM login_locks WHERE email = (SELECT email FROM users WHERE id = $1)
+         AND (scope = $2 OR scope = $3)",
+    )
+    .arg(user_id)
+    .arg(address_scope(ctx))
+    .arg(EVERYWHERE);
+    tx.execute(&forget).await?;
     let session =
         Statement::new("INSERT INTO sessions (id, user_id, created_at) VALUES ($1, $2, $3)")
             .arg(session_id)
@@ -192,8 +295,7 @@ pub async fn open_session(
     insert_refresh_token(&mut tx, session_id, refresh, at).await?;
     insert_audit(
         &mut tx,
-        &ctx.request_id,
-        ctx.ip.as_deref(),
+        ctx,
         &entry(user_id, ("session", session_id), "auth.login", "success"),
     )
     .await?;
@@ -277,8 +379,7 @@ pub async fn rotate_refresh_token(
     };
     insert_audit(
         &mut tx,
-        &ctx.request_id,
-        ctx.ip.as_deref(),
+        ctx,
         &entry(
             token.record.user.id,
             ("session", session_id),

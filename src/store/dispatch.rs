@@ -40,10 +40,18 @@ impl<E: Engine> Store for E {
     async fn record_login_failure(
         &self,
         ctx: &RequestContext,
-        user_id: Uuid,
+        email: &str,
+        user_id: Option<Uuid>,
         policy: LockoutPolicy,
     ) -> StoreResult<LoginFailure> {
-        super::auth::record_login_failure(self, ctx, user_id, policy).await
+        super::auth::record_login_failure(self, ctx, email, user_id, policy).await
+    }
+    async fn login_lock(
+        &self,
+        ctx: &RequestContext,
+        email: &str,
+    ) -> StoreResult<Option<chrono::DateTime<chrono::Utc>>> {
+        super::auth::login_lock(self, ctx, email).await
     }
     async fn open_session(
         &self,
@@ -88,11 +96,7 @@ impl<E: Engine> Store for E {
     }
     async fn audit(&self, ctx: &RequestContext, entry: AuditEntry<'_>) -> StoreResult<()> {
         self.audit_queue()
-            .record(super::audit_queue::audit_row(
-                &ctx.request_id,
-                ctx.ip.as_deref(),
-                &entry,
-            ))
+            .record(super::audit_queue::audit_row(ctx, &entry))
             .await
     }
 

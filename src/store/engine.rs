@@ -12,7 +12,7 @@ use super::doctor_names::DoctorNames;
 use super::patients::Search;
 use super::sql::{Conn, Dialect, Statement, WriteTx};
 use super::synth::SynthPatient;
-use super::{Actor, AuditEntry, StoreError, StoreResult};
+use super::{Actor, AuditEntry, RequestContext, StoreError, StoreResult};
 use crate::model::patient::PatientSummary;
 use crate::model::time::now;
 
@@ -96,13 +96,13 @@ pub trait Engine: Send + Sync + 'static {
 /// Writes one audit row on `conn`, inside whatever transaction the caller holds.
 pub async fn insert_audit(
     conn: &mut impl Conn,
-    request_id: &str,
-    ip: Option<&str>,
+    ctx: &RequestContext,
     entry: &AuditEntry<'_>,
 ) -> StoreResult<()> {
     let insert = Statement::new(
         "INSERT INTO audit_events (id, at, user_id, action, resource_type, resource_id, \
-         patient_id, outcome, request_id, ip) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
+         patient_id, outcome, request_id, ip, client_request_id) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)",
     )
     .arg(Uuid::now_v7())
     .arg(now())
@@ -112,8 +112,9 @@ pub async fn insert_audit(
     .arg(entry.resource_id.clone())
     .arg(entry.patient_id)
     .arg(entry.outcome)
-    .arg(request_id)
-    .arg(ip);
+    .arg(ctx.request_id.as_str())
+    .arg(ctx.ip.clone())
+    .arg(ctx.client_request_id.clone());
     conn.execute(&insert).await?;
     Ok(())
 }
@@ -129,8 +130,7 @@ pub async fn audit_actor(
 ) -> StoreResult<()> {
     insert_audit(
         conn,
-        &actor.request_id,
-        actor.ip.as_deref(),
+        &actor.context(),
         &AuditEntry {
             user_id: Some(actor.user_id),
             action,

@@ -45,7 +45,20 @@ pub struct Actor {
     pub user_id: Uuid,
     pub role: Role,
     pub request_id: String,
+    /// The `X-Request-ID` the client sent, kept beside the server's own in the audit row.
+    pub client_request_id: Option<String>,
     pub ip: Option<String>,
+}
+
+impl Actor {
+    /// The request the actor's audit rows name.
+    pub fn context(&self) -> RequestContext {
+        RequestContext {
+            request_id: self.request_id.clone(),
+            client_request_id: self.client_request_id.clone(),
+            ip: self.ip.clone(),
+        }
+    }
 }
 
 /// Who administers accounts: an administrator signed in to the API, or an operator working on
@@ -67,19 +80,18 @@ pub struct ConsoleOperator {
 }
 
 impl Administrator {
-    /// The audit row's user id, request id and address. A console operator has no user id;
+    /// The audit row's user id, request ids and address. A console operator has no user id;
     /// their request id is `cli:<os-user>:<run id>`, and there is no address.
-    pub fn audit_origin(&self) -> (Option<Uuid>, String, Option<String>) {
+    pub fn audit_origin(&self) -> (Option<Uuid>, RequestContext) {
         match self {
-            Administrator::Api(actor) => (
-                Some(actor.user_id),
-                actor.request_id.clone(),
-                actor.ip.clone(),
-            ),
+            Administrator::Api(actor) => (Some(actor.user_id), actor.context()),
             Administrator::Console(operator) => (
                 None,
-                format!("cli:{}:{}", operator.os_user, operator.run_id),
-                None,
+                RequestContext {
+                    request_id: format!("cli:{}:{}", operator.os_user, operator.run_id),
+                    client_request_id: None,
+                    ip: None,
+                },
             ),
         }
     }
@@ -89,6 +101,8 @@ impl Administrator {
 #[derive(Debug, Clone)]
 pub struct RequestContext {
     pub request_id: String,
+    /// The `X-Request-ID` the client sent, kept beside the server's own in the audit row.
+    pub client_request_id: Option<String>,
     pub ip: Option<String>,
 }
 
@@ -207,7 +221,10 @@ pub struct LoginFailure {
 /// The lockout policy, from the server configuration.
 #[derive(Debug, Clone, Copy)]
 pub struct LockoutPolicy {
+    /// Failures from one address that lock that address out of the account.
     pub threshold: u32,
+    /// Failures from all addresses together that lock the account from everywhere.
+    pub account_threshold: u32,
     pub duration: chrono::Duration,
 }
 
@@ -311,9 +328,16 @@ pub trait Store: Send + Sync + 'static {
     async fn record_login_failure(
         &self,
         ctx: &RequestContext,
-        user_id: Uuid,
+        email: &str,
+        user_id: Option<Uuid>,
         policy: LockoutPolicy,
     ) -> StoreResult<LoginFailure>;
+    /// Until when logins to `email` from the request's address are refused, if they are.
+    async fn login_lock(
+        &self,
+        ctx: &RequestContext,
+        email: &str,
+    ) -> StoreResult<Option<DateTime<Utc>>>;
     /// Resets the failure count, opens a session with its first refresh token, audits the login.
     async fn open_session(
         &self,

@@ -729,10 +729,14 @@ pub async fn finish_generation(
         })
         .await?;
     let patient_id = finished.map(|(patient_id, _, _)| patient_id);
+    let worker = super::RequestContext {
+        request_id: "reportgen".to_string(),
+        client_request_id: None,
+        ip: None,
+    };
     insert_audit(
         &mut tx,
-        "reportgen",
-        None,
+        &worker,
         &AuditEntry {
             user_id: None,
             action: "report.generate",

@@ -52,6 +52,8 @@ pub enum Action {
 pub enum Timer {
     /// Search after the doctor paused typing; carries the input's edit number.
     Search(u64),
+    /// The wait the server asked for (429) is over: search for what is typed now.
+    SearchResume,
     /// Save the notes after the doctor paused typing; carries the notes' edit number.
     SaveNotes(u64),
     /// Look again at a report that is being generated.

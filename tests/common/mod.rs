@@ -390,6 +390,9 @@ pub fn test_config() -> ServerConfig {
     let mut config = ServerConfig::with_secret(b"test-secret-test-secret-test-secret!".to_vec());
     // Many tests log in from the same address; the limiter has its own test.
     config.login_attempts_per_minute = 10_000;
+    // Likewise the limits of the whole API (tests/api_auth.rs holds them).
+    config.rate_limits.per_user = 1_000_000;
+    config.rate_limits.per_address = 1_000_000;
     config.hashing_concurrency = 2;
     config
 }

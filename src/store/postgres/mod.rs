@@ -32,7 +32,7 @@ use super::*;
 use crate::store::patients;
 
 /// The embedded migrations, in order: version, description, SQL.
-const MIGRATIONS: [(i64, &str, &str); 7] = [
+const MIGRATIONS: [(i64, &str, &str); 9] = [
     (
         1,
         "schema",
@@ -67,6 +67,16 @@ const MIGRATIONS: [(i64, &str, &str); 7] = [
         7,
         "events",
         include_str!("../../../migrations/postgres/0007_events.sql"),
+    ),
+    (
+        8,
+        "login locks",
+        include_str!("../../../migrations/postgres/0008_login_locks.sql"),
+    ),
+    (
+        9,
+        "audit client request id",
+        include_str!("../../../migrations/postgres/0009_audit_client_request_id.sql"),
     ),
 ];
 
@@ -110,9 +120,9 @@ impl AuditSink for PgAuditSink {
             |get: fn(&AuditRow) -> Option<String>| batch.iter().map(get).collect::<Vec<_>>();
         sqlx::query(
             "INSERT INTO audit_events (id, at, user_id, action, resource_type, resource_id, \
-             patient_id, outcome, request_id, ip) \
+             patient_id, outcome, request_id, ip, client_request_id) \
              SELECT * FROM UNNEST($1::uuid[], $2::timestamptz[], $3::uuid[], $4::text[], \
-             $5::text[], $6::text[], $7::uuid[], $8::text[], $9::text[], $10::text[])",
+             $5::text[], $6::text[], $7::uuid[], $8::text[], $9::text[], $10::text[], $11::text[])",
         )
         .bind(batch.iter().map(|r| r.id).collect::<Vec<_>>())
         .bind(batch.iter().map(|r| r.at).collect::<Vec<_>>())
@@ -124,6 +134,7 @@ impl AuditSink for PgAuditSink {
         .bind(column(|r| Some(r.outcome.clone())))
         .bind(column(|r| Some(r.request_id.clone())))
         .bind(column(|r| r.ip.clone()))
+        .bind(column(|r| r.client_request_id.clone()))
         .execute(&self.pool)
         .await?;
         Ok(())

@@ -30,13 +30,20 @@ use crate::store::{StoreResult, embedded_migrations};
 pub(super) const SCHEMA: &str = "audit_log";
 
 /// The embedded migrations of the audit log file, in order: version, description, SQL.
-const MIGRATIONS: [(i64, &str, &str); 1] = [(
-    1,
-    "audit events",
-    include_str!("../../../migrations/sqlite_audit_log/0001_audit_events.sql"),
-)];
+const MIGRATIONS: [(i64, &str, &str); 2] = [
+    (
+        1,
+        "audit events",
+        include_str!("../../../migrations/sqlite_audit_log/0001_audit_events.sql"),
+    ),
+    (
+        2,
+        "client request id",
+        include_str!("../../../migrations/sqlite_audit_log/0002_client_request_id.sql"),
+    ),
+];
 
-/// Rows per INSERT statement: 10 values each, well under SQLite's limit of bound values.
+/// Rows per INSERT statement: 11 values each, well under SQLite's limit of bound values.
 const ROWS_PER_INSERT: usize = 200;
 
 /// The audit log file beside the data file at `data`: its name with `-audit` appended, as
@@ -173,7 +180,7 @@ impl AuditSink for AuditLogSink {
         for chunk in batch.chunks(ROWS_PER_INSERT) {
             let mut insert = sqlx::QueryBuilder::<sqlx::Sqlite>::new(
                 "INSERT INTO audit_events (id, at, user_id, action, resource_type, resource_id, \
-                 patient_id, outcome, request_id, ip) ",
+                 patient_id, outcome, request_id, ip, client_request_id) ",
             );
             insert.push_values(chunk, |mut values, row| {
                 values
@@ -186,7 +193,8 @@ impl AuditSink for AuditLogSink {
                     .push_bind(row.patient_id.map(|p| p.to_string()))
                     .push_bind(row.outcome.as_str())
                     .push_bind(row.request_id.as_str())
-                    .push_bind(row.ip.as_deref());
+                    .push_bind(row.ip.as_deref())
+                    .push_bind(row.client_request_id.as_deref());
             });
             insert.build().execute(&mut *tx).await?;
         }

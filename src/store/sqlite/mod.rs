@@ -29,7 +29,7 @@ use super::*;
 use crate::store::patients;
 
 /// The embedded migrations, in order: version, description, SQL.
-const MIGRATIONS: [(i64, &str, &str); 9] = [
+const MIGRATIONS: [(i64, &str, &str); 11] = [
     (
         1,
         "schema",
@@ -74,6 +74,16 @@ const MIGRATIONS: [(i64, &str, &str); 9] = [
         9,
         "events",
         include_str!("../../../migrations/sqlite/0009_events.sql"),
+    ),
+    (
+        10,
+        "login locks",
+        include_str!("../../../migrations/sqlite/0010_login_locks.sql"),
+    ),
+    (
+        11,
+        "audit client request id",
+        include_str!("../../../migrations/sqlite/0011_audit_client_request_id.sql"),
     ),
 ];
 

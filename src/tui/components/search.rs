@@ -9,7 +9,7 @@ use ratatui::layout::{Constraint, Layout, Rect};
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Cell, Clear, Paragraph, Row, Table, TableState};
 
-use crate::client::ApiError;
+use crate::client::{ApiError, ErrorKind};
 use crate::model::page::SearchResults;
 use crate::model::patient::PatientSummary;
 use crate::model::search::{SearchWords, fold};
@@ -45,6 +45,9 @@ pub struct SearchState {
     pub open_when_found: bool,
     /// The MRN the palette jumps to: the answer opens that patient's chart when it has them.
     pub jump: Option<String>,
+    /// The server answered 429: no search is sent until the wait it asked for is over, then
+    /// what is typed by then is searched once.
+    pub held: bool,
 }
 
 /// Opens the overlay. The last search is still there, its text selected: the first key typed
@@ -76,6 +79,9 @@ pub(crate) fn jump_to_mrn(state: &mut State, mrn: &str) -> Vec<Effect> {
 
 /// Runs the search for what is typed now; answers to earlier searches will be dropped.
 pub(crate) fn search_now(state: &mut State) -> Vec<Effect> {
+    if state.search.held {
+        return Vec::new();
+    }
     let term = state.search.input.value.trim().to_string();
     // Accents alone fold to nothing: there is nothing to search for yet.
     if SearchWords::new(&term).folded.is_empty() {
@@ -156,6 +162,13 @@ pub(crate) fn paste(state: &mut State, text: &str) -> Vec<Effect> {
     edited(state)
 }
 
+/// The wait the server asked for is over: search for what is typed now.
+pub(crate) fn resume(state: &mut State) -> Vec<Effect> {
+    state.search.held = false;
+    state.search.error = None;
+    search_now(state)
+}
+
 /// The results; the answer to an older search is never drawn.
 pub(crate) fn on_results(
     state: &mut State,
@@ -197,6 +210,17 @@ pub(crate) fn on_results(
         }
         Err(error) => {
             state.search.open_when_found = false;
+            if let ErrorKind::RateLimited { retry_after_s } = error.kind {
+                // Back off: typing goes on, but the next search waits for the server.
+                state.search.held = true;
+                state.search.error = Some(format!(
+                    "Too many searches: the server asks to wait {retry_after_s} s; searching again then."
+                ));
+                return vec![Effect::After {
+                    delay_ms: retry_after_s.saturating_mul(1000),
+                    timer: Timer::SearchResume,
+                }];
+            }
             if let Some(effects) = handle_error(state, &error) {
                 return effects;
             }

@@ -120,6 +120,7 @@ fn tick(state: &mut State, now: u64) -> Vec<Effect> {
 fn on_timer(state: &mut State, timer: Timer) -> Vec<Effect> {
     match timer {
         Timer::Search(edits) if edits == state.search.edits => search::search_now(state),
+        Timer::SearchResume => search::resume(state),
         Timer::SaveNotes(edits) if edits == state.consultation.edits => {
             consultation::save_notes(state)
         }
@@ -175,6 +176,13 @@ pub(crate) fn handle_error(state: &mut State, error: &ApiError) -> Option<Vec<Ef
     }
     if error.kind == ErrorKind::Forbidden {
         state.toast(error.message.clone(), ToastKind::Error);
+        return Some(Vec::new());
+    }
+    if let ErrorKind::RateLimited { retry_after_s } = error.kind {
+        state.toast(
+            format!("The server asks to slow down: wait {retry_after_s} seconds, then try again."),
+            ToastKind::Error,
+        );
         return Some(Vec::new());
     }
     None

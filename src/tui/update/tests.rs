@@ -642,6 +642,33 @@ fn typing_in_search_debounces_and_only_the_latest_timer_searches() {
 }
 
 #[test]
+fn a_rate_limited_search_backs_off_until_the_server_lets_it_search_again() {
+    let mut state = with_patients(3, None);
+    update(&mut state, chr('/'));
+    type_text(&mut state, "ad");
+    let (request, _) = only_call(&update(&mut state, Action::Timer(Timer::Search(2))));
+    let limited = Response::Search(Err(error(
+        ErrorKind::RateLimited { retry_after_s: 7 },
+        "Too many requests from this account. Wait 7 seconds and try again.",
+    )));
+    assert_eq!(
+        respond(&mut state, request, limited),
+        vec![Effect::After {
+            delay_ms: 7000,
+            timer: Timer::SearchResume,
+        }]
+    );
+    assert!(state.search.error.as_deref().unwrap().contains("wait 7 s"));
+    // Typing goes on, but no search is sent while the server asks to wait.
+    type_text(&mut state, "a");
+    assert!(update(&mut state, Action::Timer(Timer::Search(3))).is_empty());
+    // Then what is typed by now is searched, once.
+    let (_, call) = only_call(&update(&mut state, Action::Timer(Timer::SearchResume)));
+    assert_eq!(call, Call::Search("ada".into()));
+    assert!(state.search.error.is_none());
+}
+
+#[test]
 fn the_latest_search_wins_and_an_older_answer_is_dropped() {
     let mut state = with_patients(3, None);
     update(&mut state, chr('/'));

@@ -67,6 +67,7 @@ fn event(n: u128, action: &str, outcome: &str) -> AuditEvent {
         patient_id: Some(patient_id(0)),
         outcome: outcome.into(),
         request_id: format!("req-{n}"),
+        client_request_id: None,
         ip: Some("127.0.0.1".into()),
     }
 }
