@@ -175,6 +175,7 @@ async fn embedded_server(file: &ConfigFile, env: &Environment) -> anyhow::Result
         listen: Some("127.0.0.1:0".to_string()),
         database: None,
         demo: true,
+        ..ServeFlags::default()
     };
     let settings = server::settings::resolve(file, &flags, env)?;
     let store = open_store(&settings.database_url).await?;
@@ -266,6 +267,14 @@ async fn open_bulk_store(url: &str) -> anyhow::Result<Arc<dyn Store>> {
 async fn serve(file: &ConfigFile, flags: &ServeFlags, env: &Environment) -> anyhow::Result<()> {
     let settings = server::settings::resolve(file, flags, env)?;
     logging::init_server(&settings.log_level);
+    if let Some(limit) = server::listener::raise_open_file_limit() {
+        tracing::debug!(limit, "open-file limit");
+    }
+    // A certificate that cannot be used stops the server before anything else starts.
+    let tls = match &settings.tls {
+        Some(files) => Some(Arc::new(server::tls::Certificates::load(files.clone())?)),
+        None => None,
+    };
     let store = open_store(&settings.database_url).await?;
     if settings.demo && demo::load_demo(store.as_ref()).await? {
         tracing::info!("demo data loaded");
@@ -286,8 +295,12 @@ async fn serve(file: &ConfigFile, flags: &ServeFlags, env: &Environment) -> anyh
             )
         })?;
     let address = listener.local_addr()?;
-    tracing::info!(%address, "Synapse API listening");
-    eprintln!("Synapse API on http://{address}/api/v1 (health: http://{address}/health)");
+    let scheme = if tls.is_some() { "https" } else { "http" };
+    tracing::info!(%address, scheme, "Synapse API listening");
+    eprintln!("Synapse API on {scheme}://{address}/api/v1 (health: {scheme}://{address}/health)");
+    if let Some(certificates) = &tls {
+        server::tls::reload_on_hangup(certificates.clone())?;
+    }
     if settings.demo {
         eprintln!(
             "Demo accounts: {} — password {}",
@@ -295,7 +308,7 @@ async fn serve(file: &ConfigFile, flags: &ServeFlags, env: &Environment) -> anyh
             demo::DEMO_PASSWORD
         );
     }
-    server::serve(listener, state, shutdown_signal()).await
+    server::serve_with(listener, state, tls, shutdown_signal()).await
 }
 
 /// Resolves on Ctrl-C or SIGTERM, so the server drains requests and exits cleanly.
