@@ -140,6 +140,18 @@ impl ApiClient {
         })
     }
 
+    /// A request that got no answer: timed out, refused for the server's certificate, or
+    /// unreachable.
+    pub(crate) fn send_error(&self, e: &reqwest::Error, request_id: &str) -> ApiError {
+        if e.is_timeout() {
+            ApiError::timeout(request_id)
+        } else if let Some(problem) = error::certificate_problem(e) {
+            ApiError::untrusted_certificate(request_id, &self.base, &problem)
+        } else {
+            ApiError::unreachable(request_id)
+        }
+    }
+
     pub fn server_url(&self) -> &str {
         &self.base
     }
@@ -355,13 +367,10 @@ impl ApiClient {
         if let Some(body) = &call.body {
             request = request.json(body);
         }
-        let response = request.send().await.map_err(|e| {
-            if e.is_timeout() {
-                ApiError::timeout(request_id)
-            } else {
-                ApiError::unreachable(request_id)
-            }
-        })?;
+        let response = request
+            .send()
+            .await
+            .map_err(|e| self.send_error(&e, request_id))?;
         let status = response.status();
         let retry_after = response
             .headers()
