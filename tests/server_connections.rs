@@ -70,7 +70,11 @@ impl Answer {
         let body = self.json();
         assert_eq!(body["status"], "error", "{body}");
         assert_eq!(body["error"]["code"], code, "{body}");
-        assert!(body["error"]["message"].as_str().is_some_and(|m| !m.is_empty()));
+        assert!(
+            body["error"]["message"]
+                .as_str()
+                .is_some_and(|m| !m.is_empty())
+        );
         let id = self
             .header("x-request-id")
             .unwrap_or_else(|| panic!("no X-Request-ID: {}", self.head));

@@ -13,8 +13,8 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use common::served::{free_port, synapse, wait_bounded};
-use rustls::pki_types::pem::PemObject;
 use rcgen::{BasicConstraints, CertificateParams, DnType, IsCa, Issuer, KeyPair};
+use rustls::pki_types::pem::PemObject;
 use synapse::client::{ApiClient, ClientConfig};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
@@ -43,8 +43,7 @@ impl TestCa {
     /// A server certificate for 127.0.0.1 and localhost: (certificate PEM, key PEM).
     fn leaf(&self, name: &str) -> (String, String) {
         let mut params =
-            CertificateParams::new(vec!["127.0.0.1".to_string(), "localhost".to_string()])
-                .unwrap();
+            CertificateParams::new(vec!["127.0.0.1".to_string(), "localhost".to_string()]).unwrap();
         params.distinguished_name.push(DnType::CommonName, name);
         let key = KeyPair::generate().unwrap();
         let cert = params.signed_by(&key, &self.issuer).unwrap();
@@ -174,7 +173,10 @@ async fn clients_trusting_the_ca_get_through_over_tls_and_others_are_told_what_t
     );
 
     let client = ApiClient::new(&trusting(served.base(), Some(&ca_path))).unwrap();
-    let user = client.login(DOCTOR, PASSWORD).await.expect("login over TLS");
+    let user = client
+        .login(DOCTOR, PASSWORD)
+        .await
+        .expect("login over TLS");
     assert_eq!(user.email, DOCTOR);
 
     // HSTS on every answer over TLS.

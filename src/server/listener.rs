@@ -96,8 +96,8 @@ fn open_file_limit() -> Option<u64> {
 fn effective_cap(configured: usize, file_limit: Option<u64>) -> usize {
     match file_limit {
         Some(limit) => {
-            let room = usize::try_from(limit.saturating_sub(RESERVED_FILES).max(16))
-                .unwrap_or(usize::MAX);
+            let room =
+                usize::try_from(limit.saturating_sub(RESERVED_FILES).max(16)).unwrap_or(usize::MAX);
             configured.min(room)
         }
         None => configured,
@@ -259,15 +259,12 @@ pub async fn run(
                 }
                 Some(tls) => {
                     let acceptor = tls.acceptor();
-                    let handshake = tokio::time::timeout(
-                        settings.header_read_timeout,
-                        acceptor.accept(stream),
-                    );
+                    let handshake =
+                        tokio::time::timeout(settings.header_read_timeout, acceptor.accept(stream));
                     match handshake.await {
                         Ok(Ok(stream)) => {
                             let io = Tracked::new(stream, activity.clone(), true);
-                            connection(builder, watcher, io, app, peer, activity, &settings)
-                                .await;
+                            connection(builder, watcher, io, app, peer, activity, &settings).await;
                         }
                         Ok(Err(error)) => tracing::debug!(%error, "TLS handshake failed"),
                         Err(_) => tracing::debug!("TLS handshake timed out"),
@@ -315,8 +312,12 @@ async fn connection<S>(
                 Ok(response) => response,
                 Err(never) => match never {},
             };
-            let mut response =
-                response.map(|body| Body::new(CountedBody { body, _in_flight: in_flight }));
+            let mut response = response.map(|body| {
+                Body::new(CountedBody {
+                    body,
+                    _in_flight: in_flight,
+                })
+            });
             if tls {
                 response.headers_mut().insert(
                     header::STRICT_TRANSPORT_SECURITY,
@@ -611,7 +612,9 @@ pub fn http_layer_error(status: StatusCode) -> ApiError {
         StatusCode::REQUEST_HEADER_FIELDS_TOO_LARGE => {
             "The request's headers are too large or too many. Send fewer or shorter headers (cookies included)."
         }
-        _ => "The request is not valid HTTP. Check the client sending it against the reference at /docs.",
+        _ => {
+            "The request is not valid HTTP. Check the client sending it against the reference at /docs."
+        }
     };
     ApiError::new(status, code::VALIDATION_ERROR, message)
 }
@@ -642,7 +645,10 @@ pub async fn body_guard(State(limit): State<Duration>, request: Request, next: N
         Ok(bytes)
     };
     match tokio::time::timeout(limit, read).await {
-        Ok(Ok(bytes)) => next.run(Request::from_parts(parts, Body::from(bytes))).await,
+        Ok(Ok(bytes)) => {
+            next.run(Request::from_parts(parts, Body::from(bytes)))
+                .await
+        }
         Ok(Err(BodyFailure::TooLarge)) => {
             closing(ApiError::from_status(StatusCode::PAYLOAD_TOO_LARGE))
         }
@@ -687,7 +693,8 @@ mod tests {
 
     #[test]
     fn only_bare_error_heads_are_taken_for_hyper_s_own() {
-        let bare = b"HTTP/1.1 431 Request Header Fields Too Large\r\ncontent-length: 0\r\ndate: x\r\n\r\n";
+        let bare =
+            b"HTTP/1.1 431 Request Header Fields Too Large\r\ncontent-length: 0\r\ndate: x\r\n\r\n";
         assert_eq!(
             automatic_error(bare),
             Some(StatusCode::REQUEST_HEADER_FIELDS_TOO_LARGE)

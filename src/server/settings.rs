@@ -221,7 +221,11 @@ fn connection_settings(
     if let Some(v) = seconds("SYNAPSE_IDLE_TIMEOUT_S", "idle_timeout_s", f.idle_timeout_s)? {
         c.idle_timeout = v;
     }
-    if let Some(v) = layered(None, env.number("SYNAPSE_MAX_CONNECTIONS")?, f.max_connections) {
+    if let Some(v) = layered(
+        None,
+        env.number("SYNAPSE_MAX_CONNECTIONS")?,
+        f.max_connections,
+    ) {
         at_least_one("SYNAPSE_MAX_CONNECTIONS", "max_connections", v as u64)?;
         c.max_connections = v;
     }
