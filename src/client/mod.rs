@@ -111,6 +111,9 @@ impl ApiClient {
         let mut builder = reqwest::Client::builder()
             .connect_timeout(config.connect_timeout)
             .timeout(config.request_timeout)
+            // Let a pooled connection go before the server's idle timeout (60 s by default)
+            // closes it, so a request is rarely sent on a connection being closed.
+            .pool_idle_timeout(Duration::from_secs(30))
             .user_agent(concat!("synapse/", env!("CARGO_PKG_VERSION")));
         if let Some(path) = &config.extra_ca_pem {
             let pem = std::fs::read(path).map_err(|e| {
