@@ -38,6 +38,13 @@ pub struct ServerFile {
     pub event_streams_per_user: Option<usize>,
     pub log_level: Option<String>,
     pub log_format: Option<String>,
+    pub header_read_timeout_s: Option<u64>,
+    pub body_timeout_s: Option<u64>,
+    pub idle_timeout_s: Option<u64>,
+    pub max_connections: Option<usize>,
+    pub max_connections_per_address: Option<usize>,
+    pub tls_cert: Option<PathBuf>,
+    pub tls_key: Option<PathBuf>,
 }
 
 /// The `[client]` table: how the workstation and the CLI reach a server.

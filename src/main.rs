@@ -178,6 +178,7 @@ async fn embedded_server(file: &ConfigFile, env: &Environment) -> anyhow::Result
         listen: Some("127.0.0.1:0".to_string()),
         database: None,
         demo: true,
+        ..ServeFlags::default()
     };
     let settings = server::settings::resolve(file, &flags, env)?;
     let store = open_store(&settings.database_url).await?;
@@ -283,6 +284,14 @@ async fn open_bulk_store(url: &str) -> anyhow::Result<Arc<dyn Store>> {
 async fn serve(file: &ConfigFile, flags: &ServeFlags, env: &Environment) -> anyhow::Result<()> {
     let settings = server::settings::resolve(file, flags, env)?;
     logging::init_server(&settings.log_level, settings.log_format);
+    if let Some(limit) = server::listener::raise_open_file_limit() {
+        tracing::debug!(limit, "open-file limit");
+    }
+    // A certificate that cannot be used stops the server before anything else starts.
+    let tls = match &settings.tls {
+        Some(files) => Some(Arc::new(server::tls::Certificates::load(files.clone())?)),
+        None => None,
+    };
     let store = open_store(&settings.database_url).await?;
     // Without writes nothing works (a login writes), so refuse now rather than answer 500s.
     store.writable().await.map_err(|error| {
@@ -316,9 +325,11 @@ async fn serve(file: &ConfigFile, flags: &ServeFlags, env: &Environment) -> anyh
     } else {
         "postgres"
     };
+    let scheme = if tls.is_some() { "https" } else { "http" };
     tracing::info!(
         version = env!("CARGO_PKG_VERSION"),
         %address,
+        scheme,
         engine,
         demo = settings.demo,
         "Synapse API started"
@@ -327,7 +338,12 @@ async fn serve(file: &ConfigFile, flags: &ServeFlags, env: &Environment) -> anyh
     // every line to be an object (the start line above carries the address).
     let banner = settings.log_format == logging::LogFormat::Text;
     if banner {
-        eprintln!("Synapse API on http://{address}/api/v1 (health: http://{address}/health)");
+        eprintln!(
+            "Synapse API on {scheme}://{address}/api/v1 (health: {scheme}://{address}/health)"
+        );
+    }
+    if let Some(certificates) = &tls {
+        server::tls::reload_on_hangup(certificates.clone())?;
     }
     if banner && settings.demo {
         eprintln!(
@@ -336,7 +352,7 @@ async fn serve(file: &ConfigFile, flags: &ServeFlags, env: &Environment) -> anyh
             demo::DEMO_PASSWORD
         );
     }
-    let served = server::serve(listener, state, shutdown_signal()).await;
+    let served = server::serve_with(listener, state, tls, shutdown_signal()).await;
     match &served {
         Ok(()) => tracing::info!("Synapse API stopped"),
         Err(error) => tracing::error!(%error, "Synapse API stopped on an error"),

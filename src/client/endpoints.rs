@@ -346,13 +346,7 @@ impl ApiClient {
     /// A GET whose success body is not enveloped (errors still are).
     async fn unenveloped<T: serde::de::DeserializeOwned>(&self, path: &str) -> Result<T, ApiError> {
         let request_id = uuid::Uuid::now_v7().to_string();
-        let transport = |e: reqwest::Error| {
-            if e.is_timeout() {
-                ApiError::timeout(&request_id)
-            } else {
-                ApiError::unreachable(&request_id)
-            }
-        };
+        let transport = |e: reqwest::Error| self.send_error(&e, &request_id);
         let response = self
             .http
             .get(format!("{}{path}", self.base))

@@ -79,6 +79,20 @@ impl ApiError {
         )
     }
 
+    /// The server's TLS certificate was refused: not a network failure, so not retried.
+    pub fn untrusted_certificate(request_id: &str, server: &str, problem: &str) -> Self {
+        Self::new(
+            ErrorKind::Protocol,
+            format!(
+                "The certificate of {server} is not trusted ({problem}). If the server uses your \
+                 organisation's own certificate authority, set ca_certificate in the [client] \
+                 table of the config file (or SYNAPSE_CA_CERTIFICATE) to its PEM file; otherwise \
+                 check the server address."
+            ),
+            Some(request_id.to_string()),
+        )
+    }
+
     pub fn timeout(request_id: &str) -> Self {
         Self::new(
             ErrorKind::Timeout,
@@ -204,6 +218,41 @@ impl ApiError {
             _ => ErrorKind::Internal,
         };
         Self::new(kind, message, request_id)
+    }
+}
+
+/// What is wrong with the server's certificate, when that is why a request failed: the
+/// rustls error somewhere in the error's sources (inside an I/O error, as hyper wraps it).
+pub fn certificate_problem(error: &(dyn std::error::Error + 'static)) -> Option<String> {
+    let mut current = Some(error);
+    while let Some(error) = current {
+        if let Some(rustls::Error::InvalidCertificate(why)) = error.downcast_ref::<rustls::Error>()
+        {
+            return Some(describe_certificate_error(why));
+        }
+        if let Some(inner) = error
+            .downcast_ref::<std::io::Error>()
+            .and_then(|io| io.get_ref())
+            && let Some(found) = certificate_problem(inner)
+        {
+            return Some(found);
+        }
+        current = error.source();
+    }
+    None
+}
+
+fn describe_certificate_error(why: &rustls::CertificateError) -> String {
+    use rustls::CertificateError as E;
+    match why {
+        E::UnknownIssuer => "issued by an authority this computer does not trust".to_string(),
+        E::NotValidForName | E::NotValidForNameContext { .. } => {
+            "issued for another name than the one in the server address".to_string()
+        }
+        E::Expired | E::ExpiredContext { .. } => "expired".to_string(),
+        E::NotValidYet | E::NotValidYetContext { .. } => "not valid yet".to_string(),
+        E::Revoked => "revoked".to_string(),
+        other => format!("{other:?}"),
     }
 }
 

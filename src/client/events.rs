@@ -139,13 +139,10 @@ impl EventStream {
             if let Some(id) = self.last_event_id {
                 request = request.header("last-event-id", id.to_string());
             }
-            let response = request.send().await.map_err(|e| {
-                if e.is_timeout() {
-                    ApiError::timeout(&request_id)
-                } else {
-                    ApiError::unreachable(&request_id)
-                }
-            })?;
+            let response = request
+                .send()
+                .await
+                .map_err(|e| self.client.send_error(&e, &request_id))?;
             let status = response.status();
             if status == StatusCode::OK {
                 let is_stream = response

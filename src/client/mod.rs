@@ -111,6 +111,9 @@ impl ApiClient {
         let mut builder = reqwest::Client::builder()
             .connect_timeout(config.connect_timeout)
             .timeout(config.request_timeout)
+            // Let a pooled connection go before the server's idle timeout (60 s by default)
+            // closes it, so a request is rarely sent on a connection being closed.
+            .pool_idle_timeout(Duration::from_secs(30))
             .user_agent(concat!("synapse/", env!("CARGO_PKG_VERSION")));
         if let Some(path) = &config.extra_ca_pem {
             let pem = std::fs::read(path).map_err(|e| {
@@ -138,6 +141,18 @@ impl ApiClient {
                 events,
             }),
         })
+    }
+
+    /// A request that got no answer: timed out, refused for the server's certificate, or
+    /// unreachable.
+    pub(crate) fn send_error(&self, e: &reqwest::Error, request_id: &str) -> ApiError {
+        if e.is_timeout() {
+            ApiError::timeout(request_id)
+        } else if let Some(problem) = error::certificate_problem(e) {
+            ApiError::untrusted_certificate(request_id, &self.base, &problem)
+        } else {
+            ApiError::unreachable(request_id)
+        }
     }
 
     pub fn server_url(&self) -> &str {
@@ -355,13 +370,10 @@ impl ApiClient {
         if let Some(body) = &call.body {
             request = request.json(body);
         }
-        let response = request.send().await.map_err(|e| {
-            if e.is_timeout() {
-                ApiError::timeout(request_id)
-            } else {
-                ApiError::unreachable(request_id)
-            }
-        })?;
+        let response = request
+            .send()
+            .await
+            .map_err(|e| self.send_error(&e, request_id))?;
         let status = response.status();
         let retry_after = response
             .headers()

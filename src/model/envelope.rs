@@ -172,6 +172,8 @@ pub mod code {
             "an unexpected failure; the request id is the handle, nothing internal leaks",
         UNAVAILABLE = "SERVICE_UNAVAILABLE":
             "the service cannot answer now (e.g. the database is unreachable)",
+        REQUEST_TIMEOUT = "REQUEST_TIMEOUT":
+            "the request body did not arrive in time (`body_timeout_s`); send it again",
     }
 
     /// What `code` means for a caller, or `""` for a code that is not one of [`ALL`].

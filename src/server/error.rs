@@ -123,7 +123,7 @@ impl ApiError {
                 code::UNAVAILABLE,
                 "The server cannot answer right now. Try again in a moment.",
             ),
-            StatusCode::REQUEST_TIMEOUT | StatusCode::GATEWAY_TIMEOUT => (
+            StatusCode::GATEWAY_TIMEOUT => (
                 code::UNAVAILABLE,
                 "The server took too long to answer. Try again in a moment.",
             ),
@@ -216,6 +216,23 @@ struct SuccessEnvelope<T> {
     status: &'static str,
     data: T,
     request_id: String,
+}
+
+impl ApiError {
+    /// The envelope's JSON for this error with the given request id, for the answers written
+    /// below the router (the listener's).
+    pub fn to_body(&self, request_id: &str) -> Vec<u8> {
+        let body = ErrorEnvelope {
+            status: "error",
+            error: ErrorBody {
+                code: self.code,
+                message: &self.message,
+                details: &self.details,
+            },
+            request_id: request_id.to_string(),
+        };
+        serde_json::to_vec(&body).unwrap_or_default()
+    }
 }
 
 impl IntoResponse for ApiError {

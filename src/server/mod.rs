@@ -10,6 +10,7 @@ pub mod error;
 pub mod events;
 mod extract;
 pub mod generation;
+pub mod listener;
 mod middleware;
 pub mod openapi;
 mod ops;
@@ -17,9 +18,9 @@ mod params;
 mod patients;
 mod reports;
 pub mod settings;
+pub mod tls;
 pub mod tokens;
 
-use std::net::SocketAddr;
 use std::sync::Arc;
 
 use axum::Router;
@@ -27,9 +28,7 @@ use axum::extract::DefaultBodyLimit;
 use axum::http::Method;
 use axum::routing::{MethodRouter, get};
 use tokio::net::TcpListener;
-use tower::Layer;
 use tower_http::catch_panic::CatchPanicLayer;
-use tower_http::normalize_path::NormalizePathLayer;
 use utoipa_axum::router::{OpenApiRouter, UtoipaMethodRouter};
 use utoipa_axum::routes;
 
@@ -58,6 +57,8 @@ pub struct ServerConfig {
     pub trusted_proxies: Vec<ipnet::IpNet>,
     /// The live event streams: heartbeat, replay, streams per user.
     pub events: events::EventSettings,
+    /// Timeouts and caps of the connections (the listener).
+    pub connections: listener::ConnectionSettings,
 }
 
 impl ServerConfig {
@@ -79,6 +80,7 @@ impl ServerConfig {
             rate_limits: middleware::RateLimits::default(),
             trusted_proxies: Vec::new(),
             events: events::EventSettings::default(),
+            connections: listener::ConnectionSettings::default(),
         }
     }
 }
@@ -204,6 +206,7 @@ pub fn routes() -> Vec<(Method, String, MethodRouter<AppState>)> {
 /// operations of `table()` it serves the browsable reference at `/docs` (static files, not
 /// API operations).
 pub fn router(state: AppState) -> Router {
+    let body_timeout = state.config.connections.body_timeout;
     let (api, _) = table()
         .into_iter()
         .fold(OpenApiRouter::new(), |router, route| router.routes(route))
@@ -216,6 +219,10 @@ pub fn router(state: AppState) -> Router {
         .fallback(ops::not_found)
         .layer(DefaultBodyLimit::max(BODY_LIMIT))
         .layer(axum::middleware::from_fn_with_state(
+            body_timeout,
+            listener::body_guard,
+        ))
+        .layer(axum::middleware::from_fn_with_state(
             state.clone(),
             middleware::request_context,
         ))
@@ -223,10 +230,21 @@ pub fn router(state: AppState) -> Router {
         .with_state(state)
 }
 
-/// Serves the API on `listener` until `shutdown` resolves.
+/// Serves the API over plain HTTP on `listener` until `shutdown` resolves.
 pub async fn serve(
     listener: TcpListener,
     state: AppState,
+    shutdown: impl std::future::Future<Output = ()> + Send + 'static,
+) -> anyhow::Result<()> {
+    serve_with(listener, state, None, shutdown).await
+}
+
+/// Serves the API on `listener` until `shutdown` resolves, over TLS when `tls` is given, with
+/// the connection limits of the state's config.
+pub async fn serve_with(
+    listener: TcpListener,
+    state: AppState,
+    tls: Option<Arc<tls::Certificates>>,
     shutdown: impl std::future::Future<Output = ()> + Send + 'static,
 ) -> anyhow::Result<()> {
     // Open event streams never finish on their own: end them when shutting down, so the
@@ -236,13 +254,6 @@ pub async fn serve(
         shutdown.await;
         events.close();
     };
-    // Paths answer with and without a trailing slash, so normalise before routing.
-    let app = NormalizePathLayer::trim_trailing_slash().layer(router(state));
-    let service = axum::ServiceExt::<axum::extract::Request>::into_make_service_with_connect_info::<
-        SocketAddr,
-    >(app);
-    axum::serve(listener, service)
-        .with_graceful_shutdown(shutdown)
-        .await?;
-    Ok(())
+    let connections = state.config.connections.clone();
+    listener::run(listener, router(state), connections, tls, shutdown).await
 }

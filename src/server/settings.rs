@@ -4,10 +4,12 @@
 
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
+use std::time::Duration;
 
 use anyhow::{Context, bail};
 
 use super::ServerConfig;
+use super::tls::TlsFiles;
 use crate::config::{self, ConfigFile, Environment, layered};
 pub use crate::logging::LogFormat;
 
@@ -23,6 +25,12 @@ pub struct ServeFlags {
     /// Load the demo accounts and synthetic patients (once), and generate a signing key if none is set.
     #[arg(long)]
     pub demo: bool,
+    /// Serve HTTPS with this certificate chain (PEM; with --tls-key). SIGHUP reloads it.
+    #[arg(long, value_name = "PEM")]
+    pub tls_cert: Option<PathBuf>,
+    /// The private key (PEM) of --tls-cert.
+    #[arg(long, value_name = "PEM")]
+    pub tls_key: Option<PathBuf>,
 }
 
 /// Everything `synapse serve` needs, resolved.
@@ -34,6 +42,8 @@ pub struct ServeSettings {
     pub log_level: String,
     pub log_format: LogFormat,
     pub server: ServerConfig,
+    /// The certificate and key when serving HTTPS.
+    pub tls: Option<TlsFiles>,
 }
 
 /// Resolves the serve settings: defaults < file < environment < flags.
@@ -200,6 +210,28 @@ pub fn resolve(
             "login_attempts_per_minute (SYNAPSE_LOGIN_ATTEMPTS_PER_MINUTE) must be at least 1: with 0 nobody could log in"
         );
     }
+    connection_settings(&mut server, f, env)?;
+    let tls = match (
+        layered(
+            flags.tls_cert.clone(),
+            env.string("SYNAPSE_TLS_CERT").map(PathBuf::from),
+            f.tls_cert.clone(),
+        ),
+        layered(
+            flags.tls_key.clone(),
+            env.string("SYNAPSE_TLS_KEY").map(PathBuf::from),
+            f.tls_key.clone(),
+        ),
+    ) {
+        (Some(cert), Some(key)) => Some(TlsFiles { cert, key }),
+        (None, None) => None,
+        (Some(_), None) => bail!(
+            "a TLS certificate is set but no key: give --tls-key (SYNAPSE_TLS_KEY, tls_key) too"
+        ),
+        (None, Some(_)) => bail!(
+            "a TLS key is set but no certificate: give --tls-cert (SYNAPSE_TLS_CERT, tls_cert) too"
+        ),
+    };
     let log_level = layered(None, env.string("SYNAPSE_LOG"), f.log_level.clone())
         .unwrap_or_else(|| "info".to_string());
     let log_format =
@@ -217,7 +249,62 @@ pub fn resolve(
         log_level,
         log_format,
         server,
+        tls,
     })
+}
+
+/// The connection limits: timeouts and caps, each at least 1.
+fn connection_settings(
+    server: &mut ServerConfig,
+    f: &config::ServerFile,
+    env: &Environment,
+) -> anyhow::Result<()> {
+    let c = &mut server.connections;
+    let at_least_one = |name: &str, key: &str, v: u64| -> anyhow::Result<u64> {
+        if v == 0 {
+            bail!("{key} ({name}) must be at least 1");
+        }
+        Ok(v)
+    };
+    let seconds = |name: &str, key: &str, file: Option<u64>| -> anyhow::Result<Option<Duration>> {
+        layered(None, env.number(name)?, file)
+            .map(|v| at_least_one(name, key, v).map(Duration::from_secs))
+            .transpose()
+    };
+    if let Some(v) = seconds(
+        "SYNAPSE_HEADER_READ_TIMEOUT_S",
+        "header_read_timeout_s",
+        f.header_read_timeout_s,
+    )? {
+        c.header_read_timeout = v;
+    }
+    if let Some(v) = seconds("SYNAPSE_BODY_TIMEOUT_S", "body_timeout_s", f.body_timeout_s)? {
+        c.body_timeout = v;
+    }
+    if let Some(v) = seconds("SYNAPSE_IDLE_TIMEOUT_S", "idle_timeout_s", f.idle_timeout_s)? {
+        c.idle_timeout = v;
+    }
+    if let Some(v) = layered(
+        None,
+        env.number("SYNAPSE_MAX_CONNECTIONS")?,
+        f.max_connections,
+    ) {
+        at_least_one("SYNAPSE_MAX_CONNECTIONS", "max_connections", v as u64)?;
+        c.max_connections = v;
+    }
+    if let Some(v) = layered(
+        None,
+        env.number("SYNAPSE_MAX_CONNECTIONS_PER_ADDRESS")?,
+        f.max_connections_per_address,
+    ) {
+        at_least_one(
+            "SYNAPSE_MAX_CONNECTIONS_PER_ADDRESS",
+            "max_connections_per_address",
+            v as u64,
+        )?;
+        c.max_connections_per_address = v;
+    }
+    Ok(())
 }
 
 /// The directory of a `sqlite://` database file, where the demo signing key is kept.
@@ -305,7 +392,7 @@ mod tests {
         let flags = ServeFlags {
             listen: Some("127.0.0.1:9003".into()),
             database: Some("sqlite:///tmp/flag.db".into()),
-            demo: false,
+            ..ServeFlags::default()
         };
         let settings = resolve(&file, &flags, &env).unwrap();
         assert_eq!(settings.listen.port(), 9003);
@@ -412,6 +499,50 @@ mod tests {
                 resolve(&good_file(), &ServeFlags::default(), &env(&[(name, value)])).unwrap_err();
             assert!(format!("{error:#}").contains(says), "{name}: {error:#}");
         }
+    }
+
+    #[test]
+    fn connection_limits_and_tls_files_come_from_the_file_the_environment_and_the_flags() {
+        let file = file(&format!(
+            "[server]\njwt_secret = \"{SECRET}\"\ndatabase = \"sqlite:///tmp/x.db\"\n\
+             header_read_timeout_s = 4\nmax_connections = 100\ntls_cert = \"/file/cert.pem\"\n\
+             tls_key = \"/file/key.pem\"\n"
+        ));
+        let flags = ServeFlags {
+            tls_key: Some("/flag/key.pem".into()),
+            ..ServeFlags::default()
+        };
+        let settings = resolve(
+            &file,
+            &flags,
+            &env(&[
+                ("SYNAPSE_BODY_TIMEOUT_S", "7"),
+                ("SYNAPSE_MAX_CONNECTIONS_PER_ADDRESS", "9"),
+            ]),
+        )
+        .unwrap();
+        let c = &settings.server.connections;
+        assert_eq!(c.header_read_timeout, Duration::from_secs(4));
+        assert_eq!(c.body_timeout, Duration::from_secs(7));
+        assert_eq!(c.idle_timeout, Duration::from_secs(60));
+        assert_eq!((c.max_connections, c.max_connections_per_address), (100, 9));
+        let tls = settings.tls.unwrap();
+        assert_eq!(tls.cert, PathBuf::from("/file/cert.pem"));
+        assert_eq!(tls.key, PathBuf::from("/flag/key.pem"));
+
+        let error = resolve(
+            &good_file(),
+            &ServeFlags::default(),
+            &env(&[("SYNAPSE_IDLE_TIMEOUT_S", "0")]),
+        )
+        .unwrap_err();
+        assert!(error.to_string().contains("idle_timeout_s"), "{error}");
+        let only_cert = ServeFlags {
+            tls_cert: Some("/c.pem".into()),
+            ..ServeFlags::default()
+        };
+        let error = resolve(&good_file(), &only_cert, &env(&[])).unwrap_err();
+        assert!(error.to_string().contains("--tls-key"), "{error}");
     }
 
     fn good_file() -> ConfigFile {
