@@ -19,4 +19,5 @@ pub mod model;
 pub mod reportgen;
 pub mod server;
 pub mod store;
+pub mod telemetry;
 pub mod tui;

@@ -7,7 +7,12 @@
 mod common;
 
 use common::TestServer;
+use reqwest::Method;
+use serde_json::json;
 use synapse::model::auth::Role;
+
+/// The failures from one address that lock an email out (`ServerConfig`'s default).
+const LOCKOUT_THRESHOLD: usize = 5;
 
 fn header<'a>(response: &'a reqwest::Response, name: &str) -> Option<&'a str> {
     response.headers().get(name).and_then(|v| v.to_str().ok())
@@ -84,6 +89,74 @@ async fn invented_methods_do_not_grow_the_metrics_and_the_families_say_what_they
         assert!(
             text.lines()
                 .any(|l| l.starts_with(&format!("# HELP {family} "))),
+            "no HELP for {family}:\n{text}"
+        );
+    }
+}
+
+#[tokio::test]
+async fn the_metrics_count_sign_ins_lockouts_generation_and_show_the_pool_queue_streams_build_and_process()
+ {
+    let server = TestServer::start().await;
+    let doctor = server.login_new("metrics@clinic.test", Role::Doctor).await;
+    // Failures up to the lockout threshold of one address.
+    for _ in 0..LOCKOUT_THRESHOLD {
+        let _ = server
+            .call(
+                Method::POST,
+                "/api/v1/auth/login",
+                None,
+                Some(json!({"email": "metrics@clinic.test", "password": "not the password"})),
+            )
+            .await;
+    }
+    let patient = server.patient(&doctor, "Metric Patient").await;
+    let report = server
+        .consultation_report(&doctor, &patient, "Cough for three days. Chest clear.")
+        .await;
+    server
+        .wait_for_report(&doctor, report["id"].as_str().unwrap())
+        .await;
+    let text = server
+        .http
+        .get(format!("{}/metrics", server.base))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    let has = |prefix: &str| text.lines().any(|line| line.starts_with(prefix));
+    for sample in [
+        "synapse_logins_total{outcome=\"success\"}",
+        "synapse_logins_total{outcome=\"failure\"}",
+        "synapse_lockouts_total",
+        "synapse_report_generations_total{outcome=\"completed\"}",
+        "synapse_audit_batches_total{outcome=\"stored\"}",
+        "synapse_db_connections{state=\"open\"}",
+        "synapse_audit_queue_rows",
+        "synapse_event_streams",
+        &format!(
+            "synapse_build_info{{version=\"{}\"}} 1",
+            env!("CARGO_PKG_VERSION")
+        ),
+        "process_resident_memory_bytes",
+        "process_open_fds",
+    ] {
+        assert!(has(sample), "no {sample}:\n{text}");
+    }
+    for family in [
+        "synapse_logins_total",
+        "synapse_lockouts_total",
+        "synapse_report_generations_total",
+        "synapse_audit_batches_total",
+        "synapse_db_connections",
+        "synapse_audit_queue_rows",
+        "synapse_event_streams",
+        "synapse_build_info",
+    ] {
+        assert!(
+            has(&format!("# HELP {family} ")),
             "no HELP for {family}:\n{text}"
         );
     }

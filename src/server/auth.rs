@@ -21,6 +21,7 @@ use crate::model::validate::{Checker, MAX_EMAIL};
 use crate::store::{
     Actor, AuditEntry, NewRefreshToken, RefreshOutcome, RequestContext, SessionState,
 };
+use crate::telemetry::{self, Limited, Login};
 
 /// The authenticated user of a request, with the session the token belongs to.
 #[derive(Debug, Clone)]
@@ -280,6 +281,8 @@ pub async fn login(
     }
     check.finish(()).map_err(ApiError::validation)?;
     if let Err(wait) = app.login_limiter.attempt(meta.ip) {
+        telemetry::rate_limited(Limited::Login);
+        telemetry::login(Login::RateLimited);
         let mut error = ApiError::new(
             StatusCode::TOO_MANY_REQUESTS,
             code::RATE_LIMITED,
@@ -311,6 +314,7 @@ pub async fn login(
                 },
             )
             .await?;
+        telemetry::login(Login::Locked);
         return Err(locked(until));
     }
 
@@ -329,13 +333,18 @@ pub async fn login(
                 .store
                 .record_login_failure(&ctx, &email, user_id, app.config.lockout)
                 .await?;
+            telemetry::login(Login::Failure);
             return Err(match failure.locked_until {
-                Some(until) => locked(until),
+                Some(until) => {
+                    telemetry::lockout();
+                    locked(until)
+                }
                 None => invalid_credentials(),
             });
         }
     };
     if record.disabled {
+        telemetry::login(Login::Disabled);
         return Err(account_disabled());
     }
     let (refresh_token, stored) = new_refresh(&app);
@@ -343,6 +352,7 @@ pub async fn login(
         .store
         .open_session(&ctx, record.user.id, &stored)
         .await?;
+    telemetry::login(Login::Success);
     Ok(Success(
         issue_tokens(&app, record.user, session_id, refresh_token).await?,
     ))

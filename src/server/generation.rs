@@ -55,6 +55,7 @@ async fn generate(store: &dyn Store, report_id: Uuid) {
         reportgen::generate(&job.notes, job.chief_complaint.as_deref())
     })
     .await;
+    crate::telemetry::report_generation(matches!(outcome, Ok(Ok(_))));
     let finished = match &outcome {
         Ok(Ok(generated)) => {
             store

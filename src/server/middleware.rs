@@ -23,6 +23,7 @@ use uuid::Uuid;
 use super::AppState;
 use super::error::{ApiError, REQUEST_ID};
 use crate::model::envelope::code;
+use crate::telemetry::{self, Limited};
 
 pub const REQUEST_ID_HEADER: &str = "x-request-id";
 
@@ -300,11 +301,12 @@ impl ApiRateLimiter {
             })
             .and_then(|token| app.tokens.check_access(token.trim()).ok())
             .map(|claims| claims.sub);
-        let (result, whose) = match user {
-            Some(user) => (self.users.check(&user), "this account"),
-            None => (self.addresses.attempt(ip), "this address"),
+        let (result, whose, kept_for) = match user {
+            Some(user) => (self.users.check(&user), "this account", Limited::User),
+            None => (self.addresses.attempt(ip), "this address", Limited::Address),
         };
         result.map_err(|wait| {
+            telemetry::rate_limited(kept_for);
             let mut error = ApiError::new(
                 StatusCode::TOO_MANY_REQUESTS,
                 code::RATE_LIMITED,

@@ -86,6 +86,7 @@ pub fn metrics_handle() -> Option<&'static PrometheusHandle> {
                 .ok()?
                 .install_recorder()
                 .ok()?;
+            crate::telemetry::describe();
             metrics::describe_counter!(
                 "http_requests_total",
                 "Requests answered, by method, route pattern and status."
@@ -110,7 +111,8 @@ pub fn metrics_handle() -> Option<&'static PrometheusHandle> {
     operation_id = "metrics",
     responses((status = 200, description = "Prometheus text exposition format.", body = String, content_type = "text/plain; version=0.0.4")),
 )]
-pub async fn metrics() -> Response {
+pub async fn metrics(State(app): State<AppState>) -> Response {
+    crate::telemetry::before_scrape(app.store.status(), app.events.open_streams());
     let body = metrics_handle().map(|h| h.render()).unwrap_or_default();
     ([(header::CONTENT_TYPE, "text/plain; version=0.0.4")], body).into_response()
 }

@@ -62,6 +62,11 @@ impl AuditQueue {
         AuditQueue { sender }
     }
 
+    /// How many rows wait to be stored (for `/metrics`).
+    pub fn queued(&self) -> usize {
+        self.sender.max_capacity() - self.sender.capacity()
+    }
+
     /// Stores `row`, returning once it is committed (with the rows queued beside it).
     pub async fn record(&self, row: AuditRow) -> StoreResult<()> {
         let (done, stored) = oneshot::channel();
@@ -126,6 +131,7 @@ async fn drain(sink: impl AuditSink, mut receiver: mpsc::Receiver<(AuditRow, Wai
     while receiver.recv_many(&mut batch, MAX_BATCH).await > 0 {
         let (rows, waiters): (Vec<AuditRow>, Vec<Waiter>) = batch.drain(..).unzip();
         let outcome = sink.write_batch(&rows).await.map_err(|e| e.to_string());
+        crate::telemetry::audit_batch(outcome.is_ok());
         for waiter in waiters {
             // A waiter that went away (its request was cancelled) needs no answer.
             let _ = waiter.send(outcome.clone());

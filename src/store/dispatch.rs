@@ -22,6 +22,14 @@ impl<E: Engine> Store for E {
     async fn writable(&self) -> StoreResult<()> {
         super::settings::writable(self).await
     }
+    fn status(&self) -> crate::telemetry::StoreStatus {
+        let (pool_open, pool_idle) = self.write_pool();
+        crate::telemetry::StoreStatus {
+            pool_open,
+            pool_idle,
+            audit_queued: self.audit_queue().queued(),
+        }
+    }
 
     async fn user_by_email(&self, email: &str) -> StoreResult<Option<UserRecord>> {
         super::auth::user_by_email(self, email).await

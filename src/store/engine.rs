@@ -54,6 +54,9 @@ pub trait Engine: Send + Sync + 'static {
     /// The rest of `Store::writable` on this engine: files of its own beyond the data file.
     fn check_writable(&self) -> impl Future<Output = StoreResult<()>> + Send;
 
+    /// Open and idle connections of the pool writes use, for `/metrics`.
+    fn write_pool(&self) -> (u32, usize);
+
     /// The names of the patients' doctors, for the patient summaries.
     fn doctor_names(&self) -> &DoctorNames;
 

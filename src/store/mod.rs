@@ -314,6 +314,8 @@ pub trait Store: Send + Sync + 'static {
     /// `Ok` when the database takes writes (`/ready`, and start-up, which refuses a database
     /// it cannot write); `StoreError::NotWritable` naming the file and why when it does not.
     async fn writable(&self) -> StoreResult<()>;
+    /// The pool and the audit queue, for `/metrics`.
+    fn status(&self) -> crate::telemetry::StoreStatus;
 
     // --- users and sessions
     async fn user_by_email(&self, email: &str) -> StoreResult<Option<UserRecord>>;

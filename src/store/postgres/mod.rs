@@ -229,6 +229,10 @@ impl crate::store::engine::Engine for PgStore {
         Ok(())
     }
 
+    fn write_pool(&self) -> (u32, usize) {
+        (self.pool.size(), self.pool.num_idle())
+    }
+
     fn doctor_names(&self) -> &crate::store::doctor_names::DoctorNames {
         &self.doctor_names
     }

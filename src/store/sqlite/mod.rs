@@ -336,6 +336,10 @@ impl crate::store::engine::Engine for SqliteStore {
             })
     }
 
+    fn write_pool(&self) -> (u32, usize) {
+        (self.pool.size(), self.pool.num_idle())
+    }
+
     fn doctor_names(&self) -> &crate::store::doctor_names::DoctorNames {
         &self.doctor_names
     }
