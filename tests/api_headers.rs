@@ -67,15 +67,7 @@ async fn invented_methods_do_not_grow_the_metrics_and_the_families_say_what_they
             .unwrap();
         assert!(response.status().is_client_error(), "{}", response.status());
     }
-    let text = server
-        .http
-        .get(format!("{}/metrics", server.base))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let text = metrics_text(&server).await;
     assert!(
         !text.contains("INVENTED"),
         "a label per invented method:\n{text}"
@@ -117,15 +109,7 @@ async fn the_metrics_count_sign_ins_lockouts_generation_and_show_the_pool_queue_
     server
         .wait_for_report(&doctor, report["id"].as_str().unwrap())
         .await;
-    let text = server
-        .http
-        .get(format!("{}/metrics", server.base))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let text = metrics_text(&server).await;
     let has = |prefix: &str| text.lines().any(|line| line.starts_with(prefix));
     for sample in [
         "synapse_logins_total{outcome=\"success\"}",
@@ -160,4 +144,16 @@ async fn the_metrics_count_sign_ins_lockouts_generation_and_show_the_pool_queue_
             "no HELP for {family}:\n{text}"
         );
     }
+}
+
+async fn metrics_text(server: &TestServer) -> String {
+    server
+        .http
+        .get(format!("{}/metrics", server.base))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap()
 }

@@ -222,30 +222,25 @@ impl ApiError {
     /// The envelope's JSON for this error with the given request id, for the answers written
     /// below the router (the listener's).
     pub fn to_body(&self, request_id: &str) -> Vec<u8> {
-        let body = ErrorEnvelope {
+        serde_json::to_vec(&self.envelope(request_id.to_string())).unwrap_or_default()
+    }
+
+    fn envelope(&self, request_id: String) -> ErrorEnvelope<'_> {
+        ErrorEnvelope {
             status: "error",
             error: ErrorBody {
                 code: self.code,
                 message: &self.message,
                 details: &self.details,
             },
-            request_id: request_id.to_string(),
-        };
-        serde_json::to_vec(&body).unwrap_or_default()
+            request_id,
+        }
     }
 }
 
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
-        let body = ErrorEnvelope {
-            status: "error",
-            error: ErrorBody {
-                code: self.code,
-                message: &self.message,
-                details: &self.details,
-            },
-            request_id: current_request_id(),
-        };
+        let body = self.envelope(current_request_id());
         let mut response = (self.status, axum::Json(body)).into_response();
         let headers = response.headers_mut();
         if self.status == StatusCode::UNAUTHORIZED {
