@@ -11,7 +11,7 @@ use uuid::Uuid;
 use super::AppState;
 use super::error::{ApiError, ApiResult, Success};
 use super::extract::{Json, NoQuery, OptionalJson};
-use super::middleware::RequestMeta;
+use super::middleware::{CheckedBearer, RequestMeta};
 use super::openapi;
 use super::tokens::{TokenProblem, new_refresh_token, refresh_token_hash};
 use crate::model::auth::*;
@@ -141,19 +141,22 @@ pub async fn authenticate(app: &AppState, parts: &Parts) -> Result<Caller, ApiEr
         .ok_or_else(|| {
             ApiError::unauthenticated("Send the token as Authorization: Bearer <token>.")
         })?;
-    let claims = app
-        .tokens
-        .check_access(token.trim())
-        .map_err(|problem| match problem {
-            TokenProblem::Expired => ApiError::new(
-                StatusCode::UNAUTHORIZED,
-                code::TOKEN_EXPIRED,
-                "The access token has expired. Refresh it, or log in again.",
-            ),
-            TokenProblem::Invalid => {
-                ApiError::unauthenticated("The access token is not valid. Log in again.")
-            }
-        })?;
+    // Checked already by the request context, for the rate limiter; checked here only when a
+    // handler runs without that middleware.
+    let checked = match parts.extensions.get::<CheckedBearer>() {
+        Some(CheckedBearer(checked)) => checked.clone(),
+        None => app.tokens.check_access(token.trim()),
+    };
+    let claims = checked.map_err(|problem| match problem {
+        TokenProblem::Expired => ApiError::new(
+            StatusCode::UNAUTHORIZED,
+            code::TOKEN_EXPIRED,
+            "The access token has expired. Refresh it, or log in again.",
+        ),
+        TokenProblem::Invalid => {
+            ApiError::unauthenticated("The access token is not valid. Log in again.")
+        }
+    })?;
     match app.store.session_state(claims.sid, claims.sub).await? {
         SessionState::Active => {}
         SessionState::Revoked => return Err(session_revoked()),

@@ -22,6 +22,8 @@ use uuid::Uuid;
 
 use super::AppState;
 use super::error::{ApiError, REQUEST_ID};
+use super::tokens::TokenProblem;
+use crate::model::auth::AccessClaims;
 use crate::model::envelope::code;
 use crate::telemetry::{self, Limited};
 
@@ -101,7 +103,13 @@ pub async fn request_context(
         operation,
         path_record: record,
     });
-    let limited = app.rate_limiter.check(&app, req.headers(), ip);
+    // The token is checked once here: the limiter counts by its user, and `authenticate`
+    // takes the same answer from the extensions instead of verifying the signature again.
+    let bearer = CheckedBearer::of(&app, req.headers());
+    let limited = app.rate_limiter.check(bearer.as_ref(), ip);
+    if let Some(bearer) = bearer {
+        req.extensions_mut().insert(bearer);
+    }
 
     let mut response = REQUEST_ID
         .scope(request_id.clone(), async move {
@@ -269,6 +277,30 @@ impl Default for RateLimits {
     }
 }
 
+/// A request's bearer token, with the verdict on its signature and expiry. The request context
+/// checks it once and leaves it in the request's extensions for `authenticate`.
+#[derive(Debug, Clone)]
+pub struct CheckedBearer(pub Result<AccessClaims, TokenProblem>);
+
+impl CheckedBearer {
+    /// `None` when the request carries no `Authorization: Bearer` header.
+    fn of(app: &AppState, headers: &HeaderMap) -> Option<CheckedBearer> {
+        bearer_token(headers).map(|token| CheckedBearer(app.tokens.check_access(token)))
+    }
+}
+
+/// The token of an `Authorization: Bearer <token>` header, trimmed.
+pub fn bearer_token(headers: &HeaderMap) -> Option<&str> {
+    headers
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| {
+            v.strip_prefix("Bearer ")
+                .or_else(|| v.strip_prefix("bearer "))
+        })
+        .map(str::trim)
+}
+
 /// The limit of every call: by the user of a valid bearer token, else by address.
 pub struct ApiRateLimiter {
     users: KeyedLimiter<Uuid>,
@@ -284,22 +316,11 @@ impl ApiRateLimiter {
     }
 
     /// Counts a request; the refusal is the 429 to answer. Only the token's signature and
-    /// expiry are checked here (no database): a revoked session still counts against its
-    /// user, and the handler then refuses it.
-    fn check(
-        &self,
-        app: &AppState,
-        headers: &HeaderMap,
-        ip: Option<IpAddr>,
-    ) -> Result<(), ApiError> {
-        let user = headers
-            .get(header::AUTHORIZATION)
-            .and_then(|v| v.to_str().ok())
-            .and_then(|v| {
-                v.strip_prefix("Bearer ")
-                    .or_else(|| v.strip_prefix("bearer "))
-            })
-            .and_then(|token| app.tokens.check_access(token.trim()).ok())
+    /// expiry count here (no database): a revoked session still counts against its user, and
+    /// the handler then refuses it.
+    fn check(&self, bearer: Option<&CheckedBearer>, ip: Option<IpAddr>) -> Result<(), ApiError> {
+        let user = bearer
+            .and_then(|b| b.0.as_ref().ok())
             .map(|claims| claims.sub);
         let (result, whose, kept_for) = match user {
             Some(user) => (self.users.check(&user), "this account", Limited::User),
