@@ -1016,6 +1016,29 @@ async fn a_session_revoked_elsewhere_ends_at_the_next_call() {
     assert_eq!(doctor.user(), None);
 }
 
+#[tokio::test]
+async fn a_session_the_server_timed_out_ends_at_the_next_call_saying_why() {
+    let server = TestServer::start().await;
+    let doctor = logged_in(&server, "doc@example.org", Role::Doctor).await;
+    doctor.me().await.unwrap();
+    // Unused for 31 minutes, as far as the server knows.
+    let ago = (chrono::Utc::now() - chrono::Duration::minutes(31))
+        .to_rfc3339_opts(chrono::SecondsFormat::Millis, true);
+    let sql = format!(
+        "UPDATE sessions SET last_used_at = {}",
+        server.sql_time("$1")
+    );
+    server.sql_execute(&sql, &[&ago]).await.unwrap();
+    let err = doctor.me().await.unwrap_err();
+    assert_eq!(err.kind, ErrorKind::SessionEnded, "{err:?}");
+    assert!(
+        err.message.contains("not used for a while"),
+        "{}",
+        err.message
+    );
+    assert_eq!(*doctor.session_events().borrow(), SessionEvent::Ended);
+}
+
 // ---------------------------------------------------------------------------------------------
 // The server's errors, mapped to their kinds.
 

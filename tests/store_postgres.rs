@@ -28,7 +28,7 @@ use synapse::store::sqlite::SqliteStore;
 use synapse::store::synth::{self, SynthPlan};
 use synapse::store::{
     Actor, Administrator, AuditPosition, ConsoleOperator, PageStart, PatientListQuery,
-    ReportListQuery, Store,
+    ReportListQuery, SessionPolicy, SessionUse, Store,
 };
 use uuid::Uuid;
 
@@ -1295,13 +1295,21 @@ async fn auth_transcript(store: &dyn Store) -> Vec<Value> {
         expires_at: now() + chrono::Duration::seconds(seconds),
     };
     let first = store
-        .open_session(&ctx, doctor.id, &token("t1", 3600))
+        .open_session(&ctx, doctor.id, &token("t1", 3600), None)
         .await
         .expect("session");
     out.push(json!(first));
     out.push(json!(format!(
         "{:?}",
-        store.session_state(first, doctor.id).await.expect("state")
+        store
+            .session_state(
+                first,
+                doctor.id,
+                SessionPolicy::default(),
+                SessionUse::Request
+            )
+            .await
+            .expect("state")
     )));
     out.push(json!(
         store
@@ -1317,36 +1325,49 @@ async fn auth_transcript(store: &dyn Store) -> Vec<Value> {
     ));
     for (presented, next) in [("t1", "t2"), ("t1", "t3"), ("t2", "t4"), ("none", "t5")] {
         let outcome = store
-            .rotate_refresh_token(&ctx, presented, &token(next, 3600))
+            .rotate_refresh_token(
+                &ctx,
+                presented,
+                &token(next, 3600),
+                SessionPolicy::default(),
+            )
             .await
             .expect("rotate");
         out.push(refresh_outcome(outcome));
     }
     out.push(json!(format!(
         "{:?}",
-        store.session_state(first, doctor.id).await.expect("state")
+        store
+            .session_state(
+                first,
+                doctor.id,
+                SessionPolicy::default(),
+                SessionUse::Request
+            )
+            .await
+            .expect("state")
     )));
     let expiring = store
-        .open_session(&ctx, doctor.id, &token("t6", -1))
+        .open_session(&ctx, doctor.id, &token("t6", -1), None)
         .await
         .expect("session");
     out.push(json!(expiring));
     out.push(refresh_outcome(
         store
-            .rotate_refresh_token(&ctx, "t6", &token("t7", 3600))
+            .rotate_refresh_token(&ctx, "t6", &token("t7", 3600), SessionPolicy::default())
             .await
             .expect("rotate"),
     ));
     let kept = store
-        .open_session(&ctx, doctor.id, &token("t8", 3600))
+        .open_session(&ctx, doctor.id, &token("t8", 3600), None)
         .await
         .expect("session");
     let other = store
-        .open_session(&ctx, doctor.id, &token("t9", 3600))
+        .open_session(&ctx, doctor.id, &token("t9", 3600), None)
         .await
         .expect("session");
     let logged_out = store
-        .open_session(&ctx, doctor.id, &token("t10", 3600))
+        .open_session(&ctx, doctor.id, &token("t10", 3600), None)
         .await
         .expect("session");
     store
@@ -1361,7 +1382,12 @@ async fn auth_transcript(store: &dyn Store) -> Vec<Value> {
         out.push(json!(format!(
             "{:?}",
             store
-                .session_state(session, doctor.id)
+                .session_state(
+                    session,
+                    doctor.id,
+                    SessionPolicy::default(),
+                    SessionUse::Request
+                )
                 .await
                 .expect("state")
         )));
@@ -1369,7 +1395,12 @@ async fn auth_transcript(store: &dyn Store) -> Vec<Value> {
     out.push(json!(format!(
         "{:?}",
         store
-            .session_state(kept, admin.user_id)
+            .session_state(
+                kept,
+                admin.user_id,
+                SessionPolicy::default(),
+                SessionUse::Request
+            )
             .await
             .expect("state")
     )));
@@ -1382,11 +1413,19 @@ async fn auth_transcript(store: &dyn Store) -> Vec<Value> {
     out.push(json!(store.active_admins().await.expect("admins")));
     out.push(json!(format!(
         "{:?}",
-        store.session_state(kept, doctor.id).await.expect("state")
+        store
+            .session_state(
+                kept,
+                doctor.id,
+                SessionPolicy::default(),
+                SessionUse::Request
+            )
+            .await
+            .expect("state")
     )));
     out.push(refresh_outcome(
         store
-            .rotate_refresh_token(&ctx, "t8", &token("t11", 3600))
+            .rotate_refresh_token(&ctx, "t8", &token("t11", 3600), SessionPolicy::default())
             .await
             .expect("rotate"),
     ));

@@ -165,7 +165,9 @@ impl ApiError {
         let kind = match envelope.error.code.as_str() {
             code::UNAUTHENTICATED => ErrorKind::Unauthenticated,
             code::TOKEN_EXPIRED => ErrorKind::TokenExpired,
-            code::SESSION_REVOKED => ErrorKind::SessionRevoked,
+            // Ended by the server's idle timeout or lifetime: to a client, a session that is
+            // over like a revoked one; the message says which.
+            code::SESSION_REVOKED | code::SESSION_EXPIRED => ErrorKind::SessionRevoked,
             code::INVALID_CREDENTIALS => ErrorKind::InvalidCredentials,
             code::ACCOUNT_LOCKED => {
                 let locked_until = details["locked_until"]

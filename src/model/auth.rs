@@ -98,6 +98,42 @@ pub struct PasswordChanged {
     pub changed: bool,
 }
 
+/// One of the caller's open sessions (`GET /auth/sessions`).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+pub struct SessionInfo {
+    pub id: Uuid,
+    /// When the session was opened by a login.
+    #[serde(with = "crate::model::time::millis")]
+    pub created_at: DateTime<Utc>,
+    /// When it was last used, to within a thirtieth of the idle timeout.
+    #[serde(with = "crate::model::time::millis")]
+    pub last_used_at: DateTime<Utc>,
+    /// When the idle timeout ends it unless it is used again.
+    #[serde(with = "crate::model::time::millis")]
+    pub idle_expires_at: DateTime<Utc>,
+    /// When its absolute lifetime ends it.
+    #[serde(with = "crate::model::time::millis")]
+    pub expires_at: DateTime<Utc>,
+    /// The client address that logged in, as the server saw it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ip: Option<String>,
+    /// The program that logged in (its User-Agent).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub client: Option<String>,
+    /// Whether this is the session of the token that asked.
+    pub current: bool,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct SessionList {
+    pub items: Vec<SessionInfo>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct SessionEnded {
+    pub ended: bool,
+}
+
 /// The claims of an access token (JWT HS256).
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
 pub struct AccessClaims {

@@ -145,6 +145,8 @@ pub mod code {
         TOKEN_EXPIRED = "TOKEN_EXPIRED": "the access token has expired; refresh it",
         SESSION_REVOKED = "SESSION_REVOKED":
             "the session was logged out, disabled or revoked (refresh token reuse)",
+        SESSION_EXPIRED = "SESSION_EXPIRED":
+            "the session ended by the server's idle timeout or absolute lifetime; log in again",
         INVALID_CREDENTIALS = "INVALID_CREDENTIALS":
             "wrong email or password (the same answer for both)",
         ACCOUNT_LOCKED = "ACCOUNT_LOCKED":
@@ -199,7 +201,7 @@ mod tests {
                 "{name}"
             );
         }
-        assert_eq!(code::meaning(code::INTERNAL), code::ALL[18].1);
+        assert_eq!(code::meaning(code::INTERNAL), code::ALL[19].1);
         assert_eq!(code::meaning("NO_SUCH_CODE"), "");
     }
 }

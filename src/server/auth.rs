@@ -10,7 +10,7 @@ use uuid::Uuid;
 
 use super::AppState;
 use super::error::{ApiError, ApiResult, Success};
-use super::extract::{Json, NoQuery, OptionalJson};
+use super::extract::{Json, NoQuery, OptionalJson, PathId};
 use super::middleware::{CheckedBearer, RequestMeta};
 use super::openapi;
 use super::tokens::{TokenProblem, new_refresh_token, refresh_token_hash};
@@ -19,7 +19,7 @@ use crate::model::envelope::{ErrorEnvelope, SuccessEnvelope, code};
 use crate::model::time::{format_timestamp, now};
 use crate::model::validate::{Checker, MAX_EMAIL};
 use crate::store::{
-    Actor, AuditEntry, NewRefreshToken, RefreshOutcome, RequestContext, SessionState,
+    Actor, AuditEntry, NewRefreshToken, RefreshOutcome, RequestContext, SessionState, SessionUse,
 };
 use crate::telemetry::{self, Limited, Login};
 
@@ -124,8 +124,26 @@ fn account_disabled() -> ApiError {
     )
 }
 
-/// Checks the bearer token and that its session is still open.
+fn session_expired() -> ApiError {
+    ApiError::new(
+        StatusCode::UNAUTHORIZED,
+        code::SESSION_EXPIRED,
+        "This session has ended: it was not used for a while, or it reached its time limit. Log in again.",
+    )
+}
+
+/// Checks the bearer token and that its session is still open, counting the request as use.
 pub async fn authenticate(app: &AppState, parts: &Parts) -> Result<Caller, ApiError> {
+    authenticate_for(app, parts, SessionUse::Request).await
+}
+
+/// Checks the bearer token and its session; the role is the account's role now, from the
+/// database, whatever the token says.
+async fn authenticate_for(
+    app: &AppState,
+    parts: &Parts,
+    usage: SessionUse,
+) -> Result<Caller, ApiError> {
     let header = parts
         .headers
         .get(AUTHORIZATION)
@@ -157,14 +175,19 @@ pub async fn authenticate(app: &AppState, parts: &Parts) -> Result<Caller, ApiEr
             ApiError::unauthenticated("The access token is not valid. Log in again.")
         }
     })?;
-    match app.store.session_state(claims.sid, claims.sub).await? {
-        SessionState::Active => {}
+    let role = match app
+        .store
+        .session_state(claims.sid, claims.sub, app.config.sessions, usage)
+        .await?
+    {
+        SessionState::Active { role } => role,
         SessionState::Revoked => return Err(session_revoked()),
         SessionState::Disabled => return Err(account_disabled()),
-    }
+        SessionState::Expired => return Err(session_expired()),
+    };
     Ok(Caller {
         user_id: claims.sub,
-        role: claims.role,
+        role,
         session_id: claims.sid,
         expires_at: claims.exp,
         meta: request_meta(parts),
@@ -179,6 +202,23 @@ impl FromRequestParts<AppState> for Caller {
         app: &AppState,
     ) -> Result<Self, Self::Rejection> {
         authenticate(app, parts).await
+    }
+}
+
+/// The caller of a request that does not count as use of the session (opening an event
+/// stream: a workstation reopens it whenever its token is refreshed, idle or not).
+pub struct Watcher(pub Caller);
+
+impl FromRequestParts<AppState> for Watcher {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(
+        parts: &mut Parts,
+        app: &AppState,
+    ) -> Result<Self, Self::Rejection> {
+        Ok(Watcher(
+            authenticate_for(app, parts, SessionUse::Watch).await?,
+        ))
     }
 }
 
@@ -209,7 +249,10 @@ async fn issue_tokens(
         refresh_token,
         token_type: "bearer".to_string(),
         expires_in: app.tokens.access_ttl_s,
-        refresh_expires_in: app.tokens.refresh_ttl_s,
+        refresh_expires_in: app
+            .tokens
+            .refresh_ttl_s
+            .min(app.config.sessions.lifetime.num_seconds()),
         user_id: user.id,
         role: user.role,
         user,
@@ -271,6 +314,7 @@ pub async fn login(
     State(app): State<AppState>,
     Meta(meta): Meta,
     _: NoQuery,
+    headers: axum::http::HeaderMap,
     Json(body): Json<LoginRequest>,
 ) -> ApiResult<Tokens> {
     let mut check = Checker::new();
@@ -353,7 +397,12 @@ pub async fn login(
     let (refresh_token, stored) = new_refresh(&app);
     let session_id = app
         .store
-        .open_session(&ctx, record.user.id, &stored)
+        .open_session(
+            &ctx,
+            record.user.id,
+            &stored,
+            client_name(&headers).as_deref(),
+        )
         .await?;
     telemetry::login(Login::Success);
     Ok(Success(
@@ -373,7 +422,7 @@ pub async fn login(
     request_body = RefreshRequest,
     responses(
         (status = 200, description = "OK.", body = SuccessEnvelope<Tokens>),
-        (status = 401, description = openapi::errors("Not authenticated", &[code::UNAUTHENTICATED, code::SESSION_REVOKED]), body = ErrorEnvelope),
+        (status = 401, description = openapi::errors("Not authenticated", &[code::UNAUTHENTICATED, code::SESSION_REVOKED, code::SESSION_EXPIRED]), body = ErrorEnvelope),
         (status = 403, description = openapi::errors("Forbidden", &[code::ACCOUNT_DISABLED]), body = ErrorEnvelope),
     ),
 )]
@@ -396,6 +445,7 @@ pub async fn refresh(
             &context(&meta),
             &refresh_token_hash(&body.refresh_token),
             &stored,
+            app.config.sessions,
         )
         .await?;
     match outcome {
@@ -411,6 +461,7 @@ pub async fn refresh(
         RefreshOutcome::Expired => Err(ApiError::unauthenticated(
             "The session has expired. Log in again.",
         )),
+        RefreshOutcome::TimedOut => Err(session_expired()),
         RefreshOutcome::Unknown => Err(ApiError::unauthenticated(
             "This refresh token is not known. Log in again.",
         )),
@@ -431,7 +482,7 @@ pub async fn refresh(
     request_body = Option<LogoutRequest>,
     responses(
         (status = 200, description = "OK.", body = SuccessEnvelope<LoggedOut>),
-        (status = 401, description = openapi::errors("Not authenticated", &[code::UNAUTHENTICATED, code::TOKEN_EXPIRED, code::SESSION_REVOKED]), body = ErrorEnvelope),
+        (status = 401, description = openapi::errors("Not authenticated", &[code::UNAUTHENTICATED, code::TOKEN_EXPIRED, code::SESSION_REVOKED, code::SESSION_EXPIRED]), body = ErrorEnvelope),
     ),
 )]
 pub async fn logout(
@@ -475,6 +526,89 @@ pub async fn logout(
         .revoke_session(&actor, session_id, "logged out")
         .await?;
     Ok(Success(LoggedOut { logged_out: true }))
+}
+
+/// The program that logged in, from its User-Agent: printable, at most 100 characters.
+fn client_name(headers: &axum::http::HeaderMap) -> Option<String> {
+    let agent = headers.get(axum::http::header::USER_AGENT)?.to_str().ok()?;
+    let name: String = agent
+        .chars()
+        .filter(|c| !c.is_control())
+        .take(100)
+        .collect();
+    let name = name.trim();
+    (!name.is_empty()).then(|| name.to_string())
+}
+
+/// The caller's open sessions
+///
+/// Every session of the caller's account that has not ended, newest first: when it was opened
+/// and last used, when it will end, and the address and program that opened it.
+#[utoipa::path(
+    get,
+    path = "/api/v1/auth/sessions",
+    tag = "auth",
+    operation_id = "listSessions",
+    security(("bearer" = [])),
+    responses(
+        (status = 200, description = "OK.", body = SuccessEnvelope<SessionList>),
+    ),
+)]
+pub async fn list_sessions(
+    State(app): State<AppState>,
+    caller: Caller,
+    _: NoQuery,
+) -> ApiResult<SessionList> {
+    let policy = app.config.sessions;
+    let items = app
+        .store
+        .open_sessions(caller.user_id, policy)
+        .await?
+        .into_iter()
+        .map(|s| SessionInfo {
+            id: s.id,
+            created_at: s.created_at,
+            last_used_at: s.last_used_at,
+            idle_expires_at: (s.last_used_at + policy.idle).min(s.created_at + policy.lifetime),
+            expires_at: s.created_at + policy.lifetime,
+            ip: s.ip,
+            client: s.client,
+            current: s.id == caller.session_id,
+        })
+        .collect();
+    Ok(Success(SessionList { items }))
+}
+
+/// End one of the caller's sessions
+///
+/// Its tokens stop working at once, on every instance. Ending the caller's own current session
+/// is a logout. Another account's session, or one already ended, answers 404.
+#[utoipa::path(
+    delete,
+    path = "/api/v1/auth/sessions/{id}",
+    tag = "auth",
+    operation_id = "endSession",
+    security(("bearer" = [])),
+    params(("id" = Uuid, Path, description = "The session's id, from `GET /auth/sessions`.")),
+    responses(
+        (status = 200, description = "OK.", body = SuccessEnvelope<SessionEnded>),
+        (status = 404, description = openapi::errors("Not found", &[code::NOT_FOUND]), body = ErrorEnvelope),
+    ),
+)]
+pub async fn end_session(
+    State(app): State<AppState>,
+    caller: Caller,
+    _: NoQuery,
+    PathId(id): PathId,
+) -> ApiResult<SessionEnded> {
+    if !app
+        .store
+        .revoke_session(&caller.actor(), id, "ended by the user")
+        .await?
+    {
+        return Err(ApiError::not_found());
+    }
+    Ok(Success(SessionEnded { ended: true }))
 }
 
 /// The caller's account

@@ -31,7 +31,7 @@ use tokio::time::{Instant, MissedTickBehavior};
 use uuid::Uuid;
 
 use super::AppState;
-use super::auth::Caller;
+use super::auth::Watcher;
 use super::error::ApiError;
 use super::extract::NoQuery;
 use super::openapi;
@@ -40,7 +40,7 @@ use crate::model::envelope::{ErrorEnvelope, code};
 use crate::model::event::{Event, EventKind};
 use crate::model::time::now;
 use crate::store::events::{EventReplay, OwnedEvent};
-use crate::store::{Actor, SessionState, Store};
+use crate::store::{Actor, SessionPolicy, SessionState, SessionUse, Store};
 
 /// The header a client resumes with, as EventSource sends it.
 pub const LAST_EVENT_ID: &str = "last-event-id";
@@ -298,7 +298,7 @@ fn last_event_id(headers: &HeaderMap) -> Result<Option<i64>, ApiError> {
 )]
 pub async fn stream(
     State(app): State<AppState>,
-    caller: Caller,
+    Watcher(caller): Watcher,
     _: NoQuery,
     headers: HeaderMap,
 ) -> Result<Response, ApiError> {
@@ -338,6 +338,7 @@ pub async fn stream(
         store: app.store.clone(),
         actor,
         session_id: caller.session_id,
+        policy: app.config.sessions,
         subscription,
         pending: VecDeque::new(),
         sent: 0,
@@ -362,6 +363,7 @@ struct Streaming {
     store: Arc<dyn Store>,
     actor: Actor,
     session_id: Uuid,
+    policy: SessionPolicy,
     subscription: Subscription,
     /// Events to send, in order.
     pending: VecDeque<Event>,
@@ -424,9 +426,9 @@ async fn next_message(mut s: Streaming) -> Option<(Result<SseEvent, Infallible>,
         tokio::select! {
             _ = tokio::time::sleep_until(s.ends_at) => return None,
             _ = s.session_check.tick() => {
-                match s.store.session_state(s.session_id, s.actor.user_id).await {
-                    Ok(SessionState::Active) => {}
-                    Ok(SessionState::Revoked | SessionState::Disabled) => return None,
+                match s.store.session_state(s.session_id, s.actor.user_id, s.policy, SessionUse::Watch).await {
+                    Ok(SessionState::Active { .. }) => {}
+                    Ok(SessionState::Revoked | SessionState::Disabled | SessionState::Expired) => return None,
                     // The database may come back; the client keeps its stream meanwhile.
                     Err(error) => tracing::warn!(error = %error, "could not check an event stream's session"),
                 }

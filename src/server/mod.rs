@@ -43,9 +43,13 @@ pub const BODY_LIMIT: usize = 1024 * 1024;
 #[derive(Debug, Clone)]
 pub struct ServerConfig {
     pub jwt_secret: Vec<u8>,
+    /// The signing key being replaced, accepted until the tokens it signed expire.
+    pub jwt_previous_secret: Option<Vec<u8>>,
     pub access_token_ttl_s: i64,
     pub refresh_token_ttl_s: i64,
     pub lockout: LockoutPolicy,
+    /// The idle timeout and absolute lifetime of a session, kept by the server.
+    pub sessions: crate::store::SessionPolicy,
     /// How many password hashes may run at once (each takes ~19 MiB and a core for a moment).
     pub hashing_concurrency: usize,
     /// Login attempts allowed per client address per minute before 429.
@@ -66,6 +70,7 @@ impl ServerConfig {
     pub fn with_secret(jwt_secret: Vec<u8>) -> ServerConfig {
         ServerConfig {
             jwt_secret,
+            jwt_previous_secret: None,
             access_token_ttl_s: 15 * 60,
             refresh_token_ttl_s: 7 * 24 * 3600,
             lockout: LockoutPolicy {
@@ -73,6 +78,7 @@ impl ServerConfig {
                 account_threshold: 20,
                 duration: chrono::Duration::minutes(15),
             },
+            sessions: crate::store::SessionPolicy::default(),
             hashing_concurrency: std::thread::available_parallelism()
                 .map(|n| n.get())
                 .unwrap_or(2),
@@ -107,11 +113,14 @@ impl AppState {
         // Install the metrics recorder now: counters recorded before it exists are lost, so
         // waiting for the first scrape would drop every request before it.
         ops::metrics_handle();
-        let tokens = Arc::new(tokens::TokenKeys::new(
-            &config.jwt_secret,
-            config.access_token_ttl_s,
-            config.refresh_token_ttl_s,
-        ));
+        let tokens = Arc::new(
+            tokens::TokenKeys::new(
+                &config.jwt_secret,
+                config.access_token_ttl_s,
+                config.refresh_token_ttl_s,
+            )
+            .with_previous(config.jwt_previous_secret.as_deref()),
+        );
         let passwords = tokens::PasswordGate::new(config.hashing_concurrency)?;
         let generation = generation::GenerationQueue::start(store.clone());
         let events = events::EventHub::start(store.clone(), config.events.clone());
@@ -143,6 +152,8 @@ pub fn table() -> Vec<UtoipaMethodRouter<AppState>> {
         routes!(auth::logout),
         routes!(auth::me),
         routes!(auth::change_password),
+        routes!(auth::list_sessions),
+        routes!(auth::end_session),
         routes!(patients::list),
         routes!(patients::search),
         routes!(patients::create),

@@ -25,10 +25,11 @@ use crate::model::report::{Diagnosis, Medication};
 pub const BEARER: &str = "bearer";
 
 /// The codes of a 401 on any secured operation.
-const AUTH_CODES: [&str; 3] = [
+const AUTH_CODES: [&str; 4] = [
     code::UNAUTHENTICATED,
     code::TOKEN_EXPIRED,
     code::SESSION_REVOKED,
+    code::SESSION_EXPIRED,
 ];
 
 /// The codes of a 403 on any secured operation: a role not allowed, or a disabled account.
@@ -374,7 +375,7 @@ mod tests {
             .map(|(method, path, _)| (method.as_str().to_lowercase(), path))
             .collect();
         assert_eq!(documented, routed);
-        assert_eq!(operations(&doc).len(), 37);
+        assert_eq!(operations(&doc).len(), 39);
         assert!(operations(&json!({})).is_empty());
     }
 

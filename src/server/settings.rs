@@ -93,6 +93,24 @@ pub fn resolve(
     if let Some(v) = number("SYNAPSE_REFRESH_TOKEN_TTL_S", f.refresh_token_ttl_s)? {
         server.refresh_token_ttl_s = v;
     }
+    if let Some(previous) = layered(
+        None,
+        env.string("SYNAPSE_JWT_PREVIOUS_SECRET"),
+        f.jwt_previous_secret.clone(),
+    ) {
+        if previous.len() < 32 {
+            bail!(
+                "the previous signing key (SYNAPSE_JWT_PREVIOUS_SECRET / jwt_previous_secret) must be at least 32 characters long, like the key it was"
+            );
+        }
+        server.jwt_previous_secret = Some(previous.into_bytes());
+    }
+    if let Some(v) = number("SYNAPSE_SESSION_IDLE_TIMEOUT_S", f.session_idle_timeout_s)? {
+        server.sessions.idle = chrono::Duration::seconds(v);
+    }
+    if let Some(v) = number("SYNAPSE_SESSION_LIFETIME_S", f.session_lifetime_s)? {
+        server.sessions.lifetime = chrono::Duration::seconds(v);
+    }
     if let Some(v) = number("SYNAPSE_LOCKOUT_MINUTES", f.lockout_minutes)? {
         server.lockout.duration = chrono::Duration::minutes(v);
     }
@@ -194,6 +212,13 @@ pub fn resolve(
     if server.access_token_ttl_s < 10 || server.refresh_token_ttl_s < server.access_token_ttl_s {
         bail!(
             "token lifetimes must be at least 10 s, and the refresh lifetime at least the access lifetime"
+        );
+    }
+    if server.sessions.idle < chrono::Duration::seconds(60)
+        || server.sessions.lifetime < server.sessions.idle
+    {
+        bail!(
+            "session_idle_timeout_s (SYNAPSE_SESSION_IDLE_TIMEOUT_S) must be at least 60, and session_lifetime_s (SYNAPSE_SESSION_LIFETIME_S) at least the idle timeout"
         );
     }
     if server.lockout.threshold == 0 {

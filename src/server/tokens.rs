@@ -22,10 +22,37 @@ pub enum TokenProblem {
     Invalid,
 }
 
+/// One signing key of access tokens, with the id its tokens carry in their `kid` header.
+#[derive(Clone)]
+struct SigningKey {
+    id: String,
+    decoding: DecodingKey,
+}
+
+impl SigningKey {
+    fn new(secret: &[u8]) -> SigningKey {
+        SigningKey {
+            id: key_id(secret),
+            decoding: DecodingKey::from_secret(secret),
+        }
+    }
+}
+
+/// A key's id: a hash of the secret, so the header names the key without revealing it.
+pub fn key_id(secret: &[u8]) -> String {
+    let mut hasher = Sha256::new();
+    hasher.update(b"synapse access token key\0");
+    hasher.update(secret);
+    hex::encode(&hasher.finalize()[..8])
+}
+
 #[derive(Clone)]
 pub struct TokenKeys {
     encoding: EncodingKey,
-    decoding: DecodingKey,
+    current: SigningKey,
+    /// The key before the current one, still accepted while the tokens it signed live: set
+    /// during a key rotation, removed once `access_ttl_s` has passed.
+    previous: Option<SigningKey>,
     validation: Validation,
     pub access_ttl_s: i64,
     pub refresh_ttl_s: i64,
@@ -39,11 +66,23 @@ impl TokenKeys {
         validation.set_required_spec_claims(&["exp", "sub"]);
         TokenKeys {
             encoding: EncodingKey::from_secret(secret),
-            decoding: DecodingKey::from_secret(secret),
+            current: SigningKey::new(secret),
+            previous: None,
             validation,
             access_ttl_s,
             refresh_ttl_s,
         }
+    }
+
+    /// Also accepts tokens signed with `previous`, the key this one replaces.
+    pub fn with_previous(mut self, previous: Option<&[u8]>) -> TokenKeys {
+        self.previous = previous.map(SigningKey::new);
+        self
+    }
+
+    /// The id of the key new tokens are signed with.
+    pub fn current_key_id(&self) -> &str {
+        &self.current.id
     }
 
     pub fn issue_access(
@@ -62,20 +101,60 @@ impl TokenKeys {
             jti: Uuid::now_v7(),
             typ: "access".to_string(),
         };
-        Ok(jsonwebtoken::encode(
-            &Header::new(Algorithm::HS256),
-            &claims,
-            &self.encoding,
-        )?)
+        let mut header = Header::new(Algorithm::HS256);
+        header.kid = Some(self.current.id.clone());
+        Ok(jsonwebtoken::encode(&header, &claims, &self.encoding)?)
     }
 
+    /// Checks the signature (with the key the token names), the type and the expiry. A token
+    /// that claims to live longer than this server issues tokens for is refused, whoever
+    /// signed it: the lifetime is the server's, not the token's.
     pub fn check_access(&self, token: &str) -> Result<AccessClaims, TokenProblem> {
-        match jsonwebtoken::decode::<AccessClaims>(token, &self.decoding, &self.validation) {
-            Ok(data) if data.claims.typ == "access" => Ok(data.claims),
+        let decoded = match jsonwebtoken::decode::<AccessClaims>(
+            token,
+            &self.current.decoding,
+            &self.validation,
+        ) {
+            Ok(data) if named(&data.header, &self.current) => Ok(data),
             Ok(_) => Err(TokenProblem::Invalid),
-            Err(e) if matches!(e.kind(), ErrorKind::ExpiredSignature) => Err(TokenProblem::Expired),
-            Err(_) => Err(TokenProblem::Invalid),
+            Err(e) => match (&self.previous, e.kind()) {
+                (Some(previous), ErrorKind::InvalidSignature) => {
+                    match jsonwebtoken::decode::<AccessClaims>(
+                        token,
+                        &previous.decoding,
+                        &self.validation,
+                    ) {
+                        Ok(data) if data.header.kid.as_deref() == Some(previous.id.as_str()) => {
+                            Ok(data)
+                        }
+                        Ok(_) => Err(TokenProblem::Invalid),
+                        Err(e) => Err(problem(&e)),
+                    }
+                }
+                _ => Err(problem(&e)),
+            },
+        }?;
+        let claims = decoded.claims;
+        if claims.typ != "access" {
+            return Err(TokenProblem::Invalid);
         }
+        if claims.exp - chrono::Utc::now().timestamp() > self.access_ttl_s {
+            return Err(TokenProblem::Invalid);
+        }
+        Ok(claims)
+    }
+}
+
+/// Whether a token checked with `key` names it (a token from before key ids names none).
+fn named(header: &Header, key: &SigningKey) -> bool {
+    header.kid.as_deref().is_none_or(|kid| kid == key.id)
+}
+
+fn problem(error: &jsonwebtoken::errors::Error) -> TokenProblem {
+    if matches!(error.kind(), ErrorKind::ExpiredSignature) {
+        TokenProblem::Expired
+    } else {
+        TokenProblem::Invalid
     }
 }
 
@@ -156,6 +235,69 @@ mod tests {
         let token = other.issue_access(user, Role::Doctor, session).unwrap();
         assert_eq!(
             keys.check_access(&token).unwrap_err(),
+            TokenProblem::Invalid
+        );
+    }
+
+    /// A token signed with the right key but claiming a longer life than the server gives.
+    fn long_lived(secret: &[u8], ttl: i64) -> String {
+        let now = chrono::Utc::now().timestamp();
+        let claims = AccessClaims {
+            sub: Uuid::now_v7(),
+            role: Role::Doctor,
+            sid: Uuid::now_v7(),
+            iat: now,
+            exp: now + ttl,
+            jti: Uuid::now_v7(),
+            typ: "access".to_string(),
+        };
+        let mut header = Header::new(Algorithm::HS256);
+        header.kid = Some(key_id(secret));
+        jsonwebtoken::encode(&header, &claims, &EncodingKey::from_secret(secret)).unwrap()
+    }
+
+    #[test]
+    fn a_token_claiming_a_longer_life_than_the_server_gives_is_refused() {
+        let secret = b"0123456789abcdef0123456789abcdef";
+        let keys = TokenKeys::new(secret, 900, 3600);
+        assert!(keys.check_access(&long_lived(secret, 900)).is_ok());
+        assert_eq!(
+            keys.check_access(&long_lived(secret, 100_000_000))
+                .unwrap_err(),
+            TokenProblem::Invalid
+        );
+    }
+
+    #[test]
+    fn the_previous_key_is_accepted_during_a_rotation_and_only_then() {
+        let (old, new) = (
+            b"the old secret the old secret 000".as_slice(),
+            b"the new secret the new secret 000".as_slice(),
+        );
+        let (user, session) = (Uuid::now_v7(), Uuid::now_v7());
+        let issued_before = TokenKeys::new(old, 60, 600)
+            .issue_access(user, Role::Doctor, session)
+            .unwrap();
+        let rotating = TokenKeys::new(new, 60, 600).with_previous(Some(old));
+        assert_eq!(rotating.check_access(&issued_before).unwrap().sub, user);
+        let issued_after = rotating.issue_access(user, Role::Doctor, session).unwrap();
+        let header = jsonwebtoken::decode_header(&issued_after).unwrap();
+        assert_eq!(header.kid.as_deref(), Some(rotating.current_key_id()));
+        assert_eq!(rotating.check_access(&issued_after).unwrap().sub, user);
+        // Once the previous key is dropped its tokens stop working.
+        let rotated = TokenKeys::new(new, 60, 600);
+        assert_eq!(
+            rotated.check_access(&issued_before).unwrap_err(),
+            TokenProblem::Invalid
+        );
+        // A token naming another key than the one that verifies it is refused.
+        let mut header = Header::new(Algorithm::HS256);
+        header.kid = Some("somebody-else".to_string());
+        let claims = rotating.check_access(&issued_after).unwrap();
+        let misnamed =
+            jsonwebtoken::encode(&header, &claims, &EncodingKey::from_secret(new)).unwrap();
+        assert_eq!(
+            rotating.check_access(&misnamed).unwrap_err(),
             TokenProblem::Invalid
         );
     }

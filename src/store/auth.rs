@@ -13,8 +13,8 @@ use uuid::Uuid;
 use super::engine::{Engine, audit_actor, insert_audit};
 use super::sql::{self, Conn, Row, Statement, WriteTx};
 use super::{
-    Actor, AuditEntry, LockoutPolicy, LoginFailure, NewRefreshToken, RefreshOutcome,
-    RequestContext, SessionState, StoreError, StoreResult, UserRecord,
+    Actor, AuditEntry, LockoutPolicy, LoginFailure, NewRefreshToken, OpenSession, RefreshOutcome,
+    RequestContext, SessionPolicy, SessionState, SessionUse, StoreError, StoreResult, UserRecord,
 };
 use crate::model::auth::{Role, User};
 use crate::model::time::now;
@@ -266,6 +266,7 @@ pub async fn open_session(
     ctx: &RequestContext,
     user_id: Uuid,
     refresh: &NewRefreshToken,
+    client: Option<&str>,
 ) -> StoreResult<Uuid> {
     let at = now();
     let session_id = Uuid::now_v7();
@@ -286,11 +287,15 @@ pub async fn open_session(
     .arg(address_scope(ctx))
     .arg(EVERYWHERE);
     tx.execute(&forget).await?;
-    let session =
-        Statement::new("INSERT INTO sessions (id, user_id, created_at) VALUES ($1, $2, $3)")
-            .arg(session_id)
-            .arg(user_id)
-            .arg(at);
+    let session = Statement::new(
+        "INSERT INTO sessions (id, user_id, created_at, last_used_at, ip, client)
+         VALUES ($1, $2, $3, $3, $4, $5)",
+    )
+    .arg(session_id)
+    .arg(user_id)
+    .arg(at)
+    .arg(ctx.ip.clone())
+    .arg(client.map(str::to_string));
     tx.execute(&session).await?;
     insert_refresh_token(&mut tx, session_id, refresh, at).await?;
     insert_audit(
@@ -309,6 +314,10 @@ struct PresentedToken {
     expires_at: DateTime<Utc>,
     used: bool,
     revoked: bool,
+    /// Ended by the idle timeout or the lifetime.
+    expired: bool,
+    session_created_at: DateTime<Utc>,
+    last_used_at: DateTime<Utc>,
     record: UserRecord,
 }
 
@@ -318,6 +327,9 @@ fn presented_token(row: &dyn Row) -> StoreResult<PresentedToken> {
         expires_at: sql::time(row, "expires_at")?,
         used: sql::opt_time(row, "used_at")?.is_some(),
         revoked: sql::opt_time(row, "revoked_at")?.is_some(),
+        expired: ended_by_policy(sql::opt_text(row, "revoke_reason")?.as_deref()),
+        session_created_at: sql::time(row, "session_created_at")?,
+        last_used_at: last_used(row, "session_created_at")?,
         record: user_record(row)?,
     })
 }
@@ -327,13 +339,15 @@ pub async fn rotate_refresh_token(
     ctx: &RequestContext,
     presented_hash: &str,
     next: &NewRefreshToken,
+    policy: SessionPolicy,
 ) -> StoreResult<RefreshOutcome> {
     let at = now();
     let mut tx = engine.write_tx().await?;
     // The token row is locked: a second presentation of the same token waits for this one,
     // then finds it used and is treated as reuse.
     let select = Statement::new(format!(
-        "SELECT rt.session_id, rt.expires_at, rt.used_at, s.revoked_at, {USER_COLUMNS_OF_U}
+        "SELECT rt.session_id, rt.expires_at, rt.used_at, s.revoked_at, s.revoke_reason,
+                s.created_at AS session_created_at, s.last_used_at, {USER_COLUMNS_OF_U}
          FROM refresh_tokens rt
          JOIN sessions s ON s.id = rt.session_id
          JOIN users u ON u.id = s.user_id
@@ -348,6 +362,8 @@ pub async fn rotate_refresh_token(
     // A disabled account says so (API.md), even though disabling also revoked its sessions.
     let outcome = if token.record.disabled {
         RefreshOutcome::Disabled
+    } else if token.expired {
+        RefreshOutcome::TimedOut
     } else if token.revoked {
         RefreshOutcome::Revoked
     } else if token.used {
@@ -361,6 +377,9 @@ pub async fn rotate_refresh_token(
         RefreshOutcome::Reused
     } else if token.expires_at <= at {
         RefreshOutcome::Expired
+    } else if let Some(reason) = policy.ended(at, token.session_created_at, token.last_used_at) {
+        end_session(&mut tx, session_id, at, reason).await?;
+        RefreshOutcome::TimedOut
     } else {
         let spend = Statement::new("UPDATE refresh_tokens SET used_at = $2 WHERE token_hash = $1")
             .arg(presented_hash)
@@ -392,13 +411,76 @@ pub async fn rotate_refresh_token(
     Ok(outcome)
 }
 
+/// A session's last use, or its creation where no use was recorded.
+fn last_used(row: &dyn Row, created_column: &str) -> StoreResult<DateTime<Utc>> {
+    match sql::opt_time(row, "last_used_at")? {
+        Some(at) => Ok(at),
+        None => sql::time(row, created_column),
+    }
+}
+
+impl SessionPolicy {
+    /// Why a session opened at `created` and last used at `last_used` is over at `at`.
+    fn ended(
+        &self,
+        at: DateTime<Utc>,
+        created: DateTime<Utc>,
+        last_used: DateTime<Utc>,
+    ) -> Option<&'static str> {
+        if at - created >= self.lifetime {
+            Some(POLICY_REASONS[0])
+        } else if at - last_used >= self.idle {
+            Some(POLICY_REASONS[1])
+        } else {
+            None
+        }
+    }
+
+    /// How stale a session's last use may be before a request writes it again: a write per
+    /// request would put every read behind the writer, while the idle timeout only needs
+    /// about a thirtieth of its length in precision (a minute of thirty).
+    fn touch_after(&self) -> chrono::Duration {
+        (self.idle / 30).max(chrono::Duration::seconds(1))
+    }
+}
+
+/// The reasons [`SessionPolicy::ended`] gives.
+const POLICY_REASONS: [&str; 2] = ["lifetime reached", "idle timeout"];
+
+/// Whether a session was ended by the policy rather than by somebody: it then answers as
+/// expired, however often it is presented again.
+fn ended_by_policy(reason: Option<&str>) -> bool {
+    reason.is_some_and(|r| POLICY_REASONS.contains(&r))
+}
+
+/// Ends a session that the policy says is over.
+async fn end_session(
+    conn: &mut impl Conn,
+    session_id: Uuid,
+    at: DateTime<Utc>,
+    reason: &str,
+) -> StoreResult<()> {
+    let revoke = Statement::new(
+        "UPDATE sessions SET revoked_at = $2, revoke_reason = $3
+         WHERE id = $1 AND revoked_at IS NULL",
+    )
+    .arg(session_id)
+    .arg(at)
+    .arg(reason);
+    conn.execute(&revoke).await?;
+    Ok(())
+}
+
 pub async fn session_state(
     engine: &impl Engine,
     session_id: Uuid,
     user_id: Uuid,
+    policy: SessionPolicy,
+    usage: SessionUse,
 ) -> StoreResult<SessionState> {
     let select = Statement::new(
-        "SELECT s.revoked_at IS NOT NULL AS revoked, u.disabled
+        "SELECT s.revoked_at IS NOT NULL AS revoked, s.revoke_reason, s.created_at,
+                s.last_used_at, u.disabled, u.role
          FROM sessions s JOIN users u ON u.id = s.user_id
          WHERE s.id = $1 AND s.user_id = $2",
     )
@@ -409,21 +491,84 @@ pub async fn session_state(
             Box::pin(async move {
                 conn.first(&select, |row| {
                     Ok((
-                        sql::boolean(row, "revoked")?,
+                        sql::boolean(row, "revoked")?
+                            .then(|| sql::opt_text(row, "revoke_reason"))
+                            .transpose()?,
                         sql::boolean(row, "disabled")?,
+                        sql::parsed(row, "role", Role::parse)?,
+                        sql::time(row, "created_at")?,
+                        last_used(row, "created_at")?,
                     ))
                 })
                 .await
             })
         })
         .await?;
-    Ok(match found {
-        None => SessionState::Revoked,
-        // Checked before the revocation that disabling also did: the caller learns why.
-        Some((_, true)) => SessionState::Disabled,
-        Some((true, false)) => SessionState::Revoked,
-        Some((false, false)) => SessionState::Active,
-    })
+    let Some((revoked, disabled, role, created, last_used)) = found else {
+        return Ok(SessionState::Revoked);
+    };
+    // Checked before the revocation that disabling also did: the caller learns why.
+    if disabled {
+        return Ok(SessionState::Disabled);
+    }
+    if let Some(reason) = revoked {
+        return Ok(if ended_by_policy(reason.as_deref()) {
+            SessionState::Expired
+        } else {
+            SessionState::Revoked
+        });
+    }
+    let at = now();
+    if let Some(reason) = policy.ended(at, created, last_used) {
+        let mut tx = engine.write_tx().await?;
+        end_session(&mut tx, session_id, at, reason).await?;
+        tx.commit().await?;
+        return Ok(SessionState::Expired);
+    }
+    if usage == SessionUse::Request && at - last_used >= policy.touch_after() {
+        let mut tx = engine.write_tx().await?;
+        let touch = Statement::new("UPDATE sessions SET last_used_at = $2 WHERE id = $1")
+            .arg(session_id)
+            .arg(at);
+        tx.execute(&touch).await?;
+        tx.commit().await?;
+    }
+    Ok(SessionState::Active { role })
+}
+
+pub async fn open_sessions(
+    engine: &impl Engine,
+    user_id: Uuid,
+    policy: SessionPolicy,
+) -> StoreResult<Vec<OpenSession>> {
+    let select = Statement::new(
+        "SELECT id, created_at, last_used_at, ip, client FROM sessions
+         WHERE user_id = $1 AND revoked_at IS NULL
+         ORDER BY created_at DESC, id DESC",
+    )
+    .arg(user_id);
+    let sessions = engine
+        .read(move |conn| {
+            Box::pin(async move {
+                conn.rows(&select, |row| {
+                    Ok(OpenSession {
+                        id: sql::uuid(row, "id")?,
+                        created_at: sql::time(row, "created_at")?,
+                        last_used_at: last_used(row, "created_at")?,
+                        ip: sql::opt_text(row, "ip")?,
+                        client: sql::opt_text(row, "client")?,
+                    })
+                })
+                .await
+            })
+        })
+        .await?;
+    // Sessions over by the policy but not yet ended (nobody used them since) are not open.
+    let at = now();
+    Ok(sessions
+        .into_iter()
+        .filter(|s| policy.ended(at, s.created_at, s.last_used_at).is_none())
+        .collect())
 }
 
 pub async fn session_of_refresh_token(
@@ -452,7 +597,7 @@ pub async fn revoke_session(
     actor: &Actor,
     session_id: Uuid,
     reason: &str,
-) -> StoreResult<()> {
+) -> StoreResult<bool> {
     let mut tx = engine.write_tx().await?;
     let revoke = Statement::new(
         "UPDATE sessions SET revoked_at = $3, revoke_reason = $4
@@ -462,18 +607,18 @@ pub async fn revoke_session(
     .arg(actor.user_id)
     .arg(now())
     .arg(reason);
-    tx.execute(&revoke).await?;
+    let ended = tx.execute(&revoke).await? > 0;
     audit_actor(
         &mut tx,
         actor,
         "auth.logout",
         ("session", Some(session_id.to_string())),
         None,
-        "success",
+        if ended { "success" } else { "failure" },
     )
     .await?;
     tx.commit().await?;
-    Ok(())
+    Ok(ended)
 }
 
 pub async fn change_password(

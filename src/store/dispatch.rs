@@ -66,19 +66,34 @@ impl<E: Engine> Store for E {
         ctx: &RequestContext,
         user_id: Uuid,
         refresh: &NewRefreshToken,
+        client: Option<&str>,
     ) -> StoreResult<Uuid> {
-        super::auth::open_session(self, ctx, user_id, refresh).await
+        super::auth::open_session(self, ctx, user_id, refresh, client).await
     }
     async fn rotate_refresh_token(
         &self,
         ctx: &RequestContext,
         presented_hash: &str,
         next: &NewRefreshToken,
+        policy: SessionPolicy,
     ) -> StoreResult<RefreshOutcome> {
-        super::auth::rotate_refresh_token(self, ctx, presented_hash, next).await
+        super::auth::rotate_refresh_token(self, ctx, presented_hash, next, policy).await
     }
-    async fn session_state(&self, session_id: Uuid, user_id: Uuid) -> StoreResult<SessionState> {
-        super::auth::session_state(self, session_id, user_id).await
+    async fn session_state(
+        &self,
+        session_id: Uuid,
+        user_id: Uuid,
+        policy: SessionPolicy,
+        usage: SessionUse,
+    ) -> StoreResult<SessionState> {
+        super::auth::session_state(self, session_id, user_id, policy, usage).await
+    }
+    async fn open_sessions(
+        &self,
+        user_id: Uuid,
+        policy: SessionPolicy,
+    ) -> StoreResult<Vec<OpenSession>> {
+        super::auth::open_sessions(self, user_id, policy).await
     }
     async fn session_of_refresh_token(
         &self,
@@ -91,7 +106,7 @@ impl<E: Engine> Store for E {
         actor: &Actor,
         session_id: Uuid,
         reason: &str,
-    ) -> StoreResult<()> {
+    ) -> StoreResult<bool> {
         super::auth::revoke_session(self, actor, session_id, reason).await
     }
     async fn change_password(

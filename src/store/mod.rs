@@ -245,17 +245,62 @@ pub enum RefreshOutcome {
     /// The token had been used before: the whole session is now revoked.
     Reused,
     Revoked,
+    /// The refresh token itself has expired.
     Expired,
+    /// The session ended by the idle timeout or its lifetime.
+    TimedOut,
     Unknown,
     Disabled,
 }
 
-/// Whether a session may still be used.
+/// Whether a session may still be used. An active session answers the account's role as the
+/// database holds it now: a token's claims are not trusted for it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum SessionState {
-    Active,
+    Active {
+        role: Role,
+    },
     Revoked,
     Disabled,
+    /// Ended by the idle timeout or the absolute lifetime, just now or before.
+    Expired,
+}
+
+/// How long a session lasts on the server, whatever its tokens say.
+#[derive(Debug, Clone, Copy)]
+pub struct SessionPolicy {
+    /// Ended after this long without a request.
+    pub idle: chrono::Duration,
+    /// Ended this long after login, however busy.
+    pub lifetime: chrono::Duration,
+}
+
+impl Default for SessionPolicy {
+    fn default() -> SessionPolicy {
+        SessionPolicy {
+            idle: chrono::Duration::minutes(30),
+            lifetime: chrono::Duration::hours(12),
+        }
+    }
+}
+
+/// Whether a session check counts as use of the session (resets its idle timeout). A request
+/// does; the periodic checks of an open event stream, and opening one, do not, or a workstation
+/// left alone would keep its session forever.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SessionUse {
+    Request,
+    Watch,
+}
+
+/// One of a user's open sessions, for `GET /auth/sessions`.
+#[derive(Debug, Clone)]
+pub struct OpenSession {
+    pub id: Uuid,
+    pub created_at: DateTime<Utc>,
+    pub last_used_at: DateTime<Utc>,
+    pub ip: Option<String>,
+    pub client: Option<String>,
 }
 
 /// A report claimed for generation, with what the generator needs.
@@ -341,27 +386,47 @@ pub trait Store: Send + Sync + 'static {
         email: &str,
     ) -> StoreResult<Option<DateTime<Utc>>>;
     /// Resets the failure count, opens a session with its first refresh token, audits the login.
+    /// `client` names the program that logged in (its User-Agent), for the list of sessions.
     async fn open_session(
         &self,
         ctx: &RequestContext,
         user_id: Uuid,
         refresh: &NewRefreshToken,
+        client: Option<&str>,
     ) -> StoreResult<Uuid>;
+    /// Spends the presented refresh token for `next`, unless the session has ended, or ends
+    /// now under `policy`.
     async fn rotate_refresh_token(
         &self,
         ctx: &RequestContext,
         presented_hash: &str,
         next: &NewRefreshToken,
+        policy: SessionPolicy,
     ) -> StoreResult<RefreshOutcome>;
-    async fn session_state(&self, session_id: Uuid, user_id: Uuid) -> StoreResult<SessionState>;
+    /// Whether the session may be used, ending it when `policy` says it is over; a
+    /// [`SessionUse::Request`] counts as use.
+    async fn session_state(
+        &self,
+        session_id: Uuid,
+        user_id: Uuid,
+        policy: SessionPolicy,
+        usage: SessionUse,
+    ) -> StoreResult<SessionState>;
+    /// The user's sessions that have not ended, newest first.
+    async fn open_sessions(
+        &self,
+        user_id: Uuid,
+        policy: SessionPolicy,
+    ) -> StoreResult<Vec<OpenSession>>;
     async fn session_of_refresh_token(&self, token_hash: &str)
     -> StoreResult<Option<(Uuid, Uuid)>>;
+    /// Ends one of the actor's own sessions; answers false when it has none open by that id.
     async fn revoke_session(
         &self,
         actor: &Actor,
         session_id: Uuid,
         reason: &str,
-    ) -> StoreResult<()>;
+    ) -> StoreResult<bool>;
     /// Stores a new password hash and revokes every other session of the user.
     async fn change_password(
         &self,

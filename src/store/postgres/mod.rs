@@ -32,7 +32,7 @@ use super::*;
 use crate::store::patients;
 
 /// The embedded migrations, in order: version, description, SQL.
-const MIGRATIONS: [(i64, &str, &str); 9] = [
+const MIGRATIONS: [(i64, &str, &str); 10] = [
     (
         1,
         "schema",
@@ -77,6 +77,11 @@ const MIGRATIONS: [(i64, &str, &str); 9] = [
         9,
         "audit client request id",
         include_str!("../../../migrations/postgres/0009_audit_client_request_id.sql"),
+    ),
+    (
+        11,
+        "session activity",
+        include_str!("../../../migrations/postgres/0011_session_activity.sql"),
     ),
 ];
 

@@ -29,7 +29,7 @@ use super::*;
 use crate::store::patients;
 
 /// The embedded migrations, in order: version, description, SQL.
-const MIGRATIONS: [(i64, &str, &str); 11] = [
+const MIGRATIONS: [(i64, &str, &str); 12] = [
     (
         1,
         "schema",
@@ -84,6 +84,11 @@ const MIGRATIONS: [(i64, &str, &str); 11] = [
         11,
         "audit client request id",
         include_str!("../../../migrations/sqlite/0011_audit_client_request_id.sql"),
+    ),
+    (
+        12,
+        "session activity",
+        include_str!("../../../migrations/sqlite/0012_session_activity.sql"),
     ),
 ];
 
