@@ -52,6 +52,18 @@ impl ApiClient {
         self.get::<User, ()>("/api/v1/auth/me".into(), None).await
     }
 
+    /// The caller's open sessions, newest first.
+    pub async fn list_sessions(&self) -> Result<SessionList, ApiError> {
+        self.get::<SessionList, ()>("/api/v1/auth/sessions".into(), None)
+            .await
+    }
+
+    /// Ends one of the caller's sessions (another workstation's, say).
+    pub async fn end_session(&self, id: Uuid) -> Result<SessionEnded, ApiError> {
+        self.write::<_, ()>(Method::DELETE, format!("/api/v1/auth/sessions/{id}"), None)
+            .await
+    }
+
     pub async fn change_password(
         &self,
         current: &str,

@@ -6,7 +6,7 @@ use uuid::Uuid;
 
 use crate::client::ApiError;
 use crate::model::admin::{AdminUser, AuditEvent, SessionsRevoked};
-use crate::model::auth::User;
+use crate::model::auth::{SessionEnded, SessionList, User};
 use crate::model::consultation::{ActiveConsultations, Consultation, ConsultationHistory};
 use crate::model::event::Event;
 use crate::model::page::{Page, SearchResults};
@@ -108,6 +108,10 @@ pub enum Response {
     PasswordReset(Result<AdminUser, ApiError>),
     /// How many sessions of an account were ended.
     SessionsEnded(Result<SessionsRevoked, ApiError>),
+    /// The user's own open sessions.
+    OwnSessions(Result<SessionList, ApiError>),
+    /// One of the user's sessions was ended (its id), or why not.
+    OwnSessionEnded(Uuid, Result<SessionEnded, ApiError>),
     /// A page of the audit trail.
     Audit(Result<Page<AuditEvent>, ApiError>),
     /// The file the audit rows were written to and how many, or why none were.
@@ -152,6 +156,8 @@ impl Response {
             | Response::PasswordReset(r)
             | Response::UserCreated(r) => r.is_ok(),
             Response::SessionsEnded(r) => r.is_ok(),
+            Response::OwnSessions(r) => r.is_ok(),
+            Response::OwnSessionEnded(_, r) => r.is_ok(),
             Response::Audit(r) => r.is_ok(),
             // Writing the file is not the server's answer.
             Response::AuditExported(_) => false,

@@ -108,6 +108,10 @@ pub enum Call {
         password: String,
     },
     EndSessions(Uuid),
+    /// The user's own open sessions.
+    OwnSessions,
+    /// Ends one of the user's own sessions.
+    EndOwnSession(Uuid),
     Audit(AuditParams),
     /// Every row `params` keeps, written to `path` as JSON lines.
     ExportAudit {
@@ -316,6 +320,8 @@ async fn perform(client: &ApiClient, call: Call) -> Response {
             Response::PasswordReset(client.reset_password(id, &password).await)
         }
         Call::EndSessions(id) => Response::SessionsEnded(client.revoke_sessions(id).await),
+        Call::OwnSessions => Response::OwnSessions(client.list_sessions().await),
+        Call::EndOwnSession(id) => Response::OwnSessionEnded(id, client.end_session(id).await),
         Call::Audit(params) => Response::Audit(client.audit(&params).await),
         Call::ExportAudit { params, path } => {
             Response::AuditExported(export_audit(client, params, &path).await)

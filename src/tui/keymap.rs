@@ -64,6 +64,18 @@ pub enum Command {
         props(hint = "recent")
     )]
     RecentPatients,
+    #[strum(
+        serialize = "sessions",
+        message = "Your sessions on every workstation",
+        props(hint = "sessions")
+    )]
+    OwnSessions,
+    #[strum(
+        serialize = "end_session",
+        message = "End the selected session",
+        props(hint = "end it")
+    )]
+    EndOwnSession,
     #[strum(message = "Move to the next pane", props(hint = "pane"))]
     NextPane,
     #[strum(message = "Start a consultation", props(hint = "consult"))]
@@ -259,6 +271,8 @@ pub enum Scope {
     Users,
     /// The administrator's audit browser.
     Audit,
+    /// The user's own sessions.
+    Sessions,
     /// The one-line entry dialogs and the lock screen: a reason, an addendum, a password.
     Dialog,
     /// Starting a consultation: the session type is a choice, the complaint a field.
@@ -284,7 +298,8 @@ impl Scope {
             | Scope::Recent
             | Scope::PastNotes
             | Scope::Users
-            | Scope::Audit => Some(Scope::Global),
+            | Scope::Audit
+            | Scope::Sessions => Some(Scope::Global),
             Scope::Global
             | Scope::Dialog
             | Scope::StartDialog
@@ -476,6 +491,8 @@ impl Default for Keymap {
                 b(Key::plain('u'), Drafts, Global),
                 b(Key::plain('C'), RunningConsultations, Global),
                 b(Key::plain('H'), RecentPatients, Global),
+                b(Key::plain('A'), OwnSessions, Global),
+                b(Key::plain('x'), EndOwnSession, Sessions),
                 b(Key::code(KeyCode::Tab), NextPane, Chart),
                 b(Key::plain('s'), CycleSort, Patients),
                 b(Key::plain('n'), RegisterPatient, Patients),

@@ -19,12 +19,13 @@ const DOCTOR_SCREENS: &[Screen] = &[
     Screen::Running,
     Screen::Recent,
     Screen::PastNotes,
+    Screen::Sessions,
 ];
 
 /// The front desk: the patient list of every doctor, and search over it.
-const RECEPTIONIST_SCREENS: &[Screen] = &[Screen::Patients];
+const RECEPTIONIST_SCREENS: &[Screen] = &[Screen::Patients, Screen::Sessions];
 
-const ADMIN_SCREENS: &[Screen] = &[Screen::Users, Screen::Audit];
+const ADMIN_SCREENS: &[Screen] = &[Screen::Users, Screen::Audit, Screen::Sessions];
 
 /// The screens `role` may be on after logging in.
 pub fn screens(role: Role) -> &'static [Screen] {
@@ -60,6 +61,8 @@ pub fn allows(role: Role, command: Command) -> bool {
         Command::GoStats | Command::CycleStatsWindow => shows(Screen::Stats),
         Command::RunningConsultations => shows(Screen::Running),
         Command::RecentPatients => shows(Screen::Recent),
+        // Every role has its own sessions.
+        Command::OwnSessions | Command::EndOwnSession => shows(Screen::Sessions),
         // The notices that name something name a report.
         Command::OpenNotice => shows(Screen::Report),
         Command::NextPane
@@ -223,6 +226,8 @@ mod tests {
                 && !matches!(
                     command,
                     Command::ClearFilters
+                        | Command::OwnSessions
+                        | Command::EndOwnSession
                         | Command::Open
                         | Command::Back
                         | Command::Up
@@ -253,8 +258,13 @@ mod tests {
     #[test]
     fn the_front_desk_has_the_list_and_search_and_nothing_clinical() {
         let role = Role::Receptionist;
-        assert_eq!(screens(role), &[Screen::Patients]);
-        for command in [Command::GoPatients, Command::Search, Command::Open] {
+        assert_eq!(screens(role), &[Screen::Patients, Screen::Sessions]);
+        for command in [
+            Command::GoPatients,
+            Command::Search,
+            Command::Open,
+            Command::OwnSessions,
+        ] {
             assert!(allows(role, command), "{command:?}");
         }
         for command in [
@@ -285,7 +295,12 @@ mod tests {
         ] {
             assert!(!allows(role, command), "{command:?}");
         }
-        for command in [Command::Help, Command::Lock, Command::Quit] {
+        for command in [
+            Command::Help,
+            Command::Lock,
+            Command::Quit,
+            Command::OwnSessions,
+        ] {
             assert!(allows(role, command), "{command:?}");
         }
         assert!(!clinical(role));

@@ -46,6 +46,8 @@ pub enum Screen {
     Users,
     /// The administrator's view of the audit trail.
     Audit,
+    /// The user's own sessions, on every workstation and script.
+    Sessions,
 }
 
 /// Something loading, loaded, or failed.
@@ -153,6 +155,7 @@ pub struct State {
     pub running: RunningList,
     /// In memory only: never written anywhere, gone when the workstation closes.
     pub recent: RecentPatients,
+    pub own_sessions: super::screens::sessions::OwnSessions,
     pub past_notes: PastNotes,
     pub users: UserList,
     pub audit: AuditBrowser,
@@ -201,6 +204,7 @@ impl State {
             stats: StatsState::default(),
             running: RunningList::default(),
             recent: RecentPatients::default(),
+            own_sessions: Default::default(),
             past_notes: PastNotes::default(),
             users: UserList::default(),
             audit: AuditBrowser::default(),

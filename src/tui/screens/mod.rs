@@ -13,6 +13,7 @@ pub mod recent;
 pub mod report;
 pub mod reports;
 pub mod running;
+pub mod sessions;
 pub mod stats;
 pub mod users;
 
@@ -40,6 +41,7 @@ pub fn scope(screen: Screen) -> Scope {
         Screen::PastNotes => Scope::PastNotes,
         Screen::Users => Scope::Users,
         Screen::Audit => Scope::Audit,
+        Screen::Sessions => Scope::Sessions,
     }
 }
 
@@ -52,6 +54,7 @@ const GLOBAL_COMMANDS: &[Command] = &[
     Command::Drafts,
     Command::RunningConsultations,
     Command::RecentPatients,
+    Command::OwnSessions,
     Command::Refresh,
     Command::Lock,
     Command::Privacy,
@@ -76,6 +79,7 @@ fn screen_commands(screen: Screen) -> &'static [Command] {
         Screen::PastNotes => past_notes::COMMANDS,
         Screen::Users => users::COMMANDS,
         Screen::Audit => audit::COMMANDS,
+        Screen::Sessions => sessions::COMMANDS,
     }
 }
 
@@ -171,6 +175,7 @@ pub fn hints(screen: Screen) -> &'static [Command] {
         Screen::PastNotes => past_notes::HINTS,
         Screen::Users => users::HINTS,
         Screen::Audit => audit::HINTS,
+        Screen::Sessions => sessions::HINTS,
     }
 }
 
@@ -188,6 +193,7 @@ pub(crate) fn command(state: &mut State, command: Command, page: usize) -> Vec<E
         Screen::PastNotes => past_notes::command(state, command, page),
         Screen::Users => users::command(state, command, page),
         Screen::Audit => audit::command(state, command, page),
+        Screen::Sessions => sessions::command(state, command, page),
         Screen::Login => Vec::new(),
     }
 }
@@ -214,6 +220,7 @@ pub(crate) fn refresh(state: &mut State) -> Vec<Effect> {
         Screen::PastNotes => past_notes::refresh(state),
         Screen::Users => users::load(state),
         Screen::Audit => audit::load(state),
+        Screen::Sessions => sessions::load(state),
         Screen::Login | Screen::Consultation | Screen::Recent => Vec::new(),
     }
 }
@@ -241,6 +248,7 @@ pub fn draw(frame: &mut Frame, area: Rect, state: &State) {
         Screen::PastNotes => past_notes::draw(frame, area, state),
         Screen::Users => users::draw(frame, area, state),
         Screen::Audit => audit::draw(frame, area, state),
+        Screen::Sessions => sessions::draw(frame, area, state),
     }
 }
 

@@ -12,7 +12,7 @@ use crate::tui::keymap::{Command, Scope};
 use crate::tui::layout;
 use crate::tui::roles;
 use crate::tui::screens::{
-    self, consultation, login, patients, recent, reports, running, stats, users,
+    self, consultation, login, patients, recent, reports, running, sessions, stats, users,
 };
 use crate::tui::state::{Jump, Overlay, Screen, State, ToastKind};
 use crate::tui::ui::common::{StatusSegment, status_segment_at};
@@ -187,6 +187,7 @@ pub fn run_command(state: &mut State, command: Command) -> Vec<Effect> {
         Command::Drafts => reports::open_drafts(state),
         Command::RunningConsultations => running::open(state),
         Command::RecentPatients => recent::open(state),
+        Command::OwnSessions => sessions::open(state),
         Command::Lock => {
             lock::lock(state);
             Vec::new()

@@ -10,7 +10,8 @@ use crate::tui::components::{dialogs, lock, search};
 use crate::tui::effect::Effect;
 use crate::tui::live;
 use crate::tui::screens::{
-    audit, chart, consultation, login, past_notes, patients, report, reports, running, stats, users,
+    audit, chart, consultation, login, past_notes, patients, report, reports, running, sessions,
+    stats, users,
 };
 use crate::tui::state::State;
 
@@ -65,6 +66,8 @@ fn answer(state: &mut State, request: u64, response: Response) -> Vec<Effect> {
         Response::PasswordReset(result) => dialogs::on_password_reset(state, result),
         Response::UserCreated(result) => dialogs::on_user_created(state, result),
         Response::SessionsEnded(result) => users::on_sessions_ended(state, result),
+        Response::OwnSessions(result) => sessions::on_list(state, request, result),
+        Response::OwnSessionEnded(id, result) => sessions::on_ended(state, id, result),
         Response::Audit(result) => audit::on_page(state, request, result),
         Response::AuditExported(result) => audit::on_exported(state, result),
         Response::Doctors(result) => dialogs::patient_form::on_doctors(state, result),

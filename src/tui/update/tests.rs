@@ -39,6 +39,9 @@ mod admin;
 /// The patient form: registration, a receptionist's change, a doctor's change of the chart.
 mod patient_form;
 
+/// The user's own sessions: listed, another one ended, this one kept.
+mod sessions;
+
 // ---------------------------------------------------------------------------------------------
 // Keys and plumbing
 
