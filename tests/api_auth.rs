@@ -1468,7 +1468,10 @@ async fn every_call_is_rate_limited_per_user_and_per_address() {
         limited.body["error"]["message"]
             .as_str()
             .unwrap()
-            .contains(&format!("Wait {wait} seconds")),
+            .contains(&format!(
+                "Wait {wait} second{}",
+                if wait == 1 { "" } else { "s" }
+            )),
         "{:#}",
         limited.body
     );

@@ -334,7 +334,8 @@ pub async fn login(
             StatusCode::TOO_MANY_REQUESTS,
             code::RATE_LIMITED,
             format!(
-                "Too many login attempts from this address. Wait {wait} seconds and try again."
+                "Too many login attempts from this address. Wait {} and try again.",
+                super::middleware::seconds(wait)
             ),
         )
         .with_details(json!({ "retry_after_s": wait }));

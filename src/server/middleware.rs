@@ -277,6 +277,15 @@ impl Default for RateLimits {
     }
 }
 
+/// A wait as a person reads it: "1 second", "30 seconds".
+pub fn seconds(n: u64) -> String {
+    if n == 1 {
+        "1 second".to_string()
+    } else {
+        format!("{n} seconds")
+    }
+}
+
 /// A request's bearer token, with the verdict on its signature and expiry. The request context
 /// checks it once and leaves it in the request's extensions for `authenticate`.
 #[derive(Debug, Clone)]
@@ -331,7 +340,10 @@ impl ApiRateLimiter {
             let mut error = ApiError::new(
                 StatusCode::TOO_MANY_REQUESTS,
                 code::RATE_LIMITED,
-                format!("Too many requests from {whose}. Wait {wait} seconds and try again."),
+                format!(
+                    "Too many requests from {whose}. Wait {} and try again.",
+                    seconds(wait)
+                ),
             )
             .with_details(json!({ "retry_after_s": wait }));
             error.retry_after = Some(wait);
@@ -343,6 +355,12 @@ impl ApiRateLimiter {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn waits_are_said_in_words() {
+        assert_eq!(seconds(1), "1 second");
+        assert_eq!(seconds(30), "30 seconds");
+    }
 
     #[test]
     fn request_ids_from_clients_are_checked() {
