@@ -169,8 +169,36 @@ impl From<StoreError> for ApiError {
                 tracing::error!(error = %refused, "the database does not take writes");
                 ApiError::unwritable()
             }
+            // The read's audit row was not stored (the queue's reason is text by then): the
+            // read is withheld, and the reason is the database's state, not the request.
+            StoreError::Audit(ref reason) => {
+                tracing::error!(%reason, "the audit trail could not be written");
+                ApiError::database_unreachable()
+            }
+            ref lost if database_unreachable(lost) => {
+                tracing::error!(error = %lost, "the database does not answer");
+                ApiError::database_unreachable()
+            }
             other => ApiError::internal(other),
         }
+    }
+}
+
+/// Whether the error says the database is gone, not that the request was wrong: no answer to
+/// a connection attempt, a connection that broke under the statement, or PostgreSQL shutting
+/// down or starting up (SQLSTATE class 08, and 57P01–57P03).
+fn database_unreachable(error: &StoreError) -> bool {
+    match error {
+        StoreError::Unavailable => true,
+        StoreError::Database(
+            sqlx::Error::Io(_) | sqlx::Error::PoolClosed | sqlx::Error::WorkerCrashed,
+        ) => true,
+        StoreError::Database(sqlx::Error::Database(refused)) => {
+            let code = refused.code();
+            let code = code.as_deref().unwrap_or_default();
+            code.starts_with("08") || matches!(code, "57P01" | "57P02" | "57P03")
+        }
+        _ => false,
     }
 }
 
@@ -187,6 +215,15 @@ fn refuses_writes(error: &dyn sqlx::error::DatabaseError) -> bool {
 }
 
 impl ApiError {
+    /// The database does not answer: a 503 at once, rather than a wait that ends in a timeout.
+    fn database_unreachable() -> ApiError {
+        ApiError::new(
+            StatusCode::SERVICE_UNAVAILABLE,
+            code::UNAVAILABLE,
+            "The server cannot reach its database right now. Try again in a moment; if a change was being saved, check whether it was stored before sending it again.",
+        )
+    }
+
     /// The database does not take writes: a 503 that tells the person what to do.
     fn unwritable() -> ApiError {
         ApiError::new(
