@@ -9,12 +9,12 @@
 use std::path::PathBuf;
 use std::process::{Command, Stdio};
 use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant};
 
-use serde_json::{Value, json};
+use std::time::{Duration, Instant};
 
 mod common;
 
+use common::load::{Load, Record, login, status_of};
 use common::served::{Served, free_port, http_client};
 
 const SECRET: &str = "a-fault-test-signing-key-of-enough-length";
@@ -168,176 +168,6 @@ impl Drop for Cluster {
             .args(["stop", "-w", "-t", "10", "-m", "immediate", "-D", &data])
             .output();
     }
-}
-
-/// One answer the load saw: when it was sent (from the test's start), how long it took, and
-/// what came back (`None`: no answer at all, a timeout or a broken connection).
-#[derive(Debug, Clone)]
-struct Seen {
-    what: &'static str,
-    sent: Duration,
-    took: Duration,
-    status: Option<u16>,
-    code: String,
-}
-
-/// What the load learnt: every answer, and the writes acknowledged.
-#[derive(Default)]
-struct Record {
-    seen: Vec<Seen>,
-    patients: Vec<String>,
-    consultations: Vec<String>,
-    reports: Vec<String>,
-}
-
-struct Load {
-    base: String,
-    http: reqwest::Client,
-    origin: Instant,
-    record: Mutex<Record>,
-}
-
-impl Load {
-    async fn call(
-        &self,
-        what: &'static str,
-        method: reqwest::Method,
-        path: &str,
-        token: &str,
-        body: Option<Value>,
-    ) -> (Option<u16>, Value) {
-        let sent = self.origin.elapsed();
-        let started = Instant::now();
-        let mut request = self
-            .http
-            .request(method, format!("{}{path}", self.base))
-            .bearer_auth(token);
-        if let Some(body) = body {
-            request = request.json(&body);
-        }
-        let (status, body) = match request.send().await {
-            Ok(response) => {
-                let status = response.status().as_u16();
-                let body = response.json::<Value>().await.unwrap_or(Value::Null);
-                (Some(status), body)
-            }
-            Err(_) => (None, Value::Null),
-        };
-        let code = body["error"]["code"].as_str().unwrap_or("").to_string();
-        self.record.lock().unwrap().seen.push(Seen {
-            what,
-            sent,
-            took: started.elapsed(),
-            status,
-            code,
-        });
-        (status, body)
-    }
-
-    /// One client: register a patient, list, start a consultation, stop it (which writes its
-    /// report), over and over until `until` says stop.
-    async fn client(self: Arc<Self>, n: usize, token: String, until: Arc<tokio::sync::Notify>) {
-        let mut round = 0;
-        let stop = until.notified();
-        tokio::pin!(stop);
-        loop {
-            round += 1;
-            let work = async {
-                let (status, body) = self
-                    .call(
-                        "register",
-                        reqwest::Method::POST,
-                        "/api/v1/patients",
-                        &token,
-                        Some(json!({
-                            "full_name": format!("Fault Client{n} Round{round}"),
-                            "date_of_birth": "1980-02-03",
-                            "sex": "female"
-                        })),
-                    )
-                    .await;
-                let patient = (status == Some(201))
-                    .then(|| body["data"]["id"].as_str().map(str::to_string))
-                    .flatten();
-                if let Some(id) = &patient {
-                    self.record.lock().unwrap().patients.push(id.clone());
-                }
-                self.call(
-                    "list",
-                    reqwest::Method::GET,
-                    "/api/v1/patients/list?limit=5",
-                    &token,
-                    None,
-                )
-                .await;
-                let Some(patient) = patient else {
-                    tokio::time::sleep(Duration::from_millis(20)).await;
-                    return;
-                };
-                let (status, body) = self
-                    .call(
-                        "start",
-                        reqwest::Method::POST,
-                        "/api/v1/consultation/start",
-                        &token,
-                        Some(json!({"patient_id": patient, "session_type": "follow_up"})),
-                    )
-                    .await;
-                let Some(consultation) = (status == Some(201))
-                    .then(|| body["data"]["id"].as_str().map(str::to_string))
-                    .flatten()
-                else {
-                    return;
-                };
-                self.record
-                    .lock()
-                    .unwrap()
-                    .consultations
-                    .push(consultation.clone());
-                let (status, body) = self
-                    .call(
-                        "stop",
-                        reqwest::Method::POST,
-                        &format!("/api/v1/consultation/{consultation}/stop"),
-                        &token,
-                        Some(json!({"notes": "Sleeping better. Continue the plan."})),
-                    )
-                    .await;
-                if status == Some(200)
-                    && let Some(report) = body["data"]["report_id"].as_str()
-                {
-                    self.record.lock().unwrap().reports.push(report.to_string());
-                }
-            };
-            tokio::select! {
-                () = work => {}
-                () = &mut stop => return,
-            }
-        }
-    }
-}
-
-async fn login(http: &reqwest::Client, base: &str, email: &str) -> String {
-    let reply = http
-        .post(format!("{base}/api/v1/auth/login"))
-        .json(&json!({"email": email, "password": "password123"}))
-        .send()
-        .await
-        .expect("login sent");
-    assert_eq!(reply.status(), 200, "login of {email}");
-    let body: Value = reply.json().await.expect("login body");
-    body["data"]["access_token"]
-        .as_str()
-        .expect("access token")
-        .to_string()
-}
-
-async fn status_of(http: &reqwest::Client, url: String, token: Option<&str>) -> Option<u16> {
-    let mut request = http.get(url);
-    if let Some(token) = token {
-        request = request.bearer_auth(token);
-    }
-    request.send().await.ok().map(|r| r.status().as_u16())
 }
 
 /// The counts of rows a write left half-done, by what they are; all must be zero.
