@@ -18,6 +18,8 @@ pub struct Seen {
     pub took: Duration,
     pub status: Option<u16>,
     pub code: String,
+    /// The server's `X-Request-ID`, which its audit rows carry.
+    pub request_id: Option<String>,
 }
 
 /// What the load learnt: every answer, and the writes acknowledged.
@@ -54,13 +56,21 @@ impl Load {
         if let Some(body) = body {
             request = request.json(&body);
         }
-        let (status, body) = match request.send().await {
+        let (status, body, request_id) = match request.send().await {
             Ok(response) => {
                 let status = response.status().as_u16();
-                let body = response.json::<Value>().await.unwrap_or(Value::Null);
-                (Some(status), body)
+                let request_id = response
+                    .headers()
+                    .get("x-request-id")
+                    .and_then(|v| v.to_str().ok())
+                    .map(str::to_string);
+                match response.json::<Value>().await {
+                    Ok(body) => (Some(status), body, request_id),
+                    // The answer broke off: the client saw an error, not this status.
+                    Err(_) => (None, Value::Null, request_id),
+                }
             }
-            Err(_) => (None, Value::Null),
+            Err(_) => (None, Value::Null, None),
         };
         let code = body["error"]["code"].as_str().unwrap_or("").to_string();
         self.record.lock().unwrap().seen.push(Seen {
@@ -69,6 +79,7 @@ impl Load {
             took: started.elapsed(),
             status,
             code,
+            request_id,
         });
         (status, body)
     }
