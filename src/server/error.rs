@@ -169,6 +169,10 @@ impl From<StoreError> for ApiError {
                 tracing::error!(error = %refused, "the database does not take writes");
                 ApiError::unwritable()
             }
+            ref full if disk_full(full) => {
+                tracing::error!(error = %full, "the disk of the database is full");
+                ApiError::disk_full()
+            }
             // The read's audit row was not stored (the queue's reason is text by then): the
             // read is withheld, and the reason is the database's state, not the request.
             StoreError::Audit(ref reason) => {
@@ -181,6 +185,28 @@ impl From<StoreError> for ApiError {
             }
             other => ApiError::internal(other),
         }
+    }
+}
+
+/// Whether a write failed for want of disk space: SQLite's FULL (13) from either driver, a
+/// file system's ENOSPC, or PostgreSQL's disk_full (53100). The audit queue passes its
+/// failure on as text by then, so for it SQLite's own words are what tells.
+fn disk_full(error: &StoreError) -> bool {
+    match error {
+        StoreError::Database(sqlx::Error::Database(refused)) => {
+            let code = refused.code();
+            let code = code.as_deref().unwrap_or_default();
+            match code.parse::<i32>() {
+                Ok(sqlite) => sqlite & 0xff == 13,
+                Err(_) => code == "53100",
+            }
+        }
+        StoreError::Database(sqlx::Error::Io(io)) => io.kind() == std::io::ErrorKind::StorageFull,
+        StoreError::Sqlite(rusqlite::Error::SqliteFailure(failure, _)) => {
+            failure.code == rusqlite::ErrorCode::DiskFull
+        }
+        StoreError::Audit(reason) => reason.contains("database or disk is full"),
+        _ => false,
     }
 }
 
@@ -215,6 +241,16 @@ fn refuses_writes(error: &dyn sqlx::error::DatabaseError) -> bool {
 }
 
 impl ApiError {
+    /// The disk under the database is full: a 503 that names the cause, so whoever reads it
+    /// knows it is not the request.
+    fn disk_full() -> ApiError {
+        ApiError::new(
+            StatusCode::SERVICE_UNAVAILABLE,
+            code::UNAVAILABLE,
+            "The server's disk is full, so changes cannot be stored. Nothing was changed; tell your administrator to free disk space where the database lives, then try again.",
+        )
+    }
+
     /// The database does not answer: a 503 at once, rather than a wait that ends in a timeout.
     fn database_unreachable() -> ApiError {
         ApiError::new(
