@@ -336,7 +336,7 @@ async fn when_postgresql_dies_under_load_requests_fail_fast_and_the_server_recov
         let _ = tokio::time::timeout(Duration::from_secs(20), client).await;
     }
 
-    let record = load.record.lock().unwrap();
+    let record = std::mem::take(&mut *load.record.lock().unwrap());
     let seen = record.seen.clone();
     eprintln!(
         "{} answers before the stop, {} in all; the stop took {:?}",
@@ -412,12 +412,12 @@ async fn when_postgresql_dies_under_load_requests_fail_fast_and_the_server_recov
     );
 
     // Nothing half-written, and every acknowledged write is there.
-    let (patients, consultations, reports) = (
-        record.patients.clone(),
-        record.consultations.clone(),
-        record.reports.clone(),
-    );
-    drop(record);
+    let Record {
+        patients,
+        consultations,
+        reports,
+        ..
+    } = record;
     for (what, count) in half_written(&url).await {
         assert_eq!(count, 0, "{what}: {count}");
     }

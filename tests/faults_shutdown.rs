@@ -176,11 +176,10 @@ async fn sigterm_under_load_finishes_started_requests_and_exits_within_the_grace
         "exited {exited_after:?} after SIGTERM, past the grace period of {GRACE:?}"
     );
 
-    let record = load.record.lock().unwrap();
+    let seen = load.record.lock().unwrap().seen.clone();
     // Started before the signal: answered, every one (a few ms of margin for the request to
     // reach the server).
-    let started: Vec<_> = record
-        .seen
+    let started: Vec<_> = seen
         .iter()
         .filter(|s| s.sent + Duration::from_millis(5) < terminated)
         .collect();
@@ -202,13 +201,11 @@ async fn sigterm_under_load_finishes_started_requests_and_exits_within_the_grace
     // Every acknowledged request's audit row is stored.
     let db = data.join("synapse.db");
     let audit = data.join("synapse.db-audit");
-    let acknowledged: Vec<_> = record
-        .seen
+    let acknowledged: Vec<_> = seen
         .iter()
         .filter(|s| matches!(s.status, Some(200 | 201)))
         .filter_map(|s| s.request_id.clone().map(|id| (s.what, id)))
         .collect();
-    drop(record);
     assert!(!acknowledged.is_empty());
     for (what, request_id) in &acknowledged {
         assert!(
