@@ -169,8 +169,62 @@ impl From<StoreError> for ApiError {
                 tracing::error!(error = %refused, "the database does not take writes");
                 ApiError::unwritable()
             }
+            ref full if disk_full(full) => {
+                tracing::error!(error = %full, "the disk of the database is full");
+                ApiError::disk_full()
+            }
+            // The read's audit row was not stored (the queue's reason is text by then): the
+            // read is withheld, and the reason is the database's state, not the request.
+            StoreError::Audit(ref reason) => {
+                tracing::error!(%reason, "the audit trail could not be written");
+                ApiError::database_unreachable()
+            }
+            ref lost if database_unreachable(lost) => {
+                tracing::error!(error = %lost, "the database does not answer");
+                ApiError::database_unreachable()
+            }
             other => ApiError::internal(other),
         }
+    }
+}
+
+/// Whether a write failed for want of disk space: SQLite's FULL (13) from either driver, a
+/// file system's ENOSPC, or PostgreSQL's disk_full (53100). The audit queue passes its
+/// failure on as text by then, so for it SQLite's own words are what tells.
+fn disk_full(error: &StoreError) -> bool {
+    match error {
+        StoreError::Database(sqlx::Error::Database(refused)) => {
+            let code = refused.code();
+            let code = code.as_deref().unwrap_or_default();
+            match code.parse::<i32>() {
+                Ok(sqlite) => sqlite & 0xff == 13,
+                Err(_) => code == "53100",
+            }
+        }
+        StoreError::Database(sqlx::Error::Io(io)) => io.kind() == std::io::ErrorKind::StorageFull,
+        StoreError::Sqlite(rusqlite::Error::SqliteFailure(failure, _)) => {
+            failure.code == rusqlite::ErrorCode::DiskFull
+        }
+        StoreError::Audit(reason) => reason.contains("database or disk is full"),
+        _ => false,
+    }
+}
+
+/// Whether the error says the database is gone, not that the request was wrong: no answer to
+/// a connection attempt, a connection that broke under the statement, or PostgreSQL shutting
+/// down or starting up (SQLSTATE class 08, and 57P01–57P03).
+fn database_unreachable(error: &StoreError) -> bool {
+    match error {
+        StoreError::Unavailable => true,
+        StoreError::Database(
+            sqlx::Error::Io(_) | sqlx::Error::PoolClosed | sqlx::Error::WorkerCrashed,
+        ) => true,
+        StoreError::Database(sqlx::Error::Database(refused)) => {
+            let code = refused.code();
+            let code = code.as_deref().unwrap_or_default();
+            code.starts_with("08") || matches!(code, "57P01" | "57P02" | "57P03")
+        }
+        _ => false,
     }
 }
 
@@ -187,6 +241,25 @@ fn refuses_writes(error: &dyn sqlx::error::DatabaseError) -> bool {
 }
 
 impl ApiError {
+    /// The disk under the database is full: a 503 that names the cause, so whoever reads it
+    /// knows it is not the request.
+    fn disk_full() -> ApiError {
+        ApiError::new(
+            StatusCode::SERVICE_UNAVAILABLE,
+            code::UNAVAILABLE,
+            "The server's disk is full, so changes cannot be stored. Nothing was changed; tell your administrator to free disk space where the database lives, then try again.",
+        )
+    }
+
+    /// The database does not answer: a 503 at once, rather than a wait that ends in a timeout.
+    fn database_unreachable() -> ApiError {
+        ApiError::new(
+            StatusCode::SERVICE_UNAVAILABLE,
+            code::UNAVAILABLE,
+            "The server cannot reach its database right now. Try again in a moment; if a change was being saved, check whether it was stored before sending it again.",
+        )
+    }
+
     /// The database does not take writes: a 503 that tells the person what to do.
     fn unwritable() -> ApiError {
         ApiError::new(

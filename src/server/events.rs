@@ -344,6 +344,7 @@ pub async fn stream(
         sent: 0,
         ends_at: Instant::now() + Duration::from_secs(remaining as u64),
         session_check,
+        closing: false,
     };
     streaming.start(replay);
     let messages = futures_util::stream::unfold(streaming, next_message);
@@ -371,6 +372,17 @@ struct Streaming {
     sent: i64,
     ends_at: Instant,
     session_check: tokio::time::Interval,
+    /// The goodbye of a shutdown has been sent.
+    closing: bool,
+}
+
+/// The last message of every stream when the server shuts down: a comment saying so and the
+/// time to wait before reconnecting (with `Last-Event-ID`, to another instance or this one
+/// restarted), so clients come back rather than give up.
+fn shutting_down() -> SseEvent {
+    SseEvent::default()
+        .comment("the server is shutting down; reconnect")
+        .retry(RECONNECT_AFTER)
 }
 
 /// Queues a stream's replay and the `ready` (or `reset`) that gives it its position; what the
@@ -449,6 +461,12 @@ async fn next_message(mut s: Streaming) -> Option<(Result<SseEvent, Infallible>,
                             return None;
                         }
                     }
+                }
+                // The server is shutting down: say so, and when to come back, before the
+                // stream ends (the next call finds nothing more and ends it).
+                Err(RecvError::Closed) if !s.closing => {
+                    s.closing = true;
+                    return Some((Ok(shutting_down()), s));
                 }
                 Err(RecvError::Closed) => return None,
             },

@@ -39,9 +39,6 @@ use crate::model::envelope::code;
 /// so the server never runs out of descriptors for those.
 const RESERVED_FILES: u64 = 256;
 
-/// How long a refused or shut-down server waits for open connections to finish.
-const DRAIN_TIMEOUT: Duration = Duration::from_secs(10);
-
 /// `Strict-Transport-Security` on every answer over TLS: browsers that have seen it once come
 /// back over HTTPS only, for a year.
 pub const HSTS: &str = "max-age=31536000";
@@ -55,6 +52,9 @@ pub struct ConnectionSettings {
     pub body_timeout: Duration,
     /// How long a kept-alive connection may sit with no request and no traffic.
     pub idle_timeout: Duration,
+    /// How long a server told to stop (SIGTERM) lets the requests it has started finish
+    /// before it closes their connections and exits.
+    pub shutdown_grace: Duration,
     /// Open connections at once, overall (kept below the open-file limit in any case).
     pub max_connections: usize,
     /// Open connections at once from one client address.
@@ -67,6 +67,7 @@ impl Default for ConnectionSettings {
             header_read_timeout: Duration::from_secs(10),
             body_timeout: Duration::from_secs(30),
             idle_timeout: Duration::from_secs(60),
+            shutdown_grace: Duration::from_secs(10),
             max_connections: 4096,
             max_connections_per_address: 256,
         }
@@ -274,11 +275,15 @@ pub async fn run(
         });
     }
     drop(listener);
-    if tokio::time::timeout(DRAIN_TIMEOUT, graceful.shutdown())
+    let grace = settings.shutdown_grace;
+    if tokio::time::timeout(grace, graceful.shutdown())
         .await
         .is_err()
     {
-        tracing::warn!("connections still open after {DRAIN_TIMEOUT:?}; closing them");
+        tracing::warn!(
+            shutdown_grace_s = grace.as_secs(),
+            "requests still open at the end of the shutdown grace period; closing their connections"
+        );
     }
     Ok(())
 }

@@ -309,6 +309,13 @@ fn connection_settings(
     if let Some(v) = seconds("SYNAPSE_IDLE_TIMEOUT_S", "idle_timeout_s", f.idle_timeout_s)? {
         c.idle_timeout = v;
     }
+    if let Some(v) = seconds(
+        "SYNAPSE_SHUTDOWN_GRACE_S",
+        "shutdown_grace_s",
+        f.shutdown_grace_s,
+    )? {
+        c.shutdown_grace = v;
+    }
     if let Some(v) = layered(
         None,
         env.number("SYNAPSE_MAX_CONNECTIONS")?,

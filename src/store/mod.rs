@@ -130,6 +130,10 @@ pub enum StoreError {
     /// Every connection stayed busy for as long as a request may wait for one.
     #[error("no database connection came free in time")]
     Busy,
+    /// The database does not answer: a connection attempt of its own failed too (it is down,
+    /// restarting or unreachable), so the request does not wait for the pool.
+    #[error("the database does not answer")]
+    Unavailable,
     /// A read could not run on the SQLite read connections (`sqlite::reader`): it panicked or
     /// its task was stopped.
     #[error("a read did not run to its end: {0}")]

@@ -12,6 +12,7 @@
 pub mod contract;
 #[cfg(target_os = "linux")]
 pub mod keyring;
+pub mod load;
 pub mod served;
 
 use std::sync::Arc;

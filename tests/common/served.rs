@@ -158,6 +158,20 @@ impl Served {
         Self::start_async(dir, &dir.join("data"), &["--demo"], &[], healthy_within).await
     }
 
+    /// Sends the process SIGTERM, as a service manager stops it.
+    pub fn terminate(&self) {
+        let status = Command::new("kill")
+            .args(["-TERM", &self.child.id().to_string()])
+            .status()
+            .expect("kill -TERM");
+        assert!(status.success(), "kill -TERM {}", self.child.id());
+    }
+
+    /// Waits (at most `limit`, see `wait_bounded`) for the process to exit.
+    pub fn wait_exit(&mut self, limit: Duration) -> ExitStatus {
+        wait_bounded(&mut self.child, limit)
+    }
+
     /// What the server has written to stderr so far.
     pub fn log_text(&self) -> String {
         std::fs::read_to_string(&self.log).unwrap_or_default()

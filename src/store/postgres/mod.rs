@@ -13,6 +13,7 @@ mod bulk;
 mod bulk_load;
 mod conn;
 mod listen;
+mod reachability;
 mod substring;
 
 use std::str::FromStr;
@@ -30,6 +31,7 @@ use super::audit_queue::{AuditQueue, AuditRow, AuditSink};
 use super::events::EventSignal;
 use super::*;
 use crate::store::patients;
+use reachability::Reachability;
 
 /// The embedded migrations, in order: version, description, SQL.
 const MIGRATIONS: [(i64, &str, &str); 10] = [
@@ -110,12 +112,15 @@ pub struct PgStore {
     /// Wakes the server's event reader; fed by the listener (`listen`), started on first use.
     events: EventSignal,
     listening: Arc<AtomicBool>,
+    /// Answers 503 within a second when the database is down (`reachability`).
+    reachability: Arc<Reachability>,
 }
 
 /// Stores a batch of audit rows with one statement: the columns go as arrays and `UNNEST`
 /// turns them back into rows, so the statement is the same whatever the batch size.
 struct PgAuditSink {
     pool: PgPool,
+    reachability: Arc<Reachability>,
 }
 
 #[async_trait]
@@ -140,7 +145,7 @@ impl AuditSink for PgAuditSink {
         .bind(column(|r| Some(r.request_id.clone())))
         .bind(column(|r| r.ip.clone()))
         .bind(column(|r| r.client_request_id.clone()))
-        .execute(&self.pool)
+        .execute(&mut *self.reachability.connection(self.pool.acquire()).await?)
         .await?;
         Ok(())
     }
@@ -150,6 +155,7 @@ impl PgStore {
     /// Connects to `url` (`postgres://user@host/database`) and brings the schema up to date.
     pub async fn open(url: &str) -> anyhow::Result<PgStore> {
         let options = PgConnectOptions::from_str(url)?.application_name("synapse");
+        let reachability = Arc::new(Reachability::new(options.clone()));
         let pool = PgPoolOptions::new()
             .max_connections(16)
             .min_connections(1)
@@ -165,7 +171,10 @@ impl PgStore {
                 "built the indexes an interrupted load set aside"
             );
         }
-        let audit = AuditQueue::start(PgAuditSink { pool: pool.clone() });
+        let audit = AuditQueue::start(PgAuditSink {
+            pool: pool.clone(),
+            reachability: reachability.clone(),
+        });
         let store = PgStore {
             pool,
             audit,
@@ -173,6 +182,7 @@ impl PgStore {
             dense_prefix_candidates: patients::DENSE_PREFIX_CANDIDATES as u64,
             events: EventSignal::default(),
             listening: Arc::new(AtomicBool::new(false)),
+            reachability,
         };
         log_refold(refold::run_if_due(&store).await?);
         Ok(store)
@@ -190,7 +200,7 @@ impl PgStore {
     }
 
     async fn write_tx(&self) -> StoreResult<sqlx::Transaction<'static, sqlx::Postgres>> {
-        Ok(self.pool.begin().await?)
+        self.reachability.connection(self.pool.begin()).await
     }
 }
 
@@ -203,14 +213,16 @@ impl crate::store::engine::Engine for PgStore {
     }
 
     async fn write_tx(&self) -> StoreResult<conn::PgTx> {
-        Ok(conn::PgTx(self.pool.begin().await?))
+        Ok(conn::PgTx(
+            self.reachability.connection(self.pool.begin()).await?,
+        ))
     }
 
     async fn read<T: Send + 'static>(
         &self,
         read: impl crate::store::engine::ReadFn<PgConnection, T>,
     ) -> StoreResult<T> {
-        let mut connection = self.pool.acquire().await?;
+        let mut connection = self.reachability.connection(self.pool.acquire()).await?;
         read(&mut connection).await
     }
 

@@ -69,6 +69,7 @@ pub(super) async fn open(path: &Path) -> anyhow::Result<SqlitePool> {
     let pool = SqlitePoolOptions::new()
         .max_connections(1)
         .min_connections(1)
+        .after_release(|conn, _| Box::pin(super::released_cleanly(conn)))
         .connect_with(options)
         .await
         .with_context(|| {

@@ -143,6 +143,21 @@ pub struct SqliteStore {
 /// Connections for reads: enough that a read waiting on the disk leaves others running.
 const READ_CONNECTIONS: usize = 8;
 
+/// Whether a connection coming back to the pool is out of its transaction, so it may serve
+/// the next one. A COMMIT that fails for want of disk space (SQLITE_FULL) leaves sqlx
+/// counting a transaction SQLite has already rolled back: the ROLLBACK sent when the
+/// transaction is dropped fails in turn, and every later `BEGIN` on that connection would be
+/// refused ("non-zero transaction depth") until a restart. The ping waits for that queued
+/// ROLLBACK to run; a connection still in a transaction after it is closed, not reused.
+pub(super) async fn released_cleanly(conn: &mut sqlx::SqliteConnection) -> sqlx::Result<bool> {
+    use sqlx::Connection;
+
+    if conn.is_in_transaction() {
+        let _ = conn.ping().await;
+    }
+    Ok(!conn.is_in_transaction())
+}
+
 /// A write transaction holding the writer's turn until it commits or rolls back.
 pub struct WriteTx {
     tx: sqlx::Transaction<'static, sqlx::Sqlite>,
@@ -231,6 +246,7 @@ impl SqliteStore {
         let pool = SqlitePoolOptions::new()
             .max_connections(if bulk { 1 } else { 8 })
             .min_connections(1)
+            .after_release(|conn, _| Box::pin(released_cleanly(conn)))
             .connect_with(options.clone())
             .await?;
         migrator().run(&pool).await?;
