@@ -158,6 +158,17 @@ impl Served {
         Self::start_async(dir, &dir.join("data"), &["--demo"], &[], healthy_within).await
     }
 
+    /// Stops the server as a service manager does (SIGTERM) and waits, at most `limit`, for it
+    /// to exit after its graceful shutdown.
+    pub fn terminate(&mut self, limit: Duration) -> ExitStatus {
+        let status = Command::new("kill")
+            .args(["-TERM", &self.child.id().to_string()])
+            .status()
+            .expect("kill -TERM");
+        assert!(status.success(), "kill -TERM failed");
+        wait_bounded(&mut self.child, limit)
+    }
+
     /// What the server has written to stderr so far.
     pub fn log_text(&self) -> String {
         std::fs::read_to_string(&self.log).unwrap_or_default()

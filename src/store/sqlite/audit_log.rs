@@ -30,7 +30,7 @@ use crate::store::{StoreResult, embedded_migrations};
 pub(super) const SCHEMA: &str = "audit_log";
 
 /// The embedded migrations of the audit log file, in order: version, description, SQL.
-const MIGRATIONS: [(i64, &str, &str); 2] = [
+const MIGRATIONS: [(i64, &str, &str); 3] = [
     (
         1,
         "audit events",
@@ -40,6 +40,11 @@ const MIGRATIONS: [(i64, &str, &str); 2] = [
         2,
         "client request id",
         include_str!("../../../migrations/sqlite_audit_log/0002_client_request_id.sql"),
+    ),
+    (
+        3,
+        "audit chain",
+        include_str!("../../../migrations/sqlite_audit_log/0003_audit_chain.sql"),
     ),
 ];
 
@@ -79,7 +84,28 @@ pub(super) async fn open(path: &Path) -> anyhow::Result<SqlitePool> {
             )
         })?;
     migrator().run(&pool).await?;
+    chain_unchained(&pool).await?;
     Ok(pool)
+}
+
+/// Links the audit rows stored before the audit chain existed (`audit_chain`), at start.
+async fn chain_unchained(pool: &SqlitePool) -> anyhow::Result<()> {
+    let mut tx = pool.begin_with("BEGIN IMMEDIATE").await?;
+    let chained = crate::store::audit_chain::chain_if_due(
+        &mut *tx,
+        &crate::store::audit_chain::DUE_IN_AUDIT_LOG,
+        "audit_events",
+        "audit_chain",
+    )
+    .await?;
+    tx.commit().await?;
+    if chained > 0 {
+        tracing::info!(
+            rows = chained,
+            "linked the audit log file's earlier rows into its audit chain"
+        );
+    }
+    Ok(())
 }
 
 /// The embedded migrations of the audit log file.
@@ -198,6 +224,7 @@ impl AuditSink for AuditLogSink {
             });
             insert.build().execute(&mut *tx).await?;
         }
+        crate::store::audit_chain::append(&mut *tx, "audit_chain", batch).await?;
         tx.commit().await?;
         Ok(())
     }
