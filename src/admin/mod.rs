@@ -1,13 +1,14 @@
 //! `synapse admin`: the operator's commands on the database itself, with no server running:
-//! accounts (create, list, unlock, disable, enable, reset a password, end the sessions) and
-//! the export of the audit trail. The database is the one `serve` opens (`--database`, else
-//! `SYNAPSE_DATABASE_URL`, else the config file). The commands call the store methods the API's
+//! accounts (create, list, unlock, disable, enable, reset a password, end the sessions), the
+//! export of the audit trail and the check of its chain (`verify`). The database is the one
+//! `serve` opens (`--database`, else `SYNAPSE_DATABASE_URL`, else the config file). The commands call the store methods the API's
 //! `/admin/*` calls, as a console operator (`store::ConsoleOperator`, the operating-system
 //! account that ran the command), so each change leaves the audit row it leaves over the API.
 
 pub mod backup;
 pub mod export;
 pub mod migrate;
+pub mod verify;
 
 use std::process::ExitCode;
 
@@ -130,6 +131,14 @@ pub enum AuditCommand {
         /// jsonl (one JSON object a line, the API's audit event) or csv.
         #[arg(long, default_value = "jsonl")]
         format: String,
+    },
+    /// Walk the audit chain and report the first row changed, deleted or inserted (and every
+    /// other, up to 100). Exits 0 when the trail is intact, 6 when it was altered.
+    Verify {
+        /// A head the server logged ("audit chain head", at shutdown and every hour), as
+        /// ID:HASH: a chain that ends before it had rows removed from its end. Repeatable.
+        #[arg(long = "expect-head", value_name = "ID:HASH")]
+        expect_head: Vec<String>,
     },
 }
 
@@ -392,6 +401,21 @@ async fn run_inner(
             let rows = export::export(store, by, query, format, std::io::stdout().lock()).await?;
             eprintln!("Exported {rows} audit rows.");
             Ok(())
+        }
+        AdminCommand::Audit(AuditCommand::Verify { expect_head }) => {
+            let expected = expect_head
+                .iter()
+                .map(|text| {
+                    verify::ExpectedHead::parse(text).ok_or_else(|| {
+                        usage(format!(
+                            "--expect-head must be ID:HASH as the server logged it (\"audit \
+                             chain head\"), not {text:?}"
+                        ))
+                    })
+                })
+                .collect::<Result<Vec<_>, _>>()?;
+            let verdict = verify::verify(store, &expected).await?;
+            verify::report(&verdict)
         }
         // `run_on_files` runs it, on the files themselves.
         AdminCommand::Backup { .. } | AdminCommand::Restore { .. } => Err(failed(

@@ -15,6 +15,8 @@ pub enum Exit {
     NotLoggedIn = 3,
     NotFound = 4,
     Unreachable = 5,
+    /// `synapse admin audit verify`: the audit trail was altered.
+    Tampered = 6,
 }
 
 impl From<Exit> for ExitCode {

@@ -3,6 +3,7 @@
 //! without patient data, metrics, and an envelope on every answer.
 
 mod admin;
+mod audit_head;
 mod auth;
 pub mod client_ip;
 mod consultations;
@@ -269,5 +270,10 @@ pub async fn serve_with(
         events.close();
     };
     let connections = state.config.connections.clone();
-    listener::run(listener, router(state), connections, tls, shutdown).await
+    let store = state.store.clone();
+    let hourly = tokio::spawn(audit_head::log_hourly(store.clone()));
+    let served = listener::run(listener, router(state), connections, tls, shutdown).await;
+    hourly.abort();
+    audit_head::log(store.as_ref(), "shutdown").await;
+    served
 }

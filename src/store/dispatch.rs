@@ -169,6 +169,31 @@ impl<E: Engine> Store for E {
     ) -> StoreResult<Vec<AuditEvent>> {
         super::admin::export_audit(self, by, query, after).await
     }
+    fn audit_chain_names(&self) -> Vec<&'static str> {
+        self.dialect()
+            .audit_chains()
+            .iter()
+            .map(|(name, _, _)| *name)
+            .collect()
+    }
+    async fn audit_chain_links(
+        &self,
+        chain: usize,
+        after: i64,
+        limit: u32,
+    ) -> StoreResult<Vec<audit_chain::ChainLink>> {
+        super::audit_chain::links(self, chain, after, limit).await
+    }
+    async fn audit_unchained(
+        &self,
+        chain: usize,
+        limit: u32,
+    ) -> StoreResult<Vec<audit_queue::AuditRow>> {
+        super::audit_chain::unchained(self, chain, limit).await
+    }
+    async fn audit_chain_heads(&self) -> StoreResult<Vec<(&'static str, audit_chain::ChainHead)>> {
+        super::audit_chain::heads(self).await
+    }
 
     async fn list_patients(
         &self,

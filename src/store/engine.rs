@@ -14,7 +14,6 @@ use super::sql::{Conn, Dialect, Statement, WriteTx};
 use super::synth::SynthPatient;
 use super::{Actor, AuditEntry, RequestContext, StoreError, StoreResult};
 use crate::model::patient::PatientSummary;
-use crate::model::time::now;
 
 /// A read: given a connection, the future that runs its statements on it.
 pub trait ReadFn<C, T>:
@@ -102,23 +101,26 @@ pub async fn insert_audit(
     ctx: &RequestContext,
     entry: &AuditEntry<'_>,
 ) -> StoreResult<()> {
+    let row = super::audit_queue::audit_row(ctx, entry);
     let insert = Statement::new(
         "INSERT INTO audit_events (id, at, user_id, action, resource_type, resource_id, \
          patient_id, outcome, request_id, ip, client_request_id) \
          VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)",
     )
-    .arg(Uuid::now_v7())
-    .arg(now())
-    .arg(entry.user_id)
-    .arg(entry.action)
-    .arg(entry.resource_type)
-    .arg(entry.resource_id.clone())
-    .arg(entry.patient_id)
-    .arg(entry.outcome)
-    .arg(ctx.request_id.as_str())
-    .arg(ctx.ip.clone())
-    .arg(ctx.client_request_id.clone());
+    .arg(row.id)
+    .arg(row.at)
+    .arg(row.user_id)
+    .arg(row.action.as_str())
+    .arg(row.resource_type.clone())
+    .arg(row.resource_id.clone())
+    .arg(row.patient_id)
+    .arg(row.outcome.as_str())
+    .arg(row.request_id.as_str())
+    .arg(row.ip.clone())
+    .arg(row.client_request_id.clone());
     conn.execute(&insert).await?;
+    // Linked in the same transaction: the row and its link are stored together or not at all.
+    super::audit_chain::append(conn, "audit_chain", std::slice::from_ref(&row)).await?;
     Ok(())
 }
 

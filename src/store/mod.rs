@@ -3,6 +3,7 @@
 //! and every read or write of patient data leaves an audit row.
 
 pub mod admin;
+pub mod audit_chain;
 pub mod audit_queue;
 pub mod auth;
 pub mod bulk_load;
@@ -474,6 +475,24 @@ pub trait Store: Send + Sync + 'static {
         query: &AuditQuery,
         after: Option<AuditPosition>,
     ) -> StoreResult<Vec<AuditEvent>>;
+    /// The names of the audit chains (`audit_chain`; SQLite keeps one per file), in the
+    /// order the chain methods number them.
+    fn audit_chain_names(&self) -> Vec<&'static str>;
+    /// Up to `limit` links of chain `chain` after position `after`, each with its row.
+    async fn audit_chain_links(
+        &self,
+        chain: usize,
+        after: i64,
+        limit: u32,
+    ) -> StoreResult<Vec<audit_chain::ChainLink>>;
+    /// Up to `limit` audit rows of chain `chain`'s table that have no link, oldest first.
+    async fn audit_unchained(
+        &self,
+        chain: usize,
+        limit: u32,
+    ) -> StoreResult<Vec<audit_queue::AuditRow>>;
+    /// The last link of every chain, by name (what the server logs).
+    async fn audit_chain_heads(&self) -> StoreResult<Vec<(&'static str, audit_chain::ChainHead)>>;
 
     // --- patients
     async fn list_patients(

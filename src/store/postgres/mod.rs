@@ -34,7 +34,7 @@ use crate::store::patients;
 use reachability::Reachability;
 
 /// The embedded migrations, in order: version, description, SQL.
-const MIGRATIONS: [(i64, &str, &str); 10] = [
+const MIGRATIONS: [(i64, &str, &str); 11] = [
     (
         1,
         "schema",
@@ -79,6 +79,11 @@ const MIGRATIONS: [(i64, &str, &str); 10] = [
         9,
         "audit client request id",
         include_str!("../../../migrations/postgres/0009_audit_client_request_id.sql"),
+    ),
+    (
+        10,
+        "audit chain",
+        include_str!("../../../migrations/postgres/0010_audit_chain.sql"),
     ),
     (
         11,
@@ -128,6 +133,8 @@ impl AuditSink for PgAuditSink {
     async fn write_batch(&self, batch: &[AuditRow]) -> StoreResult<()> {
         let column =
             |get: fn(&AuditRow) -> Option<String>| batch.iter().map(get).collect::<Vec<_>>();
+        // The rows and their links in one transaction (`audit_chain`).
+        let mut tx = self.reachability.connection(self.pool.begin()).await?;
         sqlx::query(
             "INSERT INTO audit_events (id, at, user_id, action, resource_type, resource_id, \
              patient_id, outcome, request_id, ip, client_request_id) \
@@ -145,8 +152,10 @@ impl AuditSink for PgAuditSink {
         .bind(column(|r| Some(r.request_id.clone())))
         .bind(column(|r| r.ip.clone()))
         .bind(column(|r| r.client_request_id.clone()))
-        .execute(&mut *self.reachability.connection(self.pool.acquire()).await?)
+        .execute(&mut *tx)
         .await?;
+        crate::store::audit_chain::append(&mut *tx, "audit_chain", batch).await?;
+        tx.commit().await?;
         Ok(())
     }
 }
@@ -169,6 +178,21 @@ impl PgStore {
             tracing::info!(
                 indexes = built,
                 "built the indexes an interrupted load set aside"
+            );
+        }
+        let mut tx = pool.begin().await?;
+        let chained = crate::store::audit_chain::chain_if_due(
+            &mut *tx,
+            &crate::store::audit_chain::DUE_IN_SETTINGS,
+            "audit_events",
+            "audit_chain",
+        )
+        .await?;
+        tx.commit().await?;
+        if chained > 0 {
+            tracing::info!(
+                rows = chained,
+                "linked the earlier audit rows into the audit chain"
             );
         }
         let audit = AuditQueue::start(PgAuditSink {
@@ -307,7 +331,33 @@ pub fn migrator() -> Migrator {
     }
 }
 
-/// Applies the pending migrations under the migrator's advisory lock.
+/// Applies the pending migrations under the migrator's advisory lock. When every migration is
+/// applied already (the same versions, the same checksums) the migrator is not run: it starts
+/// with `CREATE TABLE IF NOT EXISTS _sqlx_migrations`, which PostgreSQL refuses to a role
+/// without CREATE on the schema even when the table exists, and a server may run as a role
+/// that cannot change the schema (docs/SECURITY.md) once the owner has migrated.
 pub async fn migrate(pool: &PgPool) -> Result<(), MigrateError> {
+    if all_applied(pool).await {
+        return Ok(());
+    }
     migrator().run(pool).await
+}
+
+/// Whether the database's migrations are exactly this release's (else the migrator runs, and
+/// applies what is missing or reports what differs).
+async fn all_applied(pool: &PgPool) -> bool {
+    let applied: Result<Vec<(i64, Vec<u8>)>, _> =
+        sqlx::query_as("SELECT version, checksum FROM _sqlx_migrations WHERE success")
+            .fetch_all(pool)
+            .await;
+    let Ok(applied) = applied else {
+        return false;
+    };
+    let migrator = migrator();
+    applied.len() == migrator.migrations.len()
+        && migrator.migrations.iter().all(|migration| {
+            applied.iter().any(|(version, checksum)| {
+                *version == migration.version && checksum[..] == migration.checksum[..]
+            })
+        })
 }

@@ -77,6 +77,33 @@ impl Dialect {
             Dialect::Postgres => &["audit_events"],
         }
     }
+
+    /// The audit chains (`store::audit_chain`), each as (name, audit rows, links), in the
+    /// names the read connections see. SQLite keeps one chain per file: its writers are
+    /// per file, and a link is stored in the transaction of its row.
+    pub fn audit_chains(self) -> &'static [(&'static str, &'static str, &'static str)] {
+        match self {
+            Dialect::Sqlite => &[
+                ("data file", "main.audit_events", "main.audit_chain"),
+                (
+                    "audit log file",
+                    "audit_log.audit_events",
+                    "audit_log.audit_chain",
+                ),
+            ],
+            Dialect::Postgres => &[("database", "audit_events", "audit_chain")],
+        }
+    }
+
+    /// The statement (with the lock key as `$1`) taken before reading the audit chain's head
+    /// and held until the commit, so that writers on every instance append one line; SQLite's
+    /// writers queue anyway.
+    pub fn chain_lock(self) -> Option<&'static str> {
+        match self {
+            Dialect::Sqlite => None,
+            Dialect::Postgres => Some("SELECT pg_advisory_xact_lock($1)"),
+        }
+    }
 }
 
 // Patients (`store::patients`): how the search's conditions read the columns.

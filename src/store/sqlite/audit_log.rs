@@ -30,7 +30,7 @@ use crate::store::{StoreResult, embedded_migrations};
 pub(super) const SCHEMA: &str = "audit_log";
 
 /// The embedded migrations of the audit log file, in order: version, description, SQL.
-const MIGRATIONS: [(i64, &str, &str); 2] = [
+const MIGRATIONS: [(i64, &str, &str); 3] = [
     (
         1,
         "audit events",
@@ -40,6 +40,11 @@ const MIGRATIONS: [(i64, &str, &str); 2] = [
         2,
         "client request id",
         include_str!("../../../migrations/sqlite_audit_log/0002_client_request_id.sql"),
+    ),
+    (
+        3,
+        "audit chain",
+        include_str!("../../../migrations/sqlite_audit_log/0003_audit_chain.sql"),
     ),
 ];
 
@@ -80,7 +85,28 @@ pub(super) async fn open(path: &Path) -> anyhow::Result<SqlitePool> {
             )
         })?;
     migrator().run(&pool).await?;
+    chain_unchained(&pool).await?;
     Ok(pool)
+}
+
+/// Links the audit rows stored before the audit chain existed (`audit_chain`), at start.
+async fn chain_unchained(pool: &SqlitePool) -> anyhow::Result<()> {
+    let mut tx = pool.begin_with("BEGIN IMMEDIATE").await?;
+    let chained = crate::store::audit_chain::chain_if_due(
+        &mut *tx,
+        &crate::store::audit_chain::DUE_IN_AUDIT_LOG,
+        "audit_events",
+        "audit_chain",
+    )
+    .await?;
+    tx.commit().await?;
+    if chained > 0 {
+        tracing::info!(
+            rows = chained,
+            "linked the audit log file's earlier rows into its audit chain"
+        );
+    }
+    Ok(())
 }
 
 /// The embedded migrations of the audit log file.
@@ -199,6 +225,7 @@ impl AuditSink for AuditLogSink {
             });
             insert.build().execute(&mut *tx).await?;
         }
+        crate::store::audit_chain::append(&mut *tx, "audit_chain", batch).await?;
         tx.commit().await?;
         Ok(())
     }
@@ -237,6 +264,90 @@ mod tests {
         let foreign = open(&path_for(&other_path)).await.expect("its audit log");
         assert_eq!(pair(data, &foreign).await.expect("pair"), Pairing::Foreign);
         assert_eq!(pair(data, &foreign).await.expect("pair"), Pairing::Foreign);
+    }
+
+    /// What the chain costs the batch writer: the same batches stored with their links
+    /// (`AuditLogSink`, as the server does) and without (the rows only, as before the chain).
+    /// A measurement, not a check: `cargo test --lib audit_batch_cost -- --ignored --nocapture`.
+    #[tokio::test]
+    #[ignore]
+    async fn audit_batch_cost_with_and_without_the_chain() {
+        use crate::store::RequestContext;
+        use crate::store::audit_queue::audit_row;
+        const BATCHES: usize = 400;
+        const ROWS: usize = 32;
+        let dir = tempfile::tempdir().expect("temp dir");
+        let batch = || -> Vec<AuditRow> {
+            let context = RequestContext {
+                request_id: "req".into(),
+                client_request_id: None,
+                ip: Some("127.0.0.1".into()),
+            };
+            let entry = crate::store::AuditEntry {
+                user_id: Some(Uuid::now_v7()),
+                action: "patient.read",
+                resource_type: Some("patient"),
+                resource_id: Some(Uuid::now_v7().to_string()),
+                patient_id: Some(Uuid::now_v7()),
+                outcome: "success",
+            };
+            (0..ROWS).map(|_| audit_row(&context, &entry)).collect()
+        };
+        let chained = AuditLogSink {
+            pool: open(&dir.path().join("chained")).await.expect("open"),
+        };
+        let plain = open(&dir.path().join("plain")).await.expect("open");
+        for round in 0..2 {
+            let started = std::time::Instant::now();
+            for _ in 0..BATCHES {
+                chained.write_batch(&batch()).await.expect("batch");
+            }
+            let with_chain = started.elapsed();
+            let started = std::time::Instant::now();
+            for _ in 0..BATCHES {
+                let rows = batch();
+                let mut tx = plain.begin_with("BEGIN IMMEDIATE").await.expect("begin");
+                let mut insert = sqlx::QueryBuilder::<sqlx::Sqlite>::new(
+                    "INSERT INTO audit_events (id, at, user_id, action, resource_type, \
+                     resource_id, patient_id, outcome, request_id, ip, client_request_id) ",
+                );
+                insert.push_values(&rows, |mut values, row| {
+                    values
+                        .push_bind(row.id.to_string())
+                        .push_bind(format_timestamp(row.at))
+                        .push_bind(row.user_id.map(|u| u.to_string()))
+                        .push_bind(row.action.as_str())
+                        .push_bind(row.resource_type.as_deref())
+                        .push_bind(row.resource_id.as_deref())
+                        .push_bind(row.patient_id.map(|p| p.to_string()))
+                        .push_bind(row.outcome.as_str())
+                        .push_bind(row.request_id.as_str())
+                        .push_bind(row.ip.as_deref())
+                        .push_bind(row.client_request_id.as_deref());
+                });
+                insert.build().execute(&mut *tx).await.expect("insert");
+                tx.commit().await.expect("commit");
+            }
+            let without = started.elapsed();
+            let started = std::time::Instant::now();
+            for _ in 0..BATCHES {
+                for (n, row) in batch().iter().enumerate() {
+                    std::hint::black_box(crate::store::audit_chain::link_hash(
+                        crate::store::audit_chain::GENESIS,
+                        n as i64,
+                        row,
+                    ));
+                }
+            }
+            let hashing = started.elapsed();
+            println!(
+                "round {round}: {BATCHES} batches of {ROWS} rows: with the chain {:.1} ms a \
+                 batch, without {:.1} ms; making the rows and hashing them {:.1} ms",
+                with_chain.as_secs_f64() * 1000.0 / BATCHES as f64,
+                without.as_secs_f64() * 1000.0 / BATCHES as f64,
+                hashing.as_secs_f64() * 1000.0 / BATCHES as f64,
+            );
+        }
     }
 
     #[test]

@@ -29,7 +29,7 @@ use super::*;
 use crate::store::patients;
 
 /// The embedded migrations, in order: version, description, SQL.
-const MIGRATIONS: [(i64, &str, &str); 12] = [
+const MIGRATIONS: [(i64, &str, &str); 13] = [
     (
         1,
         "schema",
@@ -89,6 +89,11 @@ const MIGRATIONS: [(i64, &str, &str); 12] = [
         12,
         "session activity",
         include_str!("../../../migrations/sqlite/0012_session_activity.sql"),
+    ),
+    (
+        13,
+        "audit chain",
+        include_str!("../../../migrations/sqlite/0013_audit_chain.sql"),
     ),
 ];
 
@@ -250,6 +255,7 @@ impl SqliteStore {
             .connect_with(options.clone())
             .await?;
         migrator().run(&pool).await?;
+        chain_unchained(&pool).await?;
         let audit_log_path = audit_log::path_for(options.get_filename());
         let audit_log = audit_log::open(&audit_log_path).await?;
         let pairing = audit_log::pair(&pool, &audit_log).await?;
@@ -423,4 +429,25 @@ pub fn migrator() -> Migrator {
         migrations: embedded_migrations(&MIGRATIONS),
         ..Migrator::DEFAULT
     }
+}
+
+/// Links the data file's audit rows stored before the audit chain existed (`audit_chain`),
+/// at start.
+async fn chain_unchained(pool: &SqlitePool) -> anyhow::Result<()> {
+    let mut tx = pool.begin_with("BEGIN IMMEDIATE").await?;
+    let chained = crate::store::audit_chain::chain_if_due(
+        &mut *tx,
+        &crate::store::audit_chain::DUE_IN_SETTINGS,
+        "audit_events",
+        "audit_chain",
+    )
+    .await?;
+    tx.commit().await?;
+    if chained > 0 {
+        tracing::info!(
+            rows = chained,
+            "linked the data file's earlier audit rows into its audit chain"
+        );
+    }
+    Ok(())
 }
