@@ -33,6 +33,10 @@ struct Cli {
     /// Server to talk to, e.g. https://synapse.clinic.example (else SYNAPSE_SERVER, else the config file).
     #[arg(long, global = true)]
     server: Option<String>,
+    /// The named profile (a remembered server) to use: else SYNAPSE_PROFILE, else the one the
+    /// last `synapse login` used.
+    #[arg(long, global = true)]
+    profile: Option<String>,
     /// Where the session is remembered: auto, secret-service, keyutils or memory.
     #[arg(long, global = true)]
     token_store: Option<String>,
@@ -105,13 +109,24 @@ fn main() -> std::process::ExitCode {
 }
 
 async fn run(cli: Cli, env: &Environment) -> anyhow::Result<std::process::ExitCode> {
-    let file = config::load_file(cli.config.as_deref(), env)?;
+    // A config file that cannot be read or parsed is the user's to fix: a usage error.
+    let file = match config::load_file(cli.config.as_deref(), env) {
+        Ok(file) => file,
+        Err(error) => {
+            eprintln!("synapse: {error:#}");
+            return Ok(Exit::Usage.into());
+        }
+    };
     match cli.command {
         None => workstation(&file, cli.server, cli.token_store, env).await?,
         Some(Command::Client(command)) => {
-            let settings = client::settings::resolve(&file.client, cli.server, env)?;
-            let token_store = credentials::settings::resolve(&file.client, cli.token_store, env)?;
-            return Ok(cli::run(command, &settings, token_store, cli.json).await);
+            let globals = cli::Globals {
+                server: cli.server,
+                profile: cli.profile,
+                token_store: cli.token_store,
+                json: cli.json,
+            };
+            return Ok(cli::run(command, globals, &file.client, env).await);
         }
         Some(Command::Bench(args)) => {
             return Ok(bench::run(args, &file.client, cli.server, env, cli.json).await);
