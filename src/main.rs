@@ -24,7 +24,9 @@ use synapse::{admin, bench, cli, client, credentials, logging, tui};
 #[command(
     name = "synapse",
     version,
-    about = "A keyboard-driven clinical workstation and the API it drives"
+    about = "A keyboard-driven clinical workstation and the API it drives",
+    // Our own `help`, which also knows the topics (exit-codes, environment).
+    disable_help_subcommand = true
 )]
 struct Cli {
     /// Config file (default: ~/.config/synapse/config.toml, or SYNAPSE_CONFIG).
@@ -60,6 +62,11 @@ enum Command {
     Migrate(admin::migrate::MigrateArgs),
     /// Add synthetic doctors, patients, consultations and reports (for benchmarks).
     Seed(SeedArgs),
+    /// Help on a command (`synapse help reports list`) or a topic: exit-codes, environment.
+    Help {
+        /// A command path, or a topic.
+        topic: Vec<String>,
+    },
     /// Load-test a server over HTTP: per endpoint requests/s, latency percentiles and errors,
     /// measured beside the bare round trip of /health.
     Bench(bench::BenchArgs),
@@ -135,8 +142,56 @@ async fn run(cli: Cli, env: &Environment) -> anyhow::Result<std::process::ExitCo
         Some(Command::Admin(args)) => return Ok(administer(&file, args, env, cli.json).await),
         Some(Command::Seed(args)) => seed(&file, args, env).await?,
         Some(Command::Migrate(args)) => return Ok(admin::migrate::run(args, &file, env).await),
+        Some(Command::Help { topic }) => return Ok(help(&topic)),
     }
     Ok(std::process::ExitCode::SUCCESS)
+}
+
+/// `synapse help [COMMAND…|TOPIC]`: a topic's text, else the named command's help.
+fn help(words: &[String]) -> std::process::ExitCode {
+    use clap::CommandFactory;
+    if let [word] = words
+        && let Some(text) = cli::help::topic(word)
+    {
+        print!("{text}");
+        return Exit::Ok.into();
+    }
+    let mut command = Cli::command();
+    for word in words {
+        match command.find_subcommand(word) {
+            Some(sub) => command = sub.clone(),
+            None => {
+                let topics = cli::help::TOPICS
+                    .iter()
+                    .map(|(name, _)| *name)
+                    .collect::<Vec<_>>()
+                    .join(", ");
+                eprintln!(
+                    "synapse: no command or help topic {word:?}: run `synapse --help` for the \
+                     commands; the topics are {topics}"
+                );
+                return Exit::Usage.into();
+            }
+        }
+    }
+    let printed = if words.is_empty() {
+        let topics = cli::help::TOPICS
+            .iter()
+            .map(|(name, about)| format!("  {name:<12} {about}"))
+            .collect::<Vec<_>>()
+            .join("\n");
+        command
+            .after_help(format!("Help topics (synapse help TOPIC):\n{topics}"))
+            .print_long_help()
+    } else {
+        command
+            .bin_name(format!("synapse {}", words.join(" ")))
+            .print_long_help()
+    };
+    match printed {
+        Ok(()) => Exit::Ok.into(),
+        Err(_) => Exit::Failed.into(),
+    }
 }
 
 /// The workstation: against the configured server, or an embedded one with demo data.

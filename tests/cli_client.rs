@@ -899,3 +899,45 @@ fn login_and_logout_honour_json() {
     let logout = world.synapse(&["logout", "--json"]).json();
     assert_eq!(logout["logged_out"], true, "{logout}");
 }
+
+#[test]
+fn help_knows_the_exit_codes_the_environment_and_the_commands() {
+    let home = tempfile::tempdir().expect("temp dir");
+    let help = |args: &[&str]| {
+        let mut command = Command::new(BIN);
+        command.args(args).env("HOME", home.path());
+        run(command, None, home.path())
+    };
+    let codes = help(&["help", "exit-codes"]);
+    codes.expect(0);
+    for line in [
+        "0  success",
+        "2  usage",
+        "3  authentication",
+        "4  not found",
+        "5  the server",
+    ] {
+        assert!(codes.stdout.contains(line), "{line}: {}", codes.stdout);
+    }
+    let environment = help(&["help", "environment"]);
+    environment.expect(0);
+    for name in [
+        "SYNAPSE_TOKEN",
+        "SYNAPSE_PROFILE",
+        "SYNAPSE_SERVER",
+        "SYNAPSE_LOG",
+    ] {
+        assert!(environment.stdout.contains(name), "{name}");
+    }
+    let list = help(&["help", "reports", "list"]);
+    list.expect(0);
+    assert!(
+        list.stdout.contains("synapse reports list"),
+        "{}",
+        list.stdout
+    );
+    assert!(list.stdout.contains("--cursor"), "{}", list.stdout);
+    let unknown = help(&["help", "frobnicate"]);
+    unknown.expect(2);
+    assert!(unknown.stderr.contains("exit-codes"), "{}", unknown.stderr);
+}

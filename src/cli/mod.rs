@@ -4,6 +4,7 @@
 //! server under a profile (see [`profiles`]); `SYNAPSE_TOKEN` lets a script without a keyring
 //! use an access token instead of a saved session.
 
+pub mod help;
 pub mod profiles;
 
 use std::io::IsTerminal;
