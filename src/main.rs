@@ -127,6 +127,14 @@ async fn run(cli: Cli, env: &Environment) -> anyhow::Result<std::process::ExitCo
     match cli.command {
         None => workstation(&file, cli.server, cli.token_store, env).await?,
         Some(Command::Client(command)) => {
+            // Like the workstation: to the log file, at SYNAPSE_LOG's level; stderr stays the
+            // user's. A command that cannot log still runs.
+            let level = env.get("SYNAPSE_LOG").unwrap_or("info");
+            if let Err(error) =
+                config::create_data_dir(env).and_then(|dir| logging::init_cli(&dir, level))
+            {
+                eprintln!("synapse: warning: no log file ({error:#})");
+            }
             let globals = cli::Globals {
                 server: cli.server,
                 profile: cli.profile,

@@ -941,3 +941,38 @@ fn help_knows_the_exit_codes_the_environment_and_the_commands() {
     unknown.expect(2);
     assert!(unknown.stderr.contains("exit-codes"), "{}", unknown.stderr);
 }
+
+#[test]
+fn cli_commands_log_to_the_log_file_at_synapse_log() {
+    let world = World::start();
+    world.login().expect(0);
+    let data = world.home.path().join("data").join("synapse");
+    let run = synapse_env(
+        &world,
+        Some(world.base()),
+        &["whoami"],
+        &[
+            ("SYNAPSE_LOG", "debug"),
+            ("SYNAPSE_DATA_DIR", data.to_str().unwrap()),
+        ],
+    );
+    run.expect(0);
+    let mut text = String::new();
+    for entry in std::fs::read_dir(&data).expect("the data directory has a log") {
+        let path = entry.expect("an entry").path();
+        if path.to_string_lossy().contains("synapse") && path.is_file() {
+            text.push_str(&std::fs::read_to_string(&path).unwrap_or_default());
+        }
+    }
+    assert!(
+        text.contains("CLI started"),
+        "the debug line is in the log:\n{text}"
+    );
+    assert!(text.contains("CLI command"), "{text}");
+    assert!(!text.contains(PASSWORD), "no password in the log");
+    assert!(
+        !run.stderr.contains("CLI"),
+        "stderr stays the user's: {}",
+        run.stderr
+    );
+}
