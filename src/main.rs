@@ -20,10 +20,20 @@ use synapse::store::sqlite::SqliteStore;
 use synapse::store::{Store, demo};
 use synapse::{admin, bench, cli, client, credentials, logging, tui};
 
+/// `synapse --version`: the release, the commit and the build date (see build.rs).
+const VERSION: &str = concat!(
+    env!("CARGO_PKG_VERSION"),
+    " (commit ",
+    env!("SYNAPSE_COMMIT"),
+    ", built ",
+    env!("SYNAPSE_BUILD_DATE"),
+    ")"
+);
+
 #[derive(Parser)]
 #[command(
     name = "synapse",
-    version,
+    version = VERSION,
     about = "A keyboard-driven clinical workstation and the API it drives",
     // Our own `help`, which also knows the topics (exit-codes, environment).
     disable_help_subcommand = true

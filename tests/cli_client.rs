@@ -976,3 +976,26 @@ fn cli_commands_log_to_the_log_file_at_synapse_log() {
         run.stderr
     );
 }
+
+#[test]
+fn version_names_the_commit_and_the_build_date() {
+    let output = Command::new(BIN)
+        .arg("--version")
+        .output()
+        .expect("run synapse --version");
+    assert!(output.status.success());
+    let text = String::from_utf8_lossy(&output.stdout).to_string();
+    assert!(text.starts_with("synapse 0."), "{text}");
+    assert!(text.contains("(commit "), "{text}");
+    assert!(text.contains(", built 20"), "{text}");
+    // Built from a checkout: the commit is named (a source tarball says "unknown").
+    if let Ok(head) = Command::new("git")
+        .args(["rev-parse", "--short=12", "HEAD"])
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .output()
+        && head.status.success()
+    {
+        let head = String::from_utf8_lossy(&head.stdout).trim().to_string();
+        assert!(text.contains(&head), "{head} in {text}");
+    }
+}
