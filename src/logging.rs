@@ -75,6 +75,18 @@ pub fn init_workstation(dir: &Path, level: &str) -> anyhow::Result<()> {
     Ok(())
 }
 
+/// The scripting CLI's log: the workstation's files, one line per command to say which ran.
+pub fn init_cli(dir: &Path, level: &str) -> anyhow::Result<()> {
+    let appender = workstation_appender(dir)?;
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(filter(level))
+        .with_ansi(false)
+        .with_writer(appender)
+        .try_init();
+    tracing::debug!(version = env!("CARGO_PKG_VERSION"), "CLI started");
+    Ok(())
+}
+
 /// The daily rotated log files in `dir`, older ones beyond a week removed. Writes go straight to
 /// the file (the workstation logs a few lines a minute: no writer thread is needed).
 pub fn workstation_appender(dir: &Path) -> anyhow::Result<RollingFileAppender> {

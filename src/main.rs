@@ -20,11 +20,23 @@ use synapse::store::sqlite::SqliteStore;
 use synapse::store::{Store, demo};
 use synapse::{admin, bench, cli, client, credentials, logging, tui};
 
+/// `synapse --version`: the release, the commit and the build date (see build.rs).
+const VERSION: &str = concat!(
+    env!("CARGO_PKG_VERSION"),
+    " (commit ",
+    env!("SYNAPSE_COMMIT"),
+    ", built ",
+    env!("SYNAPSE_BUILD_DATE"),
+    ")"
+);
+
 #[derive(Parser)]
 #[command(
     name = "synapse",
-    version,
-    about = "A keyboard-driven clinical workstation and the API it drives"
+    version = VERSION,
+    about = "A keyboard-driven clinical workstation and the API it drives",
+    // Our own `help`, which also knows the topics (exit-codes, environment).
+    disable_help_subcommand = true
 )]
 struct Cli {
     /// Config file (default: ~/.config/synapse/config.toml, or SYNAPSE_CONFIG).
@@ -33,6 +45,10 @@ struct Cli {
     /// Server to talk to, e.g. https://synapse.clinic.example (else SYNAPSE_SERVER, else the config file).
     #[arg(long, global = true)]
     server: Option<String>,
+    /// The named profile (a remembered server) to use: else SYNAPSE_PROFILE, else the one the
+    /// last `synapse login` used.
+    #[arg(long, global = true)]
+    profile: Option<String>,
     /// Where the session is remembered: auto, secret-service, keyutils or memory.
     #[arg(long, global = true)]
     token_store: Option<String>,
@@ -56,6 +72,11 @@ enum Command {
     Migrate(admin::migrate::MigrateArgs),
     /// Add synthetic doctors, patients, consultations and reports (for benchmarks).
     Seed(SeedArgs),
+    /// Help on a command (`synapse help reports list`) or a topic: exit-codes, environment.
+    Help {
+        /// A command path, or a topic.
+        topic: Vec<String>,
+    },
     /// Load-test a server over HTTP: per endpoint requests/s, latency percentiles and errors,
     /// measured beside the bare round trip of /health.
     Bench(bench::BenchArgs),
@@ -105,13 +126,32 @@ fn main() -> std::process::ExitCode {
 }
 
 async fn run(cli: Cli, env: &Environment) -> anyhow::Result<std::process::ExitCode> {
-    let file = config::load_file(cli.config.as_deref(), env)?;
+    // A config file that cannot be read or parsed is the user's to fix: a usage error.
+    let file = match config::load_file(cli.config.as_deref(), env) {
+        Ok(file) => file,
+        Err(error) => {
+            eprintln!("synapse: {error:#}");
+            return Ok(Exit::Usage.into());
+        }
+    };
     match cli.command {
         None => workstation(&file, cli.server, cli.token_store, env).await?,
         Some(Command::Client(command)) => {
-            let settings = client::settings::resolve(&file.client, cli.server, env)?;
-            let token_store = credentials::settings::resolve(&file.client, cli.token_store, env)?;
-            return Ok(cli::run(command, &settings, token_store, cli.json).await);
+            // Like the workstation: to the log file, at SYNAPSE_LOG's level; stderr stays the
+            // user's. A command that cannot log still runs.
+            let level = env.get("SYNAPSE_LOG").unwrap_or("info");
+            if let Err(error) =
+                config::create_data_dir(env).and_then(|dir| logging::init_cli(&dir, level))
+            {
+                eprintln!("synapse: warning: no log file ({error:#})");
+            }
+            let globals = cli::Globals {
+                server: cli.server,
+                profile: cli.profile,
+                token_store: cli.token_store,
+                json: cli.json,
+            };
+            return Ok(cli::run(command, globals, &file.client, env).await);
         }
         Some(Command::Bench(args)) => {
             return Ok(bench::run(args, &file.client, cli.server, env, cli.json).await);
@@ -120,8 +160,56 @@ async fn run(cli: Cli, env: &Environment) -> anyhow::Result<std::process::ExitCo
         Some(Command::Admin(args)) => return Ok(administer(&file, args, env, cli.json).await),
         Some(Command::Seed(args)) => seed(&file, args, env).await?,
         Some(Command::Migrate(args)) => return Ok(admin::migrate::run(args, &file, env).await),
+        Some(Command::Help { topic }) => return Ok(help(&topic)),
     }
     Ok(std::process::ExitCode::SUCCESS)
+}
+
+/// `synapse help [COMMAND…|TOPIC]`: a topic's text, else the named command's help.
+fn help(words: &[String]) -> std::process::ExitCode {
+    use clap::CommandFactory;
+    if let [word] = words
+        && let Some(text) = cli::help::topic(word)
+    {
+        print!("{text}");
+        return Exit::Ok.into();
+    }
+    let mut command = Cli::command();
+    for word in words {
+        match command.find_subcommand(word) {
+            Some(sub) => command = sub.clone(),
+            None => {
+                let topics = cli::help::TOPICS
+                    .iter()
+                    .map(|(name, _)| *name)
+                    .collect::<Vec<_>>()
+                    .join(", ");
+                eprintln!(
+                    "synapse: no command or help topic {word:?}: run `synapse --help` for the \
+                     commands; the topics are {topics}"
+                );
+                return Exit::Usage.into();
+            }
+        }
+    }
+    let printed = if words.is_empty() {
+        let topics = cli::help::TOPICS
+            .iter()
+            .map(|(name, about)| format!("  {name:<12} {about}"))
+            .collect::<Vec<_>>()
+            .join("\n");
+        command
+            .after_help(format!("Help topics (synapse help TOPIC):\n{topics}"))
+            .print_long_help()
+    } else {
+        command
+            .bin_name(format!("synapse {}", words.join(" ")))
+            .print_long_help()
+    };
+    match printed {
+        Ok(()) => Exit::Ok.into(),
+        Err(_) => Exit::Failed.into(),
+    }
 }
 
 /// The workstation: against the configured server, or an embedded one with demo data.

@@ -143,8 +143,11 @@ impl World {
         if let Some(server) = server {
             command.args(["--server", server]);
         }
+        // A test that names its own token store gets that one alone.
+        if !args.contains(&"--token-store") {
+            command.args(["--token-store", "keyutils"]);
+        }
         command
-            .args(["--token-store", "keyutils"])
             .args(args)
             .env("HOME", self.home.path())
             .env("XDG_CONFIG_HOME", self.home.path().join("config"))
@@ -422,7 +425,9 @@ fn json_output_is_the_api_data() {
     let all = world
         .synapse(&["patients", "list", "--all", "--json"])
         .json();
-    let mut all_ids = ids(&all);
+    // One shape whatever the flags: `{items, pagination}`, as for a single page.
+    assert_eq!(all["pagination"]["has_more"], false, "{all}");
+    let mut all_ids = ids(&all["items"]);
     assert_eq!(all_ids.len(), 25, "every patient, once");
     all_ids.sort();
     let mut expected = patients.clone();
@@ -560,6 +565,9 @@ fn usage_errors_exit_2() {
     // The session survived the usage errors.
     world.synapse(&["patients", "list"]).expect(0);
 
+    // The login remembered its server: forget it to see the error without one.
+    std::fs::remove_file(world.home.path().join("config/synapse/profiles.toml"))
+        .expect("login wrote the profiles file");
     let no_server = world.synapse_with(None, &["patients", "list"], None);
     no_server.expect(2);
     assert!(
@@ -602,7 +610,8 @@ fn a_wrong_password_fails_with_the_servers_message() {
         &["login", "--email", DOCTOR, "--password-stdin"],
         Some("not-the-password\n"),
     );
-    wrong.expect(1);
+    // A wrong password is an authentication failure.
+    wrong.expect(3);
     assert!(wrong.stderr.contains(&server_message), "{}", wrong.stderr);
     assert!(wrong.stdout.is_empty());
     assert_eq!(world.kernel_token(), None, "nothing was saved");
@@ -665,4 +674,328 @@ fn a_session_ended_on_the_server_exits_3_and_is_forgotten() {
     // Logging in again works.
     world.login().expect(0);
     world.synapse(&["patients", "list"]).expect(0);
+}
+
+/// Runs the binary in the world's clean environment with extra variables.
+fn synapse_env(world: &World, server: Option<&str>, args: &[&str], vars: &[(&str, &str)]) -> Run {
+    let mut command = world.command(server, args);
+    for (name, value) in vars {
+        command.env(name, value);
+    }
+    run(command, None, world.home.path())
+}
+
+#[test]
+fn login_remembers_its_server_and_profiles_pick_between_servers() {
+    let world = World::start();
+    world.login().expect(0);
+    // No --server, no SYNAPSE_SERVER, no config file: the login's server is remembered.
+    let whoami = world.synapse_with(None, &["whoami"], None);
+    whoami.expect(0);
+    assert!(whoami.stdout.contains(DOCTOR), "{}", whoami.stdout);
+    let state = std::fs::read_to_string(
+        world
+            .home
+            .path()
+            .join("config")
+            .join("synapse")
+            .join("profiles.toml"),
+    )
+    .expect("the profiles file is in the config directory");
+    assert!(state.contains(world.base()), "{state}");
+    assert!(!state.contains("refresh"), "no token in the profiles file");
+
+    // A second server under a profile of its own, which becomes current.
+    let lab = world.runtime.block_on(TestServer::start());
+    world
+        .runtime
+        .block_on(lab.login_new("lab@example.org", Role::Doctor));
+    world
+        .synapse_with(
+            Some(&lab.base),
+            &[
+                "--profile",
+                "lab",
+                "login",
+                "--email",
+                "lab@example.org",
+                "--password-stdin",
+            ],
+            Some(&format!("{PASSWORD}\n")),
+        )
+        .expect(0);
+    let current = world.synapse_with(None, &["auth", "status", "--json"], None);
+    let status = current.json();
+    assert_eq!(status["profile"], "lab", "{status}");
+    assert_eq!(status["server"], lab.base.as_str());
+    assert_eq!(status["user"]["email"], "lab@example.org");
+    let default = world.synapse_with(None, &["--profile", "default", "whoami"], None);
+    default.expect(0);
+    assert!(default.stdout.contains(DOCTOR), "{}", default.stdout);
+    let by_env = synapse_env(&world, None, &["whoami"], &[("SYNAPSE_PROFILE", "default")]);
+    by_env.expect(0);
+    assert!(by_env.stdout.contains(DOCTOR), "{}", by_env.stdout);
+    let unknown = world.synapse_with(None, &["--profile", "nowhere", "whoami"], None);
+    unknown.expect(2);
+    assert!(unknown.stderr.contains("nowhere"), "{}", unknown.stderr);
+    world
+        .synapse_with(None, &["--profile", "lab", "logout"], None)
+        .expect(0);
+    // Logged out of lab: its status says so with exit 3.
+    world
+        .synapse_with(None, &["--profile", "lab", "auth", "status"], None)
+        .expect(3);
+}
+
+#[test]
+fn synapse_token_authenticates_without_a_saved_session() {
+    let world = World::start();
+    world.patient("Amelia Zorander");
+    // Nobody logged in through the CLI: an access token alone is enough.
+    let token = world.api.access_token.clone();
+    let vars = [("SYNAPSE_TOKEN", token.as_str())];
+    let list = synapse_env(&world, Some(world.base()), &["patients", "list"], &vars);
+    list.expect(0);
+    assert!(list.stdout.contains("Amelia Zorander"), "{}", list.stdout);
+    let status = synapse_env(&world, Some(world.base()), &["auth", "status"], &vars);
+    status.expect(0);
+    assert!(status.stdout.contains("SYNAPSE_TOKEN"), "{}", status.stdout);
+    assert_eq!(world.kernel_token(), None, "nothing was saved");
+    let bad = synapse_env(
+        &world,
+        Some(world.base()),
+        &["patients", "list"],
+        &[("SYNAPSE_TOKEN", "not-a-token")],
+    );
+    bad.expect(3);
+    assert!(bad.stderr.contains("SYNAPSE_TOKEN"), "{}", bad.stderr);
+    assert!(bad.stderr.contains("synapse auth token"), "{}", bad.stderr);
+
+    // `auth token` prints one that works the same way.
+    world.login().expect(0);
+    let printed = world.synapse(&["auth", "token"]);
+    printed.expect(0);
+    let printed = printed.stdout.trim().to_string();
+    assert_eq!(printed.split('.').count(), 3, "a JWT: {printed}");
+    let vars = [("SYNAPSE_TOKEN", printed.as_str())];
+    let whoami = synapse_env(&world, Some(world.base()), &["whoami"], &vars);
+    whoami.expect(0);
+    assert!(whoami.stdout.contains(DOCTOR), "{}", whoami.stdout);
+}
+
+#[test]
+fn a_token_store_asked_for_that_cannot_be_used_is_an_error() {
+    let world = World::start();
+    let mut command = world.command(
+        Some(world.base()),
+        &[
+            "--token-store",
+            "secret-service",
+            "login",
+            "--email",
+            DOCTOR,
+            "--password-stdin",
+        ],
+    );
+    command.env_remove("DBUS_SESSION_BUS_ADDRESS");
+    let login = run(command, Some(&format!("{PASSWORD}\n")), world.home.path());
+    login.expect(3);
+    assert!(login.stdout.is_empty(), "{}", login.stdout);
+    assert!(
+        login.stderr.contains("secret-service cannot be used"),
+        "{}",
+        login.stderr
+    );
+    assert!(login.stderr.contains("--token-store"), "{}", login.stderr);
+}
+
+#[test]
+fn values_the_server_refuses_exit_2_naming_the_flag() {
+    let world = World::start();
+    world.login().expect(0);
+    let bad_date = world.synapse(&["reports", "list", "--from", "yesterday"]);
+    bad_date.expect(2);
+    assert!(bad_date.stderr.contains("--from"), "{}", bad_date.stderr);
+    assert!(
+        !bad_date.stderr.contains("date_from"),
+        "{}",
+        bad_date.stderr
+    );
+    world
+        .synapse(&["patients", "list", "--limit", "0"])
+        .expect(2);
+    let config = world.home.path().join("broken.toml");
+    std::fs::write(&config, "[client\n").unwrap();
+    let broken = world.synapse(&["--config", config.to_str().unwrap(), "whoami"]);
+    broken.expect(2);
+    assert!(broken.stderr.contains("broken.toml"), "{}", broken.stderr);
+}
+
+#[test]
+fn reports_list_pages_with_all_and_cursor_and_takes_an_mrn() {
+    let world = World::start();
+    let amelia = world.patient("Amelia Zorander");
+    let bruno = world.patient("Bruno Aalto");
+    let mrn = world.api_data(&format!("/api/v1/patients/{amelia}"))["mrn"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let mut amelias = Vec::new();
+    for _ in 0..3 {
+        amelias.push(world.report(&amelia)["id"].as_str().unwrap().to_string());
+    }
+    world.report(&bruno);
+    world.login().expect(0);
+
+    let first = world
+        .synapse(&["reports", "list", "--limit", "2", "--json"])
+        .json();
+    assert_eq!(first["items"].as_array().unwrap().len(), 2, "{first}");
+    let cursor = first["pagination"]["next_cursor"]
+        .as_str()
+        .expect("a next cursor")
+        .to_string();
+    let second = world
+        .synapse(&[
+            "reports", "list", "--limit", "2", "--cursor", &cursor, "--json",
+        ])
+        .json();
+    assert_eq!(second["items"].as_array().unwrap().len(), 2, "{second}");
+    let all = world
+        .synapse(&["reports", "list", "--limit", "2", "--all", "--json"])
+        .json();
+    let mut paged = ids(&first["items"]);
+    paged.extend(ids(&second["items"]));
+    assert_eq!(
+        ids(&all["items"]),
+        paged,
+        "--all has the same shape and order"
+    );
+    assert_eq!(all["pagination"]["has_more"], false);
+
+    let by_mrn = world
+        .synapse(&["reports", "list", "--patient", &mrn, "--json"])
+        .json();
+    let mut found = ids(&by_mrn["items"]);
+    found.sort();
+    amelias.sort();
+    assert_eq!(found, amelias);
+    world
+        .synapse(&["reports", "list", "--patient", "MRN-999999"])
+        .expect(4);
+}
+
+#[test]
+fn login_and_logout_honour_json() {
+    let world = World::start();
+    let login = world.synapse_with(
+        Some(world.base()),
+        &["login", "--email", DOCTOR, "--password-stdin", "--json"],
+        Some(&format!("{PASSWORD}\n")),
+    );
+    let login = login.json();
+    assert_eq!(login["user"]["email"], DOCTOR, "{login}");
+    assert_eq!(login["session_kept"], true);
+    let logout = world.synapse(&["logout", "--json"]).json();
+    assert_eq!(logout["logged_out"], true, "{logout}");
+}
+
+#[test]
+fn help_knows_the_exit_codes_the_environment_and_the_commands() {
+    let home = tempfile::tempdir().expect("temp dir");
+    let help = |args: &[&str]| {
+        let mut command = Command::new(BIN);
+        command.args(args).env("HOME", home.path());
+        run(command, None, home.path())
+    };
+    let codes = help(&["help", "exit-codes"]);
+    codes.expect(0);
+    for line in [
+        "0  success",
+        "2  usage",
+        "3  authentication",
+        "4  not found",
+        "5  the server",
+    ] {
+        assert!(codes.stdout.contains(line), "{line}: {}", codes.stdout);
+    }
+    let environment = help(&["help", "environment"]);
+    environment.expect(0);
+    for name in [
+        "SYNAPSE_TOKEN",
+        "SYNAPSE_PROFILE",
+        "SYNAPSE_SERVER",
+        "SYNAPSE_LOG",
+    ] {
+        assert!(environment.stdout.contains(name), "{name}");
+    }
+    let list = help(&["help", "reports", "list"]);
+    list.expect(0);
+    assert!(
+        list.stdout.contains("synapse reports list"),
+        "{}",
+        list.stdout
+    );
+    assert!(list.stdout.contains("--cursor"), "{}", list.stdout);
+    let unknown = help(&["help", "frobnicate"]);
+    unknown.expect(2);
+    assert!(unknown.stderr.contains("exit-codes"), "{}", unknown.stderr);
+}
+
+#[test]
+fn cli_commands_log_to_the_log_file_at_synapse_log() {
+    let world = World::start();
+    world.login().expect(0);
+    let data = world.home.path().join("data").join("synapse");
+    let run = synapse_env(
+        &world,
+        Some(world.base()),
+        &["whoami"],
+        &[
+            ("SYNAPSE_LOG", "debug"),
+            ("SYNAPSE_DATA_DIR", data.to_str().unwrap()),
+        ],
+    );
+    run.expect(0);
+    let mut text = String::new();
+    for entry in std::fs::read_dir(&data).expect("the data directory has a log") {
+        let path = entry.expect("an entry").path();
+        if path.to_string_lossy().contains("synapse") && path.is_file() {
+            text.push_str(&std::fs::read_to_string(&path).unwrap_or_default());
+        }
+    }
+    assert!(
+        text.contains("CLI started"),
+        "the debug line is in the log:\n{text}"
+    );
+    assert!(text.contains("CLI command"), "{text}");
+    assert!(!text.contains(PASSWORD), "no password in the log");
+    assert!(
+        !run.stderr.contains("CLI"),
+        "stderr stays the user's: {}",
+        run.stderr
+    );
+}
+
+#[test]
+fn version_names_the_commit_and_the_build_date() {
+    let output = Command::new(BIN)
+        .arg("--version")
+        .output()
+        .expect("run synapse --version");
+    assert!(output.status.success());
+    let text = String::from_utf8_lossy(&output.stdout).to_string();
+    assert!(text.starts_with("synapse 0."), "{text}");
+    assert!(text.contains("(commit "), "{text}");
+    assert!(text.contains(", built 20"), "{text}");
+    // Built from a checkout: the commit is named (a source tarball says "unknown").
+    if let Ok(head) = Command::new("git")
+        .args(["rev-parse", "--short=12", "HEAD"])
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .output()
+        && head.status.success()
+    {
+        let head = String::from_utf8_lossy(&head.stdout).trim().to_string();
+        assert!(text.contains(&head), "{head} in {text}");
+    }
 }

@@ -1,6 +1,11 @@
-//! The scripting CLI: `synapse login|logout|whoami|patients …|reports …`, the same typed client
-//! as the workstation without the terminal UI. Human tables by default, `--json` for the API's
-//! `data` exactly; exit codes say what went wrong (see [`Exit`]).
+//! The scripting CLI: `synapse login|logout|whoami|auth …|patients …|reports …`, the same typed
+//! client as the workstation without the terminal UI. Human tables by default, `--json` for the
+//! API's `data` exactly; exit codes say what went wrong (see [`Exit`]). `login` remembers its
+//! server under a profile (see [`profiles`]); `SYNAPSE_TOKEN` lets a script without a keyring
+//! use an access token instead of a saved session.
+
+pub mod help;
+pub mod profiles;
 
 use std::io::IsTerminal;
 use std::process::ExitCode;
@@ -10,12 +15,19 @@ use uuid::Uuid;
 
 use crate::client::settings::ClientSettings;
 use crate::client::{ApiClient, ApiError, ErrorKind, SessionEvent};
+use crate::config::{ClientFile, Environment};
 use crate::console::table::{fields, or_dash, table};
 use crate::console::{Exit, prompt};
 use crate::credentials::{SavedLogin, TokenStore, TokenStoreChoice};
+use crate::model::auth::User;
 use crate::model::patient::{PatientSummary, Sex};
 use crate::model::query::{PatientListParams, ReportListParams, ReportStatsParams};
 use crate::model::report::{Report, ReportStatus, ReportSummary};
+use profiles::Profiles;
+
+/// The variable a script sets to an access token (from `synapse auth token`) to run commands
+/// without a saved session.
+pub const TOKEN_VAR: &str = "SYNAPSE_TOKEN";
 
 #[derive(Debug, Subcommand)]
 pub enum PatientsCommand {
@@ -28,8 +40,11 @@ pub enum PatientsCommand {
         #[arg(long, default_value_t = 20)]
         limit: u32,
         /// Every page, not just the first.
-        #[arg(long)]
+        #[arg(long, conflicts_with = "cursor")]
         all: bool,
+        /// Start at this page (the `next_cursor` of the previous page's JSON).
+        #[arg(long)]
+        cursor: Option<String>,
     },
     /// Find patients by name, MRN, phone or email.
     Search { query: String },
@@ -44,18 +59,24 @@ pub enum ReportsCommand {
         /// pending, generating, completed, signed or failed.
         #[arg(long)]
         status: Option<String>,
-        /// Only this patient's reports (id).
+        /// Only this patient's reports (id or MRN).
         #[arg(long)]
-        patient: Option<Uuid>,
+        patient: Option<String>,
         /// From this date (YYYY-MM-DD or RFC 3339).
         #[arg(long)]
         from: Option<String>,
         /// Up to and including this date.
         #[arg(long)]
         to: Option<String>,
-        /// Rows (1–100).
+        /// Rows per page (1–100).
         #[arg(long, default_value_t = 20)]
         limit: u32,
+        /// Every page, not just the first.
+        #[arg(long, conflicts_with = "cursor")]
+        all: bool,
+        /// Start at this page (the `next_cursor` of the previous page's JSON).
+        #[arg(long)]
+        cursor: Option<String>,
     },
     /// Show a report.
     Show { id: Uuid },
@@ -74,6 +95,18 @@ pub enum ReportsCommand {
     Stats,
 }
 
+#[derive(Debug, Subcommand)]
+pub enum AuthCommand {
+    /// Show the profile, the server, who is logged in and where the session is kept; exits 3
+    /// when not logged in.
+    Status,
+    /// Print an access token for `SYNAPSE_TOKEN` (good for the server's access-token lifetime,
+    /// 15 minutes by default).
+    ///
+    /// Example: `export SYNAPSE_TOKEN=$(synapse auth token)`
+    Token,
+}
+
 /// The CLI's commands, as `synapse` parses them (main.rs flattens them into its own).
 #[derive(Debug, Subcommand)]
 pub enum Command {
@@ -90,6 +123,9 @@ pub enum Command {
     Logout,
     /// Show who is logged in, where, and how the session is kept.
     Whoami,
+    /// The session and the token: `auth status`, `auth token`.
+    #[command(subcommand)]
+    Auth(AuthCommand),
     /// Your patients.
     #[command(subcommand)]
     Patients(PatientsCommand),
@@ -108,9 +144,15 @@ impl From<ApiError> for Failure {
     fn from(error: ApiError) -> Failure {
         let exit = match error.kind {
             _ if error.needs_login() => Exit::NotLoggedIn,
+            ErrorKind::InvalidCredentials
+            | ErrorKind::AccountLocked { .. }
+            | ErrorKind::AccountDisabled
+            | ErrorKind::Forbidden => Exit::NotLoggedIn,
             ErrorKind::NotFound => Exit::NotFound,
+            // The server refused a value the command line gave it: a usage error.
+            ErrorKind::Validation { .. } => Exit::Usage,
             _ if error.is_offline() || error.kind == ErrorKind::Internal => Exit::Unreachable,
-            ErrorKind::Protocol => Exit::Unreachable,
+            ErrorKind::Protocol | ErrorKind::Server { .. } => Exit::Unreachable,
             _ => Exit::Failed,
         };
         let message = match (&error.kind, &error.request_id) {
@@ -126,6 +168,38 @@ impl From<ApiError> for Failure {
     }
 }
 
+/// The API's query fields and the flags that set them, so an error names what was typed.
+const FLAG_OF_FIELD: [(&str, &str); 7] = [
+    ("date_from", "--from"),
+    ("date_to", "--to"),
+    ("patient_id", "--patient"),
+    ("status", "--status"),
+    ("limit", "--limit"),
+    ("cursor", "--cursor"),
+    ("search", "--search"),
+];
+
+/// A failure for an API error, a value the server refused named by its flag.
+fn flag_failure(error: ApiError) -> Failure {
+    if let ErrorKind::Validation { fields } = &error.kind
+        && !fields.is_empty()
+    {
+        let problems = fields
+            .iter()
+            .map(|f| {
+                let name = FLAG_OF_FIELD
+                    .iter()
+                    .find(|(field, _)| *field == f.field)
+                    .map_or(f.field.as_str(), |(_, flag)| flag);
+                format!("{name} {}", f.message)
+            })
+            .collect::<Vec<_>>()
+            .join("; ");
+        return usage(format!("{problems} (see --help)"));
+    }
+    error.into()
+}
+
 fn usage(message: impl Into<String>) -> Failure {
     Failure {
         exit: Exit::Usage,
@@ -133,57 +207,170 @@ fn usage(message: impl Into<String>) -> Failure {
     }
 }
 
+/// A setting that could not be resolved (a bad flag, variable or config file) is a usage error.
+fn usage_from(error: anyhow::Error) -> Failure {
+    usage(format!("{error:#}"))
+}
+
+/// The global flags as the CLI gets them from main.rs, unresolved.
+#[derive(Debug, Clone, Default)]
+pub struct Globals {
+    pub server: Option<String>,
+    pub profile: Option<String>,
+    pub token_store: Option<String>,
+    pub json: bool,
+}
+
+/// Where a command's session comes from.
+enum Auth {
+    /// The token store (a session `login` saved, rotated by each command).
+    Store(TokenStore),
+    /// `SYNAPSE_TOKEN`: an access token used as is, nothing saved.
+    Token(String),
+}
+
 /// Runs one command and returns its exit code.
 pub async fn run(
     command: Command,
-    settings: &ClientSettings,
-    token_store: TokenStoreChoice,
-    json: bool,
+    globals: Globals,
+    file: &ClientFile,
+    env: &Environment,
 ) -> ExitCode {
-    match run_inner(command, settings, token_store, json).await {
+    match run_inner(command, globals, file, env).await {
         Ok(()) => Exit::Ok.into(),
         Err(failure) => {
+            tracing::info!(exit = failure.exit as u8, "command failed");
             eprintln!("synapse: {}", failure.message);
             failure.exit.into()
         }
     }
 }
 
+/// The profile and server a command uses: the server is `--server`, else `SYNAPSE_SERVER`,
+/// else the profile's remembered server, else `server` in the config file.
+struct Target {
+    profiles_path: std::path::PathBuf,
+    profiles: Profiles,
+    profile: String,
+    settings: ClientSettings,
+}
+
+fn target(globals: &Globals, file: &ClientFile, env: &Environment) -> Result<Target, Failure> {
+    let profiles_path = profiles::path(env).map_err(usage_from)?;
+    let profiles = Profiles::load(&profiles_path).map_err(usage_from)?;
+    let profile = profiles
+        .choose(globals.profile.clone(), env)
+        .map_err(usage_from)?;
+    let server = globals
+        .server
+        .clone()
+        .or_else(|| env.string("SYNAPSE_SERVER"))
+        .or_else(|| profiles.server(&profile).map(str::to_string));
+    let settings = crate::client::settings::resolve(file, server, env).map_err(usage_from)?;
+    Ok(Target {
+        profiles_path,
+        profiles,
+        profile,
+        settings,
+    })
+}
+
+/// Opens the token store the settings choose. One that was asked for by name and cannot be
+/// used is an authentication failure with its reason, never a silent fall back to memory.
+async fn open_store(
+    globals: &Globals,
+    file: &ClientFile,
+    env: &Environment,
+) -> Result<TokenStore, Failure> {
+    let choice = crate::credentials::settings::resolve(file, globals.token_store.clone(), env)
+        .map_err(usage_from)?;
+    let store = TokenStore::open(choice).await;
+    if matches!(
+        choice,
+        TokenStoreChoice::SecretService | TokenStoreChoice::Keyutils
+    ) && let Some(why) = store.fallback_reason()
+    {
+        return Err(Failure {
+            exit: Exit::NotLoggedIn,
+            message: format!(
+                "the token store {choice} cannot be used here ({why}). Choose another with \
+                 --token-store (or SYNAPSE_TOKEN_STORE), or set {TOKEN_VAR} to an access token \
+                 (see `synapse help environment`)."
+            ),
+        });
+    }
+    Ok(store)
+}
+
 async fn run_inner(
     command: Command,
-    settings: &ClientSettings,
-    token_store: TokenStoreChoice,
-    json: bool,
+    globals: Globals,
+    file: &ClientFile,
+    env: &Environment,
 ) -> Result<(), Failure> {
-    let server = settings.server_url.clone().ok_or_else(|| {
-        usage("no server configured: pass --server URL, set SYNAPSE_SERVER, or set server in the [client] table of the config file")
+    let mut target = target(&globals, file, env)?;
+    let json = globals.json;
+    let server = target.settings.server_url.clone().ok_or_else(|| {
+        usage(format!(
+            "no server configured for profile {:?}: run `synapse login --server URL` (the server \
+             is remembered), pass --server, set SYNAPSE_SERVER, or set server in the [client] \
+             table of the config file",
+            target.profile
+        ))
     })?;
-    let client = ApiClient::new(&settings.client_config(&server))?;
-    let store = TokenStore::open(token_store).await;
-    match command {
-        Command::Login {
-            email,
-            password_stdin,
-        } => login(&client, &store, email, password_stdin).await,
-        Command::Logout => logout(&client, &store).await,
-        Command::Whoami => {
-            resume(&client, &store).await?;
-            let outcome = whoami(&client, &store, json).await;
-            persist(&client, &store).await;
-            outcome
+    let client = ApiClient::new(&target.settings.client_config(&server))?;
+    tracing::info!(profile = %target.profile, server = %server, "CLI command");
+    if let Command::Login {
+        email,
+        password_stdin,
+    } = command
+    {
+        let store = open_store(&globals, file, env).await?;
+        return login(&client, &store, &mut target, email, password_stdin, json).await;
+    }
+    if let Command::Logout = command {
+        let store = open_store(&globals, file, env).await?;
+        return logout(&client, &store, json).await;
+    }
+    let auth = match env.string(TOKEN_VAR).filter(|t| !t.trim().is_empty()) {
+        Some(token) => Auth::Token(token),
+        None => Auth::Store(open_store(&globals, file, env).await?),
+    };
+    match &auth {
+        Auth::Store(store) => resume(&client, store).await?,
+        Auth::Token(token) => adopt_token(&client, token).await?,
+    }
+    let outcome = match command {
+        Command::Login { .. } | Command::Logout => Ok(()),
+        Command::Whoami => whoami(&client, &auth, json).await,
+        Command::Auth(AuthCommand::Status) => auth_status(&client, &auth, &target, json).await,
+        Command::Auth(AuthCommand::Token) => auth_token(&client, json).await,
+        Command::Patients(command) => patients(&client, command, json).await,
+        Command::Reports(command) => reports(&client, command, json).await,
+    };
+    if let Auth::Store(store) = &auth {
+        persist(&client, store).await;
+    }
+    outcome
+}
+
+/// Checks `SYNAPSE_TOKEN` with the server and uses it.
+async fn adopt_token(client: &ApiClient, token: &str) -> Result<(), Failure> {
+    match client.adopt_access_token(token).await {
+        Ok(_) => Ok(()),
+        Err(error) if error.needs_login() || error.kind == ErrorKind::Unauthenticated => {
+            Err(Failure {
+                exit: Exit::NotLoggedIn,
+                message: format!(
+                    "{TOKEN_VAR} was refused by {} ({}): access tokens last the server's \
+                     access-token lifetime (15 minutes by default); get a new one with \
+                     `synapse auth token`, or unset {TOKEN_VAR} to use the saved session.",
+                    client.server_url(),
+                    error.message
+                ),
+            })
         }
-        Command::Patients(command) => {
-            resume(&client, &store).await?;
-            let outcome = patients(&client, command, json).await;
-            persist(&client, &store).await;
-            outcome
-        }
-        Command::Reports(command) => {
-            resume(&client, &store).await?;
-            let outcome = reports(&client, command, json).await;
-            persist(&client, &store).await;
-            outcome
-        }
+        Err(error) => Err(error.into()),
     }
 }
 
@@ -232,7 +419,8 @@ async fn not_logged_in(server_url: &str, store: &TokenStore) -> String {
         Some(why) => format!(
             "not logged in to {server_url}, and no login can be kept for the next command \
              here ({why}). Make a keyring usable (or pass --token-store), then run \
-             `synapse login`."
+             `synapse login`; or set {TOKEN_VAR} to an access token (`synapse help \
+             environment`)."
         ),
         None => format!("not logged in to {server_url}. Run `synapse login` first."),
     }
@@ -275,8 +463,10 @@ fn read_password(password_stdin: bool) -> Result<String, Failure> {
 async fn login(
     client: &ApiClient,
     store: &TokenStore,
+    target: &mut Target,
     email: Option<String>,
     password_stdin: bool,
+    json: bool,
 ) -> Result<(), Failure> {
     let email = match email {
         Some(email) => email,
@@ -286,6 +476,30 @@ async fn login(
     let password = read_password(password_stdin)?;
     let user = client.login(email.trim(), &password).await?;
     persist(client, store).await;
+    // The server is remembered whether or not the session can be: the next command (or a
+    // `SYNAPSE_TOKEN`) needs no --server.
+    target
+        .profiles
+        .remember(&target.profile, client.server_url());
+    if let Err(error) = target.profiles.save(&target.profiles_path) {
+        eprintln!("synapse: warning: the server is not remembered: {error:#}");
+    }
+    if !store.remembers() {
+        eprintln!(
+            "synapse: warning: {}; the next command will not be logged in. Make a keyring \
+             usable, or use {TOKEN_VAR} (see `synapse help environment`).",
+            store.not_kept_because().unwrap_or_else(|| store.status())
+        );
+    }
+    if json {
+        return print_json(&serde_json::json!({
+            "server": client.server_url(),
+            "profile": target.profile,
+            "user": user,
+            "session_kept": store.remembers(),
+            "token_store": store.status(),
+        }));
+    }
     let remembered = if store.remembers() {
         format!("Session kept in {}.", store.place())
     } else {
@@ -300,7 +514,7 @@ async fn login(
     Ok(())
 }
 
-async fn logout(client: &ApiClient, store: &TokenStore) -> Result<(), Failure> {
+async fn logout(client: &ApiClient, store: &TokenStore, json: bool) -> Result<(), Failure> {
     let saved = store.load(client.server_url()).await.ok().flatten();
     if let Some(saved) = saved
         && client.resume(&saved.refresh_token).await.is_ok()
@@ -316,29 +530,95 @@ async fn logout(client: &ApiClient, store: &TokenStore) -> Result<(), Failure> {
         exit: Exit::Failed,
         message: format!("cannot clear the token store: {e:#}"),
     })?;
+    if json {
+        return print_json(&serde_json::json!({
+            "server": client.server_url(),
+            "logged_out": true,
+        }));
+    }
     println!("Logged out of {}.", client.server_url());
     Ok(())
 }
 
-async fn whoami(client: &ApiClient, store: &TokenStore, json: bool) -> Result<(), Failure> {
+/// Where the session is kept, in a few words.
+fn auth_place(auth: &Auth) -> String {
+    match auth {
+        Auth::Store(store) => store.status(),
+        Auth::Token(_) => format!("access token from {TOKEN_VAR} (not kept)"),
+    }
+}
+
+fn access_until(client: &ApiClient) -> Option<String> {
+    client
+        .access_expires_at()
+        .and_then(|t| chrono::DateTime::from_timestamp(t, 0))
+        .map(|t| t.with_timezone(&chrono::Local).format("%H:%M").to_string())
+}
+
+async fn whoami(client: &ApiClient, auth: &Auth, json: bool) -> Result<(), Failure> {
     let user = client.me().await?;
     if json {
         return print_json(&user);
     }
-    let expires = client
-        .access_expires_at()
-        .and_then(|t| chrono::DateTime::from_timestamp(t, 0))
-        .map(|t| t.with_timezone(&chrono::Local).format("%H:%M").to_string());
     print!(
         "{}",
         fields(&[
             ("user", format!("{} <{}>", user.full_name, user.email)),
             ("role", user.role.as_str().to_string()),
             ("server", client.server_url().to_string()),
-            ("token store", store.status()),
-            ("access until", or_dash(expires)),
+            ("token store", auth_place(auth)),
+            ("access until", or_dash(access_until(client))),
         ])
     );
+    Ok(())
+}
+
+async fn auth_status(
+    client: &ApiClient,
+    auth: &Auth,
+    target: &Target,
+    json: bool,
+) -> Result<(), Failure> {
+    let user: User = client.me().await?;
+    if json {
+        return print_json(&serde_json::json!({
+            "profile": target.profile,
+            "server": client.server_url(),
+            "user": user,
+            "token_store": auth_place(auth),
+            "access_expires_at": client.access_expires_at(),
+        }));
+    }
+    print!(
+        "{}",
+        fields(&[
+            ("profile", target.profile.clone()),
+            ("server", client.server_url().to_string()),
+            (
+                "logged in as",
+                format!(
+                    "{} <{}> ({})",
+                    user.full_name,
+                    user.email,
+                    user.role.as_str()
+                )
+            ),
+            ("token store", auth_place(auth)),
+            ("access until", or_dash(access_until(client))),
+        ])
+    );
+    Ok(())
+}
+
+async fn auth_token(client: &ApiClient, json: bool) -> Result<(), Failure> {
+    let token = client.access_token().await?;
+    if json {
+        return print_json(&serde_json::json!({
+            "access_token": token,
+            "expires_at": client.access_expires_at(),
+        }));
+    }
+    println!("{token}");
     Ok(())
 }
 
@@ -389,6 +669,16 @@ const PATIENT_HEADERS: [&str; 8] = [
     "ID",
 ];
 
+/// On stderr, when a list stopped before the end: how to see the rest.
+fn more_hint(shown: usize, pagination: &crate::model::page::Pagination) {
+    if let (true, Some(cursor)) = (pagination.has_more, &pagination.next_cursor) {
+        eprintln!(
+            "{shown} of {} shown; --all for every page, or --cursor {cursor} for the next",
+            pagination.total
+        );
+    }
+}
+
 /// A patient id, or an MRN looked up by exact match.
 async fn patient_id(client: &ApiClient, id: &str) -> Result<Uuid, Failure> {
     if let Ok(id) = Uuid::parse_str(id) {
@@ -408,37 +698,34 @@ async fn patient_id(client: &ApiClient, id: &str) -> Result<Uuid, Failure> {
 
 async fn patients(client: &ApiClient, command: PatientsCommand, json: bool) -> Result<(), Failure> {
     match command {
-        PatientsCommand::List { search, limit, all } => {
+        PatientsCommand::List {
+            search,
+            limit,
+            all,
+            cursor,
+        } => {
             let mut params = PatientListParams {
                 limit: Some(limit),
                 search,
+                cursor,
                 ..PatientListParams::default()
             };
-            let mut page = client.list_patients(&params).await?;
-            if !all {
-                if json {
-                    return print_json(&page);
+            let mut page = client.list_patients(&params).await.map_err(flag_failure)?;
+            if all {
+                let mut items = std::mem::take(&mut page.items);
+                while let Some(cursor) = page.pagination.next_cursor.take() {
+                    params.cursor = Some(cursor);
+                    page = client.list_patients(&params).await.map_err(flag_failure)?;
+                    items.append(&mut page.items);
                 }
-                print!("{}", table(&PATIENT_HEADERS, &patient_rows(&page.items)));
-                if page.pagination.has_more {
-                    eprintln!(
-                        "{} of {} shown; --all for every page",
-                        page.items.len(),
-                        page.pagination.total
-                    );
-                }
-                return Ok(());
-            }
-            let mut items = std::mem::take(&mut page.items);
-            while let Some(cursor) = page.pagination.next_cursor.take() {
-                params.cursor = Some(cursor);
-                page = client.list_patients(&params).await?;
-                items.append(&mut page.items);
+                // The same shape as one page: the last page's pagination, with every item.
+                page.items = items;
             }
             if json {
-                return print_json(&items);
+                return print_json(&page);
             }
-            print!("{}", table(&PATIENT_HEADERS, &patient_rows(&items)));
+            print!("{}", table(&PATIENT_HEADERS, &patient_rows(&page.items)));
+            more_hint(page.items.len(), &page.pagination);
             Ok(())
         }
         PatientsCommand::Search { query } => {
@@ -619,6 +906,8 @@ async fn reports(client: &ApiClient, command: ReportsCommand, json: bool) -> Res
             from,
             to,
             limit,
+            all,
+            cursor,
         } => {
             let status = status
                 .map(|s| {
@@ -629,15 +918,29 @@ async fn reports(client: &ApiClient, command: ReportsCommand, json: bool) -> Res
                     })
                 })
                 .transpose()?;
-            let params = ReportListParams {
-                patient_id: patient,
+            let patient_id = match patient {
+                Some(key) => Some(patient_id(client, &key).await?),
+                None => None,
+            };
+            let mut params = ReportListParams {
+                patient_id,
                 status,
                 date_from: from,
                 date_to: to,
                 limit: Some(limit),
+                cursor,
                 ..ReportListParams::default()
             };
-            let page = client.list_reports(&params).await?;
+            let mut page = client.list_reports(&params).await.map_err(flag_failure)?;
+            if all {
+                let mut items = std::mem::take(&mut page.items);
+                while let Some(cursor) = page.pagination.next_cursor.take() {
+                    params.cursor = Some(cursor);
+                    page = client.list_reports(&params).await.map_err(flag_failure)?;
+                    items.append(&mut page.items);
+                }
+                page.items = items;
+            }
             if json {
                 return print_json(&page);
             }
@@ -648,6 +951,7 @@ async fn reports(client: &ApiClient, command: ReportsCommand, json: bool) -> Res
                     &report_rows(&page.items)
                 )
             );
+            more_hint(page.items.len(), &page.pagination);
             Ok(())
         }
         ReportsCommand::Show { id } => {

@@ -218,9 +218,52 @@ impl ApiClient {
         self.set_session(None);
     }
 
+    /// Uses an access token obtained elsewhere (`SYNAPSE_TOKEN`, from `synapse auth token`):
+    /// checks it with `/auth/me` and keeps it without a refresh token, so it is never renewed
+    /// and nothing is reported for saving. Its lifetime is the server's access-token lifetime.
+    pub async fn adopt_access_token(&self, access_token: &str) -> Result<User, ApiError> {
+        let access_token = access_token.trim();
+        let claims = jsonwebtoken::dangerous::insecure_decode_claims::<AccessClaims>(access_token)
+            .map_err(|_| {
+                ApiError::new(
+                    ErrorKind::Unauthenticated,
+                    "The access token given is not a Synapse access token.",
+                    None,
+                )
+            })?;
+        let call = Call {
+            method: Method::GET,
+            path: "/api/v1/auth/me".to_string(),
+            query: None,
+            body: None,
+            authenticated: true,
+        };
+        let user = self.send::<User>(&call, Some(access_token)).await?;
+        // Set directly, not through `set_session`: there is no refresh token to announce.
+        if let Ok(mut slot) = self.state.session.lock() {
+            *slot = Some(Session {
+                access_token: access_token.to_string(),
+                access_expires_at: claims.exp,
+                refresh_token: String::new(),
+                user: user.clone(),
+            });
+        }
+        Ok(user)
+    }
+
+    /// The current access token, refreshed first when it is about to expire (for
+    /// `synapse auth token`).
+    pub async fn access_token(&self) -> Result<String, ApiError> {
+        self.fresh_access_token().await
+    }
+
     /// An access token good for at least a minute, refreshing first when it is about to expire.
     async fn fresh_access_token(&self) -> Result<String, ApiError> {
         let session = self.session().ok_or_else(ApiError::not_logged_in)?;
+        // An adopted token cannot be renewed: send it, and let the server judge its expiry.
+        if session.refresh_token.is_empty() {
+            return Ok(session.access_token);
+        }
         if session.access_expires_at - chrono::Utc::now().timestamp() > REFRESH_AHEAD_S {
             return Ok(session.access_token);
         }
@@ -234,6 +277,13 @@ impl ApiClient {
         let session = self.session().ok_or_else(ApiError::session_ended)?;
         if session.access_token != stale_access_token {
             return Ok(session.access_token);
+        }
+        if session.refresh_token.is_empty() {
+            return Err(ApiError::new(
+                ErrorKind::SessionEnded,
+                "The access token has expired and cannot be renewed: get a new one.",
+                None,
+            ));
         }
         let body = RefreshRequest {
             refresh_token: session.refresh_token.clone(),
