@@ -246,7 +246,7 @@ fn banner_layout(fonts: &Fonts, banner: &Banner) -> BannerLayout {
             last.push_str(" …");
         }
     }
-    let name = wrap(&fonts.bold, &banner.full_name, 13.0, TEXT_WIDTH)
+    let name = wrap(&fonts.bold, &banner.full_name, 13.0, TEXT_WIDTH - 140.0)
         .into_iter()
         .next()
         .unwrap_or_default();
@@ -406,8 +406,20 @@ fn draw_footer(surface: &mut Surface, fonts: &Fonts, footer: &str, number: usize
     );
 }
 
-/// "DRAFT — NOT SIGNED" corner to corner, pale, over the page.
+/// "DRAFT — NOT SIGNED" corner to corner, pale, over the page; and level in the banner's
+/// corner, where it stays readable however faint the printer (and text extraction, which
+/// drops diagonal text, finds it).
 fn draw_draft_mark(surface: &mut Surface, fonts: &Fonts) {
+    set_ink(surface, ALERT);
+    let corner = fonts.bold.width(DRAFT_MARK, 11.0);
+    text(
+        surface,
+        &fonts.bold,
+        PAGE_WIDTH - MARGIN_X - corner,
+        BANNER_TOP + 14.0,
+        11.0,
+        DRAFT_MARK,
+    );
     let size = 50.0;
     let width = fonts.bold.width(DRAFT_MARK, size);
     let (cx, cy) = (PAGE_WIDTH / 2.0, PAGE_HEIGHT / 2.0);

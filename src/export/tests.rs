@@ -163,3 +163,161 @@ fn a_record_renders_the_chart_and_every_report() {
     assert!(md.contains("Fall risk"), "{md}");
     assert!(md.contains("Report 2 of 2"), "{md}");
 }
+
+/// Writes `pdf` to a temporary file and answers poppler's tools about it.
+struct PdfFile {
+    _dir: tempfile::TempDir,
+    path: std::path::PathBuf,
+}
+
+impl PdfFile {
+    fn new(pdf: &[u8]) -> PdfFile {
+        assert!(pdf.starts_with(b"%PDF-"), "not a PDF");
+        let dir = tempfile::tempdir().expect("temporary directory");
+        let path = dir.path().join("export.pdf");
+        std::fs::write(&path, pdf).expect("writes the PDF");
+        // To look at what a test wrote: SYNAPSE_KEEP_PDFS=/some/dir keeps a copy of each.
+        if let Some(keep) = std::env::var_os("SYNAPSE_KEEP_PDFS") {
+            let name = format!("{}.pdf", Uuid::new_v4());
+            let _ = std::fs::copy(&path, std::path::Path::new(&keep).join(name));
+        }
+        PdfFile { _dir: dir, path }
+    }
+
+    fn run(&self, tool: &str, args: &[&str]) -> String {
+        let out = std::process::Command::new(tool)
+            .args(args)
+            .arg(&self.path)
+            .arg("-")
+            .output()
+            .unwrap_or_else(|e| panic!("{tool} (poppler-utils) must be installed: {e}"));
+        assert!(out.status.success(), "{tool}: {:?}", out);
+        String::from_utf8(out.stdout).expect("utf-8")
+    }
+
+    fn pages(&self) -> usize {
+        let out = std::process::Command::new("pdfinfo")
+            .arg(&self.path)
+            .output()
+            .expect("pdfinfo (poppler-utils) must be installed");
+        let info = String::from_utf8_lossy(&out.stdout).to_string();
+        let line = info
+            .lines()
+            .find(|l| l.starts_with("Pages:"))
+            .unwrap_or_else(|| panic!("{info}"));
+        line["Pages:".len()..].trim().parse().expect("a count")
+    }
+
+    fn page_text(&self, page: usize) -> String {
+        let n = page.to_string();
+        self.run("pdftotext", &["-f", &n, "-l", &n])
+    }
+
+    fn fonts(&self) -> String {
+        let out = std::process::Command::new("pdffonts")
+            .arg(&self.path)
+            .output()
+            .expect("pdffonts (poppler-utils) must be installed");
+        String::from_utf8_lossy(&out.stdout).to_string()
+    }
+}
+
+fn long_report(status: ReportStatus) -> ExportedReport {
+    let mut report = report(status);
+    let sentence = "Sleeps poorly since the spring, wakes at four, and worries about work; \
+                    appetite reduced, weight stable. ";
+    report.content.history = Some(sentence.repeat(60));
+    report.content.assessment = Some(format!("{}\n\nSecond paragraph.", sentence.repeat(40)));
+    report.content.recommendations = (1..=30).map(|i| format!("Recommendation {i}")).collect();
+    if status == ReportStatus::Signed {
+        report.addenda = vec![Addendum {
+            id: Uuid::nil(),
+            text: "Called the patient: sleeping better.".into(),
+            author: PersonRef {
+                id: Uuid::nil(),
+                full_name: "Dr. Núñez".into(),
+            },
+            created_at: report.summary.created_at,
+        }];
+    }
+    ExportedReport {
+        report,
+        allergies: Some(Allergies {
+            status: AllergyStatus::Known,
+            items: vec![Allergy {
+                substance: "Penicillin".into(),
+                reaction: Some("rash".into()),
+                severity: None,
+            }],
+        }),
+    }
+}
+
+#[test]
+fn a_long_pdf_flows_over_pages_each_with_the_banner_and_its_number() {
+    let exported = long_report(ReportStatus::Signed);
+    let pdf = super::report(&exported, ExportFormat::Pdf, Utc::now()).expect("renders");
+    let file = PdfFile::new(&pdf);
+    let pages = file.pages();
+    assert!(pages >= 3, "{pages} pages");
+    for page in 1..=pages {
+        let text = file.page_text(page);
+        assert!(text.contains("Nguyễn Thị Hằng"), "page {page}: {text}");
+        assert!(text.contains("Born 1980-02-29"), "page {page}: {text}");
+        assert!(text.contains("MRN-000042"), "page {page}: {text}");
+        assert!(
+            text.contains("Allergies: Penicillin (rash)"),
+            "page {page}: {text}"
+        );
+        assert!(
+            text.contains(&format!("Page {page} of {pages}")),
+            "page {page}: {text}"
+        );
+        assert!(!text.contains("DRAFT"), "page {page}: {text}");
+    }
+    let all = file.run("pdftotext", &[]);
+    assert!(all.contains("Dr. Núñez at 2026-11-03 09:30 UTC"), "{all}");
+    assert!(
+        all.contains("Called the patient: sleeping better."),
+        "{all}"
+    );
+    assert!(all.contains("Recommendation 30"), "{all}");
+    assert!(all.contains("Second paragraph."), "{all}");
+    // Embedded subsets, never a font the printer has to have.
+    let fonts = file.fonts();
+    assert!(fonts.contains("DejaVuSans"), "{fonts}");
+    for line in fonts.lines().skip(2) {
+        assert!(line.contains(" yes "), "not embedded: {line}");
+    }
+}
+
+#[test]
+fn an_unsigned_pdf_says_draft_across_every_page() {
+    let exported = long_report(ReportStatus::Completed);
+    let pdf = super::report(&exported, ExportFormat::Pdf, Utc::now()).expect("renders");
+    let file = PdfFile::new(&pdf);
+    let pages = file.pages();
+    assert!(pages >= 2, "{pages} pages");
+    for page in 1..=pages {
+        let text = file.page_text(page);
+        assert!(text.contains("DRAFT — NOT SIGNED"), "page {page}: {text}");
+    }
+}
+
+#[test]
+fn non_latin_names_read_back_exactly() {
+    let mut exported = long_report(ReportStatus::Signed);
+    exported.report.content = ReportContent {
+        assessment: Some("Müller, Núñez and Nguyễn Văn Đức agree.".into()),
+        ..Default::default()
+    };
+    let pdf = super::report(&exported, ExportFormat::Pdf, Utc::now()).expect("renders");
+    let file = PdfFile::new(&pdf);
+    assert_eq!(file.pages(), 1);
+    let text = file.page_text(1);
+    assert!(text.contains("Nguyễn Thị Hằng"), "{text}");
+    assert!(
+        text.contains("Müller, Núñez and Nguyễn Văn Đức agree."),
+        "{text}"
+    );
+}
