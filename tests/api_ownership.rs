@@ -261,6 +261,8 @@ fn table() -> Vec<Row> {
             Some(body)
         }),
         row(M::GET, "/api/v1/patients/{id}", T::Patient, OWN_RECORD),
+        row(M::GET, "/api/v1/patients/{id}/export", T::Patient, OWN_RECORD)
+            .query(|_| "?format=md".into()),
         // A receptionist changes any patient's demographics and contacts.
         row(
             M::PATCH,
@@ -357,6 +359,8 @@ fn table() -> Vec<Row> {
         row(M::GET, "/api/v1/reports/stats", T::Patient, OWN_RECORD)
             .query(|c| format!("?patient_id={}", c.id)),
         row(M::GET, "/api/v1/reports/{id}", T::Report, OWN_RECORD),
+        row(M::GET, "/api/v1/reports/{id}/export", T::Report, OWN_RECORD)
+            .query(|_| "?format=pdf".into()),
         row(M::PATCH, "/api/v1/reports/{id}", T::FreshReport, OWN_RECORD).body(|c| {
             Some(json!({
                 "version": c.version,
