@@ -14,7 +14,11 @@ Assessment: moderate depressive episode\n\
 Plan: review in 2 weeks";
 
 /// The raw answer of an export: status, content type, disposition, bytes.
-async fn export(server: &TestServer, session: &Session, path: &str) -> (u16, String, String, Vec<u8>) {
+async fn export(
+    server: &TestServer,
+    session: &Session,
+    path: &str,
+) -> (u16, String, String, Vec<u8>) {
     let response = server
         .http
         .get(format!("{}{path}", server.base))
@@ -37,7 +41,9 @@ async fn export(server: &TestServer, session: &Session, path: &str) -> (u16, Str
 }
 
 async fn mrn(server: &TestServer, session: &Session, patient: &str) -> String {
-    let chart = server.get(&format!("/api/v1/patients/{patient}"), session).await;
+    let chart = server
+        .get(&format!("/api/v1/patients/{patient}"), session)
+        .await;
     chart.expect(200);
     chart.data()["mrn"].as_str().unwrap().to_string()
 }
@@ -76,15 +82,21 @@ fn pdf_pages(pdf: &[u8]) -> (usize, Vec<String>) {
 #[tokio::test]
 async fn a_report_exports_as_markdown_and_pdf_named_by_mrn_and_audited() {
     let server = TestServer::start().await;
-    let doctor = server.login_new("export-doc@example.org", Role::Doctor).await;
+    let doctor = server
+        .login_new("export-doc@example.org", Role::Doctor)
+        .await;
     let patient = server.patient(&doctor, "Nguyễn Thị Hằng").await;
     let mrn = mrn(&server, &doctor, &patient).await;
     let report = server.consultation_report(&doctor, &patient, NOTES).await;
     let id = report["id"].as_str().unwrap().to_string();
     let today = chrono::Utc::now().date_naive().to_string();
 
-    let (status, content_type, disposition, bytes) =
-        export(&server, &doctor, &format!("/api/v1/reports/{id}/export?format=md")).await;
+    let (status, content_type, disposition, bytes) = export(
+        &server,
+        &doctor,
+        &format!("/api/v1/reports/{id}/export?format=md"),
+    )
+    .await;
     assert_eq!(status, 200);
     assert_eq!(content_type, "text/markdown; charset=utf-8");
     assert_eq!(
@@ -96,8 +108,12 @@ async fn a_report_exports_as_markdown_and_pdf_named_by_mrn_and_audited() {
     assert!(md.contains("Nguyễn Thị Hằng"), "{md}");
     assert!(md.contains("DRAFT — NOT SIGNED"), "{md}");
 
-    let (status, content_type, disposition, bytes) =
-        export(&server, &doctor, &format!("/api/v1/reports/{id}/export?format=pdf")).await;
+    let (status, content_type, disposition, bytes) = export(
+        &server,
+        &doctor,
+        &format!("/api/v1/reports/{id}/export?format=pdf"),
+    )
+    .await;
     assert_eq!(status, 200);
     assert_eq!(content_type, "application/pdf");
     assert_eq!(
@@ -108,8 +124,15 @@ async fn a_report_exports_as_markdown_and_pdf_named_by_mrn_and_audited() {
     for (n, text) in texts.iter().enumerate() {
         assert!(text.contains("Nguyễn Thị Hằng"), "page {}: {text}", n + 1);
         assert!(text.contains(&mrn), "page {}: {text}", n + 1);
-        assert!(text.contains("DRAFT — NOT SIGNED"), "page {}: {text}", n + 1);
-        assert!(text.contains(&format!("Page {} of {pages}", n + 1)), "{text}");
+        assert!(
+            text.contains("DRAFT — NOT SIGNED"),
+            "page {}: {text}",
+            n + 1
+        );
+        assert!(
+            text.contains(&format!("Page {} of {pages}", n + 1)),
+            "{text}"
+        );
     }
 
     // One disclosure row per export, naming the report and the format, and nothing else.
@@ -137,7 +160,9 @@ async fn a_report_exports_as_markdown_and_pdf_named_by_mrn_and_audited() {
 #[tokio::test]
 async fn a_record_exports_with_its_reports_and_a_signed_one_names_its_signer() {
     let server = TestServer::start().await;
-    let doctor = server.login_new("record-doc@example.org", Role::Doctor).await;
+    let doctor = server
+        .login_new("record-doc@example.org", Role::Doctor)
+        .await;
     let patient = server.patient(&doctor, "Jürgen Müller").await;
     let mrn = mrn(&server, &doctor, &patient).await;
     let first = server.consultation_report(&doctor, &patient, NOTES).await;
@@ -174,7 +199,10 @@ async fn a_record_exports_with_its_reports_and_a_signed_one_names_its_signer() {
         format!("attachment; filename=\"{mrn}-record-{today}.pdf\"")
     );
     let (pages, texts) = pdf_pages(&bytes);
-    assert!(pages >= 3, "the chart, then each report on its own page: {pages}");
+    assert!(
+        pages >= 3,
+        "the chart, then each report on its own page: {pages}"
+    );
     for text in &texts {
         assert!(text.contains("Jürgen Müller"), "{text}");
         assert!(text.contains(&mrn), "{text}");
@@ -184,7 +212,10 @@ async fn a_record_exports_with_its_reports_and_a_signed_one_names_its_signer() {
     assert!(all.contains("Report 2 of 2"), "{all}");
     assert!(all.contains("Test record-doc@example.org at"), "{all}");
     assert!(all.contains("Called back: sleeping better."), "{all}");
-    assert!(all.contains("DRAFT — NOT SIGNED"), "the second report is a draft: {all}");
+    assert!(
+        all.contains("DRAFT — NOT SIGNED"),
+        "the second report is a draft: {all}"
+    );
 
     let audited = server
         .sql_count(
@@ -199,8 +230,12 @@ async fn a_record_exports_with_its_reports_and_a_signed_one_names_its_signer() {
 #[tokio::test]
 async fn a_bad_format_is_refused_and_another_doctor_is_told_not_found() {
     let server = TestServer::start().await;
-    let doctor = server.login_new("owner-doc@example.org", Role::Doctor).await;
-    let other = server.login_new("other-doc@example.org", Role::Doctor).await;
+    let doctor = server
+        .login_new("owner-doc@example.org", Role::Doctor)
+        .await;
+    let other = server
+        .login_new("other-doc@example.org", Role::Doctor)
+        .await;
     let patient = server.patient(&doctor, "Ana Núñez").await;
     let report = server.consultation_report(&doctor, &patient, NOTES).await;
     let id = report["id"].as_str().unwrap().to_string();
@@ -212,13 +247,20 @@ async fn a_bad_format_is_refused_and_another_doctor_is_told_not_found() {
     ] {
         let reply = server.get(&path, &doctor).await;
         reply.expect_error(422, "VALIDATION_ERROR");
-        assert!(reply.body.to_string().contains("format"), "{path}: {:#}", reply.body);
+        assert!(
+            reply.body.to_string().contains("format"),
+            "{path}: {:#}",
+            reply.body
+        );
     }
     for path in [
         format!("/api/v1/reports/{id}/export?format=pdf"),
         format!("/api/v1/patients/{patient}/export?format=md"),
     ] {
-        server.get(&path, &other).await.expect_error(404, "NOT_FOUND");
+        server
+            .get(&path, &other)
+            .await
+            .expect_error(404, "NOT_FOUND");
     }
     let denied = server
         .sql_count(

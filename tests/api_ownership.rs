@@ -261,8 +261,13 @@ fn table() -> Vec<Row> {
             Some(body)
         }),
         row(M::GET, "/api/v1/patients/{id}", T::Patient, OWN_RECORD),
-        row(M::GET, "/api/v1/patients/{id}/export", T::Patient, OWN_RECORD)
-            .query(|_| "?format=md".into()),
+        row(
+            M::GET,
+            "/api/v1/patients/{id}/export",
+            T::Patient,
+            OWN_RECORD,
+        )
+        .query(|_| "?format=md".into()),
         // A receptionist changes any patient's demographics and contacts.
         row(
             M::PATCH,

@@ -62,7 +62,7 @@ async fn rendered(
     responses(
         (status = 200, description = "The rendered report, as a file to save.", content(
             (String = "text/markdown; charset=utf-8"),
-            (Vec<u8> = "application/pdf"),
+            (String = "application/pdf"),
         )),
     ),
 )]
@@ -103,7 +103,7 @@ pub async fn report(
     responses(
         (status = 200, description = "The rendered record, as a file to save.", content(
             (String = "text/markdown; charset=utf-8"),
-            (Vec<u8> = "application/pdf"),
+            (String = "application/pdf"),
         )),
     ),
 )]
