@@ -2,6 +2,8 @@
 //! as the workstation without the terminal UI. Human tables by default, `--json` for the API's
 //! `data` exactly; exit codes say what went wrong (see [`Exit`]).
 
+mod export;
+
 use std::io::IsTerminal;
 use std::process::ExitCode;
 
@@ -35,6 +37,8 @@ pub enum PatientsCommand {
     Search { query: String },
     /// Show a patient's chart (by id or MRN).
     Show { id: String },
+    /// Export a patient's record (chart, consultations, reports) to a PDF or Markdown file.
+    Export(export::PatientExport),
 }
 
 #[derive(Debug, Subcommand)]
@@ -72,6 +76,8 @@ pub enum ReportsCommand {
     },
     /// Report counts by status, and the last 30 days.
     Stats,
+    /// Export a report to a PDF or Markdown file.
+    Export(export::ReportExport),
 }
 
 /// The CLI's commands, as `synapse` parses them (main.rs flattens them into its own).
@@ -408,6 +414,7 @@ async fn patient_id(client: &ApiClient, id: &str) -> Result<Uuid, Failure> {
 
 async fn patients(client: &ApiClient, command: PatientsCommand, json: bool) -> Result<(), Failure> {
     match command {
+        PatientsCommand::Export(args) => export::patient(client, args).await,
         PatientsCommand::List { search, limit, all } => {
             let mut params = PatientListParams {
                 limit: Some(limit),
@@ -613,6 +620,7 @@ fn report_text(r: &Report) -> String {
 
 async fn reports(client: &ApiClient, command: ReportsCommand, json: bool) -> Result<(), Failure> {
     match command {
+        ReportsCommand::Export(args) => export::report(client, args).await,
         ReportsCommand::List {
             status,
             patient,
