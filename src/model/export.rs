@@ -55,6 +55,7 @@ impl ExportFormat {
 #[serde(deny_unknown_fields)]
 pub struct ExportParams {
     /// `md` (Markdown) or `pdf`.
+    #[param(inline)]
     pub format: ExportFormat,
 }
 

@@ -374,7 +374,7 @@ mod tests {
             .map(|(method, path, _)| (method.as_str().to_lowercase(), path))
             .collect();
         assert_eq!(documented, routed);
-        assert_eq!(operations(&doc).len(), 37);
+        assert_eq!(operations(&doc).len(), 39);
         assert!(operations(&json!({})).is_empty());
     }
 

@@ -62,6 +62,8 @@ pub fn allows(role: Role, command: Command) -> bool {
         Command::RecentPatients => shows(Screen::Recent),
         // The notices that name something name a report.
         Command::OpenNotice => shows(Screen::Report),
+        // A doctor's own reports and charts, as the server reads them.
+        Command::Export => shows(Screen::Reports) && shows(Screen::Chart),
         Command::NextPane
         | Command::StartConsultation
         | Command::OpenConsultation
