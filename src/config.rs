@@ -89,6 +89,9 @@ pub struct TuiFile {
     pub theme: Option<String>,
     /// Capture the mouse (scroll and click); off by default.
     pub mouse: Option<bool>,
+    /// Where `x` exports a report's or a record's PDF; the user's documents directory when
+    /// not set.
+    pub export_dir: Option<std::path::PathBuf>,
     /// Command name → key or keys, overriding the defaults.
     #[serde(default)]
     pub keys: HashMap<String, KeyList>,

@@ -14,6 +14,7 @@ pub mod client;
 pub mod config;
 pub mod console;
 pub mod credentials;
+pub mod export;
 pub mod logging;
 pub mod model;
 pub mod reportgen;

@@ -53,9 +53,12 @@ enum Expect {
     Forbidden,
     /// 401 UNAUTHENTICATED with `WWW-Authenticate: Bearer`.
     Unauthenticated,
+    /// 404 NOT_FOUND identical to a random id's (what is not the caller's, outside clinical
+    /// records: another account's session).
+    Missing,
 }
 
-use Expect::{Allowed, AllowedNoLeak, Forbidden, Hidden, Unauthenticated};
+use Expect::{Allowed, AllowedNoLeak, Forbidden, Hidden, Missing, Unauthenticated};
 
 /// What `{id}` / `{patient_id}` (and ids in query or body) stand for on a row.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -79,6 +82,8 @@ enum Target {
     User,
     /// A new account, for disabling.
     FreshUser,
+    /// A new session of doctor A (another login), for ending it.
+    OwnerSession,
 }
 
 /// Calls that end or change the caller's own session run on a session of their own.
@@ -210,6 +215,14 @@ fn table() -> Vec<Row> {
             .body(|_| {
                 Some(json!({"current_password": PASSWORD, "new_password": TEMPORARY_PASSWORD}))
             }),
+        row(M::GET, "/api/v1/auth/sessions", T::None, ANY_USER),
+        // Only one's own sessions can be ended; another account's is as if it did not exist.
+        row(
+            M::DELETE,
+            "/api/v1/auth/sessions/{id}",
+            T::OwnerSession,
+            [Allowed(200), Hidden, Missing, Missing, Unauthenticated],
+        ),
         // Patients.
         row(
             M::GET,
@@ -261,6 +274,13 @@ fn table() -> Vec<Row> {
             Some(body)
         }),
         row(M::GET, "/api/v1/patients/{id}", T::Patient, OWN_RECORD),
+        row(
+            M::GET,
+            "/api/v1/patients/{id}/export",
+            T::Patient,
+            OWN_RECORD,
+        )
+        .query(|_| "?format=md".into()),
         // A receptionist changes any patient's demographics and contacts.
         row(
             M::PATCH,
@@ -357,6 +377,8 @@ fn table() -> Vec<Row> {
         row(M::GET, "/api/v1/reports/stats", T::Patient, OWN_RECORD)
             .query(|c| format!("?patient_id={}", c.id)),
         row(M::GET, "/api/v1/reports/{id}", T::Report, OWN_RECORD),
+        row(M::GET, "/api/v1/reports/{id}/export", T::Report, OWN_RECORD)
+            .query(|_| "?format=pdf".into()),
         row(M::PATCH, "/api/v1/reports/{id}", T::FreshReport, OWN_RECORD).body(|c| {
             Some(json!({
                 "version": c.version,
@@ -592,7 +614,24 @@ async fn target(server: &TestServer, fx: &Fixtures, target: Target) -> (String, 
             let email = format!("target-{}@clinic.test", Uuid::new_v4().simple());
             (server.user(&email, Role::Doctor).await, 0)
         }
+        Target::OwnerSession => {
+            let session = server.login(&owner.email, PASSWORD).await;
+            (session_of(&session.access_token), 0)
+        }
     }
+}
+
+/// The session id (`sid`) an access token carries.
+fn session_of(token: &str) -> String {
+    use base64::Engine as _;
+    let payload = token.split('.').nth(1).expect("a JWT");
+    let claims: Value = serde_json::from_slice(
+        &base64::engine::general_purpose::URL_SAFE_NO_PAD
+            .decode(payload)
+            .expect("base64"),
+    )
+    .expect("JSON");
+    claims["sid"].as_str().expect("sid").to_string()
 }
 
 /// Sends one row's request as `token`, with the target `id`.
@@ -689,6 +728,20 @@ async fn check_cell(
                 reply.headers.get("www-authenticate").unwrap(),
                 "Bearer",
                 "{cell}"
+            );
+        }
+        Missing => {
+            reply.expect_error(404, "NOT_FOUND");
+            let missing_ctx = Ctx {
+                id: Uuid::now_v7().to_string(),
+                ..ctx
+            };
+            let (_, for_missing) = send(server, row, &missing_ctx, token).await;
+            for_missing.expect_error(404, "NOT_FOUND");
+            assert_eq!(
+                without_request_id(&reply.body),
+                without_request_id(&for_missing.body),
+                "{cell}: another account's answers differently from a missing one"
             );
         }
         Hidden => {

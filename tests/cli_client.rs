@@ -999,3 +999,51 @@ fn version_names_the_commit_and_the_build_date() {
         assert!(text.contains(&head), "{head} in {text}");
     }
 }
+
+#[test]
+fn export_writes_the_file_named_by_mrn_and_never_overwrites_without_force() {
+    let world = World::start();
+    let patient = world.patient("Nguyễn Văn Đức");
+    let mrn = world.api_data(&format!("/api/v1/patients/{patient}"))["mrn"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let report = world.report(&patient);
+    let report_id = report["id"].as_str().unwrap().to_string();
+    world.login().expect(0);
+    let today = chrono::Utc::now().date_naive().to_string();
+
+    // Run in the temporary home: without -o the file goes to the current directory.
+    let here = |args: &[&str]| {
+        let mut command = world.command(Some(world.base()), args);
+        command.current_dir(world.home.path());
+        run(command, None, world.home.path())
+    };
+    // Without -o: the server's name, in the current directory.
+    let run = here(&["reports", "export", &report_id, "--format", "md"]);
+    run.expect(0);
+    let default_name = format!("{mrn}-report-{today}.md");
+    assert_eq!(run.stdout.trim(), default_name);
+    let md = std::fs::read_to_string(world.home.path().join(&default_name)).unwrap();
+    assert!(md.contains("Nguyễn Văn Đức"), "{md}");
+    // Again: refused, the file kept, and told how to replace it.
+    let again = here(&["reports", "export", &report_id, "--format", "md"]);
+    again.expect(2);
+    assert!(again.stderr.contains("--force"), "{}", again.stderr);
+    here(&["reports", "export", &report_id, "--format", "md", "--force"]).expect(0);
+
+    // By MRN, as a PDF, to a named file.
+    let out = world.home.path().join("record.pdf");
+    let out_text = out.to_str().unwrap();
+    world
+        .synapse(&[
+            "patients", "export", &mrn, "--format", "pdf", "-o", out_text,
+        ])
+        .expect(0);
+    assert!(std::fs::read(&out).unwrap().starts_with(b"%PDF-"));
+    let refused = world.synapse(&["patients", "export", &mrn, "-o", out_text]);
+    refused.expect(2);
+    let bad = world.synapse(&["reports", "export", &report_id, "--format", "docx"]);
+    bad.expect(2);
+    assert!(bad.stderr.contains("md or pdf"), "{}", bad.stderr);
+}

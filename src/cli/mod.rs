@@ -7,6 +7,8 @@
 pub mod help;
 pub mod profiles;
 
+mod export;
+
 use std::io::IsTerminal;
 use std::process::ExitCode;
 
@@ -50,6 +52,8 @@ pub enum PatientsCommand {
     Search { query: String },
     /// Show a patient's chart (by id or MRN).
     Show { id: String },
+    /// Export a patient's record (chart, consultations, reports) to a PDF or Markdown file.
+    Export(export::PatientExport),
 }
 
 #[derive(Debug, Subcommand)]
@@ -93,6 +97,8 @@ pub enum ReportsCommand {
     },
     /// Report counts by status, and the last 30 days.
     Stats,
+    /// Export a report to a PDF or Markdown file.
+    Export(export::ReportExport),
 }
 
 #[derive(Debug, Subcommand)]
@@ -698,6 +704,7 @@ async fn patient_id(client: &ApiClient, id: &str) -> Result<Uuid, Failure> {
 
 async fn patients(client: &ApiClient, command: PatientsCommand, json: bool) -> Result<(), Failure> {
     match command {
+        PatientsCommand::Export(args) => export::patient(client, args).await,
         PatientsCommand::List {
             search,
             limit,
@@ -900,6 +907,7 @@ fn report_text(r: &Report) -> String {
 
 async fn reports(client: &ApiClient, command: ReportsCommand, json: bool) -> Result<(), Failure> {
     match command {
+        ReportsCommand::Export(args) => export::report(client, args).await,
         ReportsCommand::List {
             status,
             patient,

@@ -6,6 +6,7 @@
 mod endpoints;
 pub mod error;
 pub mod events;
+pub mod exports;
 pub mod settings;
 
 use std::path::PathBuf;

@@ -6,6 +6,7 @@ pub mod auth;
 pub mod consultation;
 pub mod envelope;
 pub mod event;
+pub mod export;
 pub mod page;
 pub mod patient;
 pub mod query;

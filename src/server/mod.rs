@@ -9,6 +9,7 @@ pub mod client_ip;
 mod consultations;
 pub mod error;
 pub mod events;
+mod exports;
 mod extract;
 pub mod generation;
 pub mod listener;
@@ -161,6 +162,7 @@ pub fn table() -> Vec<UtoipaMethodRouter<AppState>> {
         routes!(patients::get),
         routes!(patients::update),
         routes!(patients::doctors),
+        routes!(exports::record),
         routes!(consultations::start),
         routes!(consultations::active),
         routes!(consultations::get),
@@ -174,6 +176,7 @@ pub fn table() -> Vec<UtoipaMethodRouter<AppState>> {
         routes!(reports::edit),
         routes!(reports::sign),
         routes!(reports::add_addendum),
+        routes!(exports::report),
         routes!(events::stream),
         routes!(admin::list_users),
         routes!(admin::create_user),

@@ -375,7 +375,7 @@ mod tests {
             .map(|(method, path, _)| (method.as_str().to_lowercase(), path))
             .collect();
         assert_eq!(documented, routed);
-        assert_eq!(operations(&doc).len(), 39);
+        assert_eq!(operations(&doc).len(), 41);
         assert!(operations(&json!({})).is_empty());
     }
 

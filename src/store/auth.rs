@@ -614,7 +614,7 @@ pub async fn revoke_session(
         "auth.logout",
         ("session", Some(session_id.to_string())),
         None,
-        if ended { "success" } else { "failure" },
+        if ended { "success" } else { "denied" },
     )
     .await?;
     tx.commit().await?;

@@ -26,7 +26,7 @@ const COLUMNS: &str = "c.id, c.session_code, c.patient_id, c.doctor_id, c.sessio
      c.chief_complaint, c.notes, c.started_at, c.ended_at, r.id AS report_id, r.status AS report_status";
 const FROM: &str = "FROM consultations c LEFT JOIN reports r ON r.consultation_id = c.id";
 
-fn consultation(row: &dyn Row, with_notes: bool) -> StoreResult<Consultation> {
+pub(super) fn consultation(row: &dyn Row, with_notes: bool) -> StoreResult<Consultation> {
     let started_at = sql::time(row, "started_at")?;
     let ended_at = sql::opt_time(row, "ended_at")?;
     Ok(Consultation {

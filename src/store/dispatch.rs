@@ -298,6 +298,22 @@ impl<E: Engine> Store for E {
     async fn get_report(&self, actor: &Actor, id: Uuid) -> StoreResult<Report> {
         super::reports::get(self, actor, id).await
     }
+    async fn export_report(
+        &self,
+        actor: &Actor,
+        id: Uuid,
+        format: crate::model::export::ExportFormat,
+    ) -> StoreResult<crate::model::export::ExportedReport> {
+        super::exports::report(self, actor, id, format).await
+    }
+    async fn export_record(
+        &self,
+        actor: &Actor,
+        patient_id: Uuid,
+        format: crate::model::export::ExportFormat,
+    ) -> StoreResult<crate::model::export::PatientRecord> {
+        super::exports::record(self, actor, patient_id, format).await
+    }
     async fn edit_report(
         &self,
         actor: &Actor,

@@ -14,6 +14,7 @@ mod dispatch;
 pub mod doctor_names;
 pub mod engine;
 pub mod events;
+pub mod exports;
 pub mod paging;
 pub mod password;
 pub mod patients;
@@ -563,6 +564,22 @@ pub trait Store: Send + Sync + 'static {
         days: u32,
     ) -> StoreResult<ReportStats>;
     async fn get_report(&self, actor: &Actor, id: Uuid) -> StoreResult<Report>;
+    /// A report of the caller with its patient's allergies, to render outside the system;
+    /// audited as `report.export.<format>` (`exports`).
+    async fn export_report(
+        &self,
+        actor: &Actor,
+        id: Uuid,
+        format: crate::model::export::ExportFormat,
+    ) -> StoreResult<crate::model::export::ExportedReport>;
+    /// A patient's chart, consultations and reports, to render outside the system; audited
+    /// as `patient.export.<format>` (`exports`).
+    async fn export_record(
+        &self,
+        actor: &Actor,
+        patient_id: Uuid,
+        format: crate::model::export::ExportFormat,
+    ) -> StoreResult<crate::model::export::PatientRecord>;
     async fn edit_report(
         &self,
         actor: &Actor,

@@ -709,7 +709,7 @@ fn chart_statement(dialect: Dialect, doctor_id: Option<Uuid>, id: Uuid, lock: bo
     select
 }
 
-async fn fetch_chart(
+pub(super) async fn fetch_chart(
     conn: &mut impl Conn,
     doctor_names: &DoctorNames,
     doctor_id: Option<Uuid>,

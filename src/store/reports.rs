@@ -112,13 +112,13 @@ fn addendum(row: &dyn Row) -> StoreResult<Addendum> {
 
 /// The two statements that read a report of the caller: the report (with the dialect's row
 /// lock when `lock`, held until the transaction ends), and its addenda.
-struct ReportStatements {
+pub(super) struct ReportStatements {
     report: Statement,
     addenda: Statement,
 }
 
 impl ReportStatements {
-    fn new(dialect: Dialect, actor: &Actor, id: Uuid, lock: bool) -> ReportStatements {
+    pub(super) fn new(dialect: Dialect, actor: &Actor, id: Uuid, lock: bool) -> ReportStatements {
         let mut report = Statement::new(format!(
             "SELECT {SUMMARY_COLUMNS}, {DETAIL_COLUMNS} {FROM} LEFT JOIN users su ON su.id = r.signed_by
              WHERE r.id = "
@@ -140,7 +140,7 @@ impl ReportStatements {
     }
 
     /// The report with its addenda, or `None` when the caller has no such report.
-    async fn read(&self, conn: &mut impl Conn) -> StoreResult<Option<Report>> {
+    pub(super) async fn read(&self, conn: &mut impl Conn) -> StoreResult<Option<Report>> {
         let today = today();
         let Some(report) = conn.first(&self.report, |r| report(r, today)).await? else {
             return Ok(None);

@@ -116,6 +116,8 @@ pub enum Response {
     Audit(Result<Page<AuditEvent>, ApiError>),
     /// The file the audit rows were written to and how many, or why none were.
     AuditExported(Result<(String, u64), String>),
+    /// The path an export (`x`) was written to, or why it was not.
+    Exported(Result<String, String>),
     Doctors(Result<Vec<DoctorSummary>, ApiError>),
     /// The search before registering, for a patient of the same name and date of birth.
     Duplicates(Result<SearchResults<PatientSummary>, ApiError>),
@@ -160,7 +162,7 @@ impl Response {
             Response::OwnSessionEnded(_, r) => r.is_ok(),
             Response::Audit(r) => r.is_ok(),
             // Writing the file is not the server's answer.
-            Response::AuditExported(_) => false,
+            Response::AuditExported(_) | Response::Exported(_) => false,
             Response::Doctors(r) => r.is_ok(),
             Response::Duplicates(r) => r.is_ok(),
             Response::PatientSaved(r) => r.is_ok(),

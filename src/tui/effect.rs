@@ -35,6 +35,13 @@ pub enum Effect {
     Quit,
 }
 
+/// What `x` exports.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ExportTarget {
+    Report(Uuid),
+    Record(Uuid),
+}
+
 /// The API calls the workstation makes.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Call {
@@ -114,6 +121,9 @@ pub enum Call {
     EndOwnSession(Uuid),
     Audit(AuditParams),
     /// Every row `params` keeps, written to `path` as JSON lines.
+    /// A report or a patient's record as a PDF, saved in the directory under the server's
+    /// file name (a number added rather than a file replaced).
+    Export(ExportTarget, PathBuf),
     ExportAudit {
         params: AuditParams,
         path: PathBuf,
@@ -323,10 +333,65 @@ async fn perform(client: &ApiClient, call: Call) -> Response {
         Call::OwnSessions => Response::OwnSessions(client.list_sessions().await),
         Call::EndOwnSession(id) => Response::OwnSessionEnded(id, client.end_session(id).await),
         Call::Audit(params) => Response::Audit(client.audit(&params).await),
+        Call::Export(target, dir) => Response::Exported(export_pdf(client, target, &dir).await),
         Call::ExportAudit { params, path } => {
             Response::AuditExported(export_audit(client, params, &path).await)
         }
     }
+}
+
+/// Downloads the PDF and writes it into `dir` without replacing a file: `NAME.pdf`, else
+/// `NAME-2.pdf`, `NAME-3.pdf`…; answers the path written.
+async fn export_pdf(
+    client: &ApiClient,
+    target: ExportTarget,
+    dir: &std::path::Path,
+) -> Result<String, String> {
+    use crate::model::export::ExportFormat;
+    use tokio::io::AsyncWriteExt;
+    let file = match target {
+        ExportTarget::Report(id) => client.export_report(id, ExportFormat::Pdf).await,
+        ExportTarget::Record(id) => client.export_patient_record(id, ExportFormat::Pdf).await,
+    }
+    .map_err(|e| e.message)?;
+    let cannot_write = |path: &std::path::Path, e: std::io::Error| {
+        format!(
+            "Cannot write {}: {e}. Set export_dir in the [tui] table of the config file.",
+            path.display()
+        )
+    };
+    tokio::fs::create_dir_all(dir)
+        .await
+        .map_err(|e| cannot_write(dir, e))?;
+    let stem = file.file_name.trim_end_matches(".pdf").to_string();
+    for n in 1..1000 {
+        let name = if n == 1 {
+            format!("{stem}.pdf")
+        } else {
+            format!("{stem}-{n}.pdf")
+        };
+        let path = dir.join(name);
+        match tokio::fs::OpenOptions::new()
+            .write(true)
+            .create_new(true)
+            .open(&path)
+            .await
+        {
+            Ok(mut out) => {
+                out.write_all(&file.bytes)
+                    .await
+                    .map_err(|e| cannot_write(&path, e))?;
+                out.flush().await.map_err(|e| cannot_write(&path, e))?;
+                return Ok(path.display().to_string());
+            }
+            Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => continue,
+            Err(e) => return Err(cannot_write(&path, e)),
+        }
+    }
+    Err(format!(
+        "{} has too many exports named {stem}; move some away.",
+        dir.display()
+    ))
 }
 
 /// Every account, page after page (an organisation has tens or hundreds).

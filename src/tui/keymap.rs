@@ -103,6 +103,12 @@ pub enum Command {
     Sign,
     #[strum(message = "Add an addendum")]
     Addendum,
+    #[strum(
+        serialize = "export_pdf",
+        message = "Export to a PDF in the export folder",
+        props(hint = "pdf")
+    )]
+    Export,
     #[strum(serialize = "sort", message = "Change the sort order")]
     CycleSort,
     #[strum(
@@ -511,6 +517,8 @@ impl Default for Keymap {
                 b(Key::plain('e'), Edit, Report),
                 b(Key::plain('S'), Sign, Report),
                 b(Key::plain('a'), Addendum, Report),
+                b(Key::plain('x'), Export, Report),
+                b(Key::plain('x'), Export, Chart),
                 b(Key::ctrl('s'), StopConsultation, Consultation),
                 b(Key::plain('4'), GoUsers, Users),
                 b(Key::plain('4'), GoUsers, Audit),

@@ -65,6 +65,8 @@ pub fn allows(role: Role, command: Command) -> bool {
         Command::OwnSessions | Command::EndOwnSession => shows(Screen::Sessions),
         // The notices that name something name a report.
         Command::OpenNotice => shows(Screen::Report),
+        // A doctor's own reports and charts, as the server reads them.
+        Command::Export => shows(Screen::Reports) && shows(Screen::Chart),
         Command::NextPane
         | Command::StartConsultation
         | Command::OpenConsultation

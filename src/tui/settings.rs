@@ -32,6 +32,16 @@ pub fn resolve(file: &TuiFile, env: &Environment) -> anyhow::Result<Settings> {
     if let Ok(dir) = crate::config::data_dir(env) {
         settings.export_dir = dir;
     }
+    settings.documents_dir = match &file.export_dir {
+        Some(dir) => dir.clone(),
+        None => directories::UserDirs::new()
+            .and_then(|dirs| {
+                dirs.document_dir()
+                    .map(std::path::Path::to_path_buf)
+                    .or_else(|| Some(dirs.home_dir().to_path_buf()))
+            })
+            .unwrap_or_else(|| std::path::PathBuf::from(".")),
+    };
     let overrides = file
         .keys
         .iter()

@@ -121,6 +121,9 @@ pub struct Settings {
     /// Where an audit export goes unless the administrator types another path (the data
     /// directory).
     pub export_dir: std::path::PathBuf,
+    /// Where `x` writes a report's or a record's PDF: `export_dir` of the config file's `[tui]`
+    /// table, else the user's documents directory.
+    pub documents_dir: std::path::PathBuf,
 }
 
 impl Default for Settings {
@@ -133,6 +136,7 @@ impl Default for Settings {
             theme: Theme::default(),
             mouse: false,
             export_dir: std::path::PathBuf::from("."),
+            documents_dir: std::path::PathBuf::from("."),
         }
     }
 }

@@ -17,7 +17,7 @@ use crate::model::consultation::{
 use crate::model::patient::Patient;
 use crate::model::report::{ReportPage, ReportSummary};
 use crate::model::text::printable;
-use crate::tui::effect::{Call, Effect};
+use crate::tui::effect::{Call, Effect, ExportTarget};
 use crate::tui::keymap::Command;
 use crate::tui::state::{Dialog, Load, Screen, State, ToastKind};
 use crate::tui::ui::common::{banner_layout, contact, loaded_rows, notice, patient_banner};
@@ -47,6 +47,7 @@ pub const COMMANDS: &[Command] = &[
     Command::OpenConsultation,
     Command::PatientReports,
     Command::EditPatient,
+    Command::Export,
 ];
 
 /// The chart's panes that take the motion keys and Enter.
@@ -137,6 +138,15 @@ pub(crate) fn command(state: &mut State, command: Command, page: usize) -> Vec<E
             }
         }
         return Vec::new();
+    }
+    if command == Command::Export {
+        let Some(patient) = state.chart.patient.ready() else {
+            return Vec::new();
+        };
+        let id = patient.summary.id;
+        let dir = state.settings.documents_dir.clone();
+        state.toast("Exporting the record…", ToastKind::Info);
+        return vec![call(state, Call::Export(ExportTarget::Record(id), dir))];
     }
     match command {
         Command::EditPatient => match state.chart.patient.ready() {

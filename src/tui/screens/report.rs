@@ -13,7 +13,7 @@ use crate::model::patient::Patient;
 use crate::model::report::{Report, ReportContent, ReportStatus};
 use crate::model::text::printable;
 use crate::tui::components::dialogs::{self, AddendumDialog, EditDialog, SignDialog};
-use crate::tui::effect::{Call, Effect};
+use crate::tui::effect::{Call, Effect, ExportTarget};
 use crate::tui::keymap::{Command, Scope};
 use crate::tui::state::{Dialog, Load, Screen, Section, State, ToastKind};
 use crate::tui::ui::common::{banner_layout, name, notice, patient_banner};
@@ -46,6 +46,7 @@ pub const COMMANDS: &[Command] = &[
     Command::Edit,
     Command::Sign,
     Command::Addendum,
+    Command::Export,
 ];
 
 /// The report being read, and the list it was opened from (for `n`/`p`).
@@ -178,6 +179,15 @@ pub(crate) fn command(state: &mut State, command: Command, page: usize) -> Vec<E
                 return Vec::new();
             }
             state.dialog = Some(Dialog::Addendum(AddendumDialog::new(report.summary.id)));
+        }
+        Command::Export => {
+            let Some(report) = state.report.report.ready() else {
+                return Vec::new();
+            };
+            let id = report.summary.id;
+            let dir = state.settings.documents_dir.clone();
+            state.toast("Exporting the report…", ToastKind::Info);
+            return vec![call(state, Call::Export(ExportTarget::Report(id), dir))];
         }
         _ => {}
     }

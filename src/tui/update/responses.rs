@@ -13,7 +13,7 @@ use crate::tui::screens::{
     audit, chart, consultation, login, past_notes, patients, report, reports, running, sessions,
     stats, users,
 };
-use crate::tui::state::State;
+use crate::tui::state::{State, ToastKind};
 
 pub fn response(state: &mut State, request: u64, response: Response) -> Vec<Effect> {
     let mut effects = Vec::new();
@@ -70,6 +70,13 @@ fn answer(state: &mut State, request: u64, response: Response) -> Vec<Effect> {
         Response::OwnSessionEnded(id, result) => sessions::on_ended(state, id, result),
         Response::Audit(result) => audit::on_page(state, request, result),
         Response::AuditExported(result) => audit::on_exported(state, result),
+        Response::Exported(result) => {
+            match result {
+                Ok(path) => state.toast(format!("Exported to {path}"), ToastKind::Info),
+                Err(message) => state.toast(message, ToastKind::Error),
+            }
+            Vec::new()
+        }
         Response::Doctors(result) => dialogs::patient_form::on_doctors(state, result),
         Response::Duplicates(result) => dialogs::patient_form::on_duplicates(state, result),
         Response::PatientSaved(result) => dialogs::patient_form::on_saved(state, result),

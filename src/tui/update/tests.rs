@@ -3444,3 +3444,43 @@ fn the_charts_consultations_pane_takes_tab_and_enter_opens_past_notes_read_only(
     update(&mut state, key(KeyCode::Tab));
     assert_eq!(state.chart.pane, ChartPane::Reports);
 }
+
+#[test]
+fn x_exports_the_report_or_the_chart_into_the_export_folder_and_says_where() {
+    use crate::tui::effect::ExportTarget;
+    let mut state = on_report(ReportStatus::Signed);
+    state.settings.documents_dir = std::path::PathBuf::from("/home/doc/Documents");
+    let (request, call) = only_call(&update(&mut state, chr('x')));
+    let shown = state.report.report.ready().map(|r| r.summary.id);
+    assert_eq!(
+        Some(call),
+        shown.map(|id| Call::Export(
+            ExportTarget::Report(id),
+            std::path::PathBuf::from("/home/doc/Documents")
+        ))
+    );
+    respond(
+        &mut state,
+        request,
+        Response::Exported(Ok("/home/doc/Documents/MRN-1-report-2026-12-02.pdf".into())),
+    );
+    let toast = state
+        .toast
+        .as_ref()
+        .map(|t| t.text.clone())
+        .unwrap_or_default();
+    assert!(toast.contains("MRN-1-report-2026-12-02.pdf"), "{toast}");
+
+    let mut state = on_chart();
+    let (request, call) = only_call(&update(&mut state, chr('x')));
+    assert!(
+        matches!(call, Call::Export(ExportTarget::Record(_), _)),
+        "{call:?}"
+    );
+    respond(
+        &mut state,
+        request,
+        Response::Exported(Err("Cannot write /nowhere: denied.".into())),
+    );
+    assert!(matches!(&state.toast, Some(t) if t.kind == ToastKind::Error));
+}

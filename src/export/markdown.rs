@@ -1,0 +1,74 @@
+//! A `Document` as Markdown: the banner as a quoted block at the top, sections separated by
+//! rules, a draft section opened by its warning. Text from people is escaped, so a note that
+//! starts with `#` or holds `<script>` stays text.
+
+use std::fmt::Write;
+
+use super::document::{Block, DRAFT_MARK, Document};
+
+/// `text` with the characters Markdown (and the HTML it may hold) reads as markup escaped.
+fn escape(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for c in text.chars() {
+        if matches!(
+            c,
+            '\\' | '`' | '*' | '_' | '[' | ']' | '<' | '>' | '#' | '|' | '~'
+        ) {
+            out.push('\\');
+        }
+        out.push(c);
+    }
+    out
+}
+
+/// Free text with its line breaks kept (a hard break: two spaces before the newline), and
+/// blank lines between paragraphs as written. A line that would start a list is escaped.
+fn paragraph(text: &str) -> String {
+    text.lines()
+        .map(|line| {
+            let line = escape(line.trim_end());
+            match line.chars().next() {
+                Some('-' | '+') => format!("\\{line}"),
+                _ => line,
+            }
+        })
+        .collect::<Vec<_>>()
+        .join("  \n")
+}
+
+pub fn render(document: &Document) -> String {
+    let mut out = String::new();
+    let banner = &document.banner;
+    // `write!` to a String cannot fail.
+    let _ = writeln!(
+        out,
+        "> **{}** · born {} · {}  \n> {}\n",
+        escape(&banner.full_name),
+        banner.date_of_birth,
+        escape(&banner.mrn),
+        escape(&banner.allergies)
+    );
+    for (i, section) in document.sections.iter().enumerate() {
+        if i > 0 {
+            out.push_str("\n---\n\n");
+        }
+        if section.draft {
+            let _ = writeln!(out, "**{DRAFT_MARK}**\n");
+        }
+        for block in &section.blocks {
+            let _ = match block {
+                Block::Title(text) => writeln!(out, "# {}\n", escape(text)),
+                Block::Heading(text) => writeln!(out, "\n## {}\n", escape(text)),
+                Block::Subheading(text) => writeln!(out, "### {}\n", escape(text)),
+                Block::Field(label, value) => {
+                    writeln!(out, "- **{}:** {}", escape(label), escape(value))
+                }
+                Block::Paragraph(text) => writeln!(out, "\n{}\n", paragraph(text)),
+                Block::Bullet(text) => writeln!(out, "- {}", escape(text)),
+                Block::Notice(text) => writeln!(out, "\n> **{}**\n", escape(text)),
+            };
+        }
+    }
+    let _ = writeln!(out, "\n---\n\n_{}_", escape(&document.footer));
+    out
+}
