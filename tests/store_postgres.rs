@@ -1831,7 +1831,9 @@ async fn migrations_run_concurrently_and_again_without_error() {
             (6, true),
             (7, true),
             (8, true),
-            (9, true)
+            (9, true),
+            (10, true),
+            (11, true),
         ]
     );
     for store in &stores {
