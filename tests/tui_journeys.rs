@@ -20,7 +20,9 @@
 //! locked doctor, who can then log in, and exports the audit trail's lockouts to a file; a
 //! receptionist registers a patient for a doctor picked from the list, is asked before
 //! registering the same name and birth date again, and the doctor then finds the patient by
-//! search.
+//! search; the server is restarted while the doctor types consultation notes, and the
+//! workstation saves what was typed while it was away, opens its event stream again and stops
+//! the consultation in the same session.
 #![cfg(unix)]
 
 use std::io::{Read, Write};
@@ -1381,5 +1383,115 @@ async fn a_receptionist_registers_a_patient_for_a_doctor_who_then_finds_them_by_
     ws.open_chart("registerby", name, &mrn);
     ws.send("q");
     ws.send("q");
+    ws.wait_exit();
+}
+
+/// The number of live event streams the server at `base` has open, from `/metrics`.
+async fn open_event_streams(base: &str) -> Option<f64> {
+    let text = http_client()
+        .get(format!("{base}/metrics"))
+        .send()
+        .await
+        .ok()?
+        .text()
+        .await
+        .ok()?;
+    text.lines()
+        .find_map(|line| line.strip_prefix("synapse_event_streams "))
+        .and_then(|value| value.trim().parse().ok())
+}
+
+/// Waits (at most `WAIT`) until the server at `base` has an event stream open.
+async fn wait_for_an_event_stream(base: &str, when: &str) {
+    let started = Instant::now();
+    while started.elapsed() < WAIT {
+        if open_event_streams(base).await.is_some_and(|n| n >= 1.0) {
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    panic!("no event stream was open {when} within {WAIT:?}");
+}
+
+/// Waits (at most `WAIT`) until the server holds `notes` as the consultation's notes.
+async fn wait_for_saved_notes(api: &Api, consultation: &str, notes: &str) {
+    let started = Instant::now();
+    loop {
+        let saved = api.get(&format!("/consultation/{consultation}")).await;
+        if saved["notes"] == notes {
+            return;
+        }
+        if started.elapsed() > WAIT {
+            panic!("the notes saved are {:?}, not {notes:?}", saved["notes"]);
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+#[tokio::test]
+async fn a_server_restarted_while_the_doctor_types_loses_no_notes_and_the_stream_comes_back() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    // The restarted server must accept the sessions the first one signed.
+    let envs = [(
+        "SYNAPSE_JWT_SECRET",
+        "a-restart-journey-signing-key-long-enough",
+    )];
+    let served = Served::start_async(dir.path(), &data, &["--demo"], &envs, SERVE_WAIT).await;
+    let port = served.port;
+    let api = Api::login(&served, DOCTOR).await;
+    let name = "Ottoline Brackenridge";
+    let (patient, mrn) = api.new_patient(name, "1971-03-14", "female").await;
+
+    let mut ws = Workstation::start(dir.path(), &served);
+    ws.log_in();
+    ws.open_chart("brackenr", name, &mrn);
+    ws.send("c");
+    ws.wait_text("Start a consultation");
+    ws.send(ENTER);
+    ws.wait_text("● RUNNING");
+    let before = "Cough for two weeks.";
+    ws.type_text(before);
+    let active = api.get("/consultation/active").await;
+    let consultation = active["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["patient_id"] == patient.as_str())
+        .and_then(|c| c["id"].as_str())
+        .unwrap_or_else(|| panic!("no running consultation: {active:#}"))
+        .to_string();
+    wait_for_saved_notes(&api, &consultation, before).await;
+    wait_for_an_event_stream(&served.base, "before the restart").await;
+
+    // The server stops as a service manager restarts it, and the doctor keeps typing.
+    let mut served = served;
+    served.terminate();
+    let status = served.wait_exit(Duration::from_secs(30));
+    assert!(status.success(), "the server exited with {status}");
+    drop(served);
+    let during = " No fever.";
+    ws.type_text(during);
+    ws.wait_text(&format!("{before}{during}"));
+    // Long enough for the save of what was typed to fail and be retried.
+    std::thread::sleep(Duration::from_millis(1500));
+
+    let served =
+        Served::start_on_async(port, dir.path(), &data, &["--demo"], &envs, SERVE_WAIT).await;
+    // What was typed while the server was away is saved with no key pressed.
+    let api = Api::login(&served, DOCTOR).await;
+    wait_for_saved_notes(&api, &consultation, &format!("{before}{during}")).await;
+    wait_for_an_event_stream(&served.base, "after the restart").await;
+    let after = " Chest clear.";
+    ws.type_text(after);
+    let notes = format!("{before}{during}{after}");
+    ws.wait_text(&notes);
+    wait_for_saved_notes(&api, &consultation, &notes).await;
+    ws.wait_text("saved");
+
+    // Still the same session: stopping works without logging in again.
+    ws.send(CTRL_S);
+    ws.wait_text("report ready");
+    ws.send(CTRL_C);
     ws.wait_exit();
 }

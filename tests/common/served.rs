@@ -102,7 +102,18 @@ impl Served {
         envs: &[(&str, &str)],
         healthy_within: Duration,
     ) -> Served {
-        let port = free_port();
+        Self::start_on(free_port(), dir, data, args, envs, healthy_within)
+    }
+
+    /// `start` on a given port: a server restarted where its clients already point.
+    pub fn start_on(
+        port: u16,
+        dir: &Path,
+        data: &Path,
+        args: &[&str],
+        envs: &[(&str, &str)],
+        healthy_within: Duration,
+    ) -> Served {
         let log = dir.join(format!("serve-{port}.log"));
         let mut command = synapse(dir);
         command
@@ -134,6 +145,18 @@ impl Served {
         envs: &[(&str, &str)],
         healthy_within: Duration,
     ) -> Served {
+        Self::start_on_async(free_port(), dir, data, args, envs, healthy_within).await
+    }
+
+    /// `start_on` on the runtime's blocking pool.
+    pub async fn start_on_async(
+        port: u16,
+        dir: &Path,
+        data: &Path,
+        args: &[&str],
+        envs: &[(&str, &str)],
+        healthy_within: Duration,
+    ) -> Served {
         let (dir, data) = (dir.to_path_buf(), data.to_path_buf());
         let args: Vec<String> = args.iter().map(|arg| arg.to_string()).collect();
         let envs: Vec<(String, String)> = envs
@@ -146,7 +169,7 @@ impl Served {
                 .iter()
                 .map(|(name, value)| (name.as_str(), value.as_str()))
                 .collect();
-            Self::start(&dir, &data, &args, &envs, healthy_within)
+            Self::start_on(port, &dir, &data, &args, &envs, healthy_within)
         })
         .await
         // A panic in `start` (with the server's log) is the test's failure: pass it on as it is.
