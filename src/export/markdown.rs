@@ -21,6 +21,13 @@ fn escape(text: &str) -> String {
     out
 }
 
+/// One-line text (a title, a heading, a field, a list item, a notice) escaped, its line breaks
+/// turned into spaces: a break inside a list item or a heading would let the rest of the text
+/// start a list item, a rule or a heading of its own.
+fn inline(text: &str) -> String {
+    escape(&text.replace(['\r', '\n'], " "))
+}
+
 /// Free text with its line breaks kept (a hard break: two spaces before the newline), and
 /// blank lines between paragraphs as written. A line that would start a list is escaped.
 fn paragraph(text: &str) -> String {
@@ -43,10 +50,10 @@ pub fn render(document: &Document) -> String {
     let _ = writeln!(
         out,
         "> **{}** · born {} · {}  \n> {}\n",
-        escape(&banner.full_name),
+        inline(&banner.full_name),
         banner.date_of_birth,
-        escape(&banner.mrn),
-        escape(&banner.allergies)
+        inline(&banner.mrn),
+        inline(&banner.allergies)
     );
     for (i, section) in document.sections.iter().enumerate() {
         if i > 0 {
@@ -57,18 +64,18 @@ pub fn render(document: &Document) -> String {
         }
         for block in &section.blocks {
             let _ = match block {
-                Block::Title(text) => writeln!(out, "# {}\n", escape(text)),
-                Block::Heading(text) => writeln!(out, "\n## {}\n", escape(text)),
-                Block::Subheading(text) => writeln!(out, "### {}\n", escape(text)),
+                Block::Title(text) => writeln!(out, "# {}\n", inline(text)),
+                Block::Heading(text) => writeln!(out, "\n## {}\n", inline(text)),
+                Block::Subheading(text) => writeln!(out, "### {}\n", inline(text)),
                 Block::Field(label, value) => {
-                    writeln!(out, "- **{}:** {}", escape(label), escape(value))
+                    writeln!(out, "- **{}:** {}", inline(label), inline(value))
                 }
                 Block::Paragraph(text) => writeln!(out, "\n{}\n", paragraph(text)),
-                Block::Bullet(text) => writeln!(out, "- {}", escape(text)),
-                Block::Notice(text) => writeln!(out, "\n> **{}**\n", escape(text)),
+                Block::Bullet(text) => writeln!(out, "- {}", inline(text)),
+                Block::Notice(text) => writeln!(out, "\n> **{}**\n", inline(text)),
             };
         }
     }
-    let _ = writeln!(out, "\n---\n\n_{}_", escape(&document.footer));
+    let _ = writeln!(out, "\n---\n\n_{}_", inline(&document.footer));
     out
 }

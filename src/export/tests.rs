@@ -321,3 +321,33 @@ fn non_latin_names_read_back_exactly() {
         "{text}"
     );
 }
+
+#[test]
+fn a_line_break_in_a_one_line_field_starts_nothing_of_its_own() {
+    use super::{Banner, Block, Document, Section};
+    let document = Document {
+        title: "t".into(),
+        banner: Banner {
+            full_name: "A\n# B".into(),
+            date_of_birth: "1970-01-01".into(),
+            mrn: "MRN-000001".into(),
+            allergies: "none".into(),
+        },
+        sections: vec![Section {
+            draft: false,
+            blocks: vec![
+                Block::Field("Reaction".into(), "rash\n---".into()),
+                Block::Notice("failed\n- fake item".into()),
+            ],
+        }],
+        footer: "f".into(),
+    };
+    let md = super::markdown::render(&document);
+    assert!(md.contains("rash ---"), "{md}");
+    assert!(md.contains("failed - fake item"), "{md}");
+    assert_eq!(
+        md.lines().filter(|l| l.starts_with("- ")).count(),
+        1,
+        "{md}"
+    );
+}

@@ -40,8 +40,13 @@ pub fn printable(text: &str, single_line: bool) -> String {
             '\n' if !single_line => out.push('\n'),
             '\n' | '\t' | '\r' => out.push(' '),
             c if c.is_control() => {}
-            // Bidirectional overrides can make text read differently from what is stored.
-            '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}' => {}
+            // Bidirectional overrides, isolates and marks can make text read differently from
+            // what is stored (the marks reorder neutral characters such as digits and dashes).
+            '\u{202a}'..='\u{202e}'
+            | '\u{2066}'..='\u{2069}'
+            | '\u{200e}'
+            | '\u{200f}'
+            | '\u{61c}' => {}
             c => out.push(c),
         }
     }
@@ -59,5 +64,10 @@ mod tests {
         assert_eq!(printable("a\nb\tc", true), "a b c");
         assert_eq!(printable("a\nb", false), "a\nb");
         assert_eq!(printable("x\u{202e}y", true), "xy");
+    }
+
+    #[test]
+    fn strips_bidirectional_marks() {
+        assert_eq!(printable("07\u{200f}-12\u{200e}\u{61c}", true), "07-12");
     }
 }

@@ -23,6 +23,11 @@ pub struct Cursor {
     pub offset: u64,
 }
 
+/// The longest cursor accepted. A cursor's key can be a sorted name of `MAX_NAME` characters,
+/// four bytes each in UTF-8 and up to six where JSON escapes them, so a cursor the server made
+/// can be well over a kilobyte once encoded; anything longer than this was not made here.
+const MAX_ENCODED: usize = 4096;
+
 impl Cursor {
     pub fn encode(&self) -> String {
         // Serializing three strings cannot fail; an empty cursor would simply be refused later.
@@ -38,7 +43,7 @@ impl Cursor {
                 "is not a cursor of this list; start again without a cursor",
             )
         };
-        if text.len() > 512 {
+        if text.len() > MAX_ENCODED {
             return Err(invalid());
         }
         let bytes = URL_SAFE_NO_PAD.decode(text).map_err(|_| invalid())?;
@@ -67,5 +72,16 @@ mod tests {
         assert!(Cursor::decode(&text, "reports").is_err());
         assert!(Cursor::decode("!!!", "patients:name").is_err());
         assert!(Cursor::decode("e30", "patients:name").is_err());
+    }
+
+    #[test]
+    fn a_cursor_after_the_longest_name_reads_back() {
+        let c = Cursor {
+            scope: "patients:name".into(),
+            key: "漢".repeat(crate::model::validate::MAX_NAME),
+            id: uuid::Uuid::nil().to_string(),
+            offset: 40,
+        };
+        assert_eq!(Cursor::decode(&c.encode(), "patients:name").unwrap(), c);
     }
 }
