@@ -421,6 +421,17 @@ async fn a_second_start_for_the_same_patient_conflicts_and_names_the_running_one
         1,
         "the refused start left nothing behind"
     );
+    assert_eq!(
+        sql_count(
+            &server,
+            "SELECT COUNT(*) FROM audit_events WHERE action = 'consultation.start' \
+             AND outcome = 'failure' AND CAST(patient_id AS TEXT) = $1",
+            &[&patient],
+        )
+        .await,
+        1,
+        "the refused start is in the audit trail"
+    );
 
     // Another patient may have one at the same time.
     let parallel = start(&server, &doctor, &other_patient, "follow_up", "Anxiety").await;

@@ -21,7 +21,8 @@ use synapse::store::cursor::Cursor;
 fn config(cases: u32) -> Config {
     Config {
         cases,
-        failure_persistence: Some(Box::new(FileFailurePersistence::SourceParallel(
+        source_file: Some(file!()),
+        failure_persistence: Some(Box::new(FileFailurePersistence::WithSource(
             "proptest-regressions",
         ))),
         ..Config::default()

@@ -9,7 +9,7 @@
 
 use uuid::Uuid;
 
-use super::engine::{Engine, audit_actor, audit_read, deny};
+use super::engine::{Engine, audit_actor, audit_read, deny, refuse};
 use super::events::{self, NewEvent};
 use super::sql::{self, Conn, Row, Statement, WriteTx};
 use super::values::{duration_minutes, offset_pagination, session_code};
@@ -113,7 +113,18 @@ pub async fn start(
     )
     .arg(start.patient_id);
     if let Some(running) = tx.first(&running, |r| sql::uuid(r, "id")).await? {
-        return Err(already_running(running));
+        tx.rollback().await?;
+        let resource = ("patient", start.patient_id);
+        let refusal = already_running(running);
+        return Err(refuse(
+            engine,
+            actor,
+            "consultation.start",
+            resource,
+            start.patient_id,
+            refusal,
+        )
+        .await);
     }
     let id = Uuid::now_v7();
     let insert = Statement::new(
@@ -216,13 +227,16 @@ async fn change_running<E: Engine>(
         return Err(deny(engine, actor, action, ("consultation", id)).await);
     };
     if current.status != ConsultationStatus::InProgress {
-        return Err(StoreError::conflict(
+        tx.rollback().await?;
+        let refusal = StoreError::conflict(
             code::INVALID_STATE,
             format!(
                 "This consultation is already {}; only a consultation in progress can change.",
                 current.status.as_str().replace('_', " ")
             ),
-        ));
+        );
+        let resource = ("consultation", id);
+        return Err(refuse(engine, actor, action, resource, current.patient_id, refusal).await);
     }
     let further = change(&mut tx, &current).await?;
     audit_actor(

@@ -172,6 +172,34 @@ pub async fn deny(
     engine.audit_queue().deny(actor, action, resource).await
 }
 
+/// Audits a change of the caller's own record that its state refused (a consultation already
+/// running or over, a report signed or changed since it was read) as `failure`, then answers
+/// `refusal`: the trail holds a row for every attempt on a record, not only for those that
+/// changed it. Call it after the transaction is rolled back.
+pub async fn refuse(
+    engine: &impl Engine,
+    actor: &Actor,
+    action: &str,
+    resource: (&str, Uuid),
+    patient_id: Uuid,
+    refusal: StoreError,
+) -> StoreError {
+    let audited = engine
+        .audit_queue()
+        .record_read(
+            actor,
+            action,
+            (resource.0, Some(resource.1.to_string())),
+            Some(patient_id),
+            "failure",
+        )
+        .await;
+    match audited {
+        Ok(()) => refusal,
+        Err(e) => e,
+    }
+}
+
 /// `doctor_id = caller` for doctors; receptionists see every doctor's patient rows.
 pub fn owner_scope(actor: &Actor) -> Option<Uuid> {
     match actor.role {

@@ -13,7 +13,7 @@ use chrono::{DateTime, NaiveDate, SubsecRound, Utc};
 use uuid::Uuid;
 
 use super::cursor::Cursor;
-use super::engine::{Engine, audit_actor, audit_read, deny, insert_audit};
+use super::engine::{Engine, audit_actor, audit_read, deny, insert_audit, refuse};
 use super::events::{self, NewEvent};
 use super::paging::{KeyKind, Keyset, TOTAL_COLUMN};
 use super::sql::{self, Conn, Dialect, Row, Statement, WriteTx};
@@ -475,10 +475,21 @@ async fn change_report<E: Engine>(
         tx.rollback().await?;
         return Err(deny(engine, actor, action, ("report", id)).await);
     };
+    let patient_id = current.summary.patient.id;
     if !allowed.contains(&current.summary.status) {
-        return Err(wrong_state(current.summary.status, allowed));
+        tx.rollback().await?;
+        let refusal = wrong_state(current.summary.status, allowed);
+        return Err(refuse(engine, actor, action, ("report", id), patient_id, refusal).await);
     }
-    change(&mut tx, &current).await?;
+    if let Err(refusal) = change(&mut tx, &current).await {
+        // A version read before someone else's save is refused like a wrong state; any other
+        // error is the database's and is answered as it is.
+        if !matches!(refusal, StoreError::Conflict { .. }) {
+            return Err(refusal);
+        }
+        tx.rollback().await?;
+        return Err(refuse(engine, actor, action, ("report", id), patient_id, refusal).await);
+    }
     audit_actor(
         &mut tx,
         actor,
