@@ -103,14 +103,14 @@ async fn tamper(server: &TestServer, sql: &str, binds: &[&str]) -> Result<u64, S
 async fn drop_triggers(server: &TestServer) {
     let statements: &[&str] = if server.store.is_postgres() {
         &[
-            "DROP TRIGGER audit_events_no_change ON audit_events",
-            "DROP TRIGGER audit_chain_no_change ON audit_chain",
+            "DROP TRIGGER IF EXISTS audit_events_no_change ON audit_events",
+            "DROP TRIGGER IF EXISTS audit_chain_no_change ON audit_chain",
         ]
     } else {
         &[
-            "DROP TRIGGER audit_events_no_update",
-            "DROP TRIGGER audit_events_no_delete",
-            "DROP TRIGGER audit_chain_no_delete",
+            "DROP TRIGGER IF EXISTS audit_events_no_update",
+            "DROP TRIGGER IF EXISTS audit_events_no_delete",
+            "DROP TRIGGER IF EXISTS audit_chain_no_delete",
         ]
     };
     for sql in statements {
@@ -475,4 +475,90 @@ async fn a_server_runs_as_a_postgres_role_that_cannot_rewrite_the_audit_trail() 
     let _ = sqlx::query(sqlx::AssertSqlSafe(format!("DROP ROLE IF EXISTS {role}")))
         .execute(&mut admin)
         .await;
+}
+
+/// Puts `server`'s database back where the audit chain's migrations leave one of an earlier
+/// release: audit rows stored, no links, and the mark that says they are due to be linked.
+async fn as_before_the_chain(server: &TestServer) {
+    if server.store.is_postgres() {
+        for sql in [
+            "DROP TRIGGER audit_chain_no_change ON audit_chain",
+            "DROP TRIGGER audit_chain_no_truncate ON audit_chain",
+            "TRUNCATE audit_chain",
+            "INSERT INTO settings (key, value) VALUES ('audit_chain_due', 'link the earlier audit rows') \
+             ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+        ] {
+            tamper(server, sql, &[]).await.expect(sql);
+        }
+        return;
+    }
+    let data = server
+        .database_url
+        .trim_start_matches("sqlite://")
+        .to_string();
+    for (file, mark) in [
+        (
+            data.clone(),
+            "INSERT OR REPLACE INTO settings (key, value) \
+             VALUES ('audit_chain_due', 'link the earlier audit rows')",
+        ),
+        (
+            format!("{data}-audit"),
+            "INSERT INTO audit_chain_due (reason) VALUES ('link the earlier audit rows')",
+        ),
+    ] {
+        let pool = sqlx::SqlitePool::connect(&format!("sqlite://{file}"))
+            .await
+            .expect(&file);
+        for sql in [
+            "DROP TRIGGER audit_chain_no_delete",
+            "DELETE FROM audit_chain",
+            mark,
+        ] {
+            sqlx::query(sql).execute(&pool).await.expect(sql);
+        }
+        pool.close().await;
+    }
+}
+
+/// A database of a release before the chain (rows, no links, the mark the migration leaves):
+/// the first start links the rows, the trail verifies, and an earlier row edited afterwards is
+/// named.
+async fn the_rows_of_an_earlier_release_are_linked_at_the_first_start(server: TestServer) {
+    some_trail(&server).await;
+    as_before_the_chain(&server).await;
+    assert!(chained_ids(&server).await.is_empty());
+
+    let restarted = server.start_beside(test_config()).await;
+    let ids = chained_ids(&restarted).await;
+    assert!(
+        ids.len() >= 6,
+        "the earlier rows are linked at start: {ids:?}"
+    );
+    let run = verify(server.dir.path(), &server.database_url, &[]).await;
+    assert_eq!(run.code, 0, "{run:#?}");
+
+    drop_triggers(&restarted).await;
+    tamper(
+        &restarted,
+        "UPDATE audit_events SET outcome = 'denied' WHERE CAST(id AS TEXT) = $1",
+        &[&ids[1]],
+    )
+    .await
+    .expect("edit");
+    let run = verify(server.dir.path(), &server.database_url, &[]).await;
+    assert_eq!(run.code, TAMPERED, "{run:#?}");
+    assert!(run.stdout.contains(&format!("row {} ", ids[1])), "{run:#?}");
+}
+
+#[tokio::test]
+async fn sqlite_the_rows_of_an_earlier_release_are_linked_at_the_first_start() {
+    the_rows_of_an_earlier_release_are_linked_at_the_first_start(sqlite_server().await).await;
+}
+
+#[tokio::test]
+async fn postgres_the_rows_of_an_earlier_release_are_linked_at_the_first_start() {
+    if let Some(server) = postgres_server().await {
+        the_rows_of_an_earlier_release_are_linked_at_the_first_start(server).await;
+    }
 }
