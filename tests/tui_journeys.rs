@@ -22,7 +22,8 @@
 //! registering the same name and birth date again, and the doctor then finds the patient by
 //! search; the server is restarted while the doctor types consultation notes, and the
 //! workstation saves what was typed while it was away, opens its event stream again and stops
-//! the consultation in the same session.
+//! the consultation in the same session; `x` on a chart and on a report writes PDFs named by
+//! MRN and date (never the name) whose every page carries the banner, read back with pdftotext.
 #![cfg(unix)]
 
 use std::io::{Read, Write};
@@ -1494,4 +1495,89 @@ async fn a_server_restarted_while_the_doctor_types_loses_no_notes_and_the_stream
     ws.wait_text("report ready");
     ws.send(CTRL_C);
     ws.wait_exit();
+}
+
+/// The path of the "Exported to PATH" notice on `screen`.
+fn exported_path(screen: &str) -> std::path::PathBuf {
+    let line = line_with(screen, "Exported to ").unwrap_or_else(|| panic!("{screen}"));
+    let path = line
+        .split("Exported to ")
+        .nth(1)
+        .and_then(|rest| rest.split_whitespace().next())
+        .unwrap_or_else(|| panic!("{screen}"));
+    std::path::PathBuf::from(path.trim_end_matches(['│', '┃', '|']))
+}
+
+/// What pdftotext reads in the PDF at `path`, page by page.
+fn pdf_pages(path: &Path) -> Vec<String> {
+    let output = std::process::Command::new("pdftotext")
+        .args(["-layout"])
+        .arg(path)
+        .arg("-")
+        .output()
+        .expect("pdftotext (poppler-utils) is installed");
+    assert!(output.status.success(), "pdftotext {}", path.display());
+    String::from_utf8_lossy(&output.stdout)
+        .split('\u{c}')
+        .filter(|page| !page.trim().is_empty())
+        .map(str::to_string)
+        .collect()
+}
+
+#[tokio::test]
+async fn x_exports_the_chart_and_the_report_as_pdfs_with_the_banner_on_every_page() {
+    let dir = tempfile::tempdir().unwrap();
+    let served = Served::demo_async(dir.path(), SERVE_WAIT).await;
+    let api = Api::login(&served, DOCTOR).await;
+    let name = "Gwendolyn Ashcombe-Nguyễn";
+    let (patient, mrn) = api.new_patient(name, "1966-11-30", "female").await;
+    let started = api
+        .post(
+            "/consultation/start",
+            json!({"patient_id": patient, "session_type": "follow_up"}),
+        )
+        .await;
+    let id = started["id"].as_str().unwrap().to_string();
+    api.post(
+        &format!("/consultation/{id}/stop"),
+        json!({"notes": "History: low mood for 3 weeks\nPlan: review in 2 weeks"}),
+    )
+    .await;
+
+    let mut ws = Workstation::start(dir.path(), &served);
+    ws.log_in();
+    ws.open_chart("ashcombe", name, &mrn);
+    ws.send("x");
+    let chart_pdf = exported_path(&ws.wait_text("Exported to "));
+    let file = chart_pdf.file_name().unwrap().to_string_lossy().to_string();
+    assert!(
+        file.starts_with(&format!("{mrn}-record-")) && file.ends_with(".pdf"),
+        "{file}"
+    );
+    assert!(
+        !file.contains("Gwendolyn"),
+        "no name in the file name: {file}"
+    );
+    let pages = pdf_pages(&chart_pdf);
+    assert!(!pages.is_empty());
+    for page in &pages {
+        assert!(
+            page.contains(name) && page.contains(&mrn),
+            "a page without the banner:\n{page}"
+        );
+    }
+
+    // The report itself, opened from the chart's reports: a draft, so marked as one.
+    ws.send(ENTER);
+    ws.wait_text("low mood for 3 weeks");
+    ws.send("x");
+    let report_pdf = ws.wait_for("the report's export", |s| {
+        s.contains("Exported to ") && s.contains("-report-")
+    });
+    let report_pdf = exported_path(&report_pdf);
+    let pages = pdf_pages(&report_pdf);
+    assert!(pages.iter().all(|p| p.contains(name) && p.contains(&mrn)));
+    assert!(pages.iter().any(|p| p.contains("DRAFT")), "{pages:#?}");
+    ws.send("q");
+    ws.send("q");
 }
