@@ -41,6 +41,9 @@ use crate::store::{LockoutPolicy, Store};
 /// The largest request body accepted, as API.md says.
 pub const BODY_LIMIT: usize = 1024 * 1024;
 
+/// The MRN identifier's system when the config names none.
+pub const DEFAULT_FHIR_MRN_SYSTEM: &str = "urn:synapse:mrn";
+
 /// What the server needs to run, resolved from defaults, the config file, env and flags.
 #[derive(Debug, Clone)]
 pub struct ServerConfig {
@@ -65,6 +68,9 @@ pub struct ServerConfig {
     pub events: events::EventSettings,
     /// Timeouts and caps of the connections (the listener).
     pub connections: listener::ConnectionSettings,
+    /// The `system` of the MRN identifier in FHIR answers: a URI naming this clinic's
+    /// numbering, so a receiving system can tell our MRNs from another clinic's.
+    pub fhir_mrn_system: String,
 }
 
 impl ServerConfig {
@@ -89,6 +95,7 @@ impl ServerConfig {
             trusted_proxies: Vec::new(),
             events: events::EventSettings::default(),
             connections: listener::ConnectionSettings::default(),
+            fhir_mrn_system: DEFAULT_FHIR_MRN_SYSTEM.to_string(),
         }
     }
 }
