@@ -11,6 +11,7 @@ pub mod error;
 pub mod events;
 mod exports;
 mod extract;
+pub mod fhir;
 pub mod generation;
 pub mod listener;
 mod middleware;
@@ -229,14 +230,15 @@ pub fn routes() -> Vec<(Method, String, MethodRouter<AppState>)> {
 
 /// The router with every route and layer, before trailing-slash normalisation. Besides the
 /// operations of `table()` it serves the browsable reference at `/docs` (static files, not
-/// API operations).
+/// API operations) and the FHIR API (`server::fhir`, described by its own CapabilityStatement).
 pub fn router(state: AppState) -> Router {
     let body_timeout = state.config.connections.body_timeout;
     let (api, _) = table()
         .into_iter()
         .fold(OpenApiRouter::new(), |router, route| router.routes(route))
         .split_for_parts();
-    api.route(ops::DOCS_PATH, get(ops::docs))
+    api.nest(fhir::BASE_PATH, fhir::router())
+        .route(ops::DOCS_PATH, get(ops::docs))
         .route(
             &format!("{}/{{*file}}", ops::DOCS_PATH),
             get(ops::docs_asset),
