@@ -10,7 +10,8 @@ use crate::model::patient::{Allergy, AllergyStatus, Patient};
 const CLINICAL: &str = "http://terminology.hl7.org/CodeSystem/allergyintolerance-clinical";
 const VERIFICATION: &str = "http://terminology.hl7.org/CodeSystem/allergyintolerance-verification";
 /// SNOMED CT 716186003 "No known allergy", the code FHIR's guidance gives for that statement.
-const NO_KNOWN_ALLERGY: (&str, &str, &str) = ("http://snomed.info/sct", "716186003", "No known allergy");
+const NO_KNOWN_ALLERGY: (&str, &str, &str) =
+    ("http://snomed.info/sct", "716186003", "No known allergy");
 
 /// The chart's allergies as resources, with ids `<patient id>-allergy-<n>` (n from 1, in the
 /// chart's order) and `<patient id>-no-known-allergy`.

@@ -46,13 +46,21 @@ pub fn from_report(report: &Report, author: &str) -> Value {
         sections.push(section("Diagnoses", &list(&lines)));
     }
     if !content.medication_plan.is_empty() {
-        let lines: Vec<String> = content.medication_plan.iter().map(|m| m.summary()).collect();
+        let lines: Vec<String> = content
+            .medication_plan
+            .iter()
+            .map(|m| m.summary())
+            .collect();
         sections.push(section("Medication plan", &list(&lines)));
     }
     if !content.recommendations.is_empty() {
         sections.push(section("Recommendations", &list(&content.recommendations)));
     }
-    if let Some(text) = content.follow_up.as_deref().filter(|t| !t.trim().is_empty()) {
+    if let Some(text) = content
+        .follow_up
+        .as_deref()
+        .filter(|t| !t.trim().is_empty())
+    {
         sections.push(section("Follow-up", text));
     }
     for addendum in &report.addenda {

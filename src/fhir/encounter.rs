@@ -28,7 +28,9 @@ pub fn session_words(session_type: SessionType) -> &'static str {
 
 pub fn from_consultation(consultation: &Consultation) -> Value {
     let class = match consultation.session_type {
-        SessionType::Emergency => json!({ "system": ACT_CODE, "code": "EMER", "display": "emergency" }),
+        SessionType::Emergency => {
+            json!({ "system": ACT_CODE, "code": "EMER", "display": "emergency" })
+        }
         _ => json!({ "system": ACT_CODE, "code": "AMB", "display": "ambulatory" }),
     };
     let period = compact(json!({

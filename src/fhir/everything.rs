@@ -9,7 +9,10 @@ use super::{Context, allergy, composition, diagnostic_report, encounter, patient
 use crate::model::export::PatientRecord;
 
 pub fn bundle(context: &Context, record: &PatientRecord, self_url: &str) -> Value {
-    let mut entries = vec![Entry::matched(patient::from_chart(context, &record.patient))];
+    let mut entries = vec![Entry::matched(patient::from_chart(
+        context,
+        &record.patient,
+    ))];
     entries.extend(
         allergy::of_chart(&record.patient)
             .into_iter()

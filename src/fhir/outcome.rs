@@ -4,8 +4,7 @@
 use axum::http::StatusCode;
 use serde_json::{Value, json};
 
-/// The system of our error codes (`NOT_FOUND`, `VALIDATION_ERROR`, …) in `issue.details`.
-pub const ERROR_CODE_SYSTEM: &str = "urn:synapse:error-code";
+pub use crate::model::envelope::FHIR_ERROR_CODE_SYSTEM as ERROR_CODE_SYSTEM;
 
 /// FHIR's issue type for an answer of `status`.
 pub fn issue_type(status: StatusCode) -> &'static str {
@@ -37,17 +36,4 @@ pub fn error(status: StatusCode, code: &str, message: &str) -> Value {
             "diagnostics": message,
         }],
     })
-}
-
-/// Our error code and message from an OperationOutcome this API wrote, for its clients.
-pub fn code_and_message(outcome: &Value) -> Option<(String, String)> {
-    let issue = outcome["issue"].get(0)?;
-    let code = issue["details"]["coding"]
-        .as_array()?
-        .iter()
-        .find(|c| c["system"] == ERROR_CODE_SYSTEM)?["code"]
-        .as_str()?
-        .to_string();
-    let message = issue["diagnostics"].as_str().unwrap_or_default().to_string();
-    Some((code, message))
 }

@@ -26,7 +26,7 @@ fn outcomes_carry_our_code_and_message_back() {
     let outcome = outcome::error(StatusCode::NOT_FOUND, "NOT_FOUND", "No such record.");
     assert_eq!(outcome["issue"][0]["code"], "not-found");
     assert_eq!(
-        outcome::code_and_message(&outcome),
+        crate::model::envelope::fhir_outcome_error(&outcome),
         Some(("NOT_FOUND".to_string(), "No such record.".to_string()))
     );
     assert_eq!(outcome::issue_type(StatusCode::UNAUTHORIZED), "login");

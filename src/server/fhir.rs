@@ -32,7 +32,9 @@ use crate::model::page::{DEFAULT_LIMIT, MAX_LIMIT};
 use crate::model::patient::PatientSort;
 use crate::model::report::ReportFilter;
 use crate::model::validate;
-use crate::store::{Actor, PageStart, PatientFilter, PatientListQuery, ReportListQuery, StoreError};
+use crate::store::{
+    Actor, PageStart, PatientFilter, PatientListQuery, ReportListQuery, StoreError,
+};
 
 /// Where the FHIR API is served.
 pub const BASE_PATH: &str = "/fhir/r4";
@@ -56,7 +58,10 @@ pub fn router() -> Router<AppState> {
 /// A FHIR answer: the resource as `application/fhir+json`.
 fn resource(body: &Value) -> Response {
     (
-        [(header::CONTENT_TYPE, HeaderValue::from_static(fhir::MEDIA_TYPE))],
+        [(
+            header::CONTENT_TYPE,
+            HeaderValue::from_static(fhir::MEDIA_TYPE),
+        )],
         body.to_string(),
     )
         .into_response()
@@ -125,7 +130,10 @@ impl Params {
         }
         let params = Params(params);
         if let Some(format) = params.get("_format")
-            && !matches!(format, "json" | "application/json" | "application/fhir+json")
+            && !matches!(
+                format,
+                "json" | "application/json" | "application/fhir+json"
+            )
         {
             return Err(ApiError::field(
                 "_format",
@@ -142,7 +150,10 @@ impl Params {
     /// A parameter that must not be empty when given.
     fn text(&self, name: &str) -> Result<Option<&str>, ApiError> {
         match self.get(name).map(str::trim) {
-            Some("") => Err(ApiError::field(name, "is empty; give a value or leave it out")),
+            Some("") => Err(ApiError::field(
+                name,
+                "is empty; give a value or leave it out",
+            )),
             other => Ok(other),
         }
     }
@@ -344,7 +355,9 @@ async fn everything(
     let record = app.store.patient_everything(&actor, patient_id).await?;
     let context = context(&app, &headers, tls(served));
     let self_url = format!("{}/Patient/{patient_id}/$everything", context.base);
-    Ok(resource(&fhir::everything::bundle(&context, &record, &self_url)))
+    Ok(resource(&fhir::everything::bundle(
+        &context, &record, &self_url,
+    )))
 }
 
 /// The offset of an Encounter page: the consultation history pages by offset, so the next
@@ -353,7 +366,10 @@ fn offset_of(params: &Params) -> Result<u64, ApiError> {
     match params.start()? {
         PageStart::Offset(offset) => Ok(offset),
         PageStart::Cursor(cursor) => cursor.parse::<u64>().map_err(|_| {
-            ApiError::field("_cursor", "is not one this server gave; follow the next link as given")
+            ApiError::field(
+                "_cursor",
+                "is not one this server gave; follow the next link as given",
+            )
         }),
     }
 }
@@ -436,9 +452,11 @@ async fn search_reports(
                 "registered is not searchable by itself here (it stands for reports waiting for a draft and reports whose draft failed); search without status and read each status",
             ));
         }
-        Some(status) => Some(fhir::diagnostic_report::searched_status(status).ok_or_else(
-            || ApiError::field("status", "must be partial, preliminary or final"),
-        )?),
+        Some(status) => Some(
+            fhir::diagnostic_report::searched_status(status).ok_or_else(|| {
+                ApiError::field("status", "must be partial, preliminary or final")
+            })?,
+        ),
     };
     let query = ReportListQuery {
         filter: ReportFilter {

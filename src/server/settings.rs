@@ -529,7 +529,10 @@ mod tests {
             &env(&[("SYNAPSE_FHIR_MRN_SYSTEM", "https://clinic.example/mrn")]),
         )
         .unwrap();
-        assert_eq!(from_env.server.fhir_mrn_system, "https://clinic.example/mrn");
+        assert_eq!(
+            from_env.server.fhir_mrn_system,
+            "https://clinic.example/mrn"
+        );
         for bad in ["mrn", "our numbers", ":x", "urn:"] {
             let error = resolve(
                 &file,

@@ -65,7 +65,6 @@ impl Actor {
         }
     }
 
-
     /// The request the actor's audit rows name.
     pub fn context(&self) -> RequestContext {
         RequestContext {
