@@ -320,6 +320,15 @@ async fn every_resource_kind_validates_against_an_independent_fhir_implementatio
     )
     .await;
     assert_eq!(report["status"], "final");
+    for action in ["fhir.consultation.read", "fhir.report.read"] {
+        let rows = server
+            .sql_count(
+                "SELECT COUNT(*) FROM audit_events WHERE action = $1 AND outcome = 'success'",
+                &[action],
+            )
+            .await;
+        assert_eq!(rows, 1, "{action}");
+    }
 
     // Failures are OperationOutcomes with the right status, themselves valid.
     let missing = read(
@@ -449,6 +458,14 @@ async fn patient_searches_page_by_their_next_links_to_the_end() {
         assert!(pages <= 3, "more pages than 7 rows need");
     }
     assert_eq!(pages, 3);
+    // Each page read is one audited list read on the FHIR channel.
+    let listed = server
+        .sql_count(
+            "SELECT COUNT(*) FROM audit_events WHERE action = $1 AND outcome = 'success'",
+            &["fhir.patient.list"],
+        )
+        .await;
+    assert_eq!(listed, 3);
     let mut sorted = seen.clone();
     sorted.sort();
     sorted.dedup();
