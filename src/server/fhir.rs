@@ -15,7 +15,10 @@ use std::collections::BTreeMap;
 
 use axum::Router;
 use axum::body::Body;
-use axum::extract::{Path, RawQuery, State};
+use std::net::SocketAddr;
+
+use axum::extract::{ConnectInfo, FromRequestParts, Path, RawQuery, State};
+use axum::http::request::Parts;
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
@@ -67,23 +70,64 @@ fn resource(body: &Value) -> Response {
         .into_response()
 }
 
-/// The request's service base, `http(s)://host/fhir/r4`, from the Host header (HTTP/1.1) or
-/// the URI's authority (HTTP/2). A Host that is not a plain host name and port is not echoed.
-fn context(app: &AppState, headers: &HeaderMap, tls: bool) -> Context {
-    let host = headers
-        .get(header::HOST)
+/// Where the request was sent (the service base of the links it answers with) and the MRN
+/// system: the mapping's `Context`, taken from the request.
+struct Requested(Context);
+
+impl FromRequestParts<AppState> for Requested {
+    type Rejection = std::convert::Infallible;
+
+    async fn from_request_parts(
+        parts: &mut Parts,
+        app: &AppState,
+    ) -> Result<Self, Self::Rejection> {
+        let tls = parts.extensions.get::<ServedOverTls>().is_some();
+        let peer = parts
+            .extensions
+            .get::<ConnectInfo<SocketAddr>>()
+            .map(|c| c.0.ip());
+        let proxied = super::client_ip::from_trusted_proxy(peer, &app.config.trusted_proxies);
+        Ok(Requested(Context {
+            base: service_base(&parts.headers, tls, proxied),
+            mrn_system: app.config.fhir_mrn_system.clone(),
+        }))
+    }
+}
+
+/// The first value of a header, if it is a plain host name and port (nothing else is echoed
+/// into a link).
+fn host_value<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> {
+    headers
+        .get(name)
         .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.split(',').next())
+        .map(str::trim)
         .filter(|h| {
             !h.is_empty()
                 && h.chars()
                     .all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '-' | ':' | '[' | ']'))
         })
+}
+
+/// `http(s)://host/fhir/r4`: the Host header, `https` over TLS; from a trusted proxy, its
+/// `X-Forwarded-Host` and `X-Forwarded-Proto` instead, since the client's URL is the proxy's.
+fn service_base(headers: &HeaderMap, tls: bool, proxied: bool) -> String {
+    let forwarded_proto = headers
+        .get("x-forwarded-proto")
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.split(',').next())
+        .map(|v| v.trim().to_ascii_lowercase());
+    let scheme = match forwarded_proto.as_deref() {
+        Some(proto @ ("http" | "https")) if proxied => proto.to_string(),
+        _ if tls => "https".to_string(),
+        _ => "http".to_string(),
+    };
+    let host = proxied
+        .then(|| host_value(headers, "x-forwarded-host"))
+        .flatten()
+        .or_else(|| host_value(headers, header::HOST.as_str()))
         .unwrap_or("localhost");
-    let scheme = if tls { "https" } else { "http" };
-    Context {
-        base: format!("{scheme}://{host}{BASE_PATH}"),
-        mrn_system: app.config.fhir_mrn_system.clone(),
-    }
+    format!("{scheme}://{host}{BASE_PATH}")
 }
 
 /// Who reads: a doctor, audited on the FHIR channel.
@@ -208,19 +252,10 @@ impl Params {
     }
 }
 
-fn tls(served: Option<axum::Extension<ServedOverTls>>) -> bool {
-    served.is_some()
-}
-
 /// CapabilityStatement
 ///
 /// What this server serves, without a token (it holds no patient data).
-async fn metadata(
-    State(app): State<AppState>,
-    served: Option<axum::Extension<ServedOverTls>>,
-    headers: HeaderMap,
-) -> Response {
-    let context = context(&app, &headers, tls(served));
+async fn metadata(Requested(context): Requested) -> Response {
     let built = env!("SYNAPSE_BUILD_DATE");
     let date = if chrono::NaiveDate::parse_from_str(built, "%Y-%m-%d").is_ok() {
         built.to_string()
@@ -235,12 +270,10 @@ async fn read_patient(
     State(app): State<AppState>,
     caller: Caller,
     Path(raw): Path<String>,
-    served: Option<axum::Extension<ServedOverTls>>,
-    headers: HeaderMap,
+    Requested(context): Requested,
 ) -> Result<Response, ApiError> {
     let actor = doctor(&app, &caller).await?;
     let patient = app.store.get_patient(&actor, id(&raw)?).await?;
-    let context = context(&app, &headers, tls(served));
     Ok(resource(&fhir::patient::from_chart(&context, &patient)))
 }
 
@@ -264,12 +297,10 @@ async fn search_patients(
     State(app): State<AppState>,
     caller: Caller,
     RawQuery(raw): RawQuery,
-    served: Option<axum::Extension<ServedOverTls>>,
-    headers: HeaderMap,
+    Requested(context): Requested,
 ) -> Result<Response, ApiError> {
     let actor = doctor(&app, &caller).await?;
     let params = Params::parse(raw.as_deref(), &["name", "identifier", "birthdate"])?;
-    let context = context(&app, &headers, tls(served));
     let name = params
         .text("name")?
         .map(|name| validate::patient_search_term("name", name))
@@ -346,14 +377,12 @@ async fn everything(
     caller: Caller,
     Path(raw): Path<String>,
     RawQuery(query): RawQuery,
-    served: Option<axum::Extension<ServedOverTls>>,
-    headers: HeaderMap,
+    Requested(context): Requested,
 ) -> Result<Response, ApiError> {
     let actor = doctor(&app, &caller).await?;
     Params::parse(query.as_deref(), &[])?;
     let patient_id = id(&raw)?;
     let record = app.store.patient_everything(&actor, patient_id).await?;
-    let context = context(&app, &headers, tls(served));
     let self_url = format!("{}/Patient/{patient_id}/$everything", context.base);
     Ok(resource(&fhir::everything::bundle(
         &context, &record, &self_url,
@@ -381,12 +410,10 @@ async fn search_encounters(
     State(app): State<AppState>,
     caller: Caller,
     RawQuery(raw): RawQuery,
-    served: Option<axum::Extension<ServedOverTls>>,
-    headers: HeaderMap,
+    Requested(context): Requested,
 ) -> Result<Response, ApiError> {
     let actor = doctor(&app, &caller).await?;
     let params = Params::parse(raw.as_deref(), &["patient"])?;
-    let context = context(&app, &headers, tls(served));
     let Some(patient_id) = params.patient()? else {
         return Err(ApiError::field(
             "patient",
@@ -438,12 +465,10 @@ async fn search_reports(
     State(app): State<AppState>,
     caller: Caller,
     RawQuery(raw): RawQuery,
-    served: Option<axum::Extension<ServedOverTls>>,
-    headers: HeaderMap,
+    Requested(context): Requested,
 ) -> Result<Response, ApiError> {
     let actor = doctor(&app, &caller).await?;
     let params = Params::parse(raw.as_deref(), &["patient", "status"])?;
-    let context = context(&app, &headers, tls(served));
     let status = match params.text("status")? {
         None => None,
         Some("registered") => {
@@ -542,4 +567,47 @@ pub async fn outcome_of(response: Response) -> Response {
         HeaderValue::from_static(fhir::MEDIA_TYPE),
     );
     Response::from_parts(parts, Body::from(body))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn headers(pairs: &[(&'static str, &'static str)]) -> HeaderMap {
+        let mut headers = HeaderMap::new();
+        for (name, value) in pairs {
+            headers.insert(*name, HeaderValue::from_static(value));
+        }
+        headers
+    }
+
+    #[test]
+    fn links_name_the_host_asked_for_and_a_trusted_proxys_forwarded_url() {
+        let direct = headers(&[("host", "fhir.clinic:8080")]);
+        assert_eq!(
+            service_base(&direct, false, false),
+            "http://fhir.clinic:8080/fhir/r4"
+        );
+        assert_eq!(
+            service_base(&direct, true, false),
+            "https://fhir.clinic:8080/fhir/r4"
+        );
+        let forwarded = headers(&[
+            ("host", "10.0.0.2:8080"),
+            ("x-forwarded-host", "records.clinic.example"),
+            ("x-forwarded-proto", "https"),
+        ]);
+        assert_eq!(
+            service_base(&forwarded, false, true),
+            "https://records.clinic.example/fhir/r4"
+        );
+        // From anyone else the forwarding headers are ignored.
+        assert_eq!(
+            service_base(&forwarded, false, false),
+            "http://10.0.0.2:8080/fhir/r4"
+        );
+        // A Host that is not a host name is not echoed into links.
+        let odd = headers(&[("host", "evil\"><script>")]);
+        assert_eq!(service_base(&odd, false, false), "http://localhost/fhir/r4");
+    }
 }
