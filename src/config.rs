@@ -49,6 +49,7 @@ pub struct ServerFile {
     pub max_connections_per_address: Option<usize>,
     pub tls_cert: Option<PathBuf>,
     pub tls_key: Option<PathBuf>,
+    pub fhir_mrn_system: Option<String>,
 }
 
 /// The `[client]` table: how the workstation and the CLI reach a server.

@@ -15,6 +15,7 @@ pub mod config;
 pub mod console;
 pub mod credentials;
 pub mod export;
+pub mod fhir;
 pub mod logging;
 pub mod model;
 pub mod reportgen;

@@ -1047,3 +1047,59 @@ fn export_writes_the_file_named_by_mrn_and_never_overwrites_without_force() {
     bad.expect(2);
     assert!(bad.stderr.contains("md or pdf"), "{}", bad.stderr);
 }
+
+#[test]
+fn export_as_fhir_writes_the_everything_bundle_named_by_mrn() {
+    let world = World::start();
+    let patient = world.patient("Nguyễn Văn Đức");
+    let mrn = world.api_data(&format!("/api/v1/patients/{patient}"))["mrn"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let report = world.report(&patient);
+    let report_id = report["id"].as_str().unwrap().to_string();
+    world.login().expect(0);
+
+    let mut command = world.command(
+        Some(world.base()),
+        &["patients", "export", &mrn, "--format", "fhir"],
+    );
+    command.current_dir(world.home.path());
+    let run = run(command, None, world.home.path());
+    run.expect(0);
+    let name = run.stdout.trim().to_string();
+    assert!(
+        name.starts_with(&format!("{mrn}-record-")) && name.ends_with(".fhir.json"),
+        "{name}"
+    );
+    let bundle: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(world.home.path().join(&name)).unwrap()).unwrap();
+    assert_eq!(bundle["resourceType"], "Bundle");
+    assert_eq!(bundle["entry"][0]["resource"]["resourceType"], "Patient");
+    assert_eq!(
+        bundle["entry"][0]["resource"]["identifier"][0]["value"],
+        mrn.as_str()
+    );
+    let kinds = bundle["entry"].to_string();
+    assert!(kinds.contains("\"DiagnosticReport\""), "{kinds}");
+
+    // A report has no FHIR export of its own; a patient not found is exit 4, from the
+    // OperationOutcome the FHIR API answers.
+    let refused = world.synapse(&["reports", "export", &report_id, "--format", "fhir"]);
+    refused.expect(2);
+    assert!(
+        refused.stderr.contains("patients export"),
+        "{}",
+        refused.stderr
+    );
+    let missing = world.synapse(&[
+        "patients",
+        "export",
+        "0192f0c1-7b4e-7c3a-9d2e-4f5a6b7c8d9e",
+        "--format",
+        "fhir",
+        "-o",
+        world.home.path().join("none.json").to_str().unwrap(),
+    ]);
+    missing.expect(4);
+}

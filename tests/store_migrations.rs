@@ -49,6 +49,7 @@ fn doctor(id: Uuid) -> Actor {
         request_id: "store-migrations-test".into(),
         client_request_id: None,
         ip: None,
+        channel: None,
     }
 }
 

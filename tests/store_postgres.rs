@@ -64,6 +64,7 @@ fn actor(user_id: Uuid, role: Role) -> Actor {
         request_id: "store-postgres-test".into(),
         client_request_id: None,
         ip: None,
+        channel: None,
     }
 }
 
@@ -386,6 +387,7 @@ async fn pages(
             .list_patients(
                 actor,
                 &PatientListQuery {
+                    filter: Default::default(),
                     search: search.map(str::to_string),
                     sort,
                     limit: 37,
@@ -1020,6 +1022,7 @@ async fn consultation_transcript(store: &dyn Store, doctor: &Actor, other: &Acto
         .list_patients(
             doctor,
             &PatientListQuery {
+                filter: Default::default(),
                 search: None,
                 sort: PatientSort::Name,
                 limit: 50,
@@ -1680,6 +1683,7 @@ async fn every_list_and_search_statement_uses_an_index_under_a_generic_plan() {
         ] {
             for search in [None, Some("smi"), Some("anna smith"), Some("98765")] {
                 let first = PatientListQuery {
+                    filter: Default::default(),
                     search: search.map(str::to_string),
                     sort,
                     limit: 20,

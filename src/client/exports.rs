@@ -1,13 +1,24 @@
 //! Exports: a report or a patient's record as the file the server renders (`GET
-//! /reports/{id}/export`, `/patients/{id}/export`). Not enveloped on success, so these bypass
-//! the JSON decoding of the other calls; errors are enveloped as usual.
+//! /reports/{id}/export`, `/patients/{id}/export`), or the record as the FHIR API's
+//! `$everything` Bundle. Not enveloped on success, so these bypass the JSON decoding of the
+//! other calls; errors are enveloped as usual, or OperationOutcomes from the FHIR API.
 
 use reqwest::{StatusCode, header};
 use uuid::Uuid;
 
 use super::error::{ApiError, ErrorKind};
 use super::{ApiClient, decode};
+use crate::model::envelope::{ErrorBody, ErrorEnvelope};
 use crate::model::export::ExportFormat;
+
+/// Which API answers a download, and so how its failures read.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Answered {
+    /// The API's own: the error envelope.
+    Api,
+    /// The FHIR API: an OperationOutcome carrying the same code and message.
+    Fhir,
+}
 
 /// What an export answered: the file's bytes, and the name the server gave it (the MRN, what
 /// it is and the date, never the patient's name).
@@ -40,8 +51,12 @@ impl ApiClient {
         id: Uuid,
         format: ExportFormat,
     ) -> Result<ExportFile, ApiError> {
-        self.download(&format!("/api/v1/reports/{id}/export"), format)
-            .await
+        self.download(
+            &format!("/api/v1/reports/{id}/export?format={}", format.as_str()),
+            &format!("export.{}", format.extension()),
+            Answered::Api,
+        )
+        .await
     }
 
     /// The record of patient `id` rendered as `format`.
@@ -50,16 +65,47 @@ impl ApiClient {
         id: Uuid,
         format: ExportFormat,
     ) -> Result<ExportFile, ApiError> {
-        self.download(&format!("/api/v1/patients/{id}/export"), format)
-            .await
+        self.download(
+            &format!("/api/v1/patients/{id}/export?format={}", format.as_str()),
+            &format!("export.{}", format.extension()),
+            Answered::Api,
+        )
+        .await
+    }
+
+    /// The record of patient `id` as the FHIR API's `Patient/{id}/$everything` Bundle, named
+    /// `<MRN>-record-<date>.fhir.json` by the MRN the Bundle's Patient carries.
+    pub async fn fhir_everything(&self, id: Uuid) -> Result<ExportFile, ApiError> {
+        let mut file = self
+            .download(
+                &format!("/fhir/r4/Patient/{id}/$everything"),
+                "record.fhir.json",
+                Answered::Fhir,
+            )
+            .await?;
+        let bundle: serde_json::Value = serde_json::from_slice(&file.bytes)
+            .map_err(|_| ApiError::protocol("-", StatusCode::OK.as_u16()))?;
+        let mrn = bundle["entry"][0]["resource"]["identifier"][0]["value"].as_str();
+        if let Some(mrn) = mrn {
+            file.file_name = fhir_file_name(mrn, chrono::Local::now().date_naive());
+        }
+        Ok(file)
     }
 
     /// One GET of a file, with a refresh and one retry when the access token has expired.
-    async fn download(&self, path: &str, format: ExportFormat) -> Result<ExportFile, ApiError> {
+    async fn download(
+        &self,
+        path: &str,
+        fallback_name: &str,
+        answered: Answered,
+    ) -> Result<ExportFile, ApiError> {
         let mut refreshed = false;
         loop {
             let token = self.fresh_access_token().await?;
-            match self.download_once(path, format, &token).await {
+            match self
+                .download_once(path, fallback_name, answered, &token)
+                .await
+            {
                 Err(e) if e.kind == ErrorKind::TokenExpired && !refreshed => {
                     refreshed = true;
                     self.refresh_after(&token).await?;
@@ -72,11 +118,12 @@ impl ApiClient {
     async fn download_once(
         &self,
         path: &str,
-        format: ExportFormat,
+        fallback_name: &str,
+        answered: Answered,
         token: &str,
     ) -> Result<ExportFile, ApiError> {
         let request_id = Uuid::now_v7().to_string();
-        let url = format!("{}{path}?format={}", self.base, format.as_str());
+        let url = format!("{}{path}", self.base);
         let response = self
             .http
             .get(url)
@@ -99,6 +146,11 @@ impl ApiClient {
                 .get(header::RETRY_AFTER)
                 .and_then(|v| v.to_str().ok())
                 .and_then(|v| v.parse::<u64>().ok());
+            if answered == Answered::Fhir
+                && let Some(envelope) = envelope_of_outcome(&bytes, &headers)
+            {
+                return Err(ApiError::from_envelope(envelope, retry_after));
+            }
             // Not a success: the envelope's error (an unexpected success body is refused too).
             decode::<serde_json::Value>(status, &bytes, retry_after, &request_id)?;
             return Err(ApiError::protocol(&request_id, status.as_u16()));
@@ -107,7 +159,7 @@ impl ApiClient {
             .get(header::CONTENT_DISPOSITION)
             .and_then(|v| v.to_str().ok())
             .and_then(file_name_of)
-            .unwrap_or_else(|| format!("export.{}", format.extension()));
+            .unwrap_or_else(|| fallback_name.to_string());
         Ok(ExportFile {
             file_name,
             bytes: bytes.to_vec(),
@@ -115,9 +167,59 @@ impl ApiClient {
     }
 }
 
+/// The envelope an OperationOutcome of the FHIR API stands for: the same code and message,
+/// and the request id of its header.
+fn envelope_of_outcome(bytes: &[u8], headers: &header::HeaderMap) -> Option<ErrorEnvelope> {
+    let outcome: serde_json::Value = serde_json::from_slice(bytes).ok()?;
+    let (code, message) = crate::model::envelope::fhir_outcome_error(&outcome)?;
+    let request_id = headers
+        .get("x-request-id")
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("-")
+        .to_string();
+    Some(ErrorEnvelope {
+        status: "error".to_string(),
+        error: ErrorBody {
+            code,
+            message,
+            details: serde_json::Value::Object(serde_json::Map::new()),
+        },
+        request_id,
+    })
+}
+
+/// `MRN-004211-record-2026-12-02.fhir.json`: named like the server's exports, by the MRN
+/// (anything but ASCII letters, digits and `-` as `_`) and never the patient's name.
+fn fhir_file_name(mrn: &str, date: chrono::NaiveDate) -> String {
+    let mrn: String = mrn
+        .chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || c == '-' {
+                c
+            } else {
+                '_'
+            }
+        })
+        .collect();
+    format!("{mrn}-record-{date}.fhir.json")
+}
+
 #[cfg(test)]
 mod tests {
-    use super::file_name_of;
+    use super::{fhir_file_name, file_name_of};
+
+    #[test]
+    fn a_fhir_record_is_named_by_a_safe_mrn_and_the_date() {
+        let date = chrono::NaiveDate::from_ymd_opt(2026, 12, 2).unwrap();
+        assert_eq!(
+            fhir_file_name("MRN-004211", date),
+            "MRN-004211-record-2026-12-02.fhir.json"
+        );
+        assert_eq!(
+            fhir_file_name("../x y", date),
+            "___x_y-record-2026-12-02.fhir.json"
+        );
+    }
 
     #[test]
     fn only_a_plain_file_name_is_taken_from_the_disposition() {

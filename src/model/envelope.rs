@@ -186,6 +186,26 @@ pub mod code {
     }
 }
 
+/// The system of our error codes (`NOT_FOUND`, `VALIDATION_ERROR`, …) in the `issue.details`
+/// of the FHIR API's OperationOutcomes.
+pub const FHIR_ERROR_CODE_SYSTEM: &str = "urn:synapse:error-code";
+
+/// Our error code and message from an OperationOutcome of the FHIR API, for its clients.
+pub fn fhir_outcome_error(outcome: &serde_json::Value) -> Option<(String, String)> {
+    let issue = outcome["issue"].get(0)?;
+    let code = issue["details"]["coding"]
+        .as_array()?
+        .iter()
+        .find(|c| c["system"] == FHIR_ERROR_CODE_SYSTEM)?["code"]
+        .as_str()?
+        .to_string();
+    let message = issue["diagnostics"]
+        .as_str()
+        .unwrap_or_default()
+        .to_string();
+    Some((code, message))
+}
+
 #[cfg(test)]
 mod tests {
     use super::code;

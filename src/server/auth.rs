@@ -43,6 +43,7 @@ impl Caller {
             request_id: self.meta.request_id.clone(),
             client_request_id: self.meta.client_request_id.clone(),
             ip: self.meta.ip.map(|ip| ip.to_string()),
+            channel: None,
         }
     }
 
@@ -520,6 +521,7 @@ pub async fn logout(
             request_id: meta.request_id,
             client_request_id: meta.client_request_id,
             ip: meta.ip.map(|ip| ip.to_string()),
+            channel: None,
         };
         (actor, session_id)
     };

@@ -24,6 +24,12 @@ pub fn parse_proxy(text: &str) -> anyhow::Result<IpNet> {
     Ok(IpNet::from(ip))
 }
 
+/// Whether the TCP peer is one of the trusted reverse proxies, whose forwarding headers
+/// (`X-Forwarded-Proto`, `X-Forwarded-Host`) may then be believed too.
+pub fn from_trusted_proxy(peer: Option<IpAddr>, proxies: &[IpNet]) -> bool {
+    peer.is_some_and(|ip| trusted(ip, proxies))
+}
+
 fn trusted(ip: IpAddr, proxies: &[IpNet]) -> bool {
     let ip = ip.to_canonical();
     proxies.iter().any(|net| net.contains(&ip))

@@ -43,6 +43,11 @@ const RESERVED_FILES: u64 = 256;
 /// back over HTTPS only, for a year.
 pub const HSTS: &str = "max-age=31536000";
 
+/// In a request's extensions when it came over TLS: answers that name their own URL (the FHIR
+/// API's links) say `https`.
+#[derive(Debug, Clone, Copy)]
+pub struct ServedOverTls;
+
 /// The connection limits of `[server]` (config.example.toml lists them with their defaults).
 #[derive(Debug, Clone)]
 pub struct ConnectionSettings {
@@ -313,6 +318,9 @@ async fn connection<S>(
         async move {
             let mut request = request.map(Body::new);
             request.extensions_mut().insert(ConnectInfo(peer));
+            if tls {
+                request.extensions_mut().insert(ServedOverTls);
+            }
             let response = match app.oneshot(request).await {
                 Ok(response) => response,
                 Err(never) => match never {},

@@ -94,6 +94,7 @@ pub async fn request_context(
         .map(|p| p.as_str().to_string())
         .unwrap_or_else(|| "unmatched".to_string());
     let method = req.method().clone();
+    let fhir = super::fhir::is_fhir_path(req.uri().path());
     let operation = format!("{} {route}", method_label(&method));
     let record = path_record(req.uri().path());
     req.extensions_mut().insert(RequestMeta {
@@ -117,7 +118,12 @@ pub async fn request_context(
                 Ok(()) => next.run(req).await,
                 Err(refusal) => refusal.into_response(),
             };
-            envelope_bare_errors(response)
+            let response = envelope_bare_errors(response);
+            if fhir {
+                super::fhir::outcome_of(response).await
+            } else {
+                response
+            }
         })
         .await;
 

@@ -11,6 +11,7 @@ pub mod error;
 pub mod events;
 mod exports;
 mod extract;
+pub mod fhir;
 pub mod generation;
 pub mod listener;
 mod middleware;
@@ -41,6 +42,9 @@ use crate::store::{LockoutPolicy, Store};
 /// The largest request body accepted, as API.md says.
 pub const BODY_LIMIT: usize = 1024 * 1024;
 
+/// The MRN identifier's system when the config names none.
+pub const DEFAULT_FHIR_MRN_SYSTEM: &str = "urn:synapse:mrn";
+
 /// What the server needs to run, resolved from defaults, the config file, env and flags.
 #[derive(Debug, Clone)]
 pub struct ServerConfig {
@@ -65,6 +69,9 @@ pub struct ServerConfig {
     pub events: events::EventSettings,
     /// Timeouts and caps of the connections (the listener).
     pub connections: listener::ConnectionSettings,
+    /// The `system` of the MRN identifier in FHIR answers: a URI naming this clinic's
+    /// numbering, so a receiving system can tell our MRNs from another clinic's.
+    pub fhir_mrn_system: String,
 }
 
 impl ServerConfig {
@@ -89,6 +96,7 @@ impl ServerConfig {
             trusted_proxies: Vec::new(),
             events: events::EventSettings::default(),
             connections: listener::ConnectionSettings::default(),
+            fhir_mrn_system: DEFAULT_FHIR_MRN_SYSTEM.to_string(),
         }
     }
 }
@@ -222,14 +230,15 @@ pub fn routes() -> Vec<(Method, String, MethodRouter<AppState>)> {
 
 /// The router with every route and layer, before trailing-slash normalisation. Besides the
 /// operations of `table()` it serves the browsable reference at `/docs` (static files, not
-/// API operations).
+/// API operations) and the FHIR API (`server::fhir`, described by its own CapabilityStatement).
 pub fn router(state: AppState) -> Router {
     let body_timeout = state.config.connections.body_timeout;
     let (api, _) = table()
         .into_iter()
         .fold(OpenApiRouter::new(), |router, route| router.routes(route))
         .split_for_parts();
-    api.route(ops::DOCS_PATH, get(ops::docs))
+    api.nest(fhir::BASE_PATH, fhir::router())
+        .route(ops::DOCS_PATH, get(ops::docs))
         .route(
             &format!("{}/{{*file}}", ops::DOCS_PATH),
             get(ops::docs_asset),

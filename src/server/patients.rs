@@ -42,6 +42,7 @@ pub async fn list(
         .permit(&app, &[Role::Doctor, Role::Receptionist])
         .await?;
     let query = PatientListQuery {
+        filter: Default::default(),
         search: params
             .search
             .map(|s| validate::patient_search_term("search", &s))

@@ -236,6 +236,13 @@ pub fn resolve(
         );
     }
     connection_settings(&mut server, f, env)?;
+    if let Some(system) = layered(
+        None,
+        env.string("SYNAPSE_FHIR_MRN_SYSTEM"),
+        f.fhir_mrn_system.clone(),
+    ) {
+        server.fhir_mrn_system = fhir_system(&system)?;
+    }
     let tls = match (
         layered(
             flags.tls_cert.clone(),
@@ -276,6 +283,25 @@ pub fn resolve(
         server,
         tls,
     })
+}
+
+/// An identifier system must be an absolute URI (`urn:…`, `https://…`), as FHIR requires.
+fn fhir_system(value: &str) -> anyhow::Result<String> {
+    let value = value.trim();
+    let scheme_ends = value.find(':').filter(|&i| {
+        i > 0
+            && value[..i]
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || matches!(c, '+' | '-' | '.'))
+    });
+    match scheme_ends {
+        Some(i) if i + 1 < value.len() && !value.contains(char::is_whitespace) => {
+            Ok(value.to_string())
+        }
+        _ => bail!(
+            "fhir_mrn_system (SYNAPSE_FHIR_MRN_SYSTEM) is {value:?}: it must be an absolute URI without spaces, like \"urn:oid:1.2.3.4\" or \"https://clinic.example/mrn\""
+        ),
+    }
 }
 
 /// The connection limits: timeouts and caps, each at least 1.
@@ -486,6 +512,37 @@ mod tests {
         let defaults = resolve(&good_file(), &ServeFlags::default(), &env(&[])).unwrap();
         assert_eq!(defaults.server.events.streams_per_user, 8);
         assert_eq!(defaults.server.events.replay_keep, 10_000);
+    }
+
+    #[test]
+    fn the_fhir_mrn_system_comes_from_the_file_or_the_environment_and_must_be_a_uri() {
+        let defaults = resolve(&good_file(), &ServeFlags::default(), &env(&[])).unwrap();
+        assert_eq!(defaults.server.fhir_mrn_system, "urn:synapse:mrn");
+        let file = file(&format!(
+            "[server]\njwt_secret = \"{SECRET}\"\ndatabase = \"sqlite:///tmp/x.db\"\nfhir_mrn_system = \"urn:oid:1.2.3\"\n"
+        ));
+        let from_file = resolve(&file, &ServeFlags::default(), &env(&[])).unwrap();
+        assert_eq!(from_file.server.fhir_mrn_system, "urn:oid:1.2.3");
+        let from_env = resolve(
+            &file,
+            &ServeFlags::default(),
+            &env(&[("SYNAPSE_FHIR_MRN_SYSTEM", "https://clinic.example/mrn")]),
+        )
+        .unwrap();
+        assert_eq!(
+            from_env.server.fhir_mrn_system,
+            "https://clinic.example/mrn"
+        );
+        for bad in ["mrn", "our numbers", ":x", "urn:"] {
+            let error = resolve(
+                &file,
+                &ServeFlags::default(),
+                &env(&[("SYNAPSE_FHIR_MRN_SYSTEM", bad)]),
+            )
+            .unwrap_err()
+            .to_string();
+            assert!(error.contains("fhir_mrn_system"), "{bad}: {error}");
+        }
     }
 
     #[test]

@@ -92,9 +92,10 @@ impl AuditQueue {
         patient_id: Option<Uuid>,
         outcome: &str,
     ) -> StoreResult<()> {
+        let action = actor.audit_action(action);
         let entry = AuditEntry {
             user_id: Some(actor.user_id),
-            action,
+            action: &action,
             resource_type: Some(resource.0),
             resource_id: resource.1,
             patient_id,

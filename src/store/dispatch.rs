@@ -314,6 +314,13 @@ impl<E: Engine> Store for E {
     ) -> StoreResult<crate::model::export::PatientRecord> {
         super::exports::record(self, actor, patient_id, format).await
     }
+    async fn patient_everything(
+        &self,
+        actor: &Actor,
+        patient_id: Uuid,
+    ) -> StoreResult<crate::model::export::PatientRecord> {
+        super::exports::everything(self, actor, patient_id).await
+    }
     async fn edit_report(
         &self,
         actor: &Actor,

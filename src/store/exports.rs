@@ -70,7 +70,25 @@ pub async fn record(
     patient_id: Uuid,
     format: ExportFormat,
 ) -> StoreResult<PatientRecord> {
-    let action = action("patient", format);
+    record_as(engine, actor, patient_id, &action("patient", format)).await
+}
+
+/// The whole record read for an interface that discloses it as one (the FHIR API's
+/// `Patient/{id}/$everything`): the same reads, audited as `patient.everything`.
+pub async fn everything(
+    engine: &impl Engine,
+    actor: &Actor,
+    patient_id: Uuid,
+) -> StoreResult<PatientRecord> {
+    record_as(engine, actor, patient_id, "patient.everything").await
+}
+
+async fn record_as(
+    engine: &impl Engine,
+    actor: &Actor,
+    patient_id: Uuid,
+    action: &str,
+) -> StoreResult<PatientRecord> {
     let doctor_names = engine.doctor_names().clone();
     let dialect = engine.dialect();
     let reader = actor.clone();
@@ -109,12 +127,12 @@ pub async fn record(
         })
         .await?;
     let Some(record) = found else {
-        return Err(deny(engine, actor, &action, ("patient", patient_id)).await);
+        return Err(deny(engine, actor, action, ("patient", patient_id)).await);
     };
     audit_read(
         engine,
         actor,
-        &action,
+        action,
         ("patient", Some(patient_id.to_string())),
         Some(patient_id),
     )

@@ -28,7 +28,7 @@ pub mod synth;
 pub mod values;
 
 use async_trait::async_trait;
-use chrono::{DateTime, Utc};
+use chrono::{DateTime, NaiveDate, Utc};
 use uuid::Uuid;
 
 use crate::model::admin::{AdminUser, AuditEvent, NewUser};
@@ -50,9 +50,21 @@ pub struct Actor {
     /// The `X-Request-ID` the client sent, kept beside the server's own in the audit row.
     pub client_request_id: Option<String>,
     pub ip: Option<String>,
+    /// The interface the request came through, when not the API's own: `fhir` for the FHIR
+    /// API. Its reads are audited as `<channel>.<action>` (`fhir.patient.read`), so the trail
+    /// tells what left through which door.
+    pub channel: Option<&'static str>,
 }
 
 impl Actor {
+    /// The audit action of `action` done by this actor: prefixed with its channel, if any.
+    pub fn audit_action(&self, action: &str) -> String {
+        match self.channel {
+            Some(channel) => format!("{channel}.{action}"),
+            None => action.to_string(),
+        }
+    }
+
     /// The request the actor's audit rows name.
     pub fn context(&self) -> RequestContext {
         RequestContext {
@@ -172,9 +184,27 @@ pub enum PageStart {
 #[derive(Debug, Clone)]
 pub struct PatientListQuery {
     pub search: Option<String>,
+    /// Conditions every row must meet besides the search (the FHIR API's search parameters).
+    pub filter: PatientFilter,
     pub sort: PatientSort,
     pub limit: u32,
     pub start: PageStart,
+}
+
+/// Narrowing conditions on a patient list, each left out when `None`: every word of `name`
+/// starts a word of the name (folded as search folds), the MRN is `mrn` (ignoring case), the
+/// date of birth is `born_on`.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct PatientFilter {
+    pub name: Option<String>,
+    pub mrn: Option<String>,
+    pub born_on: Option<NaiveDate>,
+}
+
+impl PatientFilter {
+    pub fn is_empty(&self) -> bool {
+        self == &PatientFilter::default()
+    }
 }
 
 #[derive(Debug, Clone)]
@@ -579,6 +609,12 @@ pub trait Store: Send + Sync + 'static {
         actor: &Actor,
         patient_id: Uuid,
         format: crate::model::export::ExportFormat,
+    ) -> StoreResult<crate::model::export::PatientRecord>;
+    /// The record `export_record` reads, audited as one disclosure, `patient.everything`.
+    async fn patient_everything(
+        &self,
+        actor: &Actor,
+        patient_id: Uuid,
     ) -> StoreResult<crate::model::export::PatientRecord>;
     async fn edit_report(
         &self,

@@ -29,7 +29,7 @@ use super::events::{self, NewEvent};
 use super::paging::{KeyKind, Keyset};
 use super::sql::{self, Conn, Dialect, Row, Statement, WriteTx};
 use super::values::{SearchColumns, escape_like, prefix_by_visit, prefix_end, today};
-use super::{Actor, PatientListQuery, StoreError, StoreResult};
+use super::{Actor, PatientFilter, PatientListQuery, StoreError, StoreResult};
 use crate::model::auth::Role;
 use crate::model::envelope::FieldError;
 use crate::model::event::EventKind;
@@ -595,26 +595,48 @@ struct ListPlan {
     count: Statement,
 }
 
+/// `AND` the filter's conditions. Name words are matched as the search's prefix rank matches
+/// them (each starts a word of the folded name); the MRN as the exact rank compares it.
+fn push_filter(sql: &mut Statement, dialect: Dialect, filter: &PatientFilter) {
+    if let Some(name) = &filter.name {
+        for word in SearchWords::new(name).words {
+            sql.push(" AND p.name_folded LIKE ")
+                .bind(format!("% {}%", escape_like(&word)))
+                .push(dialect.like_escape());
+        }
+    }
+    if let Some(mrn) = &filter.mrn {
+        sql.push(format!(" AND {} = ", dialect.folded_mrn("p")))
+            .bind(SearchWords::new(mrn).folded);
+    }
+    if let Some(born_on) = filter.born_on {
+        sql.push(" AND p.date_of_birth = ").bind(born_on);
+    }
+}
+
 fn list_plan(dialect: Dialect, actor: &Actor, query: &PatientListQuery) -> StoreResult<ListPlan> {
     let keyset = keyset(query.sort);
     let term = query.search.as_deref().map(SearchTerm::new);
     let (cursor, offset) = keyset.start(&query.start)?;
     let scope = owner_scope(actor);
+    let filter = &query.filter;
 
-    // Without a search the total is the running tally, not a count of rows.
-    let push_total = |sql: &mut Statement| match &term {
-        Some(term) => {
-            sql.push("SELECT COUNT(*) AS value FROM patients p");
-            push_scope(sql, scope);
-            term.push_match(sql, dialect, Reading::Indexed);
-        }
-        None => {
+    // Without a search or filter the total is the running tally, not a count of rows.
+    let push_total = |sql: &mut Statement| {
+        if term.is_none() && filter.is_empty() {
             sql.push(
                 "SELECT CAST(COALESCE(SUM(p.patients), 0) AS bigint) AS value \
                  FROM patient_tallies p",
             );
             push_scope(sql, scope);
+            return;
         }
+        sql.push("SELECT COUNT(*) AS value FROM patients p");
+        push_scope(sql, scope);
+        if let Some(term) = &term {
+            term.push_match(sql, dialect, Reading::Indexed);
+        }
+        push_filter(sql, dialect, filter);
     };
     let mut count = Statement::default();
     push_total(&mut count);
@@ -631,6 +653,7 @@ fn list_plan(dialect: Dialect, actor: &Actor, query: &PatientListQuery) -> Store
     if let Some(term) = &term {
         term.push_match(&mut select, dialect, Reading::Indexed);
     }
+    push_filter(&mut select, dialect, filter);
     if let Some(cursor) = &cursor {
         keyset.push_after(&mut select, cursor, dialect)?;
     }
