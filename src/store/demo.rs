@@ -122,18 +122,19 @@ pub async fn real_accounts(store: &dyn Store, operator: ConsoleOperator) -> anyh
         real += page
             .items
             .iter()
-            .filter(|user| {
-                !DEMO_ACCOUNTS
-                    .iter()
-                    .any(|(email, _, _)| *email == user.email)
-                    && !(user.email.starts_with("seed-doctor-")
-                        && user.email.ends_with(SYNTHETIC_DOMAIN))
-            })
+            .filter(|user| !demo_or_synthetic(&user.email))
             .count();
         if !page.pagination.has_more || page.items.is_empty() {
             return Ok(real);
         }
     }
+}
+
+/// Whether an account is one of the demo accounts or a synthetic doctor of `seed`.
+fn demo_or_synthetic(email: &str) -> bool {
+    let demo = DEMO_ACCOUNTS.iter().any(|(demo, _, _)| *demo == email);
+    let synthetic = email.starts_with("seed-doctor-") && email.ends_with(SYNTHETIC_DOMAIN);
+    demo || synthetic
 }
 
 /// [`seed`], calling `progress` with the number of patients each batch added.
