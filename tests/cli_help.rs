@@ -139,7 +139,7 @@ fn server_side_commands_take_no_client_flags_and_serve_names_its_variables() {
     }
     // The export commands keep their own document --format.
     let export = synapse(&["reports", "export", "--help"]).stdout;
-    assert!(export.contains("md (Markdown) or pdf"), "{export}");
+    assert!(export.contains("md (Markdown)"), "{export}");
     assert!(!export.contains("ndjson"), "{export}");
 }
 
