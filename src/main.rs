@@ -42,21 +42,61 @@ struct Cli {
     /// Config file (default: ~/.config/synapse/config.toml, or SYNAPSE_CONFIG).
     #[arg(long, global = true)]
     config: Option<PathBuf>,
-    /// Server to talk to, e.g. https://synapse.clinic.example (else SYNAPSE_SERVER, else the config file).
-    #[arg(long, global = true)]
+    /// The workstation's server, e.g. https://synapse.clinic.example (else SYNAPSE_SERVER, else
+    /// the config file; without one, an embedded demo server).
+    #[arg(long, value_name = "URL")]
     server: Option<String>,
     /// The named profile (a remembered server) to use: else SYNAPSE_PROFILE, else the one the
     /// last `synapse login` used.
-    #[arg(long, global = true)]
+    #[arg(long, value_name = "NAME")]
     profile: Option<String>,
     /// Where the session is remembered: auto, secret-service, keyutils or memory.
-    #[arg(long, global = true)]
+    #[arg(long, value_name = "STORE")]
     token_store: Option<String>,
-    /// Print the API's data as JSON instead of tables.
-    #[arg(long, global = true)]
+    /// Before a command's name, the same as after it (`synapse --json whoami`).
+    #[arg(long, hide = true)]
     json: bool,
     #[command(subcommand)]
     command: Option<Command>,
+}
+
+impl Cli {
+    /// The flags given before the command's name that a command other than the workstation
+    /// and the scripting commands would ignore: named in a usage error instead.
+    fn misplaced(&self) -> Option<(&'static str, &'static str)> {
+        let name = match &self.command {
+            None | Some(Command::Client(_)) => return None,
+            Some(Command::Bench(_)) => {
+                return (self.profile.is_some() || self.token_store.is_some()).then_some((
+                    if self.profile.is_some() {
+                        "--profile"
+                    } else {
+                        "--token-store"
+                    },
+                    "bench",
+                ));
+            }
+            Some(Command::Admin(_)) => "admin",
+            Some(Command::Serve(_)) => "serve",
+            Some(Command::Migrate(_)) => "migrate",
+            Some(Command::Seed(_)) => "seed",
+            Some(Command::Help { .. }) => "help",
+            Some(Command::Completions { .. }) => "completions",
+            Some(Command::Man { .. }) => "man",
+        };
+        let flag = if self.server.is_some() {
+            "--server"
+        } else if self.profile.is_some() {
+            "--profile"
+        } else if self.token_store.is_some() {
+            "--token-store"
+        } else if self.json && name != "admin" {
+            "--json"
+        } else {
+            return None;
+        };
+        Some((flag, name))
+    }
 }
 
 #[derive(Subcommand)]
@@ -80,6 +120,17 @@ enum Command {
     /// Load-test a server over HTTP: per endpoint requests/s, latency percentiles and errors,
     /// measured beside the bare round trip of /health.
     Bench(bench::BenchArgs),
+    /// Print the shell completion script for bash, zsh, fish, elvish or powershell.
+    Completions {
+        /// The shell.
+        shell: clap_complete::Shell,
+    },
+    /// Write the manual pages (synapse.1 and one for each command) to a directory.
+    Man {
+        /// The directory to write them to (created if missing).
+        #[arg(short = 'o', long = "output", value_name = "DIR", default_value = ".")]
+        output: PathBuf,
+    },
 }
 
 /// The flags of `synapse seed`.
@@ -97,10 +148,55 @@ struct SeedArgs {
     /// Random seed; the same seed gives the same data.
     #[arg(long, default_value_t = 1)]
     seed: u64,
+    /// Add the synthetic accounts without asking, even to a database with real users.
+    #[arg(long, short = 'y')]
+    yes: bool,
+}
+
+/// The command line with every command's example (from `cli::help::EXAMPLES`) in its help.
+fn command() -> clap::Command {
+    use clap::CommandFactory;
+    with_examples(Cli::command(), "")
+}
+
+fn with_examples(mut command: clap::Command, path: &str) -> clap::Command {
+    let names: Vec<String> = command
+        .get_subcommands()
+        .map(|sub| sub.get_name().to_string())
+        .collect();
+    for name in names {
+        let inner = if path.is_empty() {
+            name.clone()
+        } else {
+            format!("{path} {name}")
+        };
+        command = command.mut_subcommand(&name, |sub| with_examples(sub, &inner));
+    }
+    match cli::help::example(path) {
+        Some(example) => {
+            let text = match command.get_after_help() {
+                Some(before) => format!("{before}\n\n{example}"),
+                None => example.to_string(),
+            };
+            command.after_help(text)
+        }
+        None => command,
+    }
 }
 
 fn main() -> std::process::ExitCode {
-    let cli = Cli::parse();
+    use clap::FromArgMatches;
+    let cli = match Cli::from_arg_matches(&command().get_matches()) {
+        Ok(cli) => cli,
+        Err(error) => error.exit(),
+    };
+    if let Some((flag, name)) = cli.misplaced() {
+        eprintln!(
+            "synapse: {flag} does not apply to `synapse {name}`: it is for the workstation and \
+             the commands that talk to a server (see `synapse {name} --help`)"
+        );
+        return Exit::Usage.into();
+    }
     let env = Environment::from_os(std::env::vars_os());
     // The workstation does one thing at a time for one person: a single-threaded runtime keeps
     // it small (fewer threads, fewer allocator arenas). Servers and load tools use every core.
@@ -146,35 +242,48 @@ async fn run(cli: Cli, env: &Environment) -> anyhow::Result<std::process::ExitCo
                 eprintln!("synapse: warning: no log file ({error:#})");
             }
             let globals = cli::Globals {
-                server: cli.server,
-                profile: cli.profile,
-                token_store: cli.token_store,
-                json: cli.json,
+                connection: cli::Connection {
+                    server: cli.server,
+                    profile: cli.profile,
+                    token_store: cli.token_store,
+                },
+                output: synapse::console::output::OutputArgs {
+                    json: cli.json,
+                    ..Default::default()
+                },
             };
             return Ok(cli::run(command, globals, &file.client, env).await);
         }
         Some(Command::Bench(args)) => {
-            return Ok(bench::run(args, &file.client, cli.server, env, cli.json).await);
+            let server = args.server.clone().or(cli.server);
+            let json = args.json || cli.json;
+            return Ok(bench::run(args, &file.client, server, env, json).await);
         }
         Some(Command::Serve(flags)) => serve(&file, &flags, env).await?,
-        Some(Command::Admin(args)) => return Ok(administer(&file, args, env, cli.json).await),
-        Some(Command::Seed(args)) => seed(&file, args, env).await?,
+        Some(Command::Admin(args)) => {
+            let json = args.json || cli.json;
+            return Ok(administer(&file, args, env, json).await);
+        }
+        Some(Command::Seed(args)) => return seed(&file, args, env).await,
         Some(Command::Migrate(args)) => return Ok(admin::migrate::run(args, &file, env).await),
         Some(Command::Help { topic }) => return Ok(help(&topic)),
+        Some(Command::Completions { shell }) => {
+            clap_complete::generate(shell, &mut command(), "synapse", &mut std::io::stdout());
+        }
+        Some(Command::Man { output }) => return Ok(man(&output)),
     }
     Ok(std::process::ExitCode::SUCCESS)
 }
 
 /// `synapse help [COMMAND…|TOPIC]`: a topic's text, else the named command's help.
 fn help(words: &[String]) -> std::process::ExitCode {
-    use clap::CommandFactory;
     if let [word] = words
         && let Some(text) = cli::help::topic(word)
     {
         print!("{text}");
         return Exit::Ok.into();
     }
-    let mut command = Cli::command();
+    let mut command = command();
     for word in words {
         match command.find_subcommand(word) {
             Some(sub) => command = sub.clone(),
@@ -209,6 +318,25 @@ fn help(words: &[String]) -> std::process::ExitCode {
     match printed {
         Ok(()) => Exit::Ok.into(),
         Err(_) => Exit::Failed.into(),
+    }
+}
+
+/// `synapse man -o DIR`: synapse.1 and a page for each command (synapse-reports-list.1, …).
+fn man(dir: &std::path::Path) -> std::process::ExitCode {
+    let written =
+        std::fs::create_dir_all(dir).and_then(|()| clap_mangen::generate_to(command(), dir));
+    match written {
+        Ok(()) => {
+            println!("{}", dir.display());
+            Exit::Ok.into()
+        }
+        Err(error) => {
+            eprintln!(
+                "synapse: cannot write the manual pages to {}: {error}",
+                dir.display()
+            );
+            Exit::Failed.into()
+        }
     }
 }
 
@@ -282,10 +410,70 @@ async fn embedded_server(file: &ConfigFile, env: &Environment) -> anyhow::Result
 }
 
 /// `synapse seed`: synthetic data into the database every command resolves alike.
-async fn seed(file: &ConfigFile, args: SeedArgs, env: &Environment) -> anyhow::Result<()> {
+async fn seed(
+    file: &ConfigFile,
+    args: SeedArgs,
+    env: &Environment,
+) -> anyhow::Result<std::process::ExitCode> {
+    use std::io::IsTerminal;
     let url = config::database_url(args.database, file, env)?;
     let store = open_bulk_store(&url).await?;
-    let summary = demo::seed(store.as_ref(), args.patients, args.doctors, args.seed).await?;
+    if !args.yes {
+        let operator = ConsoleOperator {
+            os_user: admin::os_user(env),
+            run_id: uuid::Uuid::now_v7(),
+        };
+        let real = demo::real_accounts(store.as_ref(), operator).await?;
+        if real > 0 {
+            let question = format!(
+                "The database has {real} account(s) that are neither demo nor synthetic ones: \
+                 add synthetic doctors (password {}) to it? [y/N] ",
+                demo::DEMO_PASSWORD
+            );
+            if !std::io::stdin().is_terminal() || !std::io::stderr().is_terminal() {
+                eprintln!(
+                    "synapse: the database has {real} real account(s); pass --yes to add \
+                     synthetic doctors and patients to it anyway"
+                );
+                return Ok(Exit::Usage.into());
+            }
+            let answer =
+                synapse::console::prompt::read_line(&question).map_err(|e| anyhow::anyhow!(e))?;
+            if !matches!(answer.trim(), "y" | "Y" | "yes" | "Yes") {
+                eprintln!("synapse: nothing was added");
+                return Ok(Exit::Usage.into());
+            }
+        }
+    }
+    // A bar only for a person watching: pipes and CI logs get the summary line alone.
+    let bar = if std::io::stderr().is_terminal() {
+        let bar = indicatif::ProgressBar::new(args.patients as u64);
+        if let Ok(style) = indicatif::ProgressStyle::with_template(
+            "{bar:40} {pos}/{len} patients, {per_sec}, {eta} left",
+        ) {
+            bar.set_style(style);
+        }
+        Some(bar)
+    } else {
+        None
+    };
+    let progress = |added: usize| {
+        if let Some(bar) = &bar {
+            bar.inc(added as u64);
+        }
+    };
+    let summary = demo::seed_with_progress(
+        store.as_ref(),
+        args.patients,
+        args.doctors,
+        args.seed,
+        &progress,
+    )
+    .await;
+    if let Some(bar) = &bar {
+        bar.finish_and_clear();
+    }
+    let summary = summary?;
     println!(
         "Added {} patients in {:.1} s ({:.1} s of it building indexes) for {} (password {}).",
         summary.patients,
@@ -294,7 +482,7 @@ async fn seed(file: &ConfigFile, args: SeedArgs, env: &Environment) -> anyhow::R
         summary.doctors.join(", "),
         demo::DEMO_PASSWORD
     );
-    Ok(())
+    Ok(Exit::Ok.into())
 }
 
 async fn open_store(url: &str) -> anyhow::Result<Arc<dyn Store>> {

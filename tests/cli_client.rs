@@ -632,6 +632,9 @@ fn an_unreachable_server_exits_5_and_keeps_the_session() {
     );
     login.expect(5);
     assert!(login.stderr.contains("unreachable"), "{}", login.stderr);
+    // The workstation's words ("retrying") are not a command's, which does not retry.
+    assert!(!login.stderr.contains("retrying"), "{}", login.stderr);
+    assert!(login.stderr.contains("--server"), "{}", login.stderr);
 
     // Logged in to the real server, which then goes away: the saved session is kept.
     world.login().expect(0);
@@ -1102,4 +1105,101 @@ fn export_as_fhir_writes_the_everything_bundle_named_by_mrn() {
         world.home.path().join("none.json").to_str().unwrap(),
     ]);
     missing.expect(4);
+}
+
+#[test]
+fn every_format_has_one_shape_and_fields_pick_the_columns() {
+    let world = World::start();
+    let mut patients = Vec::new();
+    for n in 0..5 {
+        patients.push(world.patient(&format!("Format Person{n}, \"Quoted\"")));
+    }
+    world.report(&patients[0]);
+    world.login().expect(0);
+    let api = world.api_data("/api/v1/patients/list/?limit=3");
+    let items = api["items"].as_array().unwrap();
+
+    // ndjson: one line per item, each the API's object.
+    let ndjson = world.synapse(&["patients", "list", "--limit", "3", "--format", "ndjson"]);
+    ndjson.expect(0);
+    let lines: Vec<Value> = ndjson
+        .stdout
+        .lines()
+        .map(|line| serde_json::from_str(line).expect("a JSON line"))
+        .collect();
+    assert_eq!(&lines, items);
+
+    // csv: a header row of the JSON names, one row per item, RFC 4180 quoting.
+    let csv = world.synapse(&[
+        "patients",
+        "list",
+        "--limit",
+        "3",
+        "--format",
+        "csv",
+        "--fields",
+        "mrn,full_name",
+    ]);
+    csv.expect(0);
+    let mut rows = csv.stdout.lines();
+    assert_eq!(rows.next(), Some("mrn,full_name"));
+    let first = rows.next().expect("a row");
+    let name = items[0]["full_name"].as_str().unwrap().replace('"', "\"\"");
+    assert_eq!(
+        first,
+        format!("{},\"{name}\"", items[0]["mrn"].as_str().unwrap())
+    );
+    assert_eq!(rows.count(), 2);
+
+    // --all gives the same shape in every format: every item, one line each.
+    let all = world.synapse(&[
+        "patients", "list", "--limit", "2", "--all", "--format", "ndjson",
+    ]);
+    assert_eq!(all.stdout.lines().count(), 5, "{}", all.stdout);
+
+    // --json and --format json are the same; --fields keeps the {items, pagination} shape.
+    let picked = world
+        .synapse(&[
+            "reports",
+            "list",
+            "--format",
+            "json",
+            "--fields",
+            "id,patient.mrn",
+        ])
+        .json();
+    let report = &picked["items"][0];
+    assert_eq!(report.as_object().unwrap().len(), 2, "{picked}");
+    assert!(report["patient"]["mrn"].is_string(), "{picked}");
+    assert_eq!(picked["pagination"]["total"], 1);
+
+    // One object is one row.
+    let me = world.synapse(&["whoami", "--format", "csv", "--fields", "email,role"]);
+    me.expect(0);
+    assert_eq!(me.stdout, format!("email,role\n{DOCTOR},doctor\n"));
+    let table = world.synapse(&["reports", "stats", "--fields", "total,unsigned"]);
+    table.expect(0);
+    assert!(
+        table.stdout.starts_with("TOTAL  UNSIGNED\n"),
+        "{}",
+        table.stdout
+    );
+
+    // An unknown field: a usage error naming it and listing the valid ones.
+    let unknown = world.synapse(&["patients", "list", "--fields", "mrn,shoe_size"]);
+    unknown.expect(2);
+    assert!(
+        unknown.stderr.contains("\"shoe_size\""),
+        "{}",
+        unknown.stderr
+    );
+    assert!(unknown.stderr.contains("full_name"), "{}", unknown.stderr);
+    assert!(unknown.stdout.is_empty(), "{}", unknown.stdout);
+    world
+        .synapse(&["patients", "list", "--format", "xml"])
+        .expect(2);
+    // The connection flags work on the group too.
+    world
+        .synapse(&["patients", "--token-store", "keyutils", "list", "--json"])
+        .expect(0);
 }

@@ -383,3 +383,77 @@ async fn seed_honours_synapse_database_url_and_the_flag_wins_over_it() {
     assert_eq!(patient_count(&from_flag).await, 10);
     assert_eq!(patient_count(&from_env).await, 20, "the flag did not win");
 }
+
+/// Runs `synapse seed` with `args` and standard input from nowhere; returns the exit code and
+/// the standard error.
+fn seed_run(dir: &std::path::Path, args: &[&str]) -> (i32, String) {
+    let mut child = synapse(dir)
+        .env("SYNAPSE_DATA_DIR", dir.join("data"))
+        .arg("seed")
+        .args(args)
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("spawn synapse seed");
+    let status = wait_bounded(&mut child, Duration::from_secs(300));
+    let output = child.wait_with_output().unwrap();
+    (
+        status.code().expect("an exit code"),
+        String::from_utf8_lossy(&output.stderr).to_string(),
+    )
+}
+
+#[tokio::test]
+async fn seed_asks_before_adding_accounts_beside_real_users_and_draws_no_bar_in_a_pipe() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("clinic.db");
+    let url = format!("sqlite://{}", db.display());
+    // A database of synthetic and demo accounts only: no question.
+    let (code, stderr) = seed_run(dir.path(), &["--patients", "30", "--database", &url]);
+    assert_eq!(code, 0, "{stderr}");
+    // Not a terminal: no progress bar, no carriage returns, nothing but warnings.
+    assert!(!stderr.contains('\r'), "{stderr:?}");
+    assert!(!stderr.contains("patients,"), "{stderr:?}");
+
+    // A real user.
+    let mut child = synapse(dir.path())
+        .args([
+            "admin",
+            "--database",
+            &url,
+            "create-user",
+            "--email",
+            "dana@clinic.test",
+            "--full-name",
+            "Dana Doctor",
+            "--role",
+            "doctor",
+            "--password-stdin",
+        ])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    {
+        use std::io::Write;
+        let mut stdin = child.stdin.take().unwrap();
+        stdin.write_all(b"a long enough password 1\n").unwrap();
+    }
+    let status = wait_bounded(&mut child, Duration::from_secs(60));
+    assert!(status.success(), "create-user failed");
+
+    // Without a terminal to ask on, refused with a usage error naming --yes; nothing added.
+    let (code, stderr) = seed_run(dir.path(), &["--patients", "10", "--database", &url]);
+    assert_eq!(code, 2, "{stderr}");
+    assert!(stderr.contains("--yes"), "{stderr}");
+    assert_eq!(patient_count(&db).await, 30);
+
+    let (code, stderr) = seed_run(
+        dir.path(),
+        &["--patients", "10", "--database", &url, "--yes"],
+    );
+    assert_eq!(code, 0, "{stderr}");
+    assert_eq!(patient_count(&db).await, 40);
+}

@@ -34,6 +34,9 @@ pub struct AdminArgs {
     /// (else SYNAPSE_DATABASE_URL, else the config file: the database `serve` opens).
     #[arg(long, global = true)]
     pub database: Option<String>,
+    /// Print the result as JSON instead of a table.
+    #[arg(long, global = true)]
+    pub json: bool,
     #[command(subcommand)]
     pub command: AdminCommand,
 }

@@ -97,7 +97,7 @@ impl Scenario {
     }
 }
 
-/// The flags of `synapse bench` (`--server` and `--json` are the CLI's global ones).
+/// The flags of `synapse bench`.
 #[derive(Debug, Clone, Args)]
 #[command(
     after_help = "The default account (doc@demo.com, password123) is the demo doctor of \
@@ -106,6 +106,13 @@ Exit codes: 0 done, 1 could not start (login refused), 2 usage, 5 server unreach
 130 interrupted (Ctrl-C; what was measured is still printed)."
 )]
 pub struct BenchArgs {
+    /// The server to load, e.g. http://127.0.0.1:8080 (else SYNAPSE_SERVER, else the config
+    /// file).
+    #[arg(long, value_name = "URL")]
+    pub server: Option<String>,
+    /// Print the measurements as JSON instead of a table.
+    #[arg(long)]
+    pub json: bool,
     /// Account to log in as. The default is the demo doctor of `synapse serve --demo`.
     #[arg(long, default_value = DEMO_EMAIL)]
     pub email: String,

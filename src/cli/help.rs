@@ -8,6 +8,155 @@ pub const TOPICS: [(&str, &str); 2] = [
     ("environment", "every SYNAPSE_* variable and what it sets"),
 ];
 
+/// Each command's examples, by its path (`""` is `synapse` itself), shown after its help.
+pub const EXAMPLES: &[(&str, &str)] = &[
+    (
+        "",
+        "Examples:\n  synapse                                   # the workstation (an embedded demo server without one)\n  synapse --server https://synapse.clinic.example\n  synapse login --server https://synapse.clinic.example --email doc@demo.com",
+    ),
+    (
+        "login",
+        "Example:\n  synapse login --server https://synapse.clinic.example --email doc@demo.com\n  printf '%s\\n' \"$PASSWORD\" | synapse login --email doc@demo.com --password-stdin",
+    ),
+    ("logout", "Example:\n  synapse logout --profile lab"),
+    ("whoami", "Example:\n  synapse whoami --format json"),
+    ("auth", "Example:\n  synapse auth status"),
+    ("auth status", "Example:\n  synapse auth status --json"),
+    (
+        "auth token",
+        "Example:\n  export SYNAPSE_TOKEN=$(synapse auth token)",
+    ),
+    (
+        "patients",
+        "Example:\n  synapse patients list --all --format csv > patients.csv",
+    ),
+    (
+        "patients list",
+        "Examples:\n  synapse patients list --search smith\n  synapse patients list --all --format ndjson --fields mrn,full_name",
+    ),
+    (
+        "patients search",
+        "Example:\n  synapse patients search smi --fields mrn,full_name,date_of_birth",
+    ),
+    (
+        "patients show",
+        "Example:\n  synapse patients show MRN-000001 --json",
+    ),
+    (
+        "patients export",
+        "Example:\n  synapse patients export MRN-000001 --format md -o record.md",
+    ),
+    (
+        "reports",
+        "Example:\n  synapse reports list --status completed",
+    ),
+    (
+        "reports list",
+        "Examples:\n  synapse reports list --patient MRN-000001 --from 2026-01-01\n  synapse reports list --all --format csv --fields id,status,patient.mrn,created_at",
+    ),
+    (
+        "reports show",
+        "Example:\n  synapse reports show 0190a1b2-c3d4-7e5f-8a9b-0c1d2e3f4a5b",
+    ),
+    (
+        "reports sign",
+        "Example:\n  synapse reports sign 0190a1b2-c3d4-7e5f-8a9b-0c1d2e3f4a5b --version 3",
+    ),
+    (
+        "reports stats",
+        "Example:\n  synapse reports stats --fields total,unsigned",
+    ),
+    (
+        "reports export",
+        "Example:\n  synapse reports export 0190a1b2-c3d4-7e5f-8a9b-0c1d2e3f4a5b -o report.pdf",
+    ),
+    (
+        "serve",
+        "Example:\n  SYNAPSE_JWT_SECRET=$(openssl rand -hex 32) synapse serve --listen 0.0.0.0:8080 \\\n    --database postgres://synapse@db/synapse\n  synapse serve --demo\n\nEnvironment:\n  SYNAPSE_LISTEN (--listen), SYNAPSE_DATABASE_URL (--database), SYNAPSE_TLS_CERT (--tls-cert),\n  SYNAPSE_TLS_KEY (--tls-key), SYNAPSE_JWT_SECRET, SYNAPSE_LOG, SYNAPSE_LOG_FORMAT and the\n  limits and timeouts: every one in `synapse help environment`.",
+    ),
+    (
+        "admin",
+        "Example:\n  synapse admin --database sqlite:///var/lib/synapse/synapse.db list-users",
+    ),
+    (
+        "admin create-user",
+        "Example:\n  synapse admin create-user --email adm@clinic.example --full-name 'Alex Morgan' --role admin",
+    ),
+    (
+        "admin list-users",
+        "Example:\n  synapse admin list-users --json",
+    ),
+    (
+        "admin unlock",
+        "Example:\n  synapse admin unlock --email doc@clinic.example",
+    ),
+    (
+        "admin disable",
+        "Example:\n  synapse admin disable --email doc@clinic.example",
+    ),
+    (
+        "admin enable",
+        "Example:\n  synapse admin enable --email doc@clinic.example",
+    ),
+    (
+        "admin reset-password",
+        "Example:\n  synapse admin reset-password --email doc@clinic.example",
+    ),
+    (
+        "admin revoke-sessions",
+        "Example:\n  synapse admin revoke-sessions --email doc@clinic.example",
+    ),
+    ("admin audit", "Example:\n  synapse admin audit verify"),
+    (
+        "admin audit export",
+        "Example:\n  synapse admin audit export --from 2026-01-01 --to 2026-01-31 --format csv > january.csv",
+    ),
+    (
+        "admin audit verify",
+        "Example:\n  synapse admin audit verify --expect-head 1234:9f86d081884c7d65",
+    ),
+    (
+        "admin backup",
+        "Example:\n  synapse admin backup --to /var/backups/synapse/2026-01-31",
+    ),
+    (
+        "admin restore",
+        "Example:\n  synapse admin restore --from /var/backups/synapse/2026-01-31",
+    ),
+    (
+        "migrate",
+        "Example:\n  synapse migrate --check --database postgres://synapse@db/synapse",
+    ),
+    (
+        "seed",
+        "Example:\n  synapse seed --patients 100000 --doctors 10\n  SYNAPSE_DATABASE_URL=postgres://postgres@127.0.0.1/bench synapse seed --patients 1000 --yes",
+    ),
+    (
+        "help",
+        "Examples:\n  synapse help reports list\n  synapse help exit-codes",
+    ),
+    (
+        "bench",
+        "Example:\n  synapse bench --server http://127.0.0.1:8080 --duration 10s --scenario list --json",
+    ),
+    (
+        "completions",
+        "Examples:\n  synapse completions bash > ~/.local/share/bash-completion/completions/synapse\n  synapse completions zsh > \"${fpath[1]}/_synapse\"",
+    ),
+    (
+        "man",
+        "Example:\n  synapse man -o ~/.local/share/man/man1 && man synapse-reports-list",
+    ),
+];
+
+/// The examples of the command at `path` (`"reports list"`), if it has some.
+pub fn example(path: &str) -> Option<&'static str> {
+    EXAMPLES
+        .iter()
+        .find(|(name, _)| *name == path)
+        .map(|(_, text)| *text)
+}
+
 /// The text of a topic, if `name` is one.
 pub fn topic(name: &str) -> Option<&'static str> {
     match name {

@@ -12,12 +12,13 @@ mod export;
 use std::io::IsTerminal;
 use std::process::ExitCode;
 
-use clap::Subcommand;
+use clap::{Args, Subcommand};
 use uuid::Uuid;
 
 use crate::client::settings::ClientSettings;
 use crate::client::{ApiClient, ApiError, ErrorKind, SessionEvent};
 use crate::config::{ClientFile, Environment};
+use crate::console::output::{self, Data, OutputArgs, OutputError};
 use crate::console::table::{fields, or_dash, table};
 use crate::console::{Exit, prompt};
 use crate::credentials::{SavedLogin, TokenStore, TokenStoreChoice};
@@ -47,11 +48,22 @@ pub enum PatientsCommand {
         /// Start at this page (the `next_cursor` of the previous page's JSON).
         #[arg(long)]
         cursor: Option<String>,
+        #[command(flatten)]
+        output: OutputArgs,
     },
     /// Find patients by name, MRN, phone or email.
-    Search { query: String },
+    Search {
+        query: String,
+        #[command(flatten)]
+        output: OutputArgs,
+    },
     /// Show a patient's chart (by id or MRN).
-    Show { id: String },
+    Show {
+        /// The patient's MRN or id.
+        id: String,
+        #[command(flatten)]
+        output: OutputArgs,
+    },
     /// Export a patient's record (chart, consultations, reports) to a PDF or Markdown file.
     Export(export::PatientExport),
 }
@@ -81,9 +93,16 @@ pub enum ReportsCommand {
         /// Start at this page (the `next_cursor` of the previous page's JSON).
         #[arg(long)]
         cursor: Option<String>,
+        #[command(flatten)]
+        output: OutputArgs,
     },
     /// Show a report.
-    Show { id: Uuid },
+    Show {
+        /// The report's id.
+        id: Uuid,
+        #[command(flatten)]
+        output: OutputArgs,
+    },
     /// Sign a completed report: the version you read (`reports show` prints it) and your
     /// password. A report changed since that version is not signed.
     Sign {
@@ -94,9 +113,14 @@ pub enum ReportsCommand {
         /// Read the password from the first line of standard input instead of prompting.
         #[arg(long)]
         password_stdin: bool,
+        #[command(flatten)]
+        output: OutputArgs,
     },
     /// Report counts by status, and the last 30 days.
-    Stats,
+    Stats {
+        #[command(flatten)]
+        output: OutputArgs,
+    },
     /// Export a report to a PDF or Markdown file.
     Export(export::ReportExport),
 }
@@ -105,12 +129,72 @@ pub enum ReportsCommand {
 pub enum AuthCommand {
     /// Show the profile, the server, who is logged in and where the session is kept; exits 3
     /// when not logged in.
-    Status,
+    Status {
+        #[command(flatten)]
+        output: OutputArgs,
+    },
     /// Print an access token for `SYNAPSE_TOKEN` (good for the server's access-token lifetime,
     /// 15 minutes by default).
-    ///
-    /// Example: `export SYNAPSE_TOKEN=$(synapse auth token)`
-    Token,
+    Token {
+        #[command(flatten)]
+        output: OutputArgs,
+    },
+}
+
+/// The flags of the commands that talk to a server: which server, and where its session is
+/// kept. Given on a group (`synapse reports --server URL list`) they reach its commands.
+#[derive(Debug, Clone, Default, Args)]
+pub struct Connection {
+    /// Server to talk to, e.g. https://synapse.clinic.example (else SYNAPSE_SERVER, else the
+    /// profile's, else the config file).
+    #[arg(long, global = true, value_name = "URL")]
+    pub server: Option<String>,
+    /// The named profile (a remembered server) to use: else SYNAPSE_PROFILE, else the one the
+    /// last `synapse login` used.
+    #[arg(long, global = true, value_name = "NAME")]
+    pub profile: Option<String>,
+    /// Where the session is remembered: auto, secret-service, keyutils or memory (else
+    /// SYNAPSE_TOKEN_STORE).
+    #[arg(long, global = true, value_name = "STORE")]
+    pub token_store: Option<String>,
+}
+
+impl Connection {
+    /// These flags, with `outer`'s (given before the command's name) filling the gaps.
+    pub fn or(self, outer: &Connection) -> Connection {
+        Connection {
+            server: self.server.or_else(|| outer.server.clone()),
+            profile: self.profile.or_else(|| outer.profile.clone()),
+            token_store: self.token_store.or_else(|| outer.token_store.clone()),
+        }
+    }
+}
+
+/// `synapse auth …`.
+#[derive(Debug, Args)]
+pub struct AuthArgs {
+    #[command(flatten)]
+    pub connection: Connection,
+    #[command(subcommand)]
+    pub command: AuthCommand,
+}
+
+/// `synapse patients …`.
+#[derive(Debug, Args)]
+pub struct PatientsArgs {
+    #[command(flatten)]
+    pub connection: Connection,
+    #[command(subcommand)]
+    pub command: PatientsCommand,
+}
+
+/// `synapse reports …`.
+#[derive(Debug, Args)]
+pub struct ReportsArgs {
+    #[command(flatten)]
+    pub connection: Connection,
+    #[command(subcommand)]
+    pub command: ReportsCommand,
 }
 
 /// The CLI's commands, as `synapse` parses them (main.rs flattens them into its own).
@@ -124,20 +208,45 @@ pub enum Command {
         /// Read the password from the first line of standard input instead of prompting.
         #[arg(long)]
         password_stdin: bool,
+        #[command(flatten)]
+        connection: Connection,
+        #[command(flatten)]
+        output: OutputArgs,
     },
     /// End the session on the server and forget it here.
-    Logout,
+    Logout {
+        #[command(flatten)]
+        connection: Connection,
+        #[command(flatten)]
+        output: OutputArgs,
+    },
     /// Show who is logged in, where, and how the session is kept.
-    Whoami,
+    Whoami {
+        #[command(flatten)]
+        connection: Connection,
+        #[command(flatten)]
+        output: OutputArgs,
+    },
     /// The session and the token: `auth status`, `auth token`.
-    #[command(subcommand)]
-    Auth(AuthCommand),
+    Auth(AuthArgs),
     /// Your patients.
-    #[command(subcommand)]
-    Patients(PatientsCommand),
+    Patients(PatientsArgs),
     /// Your reports.
-    #[command(subcommand)]
-    Reports(ReportsCommand),
+    Reports(ReportsArgs),
+}
+
+impl Command {
+    /// The connection flags given to the command (or its group).
+    fn connection(&self) -> &Connection {
+        match self {
+            Command::Login { connection, .. }
+            | Command::Logout { connection, .. }
+            | Command::Whoami { connection, .. } => connection,
+            Command::Auth(args) => &args.connection,
+            Command::Patients(args) => &args.connection,
+            Command::Reports(args) => &args.connection,
+        }
+    }
 }
 
 /// A failure with its exit code; the message goes to stderr.
@@ -162,6 +271,15 @@ impl From<ApiError> for Failure {
             _ => Exit::Failed,
         };
         let message = match (&error.kind, &error.request_id) {
+            // The client's own words are the workstation's, which retries and asks for the
+            // password; a command does neither, so it says what to run.
+            (ErrorKind::Unreachable, _) => "the server is unreachable: check its address \
+                (--server, SYNAPSE_SERVER or the profile's) and your connection, then run the \
+                command again"
+                .to_string(),
+            (ErrorKind::SessionEnded, _) => {
+                "the session has ended: run `synapse login` again".to_string()
+            }
             (ErrorKind::Internal | ErrorKind::Server { .. }, Some(id)) => {
                 format!("{} (request id {id})", error.message)
             }
@@ -218,13 +336,12 @@ fn usage_from(error: anyhow::Error) -> Failure {
     usage(format!("{error:#}"))
 }
 
-/// The global flags as the CLI gets them from main.rs, unresolved.
+/// The flags given before the command's name (`synapse --server URL whoami`), as main.rs
+/// parsed them; the command's own win over them.
 #[derive(Debug, Clone, Default)]
 pub struct Globals {
-    pub server: Option<String>,
-    pub profile: Option<String>,
-    pub token_store: Option<String>,
-    pub json: bool,
+    pub connection: Connection,
+    pub output: OutputArgs,
 }
 
 /// Where a command's session comes from.
@@ -261,7 +378,7 @@ struct Target {
     settings: ClientSettings,
 }
 
-fn target(globals: &Globals, file: &ClientFile, env: &Environment) -> Result<Target, Failure> {
+fn target(globals: &Connection, file: &ClientFile, env: &Environment) -> Result<Target, Failure> {
     let profiles_path = profiles::path(env).map_err(usage_from)?;
     let profiles = Profiles::load(&profiles_path).map_err(usage_from)?;
     let profile = profiles
@@ -284,7 +401,7 @@ fn target(globals: &Globals, file: &ClientFile, env: &Environment) -> Result<Tar
 /// Opens the token store the settings choose. One that was asked for by name and cannot be
 /// used is an authentication failure with its reason, never a silent fall back to memory.
 async fn open_store(
-    globals: &Globals,
+    globals: &Connection,
     file: &ClientFile,
     env: &Environment,
 ) -> Result<TokenStore, Failure> {
@@ -314,8 +431,11 @@ async fn run_inner(
     file: &ClientFile,
     env: &Environment,
 ) -> Result<(), Failure> {
-    let mut target = target(&globals, file, env)?;
-    let json = globals.json;
+    let output_flags = globals.output.clone();
+    let connection = command.connection().clone().or(&globals.connection);
+    let globals = &connection;
+    let outer = &output_flags;
+    let mut target = target(globals, file, env)?;
     let server = target.settings.server_url.clone().ok_or_else(|| {
         usage(format!(
             "no server configured for profile {:?}: run `synapse login --server URL` (the server \
@@ -329,30 +449,37 @@ async fn run_inner(
     if let Command::Login {
         email,
         password_stdin,
+        output,
+        ..
     } = command
     {
-        let store = open_store(&globals, file, env).await?;
-        return login(&client, &store, &mut target, email, password_stdin, json).await;
+        let store = open_store(globals, file, env).await?;
+        let out = output.or(outer);
+        return login(&client, &store, &mut target, email, password_stdin, &out).await;
     }
-    if let Command::Logout = command {
-        let store = open_store(&globals, file, env).await?;
-        return logout(&client, &store, json).await;
+    if let Command::Logout { output, .. } = command {
+        let store = open_store(globals, file, env).await?;
+        return logout(&client, &store, &output.or(outer)).await;
     }
     let auth = match env.string(TOKEN_VAR).filter(|t| !t.trim().is_empty()) {
         Some(token) => Auth::Token(token),
-        None => Auth::Store(open_store(&globals, file, env).await?),
+        None => Auth::Store(open_store(globals, file, env).await?),
     };
     match &auth {
         Auth::Store(store) => resume(&client, store).await?,
         Auth::Token(token) => adopt_token(&client, token).await?,
     }
     let outcome = match command {
-        Command::Login { .. } | Command::Logout => Ok(()),
-        Command::Whoami => whoami(&client, &auth, json).await,
-        Command::Auth(AuthCommand::Status) => auth_status(&client, &auth, &target, json).await,
-        Command::Auth(AuthCommand::Token) => auth_token(&client, json).await,
-        Command::Patients(command) => patients(&client, command, json).await,
-        Command::Reports(command) => reports(&client, command, json).await,
+        Command::Login { .. } | Command::Logout { .. } => Ok(()),
+        Command::Whoami { output, .. } => whoami(&client, &auth, &output.or(outer)).await,
+        Command::Auth(args) => match args.command {
+            AuthCommand::Status { output } => {
+                auth_status(&client, &auth, &target, &output.or(outer)).await
+            }
+            AuthCommand::Token { output } => auth_token(&client, &output.or(outer)).await,
+        },
+        Command::Patients(args) => patients(&client, args.command, outer).await,
+        Command::Reports(args) => reports(&client, args.command, outer).await,
     };
     if let Auth::Store(store) = &auth {
         persist(&client, store).await;
@@ -472,7 +599,7 @@ async fn login(
     target: &mut Target,
     email: Option<String>,
     password_stdin: bool,
-    json: bool,
+    out: &OutputArgs,
 ) -> Result<(), Failure> {
     let email = match email {
         Some(email) => email,
@@ -497,30 +624,29 @@ async fn login(
             store.not_kept_because().unwrap_or_else(|| store.status())
         );
     }
-    if json {
-        return print_json(&serde_json::json!({
-            "server": client.server_url(),
-            "profile": target.profile,
-            "user": user,
-            "session_kept": store.remembers(),
-            "token_store": store.status(),
-        }));
-    }
-    let remembered = if store.remembers() {
-        format!("Session kept in {}.", store.place())
-    } else {
-        format!("{}: log in again next time.", store.status())
-    };
-    println!(
-        "Logged in to {} as {} ({}). {remembered}",
-        client.server_url(),
-        user.full_name,
-        user.role.as_str()
-    );
-    Ok(())
+    let data = serde_json::json!({
+        "server": client.server_url(),
+        "profile": target.profile,
+        "user": user,
+        "session_kept": store.remembers(),
+        "token_store": store.status(),
+    });
+    print(out, Data::One(to_value(&data)?), || {
+        let remembered = if store.remembers() {
+            format!("Session kept in {}.", store.place())
+        } else {
+            format!("{}: log in again next time.", store.status())
+        };
+        format!(
+            "Logged in to {} as {} ({}). {remembered}\n",
+            client.server_url(),
+            user.full_name,
+            user.role.as_str()
+        )
+    })
 }
 
-async fn logout(client: &ApiClient, store: &TokenStore, json: bool) -> Result<(), Failure> {
+async fn logout(client: &ApiClient, store: &TokenStore, out: &OutputArgs) -> Result<(), Failure> {
     let saved = store.load(client.server_url()).await.ok().flatten();
     if let Some(saved) = saved
         && client.resume(&saved.refresh_token).await.is_ok()
@@ -536,14 +662,13 @@ async fn logout(client: &ApiClient, store: &TokenStore, json: bool) -> Result<()
         exit: Exit::Failed,
         message: format!("cannot clear the token store: {e:#}"),
     })?;
-    if json {
-        return print_json(&serde_json::json!({
-            "server": client.server_url(),
-            "logged_out": true,
-        }));
-    }
-    println!("Logged out of {}.", client.server_url());
-    Ok(())
+    let data = serde_json::json!({
+        "server": client.server_url(),
+        "logged_out": true,
+    });
+    print(out, Data::One(to_value(&data)?), || {
+        format!("Logged out of {}.\n", client.server_url())
+    })
 }
 
 /// Where the session is kept, in a few words.
@@ -561,13 +686,9 @@ fn access_until(client: &ApiClient) -> Option<String> {
         .map(|t| t.with_timezone(&chrono::Local).format("%H:%M").to_string())
 }
 
-async fn whoami(client: &ApiClient, auth: &Auth, json: bool) -> Result<(), Failure> {
+async fn whoami(client: &ApiClient, auth: &Auth, out: &OutputArgs) -> Result<(), Failure> {
     let user = client.me().await?;
-    if json {
-        return print_json(&user);
-    }
-    print!(
-        "{}",
+    print(out, Data::One(to_value(&user)?), || {
         fields(&[
             ("user", format!("{} <{}>", user.full_name, user.email)),
             ("role", user.role.as_str().to_string()),
@@ -575,28 +696,24 @@ async fn whoami(client: &ApiClient, auth: &Auth, json: bool) -> Result<(), Failu
             ("token store", auth_place(auth)),
             ("access until", or_dash(access_until(client))),
         ])
-    );
-    Ok(())
+    })
 }
 
 async fn auth_status(
     client: &ApiClient,
     auth: &Auth,
     target: &Target,
-    json: bool,
+    out: &OutputArgs,
 ) -> Result<(), Failure> {
     let user: User = client.me().await?;
-    if json {
-        return print_json(&serde_json::json!({
-            "profile": target.profile,
-            "server": client.server_url(),
-            "user": user,
-            "token_store": auth_place(auth),
-            "access_expires_at": client.access_expires_at(),
-        }));
-    }
-    print!(
-        "{}",
+    let data = serde_json::json!({
+        "profile": target.profile,
+        "server": client.server_url(),
+        "user": user,
+        "token_store": auth_place(auth),
+        "access_expires_at": client.access_expires_at(),
+    });
+    print(out, Data::One(to_value(&data)?), || {
         fields(&[
             ("profile", target.profile.clone()),
             ("server", client.server_url().to_string()),
@@ -607,33 +724,46 @@ async fn auth_status(
                     user.full_name,
                     user.email,
                     user.role.as_str()
-                )
+                ),
             ),
             ("token store", auth_place(auth)),
             ("access until", or_dash(access_until(client))),
         ])
-    );
-    Ok(())
+    })
 }
 
-async fn auth_token(client: &ApiClient, json: bool) -> Result<(), Failure> {
+async fn auth_token(client: &ApiClient, out: &OutputArgs) -> Result<(), Failure> {
     let token = client.access_token().await?;
-    if json {
-        return print_json(&serde_json::json!({
-            "access_token": token,
-            "expires_at": client.access_expires_at(),
-        }));
-    }
-    println!("{token}");
-    Ok(())
+    let data = serde_json::json!({
+        "access_token": token,
+        "expires_at": client.access_expires_at(),
+    });
+    print(out, Data::One(to_value(&data)?), || format!("{token}\n"))
 }
 
-fn print_json<T: serde::Serialize>(value: &T) -> Result<(), Failure> {
-    let text = serde_json::to_string_pretty(value).map_err(|e| Failure {
+/// The API's data as JSON, for [`print`].
+fn to_value<T: serde::Serialize>(value: &T) -> Result<output::Value, Failure> {
+    output::Value::of(value).map_err(|e| Failure {
         exit: Exit::Failed,
         message: format!("cannot print JSON: {e}"),
+    })
+}
+
+/// Prints `data` as `--format` and `--fields` say (see [`output`]); `table` is the human form.
+fn print(out: &OutputArgs, data: Data, table: impl FnOnce() -> String) -> Result<(), Failure> {
+    use std::io::Write;
+    let text = output::render(out, data, table).map_err(|error| match error {
+        OutputError::UnknownField(message) => usage(message),
+        OutputError::Write(message) => Failure {
+            exit: Exit::Failed,
+            message,
+        },
     })?;
-    println!("{text}");
+    let mut stdout = std::io::stdout().lock();
+    // A closed pipe (`| head`) is the reader's choice, not a failure to report.
+    let _ = stdout
+        .write_all(text.as_bytes())
+        .and_then(|()| stdout.flush());
     Ok(())
 }
 
@@ -702,7 +832,11 @@ async fn patient_id(client: &ApiClient, id: &str) -> Result<Uuid, Failure> {
         })
 }
 
-async fn patients(client: &ApiClient, command: PatientsCommand, json: bool) -> Result<(), Failure> {
+async fn patients(
+    client: &ApiClient,
+    command: PatientsCommand,
+    outer: &OutputArgs,
+) -> Result<(), Failure> {
     match command {
         PatientsCommand::Export(args) => export::patient(client, args).await,
         PatientsCommand::List {
@@ -710,6 +844,7 @@ async fn patients(client: &ApiClient, command: PatientsCommand, json: bool) -> R
             limit,
             all,
             cursor,
+            output,
         } => {
             let mut params = PatientListParams {
                 limit: Some(limit),
@@ -728,80 +863,78 @@ async fn patients(client: &ApiClient, command: PatientsCommand, json: bool) -> R
                 // The same shape as one page: the last page's pagination, with every item.
                 page.items = items;
             }
-            if json {
-                return print_json(&page);
-            }
-            print!("{}", table(&PATIENT_HEADERS, &patient_rows(&page.items)));
+            print(&output.or(outer), Data::List(to_value(&page)?), || {
+                table(&PATIENT_HEADERS, &patient_rows(&page.items))
+            })?;
             more_hint(page.items.len(), &page.pagination);
             Ok(())
         }
-        PatientsCommand::Search { query } => {
+        PatientsCommand::Search { query, output } => {
             let found = client.search_patients(&query, None).await?;
-            if json {
-                return print_json(&found);
-            }
-            print!("{}", table(&PATIENT_HEADERS, &patient_rows(&found.items)));
-            Ok(())
+            print(&output.or(outer), Data::List(to_value(&found)?), || {
+                table(&PATIENT_HEADERS, &patient_rows(&found.items))
+            })
         }
-        PatientsCommand::Show { id } => {
+        PatientsCommand::Show { id, output } => {
             let id = patient_id(client, &id).await?;
             let p = client.get_patient(id).await?;
-            if json {
-                return print_json(&p);
-            }
-            let allergies = match p.allergies.status {
-                crate::model::patient::AllergyStatus::Known => p
-                    .allergies
-                    .items
-                    .iter()
-                    .map(|a| match &a.reaction {
-                        Some(r) => format!("{} ({r})", a.substance),
-                        None => a.substance.clone(),
-                    })
-                    .collect::<Vec<_>>()
-                    .join(", "),
-                crate::model::patient::AllergyStatus::NoneKnown => "none known".into(),
-                crate::model::patient::AllergyStatus::NotRecorded => "not recorded".into(),
-            };
-            let s = &p.summary;
-            print!(
-                "{}",
-                fields(&[
-                    ("name", s.full_name.clone()),
-                    ("MRN", s.mrn.clone()),
-                    ("born", format!("{} (age {})", s.date_of_birth, s.age)),
-                    ("sex", s.sex.as_str().to_string()),
-                    ("allergies", allergies),
-                    (
-                        "alerts",
-                        or_dash((!p.alerts.is_empty()).then(|| p.alerts.join("; ")))
-                    ),
-                    ("phone", or_dash(s.phone.as_ref())),
-                    ("email", or_dash(s.email.as_ref())),
-                    ("address", or_dash(p.address.as_ref())),
-                    (
-                        "symptoms",
-                        or_dash((!p.symptoms.is_empty()).then(|| {
-                            p.symptoms
-                                .iter()
-                                .map(|x| x.name.clone())
-                                .collect::<Vec<_>>()
-                                .join(", ")
-                        })),
-                    ),
-                    ("consultations", p.consultation_count.to_string()),
-                    (
-                        "last visit",
-                        or_dash(
-                            s.last_visit_at
-                                .map(|t| t.format("%Y-%m-%d %H:%M").to_string())
-                        )
-                    ),
-                    ("id", s.id.to_string()),
-                ])
-            );
-            Ok(())
+            print(&output.or(outer), Data::One(to_value(&p)?), || {
+                patient_text(&p)
+            })
         }
+    }
+}
+
+fn patient_text(p: &crate::model::patient::Patient) -> String {
+    {
+        let allergies = match p.allergies.status {
+            crate::model::patient::AllergyStatus::Known => p
+                .allergies
+                .items
+                .iter()
+                .map(|a| match &a.reaction {
+                    Some(r) => format!("{} ({r})", a.substance),
+                    None => a.substance.clone(),
+                })
+                .collect::<Vec<_>>()
+                .join(", "),
+            crate::model::patient::AllergyStatus::NoneKnown => "none known".into(),
+            crate::model::patient::AllergyStatus::NotRecorded => "not recorded".into(),
+        };
+        let s = &p.summary;
+        fields(&[
+            ("name", s.full_name.clone()),
+            ("MRN", s.mrn.clone()),
+            ("born", format!("{} (age {})", s.date_of_birth, s.age)),
+            ("sex", s.sex.as_str().to_string()),
+            ("allergies", allergies),
+            (
+                "alerts",
+                or_dash((!p.alerts.is_empty()).then(|| p.alerts.join("; "))),
+            ),
+            ("phone", or_dash(s.phone.as_ref())),
+            ("email", or_dash(s.email.as_ref())),
+            ("address", or_dash(p.address.as_ref())),
+            (
+                "symptoms",
+                or_dash((!p.symptoms.is_empty()).then(|| {
+                    p.symptoms
+                        .iter()
+                        .map(|x| x.name.clone())
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                })),
+            ),
+            ("consultations", p.consultation_count.to_string()),
+            (
+                "last visit",
+                or_dash(
+                    s.last_visit_at
+                        .map(|t| t.format("%Y-%m-%d %H:%M").to_string()),
+                ),
+            ),
+            ("id", s.id.to_string()),
+        ])
     }
 }
 
@@ -905,7 +1038,11 @@ fn report_text(r: &Report) -> String {
     fields(&pairs)
 }
 
-async fn reports(client: &ApiClient, command: ReportsCommand, json: bool) -> Result<(), Failure> {
+async fn reports(
+    client: &ApiClient,
+    command: ReportsCommand,
+    outer: &OutputArgs,
+) -> Result<(), Failure> {
     match command {
         ReportsCommand::Export(args) => export::report(client, args).await,
         ReportsCommand::List {
@@ -916,6 +1053,7 @@ async fn reports(client: &ApiClient, command: ReportsCommand, json: bool) -> Res
             limit,
             all,
             cursor,
+            output,
         } => {
             let status = status
                 .map(|s| {
@@ -949,31 +1087,26 @@ async fn reports(client: &ApiClient, command: ReportsCommand, json: bool) -> Res
                 }
                 page.items = items;
             }
-            if json {
-                return print_json(&page);
-            }
-            print!(
-                "{}",
+            print(&output.or(outer), Data::List(to_value(&page)?), || {
                 table(
                     &["CREATED", "STATUS", "PATIENT", "MRN", "TYPE", "CONF", "ID"],
-                    &report_rows(&page.items)
+                    &report_rows(&page.items),
                 )
-            );
+            })?;
             more_hint(page.items.len(), &page.pagination);
             Ok(())
         }
-        ReportsCommand::Show { id } => {
+        ReportsCommand::Show { id, output } => {
             let report = client.get_report(id).await?;
-            if json {
-                return print_json(&report);
-            }
-            print!("{}", report_text(&report));
-            Ok(())
+            print(&output.or(outer), Data::One(to_value(&report)?), || {
+                report_text(&report)
+            })
         }
         ReportsCommand::Sign {
             id,
             version,
             password_stdin,
+            output,
         } => {
             let password = read_password(password_stdin)?;
             let report = match client.sign_report(id, version, &password).await {
@@ -991,23 +1124,17 @@ async fn reports(client: &ApiClient, command: ReportsCommand, json: bool) -> Res
                     return Err(error.into());
                 }
             };
-            if json {
-                return print_json(&report);
-            }
-            println!(
-                "Signed version {} of report {id} ({}, {}).",
-                report.version, report.summary.patient.full_name, report.summary.patient.mrn
-            );
-            Ok(())
+            print(&output.or(outer), Data::One(to_value(&report)?), || {
+                format!(
+                    "Signed version {} of report {id} ({}, {}).\n",
+                    report.version, report.summary.patient.full_name, report.summary.patient.mrn
+                )
+            })
         }
-        ReportsCommand::Stats => {
+        ReportsCommand::Stats { output } => {
             let stats = client.report_stats(&ReportStatsParams::default()).await?;
-            if json {
-                return print_json(&stats);
-            }
-            let b = &stats.by_status;
-            print!(
-                "{}",
+            print(&output.or(outer), Data::One(to_value(&stats)?), || {
+                let b = &stats.by_status;
                 fields(&[
                     ("total", stats.total.to_string()),
                     ("unsigned", stats.unsigned.to_string()),
@@ -1022,8 +1149,8 @@ async fn reports(client: &ApiClient, command: ReportsCommand, json: bool) -> Res
                         or_dash(
                             stats
                                 .average_confidence
-                                .map(|c| format!("{:.0}% on average", c * 100.0))
-                        )
+                                .map(|c| format!("{:.0}% on average", c * 100.0)),
+                        ),
                     ),
                     (
                         "last 30 days",
@@ -1032,11 +1159,10 @@ async fn reports(client: &ApiClient, command: ReportsCommand, json: bool) -> Res
                             .iter()
                             .map(|d| d.count.to_string())
                             .collect::<Vec<_>>()
-                            .join(" ")
+                            .join(" "),
                     ),
                 ])
-            );
-            Ok(())
+            })
         }
     }
 }
@@ -1059,5 +1185,19 @@ mod failure_tests {
             failure.message
         );
         assert!(matches!(failure.exit, Exit::Failed));
+    }
+
+    #[test]
+    fn errors_speak_of_what_a_command_does() {
+        for error in [
+            ApiError::unreachable("r1"),
+            ApiError::session_ended(),
+            ApiError::timeout("r2"),
+        ] {
+            let failure = Failure::from(error);
+            let message = failure.message.to_lowercase();
+            assert!(!message.contains("retrying"), "{message}");
+            assert!(!message.contains("enter your password"), "{message}");
+        }
     }
 }

@@ -1,6 +1,7 @@
 //! What the command-line commands (`cli`, `admin`, `bench`) share about the console: the exit
 //! codes a script can rely on, aligned plain-text tables and key–value blocks, and prompts.
 
+pub mod output;
 pub mod prompt;
 pub mod table;
 

@@ -8,7 +8,7 @@ use futures_util::stream::FuturesUnordered;
 use uuid::Uuid;
 
 use super::synth::{self, SynthPlan};
-use super::{Store, password};
+use super::{Administrator, ConsoleOperator, Store, password};
 use crate::model::admin::NewUser;
 use crate::model::auth::Role;
 use crate::model::time::now;
@@ -104,13 +104,54 @@ pub async fn seed(
     doctors: usize,
     seed: u64,
 ) -> anyhow::Result<SeedSummary> {
+    seed_with_progress(store, patients, doctors, seed, &|_| {}).await
+}
+
+/// The synthetic doctors' emails: `seed-doctor-N@` this domain.
+const SYNTHETIC_DOMAIN: &str = "@synthetic.test";
+
+/// How many accounts are neither the demo accounts nor synthetic doctors: real users, whom
+/// `synapse seed` asks about before adding accounts beside them.
+pub async fn real_accounts(store: &dyn Store, operator: ConsoleOperator) -> anyhow::Result<usize> {
+    let by = Administrator::Console(operator);
+    let mut real = 0;
+    let mut offset = 0u64;
+    loop {
+        let page = store.list_users(&by, 100, offset).await?;
+        offset += page.items.len() as u64;
+        real += page
+            .items
+            .iter()
+            .filter(|user| !demo_or_synthetic(&user.email))
+            .count();
+        if !page.pagination.has_more || page.items.is_empty() {
+            return Ok(real);
+        }
+    }
+}
+
+/// Whether an account is one of the demo accounts or a synthetic doctor of `seed`.
+fn demo_or_synthetic(email: &str) -> bool {
+    let demo = DEMO_ACCOUNTS.iter().any(|(demo, _, _)| *demo == email);
+    let synthetic = email.starts_with("seed-doctor-") && email.ends_with(SYNTHETIC_DOMAIN);
+    demo || synthetic
+}
+
+/// [`seed`], calling `progress` with the number of patients each batch added.
+pub async fn seed_with_progress(
+    store: &dyn Store,
+    patients: usize,
+    doctors: usize,
+    seed: u64,
+    progress: &(dyn Fn(usize) + Sync),
+) -> anyhow::Result<SeedSummary> {
     let started = Instant::now();
     let doctors = doctors.max(1);
     let password_hash = hash_password(DEMO_PASSWORD).await?;
     let mut ids = Vec::new();
     let mut emails = Vec::new();
     for n in 1..=doctors {
-        let email = format!("seed-doctor-{n}@synthetic.test");
+        let email = format!("seed-doctor-{n}{SYNTHETIC_DOMAIN}");
         let name = format!("Dr. Synthetic {n}");
         ids.push(ensure_account(store, &email, &name, Role::Doctor, &password_hash).await?);
         emails.push(email);
@@ -126,7 +167,7 @@ pub async fn seed(
     // Only a database without patients: elsewhere, its users would search without indexes
     // for as long as the load runs.
     store.prepare_bulk_load().await?;
-    let loaded = insert_plan_limited(store, &ids, &plan, patients).await;
+    let loaded = insert_plan_limited(store, &ids, &plan, patients, progress).await;
     // Restored whether or not the load went through, so the database is whole either way.
     let finishing = Instant::now();
     store.finish_bulk_load().await?;
@@ -147,7 +188,7 @@ fn seed_after(seed: u64, first_mrn_seq: i64) -> u64 {
 }
 
 async fn insert_plan(store: &dyn Store, doctors: &[Uuid], plan: &SynthPlan) -> anyhow::Result<()> {
-    insert_plan_limited(store, doctors, plan, usize::MAX).await?;
+    insert_plan_limited(store, doctors, plan, usize::MAX, &|_| {}).await?;
     Ok(())
 }
 
@@ -161,6 +202,7 @@ async fn insert_plan_limited(
     doctors: &[Uuid],
     plan: &SynthPlan,
     limit: usize,
+    progress: &(dyn Fn(usize) + Sync),
 ) -> anyhow::Result<usize> {
     let total = plan.total_patients().min(limit);
     let in_flight = std::thread::available_parallelism().map_or(2, |n| n.get()) + 1;
@@ -185,7 +227,11 @@ async fn insert_plan_limited(
             running.push(batch(start));
         }
         match running.next().await {
-            Some(done) => inserted += done?,
+            Some(done) => {
+                let done = done?;
+                progress(done);
+                inserted += done;
+            }
             None => return Ok(inserted),
         }
     }
