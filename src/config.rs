@@ -49,6 +49,8 @@ pub struct ServerFile {
     pub max_connections_per_address: Option<usize>,
     pub tls_cert: Option<PathBuf>,
     pub tls_key: Option<PathBuf>,
+    /// The data keys of field encryption (`store::cipher`), for serve, seed and admin.
+    pub key_file: Option<PathBuf>,
 }
 
 /// The `[client]` table: how the workstation and the CLI reach a server.
