@@ -57,8 +57,9 @@ pub struct Keyring {
     ids: Vec<String>,
     index: Hmac<Sha256>,
     /// Where the keys came from, so a value under a key added since can be opened after the
-    /// file is read again.
+    /// file is read again; and the file's modification time when it was read.
     source: Option<PathBuf>,
+    modified: Option<std::time::SystemTime>,
 }
 
 impl std::fmt::Debug for Keyring {
@@ -145,6 +146,7 @@ impl Keyring {
             ids,
             index,
             source: None,
+            modified: None,
         })
     }
 
@@ -159,6 +161,7 @@ impl Keyring {
         })?;
         let mut ring = Keyring::parse(&text, &format!("key file {}", path.display()))?;
         ring.source = Some(path.to_path_buf());
+        ring.modified = std::fs::metadata(path).and_then(|m| m.modified()).ok();
         Ok(ring)
     }
 
@@ -261,9 +264,35 @@ fn ring() -> StoreResult<Arc<Keyring>> {
     installed().ok_or(StoreError::NoKeys)
 }
 
-/// Seals a value with the process's keyring.
+/// Seals a value with the process's keyring. A key file changed since it was read (a key
+/// added by `synapse admin rotate-key`) is read again first, at most once every two seconds,
+/// so a server that only writes takes up the new key too.
 pub fn seal(plain: &str) -> StoreResult<String> {
-    Ok(ring()?.seal(plain))
+    let keys = ring()?;
+    let keys = match changed_on_disk(&keys) {
+        true => reload(&keys).unwrap_or(keys),
+        false => keys,
+    };
+    Ok(keys.seal(plain))
+}
+
+/// Whether the key file's modification time differs from when it was read, looked at most
+/// once every two seconds.
+fn changed_on_disk(keys: &Keyring) -> bool {
+    use std::sync::Mutex;
+    use std::time::{Duration, Instant};
+    static LOOKED: Mutex<Option<Instant>> = Mutex::new(None);
+    let Some(path) = &keys.source else {
+        return false;
+    };
+    {
+        let mut looked = LOOKED.lock().unwrap_or_else(|poison| poison.into_inner());
+        if looked.is_some_and(|at| at.elapsed() < Duration::from_secs(2)) {
+            return false;
+        }
+        *looked = Some(Instant::now());
+    }
+    std::fs::metadata(path).and_then(|m| m.modified()).ok() != keys.modified
 }
 
 /// Seals an optional value; `None` stays NULL.
