@@ -50,6 +50,8 @@ pub struct ServerFile {
     pub tls_cert: Option<PathBuf>,
     pub tls_key: Option<PathBuf>,
     pub fhir_mrn_system: Option<String>,
+    /// The data keys of field encryption (`store::cipher`), for serve, seed and admin.
+    pub key_file: Option<PathBuf>,
 }
 
 /// The `[client]` table: how the workstation and the CLI reach a server.

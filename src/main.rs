@@ -397,6 +397,7 @@ async fn embedded_server(file: &ConfigFile, env: &Environment) -> anyhow::Result
         ..ServeFlags::default()
     };
     let settings = server::settings::resolve(file, &flags, env)?;
+    server::settings::install_data_keys(file, env, &settings.database_url, true)?;
     let store = open_store(&settings.database_url).await?;
     demo::load_demo(store.as_ref()).await?;
     let state = AppState::new(store, settings.server.clone())?;
@@ -417,6 +418,7 @@ async fn seed(
 ) -> anyhow::Result<std::process::ExitCode> {
     use std::io::IsTerminal;
     let url = config::database_url(args.database, file, env)?;
+    server::settings::install_data_keys(file, env, &url, false)?;
     let store = open_bulk_store(&url).await?;
     if !args.yes {
         let operator = ConsoleOperator {
@@ -525,6 +527,23 @@ async fn administer(
         Ok(code) => return code,
         Err(command) => command,
     };
+    // Commands that read or write patients need the data keys; account commands do not, so
+    // keys are installed when given, and a command that needs them says so.
+    let keys = match server::settings::data_keys(file, env, &url, false) {
+        Ok(keys) => keys,
+        Err(error) => {
+            eprintln!("synapse: {error:#}");
+            return Exit::Usage.into();
+        }
+    };
+    let key_file = env
+        .get(synapse::store::cipher::KEY_FILE_VAR)
+        .map(std::path::PathBuf::from)
+        .or_else(|| file.server.key_file.clone());
+    let command = match admin::prepare_keys(command, keys, key_file) {
+        Ok(command) => command,
+        Err(code) => return code,
+    };
     let opened = if url.starts_with("sqlite:") {
         SqliteStore::open_existing(&url)
             .await
@@ -568,6 +587,7 @@ async fn serve(file: &ConfigFile, flags: &ServeFlags, env: &Environment) -> anyh
         Some(files) => Some(Arc::new(server::tls::Certificates::load(files.clone())?)),
         None => None,
     };
+    server::settings::install_data_keys(file, env, &settings.database_url, settings.demo)?;
     let store = open_store(&settings.database_url).await?;
     // Without writes nothing works (a login writes), so refuse now rather than answer 500s.
     store.writable().await.map_err(|error| {

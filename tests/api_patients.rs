@@ -1068,8 +1068,12 @@ async fn the_list_search_filters_with_the_search_matching_and_counts_only_matche
         // In the list's name order: surname, then given names.
         ("smi", vec!["Kasmir Patel", "Anna Smith", "John Smithers"]),
         ("SMITH", vec!["Anna Smith", "John Smithers"]),
-        ("98765", vec!["Anna Smith"]),
-        ("js@example", vec!["John Smithers"]),
+        // Contacts match whole (blind indexes): the number, its last four digits, the email.
+        ("+91 98765 43210", vec!["Anna Smith"]),
+        ("3210", vec!["Anna Smith"]),
+        ("98765", vec![]),
+        ("JS@example.com", vec!["John Smithers"]),
+        ("js@example", vec![]),
         ("MRN-000004", vec!["Mia Ross"]),
         ("nobody", vec![]),
     ] {
@@ -1228,7 +1232,7 @@ async fn search_breaks_rank_ties_by_the_most_recent_visit() {
 }
 
 #[tokio::test]
-async fn search_matches_mrn_phone_digits_and_email_case_insensitively() {
+async fn search_matches_the_mrn_and_whole_contacts_or_a_phones_last_four_case_insensitively() {
     let server = TestServer::start().await;
     let doctor = server.login_new("doc@clinic.test", Role::Doctor).await;
     register(
@@ -1252,17 +1256,21 @@ async fn search_matches_mrn_phone_digits_and_email_case_insensitively() {
         ("MRN-000002", vec!["Ravi Kumar"]),
         ("mrn-000003", vec!["Meera Nair"]),
         ("000001", vec!["Anna Smith"]),
-        // phone digits, formatting ignored on both sides
-        ("98765", vec!["Anna Smith"]),
-        ("9876543210", vec!["Anna Smith"]),
+        // the whole phone number, formatting ignored on both sides, or its last four digits
+        ("9876543210", vec![]),
+        ("919876543210", vec!["Anna Smith"]),
         ("+91-98765-43210", vec!["Anna Smith"]),
-        ("(98765) 432", vec!["Anna Smith"]),
-        ("23456789", vec!["Ravi Kumar"]),
-        ("080 2345", vec!["Ravi Kumar"]),
-        // email, whole or in part, any case
+        ("3210", vec!["Anna Smith"]),
+        ("6789", vec!["Ravi Kumar"]),
+        ("(080) 2345 6789", vec!["Ravi Kumar"]),
+        // a fragment from the middle of a number no longer matches (docs/API.md)
+        ("98765", vec![]),
+        ("080 2345", vec![]),
+        // the whole email, any case; a part of it no longer matches
         ("anna.s@example.com", vec!["Anna Smith"]),
-        ("ANNA.S@EXAMPLE", vec!["Anna Smith"]),
-        ("clinic.in", vec!["Ravi Kumar"]),
+        ("ANNA.S@EXAMPLE.COM", vec!["Anna Smith"]),
+        ("ANNA.S@EXAMPLE", vec![]),
+        ("clinic.in", vec![]),
         // names, any case
         ("MEERA", vec!["Meera Nair"]),
         ("nAiR", vec!["Meera Nair"]),
@@ -1571,7 +1579,9 @@ async fn each_doctor_sees_only_their_own_patients() {
 
     assert_eq!(search(&server, &first, "anna").await, ["Anna Smith"]);
     assert_eq!(search(&server, &second, "anna").await, ["Anna Smythe"]);
-    assert_eq!(search(&server, &first, "555000").await, ["Anna Smith"]);
+    assert_eq!(search(&server, &first, "5550001").await, ["Anna Smith"]);
+    assert_eq!(search(&server, &first, "0001").await, ["Anna Smith"]);
+    assert!(search(&server, &first, "5550002").await.is_empty());
     assert!(search(&server, &first, "MRN-000003").await.is_empty());
     let filtered = server
         .get("/api/v1/patients/list/?search=anna", &first)
@@ -1742,7 +1752,7 @@ async fn a_receptionist_registers_patients_for_a_named_doctor() {
     assert_eq!(owner, doctor.user_id);
 
     // The receptionist sees it in the list and search too.
-    assert_eq!(search(&server, &desk, "98450").await, ["Walk In"]);
+    assert_eq!(search(&server, &desk, "98450 12345").await, ["Walk In"]);
 }
 
 #[tokio::test]
@@ -2061,9 +2071,10 @@ async fn substrings_need_a_word_of_three_characters() {
     // Three: inside a name too, after the prefix matches.
     assert_eq!(search(&server, &doctor, "zzy").await, ["Ozzy Smith"]);
     assert_eq!(search(&server, &doctor, "mit").await, ["Ozzy Smith"]);
-    // Digits inside a phone number need three of them as well.
+    // A phone is found whole or by its last four digits, never by a fragment.
     assert!(search(&server, &doctor, "19").await.is_empty());
-    assert_eq!(search(&server, &doctor, "199").await, ["Zz Top"]);
+    assert!(search(&server, &doctor, "199").await.is_empty());
+    assert_eq!(search(&server, &doctor, "0199").await, ["Zz Top"]);
     // The list's search matches the same way.
     let listed = server
         .call(

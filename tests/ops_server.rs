@@ -131,6 +131,10 @@ async fn a_database_its_user_cannot_write_is_refused_at_start_naming_the_file() 
         .args(["serve", "--database", &url])
         .args(["--listen", &format!("127.0.0.1:{port}")])
         .env("SYNAPSE_JWT_SECRET", SECRET)
+        .env(
+            synapse::store::cipher::KEYS_VAR,
+            common::served::test_keys(),
+        )
         .env("SYNAPSE_CONFIG", dir.path().join("none.toml"))
         .env("HOME", dir.path())
         .stdin(Stdio::null())

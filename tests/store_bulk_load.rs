@@ -156,6 +156,7 @@ async fn interrupted_load_is_restored_at_the_next_start(
 async fn sqlite_load_sets_indexes_aside_and_an_interrupted_one_is_restored_at_start() {
     let dir = tempfile::tempdir().expect("temp dir");
     let url = format!("sqlite://{}", dir.path().join("load.db").display());
+    common::served::install_test_keys();
     let store = SqliteStore::open(&url).await.expect("open");
     let database = Database::Sqlite(store.pool().clone());
     let reopen = async || -> Box<dyn Store> {

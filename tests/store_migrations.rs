@@ -3,7 +3,9 @@
 //! the name order, the name words and the trigram indexes, so "muller" finds a Müller
 //! registered back then. Runs
 //! on a SQLite file, and on PostgreSQL when `SYNAPSE_TEST_POSTGRES_URL` is set (else it says
-//! it skipped that half).
+//! it skipped that half). Field encryption (SQLite 0015, PostgreSQL 0013) then seals the
+//! contacts stored in clear and replaces their search forms by blind indexes, and search finds
+//! them by their exact email.
 
 mod common;
 
@@ -85,12 +87,27 @@ async fn refolded(store: &dyn Store, database: &Database, doctor: &Actor) {
             .await,
         [" muller hans", " smith anna"]
     );
+    // The search forms of the emails are their blind indexes now, and the emails and
+    // allergies are sealed: nothing stored before is left in clear.
+    let blind = |email: &str| synapse::store::cipher::blind(email).expect("keys");
     assert_eq!(
         database
             .texts("SELECT email_folded FROM patients ORDER BY mrn_seq")
             .await,
-        ["jurgen.m@example.de", "anna@example.org"]
+        [blind("jurgen.m@example.de"), blind("anna@example.org")]
     );
+    for sealed in database
+        .texts("SELECT email FROM patients UNION ALL SELECT CAST(allergies AS TEXT) FROM patients")
+        .await
+    {
+        assert!(sealed.trim_matches('"').starts_with("enc:v1:"), "{sealed}");
+    }
+    let chart = store
+        .search_patients(doctor, "Anna@Example.org", 10)
+        .await
+        .expect("search");
+    assert_eq!(chart.len(), 1);
+    assert_eq!(chart[0].email.as_deref(), Some("anna@example.org"));
     assert_eq!(
         database
             .texts("SELECT word FROM patient_name_words ORDER BY word")
@@ -99,10 +116,10 @@ async fn refolded(store: &dyn Store, database: &Database, doctor: &Actor) {
     );
     assert!(
         database
-            .texts("SELECT key FROM settings WHERE key LIKE 'search%'")
+            .texts("SELECT key FROM settings WHERE key LIKE 'search%' OR key = 'encryption_due'")
             .await
             .is_empty(),
-        "the refold is done"
+        "the refold and the sealing are done"
     );
     for (term, found) in [
         ("muller", vec!["Hans Müller"]),
@@ -110,8 +127,9 @@ async fn refolded(store: &dyn Store, database: &Database, doctor: &Actor) {
         ("hans mül", vec!["Hans Müller"]),
         ("uller", vec!["Hans Müller"]),
         ("üll", vec!["Hans Müller"]),
-        ("jurgen.m@", vec!["Hans Müller"]),
-        ("jürgen", vec!["Hans Müller"]),
+        ("jürgen.m@example.de", vec!["Hans Müller"]),
+        // A part of an email no longer finds it: contacts match whole (blind indexes).
+        ("jurgen.m@", vec![]),
         ("anna", vec!["Anna Smith"]),
         ("mith", vec!["Anna Smith"]),
     ] {
@@ -190,13 +208,14 @@ async fn sqlite_refolds_the_names_stored_before_search_ignored_diacritics() {
         pool.close().await;
     }
 
+    common::served::install_test_keys();
     let store = SqliteStore::open(&url).await.expect("open and migrate");
     let database = Database::Sqlite(store.pool().clone());
     assert_eq!(
         database
             .texts("SELECT CAST(MAX(version) AS TEXT) FROM _sqlx_migrations")
             .await,
-        ["13"]
+        ["15"]
     );
     refolded(&store, &database, &doctor(doctor_id)).await;
     // Opened again, nothing is due and nothing changes.
@@ -275,7 +294,7 @@ async fn postgres_refolds_the_names_stored_before_search_ignored_diacritics() {
         database
             .texts("SELECT MAX(version)::text FROM _sqlx_migrations")
             .await,
-        ["11"]
+        ["13"]
     );
     refolded(&store, &database, &doctor(doctor_id)).await;
     let again = PgStore::open(&test_database.url).await.expect("open again");

@@ -112,6 +112,24 @@ pub enum AdminCommand {
         #[arg(long)]
         from: std::path::PathBuf,
     },
+    /// Write a new key file for field encryption (one data key and the search index key),
+    /// readable by you only. Name it in the config (`key_file` under [server]) or in
+    /// SYNAPSE_KEY_FILE, and keep a copy apart from the database's backups.
+    Keygen {
+        /// Where to write it; an existing file is never replaced.
+        #[arg(long)]
+        out: std::path::PathBuf,
+    },
+    /// Add a new data key to the key file (key_file / SYNAPSE_KEY_FILE) and seal every stored
+    /// value again under it, in batches, while servers run. Servers read the key file again
+    /// when they meet the new key, and write under it from then on; values under the old key
+    /// keep opening until this is done. Keep the old key in the file.
+    RotateKey {
+        /// Passes over the data before giving up on values servers keep writing under the old
+        /// key (a server that cannot read the key file again).
+        #[arg(long, default_value_t = 20)]
+        passes: u32,
+    },
 }
 
 #[derive(Debug, Subcommand)]
@@ -192,6 +210,10 @@ impl From<StoreError> for Failure {
                     .to_string(),
             },
             StoreError::Invalid(errors) => usage(field_errors(&errors)),
+            StoreError::NoKeys => usage(crate::store::cipher::missing_keys_message()),
+            error @ StoreError::Key { .. } => failed(format!(
+                "{error}: add that key to the key file (key_file / SYNAPSE_KEY_FILE)"
+            )),
             error => failed(format!("the database refused: {error}")),
         }
     }
@@ -312,8 +334,63 @@ pub async fn run_on_files(
                 failure.exit.into()
             }
         }),
+        AdminCommand::Keygen { out } => Ok(match crate::store::cipher::write_new_key_file(&out) {
+            Ok(()) => {
+                println!(
+                    "Wrote the key file {} (mode 0600). Name it in the config (key_file = \"{}\" under [server]) or in SYNAPSE_KEY_FILE, and keep a copy apart from the database's backups: without it the contacts, notes and reports cannot be read.",
+                    out.display(),
+                    out.display()
+                );
+                Exit::Ok.into()
+            }
+            Err(error) => {
+                eprintln!(
+                    "synapse: cannot write the key file --out {}: {error} (an existing file is never replaced)",
+                    out.display()
+                );
+                Exit::Failed.into()
+            }
+        }),
         command => Err(command),
     }
+}
+
+/// Installs the data keys for a command on the store. `rotate-key` first adds a new key to the
+/// key file and installs the file with it; other commands use the keys given, if any (account
+/// commands need none; a command reading patients without them says which setting is missing).
+pub fn prepare_keys(
+    command: AdminCommand,
+    keys: Option<crate::store::cipher::Keyring>,
+    key_file: Option<std::path::PathBuf>,
+) -> Result<AdminCommand, ExitCode> {
+    use crate::store::cipher;
+    if let AdminCommand::RotateKey { .. } = command {
+        let Some(path) = key_file else {
+            eprintln!(
+                "synapse: rotate-key adds a key to the key file: name it with key_file under [server] or SYNAPSE_KEY_FILE (keys given in {} cannot be added to; make a file with `synapse admin keygen --out PATH`)",
+                cipher::KEYS_VAR
+            );
+            return Err(Exit::Usage.into());
+        };
+        let added =
+            cipher::add_key(&path).and_then(|id| Ok((id, cipher::Keyring::from_file(&path)?)));
+        match added {
+            Ok((id, keys)) => {
+                eprintln!(
+                    "Added key {id} to {}; sealing the stored values under it.",
+                    path.display()
+                );
+                cipher::install(keys);
+            }
+            Err(error) => {
+                eprintln!("synapse: {error}");
+                return Err(Exit::Failed.into());
+            }
+        }
+    } else if let Some(keys) = keys {
+        cipher::install(keys);
+    }
+    Ok(command)
 }
 
 /// Runs one command on `store` as `operator` and returns its exit code.
@@ -420,8 +497,28 @@ async fn run_inner(
             let verdict = verify::verify(store, &expected).await?;
             verify::report(&verdict)
         }
+        AdminCommand::RotateKey { passes } => {
+            let (pass, done) = store.reseal(passes).await?;
+            let current = crate::store::cipher::installed()
+                .map(|keys| keys.current_id().to_string())
+                .unwrap_or_default();
+            if done {
+                println!(
+                    "Sealed {} values under key {current}; every stored value is under it now.",
+                    pass.sealed
+                );
+                Ok(())
+            } else {
+                Err(failed(format!(
+                    "sealed {} values under key {current}, but {} were written under an older key meanwhile: a server that cannot read the key file again is still running. Restart the servers and run rotate-key again (it adds another key; or run with more --passes)",
+                    pass.sealed, pass.skipped
+                )))
+            }
+        }
         // `run_on_files` runs it, on the files themselves.
-        AdminCommand::Backup { .. } | AdminCommand::Restore { .. } => Err(failed(
+        AdminCommand::Keygen { .. }
+        | AdminCommand::Backup { .. }
+        | AdminCommand::Restore { .. } => Err(failed(
             "`synapse admin backup` and `restore` work on the database files, not the store",
         )),
     }

@@ -207,6 +207,10 @@ Every command:
   SYNAPSE_CONFIG             the config file (--config; default ~/.config/synapse/config.toml)
   SYNAPSE_DATA_DIR           the data directory (default ~/.local/share/synapse)
   SYNAPSE_DATABASE_URL       the database of serve, seed, admin and migrate (--database)
+  SYNAPSE_KEY_FILE           the data keys of serve, seed and admin (key_file; make one with
+                             `synapse admin keygen --out PATH`)
+  SYNAPSE_DATA_KEYS          the data keys themselves, in the key file's form (`id = base64`
+                             lines, or separated by `;`); takes precedence over a key file
 
 The server (synapse serve):
   SYNAPSE_LISTEN                           address to listen on (--listen)

@@ -179,6 +179,28 @@ impl From<StoreError> for ApiError {
                 tracing::error!(%reason, "the audit trail could not be written");
                 ApiError::database_unreachable()
             }
+            // Names the key, never the value; the body tells the operator what to fix.
+            StoreError::Key {
+                ref key_id,
+                problem,
+            } => {
+                tracing::error!(%key_id, problem, "a stored value cannot be opened with its key");
+                ApiError::new(
+                    StatusCode::INTERNAL_SERVER_ERROR,
+                    code::INTERNAL,
+                    format!(
+                        "Stored data is encrypted under key {key_id}, which cannot open it on this server ({problem}). An administrator must add the right key {key_id} to the server's key file (key_file, SYNAPSE_KEY_FILE or SYNAPSE_DATA_KEYS)."
+                    ),
+                )
+            }
+            StoreError::NoKeys => {
+                tracing::error!("no data keys are installed");
+                ApiError::new(
+                    StatusCode::INTERNAL_SERVER_ERROR,
+                    code::INTERNAL,
+                    "The server has no data keys. An administrator must give it a key file (key_file or SYNAPSE_KEY_FILE; make one with `synapse admin keygen`).",
+                )
+            }
             ref lost if database_unreachable(lost) => {
                 tracing::error!(error = %lost, "the database does not answer");
                 ApiError::database_unreachable()

@@ -12,6 +12,7 @@ use super::ServerConfig;
 use super::tls::TlsFiles;
 use crate::config::{self, ConfigFile, Environment, layered};
 pub use crate::logging::LogFormat;
+use crate::store::cipher;
 
 /// The flags of `synapse serve`, above the environment and the config file.
 #[derive(Debug, Default, Clone, clap::Args)]
@@ -363,6 +364,53 @@ fn connection_settings(
         c.max_connections_per_address = v;
     }
     Ok(())
+}
+
+/// The data keys of field encryption: `SYNAPSE_DATA_KEYS`, else the key file of
+/// `SYNAPSE_KEY_FILE` or `key_file`; else the demo key file beside the database, which only
+/// `demo` creates. `None` when no keys are given.
+pub fn data_keys(
+    file: &ConfigFile,
+    env: &Environment,
+    database_url: &str,
+    demo: bool,
+) -> anyhow::Result<Option<cipher::Keyring>> {
+    let key_file = env
+        .get(cipher::KEY_FILE_VAR)
+        .map(PathBuf::from)
+        .or_else(|| file.server.key_file.clone());
+    if let Some(keys) = cipher::load(env.get(cipher::KEYS_VAR), key_file.as_deref())? {
+        return Ok(Some(keys));
+    }
+    let dir = match sqlite_dir(database_url) {
+        Some(dir) if !dir.as_os_str().is_empty() => dir,
+        _ => config::data_dir(env)?,
+    };
+    // Without --demo, the demo's keys are used only where a demo made them (`synapse seed`
+    // or `synapse admin` on the demo database).
+    if !demo && !dir.join(cipher::DEMO_KEY_FILE).exists() {
+        return Ok(None);
+    }
+    Ok(Some(cipher::Keyring::from_file(&cipher::demo_key_file(
+        &dir,
+    )?)?))
+}
+
+/// `data_keys`, installed for this process (`store::cipher::install`); without keys, the
+/// error says how to make them.
+pub fn install_data_keys(
+    file: &ConfigFile,
+    env: &Environment,
+    database_url: &str,
+    demo: bool,
+) -> anyhow::Result<()> {
+    match data_keys(file, env, database_url, demo)? {
+        Some(keys) => {
+            cipher::install(keys);
+            Ok(())
+        }
+        None => bail!("{}", cipher::missing_keys_message()),
+    }
 }
 
 /// The directory of a `sqlite://` database file, where the demo signing key is kept.

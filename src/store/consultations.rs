@@ -9,6 +9,7 @@
 
 use uuid::Uuid;
 
+use super::cipher;
 use super::engine::{Engine, audit_actor, audit_read, deny, refuse};
 use super::events::{self, NewEvent};
 use super::sql::{self, Conn, Row, Statement, WriteTx};
@@ -36,9 +37,9 @@ pub(super) fn consultation(row: &dyn Row, with_notes: bool) -> StoreResult<Consu
         doctor_id: sql::uuid(row, "doctor_id")?,
         session_type: sql::parsed(row, "session_type", SessionType::parse)?,
         status: sql::parsed(row, "status", ConsultationStatus::parse)?,
-        chief_complaint: sql::opt_text(row, "chief_complaint")?,
+        chief_complaint: sql::sealed_opt_text(row, "chief_complaint")?,
         notes: if with_notes {
-            Some(sql::text(row, "notes")?)
+            Some(sql::sealed_text(row, "notes")?)
         } else {
             None
         },
@@ -137,7 +138,7 @@ pub async fn start(
     .arg(start.patient_id)
     .arg(actor.user_id)
     .arg(start.session_type.as_str())
-    .arg(start.chief_complaint.as_deref())
+    .arg(cipher::seal_opt(start.chief_complaint.as_deref())?)
     .arg(at);
     tx.execute(&insert).await?;
     let visited = Statement::new(
@@ -279,7 +280,7 @@ pub async fn update_notes(
                 "UPDATE consultations SET notes = $2, updated_at = $3 WHERE id = $1",
             )
             .arg(id)
-            .arg(notes)
+            .arg(cipher::seal(notes)?)
             .arg(now());
             tx.execute(&update).await?;
             Ok(Vec::new())
@@ -309,7 +310,7 @@ pub async fn stop(
             )
             .arg(id)
             .arg(at)
-            .arg(notes);
+            .arg(cipher::seal_opt(notes)?);
             tx.execute(&update).await?;
             let report = Statement::new(
             "INSERT INTO reports (id, consultation_id, patient_id, doctor_id, session_type, status,

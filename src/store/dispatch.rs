@@ -22,6 +22,9 @@ impl<E: Engine> Store for E {
     async fn writable(&self) -> StoreResult<()> {
         super::settings::writable(self).await
     }
+    async fn reseal(&self, passes: u32) -> StoreResult<(super::reseal::Pass, bool)> {
+        super::reseal::until_done(self, passes).await
+    }
     fn status(&self) -> crate::telemetry::StoreStatus {
         let (pool_open, pool_idle) = self.write_pool();
         crate::telemetry::StoreStatus {

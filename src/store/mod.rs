@@ -7,6 +7,7 @@ pub mod audit_chain;
 pub mod audit_queue;
 pub mod auth;
 pub mod bulk_load;
+pub mod cipher;
 pub mod consultations;
 pub mod cursor;
 pub mod demo;
@@ -21,6 +22,7 @@ pub mod patients;
 pub mod postgres;
 pub mod refold;
 pub mod reports;
+pub mod reseal;
 pub mod settings;
 pub mod sql;
 pub mod sqlite;
@@ -160,6 +162,16 @@ pub enum StoreError {
     /// The audit row of a read could not be stored, so the read is not answered.
     #[error("the audit trail could not be written: {0}")]
     Audit(String),
+    /// A stored value could not be opened with its key (`store::cipher`): the key is missing
+    /// from this server's keys, or is not the one that sealed it.
+    #[error("a stored value under key {key_id} cannot be opened: {problem}")]
+    Key {
+        key_id: String,
+        problem: &'static str,
+    },
+    /// No data keys are installed, so nothing can be sealed or opened.
+    #[error("no data keys are installed")]
+    NoKeys,
 }
 
 impl StoreError {
@@ -368,6 +380,15 @@ fn embedded_migrations(
 }
 
 /// Says at start how many patients a due refold (`refold`) brought up to date.
+fn log_reseal(sealed: u64) {
+    if sealed > 0 {
+        tracing::info!(
+            values = sealed,
+            "sealed the values stored before encryption"
+        );
+    }
+}
+
 fn log_refold(refolded: u64) {
     if refolded > 0 {
         tracing::info!(
@@ -395,6 +416,10 @@ pub trait Store: Send + Sync + 'static {
     /// `Ok` when the database takes writes (`/ready`, and start-up, which refuses a database
     /// it cannot write); `StoreError::NotWritable` naming the file and why when it does not.
     async fn writable(&self) -> StoreResult<()>;
+    /// Seals every stored value again under the current data key, in passes until one finds
+    /// none under another key (`store::reseal`), at most `passes`; answers the totals and
+    /// whether it got there.
+    async fn reseal(&self, passes: u32) -> StoreResult<(reseal::Pass, bool)>;
     /// The pool and the audit queue, for `/metrics`.
     fn status(&self) -> crate::telemetry::StoreStatus;
 

@@ -23,6 +23,7 @@
 use chrono::{DateTime, NaiveDate, Utc};
 use uuid::Uuid;
 
+use super::cipher;
 use super::doctor_names::DoctorNames;
 use super::engine::{Engine, audit_actor, audit_read, deny, owner_scope};
 use super::events::{self, NewEvent};
@@ -84,8 +85,8 @@ pub(crate) fn summary(row: &dyn Row, today: NaiveDate) -> StoreResult<PatientSum
         date_of_birth,
         age: age_on(date_of_birth, today),
         sex: sql::parsed(row, "sex", Sex::parse)?,
-        phone: sql::opt_text(row, "phone")?,
-        email: sql::opt_text(row, "email")?,
+        phone: sql::sealed_opt_text(row, "phone")?,
+        email: sql::sealed_opt_text(row, "email")?,
         last_visit_at: sql::opt_time(row, "last_visit_at")?,
         active_consultation_id: sql::opt_uuid(row, "active_consultation_id")?,
         // Named by `DoctorNames::fill` once the rows are read.
@@ -99,11 +100,11 @@ pub(crate) fn summary(row: &dyn Row, today: NaiveDate) -> StoreResult<PatientSum
 fn chart(row: &dyn Row, today: NaiveDate) -> StoreResult<Patient> {
     Ok(Patient {
         summary: summary(row, today)?,
-        address: sql::opt_text(row, "address")?,
-        referred_by: sql::opt_text(row, "referred_by")?,
+        address: sql::sealed_opt_text(row, "address")?,
+        referred_by: sql::sealed_opt_text(row, "referred_by")?,
         illness_duration: sql::opt_json(row, "illness_duration")?,
-        allergies: sql::json(row, "allergies")?,
-        alerts: sql::json(row, "alerts")?,
+        allergies: sql::sealed_json(row, "allergies")?,
+        alerts: sql::sealed_json(row, "alerts")?,
         symptoms: sql::json(row, "symptoms")?,
         consultation_count: sql::count(row, "consultation_count")?,
         created_at: sql::time(row, "created_at")?,
@@ -128,8 +129,12 @@ pub struct SearchTerm {
     /// Up to 8 words, and the same LIKE-escaped.
     pub(crate) words: Vec<String>,
     words_like: Vec<String>,
-    /// The digits of the term when it looks like a phone number, else empty.
-    pub(crate) digits: String,
+    /// The blind indexes (`store::cipher::blind`) the stored contacts are compared with: of
+    /// the folded term (an email), of its digits (a whole phone number) and, for a term of
+    /// exactly four digits, of those (the phone's last four). Empty when not applicable.
+    pub(crate) email_index: String,
+    pub(crate) phone_index: String,
+    pub(crate) last4_index: String,
     /// Whether the term also finds substrings (the third rank): only with a word of three
     /// characters or more, what a trigram index can look up; shorter terms find exact and
     /// prefix matches only (docs/API.md).
@@ -161,19 +166,39 @@ impl SearchTerm {
             words,
             digits,
         } = parsed;
+        // Without keys (no server starts so) nothing stored can match a contact.
+        let blind = |text: &str| {
+            cipher::installed()
+                .map(|ring| ring.blind(text))
+                .unwrap_or_default()
+        };
+        let email_index = if folded.contains('@') {
+            blind(&folded)
+        } else {
+            String::new()
+        };
+        let phone_index = blind(&digits);
+        let last4_index = if digits.len() == 4 {
+            blind(&digits)
+        } else {
+            String::new()
+        };
         SearchTerm {
+            email_index,
+            phone_index,
+            last4_index,
             words_like: words.iter().map(|w| escape_like(w)).collect(),
             words,
             folded_like: escape_like(&folded),
             folded,
-            digits,
             takes_substrings,
         }
     }
 
     /// The LIKE conditions of a match (`start` "%") or prefix (`start` ""): every word inside
     /// the name (after a space for a prefix: names are folded with a leading space), or the
-    /// term inside the MRN or email, or its digits inside the phone digits.
+    /// term inside the MRN; or the contacts' blind indexes equal to the term's (a contact is
+    /// found only by its whole normalised value, or a phone by its last four digits).
     fn push_like(&self, sql: &mut Statement, dialect: Dialect, reading: Reading, start: &str) {
         let column = |name: &str| match reading {
             Reading::Indexed => name.to_string(),
@@ -189,15 +214,29 @@ impl SearchTerm {
         }
         sql.push(format!(") OR {} LIKE ", column(&dialect.folded_mrn("p"))))
             .bind(format!("{start}{}%", self.folded_like))
-            .push(escape)
-            .push(format!(" OR {} LIKE ", column("p.email_folded")))
-            .bind(format!("{start}{}%", self.folded_like))
             .push(escape);
-        if !self.digits.is_empty() {
-            sql.push(format!(" OR {} LIKE ", column("p.phone_digits")))
-                .bind(format!("{start}{}%", self.digits));
-        }
+        self.push_contacts(sql, &column);
         sql.push(")");
+    }
+
+    /// ` OR` the contact columns equal to the term's blind indexes, those that apply.
+    fn push_contacts(&self, sql: &mut Statement, column: &dyn Fn(&str) -> String) {
+        for (name, index) in self.contact_indexes() {
+            sql.push(format!(" OR {} = ", column(name)))
+                .bind(index.to_string());
+        }
+    }
+
+    /// The contact columns and the term's blind index for each, those that apply.
+    fn contact_indexes(&self) -> Vec<(&'static str, &str)> {
+        [
+            ("p.email_folded", self.email_index.as_str()),
+            ("p.phone_digits", self.phone_index.as_str()),
+            ("p.phone_last4", self.last4_index.as_str()),
+        ]
+        .into_iter()
+        .filter(|(_, index)| !index.is_empty())
+        .collect()
     }
 
     /// `AND` rows matching the term anywhere (prefixes only, for a term that takes no
@@ -219,12 +258,8 @@ impl SearchTerm {
         sql.push("(p.name_folded = ")
             .bind(format!(" {}", self.folded))
             .push(format!(" OR {} = ", dialect.folded_mrn("p")))
-            .bind(self.folded.as_str())
-            .push(" OR p.email_folded = ")
             .bind(self.folded.as_str());
-        if !self.digits.is_empty() {
-            sql.push(" OR p.phone_digits = ").bind(self.digits.as_str());
-        }
+        self.push_contacts(sql, &|name: &str| name.to_string());
         sql.push(")");
     }
 
@@ -258,17 +293,14 @@ impl SearchTerm {
         scoped(sql, "w");
         push_prefix_range(sql, dialect, "w.word", word);
         let mrn = dialect.folded_mrn("q");
-        let mut columns = vec![
-            (mrn.as_str(), self.folded.as_str()),
-            ("q.email_folded", self.folded.as_str()),
-        ];
-        if !self.digits.is_empty() {
-            columns.push(("q.phone_digits", self.digits.as_str()));
-        }
-        for (column, prefix) in columns {
+        sql.push(" UNION ALL SELECT q.id FROM patients q");
+        scoped(sql, "q");
+        push_prefix_range(sql, dialect, &mrn, &self.folded);
+        for (column, index) in self.contact_indexes() {
             sql.push(" UNION ALL SELECT q.id FROM patients q");
             scoped(sql, "q");
-            push_prefix_range(sql, dialect, column, prefix);
+            sql.push(format!(" AND {} = ", column.replacen("p.", "q.", 1)))
+                .bind(index.to_string());
         }
         Some(())
     }
@@ -279,10 +311,9 @@ impl SearchTerm {
         let mut columns = vec![
             ("q.name_folded".to_string(), format!(" {}", self.folded)),
             (dialect.folded_mrn("q"), self.folded.clone()),
-            ("q.email_folded".to_string(), self.folded.clone()),
         ];
-        if !self.digits.is_empty() {
-            columns.push(("q.phone_digits".to_string(), self.digits.clone()));
+        for (column, index) in self.contact_indexes() {
+            columns.push((column.replacen("p.", "q.", 1), index.to_string()));
         }
         for (n, (column, value)) in columns.into_iter().enumerate() {
             if n > 0 {
@@ -810,12 +841,12 @@ pub async fn create(
         &patient.full_name,
         patient.phone.as_deref(),
         patient.email.as_deref(),
-    );
+    )?;
     let insert = Statement::new(
         "INSERT INTO patients (id, doctor_id, mrn_seq, mrn, full_name, name_folded, date_of_birth, sex,
              phone, phone_digits, email, email_folded, address, referred_by, illness_duration,
-             allergies, alerts, symptoms, created_at, updated_at, name_sort)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $19, $20)",
+             allergies, alerts, symptoms, created_at, updated_at, name_sort, phone_last4)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $19, $20, $21)",
     )
     .arg(id)
     .arg(doctor_id)
@@ -825,18 +856,21 @@ pub async fn create(
     .arg(derived.name_folded)
     .arg(patient.date_of_birth)
     .arg(patient.sex.as_str())
-    .arg(patient.phone.as_deref())
+    .arg(cipher::seal_opt(patient.phone.as_deref())?)
     .arg(derived.phone_digits)
-    .arg(patient.email.as_deref())
+    .arg(cipher::seal_opt(patient.email.as_deref())?)
     .arg(derived.email_folded)
-    .arg(patient.address.as_deref())
-    .arg(patient.referred_by.as_deref())
+    .arg(cipher::seal_opt(patient.address.as_deref())?)
+    .arg(cipher::seal_opt(patient.referred_by.as_deref())?)
     .arg(patient.illness_duration.as_ref().map(sql::to_json).transpose()?)
-    .arg(sql::to_json(&patient.allergies.clone().unwrap_or_default())?)
-    .arg(sql::to_json(&patient.alerts)?)
+    .arg(cipher::seal_json(
+        &patient.allergies.clone().unwrap_or_default(),
+    )?)
+    .arg(cipher::seal_json(&patient.alerts)?)
     .arg(sql::to_json(&patient.symptoms)?)
     .arg(at)
-    .arg(derived.name_sort);
+    .arg(derived.name_sort)
+    .arg(derived.phone_last4);
     tx.execute(&insert).await?;
     audit_actor(
         &mut tx,
@@ -888,7 +922,7 @@ pub async fn update(
         .unwrap_or(current.summary.full_name);
     let phone = update.phone.clone().unwrap_or(current.summary.phone);
     let email = update.email.clone().unwrap_or(current.summary.email);
-    let derived = SearchColumns::of(&full_name, phone.as_deref(), email.as_deref());
+    let derived = SearchColumns::of(&full_name, phone.as_deref(), email.as_deref())?;
     let illness_duration = update
         .illness_duration
         .clone()
@@ -897,7 +931,7 @@ pub async fn update(
         "UPDATE patients SET full_name = $3, name_folded = $4, date_of_birth = $5, sex = $6,
              phone = $7, phone_digits = $8, email = $9, email_folded = $10, address = $11,
              referred_by = $12, illness_duration = $13, allergies = $14, alerts = $15,
-             symptoms = $16, updated_at = $17, name_sort = $18
+             symptoms = $16, updated_at = $17, name_sort = $18, phone_last4 = $19
          WHERE id = $1 AND doctor_id = $2",
     )
     .arg(id)
@@ -910,24 +944,33 @@ pub async fn update(
             .unwrap_or(current.summary.date_of_birth),
     )
     .arg(update.sex.unwrap_or(current.summary.sex).as_str())
-    .arg(phone)
+    .arg(cipher::seal_opt(phone.as_deref())?)
     .arg(derived.phone_digits)
-    .arg(email)
+    .arg(cipher::seal_opt(email.as_deref())?)
     .arg(derived.email_folded)
-    .arg(update.address.clone().unwrap_or(current.address))
-    .arg(update.referred_by.clone().unwrap_or(current.referred_by))
+    .arg(cipher::seal_opt(
+        update.address.clone().unwrap_or(current.address).as_deref(),
+    )?)
+    .arg(cipher::seal_opt(
+        update
+            .referred_by
+            .clone()
+            .unwrap_or(current.referred_by)
+            .as_deref(),
+    )?)
     .arg(illness_duration.as_ref().map(sql::to_json).transpose()?)
-    .arg(sql::to_json(
+    .arg(cipher::seal_json(
         update.allergies.as_ref().unwrap_or(&current.allergies),
     )?)
-    .arg(sql::to_json(
+    .arg(cipher::seal_json(
         update.alerts.as_ref().unwrap_or(&current.alerts),
     )?)
     .arg(sql::to_json(
         update.symptoms.as_ref().unwrap_or(&current.symptoms),
     )?)
     .arg(now())
-    .arg(derived.name_sort);
+    .arg(derived.name_sort)
+    .arg(derived.phone_last4);
     tx.execute(&change).await?;
     audit_actor(
         &mut tx,
@@ -999,7 +1042,26 @@ mod tests {
         assert_eq!(term.folded, "anna 50%_\\");
         assert_eq!(term.words, ["anna", "50%_\\"]);
         assert_eq!(term.words_like, ["anna", "50\\%\\_\\\\"]);
-        assert_eq!(term.digits, "");
-        assert_eq!(SearchTerm::new("+91 (987)").digits, "91987");
+    }
+
+    #[test]
+    fn contacts_are_searched_by_blind_index_only() {
+        crate::store::cipher::install_for_tests();
+        let blind = |text: &str| crate::store::cipher::blind(text).unwrap();
+        let term = SearchTerm::new("  Anna 50%_\\ ");
+        assert_eq!(term.phone_index, "");
+        assert_eq!(term.email_index, "");
+        assert_eq!(term.last4_index, "");
+        let phone = SearchTerm::new("+91 (987)");
+        assert_eq!(phone.phone_index, blind("91987"));
+        let last4 = SearchTerm::new("0958");
+        assert_eq!(last4.last4_index, blind("0958"));
+        let email = SearchTerm::new("Jo@Example.ORG");
+        assert_eq!(email.email_index, blind("jo@example.org"));
+        // No clear contact goes into a search statement, only the indexes.
+        let mut sql = Statement::new("");
+        email.push_exact(&mut sql, Dialect::Sqlite);
+        assert!(sql.sql().contains("p.email_folded = "));
+        assert!(!sql.sql().contains("LIKE"));
     }
 }

@@ -12,6 +12,7 @@ use std::collections::HashMap;
 use chrono::{DateTime, NaiveDate, SubsecRound, Utc};
 use uuid::Uuid;
 
+use super::cipher;
 use super::cursor::Cursor;
 use super::engine::{Engine, audit_actor, audit_read, deny, insert_audit, refuse};
 use super::events::{self, NewEvent};
@@ -71,7 +72,7 @@ fn summary(row: &dyn Row, today: NaiveDate) -> StoreResult<ReportSummary> {
             id: sql::uuid(row, "consultation_id")?,
             session_code: sql::text(row, "session_code")?,
             session_type: sql::parsed(row, "session_type", SessionType::parse)?,
-            chief_complaint: sql::opt_text(row, "chief_complaint")?,
+            chief_complaint: sql::sealed_opt_text(row, "chief_complaint")?,
             started_at,
             duration_minutes: duration_minutes(started_at, sql::opt_time(row, "ended_at")?),
         },
@@ -90,7 +91,7 @@ fn report(row: &dyn Row, today: NaiveDate) -> StoreResult<Report> {
     Ok(Report {
         summary: summary(row, today)?,
         version: sql::int(row, "version")?.max(0) as u32,
-        content: sql::json(row, "content")?,
+        content: sql::sealed_json(row, "content")?,
         generator: sql::opt_text(row, "generator")?,
         signed_by,
         addenda: Vec::new(),
@@ -101,7 +102,7 @@ fn report(row: &dyn Row, today: NaiveDate) -> StoreResult<Report> {
 fn addendum(row: &dyn Row) -> StoreResult<Addendum> {
     Ok(Addendum {
         id: sql::uuid(row, "id")?,
-        text: sql::text(row, "text")?,
+        text: sql::sealed_text(row, "text")?,
         author: PersonRef {
             id: sql::uuid(row, "author_id")?,
             full_name: sql::text(row, "full_name")?,
@@ -526,7 +527,7 @@ pub async fn edit(
     content: &ReportContent,
     version: u32,
 ) -> StoreResult<Report> {
-    let content = sql::to_json(content)?;
+    let content = cipher::seal_json(content)?;
     change_report(
         engine,
         actor,
@@ -616,7 +617,7 @@ pub async fn add_addendum(
             .arg(Uuid::now_v7())
             .arg(id)
             .arg(actor.user_id)
-            .arg(text)
+            .arg(cipher::seal(text)?)
             .arg(at);
             tx.execute(&insert).await?;
             let touched = Statement::new("UPDATE reports SET updated_at = $2 WHERE id = $1")
@@ -677,7 +678,10 @@ pub async fn claim_generation(
         .arg(consultation_id);
     let (notes, chief_complaint) = tx
         .first(&notes, |r| {
-            Ok((sql::text(r, "notes")?, sql::opt_text(r, "chief_complaint")?))
+            Ok((
+                sql::sealed_text(r, "notes")?,
+                sql::sealed_opt_text(r, "chief_complaint")?,
+            ))
         })
         .await?
         .ok_or(StoreError::NotFound)?;
@@ -716,7 +720,7 @@ pub async fn finish_generation(
              RETURNING patient_id, consultation_id, doctor_id",
         )
         .arg(report_id)
-        .arg(sql::to_json(content)?)
+        .arg(cipher::seal_json(content)?)
         .arg(confidence)
         .arg(generator)
         .arg(at),

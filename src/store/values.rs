@@ -13,6 +13,8 @@ use crate::model::search::fold;
 use crate::model::time::now;
 use crate::model::validate::digits_of;
 
+use super::{StoreResult, cipher};
+
 /// The name as search sees it: folded as the term is (`model::search::fold`: case and
 /// diacritics ignored), with a leading space so " smi" marks a word start.
 pub fn fold_name(name: &str) -> String {
@@ -21,23 +23,45 @@ pub fn fold_name(name: &str) -> String {
 
 /// The columns of a patient that search and the name order read, derived from what was typed.
 /// Every path that writes a patient (create, update, both engines' bulk loads, the refold of
-/// `store::refold`) derives them here, so they are never derived two ways.
+/// `store::refold`) derives them here, so they are never derived two ways. The contact columns
+/// are blind indexes (`store::cipher::blind`): search finds a phone or email by its exact
+/// normalised value, or a phone by its last four digits, without the clear value being stored.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct SearchColumns {
     pub name_folded: String,
     pub name_sort: String,
+    /// The blind index of the phone's digits ('' without a phone).
     pub phone_digits: String,
+    /// The blind index of the phone's last four digits ('' for fewer than four).
+    pub phone_last4: String,
+    /// The blind index of the folded email ('' without an email).
     pub email_folded: String,
 }
 
 impl SearchColumns {
-    pub fn of(full_name: &str, phone: Option<&str>, email: Option<&str>) -> SearchColumns {
-        SearchColumns {
+    pub fn of(
+        full_name: &str,
+        phone: Option<&str>,
+        email: Option<&str>,
+    ) -> StoreResult<SearchColumns> {
+        let digits = phone.map(digits_of).unwrap_or_default();
+        Ok(SearchColumns {
             name_folded: fold_name(full_name),
             name_sort: name_sort_key(full_name),
-            phone_digits: phone.map(digits_of).unwrap_or_default(),
-            email_folded: email.map(fold).unwrap_or_default(),
-        }
+            phone_digits: cipher::blind(&digits)?,
+            phone_last4: cipher::blind(last_four(&digits))?,
+            email_folded: cipher::blind(&email.map(fold).unwrap_or_default())?,
+        })
+    }
+}
+
+/// The last four digits of a phone's digits, what search by "the last four" compares; empty
+/// for a shorter number.
+pub fn last_four(digits: &str) -> &str {
+    if digits.len() < 4 {
+        ""
+    } else {
+        &digits[digits.len() - 4..]
     }
 }
 
@@ -263,26 +287,31 @@ mod tests {
     }
 
     #[test]
-    fn search_columns_fold_the_name_and_email_and_keep_the_phone_digits() {
+    fn search_columns_fold_the_name_and_keep_blind_indexes_of_the_contacts() {
+        cipher::install_for_tests();
+        let blind = |text: &str| cipher::blind(text).unwrap();
         assert_eq!(
             SearchColumns::of(
                 "Inés Fernández",
                 Some("+34 (91) 555-0101"),
                 Some("Inés@Example.ES")
-            ),
+            )
+            .unwrap(),
             SearchColumns {
                 name_folded: " ines fernandez".into(),
                 name_sort: " fernandez ines".into(),
-                phone_digits: "34915550101".into(),
-                email_folded: "ines@example.es".into(),
+                phone_digits: blind("34915550101"),
+                phone_last4: blind("0101"),
+                email_folded: blind("ines@example.es"),
             }
         );
         assert_eq!(
-            SearchColumns::of("Ann", None, None),
+            SearchColumns::of("Ann", Some("12"), None).unwrap(),
             SearchColumns {
                 name_folded: " ann".into(),
                 name_sort: " ann".into(),
-                phone_digits: String::new(),
+                phone_digits: blind("12"),
+                phone_last4: String::new(),
                 email_folded: String::new(),
             }
         );

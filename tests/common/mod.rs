@@ -79,6 +79,7 @@ impl std::ops::Deref for TestStore {
 
 impl TestStore {
     async fn open(url: &str) -> TestStore {
+        served::install_test_keys();
         if url.starts_with("postgres://") || url.starts_with("postgresql://") {
             TestStore::Postgres(Arc::new(
                 PgStore::open(url).await.expect("open PostgreSQL store"),
@@ -214,6 +215,8 @@ impl TestDatabase {
     /// lets a later run drop what a killed run left behind.
     pub async fn create(admin_url: &str) -> TestDatabase {
         use sqlx::Connection;
+        // Whoever opens a store on it seals and opens values with this process's keys.
+        served::install_test_keys();
 
         let name = format!(
             "synapse_test_{}_{}",

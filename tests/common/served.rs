@@ -32,8 +32,27 @@ pub fn is_synapse_var(name: &std::ffi::OsStr) -> bool {
     name.to_string_lossy().starts_with("SYNAPSE_")
 }
 
+/// The data keys of this test process, in the key file's form: the stores tests open in the
+/// process and every binary they run (`SYNAPSE_DATA_KEYS`) share them, so each reads what the
+/// other wrote.
+pub fn test_keys() -> &'static str {
+    static KEYS: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+    KEYS.get_or_init(synapse::store::cipher::new_key_file)
+}
+
+/// Installs `test_keys` as this process's keyring, once.
+pub fn install_test_keys() {
+    static ONCE: std::sync::Once = std::sync::Once::new();
+    ONCE.call_once(|| {
+        let keys =
+            synapse::store::cipher::Keyring::parse(test_keys(), "test keys").expect("test keys");
+        synapse::store::cipher::install(keys);
+    });
+}
+
 /// The binary with an environment that cannot see the user's settings: no `SYNAPSE_*`
-/// variables, a config path that does not exist, and home directories inside `dir`.
+/// variables but the test process's data keys, a config path that does not exist, and home
+/// directories inside `dir`.
 pub fn synapse(dir: &Path) -> Command {
     let mut command = Command::new(BIN);
     for (name, _) in std::env::vars_os() {
@@ -47,6 +66,7 @@ pub fn synapse(dir: &Path) -> Command {
         .env("XDG_CONFIG_HOME", dir.join("config"))
         .env("XDG_DATA_HOME", dir.join("data-home"))
         .env("SYNAPSE_LOG", "warn")
+        .env(synapse::store::cipher::KEYS_VAR, test_keys())
         .stdin(Stdio::null());
     command
 }

@@ -12,6 +12,7 @@ use uuid::Uuid;
 use super::PgStore;
 use super::patients::{MRN_LOCK, last_visit};
 use crate::model::time::format_timestamp;
+use crate::store::cipher;
 use crate::store::synth::{SynthConsultation, SynthPatient, SynthReport};
 use crate::store::values::SearchColumns;
 use crate::store::{StoreError, StoreResult};
@@ -108,7 +109,7 @@ pub(super) async fn insert_synthetic(
     for p in patients {
         let doctor = doctor_of(p)?;
         let visited = p.consultations.iter().map(|c| c.started_at).max();
-        let search = SearchColumns::of(&p.full_name, p.phone.as_deref(), p.email.as_deref());
+        let search = SearchColumns::of(&p.full_name, p.phone.as_deref(), p.email.as_deref())?;
         rows.display(p.id)
             .display(doctor)
             .display(p.mrn_seq)
@@ -117,12 +118,12 @@ pub(super) async fn insert_synthetic(
             .text(&search.name_folded)
             .display(p.date_of_birth)
             .text(p.sex.as_str())
-            .field(p.phone.as_deref())
+            .field(cipher::seal_opt(p.phone.as_deref())?.as_deref())
             .text(&search.phone_digits)
-            .field(p.email.as_deref())
+            .field(cipher::seal_opt(p.email.as_deref())?.as_deref())
             .text(&search.email_folded)
-            .field(p.address.as_deref())
-            .field(p.referred_by.as_deref())
+            .field(cipher::seal_opt(p.address.as_deref())?.as_deref())
+            .field(cipher::seal_opt(p.referred_by.as_deref())?.as_deref())
             .field(
                 p.illness_duration
                     .as_ref()
@@ -130,20 +131,22 @@ pub(super) async fn insert_synthetic(
                     .transpose()?
                     .as_deref(),
             )
-            .text(&json(&p.allergies)?)
-            .text(&json(&p.alerts)?)
+            .text(&json(&cipher::seal_json(&p.allergies)?)?)
+            .text(&json(&cipher::seal_json(&p.alerts)?)?)
             .text(&json(&p.symptoms)?)
             .text(&last_visit(visited))
             .text(&stamp(p.created_at))
             .text(&stamp(p.created_at))
             .text(&search.name_sort)
+            .text(&search.phone_last4)
             .end_row();
     }
     copy(
         &mut tx,
         "COPY patients (id, doctor_id, mrn_seq, mrn, full_name, name_folded, date_of_birth, sex,
              phone, phone_digits, email, email_folded, address, referred_by, illness_duration,
-             allergies, alerts, symptoms, last_visit_at, created_at, updated_at, name_sort)
+             allergies, alerts, symptoms, last_visit_at, created_at, updated_at, name_sort,
+             phone_last4)
          FROM STDIN",
         rows,
     )
@@ -161,8 +164,8 @@ pub(super) async fn insert_synthetic(
             .display(doctor_of(p)?)
             .text(c.session_type.as_str())
             .text(c.status.as_str())
-            .field(c.chief_complaint.as_deref())
-            .text(&c.notes)
+            .field(cipher::seal_opt(c.chief_complaint.as_deref())?.as_deref())
+            .text(&cipher::seal(&c.notes)?)
             .text(&stamp(c.started_at))
             .field(c.ended_at.map(stamp).as_deref())
             .field(c.cancel_reason.as_deref())
@@ -194,7 +197,7 @@ pub(super) async fn insert_synthetic(
             .text("consultation")
             .field(r.confidence.map(|c| c.to_string()).as_deref())
             .display(r.version)
-            .text(&json(&r.content)?)
+            .text(&json(&cipher::seal_json(&r.content)?)?)
             .field(r.generator.as_deref())
             .field(r.failure_reason.as_deref())
             .field(r.signed_at.map(stamp).as_deref())
@@ -219,7 +222,7 @@ pub(super) async fn insert_synthetic(
             rows.display(a.id)
                 .display(r.id)
                 .display(doctor)
-                .text(&a.text)
+                .text(&cipher::seal(&a.text)?)
                 .text(&stamp(a.created_at))
                 .end_row();
         }

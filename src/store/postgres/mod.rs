@@ -34,7 +34,7 @@ use crate::store::patients;
 use reachability::Reachability;
 
 /// The embedded migrations, in order: version, description, SQL.
-const MIGRATIONS: [(i64, &str, &str); 11] = [
+const MIGRATIONS: [(i64, &str, &str); 12] = [
     (
         1,
         "schema",
@@ -89,6 +89,11 @@ const MIGRATIONS: [(i64, &str, &str); 11] = [
         11,
         "session activity",
         include_str!("../../../migrations/postgres/0011_session_activity.sql"),
+    ),
+    (
+        13,
+        "field encryption",
+        include_str!("../../../migrations/postgres/0013_field_encryption.sql"),
     ),
 ];
 
@@ -209,6 +214,7 @@ impl PgStore {
             reachability,
         };
         log_refold(refold::run_if_due(&store).await?);
+        log_reseal(super::reseal::run_if_due(&store).await?);
         Ok(store)
     }
 

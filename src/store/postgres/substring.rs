@@ -19,7 +19,7 @@ const SUBSTRING_RECENT_ROWS: i64 = 2000;
 fn substring_in_recent(search: &Search, rest: u32) -> Statement {
     let mut recent = Statement::new(
         "WITH recent AS (SELECT p.id, p.last_visit_at, p.name_folded, p.mrn_folded, \
-         p.email_folded, p.phone_digits FROM patients p",
+         p.email_folded, p.phone_digits, p.phone_last4 FROM patients p",
     );
     search.push_scope(&mut recent);
     recent

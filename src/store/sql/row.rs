@@ -126,3 +126,30 @@ pub fn opt_parsed<T>(
 pub fn to_json<T: serde::Serialize>(value: &T) -> StoreResult<serde_json::Value> {
     serde_json::to_value(value).map_err(|e| StoreError::Corrupt(e.to_string()))
 }
+
+/// A text column sealed by `store::cipher`, opened (NULL stays `None`).
+pub fn sealed_opt_text(row: &dyn Row, column: &str) -> StoreResult<Option<String>> {
+    crate::store::cipher::open_opt(row.opt_text(column)?)
+}
+
+/// A required text column sealed by `store::cipher`, opened.
+pub fn sealed_text(row: &dyn Row, column: &str) -> StoreResult<String> {
+    crate::store::cipher::open(&text(row, column)?)
+}
+
+/// A JSON column whose value `store::cipher::seal_json` sealed, opened and parsed.
+pub fn sealed_opt_json<T: DeserializeOwned>(row: &dyn Row, column: &str) -> StoreResult<Option<T>> {
+    let value = match row.opt_json_column(column)? {
+        None => return Ok(None),
+        Some(JsonColumn::Text(text)) => serde_json::from_str(&text).map_err(|_| corrupt(column))?,
+        Some(JsonColumn::Value(value)) => value,
+    };
+    serde_json::from_value(crate::store::cipher::open_json(value)?)
+        .map(Some)
+        .map_err(|_| corrupt(column))
+}
+
+/// A required JSON column sealed by `store::cipher::seal_json`.
+pub fn sealed_json<T: DeserializeOwned>(row: &dyn Row, column: &str) -> StoreResult<T> {
+    required(sealed_opt_json(row, column)?, column)
+}

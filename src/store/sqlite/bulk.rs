@@ -7,6 +7,7 @@ use uuid::Uuid;
 
 use super::SqliteStore;
 use crate::model::time::format_timestamp;
+use crate::store::cipher;
 use crate::store::synth::{SynthConsultation, SynthPatient, SynthReport};
 use crate::store::values::SearchColumns;
 use crate::store::{StoreError, StoreResult};
@@ -35,7 +36,8 @@ pub(super) async fn insert_synthetic(
         let mut sql = QueryBuilder::<Sqlite>::new(
             "INSERT INTO patients (id, doctor_id, mrn_seq, mrn, full_name, name_folded, date_of_birth,
                  sex, phone, phone_digits, email, email_folded, address, referred_by, illness_duration,
-                 allergies, alerts, symptoms, last_visit_at, created_at, updated_at, name_sort) ",
+                 allergies, alerts, symptoms, last_visit_at, created_at, updated_at, name_sort,
+                 phone_last4) ",
         );
         let mut values = Vec::with_capacity(chunk.len());
         for p in chunk {
@@ -47,19 +49,27 @@ pub(super) async fn insert_synthetic(
                 .map(stamp)
                 .unwrap_or_default();
             values.push((
-                p,
-                SearchColumns::of(&p.full_name, p.phone.as_deref(), p.email.as_deref()),
+                (
+                    p,
+                    Sealed {
+                        phone: cipher::seal_opt(p.phone.as_deref())?,
+                        email: cipher::seal_opt(p.email.as_deref())?,
+                        address: cipher::seal_opt(p.address.as_deref())?,
+                        referred_by: cipher::seal_opt(p.referred_by.as_deref())?,
+                    },
+                ),
+                SearchColumns::of(&p.full_name, p.phone.as_deref(), p.email.as_deref())?,
                 doctor_of(p)?,
                 last_visit,
                 p.illness_duration.as_ref().map(json_text).transpose()?,
-                json_text(&p.allergies)?,
-                json_text(&p.alerts)?,
+                json_text(&cipher::seal_json(&p.allergies)?)?,
+                json_text(&cipher::seal_json(&p.alerts)?)?,
                 json_text(&p.symptoms)?,
             ));
         }
         sql.push_values(
             values,
-            |mut row, (p, search, doctor, last_visit, illness, allergies, alerts, symptoms)| {
+            |mut row, ((p, sealed), search, doctor, last_visit, illness, allergies, alerts, symptoms)| {
                 row.push_bind(p.id.to_string())
                     .push_bind(doctor.to_string())
                     .push_bind(p.mrn_seq)
@@ -68,12 +78,12 @@ pub(super) async fn insert_synthetic(
                     .push_bind(search.name_folded)
                     .push_bind(p.date_of_birth.to_string())
                     .push_bind(p.sex.as_str())
-                    .push_bind(p.phone.clone())
+                    .push_bind(sealed.phone)
                     .push_bind(search.phone_digits)
-                    .push_bind(p.email.clone())
+                    .push_bind(sealed.email)
                     .push_bind(search.email_folded)
-                    .push_bind(p.address.clone())
-                    .push_bind(p.referred_by.clone())
+                    .push_bind(sealed.address)
+                    .push_bind(sealed.referred_by)
                     .push_bind(illness)
                     .push_bind(allergies)
                     .push_bind(alerts)
@@ -81,7 +91,8 @@ pub(super) async fn insert_synthetic(
                     .push_bind(last_visit)
                     .push_bind(stamp(p.created_at))
                     .push_bind(stamp(p.created_at))
-                    .push_bind(search.name_sort);
+                    .push_bind(search.name_sort)
+                    .push_bind(search.phone_last4);
             },
         );
         sql.build().execute(&mut *tx).await?;
@@ -98,17 +109,21 @@ pub(super) async fn insert_synthetic(
         );
         let mut values = Vec::with_capacity(chunk.len());
         for (p, c) in chunk {
-            values.push((*p, *c, doctor_of(p)?));
+            let sealed = (
+                cipher::seal_opt(c.chief_complaint.as_deref())?,
+                cipher::seal(&c.notes)?,
+            );
+            values.push((*p, *c, doctor_of(p)?, sealed));
         }
-        sql.push_values(values, |mut row, (p, c, doctor)| {
+        sql.push_values(values, |mut row, (p, c, doctor, (complaint, notes))| {
             row.push_bind(c.id.to_string())
                 .push_bind(c.session_code.clone())
                 .push_bind(p.id.to_string())
                 .push_bind(doctor.to_string())
                 .push_bind(c.session_type.as_str())
                 .push_bind(c.status.as_str())
-                .push_bind(c.chief_complaint.clone())
-                .push_bind(c.notes.clone())
+                .push_bind(complaint)
+                .push_bind(notes)
                 .push_bind(stamp(c.started_at))
                 .push_bind(c.ended_at.map(stamp))
                 .push_bind(c.cancel_reason.clone())
@@ -129,7 +144,13 @@ pub(super) async fn insert_synthetic(
         );
         let mut values = Vec::with_capacity(chunk.len());
         for (p, c, r) in chunk {
-            values.push((*p, *c, *r, doctor_of(p)?, json_text(&r.content)?));
+            values.push((
+                *p,
+                *c,
+                *r,
+                doctor_of(p)?,
+                json_text(&cipher::seal_json(&r.content)?)?,
+            ));
         }
         sql.push_values(values, |mut row, (p, c, r, doctor, content)| {
             let signer = r.signed_at.map(|_| doctor.to_string());
@@ -163,13 +184,13 @@ pub(super) async fn insert_synthetic(
         );
         let mut values = Vec::with_capacity(chunk.len());
         for (p, r, a) in chunk {
-            values.push((*r, *a, doctor_of(p)?));
+            values.push((*r, *a, doctor_of(p)?, cipher::seal(&a.text)?));
         }
-        sql.push_values(values, |mut row, (r, a, doctor)| {
+        sql.push_values(values, |mut row, (r, a, doctor, text)| {
             row.push_bind(a.id.to_string())
                 .push_bind(r.id.to_string())
                 .push_bind(doctor.to_string())
-                .push_bind(a.text.clone())
+                .push_bind(text)
                 .push_bind(stamp(a.created_at));
         });
         sql.build().execute(&mut *tx).await?;
@@ -177,6 +198,14 @@ pub(super) async fn insert_synthetic(
 
     tx.commit().await?;
     Ok(())
+}
+
+/// A patient's contacts as stored: sealed (`store::cipher`).
+struct Sealed {
+    phone: Option<String>,
+    email: Option<String>,
+    address: Option<String>,
+    referred_by: Option<String>,
 }
 
 /// A value as the text of a JSON column.

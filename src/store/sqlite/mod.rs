@@ -29,7 +29,7 @@ use super::*;
 use crate::store::patients;
 
 /// The embedded migrations, in order: version, description, SQL.
-const MIGRATIONS: [(i64, &str, &str); 13] = [
+const MIGRATIONS: [(i64, &str, &str); 14] = [
     (
         1,
         "schema",
@@ -94,6 +94,11 @@ const MIGRATIONS: [(i64, &str, &str); 13] = [
         13,
         "audit chain",
         include_str!("../../../migrations/sqlite/0013_audit_chain.sql"),
+    ),
+    (
+        15,
+        "field encryption",
+        include_str!("../../../migrations/sqlite/0015_field_encryption.sql"),
     ),
 ];
 
@@ -288,6 +293,16 @@ impl SqliteStore {
             );
         }
         log_refold(refold::run_if_due(&store).await?);
+        let sealed = super::reseal::run_if_due(&store).await?;
+        log_reseal(sealed);
+        if sealed > 0 {
+            // The clear values are gone from the rows but not from the pages they left (free
+            // pages, the WAL): rewrite the file and empty the WAL so a copy holds none of them.
+            sqlx::query("VACUUM").execute(&store.pool).await?;
+            sqlx::query("PRAGMA wal_checkpoint(TRUNCATE)")
+                .execute(&store.pool)
+                .await?;
+        }
         Ok(store)
     }
 

@@ -14,8 +14,8 @@ use crate::store::sql::{Conn, Statement};
 const SPARSE_SUBSTRING_CANDIDATES: i64 = 2000;
 
 /// The term as an FTS5 query on `patient_trigrams` finding a superset of its substring match:
-/// every name word of three characters or more inside the name, or the term inside the MRN or
-/// email, or its digits inside the phone number.
+/// every name word of three characters or more inside the name, or the term inside the MRN.
+/// Contacts are not in the trigram index: they are found by their blind indexes only.
 fn trigram_query(term: &SearchTerm) -> String {
     let phrase = |text: &str| format!("\"{}\"", text.replace('"', "\"\""));
     let name_words: Vec<String> = term
@@ -24,16 +24,11 @@ fn trigram_query(term: &SearchTerm) -> String {
         .filter(|w| w.chars().count() >= MIN_SUBSTRING_CHARS)
         .map(|w| format!("name : {}", phrase(w)))
         .collect();
-    let mut query = format!(
-        "({}) OR mrn : {} OR email : {}",
+    format!(
+        "({}) OR mrn : {}",
         name_words.join(" AND "),
-        phrase(&term.folded),
         phrase(&term.folded)
-    );
-    if !term.digits.is_empty() {
-        query.push_str(&format!(" OR phone : {}", phrase(&term.digits)));
-    }
-    query
+    )
 }
 
 /// Up to `rest` substring matches: through the trigram index when it holds few candidates;

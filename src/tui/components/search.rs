@@ -332,7 +332,8 @@ pub fn draw(frame: &mut Frame, area: Rect, state: &State) {
                 "Nothing starts with this; three letters also search inside names."
             }
             Some(term) if !term.is_empty() => "No patient matches.",
-            _ => "Type part of a name, an MRN, a phone number or an email.",
+            // Contacts are stored sealed and found by blind indexes: whole values only.
+            _ => "Part of a name or MRN; a whole phone or email; a phone's last 4.",
         };
         return notice(frame, results, state, text, false);
     }
