@@ -195,7 +195,7 @@ async fn sqlite_refolds_the_names_stored_before_search_ignored_diacritics() {
         database
             .texts("SELECT CAST(MAX(version) AS TEXT) FROM _sqlx_migrations")
             .await,
-        ["13"]
+        ["14"]
     );
     refolded(&store, &database, &doctor(doctor_id)).await;
     // Opened again, nothing is due and nothing changes.
@@ -274,7 +274,7 @@ async fn postgres_refolds_the_names_stored_before_search_ignored_diacritics() {
         database
             .texts("SELECT MAX(version)::text FROM _sqlx_migrations")
             .await,
-        ["11"]
+        ["12"]
     );
     refolded(&store, &database, &doctor(doctor_id)).await;
     let again = PgStore::open(&test_database.url).await.expect("open again");

@@ -1834,6 +1834,7 @@ async fn migrations_run_concurrently_and_again_without_error() {
             (9, true),
             (10, true),
             (11, true),
+            (12, true),
         ]
     );
     for store in &stores {

@@ -91,9 +91,15 @@ pub enum ReportsCommand {
         /// The version you read and are signing.
         #[arg(long)]
         version: u32,
-        /// Read the password from the first line of standard input instead of prompting.
+        /// Read the password from the first line of standard input instead of prompting (and,
+        /// when your account has a second factor and --code is left out, the code from the
+        /// second line).
         #[arg(long)]
         password_stdin: bool,
+        /// The current code of your authenticator app (or a recovery code), when your account
+        /// has a second factor; prompted for when needed and left out.
+        #[arg(long)]
+        code: Option<String>,
     },
     /// Report counts by status, and the last 30 days.
     Stats,
@@ -111,6 +117,28 @@ pub enum AuthCommand {
     ///
     /// Example: `export SYNAPSE_TOKEN=$(synapse auth token)`
     Token,
+    /// The second factor (TOTP, an authenticator app): `auth mfa enroll`, `auth mfa confirm`.
+    #[command(subcommand)]
+    Mfa(MfaCommand),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum MfaCommand {
+    /// Make a new secret for your authenticator app: prints it as a QR code and as text, then
+    /// asks the app's first code to turn it on (or run `auth mfa confirm --code` later), and
+    /// prints the ten recovery codes once.
+    Enroll {
+        /// The app's first code, to confirm at once without a prompt.
+        #[arg(long)]
+        code: Option<String>,
+    },
+    /// Turn on the secret of `auth mfa enroll` with the app's current code; prints the ten
+    /// recovery codes once.
+    Confirm {
+        /// The current code of your authenticator app (prompted for when left out).
+        #[arg(long)]
+        code: Option<String>,
+    },
 }
 
 /// The CLI's commands, as `synapse` parses them (main.rs flattens them into its own).
@@ -121,9 +149,15 @@ pub enum Command {
         /// Account email (prompted for when left out).
         #[arg(long)]
         email: Option<String>,
-        /// Read the password from the first line of standard input instead of prompting.
+        /// Read the password from the first line of standard input instead of prompting (and,
+        /// when the account has a second factor and --code is left out, the code from the
+        /// second line).
         #[arg(long)]
         password_stdin: bool,
+        /// The current code of the authenticator app (or a recovery code), when the account
+        /// has a second factor; prompted for ("Code:") when needed and left out.
+        #[arg(long)]
+        code: Option<String>,
     },
     /// End the session on the server and forget it here.
     Logout,
@@ -329,10 +363,15 @@ async fn run_inner(
     if let Command::Login {
         email,
         password_stdin,
+        code,
     } = command
     {
         let store = open_store(&globals, file, env).await?;
-        return login(&client, &store, &mut target, email, password_stdin, json).await;
+        let typed = Typed {
+            password_stdin,
+            code,
+        };
+        return login(&client, &store, &mut target, email, typed, json).await;
     }
     if let Command::Logout = command {
         let store = open_store(&globals, file, env).await?;
@@ -351,6 +390,7 @@ async fn run_inner(
         Command::Whoami => whoami(&client, &auth, json).await,
         Command::Auth(AuthCommand::Status) => auth_status(&client, &auth, &target, json).await,
         Command::Auth(AuthCommand::Token) => auth_token(&client, json).await,
+        Command::Auth(AuthCommand::Mfa(command)) => mfa(&client, command, json).await,
         Command::Patients(command) => patients(&client, command, json).await,
         Command::Reports(command) => reports(&client, command, json).await,
     };
@@ -466,12 +506,40 @@ fn read_password(password_stdin: bool) -> Result<String, Failure> {
     prompt::read_password(password_stdin, "Password: ").map_err(usage)
 }
 
+/// How a command gets what the person types: the password, and a second factor's code.
+struct Typed {
+    password_stdin: bool,
+    code: Option<String>,
+}
+
+impl Typed {
+    /// The code: `--code`, else the next line of standard input after the password, else
+    /// prompted for.
+    fn code(&self) -> Result<String, Failure> {
+        if let Some(code) = &self.code {
+            return Ok(code.trim().to_string());
+        }
+        if self.password_stdin {
+            let code = read_line("")?;
+            if !code.trim().is_empty() {
+                return Ok(code.trim().to_string());
+            }
+        }
+        if prompt::interactive() {
+            return Ok(read_line("Code: ")?.trim().to_string());
+        }
+        Err(usage(
+            "this account has a second factor: pass --code with the current code of your authenticator app (or a recovery code), or give it on the line after the password with --password-stdin",
+        ))
+    }
+}
+
 async fn login(
     client: &ApiClient,
     store: &TokenStore,
     target: &mut Target,
     email: Option<String>,
-    password_stdin: bool,
+    typed: Typed,
     json: bool,
 ) -> Result<(), Failure> {
     let email = match email {
@@ -479,8 +547,17 @@ async fn login(
         None if std::io::stdin().is_terminal() => read_line("Email: ")?,
         None => return Err(usage("pass --email when standard input is not a terminal")),
     };
-    let password = read_password(password_stdin)?;
-    let user = client.login(email.trim(), &password).await?;
+    let password = read_password(typed.password_stdin)?;
+    let user = match client.login(email.trim(), &password).await {
+        Err(ApiError {
+            kind: ErrorKind::MfaRequired { mfa_token },
+            ..
+        }) => {
+            let code = typed.code()?;
+            client.verify_mfa(&mfa_token, &code).await?
+        }
+        other => other?,
+    };
     persist(client, store).await;
     // The server is remembered whether or not the session can be: the next command (or a
     // `SYNAPSE_TOKEN`) needs no --server.
@@ -517,7 +594,75 @@ async fn login(
         user.full_name,
         user.role.as_str()
     );
+    if client.enrolment_due() {
+        println!(
+            "Your role needs a second factor: run `synapse auth mfa enroll` before anything else."
+        );
+    }
     Ok(())
+}
+
+/// `auth mfa enroll|confirm`.
+async fn mfa(client: &ApiClient, command: MfaCommand, json: bool) -> Result<(), Failure> {
+    let code = match command {
+        MfaCommand::Enroll { code } => {
+            let enrolment = client.enroll_mfa().await?;
+            if json && code.is_none() {
+                return print_json(&enrolment);
+            }
+            if !json {
+                println!("Scan this with your authenticator app, or type the secret in by hand.\n");
+                println!("{}", crate::client::qr::text(&enrolment.otpauth_uri, true));
+                println!("Secret: {}", enrolment.secret);
+                println!("URI:    {}\n", enrolment.otpauth_uri);
+            }
+            match code {
+                Some(code) => code,
+                None if prompt::interactive() => read_line("Code shown by the app: ")?,
+                None => {
+                    println!(
+                        "Then run `synapse auth mfa confirm --code CODE` with the app's code."
+                    );
+                    return Ok(());
+                }
+            }
+        }
+        MfaCommand::Confirm { code } => match code {
+            Some(code) => code,
+            None if prompt::interactive() => read_line("Code: ")?,
+            None => {
+                return Err(usage(
+                    "pass --code with the current code of your authenticator app",
+                ));
+            }
+        },
+    };
+    let codes = client
+        .confirm_mfa(code.trim())
+        .await
+        .map_err(|e| with_flags(e, &[("code", "--code")]))?;
+    if json {
+        return print_json(&codes);
+    }
+    println!("The second factor is on: logging in and signing now need a code.");
+    println!(
+        "Recovery codes (each works once; keep them somewhere safe, they are not shown again):"
+    );
+    for code in &codes.recovery_codes {
+        println!("  {code}");
+    }
+    Ok(())
+}
+
+/// A validation error whose fields are named as this command's flags.
+fn with_flags(error: ApiError, flags: &[(&str, &str)]) -> Failure {
+    if let ErrorKind::Validation { fields } = &error.kind
+        && let Some(field) = fields.first()
+        && let Some((_, flag)) = flags.iter().find(|(name, _)| *name == field.field)
+    {
+        return usage(format!("{flag} {}", field.message));
+    }
+    error.into()
 }
 
 async fn logout(client: &ApiClient, store: &TokenStore, json: bool) -> Result<(), Failure> {
@@ -974,9 +1119,30 @@ async fn reports(client: &ApiClient, command: ReportsCommand, json: bool) -> Res
             id,
             version,
             password_stdin,
+            code,
         } => {
             let password = read_password(password_stdin)?;
-            let report = match client.sign_report(id, version, &password).await {
+            let typed = Typed {
+                password_stdin,
+                code,
+            };
+            let mut result = client
+                .sign_report(id, version, &password, typed.code.as_deref())
+                .await;
+            // The server names `code` when the doctor has a second factor: ask for it then.
+            if typed.code.is_none()
+                && let Err(ApiError {
+                    kind: ErrorKind::Validation { fields },
+                    ..
+                }) = &result
+                && fields.iter().any(|f| f.field == "code")
+            {
+                let code = typed.code()?;
+                result = client
+                    .sign_report(id, version, &password, Some(&code))
+                    .await;
+            }
+            let report = match result {
                 Ok(report) => report,
                 Err(error) => {
                     if let ErrorKind::VersionConflict { current_version } = error.kind {

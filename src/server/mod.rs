@@ -13,6 +13,7 @@ mod exports;
 mod extract;
 pub mod generation;
 pub mod listener;
+mod mfa;
 mod middleware;
 pub mod openapi;
 mod ops;
@@ -22,6 +23,7 @@ mod reports;
 pub mod settings;
 pub mod tls;
 pub mod tokens;
+pub mod totp;
 
 use std::sync::Arc;
 
@@ -65,6 +67,9 @@ pub struct ServerConfig {
     pub events: events::EventSettings,
     /// Timeouts and caps of the connections (the listener).
     pub connections: listener::ConnectionSettings,
+    /// The roles whose accounts must have a second factor (`require_mfa`): until enrolled,
+    /// such an account can only enrol, read `me` and its sessions, refresh and log out.
+    pub require_mfa: Vec<crate::model::auth::Role>,
 }
 
 impl ServerConfig {
@@ -89,6 +94,7 @@ impl ServerConfig {
             trusted_proxies: Vec::new(),
             events: events::EventSettings::default(),
             connections: listener::ConnectionSettings::default(),
+            require_mfa: Vec::new(),
         }
     }
 }
@@ -103,6 +109,8 @@ pub struct AppState {
     /// drop: about 30,000 instructions a request, half a bare `/health` round trip.
     pub tokens: Arc<tokens::TokenKeys>,
     pub passwords: tokens::PasswordGate,
+    /// Seals the TOTP secrets kept in the database (keys derived from the signing secrets).
+    pub sealing: Arc<totp::SealingKeys>,
     pub generation: generation::GenerationQueue,
     pub login_limiter: Arc<middleware::LoginLimiter>,
     pub rate_limiter: Arc<middleware::ApiRateLimiter>,
@@ -130,7 +138,12 @@ impl AppState {
             config.login_attempts_per_minute,
         ));
         let rate_limiter = Arc::new(middleware::ApiRateLimiter::new(config.rate_limits));
+        let sealing = Arc::new(totp::SealingKeys::new(
+            &config.jwt_secret,
+            config.jwt_previous_secret.as_deref(),
+        ));
         Ok(AppState {
+            sealing,
             rate_limiter,
             store,
             config: Arc::new(config),
@@ -156,6 +169,9 @@ pub fn table() -> Vec<UtoipaMethodRouter<AppState>> {
         routes!(auth::change_password),
         routes!(auth::list_sessions),
         routes!(auth::end_session),
+        routes!(mfa::verify),
+        routes!(mfa::enroll),
+        routes!(mfa::confirm),
         routes!(patients::list),
         routes!(patients::search),
         routes!(patients::create),
@@ -185,6 +201,7 @@ pub fn table() -> Vec<UtoipaMethodRouter<AppState>> {
         routes!(admin::enable_user),
         routes!(admin::reset_password),
         routes!(admin::revoke_sessions),
+        routes!(admin::reset_mfa),
         routes!(admin::audit),
         routes!(ops::openapi),
         routes!(ops::health),

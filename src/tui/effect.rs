@@ -270,7 +270,7 @@ async fn perform(client: &ApiClient, call: Call) -> Response {
             id,
             version,
             password,
-        } => Response::Signed(client.sign_report(id, version, &password).await),
+        } => Response::Signed(client.sign_report(id, version, &password, None).await),
         Call::Addendum { id, text } => {
             Response::AddendumAdded(client.add_addendum(id, &text).await)
         }
