@@ -36,6 +36,7 @@ pub struct ServerFile {
     pub requests_per_minute_per_user: Option<u32>,
     pub requests_per_minute_per_address: Option<u32>,
     pub trusted_proxies: Option<Vec<String>>,
+    pub require_mfa: Option<Vec<String>>,
     pub event_heartbeat_s: Option<u64>,
     pub event_replay: Option<u64>,
     pub event_streams_per_user: Option<usize>,

@@ -543,7 +543,13 @@ async fn first_day(server: &TestServer) {
     )
     .await
     .fails(2, "--password-stdin");
-    for command in ["unlock", "disable", "enable", "revoke-sessions"] {
+    for command in [
+        "unlock",
+        "disable",
+        "enable",
+        "revoke-sessions",
+        "reset-mfa",
+    ] {
         admin(dir, &url, &[command, "--email", "nobody@clinic.test"], None)
             .await
             .fails(4, "no account has --email nobody@clinic.test");
@@ -897,4 +903,73 @@ async fn serve_without_an_administrator_logs_the_command_that_creates_one() {
         Served::start_async(dir.path(), &data, &[], &secret, Duration::from_secs(30)).await;
     let log = plain(&served.log_text());
     assert!(!log.contains("synapse admin create-user"), "{log}");
+}
+
+/// The code of an enrolment's base32 `secret` at `time`.
+fn totp_code(secret: &str, time: u64) -> String {
+    let bytes = totp_rs::Secret::try_from_base32(secret)
+        .expect("base32")
+        .as_bytes()
+        .to_vec();
+    synapse::server::totp::code_at(&bytes, time, 6).unwrap()
+}
+
+#[tokio::test]
+async fn reset_mfa_at_the_console_lets_the_password_alone_log_in_and_is_audited() {
+    let server = TestServer::start().await;
+    let url = server.database_url.clone();
+    let dir = tempfile::tempdir().unwrap();
+    let dir = dir.path();
+    let doctor = server
+        .login_new("doc@clinic.test", synapse::model::auth::Role::Doctor)
+        .await;
+    let enrolled = server
+        .post("/api/v1/auth/mfa/enroll", &doctor, json!(null))
+        .await;
+    enrolled.expect(200);
+    let secret = enrolled.data()["secret"].as_str().unwrap().to_string();
+    let now = Utc::now().timestamp() as u64;
+    server
+        .post(
+            "/api/v1/auth/mfa/confirm",
+            &doctor,
+            json!({"code": totp_code(&secret, now)}),
+        )
+        .await
+        .expect(200);
+    assert_eq!(
+        login_status(&server, "doc@clinic.test", common::PASSWORD).await,
+        401,
+        "the password alone is not enough"
+    );
+
+    let run = admin(
+        dir,
+        &url,
+        &["reset-mfa", "--email", "doc@clinic.test"],
+        None,
+    )
+    .await;
+    run.ok();
+    assert!(run.stdout.contains("Removed the second factor"), "{run:#?}");
+    assert_eq!(
+        login_status(&server, "doc@clinic.test", common::PASSWORD).await,
+        200
+    );
+    let rows = console_rows(&server).await;
+    assert!(
+        rows.iter()
+            .any(|row| row[0].as_deref() == Some("admin.mfa_reset")
+                && row[3].as_deref() == Some(doctor.user_id.as_str())),
+        "{rows:?}"
+    );
+    let again = admin(
+        dir,
+        &url,
+        &["reset-mfa", "--email", "doc@clinic.test"],
+        None,
+    )
+    .await;
+    again.ok();
+    assert!(again.stdout.contains("had no second factor"), "{again:#?}");
 }

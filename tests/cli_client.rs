@@ -1203,3 +1203,118 @@ fn every_format_has_one_shape_and_fields_pick_the_columns() {
         .synapse(&["patients", "--token-store", "keyutils", "list", "--json"])
         .expect(0);
 }
+
+/// The code of an enrolment's base32 `secret` `steps` steps from `time`.
+fn totp_code(secret: &str, time: u64, steps: i64) -> String {
+    let bytes = totp_rs::Secret::try_from_base32(secret)
+        .expect("base32")
+        .as_bytes()
+        .to_vec();
+    let step = synapse::server::totp::STEP_S;
+    synapse::server::totp::code_at(&bytes, time.saturating_add_signed(steps * step as i64), 6)
+        .unwrap()
+}
+
+/// Now, after waiting out the last seconds of a step, so codes of the steps around it stay in
+/// the server's window for the rest of a short test.
+fn steady_now() -> u64 {
+    let step = synapse::server::totp::STEP_S;
+    let now = chrono::Utc::now().timestamp() as u64;
+    if now % step >= step - 8 {
+        std::thread::sleep(Duration::from_secs(step - now % step + 1));
+    }
+    chrono::Utc::now().timestamp() as u64
+}
+
+#[test]
+fn a_second_factor_is_enrolled_logged_in_with_and_signed_with_from_the_cli() {
+    let world = World::start();
+    let patient = world.patient("Amelia Zorander");
+    let report = world.report(&patient);
+    let id = report["id"].as_str().unwrap().to_string();
+    let version = report["version"].to_string();
+    world.login().expect(0);
+    let now = steady_now();
+
+    // Enrolling prints the QR code, the secret and the URI; without a terminal it says how to
+    // confirm.
+    let enrolled = world.synapse(&["auth", "mfa", "enroll"]);
+    enrolled.expect(0);
+    assert!(enrolled.stdout.contains('\u{2580}') || enrolled.stdout.contains('\u{2584}'));
+    let secret = enrolled
+        .stdout
+        .lines()
+        .find_map(|line| line.strip_prefix("Secret: "))
+        .expect("the secret is printed")
+        .trim()
+        .to_string();
+    assert!(
+        enrolled.stdout.contains("auth mfa confirm --code"),
+        "{}",
+        enrolled.stdout
+    );
+    let wrong = world.synapse(&["auth", "mfa", "confirm", "--code", "12"]);
+    wrong.expect(2);
+    assert!(wrong.stderr.contains("--code"), "{}", wrong.stderr);
+    let confirmed = world.synapse(&[
+        "--json",
+        "auth",
+        "mfa",
+        "confirm",
+        "--code",
+        &totp_code(&secret, now, -1),
+    ]);
+    assert_eq!(
+        confirmed.json()["recovery_codes"].as_array().unwrap().len(),
+        10
+    );
+
+    // Logging in now needs the code: a script without it is told how to give it.
+    world.synapse(&["logout"]).expect(0);
+    let without = world.login();
+    without.expect(2);
+    assert!(without.stderr.contains("--code"), "{}", without.stderr);
+    // The code on the line after the password.
+    world
+        .synapse_with(
+            Some(world.base()),
+            &["login", "--email", DOCTOR, "--password-stdin"],
+            Some(&format!("{PASSWORD}\n{}\n", totp_code(&secret, now, 0))),
+        )
+        .expect(0);
+    // The same code again is refused: it was used.
+    let replay = world.synapse_with(
+        Some(world.base()),
+        &[
+            "login",
+            "--email",
+            DOCTOR,
+            "--password-stdin",
+            "--code",
+            &totp_code(&secret, now, 0),
+        ],
+        Some(&format!("{PASSWORD}\n")),
+    );
+    assert_ne!(replay.code, 0);
+    assert!(replay.stderr.contains("already used"), "{}", replay.stderr);
+
+    // Signing asks for the code too: read from the line after the password.
+    world
+        .synapse_with(
+            Some(world.base()),
+            &[
+                "reports",
+                "sign",
+                &id,
+                "--version",
+                &version,
+                "--password-stdin",
+            ],
+            Some(&format!("{PASSWORD}\n{}\n", totp_code(&secret, now, 1))),
+        )
+        .expect(0);
+    assert_eq!(
+        world.api_data(&format!("/api/v1/reports/{id}"))["status"],
+        "signed"
+    );
+}

@@ -456,12 +456,12 @@ async fn a_consultation_runs_to_a_signed_report_with_an_addendum() {
     assert_eq!(edited.version, 2);
 
     let wrong = doctor
-        .sign_report(report_id, edited.version, "not-the-password")
+        .sign_report(report_id, edited.version, "not-the-password", None)
         .await
         .unwrap_err();
     assert_eq!(wrong.kind, ErrorKind::InvalidCredentials);
     let stale = doctor
-        .sign_report(report_id, report.version, PASSWORD)
+        .sign_report(report_id, report.version, PASSWORD, None)
         .await
         .unwrap_err();
     assert_eq!(
@@ -472,7 +472,7 @@ async fn a_consultation_runs_to_a_signed_report_with_an_addendum() {
         "{stale}"
     );
     let signed = doctor
-        .sign_report(report_id, edited.version, PASSWORD)
+        .sign_report(report_id, edited.version, PASSWORD, None)
         .await
         .unwrap();
     assert_eq!(signed.summary.status, ReportStatus::Signed);
@@ -482,7 +482,7 @@ async fn a_consultation_runs_to_a_signed_report_with_an_addendum() {
         Some("Test doc@example.org")
     );
     let again = doctor
-        .sign_report(report_id, signed.version, PASSWORD)
+        .sign_report(report_id, signed.version, PASSWORD, None)
         .await
         .unwrap_err();
     assert_eq!(again.kind, ErrorKind::ReportSigned);

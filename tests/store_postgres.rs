@@ -1838,6 +1838,7 @@ async fn migrations_run_concurrently_and_again_without_error() {
             (9, true),
             (10, true),
             (11, true),
+            (12, true),
             (13, true),
         ]
     );

@@ -1,6 +1,6 @@
 //! `synapse admin`: the operator's commands on the database itself, with no server running:
-//! accounts (create, list, unlock, disable, enable, reset a password, end the sessions), the
-//! export of the audit trail and the check of its chain (`verify`). The database is the one
+//! accounts (create, list, unlock, disable, enable, reset a password or a second factor, end the, the
+//! sessions), the export of the audit trail and the check of its chain (`verify`). The database is the one
 //! `serve` opens (`--database`, else `SYNAPSE_DATABASE_URL`, else the config file). The commands call the store methods the API's
 //! `/admin/*` calls, as a console operator (`store::ConsoleOperator`, the operating-system
 //! account that ran the command), so each change leaves the audit row it leaves over the API.
@@ -61,6 +61,13 @@ pub enum AdminCommand {
     },
     /// List every account: role, and whether it is disabled or locked.
     ListUsers,
+    /// Remove an account's second factor (a lost phone): it logs in with its password alone
+    /// and enrols again.
+    ResetMfa {
+        /// The account's email.
+        #[arg(long)]
+        email: String,
+    },
     /// Unlock an account locked by failed logins.
     Unlock {
         /// The account's email.
@@ -428,6 +435,18 @@ async fn run_inner(
             let user = account(store, &email).await?;
             let user = store.unlock_user(by, user.user.id).await?;
             println!("Unlocked {}: it can log in again.", user.email);
+            Ok(())
+        }
+        AdminCommand::ResetMfa { email } => {
+            let user = account(store, &email).await?;
+            if store.reset_mfa(by, user.user.id).await? {
+                println!(
+                    "Removed the second factor of {}: it logs in with its password and enrols again.",
+                    user.user.email
+                );
+            } else {
+                println!("{} had no second factor; nothing changed.", user.user.email);
+            }
             Ok(())
         }
         AdminCommand::Disable { email } => {

@@ -228,6 +228,7 @@ The server (synapse serve):
   SYNAPSE_REQUESTS_PER_MINUTE_PER_USER     API calls per user per minute
   SYNAPSE_REQUESTS_PER_MINUTE_PER_ADDRESS  API calls per address per minute, without a token
   SYNAPSE_TRUSTED_PROXIES                  reverse proxies whose X-Forwarded-For is believed
+  SYNAPSE_REQUIRE_MFA                      roles that must have a second factor (comma-separated)
   SYNAPSE_EVENT_HEARTBEAT_S                seconds between event-stream heartbeats
   SYNAPSE_EVENT_REPLAY                     events kept for streams that resume
   SYNAPSE_EVENT_STREAMS_PER_USER           event streams one user may have open

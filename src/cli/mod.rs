@@ -110,11 +110,17 @@ pub enum ReportsCommand {
         /// The version you read and are signing.
         #[arg(long)]
         version: u32,
-        /// Read the password from the first line of standard input instead of prompting.
+        /// Read the password from the first line of standard input instead of prompting (and,
+        /// when your account has a second factor and --code is left out, the code from the
+        /// second line).
         #[arg(long)]
         password_stdin: bool,
         #[command(flatten)]
         output: OutputArgs,
+        /// The current code of your authenticator app (or a recovery code), when your account
+        /// has a second factor; prompted for when needed and left out.
+        #[arg(long)]
+        code: Option<String>,
     },
     /// Report counts by status, and the last 30 days.
     Stats {
@@ -136,6 +142,32 @@ pub enum AuthCommand {
     /// Print an access token for `SYNAPSE_TOKEN` (good for the server's access-token lifetime,
     /// 15 minutes by default).
     Token {
+        #[command(flatten)]
+        output: OutputArgs,
+    },
+    /// The second factor (TOTP, an authenticator app): `auth mfa enroll`, `auth mfa confirm`.
+    #[command(subcommand)]
+    Mfa(MfaCommand),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum MfaCommand {
+    /// Make a new secret for your authenticator app: prints it as a QR code and as text, then
+    /// asks the app's first code to turn it on (or run `auth mfa confirm --code` later), and
+    /// prints the ten recovery codes once.
+    Enroll {
+        /// The app's first code, to confirm at once without a prompt.
+        #[arg(long)]
+        code: Option<String>,
+        #[command(flatten)]
+        output: OutputArgs,
+    },
+    /// Turn on the secret of `auth mfa enroll` with the app's current code; prints the ten
+    /// recovery codes once.
+    Confirm {
+        /// The current code of your authenticator app (prompted for when left out).
+        #[arg(long)]
+        code: Option<String>,
         #[command(flatten)]
         output: OutputArgs,
     },
@@ -205,13 +237,19 @@ pub enum Command {
         /// Account email (prompted for when left out).
         #[arg(long)]
         email: Option<String>,
-        /// Read the password from the first line of standard input instead of prompting.
+        /// Read the password from the first line of standard input instead of prompting (and,
+        /// when the account has a second factor and --code is left out, the code from the
+        /// second line).
         #[arg(long)]
         password_stdin: bool,
         #[command(flatten)]
         connection: Connection,
         #[command(flatten)]
         output: OutputArgs,
+        /// The current code of the authenticator app (or a recovery code), when the account
+        /// has a second factor; prompted for ("Code:") when needed and left out.
+        #[arg(long)]
+        code: Option<String>,
     },
     /// End the session on the server and forget it here.
     Logout {
@@ -450,12 +488,17 @@ async fn run_inner(
         email,
         password_stdin,
         output,
+        code,
         ..
     } = command
     {
         let store = open_store(globals, file, env).await?;
         let out = output.or(outer);
-        return login(&client, &store, &mut target, email, password_stdin, &out).await;
+        let typed = Typed {
+            password_stdin,
+            code,
+        };
+        return login(&client, &store, &mut target, email, typed, &out).await;
     }
     if let Command::Logout { output, .. } = command {
         let store = open_store(globals, file, env).await?;
@@ -477,6 +520,7 @@ async fn run_inner(
                 auth_status(&client, &auth, &target, &output.or(outer)).await
             }
             AuthCommand::Token { output } => auth_token(&client, &output.or(outer)).await,
+            AuthCommand::Mfa(command) => mfa(&client, command, outer).await,
         },
         Command::Patients(args) => patients(&client, args.command, outer).await,
         Command::Reports(args) => reports(&client, args.command, outer).await,
@@ -593,12 +637,40 @@ fn read_password(password_stdin: bool) -> Result<String, Failure> {
     prompt::read_password(password_stdin, "Password: ").map_err(usage)
 }
 
+/// How a command gets what the person types: the password, and a second factor's code.
+struct Typed {
+    password_stdin: bool,
+    code: Option<String>,
+}
+
+impl Typed {
+    /// The code: `--code`, else the next line of standard input after the password, else
+    /// prompted for.
+    fn code(&self) -> Result<String, Failure> {
+        if let Some(code) = &self.code {
+            return Ok(code.trim().to_string());
+        }
+        if self.password_stdin {
+            let code = read_line("")?;
+            if !code.trim().is_empty() {
+                return Ok(code.trim().to_string());
+            }
+        }
+        if prompt::interactive() {
+            return Ok(read_line("Code: ")?.trim().to_string());
+        }
+        Err(usage(
+            "this account has a second factor: pass --code with the current code of your authenticator app (or a recovery code), or give it on the line after the password with --password-stdin",
+        ))
+    }
+}
+
 async fn login(
     client: &ApiClient,
     store: &TokenStore,
     target: &mut Target,
     email: Option<String>,
-    password_stdin: bool,
+    typed: Typed,
     out: &OutputArgs,
 ) -> Result<(), Failure> {
     let email = match email {
@@ -606,8 +678,17 @@ async fn login(
         None if std::io::stdin().is_terminal() => read_line("Email: ")?,
         None => return Err(usage("pass --email when standard input is not a terminal")),
     };
-    let password = read_password(password_stdin)?;
-    let user = client.login(email.trim(), &password).await?;
+    let password = read_password(typed.password_stdin)?;
+    let user = match client.login(email.trim(), &password).await {
+        Err(ApiError {
+            kind: ErrorKind::MfaRequired { mfa_token },
+            ..
+        }) => {
+            let code = typed.code()?;
+            client.verify_mfa(&mfa_token, &code).await?
+        }
+        other => other?,
+    };
     persist(client, store).await;
     // The server is remembered whether or not the session can be: the next command (or a
     // `SYNAPSE_TOKEN`) needs no --server.
@@ -630,6 +711,7 @@ async fn login(
         "user": user,
         "session_kept": store.remembers(),
         "token_store": store.status(),
+        "mfa_enrollment_required": client.enrolment_due(),
     });
     print(out, Data::One(to_value(&data)?), || {
         let remembered = if store.remembers() {
@@ -637,13 +719,86 @@ async fn login(
         } else {
             format!("{}: log in again next time.", store.status())
         };
+        let due = if client.enrolment_due() {
+            "Your role needs a second factor: run `synapse auth mfa enroll` before anything else.\n"
+        } else {
+            ""
+        };
         format!(
-            "Logged in to {} as {} ({}). {remembered}\n",
+            "Logged in to {} as {} ({}). {remembered}\n{due}",
             client.server_url(),
             user.full_name,
             user.role.as_str()
         )
     })
+}
+
+/// `auth mfa enroll|confirm`.
+async fn mfa(client: &ApiClient, command: MfaCommand, outer: &OutputArgs) -> Result<(), Failure> {
+    let (code, out) = match command {
+        MfaCommand::Enroll { code, output } => {
+            let out = output.or(outer);
+            let for_a_person = out.format() == output::Format::Table;
+            let enrolment = client.enroll_mfa().await?;
+            if !for_a_person && code.is_none() {
+                return print(&out, Data::One(to_value(&enrolment)?), String::new);
+            }
+            if for_a_person {
+                println!("Scan this with your authenticator app, or type the secret in by hand.\n");
+                println!("{}", crate::client::qr::text(&enrolment.otpauth_uri, true));
+                println!("Secret: {}", enrolment.secret);
+                println!("URI:    {}\n", enrolment.otpauth_uri);
+            }
+            let code = match code {
+                Some(code) => code,
+                None if prompt::interactive() => read_line("Code shown by the app: ")?,
+                None => {
+                    println!(
+                        "Then run `synapse auth mfa confirm --code CODE` with the app's code."
+                    );
+                    return Ok(());
+                }
+            };
+            (code, out)
+        }
+        MfaCommand::Confirm { code, output } => {
+            let code = match code {
+                Some(code) => code,
+                None if prompt::interactive() => read_line("Code: ")?,
+                None => {
+                    return Err(usage(
+                        "pass --code with the current code of your authenticator app",
+                    ));
+                }
+            };
+            (code, output.or(outer))
+        }
+    };
+    let codes = client
+        .confirm_mfa(code.trim())
+        .await
+        .map_err(|e| with_flags(e, &[("code", "--code")]))?;
+    print(&out, Data::One(to_value(&codes)?), || {
+        let mut text = String::from(
+            "The second factor is on: logging in and signing now need a code.\n\
+             Recovery codes (each works once; keep them somewhere safe, they are not shown again):\n",
+        );
+        for code in &codes.recovery_codes {
+            text.push_str(&format!("  {code}\n"));
+        }
+        text
+    })
+}
+
+/// A validation error whose fields are named as this command's flags.
+fn with_flags(error: ApiError, flags: &[(&str, &str)]) -> Failure {
+    if let ErrorKind::Validation { fields } = &error.kind
+        && let Some(field) = fields.first()
+        && let Some((_, flag)) = flags.iter().find(|(name, _)| *name == field.field)
+    {
+        return usage(format!("{flag} {}", field.message));
+    }
+    error.into()
 }
 
 async fn logout(client: &ApiClient, store: &TokenStore, out: &OutputArgs) -> Result<(), Failure> {
@@ -1107,9 +1262,30 @@ async fn reports(
             version,
             password_stdin,
             output,
+            code,
         } => {
             let password = read_password(password_stdin)?;
-            let report = match client.sign_report(id, version, &password).await {
+            let typed = Typed {
+                password_stdin,
+                code,
+            };
+            let mut result = client
+                .sign_report(id, version, &password, typed.code.as_deref())
+                .await;
+            // The server names `code` when the doctor has a second factor: ask for it then.
+            if typed.code.is_none()
+                && let Err(ApiError {
+                    kind: ErrorKind::Validation { fields },
+                    ..
+                }) = &result
+                && fields.iter().any(|f| f.field == "code")
+            {
+                let code = typed.code()?;
+                result = client
+                    .sign_report(id, version, &password, Some(&code))
+                    .await;
+            }
+            let report = match result {
                 Ok(report) => report,
                 Err(error) => {
                     if let ErrorKind::VersionConflict { current_version } = error.kind {

@@ -4,7 +4,9 @@ use reqwest::Method;
 use uuid::Uuid;
 
 use super::{ApiClient, ApiError, Call, to_json};
-use crate::model::admin::{AdminUser, AuditEvent, NewUser, PasswordReset, SessionsRevoked};
+use crate::model::admin::{
+    AdminUser, AuditEvent, MfaReset, NewUser, PasswordReset, SessionsRevoked,
+};
 use crate::model::auth::*;
 use crate::model::consultation::*;
 use crate::model::page::{Page, SearchResults};
@@ -37,6 +39,48 @@ impl ApiClient {
             })
             .await?;
         self.adopt(tokens)
+    }
+
+    /// The second step of a login that answered `ErrorKind::MfaRequired`: the code of the
+    /// authenticator app (or a recovery code) with the login's token; keeps the session.
+    pub async fn verify_mfa(&self, mfa_token: &str, code: &str) -> Result<User, ApiError> {
+        let body = MfaVerifyRequest {
+            mfa_token: mfa_token.to_string(),
+            code: code.to_string(),
+        };
+        let tokens: Tokens = self
+            .run(Call {
+                method: Method::POST,
+                path: "/api/v1/auth/mfa/verify".into(),
+                query: None,
+                body: Some(to_json(&body)?),
+                authenticated: false,
+            })
+            .await?;
+        self.adopt(tokens)
+    }
+
+    /// Starts enrolling a second factor: the secret to put in an authenticator app.
+    pub async fn enroll_mfa(&self) -> Result<MfaEnrollment, ApiError> {
+        self.write::<_, ()>(Method::POST, "/api/v1/auth/mfa/enroll".into(), None)
+            .await
+    }
+
+    /// Confirms the enrolment with the app's first code; answers the recovery codes.
+    pub async fn confirm_mfa(&self, code: &str) -> Result<MfaRecoveryCodes, ApiError> {
+        let body = MfaConfirmRequest {
+            code: code.to_string(),
+        };
+        let codes = self
+            .write(Method::POST, "/api/v1/auth/mfa/confirm".into(), Some(&body))
+            .await?;
+        // Enrolled: whatever the login said, nothing is due any more.
+        if let Ok(mut slot) = self.state.session.lock()
+            && let Some(session) = slot.as_mut()
+        {
+            session.enrolment_due = false;
+        }
+        Ok(codes)
     }
 
     /// Ends the session on the server and forgets it here, even if the server is unreachable.
@@ -242,16 +286,19 @@ impl ApiClient {
     }
 
     /// Signs `version` of the report, the version the doctor was shown; a report changed
-    /// since answers `ErrorKind::VersionConflict` and is not signed.
+    /// since answers `ErrorKind::VersionConflict` and is not signed. `code` is the
+    /// authenticator's code, needed when the doctor has a second factor.
     pub async fn sign_report(
         &self,
         id: Uuid,
         version: u32,
         password: &str,
+        code: Option<&str>,
     ) -> Result<Report, ApiError> {
         let body = SignReport {
             password: password.to_string(),
             version,
+            code: code.map(str::to_string),
         };
         self.write(
             Method::POST,
@@ -329,6 +376,16 @@ impl ApiClient {
         self.write::<_, ()>(
             Method::POST,
             format!("/api/v1/admin/users/{id}/revoke-sessions"),
+            None,
+        )
+        .await
+    }
+
+    /// Removes an account's second factor (a lost phone).
+    pub async fn reset_mfa(&self, id: Uuid) -> Result<MfaReset, ApiError> {
+        self.write::<_, ()>(
+            Method::POST,
+            format!("/api/v1/admin/users/{id}/reset-mfa"),
             None,
         )
         .await

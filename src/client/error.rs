@@ -52,6 +52,17 @@ pub enum ErrorKind {
     SessionEnded,
     /// No one is logged in on this client.
     NotLoggedIn,
+    /// The password was right and the account needs a code next: give it with the token
+    /// to `ApiClient::verify_mfa`.
+    MfaRequired {
+        mfa_token: String,
+    },
+    /// The authenticator or recovery code was wrong or already used.
+    MfaCodeInvalid,
+    /// The account's role needs a second factor it has not enrolled yet.
+    MfaEnrollmentRequired,
+    /// The account has a second factor already.
+    MfaAlreadyEnabled,
 }
 
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
@@ -217,6 +228,15 @@ impl ApiError {
                     .unwrap_or(1),
             },
             code::UNAVAILABLE => ErrorKind::Unavailable,
+            code::MFA_REQUIRED => ErrorKind::MfaRequired {
+                mfa_token: details["mfa_token"]
+                    .as_str()
+                    .unwrap_or_default()
+                    .to_string(),
+            },
+            code::MFA_CODE_INVALID => ErrorKind::MfaCodeInvalid,
+            code::MFA_ENROLLMENT_REQUIRED => ErrorKind::MfaEnrollmentRequired,
+            code::MFA_ALREADY_ENABLED => ErrorKind::MfaAlreadyEnabled,
             _ => ErrorKind::Internal,
         };
         Self::new(kind, message, request_id)

@@ -7,6 +7,7 @@ mod endpoints;
 pub mod error;
 pub mod events;
 pub mod exports;
+pub mod qr;
 pub mod settings;
 
 use std::path::PathBuf;
@@ -74,6 +75,8 @@ struct Session {
     access_expires_at: i64,
     refresh_token: String,
     user: User,
+    /// The server said the account must enrol a second factor before anything else.
+    enrolment_due: bool,
 }
 
 struct SessionState {
@@ -210,8 +213,20 @@ impl ApiClient {
             access_expires_at: claims.exp,
             refresh_token: tokens.refresh_token,
             user: tokens.user,
+            enrolment_due: tokens.mfa_enrollment_required,
         }));
         Ok(user)
+    }
+
+    /// Whether the server told this session's login (or last refresh) that the account must
+    /// enrol a second factor before anything else (`Tokens::mfa_enrollment_required`).
+    pub fn enrolment_due(&self) -> bool {
+        self.state
+            .session
+            .lock()
+            .ok()
+            .and_then(|slot| slot.as_ref().map(|s| s.enrolment_due))
+            .unwrap_or(false)
     }
 
     /// Forgets the session locally (after logout, or when it ended).
@@ -247,6 +262,7 @@ impl ApiClient {
                 access_expires_at: claims.exp,
                 refresh_token: String::new(),
                 user: user.clone(),
+                enrolment_due: false,
             });
         }
         Ok(user)

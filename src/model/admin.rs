@@ -61,6 +61,14 @@ pub struct PasswordReset {
     pub password: String,
 }
 
+/// The answer of resetting an account's second factor.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct MfaReset {
+    pub user_id: Uuid,
+    /// Whether the account had a second factor (or a pending enrolment) to remove.
+    pub had_mfa: bool,
+}
+
 /// The answer of revoking an account's sessions: how many were open.
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
 pub struct SessionsRevoked {

@@ -58,6 +58,11 @@ pub struct Tokens {
     pub user_id: Uuid,
     pub role: Role,
     pub user: User,
+    /// The account's role needs a second factor and it has none yet: every endpoint but
+    /// `/auth/mfa/enroll`, `/auth/mfa/confirm`, `/auth/me`, `/auth/sessions`, `/auth/refresh`
+    /// and `/auth/logout` answers 403 `MFA_ENROLLMENT_REQUIRED` until it is enrolled.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub mfa_enrollment_required: bool,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
@@ -132,6 +137,60 @@ pub struct SessionList {
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
 pub struct SessionEnded {
     pub ended: bool,
+}
+
+/// `POST /auth/mfa/verify`: the second step of a login that answered `MFA_REQUIRED`.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct MfaVerifyRequest {
+    /// `details.mfa_token` of the login's `MFA_REQUIRED` answer.
+    pub mfa_token: String,
+    /// The current 6-digit code of the authenticator app, or one of the recovery codes.
+    pub code: String,
+}
+
+/// `details` of a login's 401 `MFA_REQUIRED`: what `POST /auth/mfa/verify` needs.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct MfaChallenge {
+    /// Short-lived (5 minutes) and good only for `POST /auth/mfa/verify`.
+    pub mfa_token: String,
+    /// Seconds.
+    pub expires_in: i64,
+}
+
+/// `POST /auth/mfa/enroll`: a new secret for the authenticator app, not in force until
+/// confirmed with a first code.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct MfaEnrollment {
+    /// The shared secret in base32, for typing into the app by hand.
+    pub secret: String,
+    /// `otpauth://totp/…` URI (SHA-1, 6 digits, 30 s), for a QR code.
+    pub otpauth_uri: String,
+}
+
+/// `POST /auth/mfa/confirm`.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct MfaConfirmRequest {
+    /// The current code of the app the secret was put in.
+    pub code: String,
+}
+
+/// The answer of `POST /auth/mfa/confirm`: the second factor is on.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct MfaRecoveryCodes {
+    /// Ten single-use codes, shown this once (the server keeps only their hashes).
+    pub recovery_codes: Vec<String>,
+}
+
+/// The claims of a login's `mfa_token` (JWT HS256, `typ:"mfa"`).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct MfaClaims {
+    pub sub: Uuid,
+    pub iat: i64,
+    pub exp: i64,
+    pub jti: Uuid,
+    pub typ: String,
 }
 
 /// The claims of an access token (JWT HS256).

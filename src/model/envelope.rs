@@ -176,6 +176,14 @@ pub mod code {
             "the service cannot answer now (e.g. the database is unreachable)",
         REQUEST_TIMEOUT = "REQUEST_TIMEOUT":
             "the request body did not arrive in time (`body_timeout_s`); send it again",
+        MFA_REQUIRED = "MFA_REQUIRED":
+            "the password is right and a second factor is needed: send `details.mfa_token` and a code to `/auth/mfa/verify`",
+        MFA_CODE_INVALID = "MFA_CODE_INVALID":
+            "the authenticator or recovery code is wrong, or was already used; it counts towards the lockout",
+        MFA_ENROLLMENT_REQUIRED = "MFA_ENROLLMENT_REQUIRED":
+            "the account's role needs a second factor: enrol with `/auth/mfa/enroll` and `/auth/mfa/confirm` first",
+        MFA_ALREADY_ENABLED = "MFA_ALREADY_ENABLED":
+            "the account already has a second factor; an administrator can reset it",
     }
 
     /// What `code` means for a caller, or `""` for a code that is not one of [`ALL`].

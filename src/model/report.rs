@@ -178,6 +178,10 @@ pub struct SignReport {
     pub password: String,
     /// The version the doctor read and is signing (`Report::version`).
     pub version: u32,
+    /// The current code of the signer's authenticator app (or a recovery code): required
+    /// when the signer has a second factor.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub code: Option<String>,
 }
 
 /// `POST /reports/{id}/addenda`.

@@ -1,5 +1,5 @@
 //! `/admin/*`: accounts (list, create, unlock, disable, enable, reset a password, end the
-//! sessions) and the audit trail. Admins only; no clinical data is reachable from here. The
+//! sessions, reset the second factor) and the audit trail. Admins only; no clinical data is reachable from here. The
 //! console's `synapse admin` calls the same store methods, so both leave the same audit rows.
 
 use axum::extract::State;
@@ -10,7 +10,9 @@ use super::error::{ApiError, ApiResult, Created, Success};
 use super::extract::{Json, NoQuery, PathId, Query};
 use super::openapi;
 use super::params;
-use crate::model::admin::{AdminUser, AuditEvent, NewUser, PasswordReset, SessionsRevoked};
+use crate::model::admin::{
+    AdminUser, AuditEvent, MfaReset, NewUser, PasswordReset, SessionsRevoked,
+};
 use crate::model::auth::Role;
 use crate::model::envelope::{ErrorEnvelope, SuccessEnvelope, code};
 use crate::model::page::Page;
@@ -241,6 +243,39 @@ pub async fn revoke_sessions(
     Ok(Success(SessionsRevoked {
         user_id: id,
         revoked,
+    }))
+}
+
+/// Reset an account's second factor
+///
+/// Removes its TOTP secret and recovery codes (a lost phone): the account logs in with its
+/// password alone, and enrols again (at once, when its role is in `require_mfa`). Audited as
+/// `admin.mfa_reset`. An unknown account answers 404.
+///
+/// Roles: admin.
+#[utoipa::path(
+    post,
+    path = "/api/v1/admin/users/{id}/reset-mfa",
+    tag = "admin",
+    operation_id = "resetUserMfa",
+    security(("bearer" = [])),
+    params(("id" = Uuid, Path, description = "The id of the user.")),
+    responses(
+        (status = 200, description = "OK.", body = SuccessEnvelope<MfaReset>),
+        (status = 404, description = openapi::errors("Not found", &[code::NOT_FOUND]), body = ErrorEnvelope),
+    ),
+)]
+pub async fn reset_mfa(
+    State(app): State<AppState>,
+    caller: Caller,
+    PathId(id): PathId,
+    _: NoQuery,
+) -> ApiResult<MfaReset> {
+    let by = administrator(&caller)?;
+    let had_mfa = app.store.reset_mfa(&by, id).await?;
+    Ok(Success(MfaReset {
+        user_id: id,
+        had_mfa,
     }))
 }
 

@@ -1,5 +1,5 @@
-//! `/auth/*`: login with lockout, rotating refresh, logout, me, change-password; and `Caller`,
-//! the authenticated user every other handler starts from.
+//! `/auth/*`: login with lockout (and its second step, in `mfa`), rotating refresh, logout,
+//! me, change-password; and `Caller`, the authenticated user every other handler starts from.
 
 use axum::extract::{FromRequestParts, State};
 use axum::http::StatusCode;
@@ -32,6 +32,11 @@ pub struct Caller {
     /// When the access token expires (seconds since the epoch): a long-lived answer (the
     /// event stream) ends then, so the client must show a fresh token to go on.
     pub expires_at: i64,
+    /// The account has a confirmed second factor (signing then needs a code).
+    pub mfa: bool,
+    /// The account's role needs a second factor (`require_mfa`) and it has none: only the
+    /// endpoints that take an [`Enrolling`] caller answer it.
+    pub enrolment_due: bool,
     pub meta: RequestMeta,
 }
 
@@ -101,7 +106,7 @@ pub fn request_meta(parts: &Parts) -> RequestMeta {
         })
 }
 
-fn context(meta: &RequestMeta) -> RequestContext {
+pub(super) fn context(meta: &RequestMeta) -> RequestContext {
     RequestContext {
         request_id: meta.request_id.clone(),
         client_request_id: meta.client_request_id.clone(),
@@ -117,7 +122,7 @@ fn session_revoked() -> ApiError {
     )
 }
 
-fn account_disabled() -> ApiError {
+pub(super) fn account_disabled() -> ApiError {
     ApiError::new(
         StatusCode::FORBIDDEN,
         code::ACCOUNT_DISABLED,
@@ -176,12 +181,12 @@ async fn authenticate_for(
             ApiError::unauthenticated("The access token is not valid. Log in again.")
         }
     })?;
-    let role = match app
+    let (role, mfa) = match app
         .store
         .session_state(claims.sid, claims.sub, app.config.sessions, usage)
         .await?
     {
-        SessionState::Active { role } => role,
+        SessionState::Active { role, mfa } => (role, mfa),
         SessionState::Revoked => return Err(session_revoked()),
         SessionState::Disabled => return Err(account_disabled()),
         SessionState::Expired => return Err(session_expired()),
@@ -191,8 +196,19 @@ async fn authenticate_for(
         role,
         session_id: claims.sid,
         expires_at: claims.exp,
+        mfa,
+        enrolment_due: !mfa && app.config.require_mfa.contains(&role),
         meta: request_meta(parts),
     })
+}
+
+/// The answer of every endpoint but enrolment's to an account that must enrol first.
+fn enrolment_required() -> ApiError {
+    ApiError::new(
+        StatusCode::FORBIDDEN,
+        code::MFA_ENROLLMENT_REQUIRED,
+        "Your role needs a second factor: set up an authenticator app first (POST /auth/mfa/enroll, then /auth/mfa/confirm).",
+    )
 }
 
 impl FromRequestParts<AppState> for Caller {
@@ -202,7 +218,26 @@ impl FromRequestParts<AppState> for Caller {
         parts: &mut Parts,
         app: &AppState,
     ) -> Result<Self, Self::Rejection> {
-        authenticate(app, parts).await
+        let caller = authenticate(app, parts).await?;
+        if caller.enrolment_due {
+            return Err(enrolment_required());
+        }
+        Ok(caller)
+    }
+}
+
+/// The caller of the endpoints an account that must enrol a second factor can still use:
+/// enrolment itself, `me`, its sessions.
+pub struct Enrolling(pub Caller);
+
+impl FromRequestParts<AppState> for Enrolling {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(
+        parts: &mut Parts,
+        app: &AppState,
+    ) -> Result<Self, Self::Rejection> {
+        Ok(Enrolling(authenticate(app, parts).await?))
     }
 }
 
@@ -217,9 +252,11 @@ impl FromRequestParts<AppState> for Watcher {
         parts: &mut Parts,
         app: &AppState,
     ) -> Result<Self, Self::Rejection> {
-        Ok(Watcher(
-            authenticate_for(app, parts, SessionUse::Watch).await?,
-        ))
+        let caller = authenticate_for(app, parts, SessionUse::Watch).await?;
+        if caller.enrolment_due {
+            return Err(enrolment_required());
+        }
+        Ok(Watcher(caller))
     }
 }
 
@@ -235,11 +272,12 @@ impl<S: Send + Sync> FromRequestParts<S> for Meta {
 }
 
 /// Issues an access token and a refresh token for an open session.
-async fn issue_tokens(
+pub(super) async fn issue_tokens(
     app: &AppState,
     user: User,
     session_id: Uuid,
     refresh_token: String,
+    mfa_enrollment_required: bool,
 ) -> Result<Tokens, ApiError> {
     let access_token = app
         .tokens
@@ -257,10 +295,11 @@ async fn issue_tokens(
         user_id: user.id,
         role: user.role,
         user,
+        mfa_enrollment_required,
     })
 }
 
-fn new_refresh(app: &AppState) -> (String, NewRefreshToken) {
+pub(super) fn new_refresh(app: &AppState) -> (String, NewRefreshToken) {
     let token = new_refresh_token();
     let stored = NewRefreshToken {
         token_hash: refresh_token_hash(&token),
@@ -278,7 +317,7 @@ fn invalid_credentials() -> ApiError {
 }
 
 /// The same answer whether or not the email has an account.
-fn locked(until: chrono::DateTime<chrono::Utc>) -> ApiError {
+pub(super) fn locked(until: chrono::DateTime<chrono::Utc>) -> ApiError {
     ApiError::new(
         StatusCode::LOCKED,
         code::ACCOUNT_LOCKED,
@@ -296,7 +335,9 @@ fn locked(until: chrono::DateTime<chrono::Utc>) -> ApiError {
 /// (7 days). A wrong password and an unknown email answer the same 401, and lock alike: after
 /// 5 failures from one address that address is refused for 15 minutes (423, even with the right
 /// password), while the owner can still log in from elsewhere; after 20 failures from all
-/// addresses together the account is refused from everywhere for 15 minutes.
+/// addresses together the account is refused from everywhere for 15 minutes. When the account
+/// has a second factor, the right password answers 401 `MFA_REQUIRED` with `details.mfa_token`
+/// (`MfaChallenge`) for `POST /auth/mfa/verify`.
 #[utoipa::path(
     post,
     path = "/api/v1/auth/login",
@@ -305,7 +346,7 @@ fn locked(until: chrono::DateTime<chrono::Utc>) -> ApiError {
     request_body = LoginRequest,
     responses(
         (status = 200, description = "OK.", body = SuccessEnvelope<Tokens>),
-        (status = 401, description = openapi::errors("Not authenticated", &[code::INVALID_CREDENTIALS]), body = ErrorEnvelope),
+        (status = 401, description = openapi::errors("Not authenticated", &[code::INVALID_CREDENTIALS, code::MFA_REQUIRED]), body = ErrorEnvelope),
         (status = 403, description = openapi::errors("Forbidden", &[code::ACCOUNT_DISABLED]), body = ErrorEnvelope),
         (status = 423, description = openapi::errors("Account locked", &[code::ACCOUNT_LOCKED]), body = ErrorEnvelope),
         (status = 429, description = openapi::errors("Too many requests", &[code::RATE_LIMITED]), body = ErrorEnvelope),
@@ -396,6 +437,12 @@ pub async fn login(
         telemetry::login(Login::Disabled);
         return Err(account_disabled());
     }
+    // The password is right; with a second factor the session opens only at its second step.
+    let mfa = app.store.mfa_record(record.user.id).await?;
+    if mfa.as_ref().is_some_and(|m| m.enabled) {
+        return Err(super::mfa::mfa_required(&app, record.user.id)?);
+    }
+    let enrolment_due = app.config.require_mfa.contains(&record.user.role);
     let (refresh_token, stored) = new_refresh(&app);
     let session_id = app
         .store
@@ -408,7 +455,7 @@ pub async fn login(
         .await?;
     telemetry::login(Login::Success);
     Ok(Success(
-        issue_tokens(&app, record.user, session_id, refresh_token).await?,
+        issue_tokens(&app, record.user, session_id, refresh_token, enrolment_due).await?,
     ))
 }
 
@@ -451,9 +498,18 @@ pub async fn refresh(
         )
         .await?;
     match outcome {
-        RefreshOutcome::Rotated { user, session_id } => Ok(Success(
-            issue_tokens(&app, user, session_id, refresh_token).await?,
-        )),
+        RefreshOutcome::Rotated { user, session_id } => {
+            // A refresh keeps telling a workstation that enrolment is still due.
+            let due = app.config.require_mfa.contains(&user.role)
+                && !app
+                    .store
+                    .mfa_record(user.id)
+                    .await?
+                    .is_some_and(|m| m.enabled);
+            Ok(Success(
+                issue_tokens(&app, user, session_id, refresh_token, due).await?,
+            ))
+        }
         RefreshOutcome::Reused => Err(ApiError::new(
             StatusCode::UNAUTHORIZED,
             code::SESSION_REVOKED,
@@ -532,7 +588,7 @@ pub async fn logout(
 }
 
 /// The program that logged in, from its User-Agent: printable, at most 100 characters.
-fn client_name(headers: &axum::http::HeaderMap) -> Option<String> {
+pub(super) fn client_name(headers: &axum::http::HeaderMap) -> Option<String> {
     let agent = headers.get(axum::http::header::USER_AGENT)?.to_str().ok()?;
     let name: String = agent
         .chars()
@@ -559,7 +615,7 @@ fn client_name(headers: &axum::http::HeaderMap) -> Option<String> {
 )]
 pub async fn list_sessions(
     State(app): State<AppState>,
-    caller: Caller,
+    Enrolling(caller): Enrolling,
     _: NoQuery,
 ) -> ApiResult<SessionList> {
     let policy = app.config.sessions;
@@ -600,7 +656,7 @@ pub async fn list_sessions(
 )]
 pub async fn end_session(
     State(app): State<AppState>,
-    caller: Caller,
+    Enrolling(caller): Enrolling,
     _: NoQuery,
     PathId(id): PathId,
 ) -> ApiResult<SessionEnded> {
@@ -625,7 +681,11 @@ pub async fn end_session(
         (status = 200, description = "OK.", body = SuccessEnvelope<User>),
     ),
 )]
-pub async fn me(State(app): State<AppState>, caller: Caller, _: NoQuery) -> ApiResult<User> {
+pub async fn me(
+    State(app): State<AppState>,
+    Enrolling(caller): Enrolling,
+    _: NoQuery,
+) -> ApiResult<User> {
     let record = app
         .store
         .user_by_id(caller.user_id)

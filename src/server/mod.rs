@@ -14,6 +14,7 @@ mod extract;
 pub mod fhir;
 pub mod generation;
 pub mod listener;
+mod mfa;
 mod middleware;
 pub mod openapi;
 mod ops;
@@ -23,6 +24,7 @@ mod reports;
 pub mod settings;
 pub mod tls;
 pub mod tokens;
+pub mod totp;
 
 use std::sync::Arc;
 
@@ -72,6 +74,9 @@ pub struct ServerConfig {
     /// The `system` of the MRN identifier in FHIR answers: a URI naming this clinic's
     /// numbering, so a receiving system can tell our MRNs from another clinic's.
     pub fhir_mrn_system: String,
+    /// The roles whose accounts must have a second factor (`require_mfa`): until enrolled,
+    /// such an account can only enrol, read `me` and its sessions, refresh and log out.
+    pub require_mfa: Vec<crate::model::auth::Role>,
 }
 
 impl ServerConfig {
@@ -97,6 +102,7 @@ impl ServerConfig {
             events: events::EventSettings::default(),
             connections: listener::ConnectionSettings::default(),
             fhir_mrn_system: DEFAULT_FHIR_MRN_SYSTEM.to_string(),
+            require_mfa: Vec::new(),
         }
     }
 }
@@ -111,6 +117,8 @@ pub struct AppState {
     /// drop: about 30,000 instructions a request, half a bare `/health` round trip.
     pub tokens: Arc<tokens::TokenKeys>,
     pub passwords: tokens::PasswordGate,
+    /// Seals the TOTP secrets kept in the database (keys derived from the signing secrets).
+    pub sealing: Arc<totp::SealingKeys>,
     pub generation: generation::GenerationQueue,
     pub login_limiter: Arc<middleware::LoginLimiter>,
     pub rate_limiter: Arc<middleware::ApiRateLimiter>,
@@ -138,7 +146,12 @@ impl AppState {
             config.login_attempts_per_minute,
         ));
         let rate_limiter = Arc::new(middleware::ApiRateLimiter::new(config.rate_limits));
+        let sealing = Arc::new(totp::SealingKeys::new(
+            &config.jwt_secret,
+            config.jwt_previous_secret.as_deref(),
+        ));
         Ok(AppState {
+            sealing,
             rate_limiter,
             store,
             config: Arc::new(config),
@@ -164,6 +177,9 @@ pub fn table() -> Vec<UtoipaMethodRouter<AppState>> {
         routes!(auth::change_password),
         routes!(auth::list_sessions),
         routes!(auth::end_session),
+        routes!(mfa::verify),
+        routes!(mfa::enroll),
+        routes!(mfa::confirm),
         routes!(patients::list),
         routes!(patients::search),
         routes!(patients::create),
@@ -193,6 +209,7 @@ pub fn table() -> Vec<UtoipaMethodRouter<AppState>> {
         routes!(admin::enable_user),
         routes!(admin::reset_password),
         routes!(admin::revoke_sessions),
+        routes!(admin::reset_mfa),
         routes!(admin::audit),
         routes!(ops::openapi),
         routes!(ops::health),

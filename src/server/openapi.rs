@@ -32,8 +32,14 @@ const AUTH_CODES: [&str; 4] = [
     code::SESSION_EXPIRED,
 ];
 
-/// The codes of a 403 on any secured operation: a role not allowed, or a disabled account.
-const FORBIDDEN_CODES: [&str; 2] = [code::FORBIDDEN, code::ACCOUNT_DISABLED];
+/// The codes of a 403 on any secured operation: a role not allowed, a disabled account, or
+/// an account whose role needs a second factor it has not enrolled (enrolment, `me` and the
+/// sessions still answer it).
+const FORBIDDEN_CODES: [&str; 3] = [
+    code::FORBIDDEN,
+    code::ACCOUNT_DISABLED,
+    code::MFA_ENROLLMENT_REQUIRED,
+];
 
 /// The codes of the `default` response of every operation.
 const DEFAULT_CODES: [&str; 3] = [code::INTERNAL, code::UNAVAILABLE, code::METHOD_NOT_ALLOWED];
@@ -375,7 +381,7 @@ mod tests {
             .map(|(method, path, _)| (method.as_str().to_lowercase(), path))
             .collect();
         assert_eq!(documented, routed);
-        assert_eq!(operations(&doc).len(), 41);
+        assert_eq!(operations(&doc).len(), 45);
         assert!(operations(&json!({})).is_empty());
     }
 
@@ -456,6 +462,7 @@ mod tests {
         let doc = document();
         let public = [
             "login",
+            "verifyMfa",
             "refreshTokens",
             "logout",
             "health",
@@ -550,7 +557,7 @@ mod tests {
                 );
             }
         }
-        assert_eq!(bodies, 15);
+        assert_eq!(bodies, 17);
         for optional in ["/api/v1/auth/logout", "/api/v1/consultation/{id}/stop"] {
             let body = &doc["paths"][optional]["post"]["requestBody"];
             assert_ne!(body["required"], true, "{optional}");

@@ -160,7 +160,9 @@ pub async fn edit(
 
 /// Sign a report
 ///
-/// Re-authenticates with the caller's password (a wrong one answers 401 `INVALID_CREDENTIALS`).
+/// Re-authenticates with the caller's password (a wrong one answers 401 `INVALID_CREDENTIALS`),
+/// and, when the signer has a second factor, with a fresh `code` (missing: 422 naming `code`;
+/// wrong or used: 401 `MFA_CODE_INVALID`, counted towards the lockout like a wrong password).
 /// `version` is the version the doctor read and is signing: a report changed since answers 409
 /// `VERSION_CONFLICT` (with `current_version`) and nothing is signed. Only `completed` reports;
 /// afterwards the content is immutable.
@@ -176,7 +178,7 @@ pub async fn edit(
     request_body = SignReport,
     responses(
         (status = 200, description = "OK.", body = SuccessEnvelope<Report>),
-        (status = 401, description = openapi::errors("Not authenticated", &[code::INVALID_CREDENTIALS]), body = ErrorEnvelope),
+        (status = 401, description = openapi::errors("Not authenticated", &[code::INVALID_CREDENTIALS, code::MFA_CODE_INVALID]), body = ErrorEnvelope),
         (status = 409, description = openapi::errors("Conflict with the resource's current state", &[code::VERSION_CONFLICT, code::REPORT_SIGNED, code::INVALID_STATE]), body = ErrorEnvelope),
         (status = 423, description = openapi::errors("Account locked", &[code::ACCOUNT_LOCKED]), body = ErrorEnvelope),
     ),
@@ -207,6 +209,7 @@ pub async fn sign(
             "The password is not correct; the report was not signed.",
         ));
     }
+    super::mfa::check_signing_code(&app, &caller, &record, body.code.as_deref()).await?;
     Ok(Success(
         app.store.sign_report(&actor, id, body.version).await?,
     ))

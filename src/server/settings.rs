@@ -182,6 +182,27 @@ pub fn resolve(
         .iter()
         .map(|p| super::client_ip::parse_proxy(p))
         .collect::<anyhow::Result<_>>()?;
+    let require_mfa = layered(
+        None,
+        env.get("SYNAPSE_REQUIRE_MFA").map(|v| {
+            v.split(',')
+                .map(|p| p.trim().to_string())
+                .filter(|p| !p.is_empty())
+                .collect::<Vec<_>>()
+        }),
+        f.require_mfa.clone(),
+    )
+    .unwrap_or_default();
+    server.require_mfa = require_mfa
+        .iter()
+        .map(|name| {
+            crate::model::auth::Role::parse(name).ok_or_else(|| {
+                anyhow::anyhow!(
+                    "require_mfa (SYNAPSE_REQUIRE_MFA): {name:?} is not a role; use doctor, admin or receptionist"
+                )
+            })
+        })
+        .collect::<anyhow::Result<_>>()?;
     if let Some(v) = layered(
         None,
         env.number("SYNAPSE_EVENT_HEARTBEAT_S")?,

@@ -12,7 +12,7 @@ use sha2::{Digest, Sha256};
 use tokio::sync::Semaphore;
 use uuid::Uuid;
 
-use crate::model::auth::{AccessClaims, Role};
+use crate::model::auth::{AccessClaims, MfaClaims, Role};
 use crate::store::password;
 
 /// Why an access token was refused.
@@ -142,6 +142,55 @@ impl TokenKeys {
             return Err(TokenProblem::Invalid);
         }
         Ok(claims)
+    }
+}
+
+/// How long a login's `mfa_token` lets its second step come: long enough to open the app.
+pub const MFA_TOKEN_TTL_S: i64 = 5 * 60;
+
+impl TokenKeys {
+    /// The token of a login whose password was right and that needs a code next: good only
+    /// for `/auth/mfa/verify` (its `typ` is `mfa`, which no access check takes), for
+    /// [`MFA_TOKEN_TTL_S`].
+    pub fn issue_mfa(&self, user_id: Uuid) -> anyhow::Result<String> {
+        let now = chrono::Utc::now().timestamp();
+        let claims = MfaClaims {
+            sub: user_id,
+            iat: now,
+            exp: now + MFA_TOKEN_TTL_S,
+            jti: Uuid::now_v7(),
+            typ: "mfa".to_string(),
+        };
+        let mut header = Header::new(Algorithm::HS256);
+        header.kid = Some(self.current.id.clone());
+        Ok(jsonwebtoken::encode(&header, &claims, &self.encoding)?)
+    }
+
+    /// The account a login's `mfa_token` is for, when it is one of ours, of type `mfa` and
+    /// not expired.
+    pub fn check_mfa(&self, token: &str) -> Result<Uuid, TokenProblem> {
+        let keys = std::iter::once(&self.current).chain(self.previous.as_ref());
+        let mut last = TokenProblem::Invalid;
+        for key in keys {
+            match jsonwebtoken::decode::<MfaClaims>(token, &key.decoding, &self.validation) {
+                Ok(data) if named(&data.header, key) => {
+                    let claims = data.claims;
+                    if claims.typ != "mfa"
+                        || claims.exp - chrono::Utc::now().timestamp() > MFA_TOKEN_TTL_S
+                    {
+                        return Err(TokenProblem::Invalid);
+                    }
+                    return Ok(claims.sub);
+                }
+                Ok(_) => return Err(TokenProblem::Invalid),
+                Err(e) if matches!(e.kind(), ErrorKind::InvalidSignature) => {}
+                Err(e) => {
+                    last = problem(&e);
+                    break;
+                }
+            }
+        }
+        Err(last)
     }
 }
 

@@ -480,7 +480,9 @@ pub async fn session_state(
 ) -> StoreResult<SessionState> {
     let select = Statement::new(
         "SELECT s.revoked_at IS NOT NULL AS revoked, s.revoke_reason, s.created_at,
-                s.last_used_at, u.disabled, u.role
+                s.last_used_at, u.disabled, u.role,
+                EXISTS (SELECT 1 FROM user_mfa m
+                        WHERE m.user_id = u.id AND m.enabled_at IS NOT NULL) AS mfa
          FROM sessions s JOIN users u ON u.id = s.user_id
          WHERE s.id = $1 AND s.user_id = $2",
     )
@@ -498,13 +500,14 @@ pub async fn session_state(
                         sql::parsed(row, "role", Role::parse)?,
                         sql::time(row, "created_at")?,
                         last_used(row, "created_at")?,
+                        sql::boolean(row, "mfa")?,
                     ))
                 })
                 .await
             })
         })
         .await?;
-    let Some((revoked, disabled, role, created, last_used)) = found else {
+    let Some((revoked, disabled, role, created, last_used, mfa)) = found else {
         return Ok(SessionState::Revoked);
     };
     // Checked before the revocation that disabling also did: the caller learns why.
@@ -533,7 +536,7 @@ pub async fn session_state(
         tx.execute(&touch).await?;
         tx.commit().await?;
     }
-    Ok(SessionState::Active { role })
+    Ok(SessionState::Active { role, mfa })
 }
 
 pub async fn open_sessions(

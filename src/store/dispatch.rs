@@ -126,6 +126,35 @@ impl<E: Engine> Store for E {
             .await
     }
 
+    async fn mfa_record(&self, user_id: Uuid) -> StoreResult<Option<mfa::MfaRecord>> {
+        super::mfa::mfa_record(self, user_id).await
+    }
+    async fn begin_mfa(&self, actor: &Actor, sealed_secret: &str) -> StoreResult<bool> {
+        super::mfa::begin_mfa(self, actor, sealed_secret).await
+    }
+    async fn enable_mfa(
+        &self,
+        actor: &Actor,
+        step: i64,
+        recovery_hashes: &[String],
+    ) -> StoreResult<bool> {
+        super::mfa::enable_mfa(self, actor, step, recovery_hashes).await
+    }
+    async fn accept_mfa_step(&self, user_id: Uuid, step: i64) -> StoreResult<bool> {
+        super::mfa::accept_mfa_step(self, user_id, step).await
+    }
+    async fn use_recovery_code(
+        &self,
+        ctx: &RequestContext,
+        user_id: Uuid,
+        code_hash: &str,
+    ) -> StoreResult<bool> {
+        super::mfa::use_recovery_code(self, ctx, user_id, code_hash).await
+    }
+    async fn reset_mfa(&self, by: &Administrator, user_id: Uuid) -> StoreResult<bool> {
+        super::mfa::reset_mfa(self, by, user_id).await
+    }
+
     async fn list_users(
         &self,
         by: &Administrator,

@@ -16,6 +16,7 @@ pub mod doctor_names;
 pub mod engine;
 pub mod events;
 pub mod exports;
+pub mod mfa;
 pub mod paging;
 pub mod password;
 pub mod patients;
@@ -307,6 +308,8 @@ pub enum RefreshOutcome {
 pub enum SessionState {
     Active {
         role: Role,
+        /// The account has a confirmed second factor.
+        mfa: bool,
     },
     Revoked,
     Disabled,
@@ -496,6 +499,30 @@ pub trait Store: Send + Sync + 'static {
         password_hash: &str,
     ) -> StoreResult<()>;
     async fn audit(&self, ctx: &RequestContext, entry: AuditEntry<'_>) -> StoreResult<()>;
+
+    // --- second factor (TOTP)
+    /// The account's enrolment, pending or confirmed, if it has one.
+    async fn mfa_record(&self, user_id: Uuid) -> StoreResult<Option<mfa::MfaRecord>>;
+    /// Keeps a pending enrolment; false when a confirmed one exists.
+    async fn begin_mfa(&self, actor: &Actor, sealed_secret: &str) -> StoreResult<bool>;
+    /// Confirms the pending enrolment at time step `step` with new recovery codes' hashes.
+    async fn enable_mfa(
+        &self,
+        actor: &Actor,
+        step: i64,
+        recovery_hashes: &[String],
+    ) -> StoreResult<bool>;
+    /// Accepts a code of time step `step` once: false for that step or an earlier one again.
+    async fn accept_mfa_step(&self, user_id: Uuid, step: i64) -> StoreResult<bool>;
+    /// Spends a recovery code by its hash; false when unknown or used.
+    async fn use_recovery_code(
+        &self,
+        ctx: &RequestContext,
+        user_id: Uuid,
+        code_hash: &str,
+    ) -> StoreResult<bool>;
+    /// Removes the account's second factor; answers whether it had one.
+    async fn reset_mfa(&self, by: &Administrator, user_id: Uuid) -> StoreResult<bool>;
 
     // --- admin
     async fn list_users(

@@ -49,6 +49,11 @@ pub enum Call {
         email: String,
         password: String,
     },
+    /// The second step of a login: the code with the token of the login's answer.
+    VerifyMfa {
+        mfa_token: String,
+        code: String,
+    },
     Unlock {
         email: String,
         password: String,
@@ -75,6 +80,8 @@ pub enum Call {
         /// The version the doctor was shown.
         version: u32,
         password: String,
+        /// The authenticator's code, when the doctor has a second factor.
+        code: Option<String>,
     },
     Addendum {
         id: Uuid,
@@ -228,6 +235,9 @@ async fn follow_events(mut stream: EventStream, actions: UnboundedSender<Action>
 async fn perform(client: &ApiClient, call: Call) -> Response {
     match call {
         Call::Login { email, password } => Response::Login(client.login(&email, &password).await),
+        Call::VerifyMfa { mfa_token, code } => {
+            Response::Login(client.verify_mfa(&mfa_token, &code).await)
+        }
         Call::Unlock { email, password } => Response::Unlock(client.login(&email, &password).await),
         Call::Logout => {
             let _ = client.logout().await;
@@ -270,7 +280,12 @@ async fn perform(client: &ApiClient, call: Call) -> Response {
             id,
             version,
             password,
-        } => Response::Signed(client.sign_report(id, version, &password).await),
+            code,
+        } => Response::Signed(
+            client
+                .sign_report(id, version, &password, code.as_deref())
+                .await,
+        ),
         Call::Addendum { id, text } => {
             Response::AddendumAdded(client.add_addendum(id, &text).await)
         }

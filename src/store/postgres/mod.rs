@@ -34,7 +34,7 @@ use crate::store::patients;
 use reachability::Reachability;
 
 /// The embedded migrations, in order: version, description, SQL.
-const MIGRATIONS: [(i64, &str, &str); 12] = [
+const MIGRATIONS: [(i64, &str, &str); 13] = [
     (
         1,
         "schema",
@@ -89,6 +89,11 @@ const MIGRATIONS: [(i64, &str, &str); 12] = [
         11,
         "session activity",
         include_str!("../../../migrations/postgres/0011_session_activity.sql"),
+    ),
+    (
+        12,
+        "second factor",
+        include_str!("../../../migrations/postgres/0012_mfa.sql"),
     ),
     (
         13,

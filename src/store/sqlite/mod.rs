@@ -29,7 +29,7 @@ use super::*;
 use crate::store::patients;
 
 /// The embedded migrations, in order: version, description, SQL.
-const MIGRATIONS: [(i64, &str, &str); 14] = [
+const MIGRATIONS: [(i64, &str, &str); 15] = [
     (
         1,
         "schema",
@@ -94,6 +94,11 @@ const MIGRATIONS: [(i64, &str, &str); 14] = [
         13,
         "audit chain",
         include_str!("../../../migrations/sqlite/0013_audit_chain.sql"),
+    ),
+    (
+        14,
+        "second factor",
+        include_str!("../../../migrations/sqlite/0014_mfa.sql"),
     ),
     (
         15,

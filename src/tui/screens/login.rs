@@ -1,5 +1,6 @@
-//! The login screen: the server, email and password (masked), errors, and the demo accounts
-//! when the workstation runs its own demo server. Its state, keys, answers and view.
+//! The login screen: the server, email and password (masked), then the authenticator's code
+//! when the account has a second factor, errors, and the demo accounts when the workstation
+//! runs its own demo server. Its state, keys, answers and view.
 
 use crossterm::event::{KeyCode, KeyEvent};
 use ratatui::Frame;
@@ -8,6 +9,7 @@ use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Paragraph};
 
 use crate::client::ApiError;
+use crate::client::error::ErrorKind;
 use crate::model::auth::User;
 use crate::model::text::printable;
 use crate::tui::effect::{Call, Effect};
@@ -23,6 +25,8 @@ pub enum LoginFocus {
     #[default]
     Email,
     Password,
+    /// The second step: the code of the authenticator app (or a recovery code).
+    Code,
 }
 
 #[derive(Debug, Clone, Default)]
@@ -32,12 +36,23 @@ pub struct LoginState {
     pub focus: LoginFocus,
     pub busy: bool,
     pub error: Option<String>,
+    /// Set when the password was right and the server asks for a code: the token of the
+    /// second step. The code field is shown instead of the email and password.
+    pub mfa_token: Option<String>,
+    pub code: Field,
 }
 
 pub(crate) fn key(state: &mut State, key: &KeyEvent) -> Vec<Effect> {
     match state.settings.keymap.command(key, Scope::Dialog) {
-        // There is nothing to go back to.
-        Some(Command::Dismiss) => return Vec::new(),
+        // From the code, back to the password; before it there is nothing to go back to.
+        Some(Command::Dismiss) => {
+            if state.login.mfa_token.take().is_some() {
+                state.login.code = Field::default();
+                state.login.focus = LoginFocus::Password;
+                state.login.error = None;
+            }
+            return Vec::new();
+        }
         Some(Command::Submit) => return submit(state),
         _ => {}
     }
@@ -47,6 +62,7 @@ pub(crate) fn key(state: &mut State, key: &KeyEvent) -> Vec<Effect> {
             login.focus = match login.focus {
                 LoginFocus::Email => LoginFocus::Password,
                 LoginFocus::Password => LoginFocus::Email,
+                LoginFocus::Code => LoginFocus::Code,
             };
             Vec::new()
         }
@@ -54,6 +70,7 @@ pub(crate) fn key(state: &mut State, key: &KeyEvent) -> Vec<Effect> {
             match login.focus {
                 LoginFocus::Email => login.email.edit(key),
                 LoginFocus::Password => login.password.edit(key),
+                LoginFocus::Code => login.code.edit(key),
             };
             Vec::new()
         }
@@ -65,6 +82,17 @@ fn submit(state: &mut State) -> Vec<Effect> {
     let login = &mut state.login;
     if login.busy {
         return Vec::new();
+    }
+    if let Some(mfa_token) = login.mfa_token.clone() {
+        let code = login.code.value.trim().to_string();
+        if code.is_empty() {
+            login.error = Some("Enter the code your authenticator app shows.".into());
+            return Vec::new();
+        }
+        login.code = Field::default();
+        login.busy = true;
+        login.error = None;
+        return vec![call(state, Call::VerifyMfa { mfa_token, code })];
     }
     if login.focus == LoginFocus::Email {
         login.focus = LoginFocus::Password;
@@ -85,6 +113,7 @@ pub(crate) fn paste(state: &mut State, text: &str) -> Vec<Effect> {
     match state.login.focus {
         LoginFocus::Email => state.login.email.insert(text),
         LoginFocus::Password => state.login.password.insert(text),
+        LoginFocus::Code => state.login.code.insert(text),
     }
     Vec::new()
 }
@@ -107,7 +136,25 @@ pub(crate) fn on_login(state: &mut State, result: Result<User, ApiError>) -> Vec
             }
             effects
         }
+        Err(ApiError {
+            kind: ErrorKind::MfaRequired { mfa_token },
+            ..
+        }) => {
+            // The password was right: the code comes next, in its own field.
+            state.login.mfa_token = Some(mfa_token);
+            state.login.code = Field::default();
+            state.login.focus = LoginFocus::Code;
+            state.login.error = None;
+            Vec::new()
+        }
         Err(error) => {
+            if error.kind != ErrorKind::MfaCodeInvalid {
+                // Anything but a wrong code (an expired step, a lock) starts again.
+                state.login.mfa_token = None;
+                if state.login.focus == LoginFocus::Code {
+                    state.login.focus = LoginFocus::Password;
+                }
+            }
             state.login.error = Some(error.message.clone());
             Vec::new()
         }
@@ -162,6 +209,7 @@ pub fn draw(frame: &mut Frame, area: Rect, state: &State) {
         ])
     };
     let masked: String = "•".repeat(login.password.value.chars().count());
+    let second_step = login.mfa_token.is_some();
     let mut lines = vec![
         Line::styled("Log in to Synapse", theme.title()),
         Line::raw(""),
@@ -170,15 +218,29 @@ pub fn draw(frame: &mut Frame, area: Rect, state: &State) {
             Span::styled(printable(&state.session.server, true), theme.muted()),
         ]),
         Line::raw(""),
-        field(
-            "Email",
-            login.email.value.clone(),
-            login.focus == LoginFocus::Email,
-        ),
-        Line::raw(""),
-        field("Password", masked, login.focus == LoginFocus::Password),
-        Line::raw(""),
     ];
+    if second_step {
+        lines.extend([
+            Line::styled(
+                "Type the code your authenticator app shows (or a recovery code).",
+                theme.muted(),
+            ),
+            Line::raw(""),
+            field("Code", login.code.value.clone(), true),
+            Line::raw(""),
+        ]);
+    } else {
+        lines.extend([
+            field(
+                "Email",
+                login.email.value.clone(),
+                login.focus == LoginFocus::Email,
+            ),
+            Line::raw(""),
+            field("Password", masked, login.focus == LoginFocus::Password),
+            Line::raw(""),
+        ]);
+    }
     if login.busy {
         lines.push(Line::styled("Logging in…", theme.muted()));
     } else if let Some(error) = &login.error {
@@ -203,6 +265,7 @@ pub fn draw(frame: &mut Frame, area: Rect, state: &State) {
     let (field_row, column) = match login.focus {
         LoginFocus::Email => (4, login.email.cursor),
         LoginFocus::Password => (6, login.password.cursor),
+        LoginFocus::Code => (6, login.code.cursor),
     };
     if !login.busy {
         frame.set_cursor_position((rect.x + 1 + 12 + column as u16, rect.y + 1 + field_row));

@@ -178,6 +178,14 @@ pub(crate) fn handle_error(state: &mut State, error: &ApiError) -> Option<Vec<Ef
         state.toast(error.message.clone(), ToastKind::Error);
         return Some(Vec::new());
     }
+    if error.kind == ErrorKind::MfaEnrollmentRequired {
+        // The workstation has no enrolment screen yet: the CLI enrols, with its QR code.
+        state.toast(
+            "Your role needs a second factor: run `synapse auth mfa enroll` in a terminal, then log in again.",
+            ToastKind::Error,
+        );
+        return Some(Vec::new());
+    }
     if let ErrorKind::RateLimited { retry_after_s } = error.kind {
         state.toast(
             format!("The server asks to slow down: wait {retry_after_s} seconds, then try again."),

@@ -42,6 +42,9 @@ mod patient_form;
 /// The user's own sessions: listed, another one ended, this one kept.
 mod sessions;
 
+/// The second factor: the login's code step and signing with a code.
+mod mfa;
+
 // ---------------------------------------------------------------------------------------------
 // Keys and plumbing
 
@@ -1240,6 +1243,7 @@ fn sign_asks_the_password_and_a_wrong_one_keeps_the_dialog() {
             id: report_id(0),
             version: 3,
             password: "wrong".into(),
+            code: None,
         }
     );
     assert!(matches!(
@@ -1281,6 +1285,7 @@ fn sign_asks_the_password_and_a_wrong_one_keeps_the_dialog() {
             id: report_id(0),
             version: 3,
             password: "right".into(),
+            code: None,
         }
     );
     let effects = respond(
@@ -2751,6 +2756,7 @@ fn signing_sends_the_version_on_screen_and_a_change_since_shows_what_changed_and
             id: report_id(0),
             version: 3,
             password: "right".into(),
+            code: None,
         }
     );
 
@@ -2810,6 +2816,7 @@ fn signing_sends_the_version_on_screen_and_a_change_since_shows_what_changed_and
             id: report_id(0),
             version: 4,
             password: "right".into(),
+            code: None,
         }
     );
 }

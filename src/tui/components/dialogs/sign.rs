@@ -1,9 +1,10 @@
 //! Signing a report: first a confirmation that defaults to No, naming the patient and the
 //! version, then the doctor's password. The version signed is the one on screen: if the report
 //! changed since, the server refuses, the dialog shows what changed, section by section, and
-//! asks again about the new version.
+//! asks again about the new version. A doctor with a second factor is asked for the
+//! authenticator's code beside the password once the server says it is needed.
 
-use crossterm::event::KeyEvent;
+use crossterm::event::{KeyCode, KeyEvent};
 use ratatui::text::{Line, Span};
 use uuid::Uuid;
 
@@ -38,6 +39,11 @@ pub struct SignDialog {
     pub confirmed: bool,
     pub yes: bool,
     pub password: Field,
+    /// The server asked for the authenticator's code (the doctor has a second factor).
+    pub needs_code: bool,
+    pub code: Field,
+    /// Typing goes to the code rather than the password.
+    pub on_code: bool,
     pub error: Option<String>,
     pub busy: bool,
 }
@@ -69,6 +75,9 @@ impl SignDialog {
             confirmed: false,
             yes: false,
             password: Field::default(),
+            needs_code: false,
+            code: Field::default(),
+            on_code: false,
             error: None,
             busy: false,
         }
@@ -125,8 +134,16 @@ pub(super) fn key(state: &mut State, dialog: &mut Dialog, key: &KeyEvent) -> Ste
     }
     match keymap.command(key, Scope::Dialog) {
         Some(Command::Dismiss) => Step::Close(Vec::new()),
+        Some(Command::Submit) if sign.needs_code && sign.code.value.trim().is_empty() => {
+            sign.on_code = !sign.password.value.is_empty();
+            Step::Stay(Vec::new())
+        }
         Some(Command::Submit) if !sign.password.value.is_empty() => {
-            let password = std::mem::take(&mut sign.password).value;
+            // Kept until the answer: a server asking for the code then needs it again.
+            let password = sign.password.value.clone();
+            let code = sign
+                .needs_code
+                .then(|| std::mem::take(&mut sign.code).value.trim().to_string());
             let (id, version) = (sign.report_id, sign.version);
             sign.error = None;
             sign.busy = true;
@@ -136,11 +153,20 @@ pub(super) fn key(state: &mut State, dialog: &mut Dialog, key: &KeyEvent) -> Ste
                     id,
                     version,
                     password,
+                    code,
                 },
             )])
         }
+        _ if sign.needs_code && matches!(key.code, KeyCode::Tab | KeyCode::BackTab) => {
+            sign.on_code = !sign.on_code;
+            Step::Stay(Vec::new())
+        }
         _ => {
-            sign.password.edit(key);
+            if sign.on_code {
+                sign.code.edit(key);
+            } else {
+                sign.password.edit(key);
+            }
             Step::Stay(Vec::new())
         }
     }
@@ -159,12 +185,32 @@ pub(crate) fn on_signed(state: &mut State, result: Result<Report, ApiError>) -> 
         }
         Err(error) => {
             if let Some(Dialog::Sign(sign)) = &mut state.dialog {
-                match error.kind {
+                match &error.kind {
                     ErrorKind::InvalidCredentials => {
                         sign.busy = false;
+                        sign.password = Field::default();
+                        sign.on_code = false;
                         sign.error = Some(
                             "The password is not correct. Try again, or Esc to cancel.".into(),
                         );
+                        return Vec::new();
+                    }
+                    ErrorKind::Validation { fields }
+                        if fields.iter().any(|f| f.field == "code") =>
+                    {
+                        sign.busy = false;
+                        sign.needs_code = true;
+                        sign.on_code = true;
+                        sign.error = Some(
+                            "Your account has a second factor: type the code your authenticator app shows."
+                                .into(),
+                        );
+                        return Vec::new();
+                    }
+                    ErrorKind::MfaCodeInvalid => {
+                        sign.busy = false;
+                        sign.on_code = true;
+                        sign.error = Some(error.message.clone());
                         return Vec::new();
                     }
                     ErrorKind::VersionConflict { .. } => {
@@ -297,25 +343,46 @@ pub(super) fn view(state: &State, sign: &SignDialog) -> View {
             ),
         ]);
     } else {
-        // The password line, where the cursor is while the doctor types.
+        // The line typed on, where the cursor is while the doctor types.
         if !sign.busy {
-            cursor = Some((lines.len() + 2, 10 + sign.password.cursor as u16));
+            cursor = Some(if sign.on_code {
+                (lines.len() + 3, 10 + sign.code.cursor as u16)
+            } else {
+                (lines.len() + 2, 10 + sign.password.cursor as u16)
+            });
         }
+        let style = |focused: bool| {
+            if focused {
+                theme.selected()
+            } else {
+                theme.base()
+            }
+        };
         lines.extend([
-            Line::raw(format!(
-                "Enter your password to sign version {}.",
-                sign.version
-            )),
+            Line::raw(if sign.needs_code {
+                format!(
+                    "Enter your password and the code to sign version {} (Tab between them).",
+                    sign.version
+                )
+            } else {
+                format!("Enter your password to sign version {}.", sign.version)
+            }),
             Line::raw(""),
             Line::from(vec![
                 Span::raw("Password "),
                 Span::styled(
                     format!(" {:<30}", "•".repeat(sign.password.value.chars().count())),
-                    theme.selected(),
+                    style(!sign.on_code),
                 ),
             ]),
-            Line::raw(""),
         ]);
+        if sign.needs_code {
+            lines.push(Line::from(vec![
+                Span::raw("Code     "),
+                Span::styled(format!(" {:<30}", sign.code.value), style(sign.on_code)),
+            ]));
+        }
+        lines.push(Line::raw(""));
     }
     if sign.busy {
         lines.push(Line::styled("Signing…", theme.muted()));
