@@ -27,6 +27,30 @@ pub const EXAMPLES: &[(&str, &str)] = &[
         "Example:\n  export SYNAPSE_TOKEN=$(synapse auth token)",
     ),
     (
+        "auth mfa",
+        "Examples:\n  synapse auth mfa enroll\n  synapse auth mfa confirm --code 123456",
+    ),
+    (
+        "auth mfa enroll",
+        "Example:\n  synapse auth mfa enroll              # scan the QR code, then type the app's code",
+    ),
+    (
+        "auth mfa confirm",
+        "Example:\n  synapse auth mfa confirm --code 123456",
+    ),
+    (
+        "admin keygen",
+        "Example:\n  synapse admin keygen --out /etc/synapse/data-keys",
+    ),
+    (
+        "admin rotate-key",
+        "Example:\n  synapse admin --database sqlite:///var/lib/synapse/synapse.db rotate-key",
+    ),
+    (
+        "admin reset-mfa",
+        "Example:\n  synapse admin reset-mfa --email doc@clinic.example",
+    ),
+    (
         "patients",
         "Example:\n  synapse patients list --all --format csv > patients.csv",
     ),
