@@ -369,21 +369,7 @@ pub async fn login(
         check.fail("password", "is too long");
     }
     check.finish(()).map_err(ApiError::validation)?;
-    if let Err(wait) = app.login_limiter.attempt(meta.ip) {
-        telemetry::rate_limited(Limited::Login);
-        telemetry::login(Login::RateLimited);
-        let mut error = ApiError::new(
-            StatusCode::TOO_MANY_REQUESTS,
-            code::RATE_LIMITED,
-            format!(
-                "Too many login attempts from this address. Wait {} and try again.",
-                super::middleware::seconds(wait)
-            ),
-        )
-        .with_details(json!({ "retry_after_s": wait }));
-        error.retry_after = Some(wait);
-        return Err(error);
-    }
+    limit_login(&app, meta.ip)?;
     let ctx = context(&meta);
     // Every step below runs alike whether or not the email has an account: the lock is kept
     // per email, an unknown email's password is checked against a decoy hash, and its failure
@@ -443,20 +429,48 @@ pub async fn login(
         return Err(super::mfa::mfa_required(&app, record.user.id)?);
     }
     let enrolment_due = app.config.require_mfa.contains(&record.user.role);
-    let (refresh_token, stored) = new_refresh(&app);
+    signed_in(&app, &ctx, &headers, record.user, enrolment_due)
+        .await
+        .map(Success)
+}
+
+/// The login limiter's word on a sign-in attempt from `ip` (a password, or a second step's
+/// code): a 429 naming the wait once the address has tried too often.
+pub(super) fn limit_login(app: &AppState, ip: Option<std::net::IpAddr>) -> Result<(), ApiError> {
+    let Err(wait) = app.login_limiter.attempt(ip) else {
+        return Ok(());
+    };
+    telemetry::rate_limited(Limited::Login);
+    telemetry::login(Login::RateLimited);
+    let mut error = ApiError::new(
+        StatusCode::TOO_MANY_REQUESTS,
+        code::RATE_LIMITED,
+        format!(
+            "Too many login attempts from this address. Wait {} and try again.",
+            super::middleware::seconds(wait)
+        ),
+    )
+    .with_details(json!({ "retry_after_s": wait }));
+    error.retry_after = Some(wait);
+    Err(error)
+}
+
+/// Opens the session of a sign-in that is complete (the password, and the code where the
+/// account has a second factor) and answers its tokens.
+pub(super) async fn signed_in(
+    app: &AppState,
+    ctx: &RequestContext,
+    headers: &axum::http::HeaderMap,
+    user: User,
+    enrolment_due: bool,
+) -> Result<Tokens, ApiError> {
+    let (refresh_token, stored) = new_refresh(app);
     let session_id = app
         .store
-        .open_session(
-            &ctx,
-            record.user.id,
-            &stored,
-            client_name(&headers).as_deref(),
-        )
+        .open_session(ctx, user.id, &stored, client_name(headers).as_deref())
         .await?;
     telemetry::login(Login::Success);
-    Ok(Success(
-        issue_tokens(&app, record.user, session_id, refresh_token, enrolment_due).await?,
-    ))
+    issue_tokens(app, user, session_id, refresh_token, enrolment_due).await
 }
 
 /// Exchange a refresh token for new tokens

@@ -347,27 +347,41 @@ async fn search_patients(
         .as_deref()
         .filter(|_| page.pagination.has_more)
         .map(|cursor| params.url(&context, "/Patient", Some(cursor)));
-    Ok(resource(&fhir::bundle::searchset(
+    Ok(searchset_page(
         &context,
+        &params,
+        "/Patient",
         entries,
-        Some(page.pagination.total),
-        &params.url(&context, "/Patient", cursor_of(&params)),
-        next.as_deref(),
-    )))
+        page.pagination.total,
+        next,
+    ))
 }
 
 fn cursor_of(params: &Params) -> Option<&str> {
     params.get("_cursor")
 }
 
-fn empty_searchset(context: &Context, params: &Params, path: &str) -> Response {
+/// One page of a search at `path` as a searchset Bundle: its `self` link is the request's own
+/// page, `next` the link to the page after it, if any.
+fn searchset_page(
+    context: &Context,
+    params: &Params,
+    path: &str,
+    entries: Vec<Entry>,
+    total: u64,
+    next: Option<String>,
+) -> Response {
     resource(&fhir::bundle::searchset(
         context,
-        Vec::new(),
-        Some(0),
+        entries,
+        Some(total),
         &params.url(context, path, cursor_of(params)),
-        None,
+        next.as_deref(),
     ))
+}
+
+fn empty_searchset(context: &Context, params: &Params, path: &str) -> Response {
+    searchset_page(context, params, path, Vec::new(), 0, None)
 }
 
 /// `Patient/{id}/$everything`: the whole record in one Bundle, read as the record export reads
@@ -439,13 +453,14 @@ async fn search_encounters(
     let next_offset = offset + history.items.len() as u64;
     let next = (history.pagination.has_more && !history.items.is_empty())
         .then(|| params.url(&context, "/Encounter", Some(&next_offset.to_string())));
-    Ok(resource(&fhir::bundle::searchset(
+    Ok(searchset_page(
         &context,
+        &params,
+        "/Encounter",
         entries,
-        Some(history.pagination.total),
-        &params.url(&context, "/Encounter", cursor_of(&params)),
-        next.as_deref(),
-    )))
+        history.pagination.total,
+        next,
+    ))
 }
 
 /// `Encounter/{id}`: one consultation, audited as the API's read of it.
@@ -504,13 +519,14 @@ async fn search_reports(
         .as_deref()
         .filter(|_| page.pagination.has_more)
         .map(|cursor| params.url(&context, "/DiagnosticReport", Some(cursor)));
-    Ok(resource(&fhir::bundle::searchset(
+    Ok(searchset_page(
         &context,
+        &params,
+        "/DiagnosticReport",
         entries,
-        Some(page.pagination.total),
-        &params.url(&context, "/DiagnosticReport", cursor_of(&params)),
-        next.as_deref(),
-    )))
+        page.pagination.total,
+        next,
+    ))
 }
 
 /// `DiagnosticReport/{id}`: one report, audited as the API's read of it.

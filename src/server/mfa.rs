@@ -7,7 +7,7 @@ use axum::http::StatusCode;
 use serde_json::json;
 
 use super::AppState;
-use super::auth::{Caller, Enrolling, Meta, context, issue_tokens, locked, new_refresh};
+use super::auth::{Caller, Enrolling, Meta, context, limit_login, locked, signed_in};
 use super::error::{ApiError, ApiResult, Success};
 use super::extract::{Json, NoQuery};
 use super::openapi;
@@ -17,7 +17,7 @@ use crate::model::auth::*;
 use crate::model::envelope::{ErrorEnvelope, SuccessEnvelope, code};
 use crate::store::mfa::MfaRecord;
 use crate::store::{RequestContext, UserRecord};
-use crate::telemetry::{self, Limited, Login};
+use crate::telemetry::{self, Login};
 
 /// The login's answer when the password was right and a code is needed next.
 pub fn mfa_required(app: &AppState, user_id: uuid::Uuid) -> Result<ApiError, ApiError> {
@@ -161,20 +161,7 @@ pub async fn verify(
         .tokens
         .check_mfa(&body.mfa_token)
         .map_err(|_| expired())?;
-    if let Err(wait) = app.login_limiter.attempt(meta.ip) {
-        telemetry::rate_limited(Limited::Login);
-        let mut error = ApiError::new(
-            StatusCode::TOO_MANY_REQUESTS,
-            code::RATE_LIMITED,
-            format!(
-                "Too many login attempts from this address. Wait {} and try again.",
-                super::middleware::seconds(wait)
-            ),
-        )
-        .with_details(json!({ "retry_after_s": wait }));
-        error.retry_after = Some(wait);
-        return Err(error);
-    }
+    limit_login(&app, meta.ip)?;
     let ctx = context(&meta);
     let record = app.store.user_by_id(user_id).await?.ok_or_else(expired)?;
     if record.disabled {
@@ -191,20 +178,10 @@ pub async fn verify(
         telemetry::login(Login::Failure);
         return Err(error);
     }
-    let (refresh_token, stored) = new_refresh(&app);
-    let session_id = app
-        .store
-        .open_session(
-            &ctx,
-            user_id,
-            &stored,
-            super::auth::client_name(&headers).as_deref(),
-        )
-        .await?;
-    telemetry::login(Login::Success);
-    Ok(Success(
-        issue_tokens(&app, record.user, session_id, refresh_token, false).await?,
-    ))
+    // The account has its second factor, so no enrolment is due.
+    signed_in(&app, &ctx, &headers, record.user, false)
+        .await
+        .map(Success)
 }
 
 /// Start enrolling a second factor
