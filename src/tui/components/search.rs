@@ -326,15 +326,7 @@ pub fn draw(frame: &mut Frame, area: Rect, state: &State) {
         return notice(frame, results, state, error, true);
     }
     if s.results.is_empty() {
-        let text = match &s.searched {
-            _ if s.loading => "Searching…",
-            Some(term) if !SearchWords::new(term).takes_substrings() && !term.trim().is_empty() => {
-                "Nothing starts with this; three letters also search inside names."
-            }
-            Some(term) if !term.is_empty() => "No patient matches.",
-            // Contacts are stored sealed and found by blind indexes: whole values only.
-            _ => "Part of a name or MRN; a whole phone or email; a phone's last 4.",
-        };
+        let text = empty_results_notice(s.searched.as_deref(), s.loading);
         return notice(frame, results, state, text, false);
     }
     let term = s.searched.clone().unwrap_or_default();
@@ -415,5 +407,48 @@ mod tests {
         assert_eq!(marked("Straße", "strass"), "[Straß]e");
         assert_eq!(marked("MRN-000060", "mrn-0000"), "[MRN-0000]60");
         assert_eq!(marked("Mia Lee", "gomez"), "Mia Lee");
+    }
+}
+
+/// What an empty result list says: why nothing came, and what does match.
+fn empty_results_notice(searched: Option<&str>, loading: bool) -> &'static str {
+    match searched {
+        _ if loading => "Searching…",
+        // Contacts are stored sealed and found by blind indexes, so a piece from the middle of
+        // a number finds nothing; say what does.
+        Some(term) if looks_like_part_of_a_phone(term) => {
+            "No patient matches: a phone is found whole, or by its last 4 digits."
+        }
+        Some(term) if !SearchWords::new(term).takes_substrings() && !term.trim().is_empty() => {
+            "Nothing starts with this; three letters also search inside names."
+        }
+        Some(term) if !term.is_empty() => "No patient matches.",
+        _ => "Part of a name or MRN; a whole phone or email; a phone's last 4.",
+    }
+}
+
+/// Mostly digits (a phone's separators aside), and at least three of them.
+fn looks_like_part_of_a_phone(term: &str) -> bool {
+    let digits = term.chars().filter(char::is_ascii_digit).count();
+    let others = term
+        .chars()
+        .filter(|c| !c.is_ascii_digit() && !matches!(c, ' ' | '-' | '.' | '(' | ')' | '+'))
+        .count();
+    digits >= 3 && others == 0
+}
+
+#[cfg(test)]
+mod empty_results_tests {
+    use super::empty_results_notice;
+
+    #[test]
+    fn a_fragment_of_a_phone_that_finds_nothing_says_what_matches() {
+        assert!(empty_results_notice(Some("5550"), false).contains("last 4 digits"));
+        assert!(empty_results_notice(Some("(555) 02"), false).contains("last 4 digits"));
+        assert_eq!(
+            empty_results_notice(Some("zebedee"), false),
+            "No patient matches."
+        );
+        assert!(empty_results_notice(None, false).contains("last 4"));
     }
 }
