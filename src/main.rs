@@ -13,6 +13,7 @@ use anyhow::Context;
 use clap::{Args, Parser, Subcommand};
 use synapse::config::{self, ConfigFile, Environment};
 use synapse::console::Exit;
+use synapse::console::output::OutputArgs;
 use synapse::server::settings::ServeFlags;
 use synapse::server::{self, AppState};
 use synapse::store::ConsoleOperator;
@@ -261,8 +262,11 @@ async fn run(cli: Cli, env: &Environment) -> anyhow::Result<std::process::ExitCo
         }
         Some(Command::Serve(flags)) => serve(&file, &flags, env).await?,
         Some(Command::Admin(args)) => {
-            let json = args.json || cli.json;
-            return Ok(administer(&file, args, env, json).await);
+            let outer = OutputArgs {
+                json: cli.json,
+                ..OutputArgs::default()
+            };
+            return Ok(administer(&file, args, env, &outer).await);
         }
         Some(Command::Seed(args)) => return seed(&file, args, env).await,
         Some(Command::Migrate(args)) => return Ok(admin::migrate::run(args, &file, env).await),
@@ -514,7 +518,7 @@ async fn administer(
     file: &ConfigFile,
     args: admin::AdminArgs,
     env: &Environment,
-    json: bool,
+    outer: &OutputArgs,
 ) -> std::process::ExitCode {
     let url = match config::database_url(args.database, file, env) {
         Ok(url) => url,
@@ -562,7 +566,7 @@ async fn administer(
         os_user: admin::os_user(env),
         run_id: uuid::Uuid::now_v7(),
     };
-    admin::run(store.as_ref(), command, operator, json).await
+    admin::run(store.as_ref(), command, operator, outer).await
 }
 
 /// The store for `synapse seed`: tuned for loading on SQLite.

@@ -210,18 +210,49 @@ async fn first_day(server: &TestServer) {
     .ok();
     let doctor = server.login("doc@clinic.test", DOCTOR_PASSWORD).await;
 
-    // list-users: as JSON, and as a table with the state of each account.
+    // list-users: as JSON in the shape of every other list, and as a table with the state of
+    // each account.
     let run = admin(dir, &url, &["list-users", "--json"], None).await;
     run.ok();
     let users: Value = serde_json::from_str(&run.stdout).expect("JSON");
-    let emails: Vec<&str> = users
+    let emails: Vec<&str> = users["items"]
         .as_array()
-        .unwrap()
+        .unwrap_or_else(|| panic!("{{items, pagination}}: {users}"))
         .iter()
         .map(|u| u["email"].as_str().unwrap())
         .collect();
     assert_eq!(emails, ["ada@clinic.test", "doc@clinic.test"]);
-    assert_eq!(users[1]["role"], "doctor");
+    assert_eq!(users["items"][1]["role"], "doctor");
+    assert_eq!(users["pagination"]["has_more"], false);
+    // The printer every command shares: CSV and NDJSON with chosen fields, and a field the
+    // accounts do not have is a usage error naming the ones they have.
+    let run = admin(
+        dir,
+        &url,
+        &["list-users", "--format", "csv", "--fields", "email,role"],
+        None,
+    )
+    .await;
+    run.ok();
+    assert_eq!(
+        run.stdout,
+        "email,role\nada@clinic.test,admin\ndoc@clinic.test,doctor\n"
+    );
+    let run = admin(dir, &url, &["list-users", "--format", "ndjson"], None).await;
+    run.ok();
+    let lines: Vec<Value> = run
+        .stdout
+        .lines()
+        .map(|l| serde_json::from_str(l).expect("a JSON object a line"))
+        .collect();
+    assert_eq!(lines.len(), 2);
+    assert_eq!(lines[1]["email"], "doc@clinic.test");
+    let run = admin(dir, &url, &["list-users", "--fields", "phone"], None).await;
+    assert_eq!(run.code, 2, "{run:#?}");
+    assert!(
+        run.stderr.contains("--fields") && run.stderr.contains("email"),
+        "{run:#?}"
+    );
 
     // Five wrong passwords lock the doctor; the table says so; unlock lets them in again.
     for _ in 0..5 {
@@ -312,6 +343,10 @@ async fn first_day(server: &TestServer) {
         [
             "admin.user_create",
             "admin.user_create",
+            // As JSON, CSV and NDJSON, with a field the accounts lack, and as a table.
+            "admin.user_list",
+            "admin.user_list",
+            "admin.user_list",
             "admin.user_list",
             "admin.user_list",
             "admin.user_unlock",
@@ -330,7 +365,7 @@ async fn first_day(server: &TestServer) {
         );
     }
     assert_eq!(rows[0][3].as_deref(), Some(ada.user_id.as_str()));
-    for row in &rows[4..] {
+    for row in &rows[7..] {
         assert_eq!(row[3].as_deref(), Some(doctor_id.as_str()), "{row:?}");
     }
     // One command run, one request id; two runs, two.

@@ -16,6 +16,7 @@ use clap::{Args, Subcommand};
 use uuid::Uuid;
 
 use crate::config::Environment;
+use crate::console::output::{self, Data, OutputArgs, OutputError};
 use crate::console::table::table;
 use crate::console::{Exit, prompt};
 use crate::model::admin::{AdminUser, NewUser};
@@ -34,9 +35,6 @@ pub struct AdminArgs {
     /// (else SYNAPSE_DATABASE_URL, else the config file: the database `serve` opens).
     #[arg(long, global = true)]
     pub database: Option<String>,
-    /// Print the result as JSON instead of a table.
-    #[arg(long, global = true)]
-    pub json: bool,
     #[command(subcommand)]
     pub command: AdminCommand,
 }
@@ -60,7 +58,10 @@ pub enum AdminCommand {
         password_stdin: bool,
     },
     /// List every account: role, and whether it is disabled or locked.
-    ListUsers,
+    ListUsers {
+        #[command(flatten)]
+        output: OutputArgs,
+    },
     /// Remove an account's second factor (a lost phone): it logs in with its password alone
     /// and enrols again.
     ResetMfa {
@@ -405,10 +406,10 @@ pub async fn run(
     store: &dyn Store,
     command: AdminCommand,
     operator: ConsoleOperator,
-    json: bool,
+    outer: &OutputArgs,
 ) -> ExitCode {
     let by = Administrator::Console(operator);
-    match run_inner(store, command, &by, json).await {
+    match run_inner(store, command, &by, outer).await {
         Ok(()) => Exit::Ok.into(),
         Err(failure) => {
             eprintln!("synapse: {}", failure.message);
@@ -421,7 +422,7 @@ async fn run_inner(
     store: &dyn Store,
     command: AdminCommand,
     by: &Administrator,
-    json: bool,
+    outer: &OutputArgs,
 ) -> Result<(), Failure> {
     match command {
         AdminCommand::CreateUser {
@@ -430,7 +431,7 @@ async fn run_inner(
             role,
             password_stdin,
         } => create_user(store, by, email, full_name, &role, password_stdin).await,
-        AdminCommand::ListUsers => list_users(store, by, json).await,
+        AdminCommand::ListUsers { output } => list_users(store, by, &output.or(outer)).await,
         AdminCommand::Unlock { email } => {
             let user = account(store, &email).await?;
             let user = store.unlock_user(by, user.user.id).await?;
@@ -618,44 +619,49 @@ async fn create_user(
 /// How many accounts a page of `list-users` reads.
 const USERS_PAGE: u32 = 500;
 
-async fn list_users(store: &dyn Store, by: &Administrator, json: bool) -> Result<(), Failure> {
-    let mut users: Vec<AdminUser> = Vec::new();
-    loop {
-        let page = store.list_users(by, USERS_PAGE, users.len() as u64).await?;
+async fn list_users(
+    store: &dyn Store,
+    by: &Administrator,
+    out: &OutputArgs,
+) -> Result<(), Failure> {
+    let mut users = Vec::new();
+    let mut page = loop {
+        let mut page = store.list_users(by, USERS_PAGE, users.len() as u64).await?;
         let more = page.pagination.has_more && !page.items.is_empty();
-        users.extend(page.items);
+        users.append(&mut page.items);
         if !more {
-            break;
+            break page;
         }
-    }
-    if json {
-        let text = serde_json::to_string_pretty(&users)
-            .map_err(|e| failed(format!("cannot print JSON: {e}")))?;
-        println!("{text}");
-        return Ok(());
-    }
-    let rows: Vec<Vec<String>> = users
-        .iter()
-        .map(|u| {
-            vec![
-                u.email.clone(),
-                u.full_name.clone(),
-                u.role.as_str().to_string(),
-                account_state(u),
-                u.failed_logins.to_string(),
-                format_timestamp(u.created_at),
-                u.id.to_string(),
-            ]
-        })
-        .collect();
-    print!(
-        "{}",
+    };
+    // The same shape as one page, as the other lists print with --all: the last page's
+    // pagination, with every account.
+    page.items = users;
+    let data = output::Value::of(&page).map_err(|e| failed(format!("cannot print: {e}")))?;
+    output::print(out, Data::List(data), || {
+        let rows: Vec<Vec<String>> = page
+            .items
+            .iter()
+            .map(|u| {
+                vec![
+                    u.email.clone(),
+                    u.full_name.clone(),
+                    u.role.as_str().to_string(),
+                    account_state(u),
+                    u.failed_logins.to_string(),
+                    format_timestamp(u.created_at),
+                    u.id.to_string(),
+                ]
+            })
+            .collect();
         table(
             &["EMAIL", "NAME", "ROLE", "STATE", "FAILED", "CREATED", "ID"],
-            &rows
+            &rows,
         )
-    );
-    Ok(())
+    })
+    .map_err(|error| match error {
+        OutputError::UnknownField(message) => usage(message),
+        OutputError::Write(message) => failed(message),
+    })
 }
 
 /// `active`, `disabled`, or `locked until <time>`.

@@ -108,7 +108,7 @@ pub const EXAMPLES: &[(&str, &str)] = &[
     ),
     (
         "admin list-users",
-        "Example:\n  synapse admin list-users --json",
+        "Example:\n  synapse admin list-users --format csv --fields email,role,disabled",
     ),
     (
         "admin unlock",

@@ -906,20 +906,13 @@ fn to_value<T: serde::Serialize>(value: &T) -> Result<output::Value, Failure> {
 
 /// Prints `data` as `--format` and `--fields` say (see [`output`]); `table` is the human form.
 fn print(out: &OutputArgs, data: Data, table: impl FnOnce() -> String) -> Result<(), Failure> {
-    use std::io::Write;
-    let text = output::render(out, data, table).map_err(|error| match error {
+    output::print(out, data, table).map_err(|error| match error {
         OutputError::UnknownField(message) => usage(message),
         OutputError::Write(message) => Failure {
             exit: Exit::Failed,
             message,
         },
-    })?;
-    let mut stdout = std::io::stdout().lock();
-    // A closed pipe (`| head`) is the reader's choice, not a failure to report.
-    let _ = stdout
-        .write_all(text.as_bytes())
-        .and_then(|()| stdout.flush());
-    Ok(())
+    })
 }
 
 fn sex_letter(sex: Sex) -> &'static str {

@@ -196,6 +196,22 @@ impl std::fmt::Display for OutputError {
     }
 }
 
+/// Prints `data` in the chosen format on standard output (see `render`).
+pub fn print(
+    args: &OutputArgs,
+    data: Data,
+    table: impl FnOnce() -> String,
+) -> Result<(), OutputError> {
+    use std::io::Write;
+    let text = render(args, data, table)?;
+    let mut stdout = std::io::stdout().lock();
+    // A closed pipe (`| head`) is the reader's choice, not a failure to report.
+    let _ = stdout
+        .write_all(text.as_bytes())
+        .and_then(|()| stdout.flush());
+    Ok(())
+}
+
 /// The text to print for `data` in the chosen format; `table` is the command's own human
 /// table, used for `table` without `--fields`.
 pub fn render(
