@@ -18,6 +18,7 @@ pub mod export;
 pub mod fhir;
 pub mod logging;
 pub mod model;
+pub mod private_file;
 pub mod reportgen;
 pub mod server;
 pub mod store;

@@ -1029,6 +1029,13 @@ fn export_writes_the_file_named_by_mrn_and_never_overwrites_without_force() {
     assert_eq!(run.stdout.trim(), default_name);
     let md = std::fs::read_to_string(world.home.path().join(&default_name)).unwrap();
     assert!(md.contains("Nguyễn Văn Đức"), "{md}");
+    // A patient's record, so readable by its owner only, whatever the umask.
+    let mode = std::os::unix::fs::PermissionsExt::mode(
+        &std::fs::metadata(world.home.path().join(&default_name))
+            .unwrap()
+            .permissions(),
+    );
+    assert_eq!(mode & 0o077, 0, "the export's mode is {mode:o}");
     // Again: refused, the file kept, and told how to replace it.
     let again = here(&["reports", "export", &report_id, "--format", "md"]);
     again.expect(2);

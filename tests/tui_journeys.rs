@@ -1558,6 +1558,10 @@ async fn x_exports_the_chart_and_the_report_as_pdfs_with_the_banner_on_every_pag
         !file.contains("Gwendolyn"),
         "no name in the file name: {file}"
     );
+    let mode = std::os::unix::fs::PermissionsExt::mode(
+        &std::fs::metadata(&chart_pdf).unwrap().permissions(),
+    );
+    assert_eq!(mode & 0o077, 0, "an export is its owner's only: {mode:o}");
     let pages = pdf_pages(&chart_pdf);
     assert!(!pages.is_empty());
     for page in &pages {

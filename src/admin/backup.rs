@@ -137,14 +137,8 @@ fn prepare_dir(to: &Path) -> Result<bool, Failure> {
 /// Creates the empty file `path` readable by its owner only: the copies hold patient data and
 /// the signing key. `VACUUM INTO` writes into an empty file and keeps its mode.
 fn create_private(path: &Path) -> Result<(), Failure> {
-    let mut options = std::fs::OpenOptions::new();
-    options.write(true).create_new(true);
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::OpenOptionsExt;
-        options.mode(0o600);
-    }
-    options
+    crate::private_file::options()
+        .create_new(true)
         .open(path)
         .map(drop)
         .map_err(|error| failed(format!("cannot create {}: {error}", path.display())))

@@ -96,8 +96,8 @@ fn save(file: &ExportFile, output: &Output) -> Result<(), Failure> {
 }
 
 pub fn write(path: &Path, bytes: &[u8], force: bool) -> Result<(), Failure> {
-    let mut options = std::fs::OpenOptions::new();
-    options.write(true);
+    // Private: an export is a patient's record.
+    let mut options = crate::private_file::options();
     if force {
         options.create(true).truncate(true);
     } else {

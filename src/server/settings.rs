@@ -454,15 +454,10 @@ fn demo_secret(dir: &Path) -> anyhow::Result<String> {
     }
     std::fs::create_dir_all(dir).with_context(|| format!("cannot create {}", dir.display()))?;
     let secret = super::tokens::new_refresh_token();
-    let mut options = std::fs::OpenOptions::new();
-    options.write(true).create(true).truncate(true);
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::OpenOptionsExt;
-        options.mode(0o600);
-    }
     use std::io::Write;
-    options
+    crate::private_file::options()
+        .create(true)
+        .truncate(true)
         .open(&path)
         .and_then(|mut f| f.write_all(secret.as_bytes()))
         .with_context(|| format!("cannot write the demo signing key {}", path.display()))?;

@@ -401,14 +401,7 @@ pub fn new_key_file() -> String {
 /// Writes a new key file at `path`, mode 0600, refusing to replace one.
 pub fn write_new_key_file(path: &Path) -> std::io::Result<()> {
     use std::io::Write;
-    let mut options = std::fs::OpenOptions::new();
-    options.write(true).create_new(true);
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::OpenOptionsExt;
-        options.mode(0o600);
-    }
-    let mut file = options.open(path)?;
+    let mut file = crate::private_file::options().create_new(true).open(path)?;
     file.write_all(new_key_file().as_bytes())?;
     file.sync_all()
 }

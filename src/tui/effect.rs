@@ -386,8 +386,8 @@ async fn export_pdf(
             format!("{stem}-{n}.pdf")
         };
         let path = dir.join(name);
-        match tokio::fs::OpenOptions::new()
-            .write(true)
+        // Private: an export is a patient's record.
+        match tokio::fs::OpenOptions::from(crate::private_file::options())
             .create_new(true)
             .open(&path)
             .await

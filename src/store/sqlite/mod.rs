@@ -115,11 +115,7 @@ pub(super) fn create_private(path: &std::path::Path) -> anyhow::Result<()> {
     if path.as_os_str().is_empty() || path == std::path::Path::new(":memory:") {
         return Ok(());
     }
-    let mut options = std::fs::OpenOptions::new();
-    options.write(true).create_new(true);
-    #[cfg(unix)]
-    std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
-    match options.open(path) {
+    match crate::private_file::options().create_new(true).open(path) {
         Ok(_) => Ok(()),
         Err(error) if error.kind() == std::io::ErrorKind::AlreadyExists => Ok(()),
         Err(error) => Err(anyhow::Error::new(error).context(format!(
