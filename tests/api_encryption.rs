@@ -320,6 +320,22 @@ async fn rotate_key_under_write_load_seals_everything_again_and_loses_nothing() 
         patients.push(reply.data()["id"].as_str().unwrap().to_string());
     }
 
+    // The doctor has a second factor: its secret is sealed under the data keys too.
+    let enrolled = server
+        .post("/api/v1/auth/mfa/enroll", &doctor, json!(null))
+        .await;
+    enrolled.expect(200);
+    let secret = totp_rs::Secret::try_from_base32(enrolled.data()["secret"].as_str().unwrap())
+        .expect("base32")
+        .as_bytes()
+        .to_vec();
+    let now = || chrono::Utc::now().timestamp() as u64;
+    let code = synapse::server::totp::code_at(&secret, now(), 6).unwrap();
+    server
+        .post("/api/v1/auth/mfa/confirm", &doctor, json!({"code": code}))
+        .await
+        .expect(200);
+
     // Writers change every patient's address over and over while the key rotates.
     let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
     let mut writers = Vec::new();
@@ -389,11 +405,35 @@ async fn rotate_key_under_write_load_seals_everything_again_and_loses_nothing() 
     let stored = server
         .sql_rows(
             "SELECT phone FROM patients UNION ALL SELECT address FROM patients \
-             UNION ALL SELECT notes FROM consultations",
+             UNION ALL SELECT notes FROM consultations UNION ALL SELECT secret FROM user_mfa",
             &[],
         )
         .await;
     for value in stored.into_iter().filter_map(|row| row[0].clone()) {
         assert!(value.starts_with("enc:v1:k2:"), "{value}");
     }
+    // And the second factor still checks out: a login with a code of a later step.
+    let later = now() + synapse::server::totp::STEP_S;
+    let login = server
+        .call(
+            reqwest::Method::POST,
+            "/api/v1/auth/login",
+            None,
+            Some(json!({"email": "rotate@clinic.test", "password": common::PASSWORD})),
+        )
+        .await;
+    login.expect_error(401, "MFA_REQUIRED");
+    let token = login.body["error"]["details"]["mfa_token"]
+        .as_str()
+        .unwrap();
+    server
+        .call(
+            reqwest::Method::POST,
+            "/api/v1/auth/mfa/verify",
+            None,
+            Some(json!({"mfa_token": token,
+                        "code": synapse::server::totp::code_at(&secret, later, 6).unwrap()})),
+        )
+        .await
+        .expect(200);
 }

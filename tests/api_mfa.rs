@@ -154,8 +154,9 @@ async fn enrolment_makes_a_secret_a_first_code_turns_on_and_it_is_kept_sealed() 
         .sql_text("SELECT secret FROM user_mfa", &[])
         .await
         .unwrap();
+    // Sealed under the data keys, as contacts and notes are.
     assert!(
-        sealed.starts_with("v1:") && !sealed.contains(&secret),
+        sealed.starts_with(synapse::store::cipher::PREFIX) && !sealed.contains(&secret),
         "{sealed}"
     );
     let hashes = server
@@ -180,6 +181,27 @@ async fn enrolment_makes_a_secret_a_first_code_turns_on_and_it_is_kept_sealed() 
         )
         .await
         .expect_error(409, "MFA_ALREADY_ENABLED");
+}
+
+/// A new token signing secret (`jwt_secret`, its previous one dropped once the old tokens have
+/// expired) leaves second factors working: their secrets are sealed under the data keys, not
+/// under a key derived from the signing secret, which made every code check a 500.
+#[tokio::test]
+async fn a_second_factor_outlives_a_change_of_the_token_signing_secret() {
+    let server = TestServer::start().await;
+    let doctor = server.login_new("doc@clinic.test", Role::Doctor).await;
+    let now = steady_now().await;
+    let (secret, _) = enrol(&server, &doctor, now).await;
+
+    let mut config = test_config();
+    config.jwt_secret = b"a-new-signing-secret-a-new-signing-secret".to_vec();
+    config.jwt_previous_secret = None;
+    let rotated = server.start_beside(config).await;
+    let token = challenge(&rotated, "doc@clinic.test").await;
+    let reply = verify(&rotated, &token, &code(&secret, now, 0)).await;
+    reply.expect(200);
+    let session = session_of(&reply, "doc@clinic.test");
+    rotated.get("/api/v1/auth/me", &session).await.expect(200);
 }
 
 #[tokio::test]

@@ -15,6 +15,7 @@ use super::tokens::MFA_TOKEN_TTL_S;
 use super::totp::{self, Match, Typed};
 use crate::model::auth::*;
 use crate::model::envelope::{ErrorEnvelope, SuccessEnvelope, code};
+use crate::store::cipher;
 use crate::store::mfa::MfaRecord;
 use crate::store::{RequestContext, UserRecord};
 use crate::telemetry::{self, Login};
@@ -66,10 +67,7 @@ pub async fn check_code(
     let user_id = record.user.id;
     let refusal = match totp::classify(typed) {
         Typed::Totp(digits) => {
-            let secret = app
-                .sealing
-                .open(&mfa.sealed_secret)
-                .map_err(ApiError::internal)?;
+            let secret = opened_secret(mfa)?;
             match totp::match_code(&secret, &digits, unix_now(), mfa.last_step)
                 .map_err(ApiError::internal)?
             {
@@ -215,7 +213,9 @@ pub async fn enroll(
         .await?
         .ok_or_else(ApiError::not_found)?;
     let secret = totp::new_secret();
-    let sealed = app.sealing.seal(&secret).map_err(ApiError::internal)?;
+    // Sealed under the data keys like every other secret of a record, so it follows their
+    // rotation (`synapse admin rotate-key`) and not the token signing secret's.
+    let sealed = cipher::seal(&totp::secret_text(&secret))?;
     if !app.store.begin_mfa(&caller.actor(), &sealed).await? {
         return Err(already_enabled());
     }
@@ -272,10 +272,7 @@ pub async fn confirm(
             "must be the 6 digits your authenticator app shows",
         ));
     };
-    let secret = app
-        .sealing
-        .open(&mfa.sealed_secret)
-        .map_err(ApiError::internal)?;
+    let secret = opened_secret(&mfa)?;
     let Match::Fresh(step) =
         totp::match_code(&secret, &digits, unix_now(), 0).map_err(ApiError::internal)?
     else {
@@ -328,4 +325,15 @@ pub async fn check_signing_code(
                 error
             }
         })
+}
+
+/// The shared secret of an enrolment, opened with the data keys. A key the server lacks is the
+/// store's error naming it; a value that opens to no secret is an error saying how to recover.
+fn opened_secret(mfa: &MfaRecord) -> Result<Vec<u8>, ApiError> {
+    let text = cipher::open(&mfa.sealed_secret)?;
+    totp::secret_from_text(&text).map_err(|error| {
+        ApiError::internal(format!(
+            "a second factor's stored secret cannot be read ({error}): an administrator resets it (synapse admin reset-mfa) and the account enrols again"
+        ))
+    })
 }

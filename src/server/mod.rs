@@ -117,8 +117,6 @@ pub struct AppState {
     /// drop: about 30,000 instructions a request, half a bare `/health` round trip.
     pub tokens: Arc<tokens::TokenKeys>,
     pub passwords: tokens::PasswordGate,
-    /// Seals the TOTP secrets kept in the database (keys derived from the signing secrets).
-    pub sealing: Arc<totp::SealingKeys>,
     pub generation: generation::GenerationQueue,
     pub login_limiter: Arc<middleware::LoginLimiter>,
     pub rate_limiter: Arc<middleware::ApiRateLimiter>,
@@ -146,12 +144,7 @@ impl AppState {
             config.login_attempts_per_minute,
         ));
         let rate_limiter = Arc::new(middleware::ApiRateLimiter::new(config.rate_limits));
-        let sealing = Arc::new(totp::SealingKeys::new(
-            &config.jwt_secret,
-            config.jwt_previous_secret.as_deref(),
-        ));
         Ok(AppState {
-            sealing,
             rate_limiter,
             store,
             config: Arc::new(config),

@@ -1,11 +1,8 @@
 //! The second factor's arithmetic: TOTP codes (RFC 6238: HMAC-SHA-1, 6 digits, 30-second
-//! steps, by totp-rs), which time step a typed code belongs to, sealing the shared secret for
-//! the database, and the single-use recovery codes. No HTTP and no database here.
+//! steps, by totp-rs), which time step a typed code belongs to, the shared secret as text (the
+//! store seals it under the data keys, `store::cipher`), and the single-use recovery codes. No
+//! HTTP and no database here.
 
-use base64::Engine;
-use base64::engine::general_purpose::STANDARD_NO_PAD;
-use chacha20poly1305::aead::{Aead, KeyInit};
-use chacha20poly1305::{ChaCha20Poly1305, Key, Nonce};
 use rand::{Rng, RngCore};
 use sha2::{Digest, Sha256};
 use totp_rs::{Algorithm, Builder, Secret, Totp};
@@ -133,65 +130,11 @@ pub fn recovery_hash(code: &str) -> String {
     hex::encode(hasher.finalize())
 }
 
-/// The keys secrets are sealed with, derived from the server's signing secrets: the current
-/// key seals, and the previous one (during a rotation of `jwt_secret`) still opens.
-pub struct SealingKeys {
-    current: ChaCha20Poly1305,
-    previous: Option<ChaCha20Poly1305>,
-}
-
-fn derive(secret: &[u8]) -> ChaCha20Poly1305 {
-    let mut hasher = Sha256::new();
-    hasher.update(b"synapse mfa secret sealing key\0");
-    hasher.update(secret);
-    let bytes: [u8; 32] = hasher.finalize().into();
-    ChaCha20Poly1305::new(&Key::from(bytes))
-}
-
-/// The prefix of a sealed secret, naming the scheme so it can change later.
-const SEALED_V1: &str = "v1:";
-
-impl SealingKeys {
-    pub fn new(secret: &[u8], previous: Option<&[u8]>) -> SealingKeys {
-        SealingKeys {
-            current: derive(secret),
-            previous: previous.map(derive),
-        }
-    }
-
-    /// `v1:` and the base64 of a random nonce and the ciphertext.
-    pub fn seal(&self, secret: &[u8]) -> anyhow::Result<String> {
-        let mut nonce = [0u8; 12];
-        rand::rng().fill_bytes(&mut nonce);
-        let sealed = self
-            .current
-            .encrypt(&Nonce::from(nonce), secret)
-            .map_err(|_| anyhow::anyhow!("sealing the TOTP secret failed"))?;
-        let mut bytes = nonce.to_vec();
-        bytes.extend_from_slice(&sealed);
-        Ok(format!("{SEALED_V1}{}", STANDARD_NO_PAD.encode(bytes)))
-    }
-
-    /// The secret of a sealed one; an error when no key of this server opens it (the signing
-    /// secret changed without `jwt_previous_secret`).
-    pub fn open(&self, sealed: &str) -> anyhow::Result<Vec<u8>> {
-        let body = sealed
-            .strip_prefix(SEALED_V1)
-            .ok_or_else(|| anyhow::anyhow!("unknown sealing of a TOTP secret"))?;
-        let bytes = STANDARD_NO_PAD.decode(body)?;
-        if bytes.len() < 12 {
-            anyhow::bail!("a sealed TOTP secret is too short");
-        }
-        let (nonce, ciphertext) = bytes.split_at(12);
-        let nonce: [u8; 12] = nonce.try_into()?;
-        let nonce = Nonce::from(nonce);
-        for key in std::iter::once(&self.current).chain(self.previous.as_ref()) {
-            if let Ok(secret) = key.decrypt(&nonce, ciphertext) {
-                return Ok(secret);
-            }
-        }
-        anyhow::bail!("no signing secret of this server opens the TOTP secret")
-    }
+/// The secret of its base32 text (`secret_text`), as the store keeps it sealed.
+pub fn secret_from_text(text: &str) -> anyhow::Result<Vec<u8>> {
+    Secret::try_from_base32(text)
+        .map(|secret| secret.as_bytes().to_vec())
+        .map_err(|e| anyhow::anyhow!("a stored TOTP secret is not base32: {e:?}"))
 }
 
 #[cfg(test)]
@@ -260,20 +203,10 @@ mod tests {
     }
 
     #[test]
-    fn sealed_secrets_open_with_the_current_or_previous_key_only() {
+    fn a_secret_comes_back_from_its_text() {
         let secret = new_secret();
-        let old = SealingKeys::new(b"old signing secret of at least 32 chars", None);
-        let sealed = old.seal(&secret).unwrap();
-        assert!(sealed.starts_with("v1:"));
-        assert!(!sealed.contains(&secret_text(&secret)));
-        assert_eq!(old.open(&sealed).unwrap(), secret);
-        let rotated = SealingKeys::new(
-            b"new signing secret of at least 32 chars",
-            Some(b"old signing secret of at least 32 chars"),
-        );
-        assert_eq!(rotated.open(&sealed).unwrap(), secret);
-        let other = SealingKeys::new(b"new signing secret of at least 32 chars", None);
-        assert!(other.open(&sealed).is_err());
+        assert_eq!(secret_from_text(&secret_text(&secret)).unwrap(), secret);
+        assert!(secret_from_text("v1:not base32!").is_err());
     }
 
     #[test]

@@ -30,11 +30,20 @@ enum Kind {
     Json,
 }
 
+/// A table with sealed columns.
+struct SealedTable {
+    table: &'static str,
+    /// The column a row is found by (a UUID).
+    key: &'static str,
+    columns: &'static [(&'static str, Kind)],
+}
+
 /// Every sealed column, by table.
-const SEALED: &[(&str, &[(&str, Kind)])] = &[
-    (
-        "patients",
-        &[
+const SEALED: &[SealedTable] = &[
+    SealedTable {
+        table: "patients",
+        key: "id",
+        columns: &[
             ("phone", Kind::Text),
             ("email", Kind::Text),
             ("address", Kind::Text),
@@ -42,13 +51,28 @@ const SEALED: &[(&str, &[(&str, Kind)])] = &[
             ("allergies", Kind::Json),
             ("alerts", Kind::Json),
         ],
-    ),
-    (
-        "consultations",
-        &[("chief_complaint", Kind::Text), ("notes", Kind::Text)],
-    ),
-    ("reports", &[("content", Kind::Json)]),
-    ("report_addenda", &[("text", Kind::Text)]),
+    },
+    SealedTable {
+        table: "consultations",
+        key: "id",
+        columns: &[("chief_complaint", Kind::Text), ("notes", Kind::Text)],
+    },
+    SealedTable {
+        table: "reports",
+        key: "id",
+        columns: &[("content", Kind::Json)],
+    },
+    SealedTable {
+        table: "report_addenda",
+        key: "id",
+        columns: &[("text", Kind::Text)],
+    },
+    // The second factor's shared secret (`server::mfa`).
+    SealedTable {
+        table: "user_mfa",
+        key: "user_id",
+        columns: &[("secret", Kind::Text)],
+    },
 ];
 
 /// The key a stored value is under: `None` for a value in clear, `Some(id)` else.
@@ -97,18 +121,23 @@ pub async fn pass(engine: &impl Engine) -> StoreResult<Pass> {
     let ring = cipher::installed().ok_or(StoreError::NoKeys)?;
     let current = ring.current_id().to_string();
     let mut done = Pass::default();
-    for (table, columns) in SEALED {
+    for SealedTable {
+        table,
+        key,
+        columns,
+    } in SEALED
+    {
         let mut after: Option<Uuid> = None;
         loop {
-            let mut select = Statement::new("SELECT id");
+            let mut select = Statement::new(format!("SELECT {key} AS id"));
             for (column, _) in columns.iter() {
                 select.push(format!(", CAST({column} AS TEXT) AS {column}"));
             }
             select.push(format!(" FROM {table} WHERE TRUE"));
             if let Some(after) = after {
-                select.push(" AND id > ").bind(after);
+                select.push(format!(" AND {key} > ")).bind(after);
             }
-            select.push(" ORDER BY id LIMIT ").bind(BATCH);
+            select.push(format!(" ORDER BY {key} LIMIT ")).bind(BATCH);
             let mut tx = engine.write_tx().await?;
             let rows = tx
                 .rows(&select, |row| {
@@ -141,7 +170,7 @@ pub async fn pass(engine: &impl Engine) -> StoreResult<Pass> {
                 if changed == 0 {
                     continue;
                 }
-                update.push(" WHERE id = ").bind(*id);
+                update.push(format!(" WHERE {key} = ")).bind(*id);
                 for (column, raw) in guards {
                     update
                         .push(format!(" AND CAST({column} AS TEXT) = "))
