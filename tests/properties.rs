@@ -1,6 +1,7 @@
 //! Property tests for every parser and renderer of text that comes from outside: consultation
 //! notes turned into report sections, the terminal sanitiser, paging cursors, dates and times,
-//! search terms, config files, and the Markdown and PDF export renderers. Each takes arbitrary
+//! search terms, config files, the Markdown and PDF export renderers, and the FHIR renderer
+//! (checked by an independent FHIR implementation as well). Each takes arbitrary
 //! input (with the awkward characters weighted in: controls, escapes, bidirectional marks,
 //! combining marks, wide characters) and holds what must always be true: no panic, output within
 //! bounds, and sanitised output free of control and bidirectional characters.
@@ -285,4 +286,401 @@ fn document() -> impl Strategy<Value = Document> {
                 footer,
             },
         )
+}
+
+/// Text as the store keeps it: the API refuses control characters other than newline and tab,
+/// and bidirectional controls, in every field.
+fn stored_text(max: usize) -> impl Strategy<Value = String> {
+    awkward_text(max).prop_map(|text| {
+        text.chars()
+            .filter(|c| !((c.is_control() && *c != '\n' && *c != '\t') || is_bidi_control(*c)))
+            .collect()
+    })
+}
+
+/// A required field as the store keeps it: trimmed, never empty.
+fn stored_required(max: usize) -> impl Strategy<Value = String> {
+    stored_text(max).prop_map(|text| match text.trim() {
+        "" => "x".to_string(),
+        trimmed => trimmed.to_string(),
+    })
+}
+
+/// An optional field as the store keeps it: trimmed, and empty is absent.
+fn stored_optional(max: usize) -> impl Strategy<Value = Option<String>> {
+    stored_text(max).prop_map(|text| Some(text.trim().to_string()).filter(|t| !t.is_empty()))
+}
+
+/// A patient's whole record (the chart, consultations, reports with addenda) with arbitrary
+/// stored text in every field a person types.
+fn patient_record() -> impl Strategy<Value = synapse::model::export::PatientRecord> {
+    use synapse::model::consultation::Consultation;
+    use synapse::model::patient::{
+        Allergies, Allergy, AllergyStatus, DoctorSummary, Patient, PatientSummary, Sex,
+    };
+    use synapse::model::report::*;
+    use synapse::model::status::{ConsultationStatus, SessionType};
+    use uuid::Uuid;
+
+    let at = chrono::DateTime::from_timestamp_millis(1_790_000_000_000).expect("a time");
+    let allergy = (
+        stored_required(30),
+        stored_optional(30),
+        stored_optional(20),
+    )
+        .prop_map(|(substance, reaction, severity)| Allergy {
+            substance,
+            reaction,
+            severity,
+        });
+    let consultation = (stored_optional(60), stored_text(300), any::<bool>()).prop_map(
+        move |(chief_complaint, notes, ended)| Consultation {
+            id: Uuid::new_v4(),
+            session_code: "SES-000001".into(),
+            patient_id: Uuid::nil(),
+            doctor_id: Uuid::nil(),
+            session_type: SessionType::FollowUp,
+            status: if ended {
+                ConsultationStatus::Completed
+            } else {
+                ConsultationStatus::InProgress
+            },
+            chief_complaint,
+            notes: Some(notes),
+            started_at: at,
+            ended_at: ended.then_some(at),
+            duration_minutes: ended.then_some(30),
+            report_id: None,
+            report_status: None,
+        },
+    );
+    let content = (
+        (
+            stored_optional(200),
+            stored_optional(200),
+            stored_optional(200),
+            stored_optional(80),
+        ),
+        prop::collection::vec((stored_optional(8), stored_required(60)), 0..3),
+        prop::collection::vec((stored_required(30), stored_optional(20)), 0..3),
+        prop::collection::vec(stored_required(60), 0..3),
+    )
+        .prop_map(
+            |(
+                (history, mental_status, assessment, follow_up),
+                diagnoses,
+                drugs,
+                recommendations,
+            )| {
+                ReportContent {
+                    history,
+                    mental_status,
+                    assessment,
+                    diagnoses: diagnoses
+                        .into_iter()
+                        .map(|(code, description)| Diagnosis { code, description })
+                        .collect(),
+                    medication_plan: drugs
+                        .into_iter()
+                        .map(|(drug, dosage)| Medication {
+                            drug,
+                            dosage,
+                            route: None,
+                            frequency: None,
+                            duration: None,
+                            instructions: None,
+                        })
+                        .collect(),
+                    recommendations,
+                    follow_up,
+                }
+            },
+        );
+    let report = (
+        content,
+        any::<bool>(),
+        stored_required(40),
+        prop::collection::vec(stored_required(120), 0..3),
+    )
+        .prop_map(move |(content, signed, signer, addenda)| {
+            let signer = PersonRef {
+                id: Uuid::new_v4(),
+                full_name: signer,
+            };
+            Report {
+                summary: ReportSummary {
+                    id: Uuid::new_v4(),
+                    status: if signed {
+                        ReportStatus::Signed
+                    } else {
+                        ReportStatus::Completed
+                    },
+                    report_type: "psychiatric_evaluation".into(),
+                    confidence: Some(0.8),
+                    created_at: at,
+                    updated_at: at,
+                    signed_at: signed.then_some(at),
+                    patient: ReportPatient {
+                        id: Uuid::nil(),
+                        mrn: "MRN-000042".into(),
+                        full_name: "x".into(),
+                        date_of_birth: chrono::NaiveDate::from_ymd_opt(1980, 2, 29).expect("date"),
+                        age: 46,
+                        sex: Sex::Female,
+                    },
+                    consultation: ReportConsultation {
+                        id: Uuid::new_v4(),
+                        session_code: "SES-000001".into(),
+                        session_type: SessionType::FollowUp,
+                        chief_complaint: None,
+                        started_at: at,
+                        duration_minutes: Some(30),
+                    },
+                },
+                version: 2,
+                content,
+                generator: None,
+                signed_by: signed.then(|| signer.clone()),
+                addenda: if signed {
+                    addenda
+                        .into_iter()
+                        .map(|text| Addendum {
+                            id: Uuid::new_v4(),
+                            text,
+                            author: signer.clone(),
+                            created_at: at,
+                        })
+                        .collect()
+                } else {
+                    Vec::new()
+                },
+                failure_reason: None,
+            }
+        });
+    (
+        (
+            stored_required(60),
+            stored_required(40),
+            stored_optional(80),
+            stored_optional(60),
+        ),
+        (any::<bool>(), prop::collection::vec(allergy, 0..3)),
+        prop::collection::vec(stored_required(60), 0..3),
+        prop::collection::vec(consultation, 0..3),
+        prop::collection::vec(report, 0..3),
+    )
+        .prop_map(
+            move |(
+                (full_name, doctor, address, referred_by),
+                (asked, allergies),
+                alerts,
+                consultations,
+                reports,
+            )| {
+                let status = match (asked, allergies.is_empty()) {
+                    (false, _) => AllergyStatus::NotRecorded,
+                    (true, true) => AllergyStatus::NoneKnown,
+                    (true, false) => AllergyStatus::Known,
+                };
+                let allergies = if asked { allergies } else { Vec::new() };
+                synapse::model::export::PatientRecord {
+                    patient: Patient {
+                        summary: PatientSummary {
+                            id: Uuid::new_v4(),
+                            mrn: "MRN-000042".into(),
+                            full_name,
+                            date_of_birth: chrono::NaiveDate::from_ymd_opt(1980, 2, 29)
+                                .expect("date"),
+                            age: 46,
+                            sex: Sex::Female,
+                            phone: None,
+                            email: None,
+                            last_visit_at: None,
+                            active_consultation_id: None,
+                            doctor: DoctorSummary {
+                                id: Uuid::new_v4(),
+                                full_name: doctor,
+                            },
+                        },
+                        address,
+                        referred_by,
+                        illness_duration: None,
+                        allergies: Allergies {
+                            status,
+                            items: allergies,
+                        },
+                        alerts,
+                        symptoms: vec![],
+                        consultation_count: consultations.len() as u64,
+                        created_at: at,
+                        updated_at: at,
+                    },
+                    consultations,
+                    reports,
+                }
+            },
+        )
+}
+
+/// What FHIR's JSON forbids anywhere in a resource: `null`, an empty string, array or object
+/// ("elements must have a value or children"). Answers the path of the first one.
+fn fhir_empty_element(value: &serde_json::Value, path: &str) -> Option<String> {
+    use serde_json::Value;
+    match value {
+        Value::Null => Some(path.to_string()),
+        Value::String(s) if s.is_empty() => Some(path.to_string()),
+        Value::Array(items) if items.is_empty() => Some(path.to_string()),
+        Value::Object(map) if map.is_empty() => Some(path.to_string()),
+        Value::Array(items) => items
+            .iter()
+            .enumerate()
+            .find_map(|(n, v)| fhir_empty_element(v, &format!("{path}[{n}]"))),
+        Value::Object(map) => map
+            .iter()
+            .find_map(|(k, v)| fhir_empty_element(v, &format!("{path}.{k}"))),
+        _ => None,
+    }
+}
+
+/// Narrative XHTML as `fhir::narrative` writes it: the xhtml `div` around paragraphs whose text
+/// has every markup character escaped and no character XML cannot hold.
+fn well_formed_narrative(div: &str) -> Result<(), String> {
+    let body = div
+        .strip_prefix("<div xmlns=\"http://www.w3.org/1999/xhtml\">")
+        .and_then(|rest| rest.strip_suffix("</div>"))
+        .ok_or_else(|| format!("not an xhtml div: {div:?}"))?;
+    let mut rest = body;
+    while !rest.is_empty() {
+        let inner = rest
+            .strip_prefix("<p>")
+            .ok_or_else(|| format!("not a paragraph at {rest:?}"))?;
+        let end = inner
+            .find("</p>")
+            .ok_or_else(|| format!("an unclosed paragraph: {inner:?}"))?;
+        let text = &inner[..end];
+        if text.contains(['<', '>', '"']) {
+            return Err(format!("unescaped markup in {text:?}"));
+        }
+        if text.chars().any(|c| c.is_control() && c != '\t') {
+            return Err(format!("a character XML cannot hold in {text:?}"));
+        }
+        let mut pieces = text.split('&');
+        pieces.next();
+        for piece in pieces {
+            if !["amp;", "lt;", "gt;", "quot;"]
+                .iter()
+                .any(|entity| piece.starts_with(entity))
+            {
+                return Err(format!("a bare & in {text:?}"));
+            }
+        }
+        rest = &inner[end + "</p>".len()..];
+    }
+    Ok(())
+}
+
+/// Every narrative `div` in a resource.
+fn narratives<'a>(value: &'a serde_json::Value, out: &mut Vec<&'a str>) {
+    use serde_json::Value;
+    match value {
+        Value::Object(map) => {
+            if let Some(Value::String(div)) = map.get("div") {
+                out.push(div);
+            }
+            map.values().for_each(|v| narratives(v, out));
+        }
+        Value::Array(items) => items.iter().for_each(|v| narratives(v, out)),
+        _ => {}
+    }
+}
+
+/// The FHIR renderer (`Patient/{id}/$everything`) turns any record into a Bundle that FHIR's
+/// rules allow: no empty element anywhere, well-formed narrative, one entry per resource with
+/// a distinct `fullUrl`; and every Bundle the run made is valid to an independent FHIR R4
+/// implementation (`tests/fhir/validate.py`, run once over all of them).
+#[test]
+fn fhir_everything_bundles_are_valid_fhir_whatever_the_text() {
+    use std::cell::RefCell;
+    use synapse::fhir::{Context, everything};
+    use synapse::model::patient::AllergyStatus;
+
+    let context = Context {
+        base: "https://clinic.example/fhir/r4".into(),
+        mrn_system: "https://clinic.example/mrn".into(),
+    };
+    let made = RefCell::new(Vec::new());
+    let mut runner = proptest::test_runner::TestRunner::new(config(48));
+    let result = runner.run(&patient_record(), |record| {
+        let bundle = everything::bundle(&context, &record, "https://clinic.example/fhir/r4/x");
+        if let Some(path) = fhir_empty_element(&bundle, "Bundle") {
+            return Err(TestCaseError::fail(format!("an empty element at {path}")));
+        }
+        let mut divs = Vec::new();
+        narratives(&bundle, &mut divs);
+        for div in divs {
+            well_formed_narrative(div).map_err(TestCaseError::fail)?;
+        }
+        let entries = bundle["entry"].as_array().cloned().unwrap_or_default();
+        let signed = record
+            .reports
+            .iter()
+            .filter(|r| r.signed_by.is_some())
+            .count();
+        let allergies = match record.patient.allergies.status {
+            AllergyStatus::NotRecorded => 0,
+            AllergyStatus::NoneKnown => 1,
+            AllergyStatus::Known => record.patient.allergies.items.len(),
+        };
+        let expected =
+            1 + allergies + record.consultations.len() + 2 * record.reports.len() + signed;
+        prop_assert_eq!(entries.len(), expected);
+        let mut urls: Vec<&str> = entries
+            .iter()
+            .filter_map(|e| e["fullUrl"].as_str())
+            .collect();
+        urls.sort_unstable();
+        urls.dedup();
+        prop_assert_eq!(urls.len(), expected, "fullUrls repeat");
+        made.borrow_mut().push(bundle);
+        Ok(())
+    });
+    if let Err(failure) = result {
+        panic!("{failure}");
+    }
+    let bundles = made.into_inner();
+    // One collection Bundle holding them all, so the validator starts once.
+    let collection = serde_json::json!({
+        "resourceType": "Bundle",
+        "type": "collection",
+        "entry": bundles
+            .iter()
+            .map(|b| serde_json::json!({ "resource": b }))
+            .collect::<Vec<_>>(),
+    });
+    let script = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fhir/validate.py");
+    let mut child = std::process::Command::new("python3")
+        .arg(script)
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("python3 runs tests/fhir/validate.py");
+    std::io::Write::write_all(
+        &mut child.stdin.take().expect("stdin"),
+        collection.to_string().as_bytes(),
+    )
+    .expect("writes the bundles");
+    let out = child.wait_with_output().expect("the validator ends");
+    let said = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    match out.status.code() {
+        Some(0) => {}
+        Some(2) if std::env::var("CI").as_deref() != Ok("true") => {
+            eprintln!("the FHIR validation is skipped: {said}");
+        }
+        _ => panic!("the FHIR validator refused a bundle:\n{said}"),
+    }
 }

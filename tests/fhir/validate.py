@@ -1,8 +1,8 @@
 """Validates FHIR resources with an implementation independent of ours: the models of the
 `fhir.resources` package (its R4B models, FHIR 4.3.0, which for the resource kinds Synapse
 serves are R4's). Reads one JSON resource from standard input; a Bundle's entries are also
-validated one by one, each as its own kind. Prints what failed and exits 1; exits 2 when the
-package is missing (install it: pip install 'fhir.resources>=8,<9')."""
+validated one by one, each as its own kind (Bundles within Bundles too). Prints what failed and
+exits 1; exits 2 when the package is missing (install it: pip install 'fhir.resources>=8,<9')."""
 
 import json
 import sys
@@ -30,12 +30,18 @@ def validate(resource, where):
     return []
 
 
-def main():
-    resource = json.load(sys.stdin)
-    problems = validate(resource, "resource")
+def validate_all(resource, where):
+    """The resource, and each entry of a Bundle as its own kind, Bundles within Bundles too."""
+    problems = validate(resource, where)
     if resource.get("resourceType") == "Bundle":
         for n, entry in enumerate(resource.get("entry", [])):
-            problems += validate(entry.get("resource", {}), f"entry[{n}]")
+            problems += validate_all(entry.get("resource", {}), f"{where}.entry[{n}]")
+    return problems
+
+
+def main():
+    resource = json.load(sys.stdin)
+    problems = validate_all(resource, "resource")
     if problems:
         print("\n".join(problems))
         sys.exit(1)
