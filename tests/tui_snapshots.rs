@@ -218,6 +218,7 @@ fn session() -> SessionInfo {
         // The expiry is drawn in local time; left out so snapshots do not depend on the TZ.
         expires_at: None,
         demo_accounts: Vec::new(),
+        second_factor: false,
     }
 }
 

@@ -122,6 +122,9 @@ pub fn hints(state: &State) -> Vec<(String, &'static str)> {
             scope,
         );
     }
+    if state.screen == Screen::MfaEnroll {
+        return crate::tui::screens::mfa_enroll::hints(state);
+    }
     if state.screen == Screen::Login {
         let mut pairs = vec![("Tab".to_string(), "next field")];
         pairs.extend(first_key(Command::Submit, Scope::Dialog).map(|(key, _)| (key, "log in")));
