@@ -78,7 +78,7 @@ pub enum Command {
     EndOwnSession,
     #[strum(
         serialize = "second_factor",
-        message = "Set up a second factor (an authenticator app)",
+        message = "Set up a second factor",
         props(hint = "2nd factor")
     )]
     SetUpMfa,

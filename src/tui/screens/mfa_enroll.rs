@@ -492,8 +492,9 @@ pub fn draw(frame: &mut Frame, area: Rect, state: &State) {
     }
 }
 
-/// The lines beside (or below) the QR code, and which of them is the code field.
-fn scan_text(state: &State, secret: &str) -> (Vec<Line<'static>>, usize) {
+/// The lines beside (or below) the QR code, which of them is the code field, and what is said
+/// under the field (wrapped, so drawn apart).
+fn scan_text(state: &State, secret: &str) -> (Vec<Line<'static>>, usize, Option<Line<'static>>) {
     let theme = &state.settings.theme;
     let enrol = &state.mfa_enroll;
     let account = state
@@ -533,16 +534,15 @@ fn scan_text(state: &State, secret: &str) -> (Vec<Line<'static>>, usize) {
         label("Code"),
         Span::styled(format!(" {:<8}", enrol.code.value), style),
     ]));
-    lines.push(Line::raw(""));
-    if enrol.busy {
-        lines.push(Line::styled("  Checking the code…", theme.muted()));
-    } else if let Some(error) = &enrol.error {
-        lines.push(Line::styled(
-            format!("  {}", printable(error, true)),
-            theme.error(),
-        ));
-    }
-    (lines, field)
+    let said = if enrol.busy {
+        Some(Line::styled("Checking the code…", theme.muted()))
+    } else {
+        enrol
+            .error
+            .as_ref()
+            .map(|error| Line::styled(printable(error, true), theme.error()))
+    };
+    (lines, field, said)
 }
 
 fn draw_scan(frame: &mut Frame, area: Rect, state: &State, secret: &str, uri: &str) {
@@ -550,8 +550,9 @@ fn draw_scan(frame: &mut Frame, area: Rect, state: &State, secret: &str, uri: &s
     let (code, style) = qr_code(state, uri);
     let code_width = code.first().map_or(0, |l| l.chars().count()) as u16;
     let code_height = code.len() as u16;
-    let (text, field) = scan_text(state, secret);
-    let text_height = text.len() as u16;
+    let (text, field, said) = scan_text(state, secret);
+    // The field's line, a blank one and two of what is said under it.
+    let text_height = text.len() as u16 + 3;
     let drawn = |frame: &mut Frame, rect: Rect| {
         let lines: Vec<Line> = code
             .iter()
@@ -594,14 +595,12 @@ fn draw_scan(frame: &mut Frame, area: Rect, state: &State, secret: &str, uri: &s
         let lines = vec![
             Line::styled(
                 format!(
-                    "The QR code needs a window of at least {needed_w}×{needed_h}; this one is {}×{}.",
+                    "The QR code needs a window of at least {needed_w}×{needed_h} (this one is {}×{}).",
                     full.width, full.height
                 ),
                 theme.warning(),
             ),
-            Line::raw(
-                "Make the window larger (or the font smaller) to scan it, or type the secret in by hand.",
-            ),
+            Line::raw("Make it larger to scan the code, or type the secret in by hand."),
         ];
         let [message, _, rest] = Layout::vertical([
             Constraint::Length(2),
@@ -613,7 +612,19 @@ fn draw_scan(frame: &mut Frame, area: Rect, state: &State, secret: &str, uri: &s
         rest
     };
     let cursor_row = text_area.y + field as u16;
-    frame.render_widget(Paragraph::new(text).wrap(Wrap { trim: false }), text_area);
+    frame.render_widget(Paragraph::new(text), text_area);
+    let under = cursor_row.saturating_add(2);
+    if let Some(said) = said
+        && under < text_area.bottom()
+    {
+        let rect = Rect {
+            x: text_area.x + 2,
+            y: under,
+            width: text_area.width.saturating_sub(2),
+            height: text_area.bottom() - under,
+        };
+        frame.render_widget(Paragraph::new(said).wrap(Wrap { trim: true }), rect);
+    }
     let enrol = &state.mfa_enroll;
     if !enrol.busy && !enrol.leave_asked && cursor_row < text_area.bottom() {
         // After the label (2 + 9 columns) and the field's leading space.
