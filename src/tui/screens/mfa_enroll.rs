@@ -105,9 +105,12 @@ pub fn holds_session(state: &State) -> bool {
     state.screen == Screen::MfaEnroll && state.mfa_enroll.required
 }
 
-/// Whether the recovery codes are on screen, not yet acknowledged: quitting now loses them.
-pub fn codes_unread(state: &State) -> bool {
-    state.screen == Screen::MfaEnroll && matches!(state.mfa_enroll.step, EnrolStep::Codes { .. })
+/// Whether the recovery codes are on screen, not yet acknowledged, or about to be (the code is
+/// with the server): leaving now loses them, and they are not shown again.
+pub fn codes_at_stake(state: &State) -> bool {
+    let enrol = &state.mfa_enroll;
+    state.screen == Screen::MfaEnroll
+        && (matches!(enrol.step, EnrolStep::Codes { .. }) || enrol.busy)
 }
 
 fn start(state: &mut State) -> Vec<Effect> {
@@ -156,6 +159,10 @@ pub(crate) fn paste(state: &mut State, text: &str) -> Vec<Effect> {
 /// Esc: back where the user came from; during a required enrolment, the question whether to
 /// log out. The recovery codes are left only with Enter.
 fn dismiss(state: &mut State) -> Vec<Effect> {
+    // The code is with the server: its answer may be the recovery codes, which must be seen.
+    if state.mfa_enroll.busy {
+        return Vec::new();
+    }
     match state.mfa_enroll.step {
         EnrolStep::Codes { .. } => Vec::new(),
         EnrolStep::AlreadyOn(_) => finish(state, false),

@@ -136,9 +136,10 @@ fn on_timer(state: &mut State, timer: Timer) -> Vec<Effect> {
 }
 
 /// The call that asks whether the server answers again: the status bar's unsigned count for a
-/// doctor, who is logged in for the roles the count would answer 403.
+/// doctor, who is logged in for the roles the count would answer 403 (and while a required
+/// setup of a second factor holds the session, when it would too).
 pub(crate) fn heartbeat(state: &State) -> Call {
-    if roles::is_clinical(state) {
+    if roles::is_clinical(state) && !mfa_enroll::holds_session(state) {
         Call::Unsigned
     } else {
         Call::Me

@@ -559,3 +559,58 @@ fn a_403_that_asks_for_a_second_factor_opens_its_setup() {
     assert!(effects.is_empty(), "{effects:?}");
     assert_eq!(enrol_step(&state), &EnrolStep::Starting);
 }
+
+#[test]
+fn while_the_code_is_with_the_server_nothing_leaves_the_recovery_codes_unseen() {
+    let mut state = scanning(false);
+    type_text(&mut state, "123456");
+    let (request, _) = only_call(&update(&mut state, key(KeyCode::Enter)));
+    assert!(update(&mut state, key(KeyCode::Esc)).is_empty());
+    assert_eq!(state.screen, Screen::MfaEnroll);
+    // Quitting asks first.
+    update(&mut state, ctrl('c'));
+    assert!(state.quit_asked && !state.quit);
+    update(&mut state, chr('n'));
+    respond(
+        &mut state,
+        request,
+        Response::MfaConfirmed(Ok(recovery_codes())),
+    );
+    assert!(matches!(enrol_step(&state), EnrolStep::Codes { .. }));
+}
+
+#[test]
+fn a_server_lost_during_a_required_setup_is_asked_with_a_call_the_setup_may_make() {
+    let mut state = scanning(true);
+    type_text(&mut state, "123456");
+    let (request, _) = only_call(&update(&mut state, key(KeyCode::Enter)));
+    let effects = respond(
+        &mut state,
+        request,
+        Response::MfaConfirmed(Err(error(
+            ErrorKind::Unreachable,
+            "Server unreachable — check the address and your connection; retrying.",
+        ))),
+    );
+    assert!(state.offline.is_some());
+    assert!(matches!(
+        effects.as_slice(),
+        [Effect::After {
+            timer: Timer::Reconnect,
+            ..
+        }]
+    ));
+    // The code typed stays for the next Enter.
+    assert_eq!(state.mfa_enroll.code.value, "123456");
+    assert!(state.mfa_enroll.error.is_some());
+    // The unsigned count would answer 403 until the second factor is on: `me` asks instead.
+    let (request, call) = only_call(&update(&mut state, Action::Timer(Timer::Reconnect)));
+    assert_eq!(call, Call::Me);
+    let effects = respond(&mut state, request, Response::Me(Ok(user())));
+    assert!(state.offline.is_none());
+    assert!(
+        calls(&effects).is_empty(),
+        "nothing else is loaded yet: {effects:?}"
+    );
+    assert_eq!(state.screen, Screen::MfaEnroll);
+}
