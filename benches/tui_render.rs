@@ -111,6 +111,7 @@ fn state(screen: Screen) -> State {
         remembered: true,
         expires_at: None,
         demo_accounts: vec![],
+        second_factor: false,
     };
     let mut state = State::new(session, Settings::default());
     state.wall_now = Utc.with_ymd_and_hms(2026, 11, 26, 12, 0, 0).unwrap();

@@ -23,7 +23,12 @@
 //! search; the server is restarted while the doctor types consultation notes, and the
 //! workstation saves what was typed while it was away, opens its event stream again and stops
 //! the consultation in the same session; `x` on a chart and on a report writes PDFs named by
-//! MRN and date (never the name) whose every page carries the banner, read back with pdftotext.
+//! MRN and date (never the name) whose every page carries the banner, read back with pdftotext;
+//! a doctor whose role needs a second factor is taken to its setup at login, which draws the
+//! secret's QR code and the secret; a wrong code is said on the field, the app's code (computed
+//! from the secret read off the screen) turns it on, the recovery codes show, Enter reaches the
+//! patient list in the same session, and the next login asks for a code, which one of those
+//! recovery codes answers.
 #![cfg(unix)]
 
 use std::io::{Read, Write};
@@ -1584,4 +1589,138 @@ async fn x_exports_the_chart_and_the_report_as_pdfs_with_the_banner_on_every_pag
     assert!(pages.iter().any(|p| p.contains("DRAFT")), "{pages:#?}");
     ws.send("q");
     ws.send("q");
+}
+
+/// The base32 secret the setup of a second factor shows: the eight groups of four after
+/// "Secret" on the screen.
+fn secret_on(screen: &str) -> Option<String> {
+    let line = line_with(screen, "Secret ")?;
+    let after = line.split("Secret ").nth(1)?;
+    let groups: Vec<&str> = after
+        .split_whitespace()
+        .take_while(|group| {
+            group.len() == 4
+                && group
+                    .chars()
+                    .all(|c| c.is_ascii_uppercase() || c.is_ascii_digit())
+        })
+        .collect();
+    (groups.len() == 8).then(|| groups.concat())
+}
+
+/// The recovery codes on the screen (`xxxxx-xxxxx`).
+fn recovery_codes_on(screen: &str) -> Vec<String> {
+    screen
+        .split_whitespace()
+        .filter(|word| {
+            word.len() == 11
+                && word.as_bytes()[5] == b'-'
+                && word
+                    .chars()
+                    .enumerate()
+                    .all(|(i, c)| i == 5 || c.is_ascii_alphanumeric())
+        })
+        .map(str::to_string)
+        .collect()
+}
+
+/// Seconds since the epoch, away from a TOTP step's end: the code typed must still be the
+/// current one (or the one before) when the server checks it.
+fn steady_now() -> u64 {
+    use synapse::server::totp::STEP_S;
+    let now = chrono::Utc::now().timestamp() as u64;
+    if now % STEP_S >= STEP_S - 8 {
+        std::thread::sleep(Duration::from_secs(STEP_S - now % STEP_S + 1));
+        return chrono::Utc::now().timestamp() as u64;
+    }
+    now
+}
+
+#[tokio::test]
+async fn a_doctor_whose_role_needs_a_second_factor_sets_it_up_at_the_workstation() {
+    let dir = tempfile::tempdir().unwrap();
+    let served = Served::start_async(
+        dir.path(),
+        &dir.path().join("data"),
+        &["--demo"],
+        &[("SYNAPSE_REQUIRE_MFA", "doctor")],
+        SERVE_WAIT,
+    )
+    .await;
+    let mut ws = Workstation::start(dir.path(), &served);
+    ws.wait_text("Log in to Synapse");
+    ws.type_text(DOCTOR);
+    ws.send(TAB);
+    ws.type_text(PASSWORD);
+    ws.send(ENTER);
+
+    // The setup opens by itself: the QR code, the account and the secret.
+    let screen = ws.wait_for("the second factor's setup with its QR code", |s| {
+        s.contains("Set up a second factor") && secret_on(s).is_some() && s.contains('▀')
+    });
+    assert!(screen.contains(&format!("Synapse: {DOCTOR}")), "{screen}");
+    assert!(!screen.contains("Patients ·"), "{screen}");
+    let secret = secret_on(&screen).unwrap();
+    let bytes = totp_rs::Secret::try_from_base32(&secret)
+        .expect("a base32 secret on the screen")
+        .as_bytes()
+        .to_vec();
+    // The QR code drawn is this secret's, whole: every row as the shared renderer draws it.
+    let uri = synapse::server::totp::otpauth_uri(&bytes, DOCTOR).unwrap();
+    let code = synapse::client::qr::lines(&uri, false);
+    for line in code.iter().map(|l| l.trim()).filter(|l| !l.is_empty()) {
+        assert!(
+            screen.contains(line),
+            "a row of the QR code is not on the screen: {line:?}\n{screen}"
+        );
+    }
+
+    // A wrong code is said on the field, and the screen stays.
+    let now = steady_now();
+    let right = synapse::server::totp::code_at(&bytes, now, 6).unwrap();
+    let wrong = if right == "000000" {
+        "111111"
+    } else {
+        "000000"
+    };
+    ws.type_text(wrong);
+    ws.send(ENTER);
+    ws.wait_text("That code is not the current code");
+    assert!(secret_on(&ws.screen()).as_deref() == Some(secret.as_str()));
+
+    // The app's code, computed live from the secret read off the screen.
+    let now = steady_now();
+    let right = synapse::server::totp::code_at(&bytes, now, 6).unwrap();
+    ws.type_text(&right);
+    ws.send(ENTER);
+    let screen = ws.wait_text("Write these recovery codes down");
+    let codes = recovery_codes_on(&screen);
+    assert_eq!(codes.len(), 10, "{screen}");
+    assert!(
+        secret_on(&screen).is_none(),
+        "the secret still shows:\n{screen}"
+    );
+    // A deliberate Enter, after reading, goes on to the patient list in the same session.
+    std::thread::sleep(Duration::from_millis(1_500));
+    ws.send(ENTER);
+    ws.wait_for("the patient list", |s| {
+        s.contains("Patients ·") && s.contains("MRN-") && !s.contains("recovery codes")
+    });
+    ws.send("q");
+    assert!(ws.wait_exit().success());
+
+    // The next login asks for a code; a recovery code shown above opens the session.
+    let mut ws = Workstation::start(dir.path(), &served);
+    ws.wait_text("Log in to Synapse");
+    ws.type_text(DOCTOR);
+    ws.send(TAB);
+    ws.type_text(PASSWORD);
+    ws.send(ENTER);
+    ws.wait_text("Type the code your authenticator app shows");
+    ws.type_text(&codes[3]);
+    ws.send(ENTER);
+    let screen = ws.wait_for("the patient list", |s| {
+        s.contains("Patients ·") && s.contains("MRN-") && !s.contains("Log in to Synapse")
+    });
+    assert!(!screen.contains("Set up a second factor"), "{screen}");
 }

@@ -30,7 +30,8 @@ use synapse::tui::components::dialogs::{
 };
 use synapse::tui::input::{Field, Notes};
 use synapse::tui::state::{
-    Dialog, Load, Overlay, Screen, Section, SessionInfo, Settings, State, Toast, ToastKind,
+    Dialog, EnrolStep, Load, Overlay, Screen, Section, SessionInfo, Settings, State, Toast,
+    ToastKind,
 };
 use synapse::tui::theme::{Theme, ThemeKind};
 use synapse::tui::ui;
@@ -218,6 +219,7 @@ fn session() -> SessionInfo {
         // The expiry is drawn in local time; left out so snapshots do not depend on the TZ.
         expires_at: None,
         demo_accounts: Vec::new(),
+        second_factor: false,
     }
 }
 
@@ -2348,4 +2350,156 @@ fn line_with<'a>(rendered: &'a str, needle: &str) -> &'a str {
         .lines()
         .find(|l| l.contains(needle))
         .unwrap_or_else(|| panic!("{needle:?} is not on the screen:\n{rendered}"))
+}
+
+// ---------------------------------------------------------------------------------------------
+// Setting up a second factor
+
+/// The base32 secret of the enrolment drawn (a fixed one, so the QR code is the same each run).
+const MFA_SECRET: &str = "JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP";
+
+fn mfa_uri() -> String {
+    let bytes = totp_rs::Secret::try_from_base32(MFA_SECRET)
+        .expect("base32 secret")
+        .as_bytes()
+        .to_vec();
+    synapse::server::totp::otpauth_uri(&bytes, "doc@demo.com").expect("otpauth URI")
+}
+
+/// Where the QR code's top left corner is drawn, found by its first row with a module (the
+/// quiet zone's blank rows and columns could be anywhere).
+fn qr_at(buffer: &Buffer, code: &[String]) -> Option<(u16, u16)> {
+    let (row, line) = code
+        .iter()
+        .enumerate()
+        .find(|(_, line)| !line.trim().is_empty())?;
+    let lead = (line.chars().count() - line.trim_start().chars().count()) as u16;
+    let (x, y) = find(buffer, line.trim())?;
+    Some((x.checked_sub(lead)?, y.checked_sub(row as u16)?))
+}
+
+/// The doctor just logged in, whose role needs a second factor: the secret is shown.
+fn mfa_scan_state() -> State {
+    let mut state = base();
+    state.unsigned = None;
+    state.screen = Screen::MfaEnroll;
+    state.mfa_enroll.required = true;
+    state.mfa_enroll.step = EnrolStep::Scan {
+        secret: MFA_SECRET.into(),
+        uri: mfa_uri(),
+    };
+    state
+}
+
+#[test]
+fn mfa_enrolment_draws_the_qr_code_where_it_fits_and_the_secret_always() {
+    let state = mfa_scan_state();
+    let code = synapse::client::qr::lines(&mfa_uri(), false);
+    assert!(code.len() > 20, "{}", code.len());
+
+    // 120×40: the whole code, dark on light in its own colours, beside the secret.
+    let buffer = render(&state, 120, 40);
+    let rendered = buffer_to_string(&buffer);
+    let (x, y) = qr_at(&buffer, &code).expect("the QR code is drawn");
+    for (row, line) in code.iter().enumerate() {
+        let at = y + row as u16;
+        let drawn: String = (0..line.chars().count() as u16)
+            .map(|dx| buffer[(x + dx, at)].symbol().to_string())
+            .collect();
+        assert_eq!(&drawn, line, "row {row} of the QR code");
+        let cell = &buffer[(x, at)];
+        assert_eq!(
+            (cell.fg, cell.bg),
+            (Color::Black, Color::White),
+            "the code has colours of its own"
+        );
+    }
+    assert_shows(&rendered, "JBSW Y3DP EHPK 3PXP JBSW Y3DP EHPK 3PXP");
+    assert_shows(&rendered, "Synapse: doc@demo.com");
+    assert_shows(&rendered, "your role needs one before anything else");
+    assert!(!rendered.contains("needs a window"), "{rendered}");
+
+    // 80×24: no room for it; a cut code would not scan, so none is drawn, the size it needs
+    // is said, and the secret still shows.
+    let rendered = text(&state, 80, 24);
+    assert!(
+        !rendered.contains('▀') && !rendered.contains('▄') && !rendered.contains('█'),
+        "a part of the QR code is drawn:\n{rendered}"
+    );
+    assert_shows(&rendered, "The QR code needs a window of at least");
+    assert_shows(&rendered, "(this one is 80×24)");
+    assert_shows(&rendered, "JBSW Y3DP EHPK 3PXP JBSW Y3DP EHPK 3PXP");
+    snap_sizes("mfa-enrol-scan", &state);
+
+    // The size said is enough.
+    let said = rendered
+        .split("at least ")
+        .nth(1)
+        .and_then(|rest| rest.split(' ').next())
+        .expect("a size");
+    let (w, h) = said.split_once('×').expect("W×H");
+    let (w, h): (u16, u16) = (w.parse().unwrap(), h.parse().unwrap());
+    let rendered = text(&state, w, h);
+    assert!(!rendered.contains("needs a window"), "{w}×{h}:\n{rendered}");
+    assert!(
+        qr_at(&render(&state, w, h), &code).is_some(),
+        "{w}×{h}:\n{rendered}"
+    );
+}
+
+#[test]
+fn mfa_enrolment_says_a_wrong_code_on_the_field_and_asks_before_leaving() {
+    let mut state = mfa_scan_state();
+    state.mfa_enroll.error = Some(
+        "That code is not the current code for this secret: check the app's clock and type the 6 digits it shows now."
+            .into(),
+    );
+    snap_sizes("mfa-enrol-wrong-code", &state);
+    state.mfa_enroll.error = None;
+    state.mfa_enroll.leave_asked = true;
+    let rendered = text(&state, 80, 24);
+    assert_shows(&rendered, "Leave without a second factor?");
+    assert_shows(&rendered, "y logs out");
+    snap_sizes("mfa-enrol-leave", &state);
+}
+
+#[test]
+fn mfa_enrolment_shows_the_recovery_codes_once_with_what_to_do() {
+    let mut state = mfa_scan_state();
+    let codes: Vec<String> = (0..10).map(|n| format!("k{n}x7q-m2p9{n}")).collect();
+    state.mfa_enroll.step = EnrolStep::Codes {
+        codes: codes.clone(),
+        shown_at_ms: state.now_ms,
+    };
+    for (w, h) in SIZES {
+        let rendered = text(&state, w, h);
+        for code in &codes {
+            assert_shows(&rendered, code);
+        }
+        assert_shows(&rendered, "Write these recovery codes down");
+        assert_shows(&rendered, "Each works once");
+        assert_shows(&rendered, "Enter continues");
+        assert!(!rendered.contains("JBSW"), "the secret still shows");
+    }
+    snap_sizes("mfa-enrol-codes", &state);
+}
+
+#[test]
+fn mfa_enrolment_in_mono_uses_no_colour() {
+    let mut state = mfa_scan_state();
+    state.settings.theme = Theme::new(ThemeKind::Mono);
+    let buffer = render(&state, 120, 40);
+    for cell in &buffer.content {
+        assert!(
+            matches!(cell.fg, Color::Reset) && matches!(cell.bg, Color::Reset),
+            "mono theme uses a colour: {cell:?}"
+        );
+    }
+    // Light modules drawn, for the dark background the CLI assumes too.
+    let code = synapse::client::qr::lines(&mfa_uri(), true);
+    assert!(
+        qr_at(&buffer, &code).is_some(),
+        "{}",
+        buffer_to_string(&buffer)
+    );
 }

@@ -6,7 +6,7 @@ use uuid::Uuid;
 
 use crate::client::ApiError;
 use crate::model::admin::{AdminUser, AuditEvent, SessionsRevoked};
-use crate::model::auth::{SessionEnded, SessionList, User};
+use crate::model::auth::{MfaEnrollment, MfaRecoveryCodes, SessionEnded, SessionList, User};
 use crate::model::consultation::{ActiveConsultations, Consultation, ConsultationHistory};
 use crate::model::event::Event;
 use crate::model::page::{Page, SearchResults};
@@ -70,7 +70,13 @@ pub enum Response {
     Login(Result<User, ApiError>),
     Unlock(Result<User, ApiError>),
     Resumed(Result<User, ApiError>),
+    /// Logged in (or resumed), and the role needs a second factor the account has not got.
+    MustEnrol(User),
     LoggedOut,
+    /// A new secret to set up a second factor with.
+    MfaEnrolment(Result<MfaEnrollment, ApiError>),
+    /// The second factor is on: the recovery codes.
+    MfaConfirmed(Result<MfaRecoveryCodes, ApiError>),
     Patients(Result<Page<PatientSummary>, ApiError>),
     Search(Result<SearchResults<PatientSummary>, ApiError>),
     Patient(Result<Patient, ApiError>),
@@ -132,7 +138,9 @@ impl Response {
             Response::Login(r) | Response::Unlock(r) | Response::Resumed(r) | Response::Me(r) => {
                 r.is_ok()
             }
-            Response::LoggedOut => true,
+            Response::LoggedOut | Response::MustEnrol(_) => true,
+            Response::MfaEnrolment(r) => r.is_ok(),
+            Response::MfaConfirmed(r) => r.is_ok(),
             Response::Patients(r) => r.is_ok(),
             Response::Search(r) => r.is_ok(),
             Response::Patient(r) | Response::BannerPatient(r) => r.is_ok(),

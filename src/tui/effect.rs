@@ -13,6 +13,7 @@ use uuid::Uuid;
 use super::action::{Action, Response, Timer};
 use crate::client::{ApiClient, ApiError, ErrorKind, EventStream};
 use crate::model::admin::{AdminUser, NewUser};
+use crate::model::auth::User;
 use crate::model::consultation::StartConsultation;
 use crate::model::patient::{NewPatient, PatientUpdate};
 use crate::model::query::{
@@ -59,6 +60,12 @@ pub enum Call {
         password: String,
     },
     Logout,
+    /// Starts setting up a second factor: a new secret.
+    EnrollMfa,
+    /// Turns the second factor on with the app's first code.
+    ConfirmMfa {
+        code: String,
+    },
     ListPatients(PatientListParams),
     Search(String),
     Patient(Uuid),
@@ -234,10 +241,18 @@ async fn follow_events(mut stream: EventStream, actions: UnboundedSender<Action>
 
 async fn perform(client: &ApiClient, call: Call) -> Response {
     match call {
-        Call::Login { email, password } => Response::Login(client.login(&email, &password).await),
-        Call::VerifyMfa { mfa_token, code } => {
-            Response::Login(client.verify_mfa(&mfa_token, &code).await)
-        }
+        Call::Login { email, password } => signed_in(
+            client,
+            client.login(&email, &password).await,
+            Response::Login,
+        ),
+        Call::VerifyMfa { mfa_token, code } => signed_in(
+            client,
+            client.verify_mfa(&mfa_token, &code).await,
+            Response::Login,
+        ),
+        Call::EnrollMfa => Response::MfaEnrolment(client.enroll_mfa().await),
+        Call::ConfirmMfa { code } => Response::MfaConfirmed(client.confirm_mfa(&code).await),
         Call::Unlock { email, password } => Response::Unlock(client.login(&email, &password).await),
         Call::Logout => {
             let _ = client.logout().await;
@@ -352,6 +367,19 @@ async fn perform(client: &ApiClient, call: Call) -> Response {
         Call::ExportAudit { params, path } => {
             Response::AuditExported(export_audit(client, params, &path).await)
         }
+    }
+}
+
+/// The answer of a login or a resumed session: `MustEnrol` when the server said the account's
+/// role needs a second factor it has not got (the session can do nothing else), else `answer`.
+pub(crate) fn signed_in(
+    client: &ApiClient,
+    result: Result<User, ApiError>,
+    answer: fn(Result<User, ApiError>) -> Response,
+) -> Response {
+    match result {
+        Ok(user) if client.enrolment_due() => Response::MustEnrol(user),
+        result => answer(result),
     }
 }
 

@@ -76,6 +76,12 @@ pub enum Command {
         props(hint = "end it")
     )]
     EndOwnSession,
+    #[strum(
+        serialize = "second_factor",
+        message = "Set up a second factor",
+        props(hint = "2nd factor")
+    )]
+    SetUpMfa,
     #[strum(message = "Move to the next pane", props(hint = "pane"))]
     NextPane,
     #[strum(message = "Start a consultation", props(hint = "consult"))]
@@ -498,6 +504,7 @@ impl Default for Keymap {
                 b(Key::plain('C'), RunningConsultations, Global),
                 b(Key::plain('H'), RecentPatients, Global),
                 b(Key::plain('A'), OwnSessions, Global),
+                b(Key::plain('M'), SetUpMfa, Global),
                 b(Key::plain('x'), EndOwnSession, Sessions),
                 b(Key::code(KeyCode::Tab), NextPane, Chart),
                 b(Key::plain('s'), CycleSort, Patients),

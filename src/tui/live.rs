@@ -189,7 +189,12 @@ pub(crate) fn settle(state: &mut State, before: (Screen, bool, bool)) -> Vec<Eff
 /// Reloads the stale part of the screen in view, and the status bar's count. A screen under
 /// a dialog or the lock waits: the dialog may be editing what a reload would replace.
 fn reload_in_view(state: &mut State) -> Vec<Effect> {
-    if state.session.user.is_none() || state.offline.is_some() {
+    // A required setup of a second factor holds the session: every reload would answer 403,
+    // and what is stale is loaded once it is done.
+    if state.session.user.is_none()
+        || state.offline.is_some()
+        || crate::tui::screens::mfa_enroll::holds_session(state)
+    {
         return Vec::new();
     }
     let mut effects = Vec::new();

@@ -99,6 +99,7 @@ pub async fn run(launch: Launch) -> anyhow::Result<()> {
         remembered: token_store.remembers(),
         expires_at: None,
         demo_accounts,
+        second_factor: false,
     };
     let mut state = State::new(session, settings);
     let (actions, mut incoming) = mpsc::unbounded_channel::<Action>();
@@ -117,7 +118,8 @@ pub async fn run(launch: Launch) -> anyhow::Result<()> {
         let actions = actions.clone();
         tokio::spawn(async move {
             let started = Instant::now();
-            let response = Box::new(Response::Resumed(client.resume(&saved.refresh_token).await));
+            let resumed = client.resume(&saved.refresh_token).await;
+            let response = Box::new(effect::signed_in(&client, resumed, Response::Resumed));
             let _ = actions.send(Action::Response {
                 request: 0,
                 latency_ms: started.elapsed().as_millis() as u64,

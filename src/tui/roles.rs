@@ -20,12 +20,18 @@ const DOCTOR_SCREENS: &[Screen] = &[
     Screen::Recent,
     Screen::PastNotes,
     Screen::Sessions,
+    Screen::MfaEnroll,
 ];
 
 /// The front desk: the patient list of every doctor, and search over it.
-const RECEPTIONIST_SCREENS: &[Screen] = &[Screen::Patients, Screen::Sessions];
+const RECEPTIONIST_SCREENS: &[Screen] = &[Screen::Patients, Screen::Sessions, Screen::MfaEnroll];
 
-const ADMIN_SCREENS: &[Screen] = &[Screen::Users, Screen::Audit, Screen::Sessions];
+const ADMIN_SCREENS: &[Screen] = &[
+    Screen::Users,
+    Screen::Audit,
+    Screen::Sessions,
+    Screen::MfaEnroll,
+];
 
 /// The screens `role` may be on after logging in.
 pub fn screens(role: Role) -> &'static [Screen] {
@@ -63,6 +69,8 @@ pub fn allows(role: Role, command: Command) -> bool {
         Command::RecentPatients => shows(Screen::Recent),
         // Every role has its own sessions.
         Command::OwnSessions | Command::EndOwnSession => shows(Screen::Sessions),
+        // Every role may set up a second factor.
+        Command::SetUpMfa => shows(Screen::MfaEnroll),
         // The notices that name something name a report.
         Command::OpenNotice => shows(Screen::Report),
         // A doctor's own reports and charts, as the server reads them.
@@ -229,6 +237,7 @@ mod tests {
                     command,
                     Command::ClearFilters
                         | Command::OwnSessions
+                        | Command::SetUpMfa
                         | Command::EndOwnSession
                         | Command::Open
                         | Command::Back
@@ -260,7 +269,10 @@ mod tests {
     #[test]
     fn the_front_desk_has_the_list_and_search_and_nothing_clinical() {
         let role = Role::Receptionist;
-        assert_eq!(screens(role), &[Screen::Patients, Screen::Sessions]);
+        assert_eq!(
+            screens(role),
+            &[Screen::Patients, Screen::Sessions, Screen::MfaEnroll]
+        );
         for command in [
             Command::GoPatients,
             Command::Search,

@@ -17,6 +17,7 @@ pub use super::screens::audit::AuditBrowser;
 pub use super::screens::chart::ChartState;
 pub use super::screens::consultation::ConsultationState;
 pub use super::screens::login::{LoginFocus, LoginState};
+pub use super::screens::mfa_enroll::{EnrolStep, MfaEnroll};
 pub use super::screens::past_notes::PastNotes;
 pub use super::screens::patients::PatientList;
 pub use super::screens::recent::RecentPatients;
@@ -48,6 +49,8 @@ pub enum Screen {
     Audit,
     /// The user's own sessions, on every workstation and script.
     Sessions,
+    /// Setting up a second factor: the QR code, the first code, the recovery codes.
+    MfaEnroll,
 }
 
 /// Something loading, loaded, or failed.
@@ -106,6 +109,10 @@ pub struct SessionInfo {
     pub expires_at: Option<i64>,
     /// Demo accounts to show on the login screen (embedded demo server only).
     pub demo_accounts: Vec<String>,
+    /// The account is known to have a second factor: it logged in with a code, or set one up
+    /// here. A resumed session does not say, and the palette offers the setup (the server
+    /// answers that one is on already).
+    pub second_factor: bool,
 }
 
 /// Settings that shape behaviour, from the config file.
@@ -160,6 +167,7 @@ pub struct State {
     /// In memory only: never written anywhere, gone when the workstation closes.
     pub recent: RecentPatients,
     pub own_sessions: super::screens::sessions::OwnSessions,
+    pub mfa_enroll: MfaEnroll,
     pub past_notes: PastNotes,
     pub users: UserList,
     pub audit: AuditBrowser,
@@ -209,6 +217,7 @@ impl State {
             running: RunningList::default(),
             recent: RecentPatients::default(),
             own_sessions: Default::default(),
+            mfa_enroll: MfaEnroll::default(),
             past_notes: PastNotes::default(),
             users: UserList::default(),
             audit: AuditBrowser::default(),

@@ -71,7 +71,10 @@ pub(crate) fn on_unlock(state: &mut State, result: Result<User, ApiError>) -> Ve
             state.last_activity_ms = state.now_ms;
             // The stream ended with the session it belonged to; this one gets its own (only
             // a doctor has one).
-            if !crate::tui::roles::is_clinical(state) {
+            // Nor while a required setup of a second factor holds the session.
+            if !crate::tui::roles::is_clinical(state)
+                || crate::tui::screens::mfa_enroll::holds_session(state)
+            {
                 return Vec::new();
             }
             return vec![Effect::Subscribe];

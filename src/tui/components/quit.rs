@@ -28,6 +28,9 @@ pub fn unsaved(state: &State) -> Option<&'static str> {
     if consultation::notes_unsaved(state) {
         return Some("consultation notes the server has not confirmed");
     }
+    if crate::tui::screens::mfa_enroll::codes_at_stake(state) {
+        return Some("the second factor's recovery codes, which are not shown again");
+    }
     None
 }
 

@@ -125,16 +125,14 @@ pub(crate) fn on_login(state: &mut State, result: Result<User, ApiError>) -> Vec
     match result {
         Ok(user) => {
             state.session.user = Some(user);
+            // Only an account with a second factor is asked for a code.
+            state.session.second_factor = state.login.mfa_token.is_some();
             state.login = LoginState::default();
             // A new session starts without the last one's recent patients.
             state.recent = Default::default();
             state.history.clear();
             state.last_activity_ms = state.now_ms;
-            let mut effects = land(state);
-            if roles::is_clinical(state) {
-                effects.push(call(state, Call::Active));
-            }
-            effects
+            arrive(state)
         }
         Err(ApiError {
             kind: ErrorKind::MfaRequired { mfa_token },
@@ -173,6 +171,16 @@ pub(crate) fn on_resumed(state: &mut State, result: Result<User, ApiError>) -> V
             Vec::new()
         }
     }
+}
+
+/// Signed in and free to work: the role's first screen, and for a doctor the running
+/// consultations too (see `land`).
+pub(crate) fn arrive(state: &mut State) -> Vec<Effect> {
+    let mut effects = land(state);
+    if roles::is_clinical(state) {
+        effects.push(call(state, Call::Active));
+    }
+    effects
 }
 
 /// Logged in: the role's first screen, loaded; for a doctor the unsigned count and the live

@@ -6,6 +6,7 @@ pub mod audit;
 pub mod chart;
 pub mod consultation;
 pub mod login;
+pub mod mfa_enroll;
 pub mod paged;
 pub mod past_notes;
 pub mod patients;
@@ -42,6 +43,8 @@ pub fn scope(screen: Screen) -> Scope {
         Screen::Users => Scope::Users,
         Screen::Audit => Scope::Audit,
         Screen::Sessions => Scope::Sessions,
+        // The screen takes its keys itself, as a dialog does (`mfa_enroll::key`).
+        Screen::MfaEnroll => Scope::Global,
     }
 }
 
@@ -67,7 +70,7 @@ const GLOBAL_COMMANDS: &[Command] = &[
 /// The commands a screen's module handles (see each module's `command`).
 fn screen_commands(screen: Screen) -> &'static [Command] {
     match screen {
-        Screen::Login => &[],
+        Screen::Login | Screen::MfaEnroll => &[],
         Screen::Patients => patients::COMMANDS,
         Screen::Chart => chart::COMMANDS,
         Screen::Reports => reports::COMMANDS,
@@ -108,6 +111,12 @@ pub fn works_here(state: &State, command: Command) -> bool {
         Command::Open if state.screen == Screen::Consultation => consultation::report_ready(state),
         Command::StopConsultation | Command::CancelConsultation => {
             state.screen == Screen::Consultation && consultation::running(state)
+        }
+        // For an account without one; the screen itself does not offer it again.
+        Command::SetUpMfa => {
+            state.session.user.is_some()
+                && !state.session.second_factor
+                && state.screen != Screen::MfaEnroll
         }
         _ => GLOBAL_COMMANDS.contains(&command) || screen_commands(state.screen).contains(&command),
     }
@@ -163,7 +172,7 @@ pub fn pinned_patient(state: &State) -> Option<&Patient> {
 /// The commands the key-hint bar offers on a screen.
 pub fn hints(screen: Screen) -> &'static [Command] {
     match screen {
-        Screen::Login => &[],
+        Screen::Login | Screen::MfaEnroll => &[],
         Screen::Patients => patients::HINTS,
         Screen::Chart => chart::HINTS,
         Screen::Reports => reports::HINTS,
@@ -194,7 +203,7 @@ pub(crate) fn command(state: &mut State, command: Command, page: usize) -> Vec<E
         Screen::Users => users::command(state, command, page),
         Screen::Audit => audit::command(state, command, page),
         Screen::Sessions => sessions::command(state, command, page),
-        Screen::Login => Vec::new(),
+        Screen::Login | Screen::MfaEnroll => Vec::new(),
     }
 }
 
@@ -221,7 +230,7 @@ pub(crate) fn refresh(state: &mut State) -> Vec<Effect> {
         Screen::Users => users::load(state),
         Screen::Audit => audit::load(state),
         Screen::Sessions => sessions::load(state),
-        Screen::Login | Screen::Consultation | Screen::Recent => Vec::new(),
+        Screen::Login | Screen::Consultation | Screen::Recent | Screen::MfaEnroll => Vec::new(),
     }
 }
 
@@ -229,7 +238,7 @@ pub(crate) fn refresh(state: &mut State) -> Vec<Effect> {
 fn refreshes(screen: Screen) -> bool {
     !matches!(
         screen,
-        Screen::Login | Screen::Consultation | Screen::Recent
+        Screen::Login | Screen::Consultation | Screen::Recent | Screen::MfaEnroll
     )
 }
 
@@ -249,6 +258,7 @@ pub fn draw(frame: &mut Frame, area: Rect, state: &State) {
         Screen::Users => users::draw(frame, area, state),
         Screen::Audit => audit::draw(frame, area, state),
         Screen::Sessions => sessions::draw(frame, area, state),
+        Screen::MfaEnroll => mfa_enroll::draw(frame, area, state),
     }
 }
 

@@ -54,7 +54,9 @@ pub fn title_bar(frame: &mut Frame, area: Rect, state: &State) {
         (Screen::Audit, "5 Audit"),
     ];
     let mut spans = vec![Span::styled(" Synapse ", theme.title())];
-    if let Some(role) = crate::tui::roles::role(state) {
+    // A required setup of a second factor holds the session: no tab leads anywhere yet.
+    let held = crate::tui::screens::mfa_enroll::holds_session(state);
+    if let Some(role) = crate::tui::roles::role(state).filter(|_| !held) {
         let screens = screens
             .into_iter()
             .filter(|(screen, _)| crate::tui::roles::shows(role, *screen));
@@ -121,6 +123,9 @@ pub fn hints(state: &State) -> Vec<(String, &'static str)> {
             ],
             scope,
         );
+    }
+    if state.screen == Screen::MfaEnroll {
+        return crate::tui::screens::mfa_enroll::hints(state);
     }
     if state.screen == Screen::Login {
         let mut pairs = vec![("Tab".to_string(), "next field")];

@@ -12,7 +12,8 @@ use crate::tui::keymap::{Command, Scope};
 use crate::tui::layout;
 use crate::tui::roles;
 use crate::tui::screens::{
-    self, consultation, login, patients, recent, reports, running, sessions, stats, users,
+    self, consultation, login, mfa_enroll, patients, recent, reports, running, sessions, stats,
+    users,
 };
 use crate::tui::state::{Jump, Overlay, Screen, State, ToastKind};
 use crate::tui::ui::common::{StatusSegment, status_segment_at};
@@ -49,6 +50,10 @@ pub fn key(state: &mut State, key: KeyEvent) -> Vec<Effect> {
     }
     if state.screen == Screen::Login {
         return login::key(state, &key);
+    }
+    // The code field takes the keys, as the login's does.
+    if state.screen == Screen::MfaEnroll {
+        return mfa_enroll::key(state, &key);
     }
     match state.overlay {
         Some(Overlay::Search) => return search::key(state, &key),
@@ -87,7 +92,11 @@ pub fn key(state: &mut State, key: KeyEvent) -> Vec<Effect> {
 /// a row of the patient list selects it (a second click opens it), and a click on the status
 /// bar's unsigned count opens the drafts awaiting signature.
 pub fn mouse(state: &mut State, mouse: MouseEvent) -> Vec<Effect> {
-    if state.lock.locked || state.dialog.is_some() || state.overlay.is_some() {
+    if state.lock.locked
+        || state.dialog.is_some()
+        || state.overlay.is_some()
+        || state.screen == Screen::MfaEnroll
+    {
         return Vec::new();
     }
     let on_status_bar = mouse.row == layout::FrameAreas::of(state).status.y;
@@ -120,6 +129,9 @@ pub fn paste(state: &mut State, text: &str) -> Vec<Effect> {
     }
     if state.screen == Screen::Login {
         return login::paste(state, text);
+    }
+    if state.screen == Screen::MfaEnroll {
+        return mfa_enroll::paste(state, text);
     }
     // An overlay takes the paste; the notes hidden below it must not.
     match state.overlay {
@@ -188,6 +200,7 @@ pub fn run_command(state: &mut State, command: Command) -> Vec<Effect> {
         Command::RunningConsultations => running::open(state),
         Command::RecentPatients => recent::open(state),
         Command::OwnSessions => sessions::open(state),
+        Command::SetUpMfa => mfa_enroll::open(state, false),
         Command::Lock => {
             lock::lock(state);
             Vec::new()

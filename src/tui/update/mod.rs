@@ -15,7 +15,7 @@ use super::components::{lock, quit, search};
 use super::effect::{Call, Effect};
 use super::live;
 use super::roles;
-use super::screens::consultation;
+use super::screens::{consultation, mfa_enroll};
 use super::state::*;
 use crate::client::{ApiError, ErrorKind};
 
@@ -110,6 +110,7 @@ fn tick(state: &mut State, now: u64) -> Vec<Effect> {
     if logged_in
         && roles::is_clinical(state)
         && state.offline.is_none()
+        && !mfa_enroll::holds_session(state)
         && previous / UNSIGNED_REFRESH_MS != now / UNSIGNED_REFRESH_MS
     {
         effects.push(call(state, Call::Unsigned));
@@ -135,9 +136,10 @@ fn on_timer(state: &mut State, timer: Timer) -> Vec<Effect> {
 }
 
 /// The call that asks whether the server answers again: the status bar's unsigned count for a
-/// doctor, who is logged in for the roles the count would answer 403.
+/// doctor, who is logged in for the roles the count would answer 403 (and while a required
+/// setup of a second factor holds the session, when it would too).
 pub(crate) fn heartbeat(state: &State) -> Call {
-    if roles::is_clinical(state) {
+    if roles::is_clinical(state) && !mfa_enroll::holds_session(state) {
         Call::Unsigned
     } else {
         Call::Me
@@ -179,12 +181,15 @@ pub(crate) fn handle_error(state: &mut State, error: &ApiError) -> Option<Vec<Ef
         return Some(Vec::new());
     }
     if error.kind == ErrorKind::MfaEnrollmentRequired {
-        // The workstation has no enrolment screen yet: the CLI enrols, with its QR code.
-        state.toast(
-            "Your role needs a second factor: run `synapse auth mfa enroll` in a terminal, then log in again.",
-            ToastKind::Error,
-        );
-        return Some(Vec::new());
+        // The session can do nothing else until it has one (a resumed session that did not
+        // say, an administrator's reset meanwhile): its setup takes the screen.
+        if state.screen == Screen::MfaEnroll {
+            // Already setting one up: what was scanned stays, and there is no going back now.
+            state.mfa_enroll.required = true;
+            state.history.clear();
+            return Some(Vec::new());
+        }
+        return Some(mfa_enroll::open(state, true));
     }
     if let ErrorKind::RateLimited { retry_after_s } = error.kind {
         state.toast(

@@ -10,8 +10,8 @@ use crate::tui::components::{dialogs, lock, search};
 use crate::tui::effect::Effect;
 use crate::tui::live;
 use crate::tui::screens::{
-    audit, chart, consultation, login, past_notes, patients, report, reports, running, sessions,
-    stats, users,
+    audit, chart, consultation, login, mfa_enroll, past_notes, patients, report, reports, running,
+    sessions, stats, users,
 };
 use crate::tui::state::{State, ToastKind};
 
@@ -29,7 +29,10 @@ fn answer(state: &mut State, request: u64, response: Response) -> Vec<Effect> {
         Response::Login(result) => login::on_login(state, result),
         Response::Resumed(result) => login::on_resumed(state, result),
         Response::Unlock(result) => lock::on_unlock(state, result),
+        Response::MustEnrol(user) => mfa_enroll::on_signed_in(state, user),
         Response::LoggedOut => Vec::new(),
+        Response::MfaEnrolment(result) => mfa_enroll::on_enrolment(state, request, result),
+        Response::MfaConfirmed(result) => mfa_enroll::on_confirmed(state, request, result),
         Response::Patients(result) => patients::on_page(state, request, result),
         Response::Search(result) => search::on_results(state, request, result),
         Response::Patient(result) => chart::on_patient(state, result),
