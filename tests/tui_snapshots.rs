@@ -28,6 +28,7 @@ use synapse::tui::components::dialogs::patient_form::{FormStep, Slot};
 use synapse::tui::components::dialogs::{
     AddendumDialog, AddendumStep, Changed, EditDialog, PatientForm, SignDialog, changes,
 };
+use synapse::tui::components::reauth::Reauth;
 use synapse::tui::input::{Field, Notes};
 use synapse::tui::state::{
     Dialog, EnrolStep, Load, Overlay, Screen, Section, SessionInfo, Settings, State, Toast,
@@ -1657,12 +1658,23 @@ fn a_dialogs_hints_name_the_keys_the_config_file_chose() {
 #[test]
 fn dialog_session_expired() {
     let mut state = patients_loaded();
-    state.dialog = Some(Dialog::SessionExpired {
+    state.dialog = Some(Dialog::SessionExpired(Reauth {
         password: Field::with("pass"),
         error: Some("Wrong password.".into()),
-        busy: false,
-    });
+        ..Reauth::default()
+    }));
     snap_sizes("dialog-session-expired", &state);
+}
+
+#[test]
+fn dialog_session_expired_second_factor() {
+    let mut state = patients_loaded();
+    state.dialog = Some(Dialog::SessionExpired(Reauth {
+        code: Field::with("12"),
+        mfa_token: Some("token".into()),
+        ..Reauth::default()
+    }));
+    snap_sizes("dialog-session-expired-code", &state);
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -1848,7 +1860,7 @@ fn lock_screen_shows_no_patient() {
     state.report.report = Load::Ready(signed_report());
     state.overlay = Some(Overlay::Search);
     state.lock.locked = true;
-    state.lock.password = Field::with("pa");
+    state.lock.reauth.password = Field::with("pa");
     let mut names: Vec<String> = private_values(&state);
     for p in [amelia(), jonas(), priya(), tomas(), grace(), amelia_hart()] {
         names.push(p.full_name.clone());
@@ -1870,8 +1882,16 @@ fn lock_screen_shows_no_patient() {
     }
     state.privacy = false;
     snap_sizes("lock", &state);
-    state.lock.error = Some("Wrong password.".into());
+    state.lock.reauth.error = Some("Wrong password.".into());
     snap_sizes("lock-error", &state);
+    // An account with a second factor: after the password, its code.
+    state.lock.reauth.error = None;
+    state.lock.reauth.mfa_token = Some("token".into());
+    state.lock.reauth.code = Field::with("12");
+    let rendered = text(&state, 80, 24);
+    assert_shows(&rendered, "Code");
+    assert_shows(&rendered, "Enter the code your authenticator app shows.");
+    snap_sizes("lock-code", &state);
 }
 
 #[test]

@@ -59,6 +59,12 @@ pub enum Call {
         email: String,
         password: String,
     },
+    /// Unlocking's second step, for an account with a second factor: the code with the token
+    /// the password's answer gave.
+    UnlockCode {
+        mfa_token: String,
+        code: String,
+    },
     Logout,
     /// Starts setting up a second factor: a new secret.
     EnrollMfa,
@@ -254,6 +260,9 @@ async fn perform(client: &ApiClient, call: Call) -> Response {
         Call::EnrollMfa => Response::MfaEnrolment(client.enroll_mfa().await),
         Call::ConfirmMfa { code } => Response::MfaConfirmed(client.confirm_mfa(&code).await),
         Call::Unlock { email, password } => Response::Unlock(client.login(&email, &password).await),
+        Call::UnlockCode { mfa_token, code } => {
+            Response::Unlock(client.verify_mfa(&mfa_token, &code).await)
+        }
         Call::Logout => {
             let _ = client.logout().await;
             Response::LoggedOut

@@ -1,30 +1,30 @@
-//! The inactivity lock: everything patient-related is hidden until the doctor's password is
-//! entered again; drafts and place are kept. The password's answer also continues an ended
-//! session (the session-expired dialog asks the same question).
+//! The inactivity lock: everything patient-related is hidden until the doctor signs in again
+//! (`reauth`: the password, then a code for an account with a second factor); drafts and place
+//! are kept. The answer also continues an ended session (the session-expired dialog asks the
+//! same question).
 
 use crossterm::event::KeyEvent;
 use ratatui::Frame;
 use ratatui::layout::Rect;
-use ratatui::text::{Line, Span};
-use ratatui::widgets::{Block, Paragraph};
+use ratatui::text::Line;
+use ratatui::widgets::{Block, Paragraph, Wrap};
 
+use super::reauth::Reauth;
 use crate::client::ApiError;
 use crate::model::auth::User;
 use crate::model::text::printable;
-use crate::tui::effect::{Call, Effect};
-use crate::tui::input::Field;
+use crate::tui::effect::Effect;
 use crate::tui::keymap::{Command, Scope};
 use crate::tui::state::{Dialog, State};
 use crate::tui::ui::centered;
 use crate::tui::update::call;
 
-/// The inactivity lock: everything patient-related is hidden until the password is entered.
+/// The inactivity lock: everything patient-related is hidden until the password (and, for
+/// an account with a second factor, a code) is entered.
 #[derive(Debug, Clone, Default)]
 pub struct LockState {
     pub locked: bool,
-    pub password: Field,
-    pub error: Option<String>,
-    pub busy: bool,
+    pub reauth: Reauth,
 }
 
 /// Hides everything behind the lock screen; drafts and place are kept.
@@ -38,34 +38,35 @@ pub(crate) fn lock(state: &mut State) {
 
 pub(crate) fn key(state: &mut State, key: &KeyEvent) -> Vec<Effect> {
     match state.settings.keymap.command(key, Scope::Dialog) {
-        Some(Command::Submit) if !state.lock.busy && !state.lock.password.value.is_empty() => {
+        Some(Command::Submit) => {
             let Some(email) = state.session.user.as_ref().map(|u| u.email.clone()) else {
                 return Vec::new();
             };
-            let password = std::mem::take(&mut state.lock.password).value;
-            state.lock.busy = true;
-            state.lock.error = None;
-            vec![call(state, Call::Unlock { email, password })]
+            match state.lock.reauth.submit(&email) {
+                Some(unlock) => vec![call(state, unlock)],
+                None => Vec::new(),
+            }
         }
+        Some(Command::Dismiss) if state.lock.reauth.back() => Vec::new(),
         _ => {
-            state.lock.password.edit(key);
+            state.lock.reauth.edit(key);
             Vec::new()
         }
     }
 }
 
 pub(crate) fn paste(state: &mut State, text: &str) -> Vec<Effect> {
-    state.lock.password.insert(text);
+    state.lock.reauth.paste(text);
     Vec::new()
 }
 
-/// The password checked, for the lock screen or the session-expired dialog.
+/// The password (or its code) checked, for the lock screen or the session-expired dialog.
 pub(crate) fn on_unlock(state: &mut State, result: Result<User, ApiError>) -> Vec<Effect> {
     match result {
         Ok(user) => {
             state.session.user = Some(user);
             state.lock = LockState::default();
-            if matches!(state.dialog, Some(Dialog::SessionExpired { .. })) {
+            if matches!(state.dialog, Some(Dialog::SessionExpired(_))) {
                 state.dialog = None;
             }
             state.last_activity_ms = state.now_ms;
@@ -80,13 +81,10 @@ pub(crate) fn on_unlock(state: &mut State, result: Result<User, ApiError>) -> Ve
             return vec![Effect::Subscribe];
         }
         Err(error) => {
-            let message = error.message.clone();
             if state.lock.locked {
-                state.lock.busy = false;
-                state.lock.error = Some(message);
-            } else if let Some(Dialog::SessionExpired { error: e, busy, .. }) = &mut state.dialog {
-                *busy = false;
-                *e = Some(message);
+                state.lock.reauth.refused(error);
+            } else if let Some(Dialog::SessionExpired(reauth)) = &mut state.dialog {
+                reauth.refused(error);
             }
         }
     }
@@ -102,24 +100,23 @@ pub fn draw(frame: &mut Frame, area: Rect, state: &State) {
         .as_ref()
         .map(|u| printable(&u.email, true))
         .unwrap_or_default();
-    let masked = "•".repeat(state.lock.password.value.chars().count());
+    let reauth = &state.lock.reauth;
     let mut lines = vec![
         Line::styled("Synapse is locked", theme.title()),
         Line::raw(""),
-        Line::raw(format!("Enter the password of {who} to continue.")),
-        Line::raw(""),
-        Line::from(vec![
-            Span::raw("Password "),
-            Span::styled(format!(" {masked:<30}"), theme.selected()),
-        ]),
+        Line::raw(reauth.prompt(format!("Enter the password of {who} to continue."))),
         Line::raw(""),
     ];
-    if state.lock.busy {
-        lines.push(Line::styled("Checking…", theme.muted()));
-    } else if let Some(error) = &state.lock.error {
-        lines.push(Line::styled(printable(error, true), theme.error()));
-    }
+    lines.extend(reauth.lines(theme));
     let rect = centered(area, 60, 10);
-    frame.render_widget(Paragraph::new(lines).block(Block::bordered()), rect);
-    frame.set_cursor_position((rect.x + 11 + state.lock.password.cursor as u16, rect.y + 5));
+    frame.render_widget(
+        Paragraph::new(lines)
+            .wrap(Wrap { trim: false })
+            .block(Block::bordered()),
+        rect,
+    );
+    frame.set_cursor_position((
+        rect.x + 1 + Reauth::CURSOR_COLUMN + reauth.cursor(),
+        rect.y + 5,
+    ));
 }

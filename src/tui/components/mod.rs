@@ -6,6 +6,7 @@ pub mod help;
 pub mod lock;
 pub mod palette;
 pub mod quit;
+pub mod reauth;
 pub mod search;
 
 use ratatui::Frame;

@@ -158,12 +158,8 @@ pub(crate) fn call(state: &mut State, call: Call) -> Effect {
 /// shows the offline banner and retries; anything else is the caller's to show.
 pub(crate) fn handle_error(state: &mut State, error: &ApiError) -> Option<Vec<Effect>> {
     if error.needs_login() && state.session.user.is_some() {
-        if state.dialog.is_none() || !matches!(state.dialog, Some(Dialog::SessionExpired { .. })) {
-            state.dialog = Some(Dialog::SessionExpired {
-                password: Default::default(),
-                error: None,
-                busy: false,
-            });
+        if !matches!(state.dialog, Some(Dialog::SessionExpired(_))) {
+            state.dialog = Some(Dialog::SessionExpired(Default::default()));
         }
         return Some(Vec::new());
     }

@@ -23,6 +23,7 @@ use crate::model::report::{
 };
 use crate::tui::action::{Action, Response, Timer};
 use crate::tui::components::dialogs::{AddendumStep, EditDialog, EditStep, SectionChange};
+use crate::tui::components::reauth::Reauth;
 use crate::tui::effect::{Call, Effect};
 use crate::tui::screens::patients::{PAGE_SIZE, PREFETCH_MARGIN};
 use crate::tui::screens::reports::PAGE_SIZE as REPORT_PAGE;
@@ -2055,7 +2056,7 @@ fn ctrl_l_locks_and_keys_go_to_the_password_only() {
     assert!(update(&mut state, ctrl('p')).is_empty());
     assert!(update(&mut state, ctrl('s')).is_empty());
     assert!(update(&mut state, key(KeyCode::Esc)).is_empty());
-    assert_eq!(state.lock.password.value, "q/:");
+    assert_eq!(state.lock.reauth.password.value, "q/:");
     assert!(!state.quit);
     assert!(!state.privacy);
     assert_eq!(state.overlay, None);
@@ -2082,8 +2083,8 @@ fn unlocking_needs_the_right_password_and_keeps_the_draft() {
             password: "wrong".into(),
         }
     );
-    assert!(state.lock.busy);
-    assert_eq!(state.lock.password.value, "");
+    assert!(state.lock.reauth.busy);
+    assert_eq!(state.lock.reauth.password.value, "");
     respond(
         &mut state,
         request,
@@ -2093,9 +2094,9 @@ fn unlocking_needs_the_right_password_and_keeps_the_draft() {
         ))),
     );
     assert!(state.lock.locked);
-    assert!(!state.lock.busy);
+    assert!(!state.lock.reauth.busy);
     assert_eq!(
-        state.lock.error.as_deref(),
+        state.lock.reauth.error.as_deref(),
         Some("Password is not correct.")
     );
 
@@ -2103,7 +2104,7 @@ fn unlocking_needs_the_right_password_and_keeps_the_draft() {
     let (request, _) = only_call(&update(&mut state, key(KeyCode::Enter)));
     respond(&mut state, request, Response::Unlock(Ok(user())));
     assert!(!state.lock.locked);
-    assert_eq!(state.lock.error, None);
+    assert_eq!(state.lock.reauth.error, None);
     assert_eq!(state.screen, Screen::Consultation);
     assert_eq!(state.consultation.notes.text(), "Draft notes");
     assert!(state.consultation.consultation.is_some());
@@ -2151,7 +2152,7 @@ fn an_ended_session_asks_the_password_and_keeps_the_screen() {
         Response::Patients(Err(ApiError::session_ended())),
     );
     assert!(effects.is_empty());
-    assert!(matches!(state.dialog, Some(Dialog::SessionExpired { .. })));
+    assert!(matches!(state.dialog, Some(Dialog::SessionExpired(_))));
     assert_eq!(state.screen, Screen::Patients);
     assert_eq!(state.patients.rows.items.len(), 3);
     assert_eq!(state.patients.rows.selected, 1);
@@ -2178,11 +2179,11 @@ fn an_ended_session_asks_the_password_and_keeps_the_screen() {
     );
     assert!(matches!(
         &state.dialog,
-        Some(Dialog::SessionExpired {
+        Some(Dialog::SessionExpired(Reauth {
             error: Some(_),
             busy: false,
             ..
-        })
+        }))
     ));
 
     type_text(&mut state, "pw");
@@ -2191,6 +2192,97 @@ fn an_ended_session_asks_the_password_and_keeps_the_screen() {
     assert_eq!(state.dialog, None);
     assert_eq!(state.screen, Screen::Patients);
     assert_eq!(state.patients.rows.items.len(), 3);
+}
+
+/// An account with a second factor signs in again with its password and then a code: the
+/// password's answer asks for the code (it used to be shown as an error, with no field for the
+/// code, so the lock and the ended session could not be left).
+#[test]
+fn the_lock_and_an_ended_session_ask_a_second_factor_for_its_code() {
+    let mfa_required = || {
+        Response::Unlock(Err(error(
+            ErrorKind::MfaRequired {
+                mfa_token: "mfa-token".into(),
+            },
+            "Enter the code of your authenticator app.",
+        )))
+    };
+    // The lock screen.
+    let mut state = with_patients(3, None);
+    update(&mut state, ctrl('l'));
+    assert!(state.lock.locked);
+    type_text(&mut state, "password");
+    let (request, _) = only_call(&update(&mut state, key(KeyCode::Enter)));
+    respond(&mut state, request, mfa_required());
+    assert!(state.lock.locked);
+    assert_eq!(state.lock.reauth.mfa_token.as_deref(), Some("mfa-token"));
+    assert_eq!(state.lock.reauth.error, None);
+
+    // A wrong code stays at the code, saying so.
+    type_text(&mut state, "000000");
+    let (request, call) = only_call(&update(&mut state, key(KeyCode::Enter)));
+    assert_eq!(
+        call,
+        Call::UnlockCode {
+            mfa_token: "mfa-token".into(),
+            code: "000000".into(),
+        }
+    );
+    respond(
+        &mut state,
+        request,
+        Response::Unlock(Err(error(
+            ErrorKind::MfaCodeInvalid,
+            "The code is not correct.",
+        ))),
+    );
+    assert!(state.lock.locked);
+    assert_eq!(state.lock.reauth.mfa_token.as_deref(), Some("mfa-token"));
+    assert_eq!(
+        state.lock.reauth.error.as_deref(),
+        Some("The code is not correct.")
+    );
+    // Esc goes back to the password, and the password again to the code.
+    update(&mut state, key(KeyCode::Esc));
+    assert!(state.lock.locked);
+    assert_eq!(state.lock.reauth.mfa_token, None);
+    type_text(&mut state, "password");
+    let (request, _) = only_call(&update(&mut state, key(KeyCode::Enter)));
+    respond(&mut state, request, mfa_required());
+    type_text(&mut state, "123456");
+    let (request, _) = only_call(&update(&mut state, key(KeyCode::Enter)));
+    respond(&mut state, request, Response::Unlock(Ok(user())));
+    assert!(!state.lock.locked);
+    assert_eq!(state.screen, Screen::Patients);
+
+    // The session-expired dialog, the same way.
+    let (request, _) = only_call(&update(&mut state, chr('r')));
+    respond(
+        &mut state,
+        request,
+        Response::Patients(Err(ApiError::session_ended())),
+    );
+    type_text(&mut state, "password");
+    let (request, _) = only_call(&update(&mut state, key(KeyCode::Enter)));
+    respond(&mut state, request, mfa_required());
+    assert!(matches!(
+        &state.dialog,
+        Some(Dialog::SessionExpired(Reauth {
+            mfa_token: Some(_),
+            ..
+        }))
+    ));
+    type_text(&mut state, "654321");
+    let (request, call) = only_call(&update(&mut state, key(KeyCode::Enter)));
+    assert_eq!(
+        call,
+        Call::UnlockCode {
+            mfa_token: "mfa-token".into(),
+            code: "654321".into(),
+        }
+    );
+    respond(&mut state, request, Response::Unlock(Ok(user())));
+    assert_eq!(state.dialog, None);
 }
 
 #[test]
@@ -2542,7 +2634,7 @@ fn paste_into_password_fields_drops_control_characters() {
     let mut locked = with_patients(3, None);
     update(&mut locked, ctrl('l'));
     assert!(update(&mut locked, Action::Paste("pass\tword\n".into())).is_empty());
-    assert_eq!(locked.lock.password.value, "password");
+    assert_eq!(locked.lock.reauth.password.value, "password");
 
     let mut sign = on_report(ReportStatus::Completed);
     update(&mut sign, chr('S'));
@@ -2835,7 +2927,7 @@ fn locks_and_restores(mut state: State, what: &str) {
     assert!(update(&mut state, ctrl('l')).is_empty(), "{what}");
     assert!(state.lock.locked, "{what}: Ctrl-L did not lock");
     assert!(type_text(&mut state, "pass word").is_empty(), "{what}");
-    assert_eq!(state.lock.password.value, "pass word", "{what}");
+    assert_eq!(state.lock.reauth.password.value, "pass word", "{what}");
     assert_eq!(state.dialog, dialog, "{what}: a key reached the dialog");
     assert_eq!(state.overlay, overlay, "{what}: a key reached the overlay");
     assert_eq!(state.consultation.notes.text(), notes, "{what}");

@@ -63,12 +63,8 @@ pub enum Dialog {
     /// Editing a draft, every section; Tab moves to the next section.
     /// Boxed: two copies of a report's content make it the largest dialog by far.
     EditReport(Box<EditDialog>),
-    /// The session ended: the password continues where the doctor was.
-    SessionExpired {
-        password: Field,
-        error: Option<String>,
-        busy: bool,
-    },
+    /// The session ended: signing in again continues where the doctor was.
+    SessionExpired(crate::tui::components::reauth::Reauth),
     /// A destructive action on an account, named: only an explicit yes does it.
     ConfirmAccount {
         action: AccountAction,
@@ -134,7 +130,7 @@ pub fn scope(dialog: &Dialog) -> Scope {
         | Dialog::AuditFilter(_)
         | Dialog::AuditDetails(_)
         | Dialog::ExportAudit { .. } => Scope::Dialog,
-        Dialog::Sign(_) | Dialog::CancelConsultation { .. } | Dialog::SessionExpired { .. } => {
+        Dialog::Sign(_) | Dialog::CancelConsultation { .. } | Dialog::SessionExpired(_) => {
             Scope::Dialog
         }
         Dialog::Addendum(addendum) => match addendum.step {
@@ -160,7 +156,7 @@ pub(crate) fn key(state: &mut State, key: &KeyEvent) -> Vec<Effect> {
         Dialog::StopWithoutNotes => stop_consultation::key(state, key),
         Dialog::Addendum(_) => addendum::key(state, &mut dialog, key),
         Dialog::EditReport(_) => edit_report::key(state, &mut dialog, key),
-        Dialog::SessionExpired { .. } => session_expired::key(state, &mut dialog, key),
+        Dialog::SessionExpired(_) => session_expired::key(state, &mut dialog, key),
         Dialog::ConfirmAccount { .. } => accounts::confirm_key(state, &dialog, key),
         Dialog::ResetPassword(_) => accounts::reset_key(state, &mut dialog, key),
         Dialog::NewUser(_) => accounts::new_user_key(state, &mut dialog, key),
@@ -183,7 +179,7 @@ pub(crate) fn paste(dialog: &mut Dialog, text: &str) {
     match dialog {
         Dialog::StartConsultation { complaint, .. } => complaint.insert(text),
         Dialog::Sign(sign) => sign.password.insert(text),
-        Dialog::SessionExpired { password, .. } => password.insert(text),
+        Dialog::SessionExpired(reauth) => reauth.paste(text),
         Dialog::CancelConsultation { reason, .. } => reason.insert(text),
         Dialog::StopWithoutNotes | Dialog::ConfirmAccount { .. } => {}
         Dialog::ResetPassword(reset) => accounts::reset_paste(reset, text),
@@ -224,11 +220,7 @@ pub fn draw(frame: &mut Frame, area: Rect, state: &State, dialog: &Dialog) {
         Dialog::StopWithoutNotes => stop_consultation::view(state),
         Dialog::Addendum(addendum) => addendum::view(state, area, addendum),
         Dialog::EditReport(edit) => edit_report::view(state, area, edit),
-        Dialog::SessionExpired {
-            password,
-            error,
-            busy,
-        } => session_expired::view(state, password, error.as_deref(), *busy),
+        Dialog::SessionExpired(reauth) => session_expired::view(state, reauth),
         Dialog::ConfirmAccount { action, email, .. } => {
             accounts::confirm_view(state, *action, email)
         }
