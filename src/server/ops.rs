@@ -80,7 +80,8 @@ const UPKEEP_EVERY: std::time::Duration = std::time::Duration::from_secs(5);
 static UPKEEP_PASSES: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
 
 /// Upkeep passes of the metrics recorder so far.
-pub fn upkeep_passes() -> u64 {
+#[cfg(test)]
+fn upkeep_passes() -> u64 {
     UPKEEP_PASSES.load(std::sync::atomic::Ordering::Relaxed)
 }
 
