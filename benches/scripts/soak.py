@@ -71,17 +71,21 @@ def audit_bytes(engine, data, database):
 
 
 def process_sample(pid):
-    rss_kib = 0
+    """Resident memory in all, and split into the process's own (anonymous) memory and the pages
+    of files it maps: SQLite's readers map the database files, so pages of a growing file that a
+    read touches count as resident though the kernel can drop them at any time."""
+    fields = {}
     with open(f"/proc/{pid}/status") as f:
         for line in f:
-            if line.startswith("VmRSS:"):
-                rss_kib = int(line.split()[1])
+            name, _, value = line.partition(":")
+            if name in ("VmRSS", "RssAnon", "RssFile", "RssShmem"):
+                fields[name] = int(value.split()[0])
     fds = len(os.listdir(f"/proc/{pid}/fd"))
-    return rss_kib, fds
+    return fields.get("VmRSS", 0), fields.get("RssAnon", 0), fields.get("RssFile", 0), fds
 
 
 def bench(binary, env, base, duration, think_ms, out):
-    command = [binary, "bench", "--server", base, "--token-store", "memory", "--scenario", "mixed",
+    command = [binary, "bench", "--server", base, "--scenario", "mixed",
                "--concurrency", str(USERS), "--duration", duration, "--think-ms", str(think_ms),
                "--max-requests", "100000000", "--json"]
     with open(out, "w") as f:
@@ -127,14 +131,14 @@ def main():
         samples = []
         started = time.time()
         soak = subprocess.Popen(
-            [binary, "bench", "--server", base, "--token-store", "memory", "--scenario", "mixed",
+            [binary, "bench", "--server", base, "--scenario", "mixed",
              "--concurrency", str(USERS), "--duration", f"{int(minutes * 60)}s",
              "--think-ms", str(think_ms), "--max-requests", "100000000", "--json"],
             env=env, stdout=open(os.path.join(out_dir, "soak.json"), "w"))
         while soak.poll() is None:
-            rss, fds = process_sample(server.pid)
+            rss, anon, file_backed, fds = process_sample(server.pid)
             samples.append((round(time.time() - started), rss, fds,
-                            audit_bytes(engine, data, database)))
+                            audit_bytes(engine, data, database), anon, file_backed))
             time.sleep(15)
         if soak.returncode != 0:
             sys.exit(f"the soak's bench exited {soak.returncode}")
@@ -142,9 +146,13 @@ def main():
             report = json.load(f)
         with open(os.path.join(out_dir, "samples.csv"), "w", newline="") as f:
             writer = csv.writer(f)
-            writer.writerow(["seconds", "rss_kib", "open_fds", "audit_bytes"])
+            writer.writerow(["seconds", "rss_kib", "open_fds", "audit_bytes", "rss_anon_kib",
+                             "rss_file_kib"])
             writer.writerows(samples)
-        after_minute = [s for s in samples if s[0] >= 60] or samples
+        # `bench` spends a fifth of the duration on /health first; "after the first minute"
+        # counts from the start of the scenario.
+        scenario_starts = minutes * 60 / 5
+        after_minute = [s for s in samples if s[0] >= scenario_starts + 60] or samples
         first, last = after_minute[0], samples[-1]
         summary = {
             "engine": engine,
@@ -158,9 +166,15 @@ def main():
             "soak_p99_ms": worst_p99(report),
             "p99_by_endpoint": {e["endpoint"]: [s["latency_ms"]["p99"], e["latency_ms"]["p99"]]
                                 for e, s in zip(report["endpoints"], short["endpoints"])},
+            "first_sample_s": first[0],
             "rss_kib_after_1min": first[1],
             "rss_kib_end": last[1],
             "rss_growth": round(last[1] / first[1] - 1, 4),
+            "rss_anon_kib_after_1min": first[4],
+            "rss_anon_kib_end": last[4],
+            "rss_anon_growth": round(last[4] / first[4] - 1, 4),
+            "rss_file_kib_after_1min": first[5],
+            "rss_file_kib_end": last[5],
             "fds_after_1min": first[2],
             "fds_end": last[2],
             "fds_max": max(s[2] for s in samples),
