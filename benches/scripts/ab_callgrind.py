@@ -2,7 +2,7 @@
 """Instructions per request of two builds' read endpoints, counted by callgrind: repeatable
 whatever else the machine is doing, unlike requests/s on a shared machine.
 
-    benches/scripts/ab_callgrind.py OLD_BINARY NEW_BINARY SQLITE_DATABASE [REQUESTS]
+    benches/scripts/ab_callgrind.py OLD_BINARY NEW_BINARY SQLITE_DATABASE[,NEW_DATABASE] [REQUESTS]
 
 For each build and endpoint: a fresh copy of the database (its audit log file too), `serve`
 under `valgrind --tool=callgrind`, one login and one warm-up request, the counters dumped (and
@@ -12,11 +12,16 @@ server process (all its threads). Prints old, new and the change. Run it on a ma
 otherwise idle: a dump is taken when the server next runs, and on a loaded machine the figures
 came out far too low (a /health of 3,000 instead of 53,000 instructions), so check that row. Every request of
 the seeded doctor (`seed-doctor-1@synthetic.test`, as `ab.sh` seeds). /health is measured the
-same way, so its row is the fixed cost of a round trip."""
+same way, so its row is the fixed cost of a round trip. Two databases, comma-separated, give each
+build its own (as `ab.sh` seeds them, e.g. /tmp/ab-base-old.db,/tmp/ab-base-new.db when the new
+build stores data another way, such as sealed by field encryption; set SYNAPSE_KEY_FILE to the
+key file `ab.sh` made)."""
 import glob, http.client, json, os, re, shutil, subprocess, sys, tempfile, time
 from urllib.parse import quote
 
-old, new, database = sys.argv[1], sys.argv[2], sys.argv[3]
+old, new = sys.argv[1], sys.argv[2]
+old_database, _, new_database = sys.argv[3].partition(",")
+new_database = new_database or old_database
 requests = int(sys.argv[4]) if len(sys.argv) > 4 else 300
 port = 18660
 # A benchmark measures the server, not its rate limits: raised past what the load sends (older
@@ -53,7 +58,7 @@ def paths(conn, token):
         "reports.stats": ["/api/v1/reports/stats"],
     }
 
-def count(binary, endpoint):
+def count(binary, database, endpoint):
     work = tempfile.mkdtemp(prefix="ab-callgrind-")
     for f in glob.glob(database + "*"):
         shutil.copy(f, os.path.join(work, os.path.basename(f)))
@@ -102,6 +107,6 @@ endpoints = sys.argv[5].split(",") if len(sys.argv) > 5 else [
 print("| endpoint | old instructions/request | new instructions/request | change |")
 print("|---|---|---|---|")
 for endpoint in endpoints:
-    a, b = count(old, endpoint), count(new, endpoint)
+    a, b = count(old, old_database, endpoint), count(new, new_database, endpoint)
     change = f"{(b / a - 1) * 100:+.1f} %" if a and b else "no dump (see above)"
     print(f"| {endpoint} | {a:,.0f} | {b:,.0f} | {change} |", flush=True)
