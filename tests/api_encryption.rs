@@ -27,9 +27,12 @@ Medications: sertraline 50 mg once daily\n\
 Diagnosis: F32.1 Moderate depressive episode";
 const ADDENDUM: &str = "Telephoned Quillsister about the Larkspurmill visit";
 
-/// The texts no copy of the database may show.
-const NEEDLES: [&str; 7] = [
-    "7946",
+/// The texts no copy of the database may show. The phone is looked for as typed and as its
+/// digits alone, eight digits long: a shorter fragment such as "7946" turns up by chance in
+/// timestamps, ids and ciphertext, and failed a run that had sealed everything.
+const NEEDLES: [&str; 8] = [
+    "7946 0958",
+    "79460958",
     "Zelda.Quill",
     "zelda.quill",
     "Marigoldcrescent",
