@@ -926,15 +926,14 @@ async fn ctrl_l_locks_inside_dialogs_and_a_report_changed_under_the_doctor_is_no
     ws.wait_text("Enter your password to sign version 1.");
     ws.type_text(PASSWORD);
     ws.send(ENTER);
+    // The whole dialog, down to the new text of the changed section: the screen is read while
+    // the terminal draws, so waiting for its first lines alone can catch a half-drawn frame.
     let screen = ws.wait_for("what changed, and the question again", |s| {
         s.contains("Changed since you read it (version 1 → 2)")
             && s.contains("Sign version 2 of this report?")
+            && s.contains("+ Mood lower; risk reviewed by the registrar.")
     });
-    assert!(screen.contains("Assessment"), "{screen}");
-    assert!(
-        screen.contains("Mood lower; risk reviewed by the registrar."),
-        "{screen}"
-    );
+    assert!(screen.contains("- stable mood"), "{screen}");
     assert!(!screen.contains("Report signed"), "{screen}");
     let report = api.get(&format!("/reports/{report_id}")).await;
     assert_eq!(report["status"], "completed", "signed unseen: {report:#}");
