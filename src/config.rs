@@ -46,6 +46,7 @@ pub struct ServerFile {
     pub body_timeout_s: Option<u64>,
     pub idle_timeout_s: Option<u64>,
     pub shutdown_grace_s: Option<u64>,
+    pub audit_reserve_mb: Option<u64>,
     pub max_connections: Option<usize>,
     pub max_connections_per_address: Option<usize>,
     pub tls_cert: Option<PathBuf>,

@@ -1,9 +1,9 @@
 //! `synapse serve` on SQLite when the disk under its database fills up mid-load: the data
 //! directory is on a small tmpfs the test mounts (root only; under CI=true a failed mount is
 //! a failure). Once the space is gone, writes answer 503 `SERVICE_UNAVAILABLE` whose message
-//! says the disk is full (reads too, when their audit row cannot be stored), nothing is
-//! corrupted, and when space is freed writes work again in the same process, without a
-//! restart.
+//! says the disk is full, reads go on (their audit rows are stored in the space the server
+//! kept in reserve), nothing is corrupted, and when space is freed writes work again in the
+//! same process, without a restart.
 
 use std::io::Write;
 use std::path::{Path, PathBuf};
@@ -125,12 +125,20 @@ async fn a_full_disk_refuses_writes_with_a_clear_503_and_writes_resume_once_spac
             ("SYNAPSE_JWT_SECRET", SECRET),
             ("SYNAPSE_REQUESTS_PER_MINUTE_PER_USER", "1000000"),
             ("SYNAPSE_REQUESTS_PER_MINUTE_PER_ADDRESS", "1000000"),
+            // Of the 24 MiB disk: enough for the audit rows of many reads.
+            ("SYNAPSE_AUDIT_RESERVE_MB", "2"),
         ],
         Duration::from_secs(60),
     )
     .await;
     let http = http_client(Some(Duration::from_secs(15)));
     let token = login(&http, &served.base, "doc@demo.com").await;
+    let reserve = data.join("synapse.db-reserve");
+    assert_eq!(
+        std::fs::metadata(&reserve).map(|m| m.len()).ok(),
+        Some(2 * 1024 * 1024),
+        "the server keeps its reserve beside the database"
+    );
     let mut acknowledged = Vec::new();
     let mut n = 0;
     for _ in 0..5 {
@@ -184,32 +192,44 @@ async fn a_full_disk_refuses_writes_with_a_clear_503_and_writes_resume_once_spac
             "{body}"
         );
     }
-    // Reads go on.
-    let mut reads = Vec::new();
-    for _ in 0..5 {
+    // Reads go on: each is answered, its audit row stored in the space of the reserve.
+    const READS: usize = 40;
+    for i in 0..READS {
+        let path = if i % 2 == 0 {
+            "/api/v1/patients/list?limit=5"
+        } else {
+            "/api/v1/patients/search?q=disk"
+        };
         let reply = http
-            .get(served.url("/api/v1/patients/list?limit=5"))
+            .get(served.url(path))
             .bearer_auth(&token)
             .send()
             .await
             .expect("read answered");
         let status = reply.status().as_u16();
         let body: Value = reply.json().await.unwrap_or(Value::Null);
-        reads.push((status, body["error"]["message"].clone()));
-    }
-    eprintln!(
-        "reads on a full disk: {:?}",
-        reads.iter().map(|r| r.0).collect::<Vec<_>>()
-    );
-    // A read is answered only once its audit row is stored (docs/SECURITY.md), so while the
-    // audit file cannot grow, reads are refused with the same clear 503, never a 500.
-    for (status, message) in &reads {
-        assert!(
-            *status == 200
-                || (*status == 503 && message.as_str().unwrap_or("").contains("disk is full")),
-            "a read on a full disk answered {status}: {message}"
+        assert_eq!(
+            status,
+            200,
+            "read {i} on a full disk: {body}\n{}",
+            served.log_text()
         );
     }
+    assert!(
+        !reserve.exists(),
+        "the reserve was given to the audit trail"
+    );
+    // And changes are still refused, so they do not eat the space the reads live on.
+    n += 1;
+    let (status, body) = register(&http, &served.base, &token, n).await;
+    assert_eq!(status, 503, "{body}");
+    assert!(
+        body["error"]["message"]
+            .as_str()
+            .unwrap_or("")
+            .contains("disk is full"),
+        "{body}"
+    );
 
     std::fs::remove_file(&filler).expect("free the space");
     let freed = Instant::now();
@@ -226,6 +246,10 @@ async fn a_full_disk_refuses_writes_with_a_clear_503_and_writes_resume_once_spac
     }
     let resumed = resumed.expect("writes resumed within 5 s of freeing space, without a restart");
     eprintln!("writes resumed {resumed:?} after the space was freed");
+    assert!(
+        reserve.exists(),
+        "the reserve is back once the disk has room"
+    );
     drop(served);
 
     for file in ["synapse.db", "synapse.db-audit"] {
@@ -258,4 +282,23 @@ async fn a_full_disk_refuses_writes_with_a_clear_503_and_writes_resume_once_spac
         acknowledged.len(),
         "every acknowledged write is there"
     );
+
+    // Every read answered on the full disk has its audit row.
+    let mut audit = sqlx::sqlite::SqliteConnectOptions::from_str(&format!(
+        "sqlite://{}",
+        data.join("synapse.db-audit").display()
+    ))
+    .expect("path")
+    .connect()
+    .await
+    .expect("open the audit log");
+    let reads: i64 = sqlx::query_scalar(
+        "SELECT COUNT(*) FROM audit_events \
+         WHERE action IN ('patient.list', 'patient.search') AND outcome = 'success'",
+    )
+    .fetch_one(&mut audit)
+    .await
+    .expect("count the reads");
+    let _ = audit.close().await;
+    assert_eq!(reads as usize, READS, "one audit row per read");
 }

@@ -264,6 +264,7 @@ The server (synapse serve):
   SYNAPSE_MAX_CONNECTIONS_PER_ADDRESS      open connections at once from one address
   SYNAPSE_LOG_FORMAT                       log lines as text or json
   SYNAPSE_SHUTDOWN_GRACE_S                 seconds SIGTERM waits for started requests (10)
+  SYNAPSE_AUDIT_RESERVE_MB                 disk kept so reads go on when it fills (32; SQLite)
   SYNAPSE_FHIR_MRN_SYSTEM                  the FHIR identifier system of the MRN
 
 config.example.toml describes each setting at length.

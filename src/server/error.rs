@@ -169,7 +169,7 @@ impl From<StoreError> for ApiError {
                 tracing::error!(error = %refused, "the database does not take writes");
                 ApiError::unwritable()
             }
-            ref full if disk_full(full) => {
+            ref full if full.is_disk_full() => {
                 tracing::error!(error = %full, "the disk of the database is full");
                 ApiError::disk_full()
             }
@@ -207,28 +207,6 @@ impl From<StoreError> for ApiError {
             }
             other => ApiError::internal(other),
         }
-    }
-}
-
-/// Whether a write failed for want of disk space: SQLite's FULL (13) from either driver, a
-/// file system's ENOSPC, or PostgreSQL's disk_full (53100). The audit queue passes its
-/// failure on as text by then, so for it SQLite's own words are what tells.
-fn disk_full(error: &StoreError) -> bool {
-    match error {
-        StoreError::Database(sqlx::Error::Database(refused)) => {
-            let code = refused.code();
-            let code = code.as_deref().unwrap_or_default();
-            match code.parse::<i32>() {
-                Ok(sqlite) => sqlite & 0xff == 13,
-                Err(_) => code == "53100",
-            }
-        }
-        StoreError::Database(sqlx::Error::Io(io)) => io.kind() == std::io::ErrorKind::StorageFull,
-        StoreError::Sqlite(rusqlite::Error::SqliteFailure(failure, _)) => {
-            failure.code == rusqlite::ErrorCode::DiskFull
-        }
-        StoreError::Audit(reason) => reason.contains("database or disk is full"),
-        _ => false,
     }
 }
 

@@ -45,6 +45,9 @@ pub struct ServeSettings {
     pub server: ServerConfig,
     /// The certificate and key when serving HTTPS.
     pub tls: Option<TlsFiles>,
+    /// Megabytes of disk an embedded database keeps for the audit rows of reads when the disk
+    /// fills (`store::sqlite::audit_reserve`); 0 keeps none.
+    pub audit_reserve_mb: u64,
 }
 
 /// Resolves the serve settings: defaults < file < environment < flags.
@@ -296,6 +299,12 @@ pub fn resolve(
                 "log_format (SYNAPSE_LOG_FORMAT) is {other:?}: it must be \"text\" or \"json\""
             ),
         };
+    let audit_reserve_mb = layered(
+        None,
+        env.number("SYNAPSE_AUDIT_RESERVE_MB")?,
+        f.audit_reserve_mb,
+    )
+    .unwrap_or(crate::store::sqlite::AUDIT_RESERVE_DEFAULT_MB);
     Ok(ServeSettings {
         listen,
         database_url,
@@ -304,6 +313,7 @@ pub fn resolve(
         log_format,
         server,
         tls,
+        audit_reserve_mb,
     })
 }
 

@@ -529,12 +529,21 @@ pub async fn session_state(
         return Ok(SessionState::Expired);
     }
     if usage == SessionUse::Request && at - last_used >= policy.touch_after() {
-        let mut tx = engine.write_tx().await?;
         let touch = Statement::new("UPDATE sessions SET last_used_at = $2 WHERE id = $1")
             .arg(session_id)
             .arg(at);
-        tx.execute(&touch).await?;
-        tx.commit().await?;
+        let touched = async {
+            let mut tx = engine.write_tx().await?;
+            tx.execute(&touch).await?;
+            tx.commit().await
+        };
+        match touched.await {
+            Ok(()) => {}
+            // On a full disk reads go on (docs/RELIABILITY.md): the session keeps its last
+            // recorded use, so it may end by the idle timeout sooner, never later.
+            Err(full) if full.is_disk_full() => {}
+            Err(error) => return Err(error),
+        }
     }
     Ok(SessionState::Active { role, mfa })
 }

@@ -173,7 +173,44 @@ pub enum StoreError {
     /// No data keys are installed, so nothing can be sealed or opened.
     #[error("no data keys are installed")]
     NoKeys,
+    /// The disk under the database is full, and what space is left is kept for the audit rows
+    /// of reads (`sqlite::audit_reserve`): the write was not started.
+    #[error("{}", DISK_FULL_TEXT)]
+    DiskFull,
 }
+
+impl StoreError {
+    /// Whether a write failed for want of disk space: refused before it started (`DiskFull`),
+    /// SQLite's FULL (13) from either driver, a file system's ENOSPC, or PostgreSQL's
+    /// disk_full (53100). The audit queue passes its failure on as text, so for it SQLite's
+    /// own words are what tells.
+    pub fn is_disk_full(&self) -> bool {
+        match self {
+            StoreError::DiskFull => true,
+            StoreError::Database(sqlx::Error::Database(refused)) => {
+                let code = refused.code();
+                let code = code.as_deref().unwrap_or_default();
+                match code.parse::<i32>() {
+                    Ok(sqlite) => sqlite & 0xff == 13,
+                    Err(_) => code == "53100",
+                }
+            }
+            StoreError::Database(sqlx::Error::Io(io)) => {
+                io.kind() == std::io::ErrorKind::StorageFull
+            }
+            StoreError::Sqlite(rusqlite::Error::SqliteFailure(failure, _)) => {
+                failure.code == rusqlite::ErrorCode::DiskFull
+            }
+            StoreError::Audit(reason) => {
+                reason.contains("database or disk is full") || reason.contains(DISK_FULL_TEXT)
+            }
+            _ => false,
+        }
+    }
+}
+
+/// How `StoreError::DiskFull` reads as text, for the audit queue's failures.
+const DISK_FULL_TEXT: &str = "the disk of the database is full";
 
 impl StoreError {
     pub fn conflict(code: &'static str, message: impl Into<String>) -> Self {

@@ -198,11 +198,22 @@ pub(super) fn warn_unless_paired(pairing: Pairing, path: &Path) {
 /// turn from the data file's writer: the two files lock apart.
 pub(super) struct AuditLogSink {
     pub pool: SqlitePool,
+    /// Given to this file when the disk is full, so the batch can still be stored.
+    pub reserve: std::sync::Arc<super::audit_reserve::AuditReserve>,
 }
 
 #[async_trait]
 impl AuditSink for AuditLogSink {
     async fn write_batch(&self, batch: &[AuditRow]) -> StoreResult<()> {
+        match self.store(batch).await {
+            Err(full) if full.is_disk_full() && self.reserve.release() => self.store(batch).await,
+            stored => stored,
+        }
+    }
+}
+
+impl AuditLogSink {
+    async fn store(&self, batch: &[AuditRow]) -> StoreResult<()> {
         let mut tx = self.pool.begin_with("BEGIN IMMEDIATE").await?;
         for chunk in batch.chunks(ROWS_PER_INSERT) {
             let mut insert = sqlx::QueryBuilder::<sqlx::Sqlite>::new(
@@ -295,6 +306,9 @@ mod tests {
         };
         let chained = AuditLogSink {
             pool: open(&dir.path().join("chained")).await.expect("open"),
+            reserve: std::sync::Arc::new(crate::store::sqlite::audit_reserve::AuditReserve::new(
+                dir.path().join("reserve"),
+            )),
         };
         let plain = open(&dir.path().join("plain")).await.expect("open");
         for round in 0..2 {

@@ -5,6 +5,7 @@
 //! upgraded.
 
 mod audit_log;
+mod audit_reserve;
 mod bulk;
 mod bulk_load;
 mod conn;
@@ -149,6 +150,8 @@ pub struct SqliteStore {
     /// Wakes the server's event reader after a commit that wrote events: every writer is in
     /// this process.
     events: EventSignal,
+    /// Disk space held back for the audit rows of reads when the disk fills (`audit_reserve`).
+    reserve: Arc<audit_reserve::AuditReserve>,
 }
 
 /// Connections for reads: enough that a read waiting on the disk leaves others running.
@@ -272,8 +275,12 @@ impl SqliteStore {
             READ_CONNECTIONS,
         )?);
         let writer = Arc::new(tokio::sync::Mutex::new(()));
+        let reserve = Arc::new(audit_reserve::AuditReserve::new(audit_reserve::path_for(
+            options.get_filename(),
+        )));
         let audit = AuditQueue::start(audit_log::AuditLogSink {
             pool: audit_log.clone(),
+            reserve: reserve.clone(),
         });
         let store = SqliteStore {
             pool,
@@ -285,6 +292,7 @@ impl SqliteStore {
             audit_log_path: audit_log_path.into(),
             audit_log,
             events: EventSignal::default(),
+            reserve,
         };
         let built = bulk_load::finish(&store).await?;
         if built > 0 {
@@ -323,7 +331,17 @@ impl SqliteStore {
         self.dense_prefix_candidates = candidates.max(1);
     }
 
+    /// Keeps `megabytes` of the disk in reserve for the audit rows of reads, so that on a full
+    /// disk reads go on while changes are refused (`audit_reserve`); 0 keeps none. `synapse
+    /// serve` calls it once at start.
+    pub async fn keep_audit_reserve(&self, megabytes: u64) {
+        self.reserve
+            .keep(megabytes.saturating_mul(1024 * 1024))
+            .await;
+    }
+
     async fn write_tx(&self) -> StoreResult<WriteTx> {
+        self.reserve.admit_write().await?;
         let turn = self.writer.clone().lock_owned().await;
         Ok(WriteTx {
             tx: self.pool.begin_with("BEGIN IMMEDIATE").await?,
@@ -426,6 +444,10 @@ impl crate::store::engine::Engine for SqliteStore {
         substring::substring_matches(conn, search, rest)
     }
 }
+
+/// The megabytes of disk `synapse serve` keeps in reserve for the audit rows of reads when no
+/// size is configured (`audit_reserve`).
+pub const AUDIT_RESERVE_DEFAULT_MB: u64 = audit_reserve::DEFAULT_MB;
 
 /// The audit log file kept beside the data file at `data` (`synapse.db` → `synapse.db-audit`),
 /// for the commands that copy or check the files themselves (`synapse admin backup`).
