@@ -15,7 +15,9 @@ the seeded doctor (`seed-doctor-1@synthetic.test`, as `ab.sh` seeds). /health is
 same way, so its row is the fixed cost of a round trip. Two databases, comma-separated, give each
 build its own (as `ab.sh` seeds them, e.g. /tmp/ab-base-old.db,/tmp/ab-base-new.db when the new
 build stores data another way, such as sealed by field encryption; set SYNAPSE_KEY_FILE to the
-key file `ab.sh` made)."""
+key file `ab.sh` made). With AB_KEEP_DUMPS=DIR the measured dump of each build and endpoint is
+kept there (`old-patients.list.callgrind`, ...), for `callgrind_annotate --inclusive=yes` to say
+where a request's instructions go."""
 import glob, http.client, json, os, re, shutil, subprocess, sys, tempfile, time
 from urllib.parse import quote
 
@@ -91,7 +93,12 @@ def count(binary, database, endpoint):
         server.terminate()
         server.wait()
     dumps = {}
+    keep = os.environ.get("AB_KEEP_DUMPS")
     for dump in glob.glob(os.path.join(work, f"callgrind.out.{server.pid}.*")):
+        if keep and dump.endswith(".2"):
+            os.makedirs(keep, exist_ok=True)
+            build = "old" if binary == old else "new"
+            shutil.copy(dump, os.path.join(keep, f"{build}-{endpoint}.callgrind"))
         with open(dump) as f:
             for line in f:
                 m = re.match(r"(?:summary|totals):\s+(\d+)", line)
