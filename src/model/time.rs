@@ -1,6 +1,6 @@
 //! Times and dates as the API writes them: RFC 3339 UTC with millisecond precision and `Z`.
 
-use chrono::{DateTime, Datelike, NaiveDate, SubsecRound, Utc};
+use chrono::{DateTime, Datelike, NaiveDate, SecondsFormat, SubsecRound, Utc};
 
 /// The current time, truncated to milliseconds so it round-trips through every store unchanged.
 pub fn now() -> DateTime<Utc> {
@@ -10,7 +10,9 @@ pub fn now() -> DateTime<Utc> {
 /// Formats a time the way the API and the stores write it: `2026-11-26T06:33:23.123Z`.
 /// Fixed width, so the text sorts in time order.
 pub fn format_timestamp(at: DateTime<Utc>) -> String {
-    at.format("%Y-%m-%dT%H:%M:%S%.3fZ").to_string()
+    // The same text as the format string `%Y-%m-%dT%H:%M:%S%.3fZ`, written directly rather
+    // than by reading that string again for every time of every row a list sends.
+    at.to_rfc3339_opts(SecondsFormat::Millis, true)
 }
 
 /// Parses an RFC 3339 time (any offset) into UTC.
@@ -51,7 +53,14 @@ pub fn parse_date(text: &str) -> Option<NaiveDate> {
     if !shaped {
         return None;
     }
-    NaiveDate::parse_from_str(text, "%Y-%m-%d").ok()
+    // Digits only by now, so each part is a number; read directly, not through a format
+    // string, since every row of a list carries a date of birth.
+    let number = |from: usize, to: usize| {
+        bytes[from..to]
+            .iter()
+            .fold(0u32, |n, digit| n * 10 + u32::from(digit - b'0'))
+    };
+    NaiveDate::from_ymd_opt(number(0, 4) as i32, number(5, 7), number(8, 10))
 }
 
 /// Serde for a `YYYY-MM-DD` date field read with [`parse_date`].
@@ -159,5 +168,48 @@ mod tests {
     fn timestamps_are_fixed_width_with_z() {
         let t = parse_timestamp("2026-11-26T06:33:23.1+02:00").unwrap();
         assert_eq!(format_timestamp(t), "2026-11-26T04:33:23.100Z");
+    }
+
+    #[test]
+    fn timestamps_read_as_the_format_string_wrote_them() {
+        // Times across years, days and every millisecond step, as they were formatted before.
+        let start = parse_timestamp("0001-01-01T00:00:00Z").unwrap();
+        let mut at = start;
+        for step in 0..20_000i64 {
+            at += chrono::Duration::milliseconds(7_919_367_451 + step * 7);
+            if at.year() > 9999 {
+                break;
+            }
+            let at = at.trunc_subsecs(3);
+            assert_eq!(
+                format_timestamp(at),
+                at.format("%Y-%m-%dT%H:%M:%S%.3fZ").to_string()
+            );
+        }
+        let whole = parse_timestamp("2026-02-28T23:59:59Z").unwrap();
+        assert_eq!(format_timestamp(whole), "2026-02-28T23:59:59.000Z");
+    }
+
+    #[test]
+    fn dates_read_as_chrono_reads_them() {
+        let mut day = NaiveDate::from_ymd_opt(1, 1, 1).unwrap();
+        while day.year() < 9999 {
+            let text = day.format("%Y-%m-%d").to_string();
+            assert_eq!(parse_date(&text), Some(day), "{text}");
+            day += chrono::Duration::days(37);
+        }
+        for text in [
+            "2026-02-29",
+            "2026-13-01",
+            "2026-00-10",
+            "2026-04-31",
+            "0000-00-00",
+        ] {
+            assert_eq!(
+                parse_date(text),
+                NaiveDate::parse_from_str(text, "%Y-%m-%d").ok(),
+                "{text}"
+            );
+        }
     }
 }

@@ -44,7 +44,7 @@ fn parse_time(text: Option<String>, column: &str) -> StoreResult<Option<DateTime
 }
 
 fn parse_date(text: Option<String>, column: &str) -> StoreResult<Option<NaiveDate>> {
-    text.map(|t| NaiveDate::parse_from_str(&t, "%Y-%m-%d").map_err(|_| corrupt(column)))
+    text.map(|t| crate::model::time::parse_date(&t).ok_or_else(|| corrupt(column)))
         .transpose()
 }
 
