@@ -87,15 +87,33 @@ where
     Ok(row.try_get::<T, _>(column)?)
 }
 
-fn rusqlite_get<T: rusqlite::types::FromSql>(
-    row: &rusqlite::Row<'_>,
-    column: &str,
-) -> StoreResult<T> {
-    Ok(row.get::<_, T>(column)?)
+/// A row of a read connection with its statement's column names, read once per query.
+/// rusqlite finds a column by name by asking SQLite for every column's name in turn and
+/// comparing it without case, for every value read: 15 % of a patient-list request went there.
+struct NamedRow<'r, 's> {
+    row: &'r rusqlite::Row<'s>,
+    names: &'r [String],
+}
+
+/// The column names of a prepared statement, in order.
+fn column_names(statement: &rusqlite::Statement<'_>) -> Vec<String> {
+    statement
+        .column_names()
+        .into_iter()
+        .map(str::to_owned)
+        .collect()
+}
+
+fn named_get<T: rusqlite::types::FromSql>(row: &NamedRow<'_, '_>, column: &str) -> StoreResult<T> {
+    match row.names.iter().position(|name| name == column) {
+        Some(index) => Ok(row.row.get::<_, T>(index)?),
+        // Not written as the statement names it: rusqlite's own lookup, which ignores case.
+        None => Ok(row.row.get::<_, T>(column)?),
+    }
 }
 
 sqlite_row!(SqliteRow, sqlx_get);
-sqlite_row!(rusqlite::Row<'_>, rusqlite_get);
+sqlite_row!(NamedRow<'_, '_>, named_get);
 
 /// The statement as a sqlx query, its values bound as SQLite stores them.
 fn sqlx_query(statement: &Statement) -> StoreResult<Query<'static, Sqlite, SqliteArguments>> {
@@ -173,10 +191,11 @@ impl Conn for ReadConnection {
         F: FnMut(&dyn Row) -> StoreResult<T> + Send,
     {
         let mut prepared = self.prepared(statement)?;
+        let names = column_names(&prepared);
         let mut rows = prepared.query(rusqlite::params_from_iter(rusqlite_values(statement)))?;
         let mut found = Vec::new();
         while let Some(row) = rows.next()? {
-            found.push(read(row)?);
+            found.push(read(&NamedRow { row, names: &names })?);
         }
         Ok(found)
     }
@@ -187,9 +206,10 @@ impl Conn for ReadConnection {
         F: FnOnce(&dyn Row) -> StoreResult<T> + Send,
     {
         let mut prepared = self.prepared(statement)?;
+        let names = column_names(&prepared);
         let mut rows = prepared.query(rusqlite::params_from_iter(rusqlite_values(statement)))?;
         match rows.next()? {
-            Some(row) => Ok(Some(read(row)?)),
+            Some(row) => Ok(Some(read(&NamedRow { row, names: &names })?)),
             None => Ok(None),
         }
     }
