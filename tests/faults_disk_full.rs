@@ -84,16 +84,22 @@ async fn register(http: &reqwest::Client, base: &str, token: &str, n: usize) -> 
     (status, reply.json().await.unwrap_or(Value::Null))
 }
 
-async fn integrity(path: &Path) -> Vec<String> {
-    use sqlx::{ConnectOptions, Connection};
+/// A connection of the test's own to the SQLite file at `path`, once the server is gone.
+async fn connect(path: &Path) -> sqlx::SqliteConnection {
+    use sqlx::ConnectOptions;
     use std::str::FromStr;
 
-    let mut connection =
-        sqlx::sqlite::SqliteConnectOptions::from_str(&format!("sqlite://{}", path.display()))
-            .expect("path")
-            .connect()
-            .await
-            .expect("open");
+    sqlx::sqlite::SqliteConnectOptions::from_str(&format!("sqlite://{}", path.display()))
+        .expect("path")
+        .connect()
+        .await
+        .expect("open")
+}
+
+async fn integrity(path: &Path) -> Vec<String> {
+    use sqlx::Connection;
+
+    let mut connection = connect(path).await;
     let rows = sqlx::query_scalar("PRAGMA integrity_check")
         .fetch_all(&mut connection)
         .await
@@ -267,16 +273,8 @@ async fn a_full_disk_refuses_writes_with_a_clear_503_and_writes_resume_once_spac
             "{file}"
         );
     }
-    use sqlx::{ConnectOptions, Connection};
-    use std::str::FromStr;
-    let mut connection = sqlx::sqlite::SqliteConnectOptions::from_str(&format!(
-        "sqlite://{}",
-        data.join("synapse.db").display()
-    ))
-    .expect("path")
-    .connect()
-    .await
-    .expect("open");
+    use sqlx::Connection;
+    let mut connection = connect(&data.join("synapse.db")).await;
     let count: i64 = sqlx::query_scalar(
         "SELECT COUNT(*) FROM patients WHERE id IN (SELECT value FROM json_each($1))",
     )
@@ -292,14 +290,7 @@ async fn a_full_disk_refuses_writes_with_a_clear_503_and_writes_resume_once_spac
     );
 
     // Every read answered on the full disk has its audit row.
-    let mut audit = sqlx::sqlite::SqliteConnectOptions::from_str(&format!(
-        "sqlite://{}",
-        data.join("synapse.db-audit").display()
-    ))
-    .expect("path")
-    .connect()
-    .await
-    .expect("open the audit log");
+    let mut audit = connect(&data.join("synapse.db-audit")).await;
     let reads: i64 = sqlx::query_scalar(
         "SELECT COUNT(*) FROM audit_events \
          WHERE action IN ('patient.list', 'patient.search') AND outcome = 'success'",
