@@ -402,7 +402,7 @@ async fn embedded_server(file: &ConfigFile, env: &Environment) -> anyhow::Result
     };
     let settings = server::settings::resolve(file, &flags, env)?;
     server::settings::install_data_keys(file, env, &settings.database_url, true)?;
-    let store = open_serving_store(&settings.database_url, settings.audit_reserve_mb).await?;
+    let store = open_store(&settings.database_url, Some(settings.audit_reserve_mb)).await?;
     demo::load_demo(store.as_ref()).await?;
     let state = AppState::new(store, settings.server.clone())?;
     let listener = tokio::net::TcpListener::bind(settings.listen).await?;
@@ -491,13 +491,10 @@ async fn seed(
     Ok(Exit::Ok.into())
 }
 
-async fn open_store(url: &str) -> anyhow::Result<Arc<dyn Store>> {
-    open_serving_store(url, 0).await
-}
-
-/// The store a server answers from: as `open_store`, and on SQLite keeping
-/// `audit_reserve_mb` of the disk for the audit rows of reads when it fills.
-async fn open_serving_store(url: &str, audit_reserve_mb: u64) -> anyhow::Result<Arc<dyn Store>> {
+/// Opens the store at `url`. A server passes its `audit_reserve_mb`, which on SQLite keeps that
+/// much of the disk for the audit rows of reads when it fills; every other command passes
+/// `None` and leaves the reserve of a server that may be running alone.
+async fn open_store(url: &str, audit_reserve_mb: Option<u64>) -> anyhow::Result<Arc<dyn Store>> {
     if url.starts_with("sqlite:") {
         let store = SqliteStore::open(url).await.with_context(|| {
             format!(
@@ -505,7 +502,9 @@ async fn open_serving_store(url: &str, audit_reserve_mb: u64) -> anyhow::Result<
                      write the file and create files in its directory)"
             )
         })?;
-        store.keep_audit_reserve(audit_reserve_mb).await;
+        if let Some(megabytes) = audit_reserve_mb {
+            store.keep_audit_reserve(megabytes).await;
+        }
         Ok(Arc::new(store))
     } else if url.starts_with("postgres://") || url.starts_with("postgresql://") {
         // The URL may carry a password: name only the engine in the error.
@@ -560,7 +559,7 @@ async fn administer(
             .await
             .map(|store| Arc::new(store) as Arc<dyn Store>)
     } else {
-        open_store(&url).await
+        open_store(&url, None).await
     };
     let store = match opened {
         Ok(store) => store,
@@ -584,7 +583,7 @@ async fn open_bulk_store(url: &str) -> anyhow::Result<Arc<dyn Store>> {
             .with_context(|| format!("cannot open the database {url}"))?;
         return Ok(Arc::new(store));
     }
-    open_store(url).await
+    open_store(url, None).await
 }
 
 async fn serve(file: &ConfigFile, flags: &ServeFlags, env: &Environment) -> anyhow::Result<()> {
@@ -599,7 +598,7 @@ async fn serve(file: &ConfigFile, flags: &ServeFlags, env: &Environment) -> anyh
         None => None,
     };
     server::settings::install_data_keys(file, env, &settings.database_url, settings.demo)?;
-    let store = open_serving_store(&settings.database_url, settings.audit_reserve_mb).await?;
+    let store = open_store(&settings.database_url, Some(settings.audit_reserve_mb)).await?;
     // Without writes nothing works (a login writes), so refuse now rather than answer 500s.
     store.writable().await.map_err(|error| {
         anyhow::anyhow!(

@@ -96,6 +96,14 @@ async fn connect(path: &Path) -> sqlx::SqliteConnection {
         .expect("open")
 }
 
+/// Whether an error body says the server's disk is full.
+fn names_the_full_disk(body: &Value) -> bool {
+    body["error"]["message"]
+        .as_str()
+        .unwrap_or("")
+        .contains("disk is full")
+}
+
 async fn integrity(path: &Path) -> Vec<String> {
     use sqlx::Connection;
 
@@ -184,8 +192,7 @@ async fn a_full_disk_refuses_writes_with_a_clear_503_and_writes_resume_once_spac
     }
     assert_eq!(status, 503, "{body}\n{}", served.log_text());
     assert_eq!(body["error"]["code"], "SERVICE_UNAVAILABLE", "{body}");
-    let message = body["error"]["message"].as_str().unwrap_or("");
-    assert!(message.contains("disk is full"), "{message}");
+    assert!(names_the_full_disk(&body), "{body}");
     for _ in 0..3 {
         n += 1;
         let (status, body) = register(&http, &served.base, &token, n).await;
@@ -193,13 +200,7 @@ async fn a_full_disk_refuses_writes_with_a_clear_503_and_writes_resume_once_spac
             tokio::time::sleep(Duration::from_millis(500)).await;
         }
         assert_eq!(status, 503, "{body}\n{}", served.log_text());
-        assert!(
-            body["error"]["message"]
-                .as_str()
-                .unwrap_or("")
-                .contains("disk is full"),
-            "{body}"
-        );
+        assert!(names_the_full_disk(&body), "{body}");
     }
     // Reads go on: each is answered, its audit row stored in the space of the reserve.
     const READS: usize = 40;
@@ -237,13 +238,7 @@ async fn a_full_disk_refuses_writes_with_a_clear_503_and_writes_resume_once_spac
     n += 1;
     let (status, body) = register(&http, &served.base, &token, n).await;
     assert_eq!(status, 503, "{body}");
-    assert!(
-        body["error"]["message"]
-            .as_str()
-            .unwrap_or("")
-            .contains("disk is full"),
-        "{body}"
-    );
+    assert!(names_the_full_disk(&body), "{body}");
 
     std::fs::remove_file(&filler).expect("free the space");
     let freed = Instant::now();
