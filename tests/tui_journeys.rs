@@ -1695,7 +1695,12 @@ async fn a_doctor_whose_role_needs_a_second_factor_sets_it_up_at_the_workstation
     let right = synapse::server::totp::code_at(&bytes, now, 6).unwrap();
     ws.type_text(&right);
     ws.send(ENTER);
-    let screen = ws.wait_text("Write these recovery codes down");
+    // The whole list, not a frame drawn half over the QR code it replaces.
+    let screen = ws.wait_for("the ten recovery codes", |s| {
+        s.contains("Write these recovery codes down")
+            && recovery_codes_on(s).len() == 10
+            && secret_on(s).is_none()
+    });
     let codes = recovery_codes_on(&screen);
     assert_eq!(codes.len(), 10, "{screen}");
     assert!(
