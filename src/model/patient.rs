@@ -56,6 +56,7 @@ pub struct PatientSummary {
     pub mrn: String,
     #[schema(schema_with = super::schema::name)]
     pub full_name: String,
+    #[serde(serialize_with = "crate::model::time::date::serialize")]
     pub date_of_birth: NaiveDate,
     pub age: u32,
     pub sex: Sex,

@@ -21,6 +21,7 @@ pub struct ReportPatient {
     pub mrn: String,
     pub full_name: String,
     /// Shown wherever a report is signed, so the doctor can tell two patients of one name apart.
+    #[serde(serialize_with = "crate::model::time::date::serialize")]
     pub date_of_birth: NaiveDate,
     pub age: u32,
     pub sex: Sex,
@@ -245,6 +246,7 @@ impl StatusCounts {
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 pub struct DailyCount {
+    #[serde(serialize_with = "crate::model::time::date::serialize")]
     pub date: NaiveDate,
     pub count: u64,
 }

@@ -1,6 +1,6 @@
 //! Times and dates as the API writes them: RFC 3339 UTC with millisecond precision and `Z`.
 
-use chrono::{DateTime, Datelike, NaiveDate, SecondsFormat, SubsecRound, Utc};
+use chrono::{DateTime, Datelike, NaiveDate, SecondsFormat, SubsecRound, Timelike, Utc};
 
 /// The current time, truncated to milliseconds so it round-trips through every store unchanged.
 pub fn now() -> DateTime<Utc> {
@@ -10,9 +10,70 @@ pub fn now() -> DateTime<Utc> {
 /// Formats a time the way the API and the stores write it: `2026-11-26T06:33:23.123Z`.
 /// Fixed width, so the text sorts in time order.
 pub fn format_timestamp(at: DateTime<Utc>) -> String {
-    // The same text as the format string `%Y-%m-%dT%H:%M:%S%.3fZ`, written directly rather
-    // than by reading that string again for every time of every row a list sends.
-    at.to_rfc3339_opts(SecondsFormat::Millis, true)
+    match TimestampText::of(at) {
+        Some(text) => text.as_str().to_owned(),
+        None => at.to_rfc3339_opts(SecondsFormat::Millis, true),
+    }
+}
+
+/// Writes `value` as `digits.len()` decimal digits, with leading zeros.
+fn put_digits(digits: &mut [u8], mut value: u32) {
+    for digit in digits.iter_mut().rev() {
+        *digit = b'0' + (value % 10) as u8;
+        value /= 10;
+    }
+}
+
+/// A time as [`format_timestamp`] writes it, held on the stack: every row of a list carries
+/// one or two, and serialising them needs no allocation of its own. Written digit by digit,
+/// the same text as the format string `%Y-%m-%dT%H:%M:%S%.3fZ`, rather than by reading that
+/// string again for every time of every row.
+pub struct TimestampText([u8; 24]);
+
+impl TimestampText {
+    /// `None` for the times this fixed width cannot hold (years outside 0–9999, a leap
+    /// second), which [`format_timestamp`] then leaves to chrono.
+    pub fn of(at: DateTime<Utc>) -> Option<Self> {
+        let nanos = at.nanosecond();
+        if !(0..=9999).contains(&at.year()) || nanos >= 1_000_000_000 {
+            return None;
+        }
+        let mut text = *b"0000-00-00T00:00:00.000Z";
+        put_digits(&mut text[0..4], at.year() as u32);
+        put_digits(&mut text[5..7], at.month());
+        put_digits(&mut text[8..10], at.day());
+        put_digits(&mut text[11..13], at.hour());
+        put_digits(&mut text[14..16], at.minute());
+        put_digits(&mut text[17..19], at.second());
+        put_digits(&mut text[20..23], nanos / 1_000_000);
+        Some(Self(text))
+    }
+
+    pub fn as_str(&self) -> &str {
+        // Digits and ASCII punctuation only, so always UTF-8.
+        std::str::from_utf8(&self.0).unwrap_or_default()
+    }
+}
+
+/// A date as the API writes it, `YYYY-MM-DD`, held on the stack like [`TimestampText`].
+pub struct DateText([u8; 10]);
+
+impl DateText {
+    /// `None` for years outside 0–9999, which chrono then writes with a sign.
+    pub fn of(day: NaiveDate) -> Option<Self> {
+        if !(0..=9999).contains(&day.year()) {
+            return None;
+        }
+        let mut text = *b"0000-00-00";
+        put_digits(&mut text[0..4], day.year() as u32);
+        put_digits(&mut text[5..7], day.month());
+        put_digits(&mut text[8..10], day.day());
+        Some(Self(text))
+    }
+
+    pub fn as_str(&self) -> &str {
+        std::str::from_utf8(&self.0).unwrap_or_default()
+    }
 }
 
 /// Parses an RFC 3339 time (any offset) into UTC.
@@ -63,10 +124,18 @@ pub fn parse_date(text: &str) -> Option<NaiveDate> {
     NaiveDate::from_ymd_opt(number(0, 4) as i32, number(5, 7), number(8, 10))
 }
 
-/// Serde for a `YYYY-MM-DD` date field read with [`parse_date`].
+/// Serde for a `YYYY-MM-DD` date field read with [`parse_date`] and written as chrono writes it.
 pub mod date {
     use chrono::NaiveDate;
-    use serde::{Deserialize, Deserializer, de::Error};
+    use serde::{Deserialize, Deserializer, Serializer, de::Error};
+
+    /// The same text as chrono's own `Serialize`, without its formatter.
+    pub fn serialize<S: Serializer>(day: &NaiveDate, s: S) -> Result<S::Ok, S::Error> {
+        match super::DateText::of(*day) {
+            Some(text) => s.serialize_str(text.as_str()),
+            None => s.collect_str(day),
+        }
+    }
 
     /// What a person is told when a date does not read.
     pub const EXPECTED: &str = "must be a date as YYYY-MM-DD";
@@ -104,7 +173,10 @@ pub mod millis {
     use serde::{Deserialize, Deserializer, Serializer};
 
     pub fn serialize<S: Serializer>(at: &DateTime<Utc>, s: S) -> Result<S::Ok, S::Error> {
-        s.serialize_str(&super::format_timestamp(*at))
+        match super::TimestampText::of(*at) {
+            Some(text) => s.serialize_str(text.as_str()),
+            None => s.serialize_str(&super::format_timestamp(*at)),
+        }
     }
 
     pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<DateTime<Utc>, D::Error> {
@@ -121,7 +193,7 @@ pub mod millis_opt {
 
     pub fn serialize<S: Serializer>(at: &Option<DateTime<Utc>>, s: S) -> Result<S::Ok, S::Error> {
         match at {
-            Some(at) => s.serialize_str(&super::format_timestamp(*at)),
+            Some(at) => super::millis::serialize(at, s),
             None => s.serialize_none(),
         }
     }
@@ -188,14 +260,31 @@ mod tests {
         }
         let whole = parse_timestamp("2026-02-28T23:59:59Z").unwrap();
         assert_eq!(format_timestamp(whole), "2026-02-28T23:59:59.000Z");
+        // Past the fixed width, chrono's text.
+        let far = NaiveDate::from_ymd_opt(12026, 1, 2)
+            .unwrap()
+            .and_hms_opt(3, 4, 5)
+            .unwrap()
+            .and_utc();
+        assert_eq!(
+            format_timestamp(far),
+            far.to_rfc3339_opts(SecondsFormat::Millis, true)
+        );
     }
 
     #[test]
-    fn dates_read_as_chrono_reads_them() {
+    fn dates_read_and_written_as_chrono_reads_and_writes_them() {
         let mut day = NaiveDate::from_ymd_opt(1, 1, 1).unwrap();
         while day.year() < 9999 {
             let text = day.format("%Y-%m-%d").to_string();
             assert_eq!(parse_date(&text), Some(day), "{text}");
+            assert_eq!(DateText::of(day).unwrap().as_str(), text);
+            #[derive(serde::Serialize)]
+            struct Field(#[serde(serialize_with = "date::serialize")] NaiveDate);
+            assert_eq!(
+                serde_json::to_string(&Field(day)).unwrap(),
+                serde_json::to_string(&day).unwrap()
+            );
             day += chrono::Duration::days(37);
         }
         for text in [

@@ -355,11 +355,6 @@ pub fn open(stored: &str) -> StoreResult<String> {
     }
 }
 
-/// Opens an optional stored value.
-pub fn open_opt(stored: Option<String>) -> StoreResult<Option<String>> {
-    stored.as_deref().map(open).transpose()
-}
-
 /// Opens a JSON column's value: a sealed string holds the JSON text; anything else was stored
 /// before encryption and is the value itself.
 pub fn open_json(stored: serde_json::Value) -> StoreResult<serde_json::Value> {

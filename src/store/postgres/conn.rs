@@ -29,7 +29,7 @@ fn type_name(row: &PgRow, column: &str) -> StoreResult<Option<String>> {
 }
 
 impl Row for PgRow {
-    fn opt_text(&self, column: &str) -> StoreResult<Option<String>> {
+    fn opt_str(&self, column: &str) -> StoreResult<Option<&str>> {
         get(self, column)
     }
     fn opt_int(&self, column: &str) -> StoreResult<Option<i64>> {

@@ -18,7 +18,12 @@ pub enum JsonColumn {
 
 /// One row of a result, read by column name. Every method answers `None` for NULL.
 pub trait Row {
-    fn opt_text(&self, column: &str) -> StoreResult<Option<String>>;
+    /// A text column as the row holds it, borrowed: ids, times and sealed values are parsed
+    /// or opened from it without a copy of their own.
+    fn opt_str(&self, column: &str) -> StoreResult<Option<&str>>;
+    fn opt_text(&self, column: &str) -> StoreResult<Option<String>> {
+        Ok(self.opt_str(column)?.map(str::to_owned))
+    }
     fn opt_int(&self, column: &str) -> StoreResult<Option<i64>>;
     fn opt_real(&self, column: &str) -> StoreResult<Option<f64>>;
     fn opt_bool(&self, column: &str) -> StoreResult<Option<bool>>;
@@ -129,12 +134,14 @@ pub fn to_json<T: serde::Serialize>(value: &T) -> StoreResult<serde_json::Value>
 
 /// A text column sealed by `store::cipher`, opened (NULL stays `None`).
 pub fn sealed_opt_text(row: &dyn Row, column: &str) -> StoreResult<Option<String>> {
-    crate::store::cipher::open_opt(row.opt_text(column)?)
+    row.opt_str(column)?
+        .map(crate::store::cipher::open)
+        .transpose()
 }
 
 /// A required text column sealed by `store::cipher`, opened.
 pub fn sealed_text(row: &dyn Row, column: &str) -> StoreResult<String> {
-    crate::store::cipher::open(&text(row, column)?)
+    crate::store::cipher::open(required(row.opt_str(column)?, column)?)
 }
 
 /// A JSON column whose value `store::cipher::seal_json` sealed, opened and parsed.

@@ -30,30 +30,29 @@ fn stored(value: &Value) -> SqliteValue {
     }
 }
 
-fn parse_uuid(text: Option<String>, column: &str) -> StoreResult<Option<Uuid>> {
-    text.map(|t| Uuid::parse_str(&t).map_err(|_| corrupt(column)))
+fn parse_uuid(text: Option<&str>, column: &str) -> StoreResult<Option<Uuid>> {
+    text.map(|t| Uuid::parse_str(t).map_err(|_| corrupt(column)))
         .transpose()
 }
 
-fn parse_time(text: Option<String>, column: &str) -> StoreResult<Option<DateTime<Utc>>> {
+fn parse_time(text: Option<&str>, column: &str) -> StoreResult<Option<DateTime<Utc>>> {
     match text {
-        None => Ok(None),
-        Some(t) if t.is_empty() => Ok(None),
-        Some(t) => parse_timestamp(&t).map(Some).ok_or_else(|| corrupt(column)),
+        None | Some("") => Ok(None),
+        Some(t) => parse_timestamp(t).map(Some).ok_or_else(|| corrupt(column)),
     }
 }
 
-fn parse_date(text: Option<String>, column: &str) -> StoreResult<Option<NaiveDate>> {
-    text.map(|t| crate::model::time::parse_date(&t).ok_or_else(|| corrupt(column)))
+fn parse_date(text: Option<&str>, column: &str) -> StoreResult<Option<NaiveDate>> {
+    text.map(|t| crate::model::time::parse_date(t).ok_or_else(|| corrupt(column)))
         .transpose()
 }
 
-/// The typed getters both drivers' rows share, from the three they differ in.
+/// The typed getters both drivers' rows share, from the four they differ in.
 macro_rules! sqlite_row {
-    ($row:ty, $get:ident) => {
+    ($row:ty, $get:ident, $get_str:ident) => {
         impl Row for $row {
-            fn opt_text(&self, column: &str) -> StoreResult<Option<String>> {
-                $get::<Option<String>>(self, column)
+            fn opt_str(&self, column: &str) -> StoreResult<Option<&str>> {
+                $get_str(self, column)
             }
             fn opt_int(&self, column: &str) -> StoreResult<Option<i64>> {
                 $get::<Option<i64>>(self, column)
@@ -65,13 +64,13 @@ macro_rules! sqlite_row {
                 Ok(self.opt_int(column)?.map(|n| n != 0))
             }
             fn opt_uuid(&self, column: &str) -> StoreResult<Option<Uuid>> {
-                parse_uuid(self.opt_text(column)?, column)
+                parse_uuid(self.opt_str(column)?, column)
             }
             fn opt_time(&self, column: &str) -> StoreResult<Option<DateTime<Utc>>> {
-                parse_time(self.opt_text(column)?, column)
+                parse_time(self.opt_str(column)?, column)
             }
             fn opt_date(&self, column: &str) -> StoreResult<Option<NaiveDate>> {
-                parse_date(self.opt_text(column)?, column)
+                parse_date(self.opt_str(column)?, column)
             }
             fn opt_json_column(&self, column: &str) -> StoreResult<Option<JsonColumn>> {
                 Ok(self.opt_text(column)?.map(JsonColumn::Text))
@@ -85,6 +84,10 @@ where
     T: for<'r> sqlx::Decode<'r, Sqlite> + sqlx::Type<Sqlite>,
 {
     Ok(row.try_get::<T, _>(column)?)
+}
+
+fn sqlx_str<'r>(row: &'r SqliteRow, column: &str) -> StoreResult<Option<&'r str>> {
+    Ok(row.try_get::<Option<&str>, _>(column)?)
 }
 
 /// A row of a read connection with its statement's column names, read once per query.
@@ -112,8 +115,23 @@ fn named_get<T: rusqlite::types::FromSql>(row: &NamedRow<'_, '_>, column: &str) 
     }
 }
 
-sqlite_row!(SqliteRow, sqlx_get);
-sqlite_row!(NamedRow<'_, '_>, named_get);
+/// A text value borrowed from SQLite's own copy, where `named_get::<String>` would copy it.
+fn named_str<'a>(row: &'a NamedRow<'_, '_>, column: &str) -> StoreResult<Option<&'a str>> {
+    let value = match row.names.iter().position(|name| name == column) {
+        Some(index) => row.row.get_ref(index)?,
+        None => row.row.get_ref(column)?,
+    };
+    match value {
+        rusqlite::types::ValueRef::Null => Ok(None),
+        rusqlite::types::ValueRef::Text(bytes) => std::str::from_utf8(bytes)
+            .map(Some)
+            .map_err(|_| corrupt(column)),
+        _ => Err(corrupt(column)),
+    }
+}
+
+sqlite_row!(SqliteRow, sqlx_get, sqlx_str);
+sqlite_row!(NamedRow<'_, '_>, named_get, named_str);
 
 /// The statement as a sqlx query, its values bound as SQLite stores them.
 fn sqlx_query(statement: &Statement) -> StoreResult<Query<'static, Sqlite, SqliteArguments>> {
