@@ -124,21 +124,11 @@ pub async fn append(
     chain: &str,
     rows: &[AuditRow],
 ) -> StoreResult<ChainHead> {
-    let mut head = lock_head(conn, chain).await?;
+    let head = lock_head(conn, chain).await?;
     if rows.is_empty() {
         return Ok(head);
     }
-    let mut links = Vec::with_capacity(rows.len());
-    for row in rows {
-        let seq = head.seq + 1;
-        let hash = link_hash(&head.hash, seq, row);
-        links.push((seq, row.id, hash.clone()));
-        head = ChainHead {
-            seq,
-            event_id: Some(row.id),
-            hash,
-        };
-    }
+    let (links, head) = next_links(head, rows);
     for chunk in links.chunks(LINKS_PER_INSERT) {
         let mut insert =
             Statement::new(format!("INSERT INTO {chain} (seq, event_id, hash) VALUES "));
@@ -150,6 +140,25 @@ pub async fn append(
         conn.execute(&insert).await?;
     }
     Ok(head)
+}
+
+/// One link: its position, the row it names, its hash.
+pub type Link = (i64, Uuid, String);
+
+/// The links of `rows`, in this order, after `head`, and the head they leave.
+pub fn next_links(mut head: ChainHead, rows: &[AuditRow]) -> (Vec<Link>, ChainHead) {
+    let mut links = Vec::with_capacity(rows.len());
+    for row in rows {
+        let seq = head.seq + 1;
+        let hash = link_hash(&head.hash, seq, row);
+        links.push((seq, row.id, hash.clone()));
+        head = ChainHead {
+            seq,
+            event_id: Some(row.id),
+            hash,
+        };
+    }
+    (links, head)
 }
 
 /// Takes the chain's lock (PostgreSQL) and reads its head.
