@@ -10,12 +10,25 @@
 # `bench --json` for each of the read scenarios. `benches/scripts/ab_table.py OUT_DIR` prints
 # the medians. The data keys are a key file in OUT_DIR (a build without field encryption
 # ignores them).
+#
+# With AB_SERVER_CPUS and AB_LOAD_CPUS (taskset lists, e.g. 0 and 1) the server runs on the
+# first and the load generator on the second; on PostgreSQL the database's processes are put
+# on the server's CPUs too for the run (and back on every CPU after), so the load generator no
+# longer takes its share of the cores the server is measured on.
 set -euo pipefail
 old=$1 new=$2 engine=$3 out=$4 rounds=${5:-3} patients=${6:-16000}
 port=18650
 duration=${AB_DURATION:-6s}
 scenarios=${AB_SCENARIOS:-"list search reports stats mixed"}
 pg=${AB_POSTGRES:-postgres://postgres@127.0.0.1:5432}
+server_cpus=${AB_SERVER_CPUS:-} load_cpus=${AB_LOAD_CPUS:-}
+on_server_cpus() { if [ -n "$server_cpus" ]; then taskset -c "$server_cpus" "$@"; else "$@"; fi; }
+on_load_cpus() { if [ -n "$load_cpus" ]; then taskset -c "$load_cpus" "$@"; else "$@"; fi; }
+pin_postgres() { for pid in $(pgrep -x postgres); do taskset -a -c -p "$1" "$pid" >/dev/null; done; }
+if [ -n "$server_cpus" ] && [ "$engine" = postgres ]; then
+  pin_postgres "$server_cpus"
+  trap 'pin_postgres 0-$(($(nproc) - 1))' EXIT
+fi
 mkdir -p "$out"
 if [ ! -f "$out/data-keys" ]; then "$new" admin keygen --out "$out/data-keys" >/dev/null; fi
 export SYNAPSE_KEY_FILE=$out/data-keys
@@ -46,11 +59,11 @@ for round in $(seq "$rounds"); do
   for build in old new; do
     binary=$old; [ "$build" = new ] && binary=$new
     url=$(fresh "$build")
-    "$binary" serve --database "$url" --listen "127.0.0.1:$port" >"$out/server-$engine-$build-$round.log" 2>&1 &
+    on_server_cpus "$binary" serve --database "$url" --listen "127.0.0.1:$port" >"$out/server-$engine-$build-$round.log" 2>&1 &
     server=$!
     for _ in $(seq 100); do curl -fs "http://127.0.0.1:$port/health" >/dev/null && break; sleep 0.1; done
     for s in $scenarios; do
-      "$new" bench --server "http://127.0.0.1:$port" --email seed-doctor-1@synthetic.test \
+      on_load_cpus "$new" bench --server "http://127.0.0.1:$port" --email seed-doctor-1@synthetic.test \
         --password password123 --concurrency 32 --duration "$duration" --scenario "$s" --json \
         >"$out/$engine-$build-$round-$s.json"
     done
