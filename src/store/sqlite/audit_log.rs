@@ -69,6 +69,8 @@ pub(super) async fn open(path: &Path) -> anyhow::Result<SqlitePool> {
         // As the data file: a process crash loses nothing committed; a power loss may roll
         // back the last commits, and never corrupts the file.
         .synchronous(SqliteSynchronous::Normal)
+        // Checkpointed beside the writer, not inside a batch's commit (`audit_checkpoint`).
+        .pragma("wal_autocheckpoint", "0")
         .busy_timeout(Duration::from_secs(5));
     super::create_private(path)?;
     let pool = SqlitePoolOptions::new()
@@ -200,15 +202,18 @@ pub(super) struct AuditLogSink {
     pub pool: SqlitePool,
     /// Given to this file when the disk is full, so the batch can still be stored.
     pub reserve: std::sync::Arc<super::audit_reserve::AuditReserve>,
+    pub checkpoints: super::audit_checkpoint::AuditCheckpoints,
 }
 
 #[async_trait]
 impl AuditSink for AuditLogSink {
     async fn write_batch(&self, batch: &[AuditRow]) -> StoreResult<()> {
-        match self.store(batch).await {
+        let stored = match self.store(batch).await {
             Err(full) if full.is_disk_full() && self.reserve.release() => self.store(batch).await,
             stored => stored,
-        }
+        };
+        self.checkpoints.after_batch();
+        stored
     }
 }
 
@@ -309,6 +314,9 @@ mod tests {
             reserve: std::sync::Arc::new(crate::store::sqlite::audit_reserve::AuditReserve::new(
                 dir.path().join("reserve"),
             )),
+            checkpoints: crate::store::sqlite::audit_checkpoint::AuditCheckpoints::new(
+                &dir.path().join("chained"),
+            ),
         };
         let plain = open(&dir.path().join("plain")).await.expect("open");
         for round in 0..2 {

@@ -4,6 +4,7 @@
 //! so writers queue in the process instead of failing when a read snapshot would have to be
 //! upgraded.
 
+mod audit_checkpoint;
 mod audit_log;
 mod audit_reserve;
 mod bulk;
@@ -281,6 +282,7 @@ impl SqliteStore {
         let audit = AuditQueue::start(audit_log::AuditLogSink {
             pool: audit_log.clone(),
             reserve: reserve.clone(),
+            checkpoints: audit_checkpoint::AuditCheckpoints::new(&audit_log_path),
         });
         let store = SqliteStore {
             pool,
