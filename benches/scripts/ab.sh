@@ -22,8 +22,10 @@ duration=${AB_DURATION:-6s}
 scenarios=${AB_SCENARIOS:-"list search reports stats mixed"}
 pg=${AB_POSTGRES:-postgres://postgres@127.0.0.1:5432}
 server_cpus=${AB_SERVER_CPUS:-} load_cpus=${AB_LOAD_CPUS:-}
-on_server_cpus() { if [ -n "$server_cpus" ]; then taskset -c "$server_cpus" "$@"; else "$@"; fi; }
-on_load_cpus() { if [ -n "$load_cpus" ]; then taskset -c "$load_cpus" "$@"; else "$@"; fi; }
+# Prefixes rather than functions: `taskset` execs the program, so `$!` stays the server's pid.
+on_server_cpus=() on_load_cpus=()
+if [ -n "$server_cpus" ]; then on_server_cpus=(taskset -c "$server_cpus"); fi
+if [ -n "$load_cpus" ]; then on_load_cpus=(taskset -c "$load_cpus"); fi
 pin_postgres() { for pid in $(pgrep -x postgres); do taskset -a -c -p "$1" "$pid" >/dev/null; done; }
 if [ -n "$server_cpus" ] && [ "$engine" = postgres ]; then
   pin_postgres "$server_cpus"
@@ -59,11 +61,11 @@ for round in $(seq "$rounds"); do
   for build in old new; do
     binary=$old; [ "$build" = new ] && binary=$new
     url=$(fresh "$build")
-    on_server_cpus "$binary" serve --database "$url" --listen "127.0.0.1:$port" >"$out/server-$engine-$build-$round.log" 2>&1 &
+    "${on_server_cpus[@]}" "$binary" serve --database "$url" --listen "127.0.0.1:$port" >"$out/server-$engine-$build-$round.log" 2>&1 &
     server=$!
     for _ in $(seq 100); do curl -fs "http://127.0.0.1:$port/health" >/dev/null && break; sleep 0.1; done
     for s in $scenarios; do
-      on_load_cpus "$new" bench --server "http://127.0.0.1:$port" --email seed-doctor-1@synthetic.test \
+      "${on_load_cpus[@]}" "$new" bench --server "http://127.0.0.1:$port" --email seed-doctor-1@synthetic.test \
         --password password123 --concurrency 32 --duration "$duration" --scenario "$s" --json \
         >"$out/$engine-$build-$round-$s.json"
     done
